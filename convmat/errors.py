@@ -1,0 +1,43 @@
+"""The one exception type of convmat, and the helper that adds call context to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["ConvmatError", "error_context"]
+
+
+class ConvmatError(ValueError):
+    """Invalid input to a convmat function.
+
+    A subclass of :class:`ValueError`. The message names the offending parameter and its
+    value; at the public boundary the call's context (function, input shape, kernel shape)
+    is appended once.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: str | None = None
+
+    def __str__(self) -> str:
+        if self.context is None:
+            return self.message
+        return f"{self.message} [in {self.context}]"
+
+
+@contextlib.contextmanager
+def error_context(function: str, **context: object) -> Iterator[None]:
+    """Append ``function(key=value, ...)`` to any :class:`ConvmatError` raised inside.
+
+    Only the outermost context is kept, so errors raised through several public entry points
+    carry the context of the call the user made.
+    """
+    try:
+        yield
+    except ConvmatError as exc:
+        if exc.context is None:
+            args = ", ".join(f"{k}={v!r}" for k, v in context.items())
+            exc.context = f"{function}({args})"
+        raise

@@ -1,0 +1,503 @@
+r"""Geometry of a convolution: shapes, padding resolution and output-size arithmetic.
+
+Nothing here touches values. Every function validates its arguments and raises
+:class:`~convmat.errors.ConvmatError` naming the parameter and its value.
+
+Per spatial dimension, with input size :math:`i`, kernel size :math:`k`, stride :math:`s`,
+dilation :math:`d` and padding :math:`(b, a)` (before, after):
+
+.. math::
+
+    o = \left\lfloor \frac{i + b + a - d(k-1) - 1}{s} \right\rfloor + 1
+
+and for the transposed convolution, with output padding :math:`q`:
+
+.. math::
+
+    o_T = (i-1)s - (b+a) + d(k-1) + q + 1, \qquad 0 \le q < \max(s, d).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Union
+
+import numpy as np
+
+from .errors import ConvmatError, error_context
+
+__all__ = [
+    "PaddingMode",
+    "Padding",
+    "PADDING_MODES",
+    "ConvGeometry",
+    "as_int",
+    "as_shape",
+    "check_mode",
+    "as_per_dim",
+    "resolve_padding",
+    "conv_output_shape",
+    "conv_transpose_output_shape",
+    "conv_geometry",
+    "conv_transpose_geometry",
+    "tap_range",
+]
+
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
+Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
+_PADDING_STRINGS = ("valid", "same", "full")
+
+
+def as_int(value: object, name: str) -> int:
+    if isinstance(value, bool):
+        raise ConvmatError(f"{name}={value!r} must be an integer, not a bool")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ConvmatError(
+            f"{name}={value!r} must be an integer, not {type(value).__name__}"
+        ) from None
+
+
+def as_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
+    """Validate a shape: a non-empty sequence of positive integers (an int means 1-D)."""
+    if isinstance(shape, (str, bytes)):
+        raise ConvmatError(f"{name}={shape!r} must be a tuple of positive integers")
+    if not isinstance(shape, Sequence):
+        try:
+            return as_shape((as_int(shape, name),), name)
+        except ConvmatError:
+            raise ConvmatError(
+                f"{name}={shape!r} must be a tuple of positive integers"
+            ) from None
+    if len(shape) == 0:
+        raise ConvmatError(f"{name}={tuple(shape)!r} must have at least one dimension")
+    dims = tuple(as_int(v, name) for v in shape)
+    if any(v < 1 for v in dims):
+        raise ConvmatError(f"{name}={dims!r} must contain positive sizes only")
+    return dims
+
+
+def as_per_dim(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
+    """An int or one int per spatial dimension, each ``>= minimum``."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        if len(value) != ndim:
+            raise ConvmatError(
+                f"{name}={tuple(value)!r} has {len(value)} entries but there are "
+                f"{ndim} spatial dimensions; give one int or {ndim} ints"
+            )
+        values = tuple(as_int(v, name) for v in value)
+    else:
+        values = (as_int(value, name),) * ndim
+    if any(v < minimum for v in values):
+        shown = values[0] if not isinstance(value, Sequence) else values
+        raise ConvmatError(f"{name}={shown!r} must be >= {minimum}")
+    return values
+
+
+def _same_padding(i: int, k: int, s: int, d: int) -> tuple[int, int]:
+    out = -(-i // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - i, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    padding: Padding,
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    stride: int | Sequence[int] = 1,
+    dilation: int | Sequence[int] = 1,
+) -> tuple[tuple[int, int], ...]:
+    """Resolve any padding form into one ``(before, after)`` pair per spatial dimension.
+
+    Parameters
+    ----------
+    padding : int, str or sequence
+        ``int`` (both sides of every dim); one int per dim; one ``(before, after)`` pair per
+        dim; ``"valid"`` (none); ``"full"`` (``d(k-1)`` both sides); ``"same"`` (output
+        ``ceil(i/s)``; total ``max((ceil(i/s)-1)s + d(k-1) + 1 - i, 0)``, ``before =
+        total // 2``, the extra unit after).
+    input_shape, kernel_shape : sequence of int
+        Spatial shapes (same length N).
+    stride, dilation : int or sequence of int
+
+    Returns
+    -------
+    tuple of (int, int)
+
+    Examples
+    --------
+    >>> resolve_padding("same", (5, 6), (3, 4))
+    ((1, 1), (1, 2))
+    >>> resolve_padding("same", (7,), (3,), stride=2)
+    ((1, 1),)
+    >>> resolve_padding([(0, 1), 2], (4, 4), (2, 2))
+    ((0, 1), (2, 2))
+    """
+    ishape = as_shape(input_shape, "input_shape")
+    kshape = as_shape(kernel_shape, "kernel_shape")
+    n = len(ishape)
+    if len(kshape) != n:
+        raise ConvmatError(
+            f"kernel_shape={kshape!r} has {len(kshape)} dimensions but "
+            f"input_shape={ishape!r} has {n}"
+        )
+    strides = as_per_dim(stride, n, "stride", minimum=1)
+    dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * n
+        if mode == "full":
+            return tuple((d * (k - 1), d * (k - 1)) for k, d in zip(kshape, dilations))
+        if mode == "same":
+            return tuple(
+                _same_padding(i, k, s, d)
+                for i, k, s, d in zip(ishape, kshape, strides, dilations)
+            )
+        raise ConvmatError(
+            f"padding={padding!r} is not a padding; use an int, per-dim ints or "
+            f"(before, after) pairs, or one of {_PADDING_STRINGS}"
+        )
+    if isinstance(padding, Sequence) and not isinstance(padding, bytes):
+        if len(padding) != n:
+            raise ConvmatError(
+                f"padding={_show(padding)} has {len(padding)} entries but there are {n} "
+                f"spatial dimensions; give one int, {n} ints or {n} (before, after) pairs"
+            )
+        pairs = []
+        for entry in padding:
+            if isinstance(entry, Sequence) and not isinstance(entry, (str, bytes)):
+                if len(entry) != 2:
+                    raise ConvmatError(
+                        f"padding={_show(padding)}: entry {_show(entry)} must be an int or "
+                        f"a (before, after) pair"
+                    )
+                pairs.append((as_int(entry[0], "padding"), as_int(entry[1], "padding")))
+            else:
+                p = as_int(entry, "padding")
+                pairs.append((p, p))
+    else:
+        p = as_int(padding, "padding")
+        pairs = [(p, p)] * n
+    if any(b < 0 or a < 0 for b, a in pairs):
+        raise ConvmatError(f"padding={_show(padding)} must not be negative")
+    return tuple(pairs)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return repr(tuple(_show_plain(v) for v in value))
+    return repr(value)
+
+
+def _show_plain(value: object) -> object:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(value)
+    return value
+
+
+def _output_size(i: int, k: int, s: int, d: int, before: int, after: int) -> int:
+    return (i + before + after - d * (k - 1) - 1) // s + 1
+
+
+def _check_fits(ishape, kshape, dilations, pads) -> None:
+    for axis, (i, k, d, (b, a)) in enumerate(zip(ishape, kshape, dilations, pads)):
+        if i + b + a < d * (k - 1) + 1:
+            raise ConvmatError(
+                f"kernel_shape={kshape!r} with dilation={dilations!r} spans {d * (k - 1) + 1} "
+                f"positions in dim {axis}, larger than the padded input size {i + b + a} "
+                f"(input {i} + padding {b}+{a})"
+            )
+
+
+def conv_output_shape(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
+) -> tuple[int, ...]:
+    r"""Spatial output shape of a convolution.
+
+    Notes
+    -----
+    Per dimension, :math:`o = \lfloor (i + b + a - d(k-1) - 1) / s \rfloor + 1`.
+
+    Examples
+    --------
+    >>> conv_output_shape((5, 5), (3, 3))
+    (3, 3)
+    >>> conv_output_shape((4, 4), (2, 2), stride=3, padding=1)
+    (2, 2)
+    >>> conv_output_shape((28, 28), (5, 5), padding="same")
+    (28, 28)
+    """
+    with error_context("conv_output_shape", input_shape=input_shape, kernel_shape=kernel_shape):
+        ishape = as_shape(input_shape, "input_shape")
+        kshape = as_shape(kernel_shape, "kernel_shape")
+        pads = resolve_padding(padding, ishape, kshape, stride, dilation)
+        strides = as_per_dim(stride, len(ishape), "stride", minimum=1)
+        dilations = as_per_dim(dilation, len(ishape), "dilation", minimum=1)
+        _check_fits(ishape, kshape, dilations, pads)
+        return tuple(
+            _output_size(i, k, s, d, b, a)
+            for i, k, s, d, (b, a) in zip(ishape, kshape, strides, dilations, pads)
+        )
+
+
+def _transpose_padding(padding, ishape, kshape, strides, dilations):
+    """Padding of the forward convolution whose transpose is being taken.
+
+    String paddings are resolved against the forward input of size ``i * s`` (the
+    TensorFlow/Keras convention for ``"same"``).
+    """
+    if isinstance(padding, str):
+        forward = tuple(i * s for i, s in zip(ishape, strides))
+        return resolve_padding(padding, forward, kshape, strides, dilations)
+    return resolve_padding(padding, ishape, kshape, strides, dilations)
+
+
+def conv_transpose_output_shape(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> tuple[int, ...]:
+    r"""Spatial output shape of a transposed convolution.
+
+    Notes
+    -----
+    Per dimension, :math:`o_T = (i-1)s - (b+a) + d(k-1) + q + 1` with output padding
+    :math:`0 \le q < \max(s, d)`. String paddings are those of the forward convolution with
+    input size ``i * s`` (so ``"same"`` gives ``i * s`` whenever ``d(k-1) + 1 >= s``).
+
+    Examples
+    --------
+    >>> conv_transpose_output_shape((3, 3), (3, 3))
+    (5, 5)
+    >>> conv_transpose_output_shape((2, 2), (3, 3), stride=2, padding=1, output_padding=1)
+    (4, 4)
+    >>> conv_transpose_output_shape((4,), (4,), stride=2, padding="same")
+    (8,)
+    """
+    with error_context(
+        "conv_transpose_output_shape", input_shape=input_shape, kernel_shape=kernel_shape
+    ):
+        ishape = as_shape(input_shape, "input_shape")
+        kshape = as_shape(kernel_shape, "kernel_shape")
+        n = len(ishape)
+        strides = as_per_dim(stride, n, "stride", minimum=1)
+        dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+        if len(kshape) != n:
+            raise ConvmatError(
+                f"kernel_shape={kshape!r} has {len(kshape)} dimensions but "
+                f"input_shape={ishape!r} has {n}"
+            )
+        pads = _transpose_padding(padding, ishape, kshape, strides, dilations)
+        out_pads = as_per_dim(output_padding, n, "output_padding", minimum=0)
+        for q, s, d in zip(out_pads, strides, dilations):
+            if q >= max(s, d):
+                raise ConvmatError(
+                    f"output_padding={_show(output_padding)} must be smaller than "
+                    f"max(stride, dilation) = {max(s, d)} in every dim "
+                    f"(stride={strides!r}, dilation={dilations!r})"
+                )
+        shape = tuple(
+            (i - 1) * s - (b + a) + d * (k - 1) + q + 1
+            for i, k, s, d, (b, a), q in zip(ishape, kshape, strides, dilations, pads, out_pads)
+        )
+        if any(o < 1 for o in shape):
+            raise ConvmatError(
+                f"padding={_show(padding)} is too large: the transposed output shape would be "
+                f"{shape!r}"
+            )
+        return shape
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything about a convolution except its values.
+
+    The matrix maps the flattened input ``(in_channels, *input_shape)`` to the flattened
+    output ``(out_channels, *output_shape)``. ``output_shape`` may be a restriction (the
+    first positions per dim) of the natural output, as used by transposed convolution.
+    """
+
+    input_shape: tuple[int, ...]
+    kernel_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    in_channels: int = 1
+    out_channels: int = 1
+    groups: int = 1
+    padding_mode: str = "zeros"
+    flip: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_shape)
+
+    @property
+    def padded_shape(self) -> tuple[int, ...]:
+        return tuple(i + b + a for i, (b, a) in zip(self.input_shape, self.padding))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Matrix shape ``(rows, cols)``."""
+        return (
+            self.out_channels * math.prod(self.output_shape),
+            self.in_channels * math.prod(self.input_shape),
+        )
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_shape)
+
+    def nnz_upper_bound(self) -> int:
+        """Number of (row, col, tap) triplets the engine emits (exact for zeros padding)."""
+        per_dim = 1
+        for o, k, s, d, (b, a), i in zip(
+            self.output_shape, self.kernel_shape, self.stride, self.dilation, self.padding,
+            self.input_shape,
+        ):
+            if self.padding_mode == "zeros":
+                lo, hi = tap_range(i, k, s, d, b, o)
+                per_dim *= int((hi - lo).sum())
+            else:
+                per_dim *= o * k
+        return self.out_channels * (self.in_channels // self.groups) * per_dim
+
+
+def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output position ``t < o``, the taps ``lo[t] <= j < hi[t]`` that land in the input.
+
+    Tap ``j`` of output ``t`` reads padded position ``t*s + j*d``, i.e. input position
+    ``t*s + j*d - b``; the valid taps form one contiguous range (empty: ``lo == hi``).
+    """
+    start = np.arange(o, dtype=np.int64) * s - b
+    lo = np.clip(-(start // d), 0, k)  # ceil(-start / d)
+    hi = np.clip(-((start - i) // d), 0, k)  # ceil((i - start) / d)
+    return lo, np.maximum(hi, lo)
+
+
+def _weight_layout(weight_shape, ndim, groups, transposed):
+    """(out_channels, in_channels, kernel_shape) of the forward convolution."""
+    wshape = tuple(weight_shape)
+    if len(wshape) == ndim:
+        if groups != 1:
+            raise ConvmatError(
+                f"groups={groups} needs a weight in the layout (C_out, C_in/groups, *kernel); "
+                f"a bare kernel of shape {wshape!r} has one channel"
+            )
+        return 1, 1, wshape
+    if len(wshape) != ndim + 2:
+        layout = "(C_in, C_out/groups, *kernel)" if transposed else "(C_out, C_in/groups, *kernel)"
+        raise ConvmatError(
+            f"weight.shape={wshape!r} has {len(wshape)} dimensions; for {ndim} spatial "
+            f"dimensions use the bare kernel ({ndim} dims) or the layout {layout} "
+            f"({ndim + 2} dims)"
+        )
+    if any(v < 1 for v in wshape):
+        raise ConvmatError(f"weight.shape={wshape!r} must not have empty dimensions")
+    first, second = wshape[0], wshape[1]
+    if first % groups:
+        name = "C_in" if transposed else "C_out"
+        raise ConvmatError(
+            f"groups={groups} does not divide {name}={first} (weight.shape={wshape!r})"
+        )
+    return first, second * groups, wshape[2:]
+
+
+def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
+    if not isinstance(mode, str) or mode not in PADDING_MODES:
+        raise ConvmatError(f"{name}={mode!r} is not one of {PADDING_MODES}")
+    for axis, (i, (b, a)) in enumerate(zip(ishape, pads)):
+        if mode == "reflect" and max(b, a) >= i:
+            raise ConvmatError(
+                f"padding {(b, a)!r} in dim {axis} is too large for {name}='reflect': each "
+                f"side must be smaller than the input size {i}"
+            )
+        if mode == "circular" and max(b, a) > i:
+            raise ConvmatError(
+                f"padding {(b, a)!r} in dim {axis} is too large for {name}='circular': each "
+                f"side must be at most the input size {i}"
+            )
+    return mode
+
+
+def conv_geometry(
+    weight_shape: Sequence[int],
+    input_shape: Sequence[int],
+    *,
+    stride=1,
+    padding: Padding = 0,
+    dilation=1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    flip: bool = False,
+) -> ConvGeometry:
+    """Validate the arguments of :func:`convmat.conv_matrix` into a :class:`ConvGeometry`."""
+    ishape = as_shape(input_shape, "input_shape")
+    n = len(ishape)
+    groups = as_int(groups, "groups")
+    if groups < 1:
+        raise ConvmatError(f"groups={groups} must be >= 1")
+    c_out, c_in, kshape = _weight_layout(weight_shape, n, groups, transposed=False)
+    strides = as_per_dim(stride, n, "stride", minimum=1)
+    dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    pads = resolve_padding(padding, ishape, kshape, strides, dilations)
+    mode = check_mode(padding_mode, pads, ishape)
+    _check_fits(ishape, kshape, dilations, pads)
+    oshape = tuple(
+        _output_size(i, k, s, d, b, a)
+        for i, k, s, d, (b, a) in zip(ishape, kshape, strides, dilations, pads)
+    )
+    return ConvGeometry(ishape, kshape, oshape, strides, dilations, pads, c_in, c_out, groups,
+                        mode, bool(flip))
+
+
+def conv_transpose_geometry(
+    weight_shape: Sequence[int],
+    input_shape: Sequence[int],
+    *,
+    stride=1,
+    padding: Padding = 0,
+    output_padding=0,
+    dilation=1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    flip: bool = False,
+) -> ConvGeometry:
+    """Geometry of the *forward* convolution whose transpose is the transposed convolution.
+
+    Its input shape is the transposed output shape and its output shape is ``input_shape``
+    (the first ``input_shape`` positions of the forward output, which has more only when
+    ``output_padding >= stride``).
+    """
+    ishape = as_shape(input_shape, "input_shape")
+    n = len(ishape)
+    groups = as_int(groups, "groups")
+    if groups < 1:
+        raise ConvmatError(f"groups={groups} must be >= 1")
+    c_in_t, c_out_t, kshape = _weight_layout(weight_shape, n, groups, transposed=True)
+    strides = as_per_dim(stride, n, "stride", minimum=1)
+    dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    tshape = conv_transpose_output_shape(
+        ishape, kshape, stride=strides, padding=padding, output_padding=output_padding,
+        dilation=dilations,
+    )
+    pads = _transpose_padding(padding, ishape, kshape, strides, dilations)
+    mode = check_mode(padding_mode, pads, tshape)
+    return ConvGeometry(tshape, kshape, ishape, strides, dilations, pads, c_out_t, c_in_t,
+                        groups, mode, bool(flip))

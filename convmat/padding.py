@@ -1,0 +1,151 @@
+r"""Padding as a linear map: per-dimension index maps and the padding matrix.
+
+A padding mode says, for every position of the padded signal, which input position it
+copies (or that it is a zero). Per dimension with input size :math:`n` and padding
+:math:`(b, a)`, padded position :math:`p` holds input position :math:`q = p - b` mapped by
+
+==============  =====================================================  ====================
+mode            source of padded position ``p`` (``q = p - b``)           constraint
+==============  =====================================================  ====================
+``zeros``       ``q`` if ``0 <= q < n``, else a zero                     none
+``reflect``     ``|q|`` then ``2(n-1) - q`` past the end (edge kept once)  ``b, a < n``
+``replicate``   ``clip(q, 0, n-1)``                                      none
+``circular``    ``q mod n``                                              ``b, a <= n``
+==============  =====================================================  ====================
+
+exactly as :func:`torch.nn.functional.pad`. In N-D the maps act per axis (an outer product).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import geometry
+from .errors import ConvmatError, error_context
+from .memory import check_budget, index_dtype_for
+from .sparse_format import as_format, check_format
+
+__all__ = ["index_map", "padding_matrix"]
+
+
+def index_map(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
+    """Source input index of every padded position along one axis (``-1`` for a zero).
+
+    Examples
+    --------
+    >>> index_map(4, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 3, 2, 1])
+    >>> index_map(4, 2, 2, "replicate")
+    array([0, 0, 0, 1, 2, 3, 3, 3])
+    >>> index_map(4, 2, 2, "circular")
+    array([2, 3, 0, 1, 2, 3, 0, 1])
+    >>> index_map(4, 2, 2, "zeros")
+    array([-1, -1,  0,  1,  2,  3, -1, -1])
+    """
+    q = np.arange(-before, n + after, dtype=np.int64)
+    if mode == "zeros":
+        return np.where((q >= 0) & (q < n), q, -1)
+    if mode == "reflect":
+        q = np.abs(q)
+        return np.where(q < n, q, 2 * (n - 1) - q)
+    if mode == "replicate":
+        return np.clip(q, 0, n - 1)
+    if mode == "circular":
+        return q % n
+    raise ConvmatError(f"padding_mode={mode!r} is not one of {geometry.PADDING_MODES}")
+
+
+def padding_matrix(
+    input_shape: Sequence[int],
+    padding: geometry.Padding,
+    *,
+    mode: str = "zeros",
+    channels: int = 1,
+    format: str = "csr",  # noqa: A002 - SciPy's own name for it
+    dtype: np.dtype | type = np.float64,
+):
+    r"""The padding operator as a sparse matrix.
+
+    Maps the flattened input ``(channels, *input_shape)`` to the flattened padded input
+    ``(channels, *padded_shape)``.
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        Spatial shape of the input.
+    padding : int, sequence of int or of (before, after) pairs, or ``"valid"``
+        As in :func:`convmat.conv_matrix`; ``"same"`` and ``"full"`` need a kernel, so
+        resolve them first with :func:`convmat.geometry.resolve_padding`.
+    mode : {"zeros", "reflect", "replicate", "circular"}
+    channels : int
+        Number of channels (the matrix is block diagonal, one block per channel).
+    format : str
+        Any SciPy sparse format name.
+    dtype : numpy dtype
+        Entry type (the entries are 0 and 1).
+
+    Returns
+    -------
+    scipy.sparse array of shape ``(channels * prod(padded_shape), channels * prod(input_shape))``
+
+    Notes
+    -----
+    ``P[r, c] = 1`` when padded position ``r`` copies input position ``c`` (per axis through
+    :func:`index_map`, combined over axes); rows of zero padding are empty. Then for every
+    padding mode
+
+    .. math::
+
+        \operatorname{conv}(x; p, \text{mode}) = A_{\text{valid}}(\text{padded shape})\, P\, x.
+
+    Examples
+    --------
+    >>> P = padding_matrix((3,), 1, mode="reflect", dtype=int)
+    >>> P.toarray()
+    array([[0, 1, 0],
+           [1, 0, 0],
+           [0, 1, 0],
+           [0, 0, 1],
+           [0, 1, 0]])
+    """
+    with error_context("padding_matrix", input_shape=input_shape, padding=padding, mode=mode):
+        ishape = geometry.as_shape(input_shape, "input_shape")
+        if isinstance(padding, str) and padding.lower() in ("same", "full"):
+            raise ConvmatError(
+                f"padding={padding!r} depends on a kernel; resolve it first with "
+                f"convmat.geometry.resolve_padding(padding, input_shape, kernel_shape, ...)"
+            )
+        pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape))
+        mode = geometry.check_mode(mode, pads, ishape, name="mode")
+        channels = geometry.as_int(channels, "channels")
+        if channels < 1:
+            raise ConvmatError(f"channels={channels} must be >= 1")
+        format = check_format(format)
+        dtype = np.dtype(dtype)
+        padded = tuple(i + b + a for i, (b, a) in zip(ishape, pads))
+        n_rows, n_cols = channels * math.prod(padded), channels * math.prod(ishape)
+        idx = index_dtype_for(max(n_rows, n_cols) + 1)
+        check_budget(n_rows * (dtype.itemsize + 2 * idx().itemsize), "padding_matrix")
+
+        # flat source of every padded position of one channel (-1: a zero)
+        source = np.zeros((), dtype=np.int64)
+        inside = np.ones((), dtype=bool)
+        for n, (b, a) in zip(ishape, pads):
+            m = index_map(n, b, a, mode)
+            source = source[..., None] * n + np.maximum(m, 0)
+            inside = inside[..., None] & (m >= 0)
+        source, inside = source.ravel(), inside.ravel()
+        per_channel = math.prod(ishape)
+        cols = (np.arange(channels, dtype=np.int64)[:, None] * per_channel + source)[:, inside]
+        counts = np.broadcast_to(inside, (channels, inside.size)).ravel()
+        indptr = np.zeros(n_rows + 1, dtype=idx)
+        np.cumsum(counts, out=indptr[1:])
+        matrix = sp.csr_array(
+            (np.ones(cols.size, dtype=dtype), cols.ravel().astype(idx), indptr),
+            shape=(n_rows, n_cols),
+        )
+        return as_format(matrix, format)

@@ -1,0 +1,240 @@
+r"""Numeric builders: convolution and transposed convolution as SciPy sparse arrays.
+
+Both are thin entry points over the one index engine (:mod:`convmat._structure`): the
+structure of the geometry is built once and the values are gathered from the weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import geometry
+from ._structure import Structure, build
+from .errors import ConvmatError, error_context
+from .memory import check_budget, index_dtype_for
+from .sparse_format import as_format, check_format
+
+__all__ = ["conv_matrix", "conv_transpose_matrix", "as_weight", "estimate_bytes"]
+
+_ADVICE = (
+    "To apply the layer without forming its matrix, use torch.nn.functional.conv* or "
+    "scipy.signal.correlate on the data; a smaller input_shape shows the same structure. "
+)
+
+
+def as_weight(weight: object, name: str = "weight") -> np.ndarray:
+    """The weight as a numeric numpy array (object, string and empty arrays refused)."""
+    try:
+        array = np.asarray(weight)
+    except (ValueError, TypeError) as exc:
+        raise ConvmatError(f"{name} could not be read as an array ({exc})") from None
+    if array.dtype.kind not in "biufc":
+        raise ConvmatError(
+            f"{name} has dtype {array.dtype}, not a number type; for symbols use "
+            f"convmat.symbolic.conv_matrix"
+        )
+    if array.ndim == 0:
+        raise ConvmatError(f"{name}={array!r} is a scalar; give at least a 1-D kernel")
+    if array.size == 0:
+        raise ConvmatError(f"{name}.shape={array.shape!r} is empty")
+    return array
+
+
+def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bool) -> tuple[int, int]:
+    """(stored entries, peak bytes) of a numeric build, computed from the geometry alone."""
+    nnz = geom.nnz_upper_bound()
+    rows, cols = geom.shape
+    idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
+    tap = np.dtype(index_dtype_for(int(np.prod(geom.weight_shape)))).itemsize
+    final = nnz * (itemsize + idx) + (rows + 1) * idx
+    peak = final + nnz * tap  # the tap array lives until the values are gathered
+    if transposed:
+        peak = max(peak, 2 * final + (cols + 1) * idx)  # CSR of the transpose is a copy
+    return nnz, peak
+
+
+def _fill(structure: Structure, weight: np.ndarray):
+    """CSR array of ``structure`` with values gathered from ``weight``."""
+    data = weight.reshape(-1).take(structure.tap)
+    matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=structure.shape)
+    if structure.canonical:
+        matrix.has_canonical_format = True
+    else:
+        matrix.sum_duplicates()
+    return matrix
+
+
+def conv_matrix(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+    format: str = "csr",  # noqa: A002 - SciPy's name
+):
+    r"""Convolution (cross-correlation by default) as a sparse matrix.
+
+    Parameters
+    ----------
+    weight : array_like
+        The bare kernel (``weight.ndim == N``, one channel in and out) or PyTorch's layout
+        ``(C_out, C_in / groups, *kernel)``.
+    input_shape : sequence of int
+        Spatial input shape; its length is the number N of spatial dimensions.
+    stride, dilation : int or sequence of int
+        One value for every dim or one per dim, each ``>= 1``.
+    padding : int, sequence, or {"valid", "same", "full"}
+        An int, one int per dim, one ``(before, after)`` pair per dim, or a string (see
+        :func:`convmat.geometry.resolve_padding`).
+    groups : int
+        Input and output channels split into ``groups`` independent groups
+        (``groups == C_in`` with one input channel per group is depthwise).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        How padded positions are filled, as :func:`torch.nn.functional.pad`.
+    flip : bool
+        ``True`` reverses the kernel along every spatial axis (true convolution).
+    format : str
+        SciPy sparse format of the result (``"csr"``, ``"csc"``, ``"coo"``, ...).
+
+    Returns
+    -------
+    scipy.sparse array, shape ``(C_out * prod(output_shape), C_in * prod(input_shape))``
+        ``A @ x.ravel()`` equals ``torch.nn.functional.convNd(x[None], weight, ...)[0].ravel()``
+        for ``x`` of shape ``(C_in, *input_shape)``; dtype is the weight's.
+
+    Notes
+    -----
+    With output position :math:`t`, input position :math:`p`, output channel :math:`o`,
+    input channel :math:`c` in group :math:`g(o)` and the padding map :math:`\pi` of the
+    mode (identity inside the input; zero padding maps outside to nothing),
+
+    .. math::
+
+        A[(o, t), (c, p)] = \sum_{j \,:\, \pi(t \cdot s + j \cdot d - b) = p}
+            w[o,\ c - g(o)\,C_{in}/G,\ j]
+
+    (with ``j`` replaced by ``k - 1 - j`` when ``flip``). Output size per dim:
+    :math:`o = \lfloor (i + b + a - d(k-1) - 1)/s \rfloor + 1`. Stored entries are the
+    structural taps, including taps whose weight is 0 (``.eliminate_zeros()`` drops them).
+
+    ============================  ==========================================
+    weight                        matrix shape
+    ============================  ==========================================
+    ``(k_1, ..., k_N)``            ``(prod(o), prod(i))``
+    ``(C_out, C_in/G, k_1..k_N)``  ``(C_out * prod(o), C_in * prod(i))``
+    ============================  ==========================================
+
+    Examples
+    --------
+    >>> A = conv_matrix([1, 2, 3], (5,))
+    >>> A.toarray()
+    array([[1, 2, 3, 0, 0],
+           [0, 1, 2, 3, 0],
+           [0, 0, 1, 2, 3]])
+    >>> conv_matrix([[1, 2], [3, 4]], (3, 3)).toarray()
+    array([[1, 2, 0, 3, 4, 0, 0, 0, 0],
+           [0, 1, 2, 0, 3, 4, 0, 0, 0],
+           [0, 0, 0, 1, 2, 0, 3, 4, 0],
+           [0, 0, 0, 0, 1, 2, 0, 3, 4]])
+    """
+    with error_context("conv_matrix", input_shape=input_shape,
+                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
+        w = as_weight(weight)
+        geom = geometry.conv_geometry(
+            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+            groups=groups, padding_mode=padding_mode, flip=flip,
+        )
+        format = check_format(format)
+        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
+        check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
+        return as_format(_fill(build(geom), w), format)
+
+
+def conv_transpose_matrix(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+    format: str = "csr",  # noqa: A002 - SciPy's name
+):
+    r"""Transposed convolution as a sparse matrix: the transpose of a convolution matrix.
+
+    Parameters
+    ----------
+    weight : array_like
+        The bare kernel or PyTorch's transposed layout ``(C_in, C_out / groups, *kernel)``.
+    input_shape : sequence of int
+        Spatial shape of the transposed convolution's input.
+    stride, padding, dilation, groups, padding_mode, flip, format
+        As in :func:`conv_matrix`, describing the forward convolution.
+    output_padding : int or sequence of int
+        Extra output positions at the end of each dim, ``0 <= output_padding < max(stride,
+        dilation)``.
+
+    Returns
+    -------
+    scipy.sparse array, shape ``(C_out * prod(o_T), C_in * prod(input_shape))``
+        With zero padding, ``B @ x.ravel()`` equals
+        ``torch.nn.functional.conv_transposeNd(x[None], weight, ...)[0].ravel()``.
+
+    Notes
+    -----
+    Per dim, :math:`o_T = (i-1)s - (b+a) + d(k-1) + q + 1`. The matrix is
+
+    .. math::
+
+        B = A^\mathsf{T}, \qquad A = \texttt{conv\_matrix}(w, o_T, \ldots)
+            \text{ restricted to its first } i \text{ output positions per dim}
+
+    (the restriction removes nothing unless ``output_padding >= stride``). For the padding
+    modes other than zeros it is the adjoint of the padded convolution, so
+    :math:`\langle A x, y \rangle = \langle x, B y \rangle` holds for every mode.
+
+    Examples
+    --------
+    >>> conv_transpose_matrix([1, 2, 3], (3,)).toarray()
+    array([[1, 0, 0],
+           [2, 1, 0],
+           [3, 2, 1],
+           [0, 3, 2],
+           [0, 0, 3]])
+    >>> conv_transpose_matrix([1, 2], (2,), stride=2).toarray()
+    array([[1, 0],
+           [2, 0],
+           [0, 1],
+           [0, 2]])
+    """
+    with error_context("conv_transpose_matrix", input_shape=input_shape,
+                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
+        w = as_weight(weight)
+        geom = geometry.conv_transpose_geometry(
+            w.shape, input_shape, stride=stride, padding=padding,
+            output_padding=output_padding, dilation=dilation, groups=groups,
+            padding_mode=padding_mode, flip=flip,
+        )
+        format = check_format(format)
+        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
+        check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
+                     advice=_ADVICE)
+        return as_format(_fill(build(geom), w).T, format)
+
+
+def _has_shape(weight: object) -> bool:
+    try:
+        np.shape(weight)
+    except (ValueError, TypeError):
+        return False
+    return True
