@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 
 __all__ = ["ConvmatError", "error_context"]
@@ -32,12 +33,18 @@ def error_context(function: str, **context: object) -> Iterator[None]:
     """Append ``function(key=value, ...)`` to any :class:`ConvmatError` raised inside.
 
     Only the outermost context is kept, so errors raised through several public entry points
-    carry the context of the call the user made.
+    carry the context of the call the user made (nesting is tracked per thread/task).
     """
+    token = _depth.set(_depth.get() + 1)
     try:
         yield
     except ConvmatError as exc:
-        if exc.context is None:
+        if _depth.get() == 1:
             args = ", ".join(f"{k}={v!r}" for k, v in context.items())
             exc.context = f"{function}({args})"
         raise
+    finally:
+        _depth.reset(token)
+
+
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("convmat_error_depth", default=0)

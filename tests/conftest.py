@@ -30,3 +30,19 @@ torch = _torch()
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 requires_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
                                        reason="pdflatex is not installed")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many random geometries were checked against PyTorch in this run."""
+    import sys
+
+    counts = {}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("tests.") and hasattr(module, "GEOMETRIES_CHECKED"):
+            for key, value in module.GEOMETRIES_CHECKED.items():
+                counts[f"{name.removeprefix('tests.')}.{key}"] = value
+    if any(counts.values()):
+        terminalreporter.write_line(
+            "geometries checked against oracles: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        )

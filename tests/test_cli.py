@@ -1,0 +1,98 @@
+"""The command line through main(argv): matrix and shape."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from convmat.cli import main, parse_padding, parse_weights
+
+
+def test_matrix_slides_example(capsys):
+    assert main(["matrix", "--input", "5x5", "--kernel", "3x3",
+                 "--weights", "0,1,2;2,2,0;0,1,2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 9
+    assert out[0].split() == "0 1 2 . . 2 2 0 . . 0 1 2 . . . . . . . . . . . .".split()
+
+
+def test_matrix_transpose_and_options(capsys):
+    assert main(["matrix", "--input", "2", "--kernel", "2", "--weights", "1 2",
+                 "--stride", "2", "--transpose"]) == 0
+    assert capsys.readouterr().out.split() == "1 . 2 . . 1 . 2".split()
+    assert main(["matrix", "--input", "3", "--kernel", "2", "--weights", "1.5,-2",
+                 "--padding", "1", "--mode", "replicate", "--flip"]) == 0
+    rows = [r.split() for r in capsys.readouterr().out.splitlines()]
+    # flipped kernel (-2, 1.5), replicate padding: first row reads x0 twice: -2 + 1.5
+    assert rows[0] == ["-0.5", ".", "."]
+    assert main(["matrix", "--input", "4", "--kernel", "2", "--in-channels", "2",
+                 "--out-channels", "2", "--groups", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and lines[0].split()[:2] == ["1", "2"]
+
+
+def test_matrix_large_prints_summary(capsys):
+    assert main(["matrix", "--input", "32x32", "--kernel", "3x3", "--padding", "same"]) == 0
+    out = capsys.readouterr().out
+    assert "1024 x 1024 sparse matrix, 8,836 stored entries" in out
+    assert "#" in out
+
+
+def test_shape(capsys):
+    assert main(["shape", "--input", "4x4", "--kernel", "2x2", "--stride", "3",
+                 "--padding", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "floor((4 + 1 + 1 - 1*(2-1) - 1) / 3) + 1 = 2" in out
+    assert out.strip().endswith("output shape: 2x2")
+    assert main(["shape", "--input", "2x2", "--kernel", "3x3", "--stride", "2",
+                 "--padding", "1", "--transpose", "--output-padding", "1"]) == 0
+    assert capsys.readouterr().out.strip().endswith("output shape: 4x4")
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--weights", "__import__('os')"],
+         "not a number"),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--weights", "1,2"], "needs 9"),
+        (["matrix", "--input", "5xa", "--kernel", "3x3"], "not a shape"),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--stride", "0"], "stride=0"),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--padding", "lots"], "--padding"),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--mode", "mirror"], "invalid choice"),
+        (["matrix", "--input", "2x2", "--kernel", "3x3"], "kernel_shape"),
+        (["matrix", "--input", "4", "--kernel", "2", "--in-channels", "3", "--groups", "2"],
+         "--groups 2"),
+        (["shape", "--input", "4", "--kernel", "2", "--transpose", "--output-padding", "5"],
+         "output_padding"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_arguments_exit_2(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convmat: error:") and needle in err
+
+
+def test_weights_are_numbers_only(tmp_path, monkeypatch):
+    """No eval: an expression that would create a file is an error and creates nothing."""
+    monkeypatch.chdir(tmp_path)
+    payload = "__import__('pathlib').Path('pwned').touch()"
+    assert main(["matrix", "--input", "3", "--kernel", "1", "--weights", payload]) == 2
+    assert not (tmp_path / "pwned").exists()
+    np.testing.assert_array_equal(parse_weights("1e2, -3, 1+2j", (3,)),
+                                  np.array([100, -3, 1 + 2j]))
+    assert parse_padding("0:1x2") == [(0, 1), 2]
+    assert parse_padding("same") == "same"
+
+
+def test_console_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "convmat", "shape", "--input", "7",
+                             "--kernel", "3"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "output shape: 5" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "convmat", "matrix"], capture_output=True,
+                         text=True, check=False)
+    assert bad.returncode == 2

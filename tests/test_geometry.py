@@ -1,0 +1,108 @@
+"""Shapes and padding resolution against the formulas (and PyTorch where it has them)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import convmat
+from convmat.geometry import resolve_padding
+
+from .conftest import requires_torch, torch
+from .oracle import same_pads
+
+
+@given(i=st.integers(1, 40), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3),
+       b=st.integers(0, 4), a=st.integers(0, 4))
+def test_output_size_formula(i, k, s, d, b, a):
+    if i + b + a < d * (k - 1) + 1:
+        with pytest.raises(convmat.ConvmatError):
+            convmat.conv_output_shape((i,), (k,), stride=s, padding=[(b, a)], dilation=d)
+        return
+    o = convmat.conv_output_shape((i,), (k,), stride=s, padding=[(b, a)], dilation=d)
+    # count window positions directly: start t*s, last tap at t*s + d(k-1) inside i+b+a
+    count = sum(1 for t in range(i + b + a) if t * s + d * (k - 1) < i + b + a)
+    assert o == (count,)
+
+
+@given(i=st.integers(1, 30), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3))
+def test_same_gives_ceil(i, k, s, d):
+    assert convmat.conv_output_shape((i,), (k,), stride=s, dilation=d, padding="same") == (
+        math.ceil(i / s),)
+    assert resolve_padding("same", (i,), (k,), s, d) == (same_pads(i, k, s, d),)
+
+
+@given(i=st.integers(1, 30), k=st.integers(1, 6), d=st.integers(1, 3))
+def test_full_and_valid(i, k, d):
+    span = d * (k - 1) + 1
+    assert convmat.conv_output_shape((i,), (k,), dilation=d, padding="full") == (i + span - 1,)
+    if i >= span:
+        assert convmat.conv_output_shape((i,), (k,), dilation=d, padding="valid") == (
+            i - span + 1,)
+
+
+@given(i=st.integers(1, 20), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 3),
+       p=st.integers(0, 3), data=st.data())
+def test_transpose_output_size_formula(i, k, s, d, p, data):
+    q = data.draw(st.integers(0, max(s, d) - 1))
+    expected = (i - 1) * s - 2 * p + d * (k - 1) + q + 1
+    if expected < 1:
+        with pytest.raises(convmat.ConvmatError, match="too large"):
+            convmat.conv_transpose_output_shape((i,), (k,), stride=s, padding=p,
+                                                output_padding=q, dilation=d)
+        return
+    assert convmat.conv_transpose_output_shape((i,), (k,), stride=s, padding=p,
+                                               output_padding=q, dilation=d) == (expected,)
+    # the forward convolution of that size maps back to i positions (plus floor(q/s))
+    assert convmat.conv_output_shape((expected,), (k,), stride=s, padding=p, dilation=d) == (
+        i + q // s,)
+
+
+@given(i=st.integers(1, 20), k=st.integers(1, 5), s=st.integers(1, 4))
+def test_transpose_same_is_i_times_s(i, k, s):
+    """TensorFlow/Keras: "same" transposed output is i*s when the kernel covers a stride."""
+    out = convmat.conv_transpose_output_shape((i,), (k,), stride=s, padding="same")
+    if k >= s:
+        assert out == (i * s,)
+    else:
+        assert out == ((i - 1) * s + k,)  # output_padding s - k would complete it
+        assert convmat.conv_transpose_output_shape(
+            (i,), (k,), stride=s, padding="same", output_padding=s - k) == (i * s,)
+
+
+def test_padding_forms():
+    assert resolve_padding(1, (4, 4), (3, 3)) == ((1, 1), (1, 1))
+    assert resolve_padding((1, 2), (4, 4), (3, 3)) == ((1, 1), (2, 2))
+    assert resolve_padding(((0, 1), (2, 3)), (4, 4), (3, 3)) == ((0, 1), (2, 3))
+    assert resolve_padding([[0, 1], 3], (4, 4), (3, 3)) == ((0, 1), (3, 3))
+    assert resolve_padding("VALID", (4, 4), (3, 3)) == ((0, 0), (0, 0))
+    assert resolve_padding("full", (4, 4), (3, 2), dilation=(1, 2)) == ((2, 2), (2, 2))
+    assert resolve_padding(np.int64(2), (4,), (3,)) == ((2, 2),)
+
+
+def test_lenet_shapes():
+    """SOURCES.md example 7: LeNet-5 shape table."""
+    s = convmat.conv_output_shape((28, 28), (5, 5), padding=2)
+    assert s == (28, 28)
+    s = convmat.conv_output_shape(s, (2, 2), stride=2)
+    assert s == (14, 14)
+    s = convmat.conv_output_shape(s, (5, 5))
+    assert s == (10, 10)
+    assert convmat.conv_output_shape(s, (2, 2), stride=2) == (5, 5)
+
+
+@requires_torch
+@given(i=st.integers(1, 12), k=st.integers(1, 4), s=st.integers(1, 3), d=st.integers(1, 3),
+       p=st.integers(0, 3))
+def test_output_shape_equals_torch(i, k, s, d, p):
+    if i + 2 * p < d * (k - 1) + 1:
+        return
+    x = torch.zeros(1, 1, i, i + 1, dtype=torch.float64)
+    w = torch.zeros(1, 1, k, k, dtype=torch.float64)
+    y = torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d)
+    assert convmat.conv_output_shape((i, i + 1), (k, k), stride=s, padding=p, dilation=d) == (
+        tuple(y.shape[2:]))
