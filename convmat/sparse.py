@@ -20,8 +20,9 @@ from .sparse_format import as_format, check_format
 __all__ = ["conv_matrix", "conv_transpose_matrix", "as_weight", "estimate_bytes"]
 
 _ADVICE = (
-    "To apply the layer without forming its matrix, use torch.nn.functional.conv* or "
-    "scipy.signal.correlate on the data; a smaller input_shape shows the same structure. "
+    "To apply the layer without forming its matrix use convmat.conv_operator(...) (a "
+    "matrix-free LinearOperator with the same arguments); a smaller input_shape shows the "
+    "same structure. "
 )
 
 

@@ -125,7 +125,7 @@ def test_memory_guard_refuses_before_allocating(monkeypatch):
     expected_nnz = 64 * 64 * (254 * 3 + 2 * 2) ** 2
     assert f"{expected_nnz:,} stored entries" in message
     assert "memory limit of 1.0 MiB" in message
-    assert "torch.nn.functional.conv" in message and "memory_limit" in message
+    assert "convmat.conv_operator" in message and "memory_limit" in message
     with options.override(memory_limit="1M"):
         with pytest.raises(convmat.ConvmatError, match="conv_transpose_matrix of shape"):
             convmat.conv_transpose_matrix(w, (256, 256), padding=1)

@@ -1,0 +1,205 @@
+r"""Matrix-free convolution: a SciPy ``LinearOperator`` for layers too large to store.
+
+:func:`conv_operator` takes the arguments of :func:`convmat.conv_matrix` and returns an
+operator that applies the same map, :math:`y = A x`, and its adjoint (the transposed
+convolution), :math:`x = A^\mathsf{T} y`, without forming :math:`A`. Memory is that of the
+input, the padded input and the output; time is one small matrix product per kernel tap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from . import geometry
+from .errors import error_context
+from .padding import index_map
+from .sparse import as_weight
+
+__all__ = ["conv_operator", "ConvOperator"]
+
+
+class ConvOperator(LinearOperator):
+    r"""The convolution of a :class:`~convmat.geometry.ConvGeometry` as a ``LinearOperator``.
+
+    ``matvec``/``matmat`` compute the convolution, ``rmatvec``/``rmatmat`` its adjoint.
+    Columns of a ``matmat`` argument are independent inputs (a batch).
+
+    Notes
+    -----
+    For every tap :math:`j` of the kernel and every group :math:`g`,
+
+    .. math::
+
+        Y_g \mathrel{+}= W_g[:, :, j]\; \tilde X_g[:, t s + j d],
+
+    where :math:`\tilde X = P x` is the padded input (per-axis padding maps of
+    :func:`convmat.padding.index_map`). The adjoint scatters the same products back and
+    folds the padding with :math:`P^\mathsf{T}`.
+    """
+
+    def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
+        self.geom = geom
+        n = geom.ndim
+        self._w = weight.reshape(geom.weight_shape)
+        if geom.flip:
+            self._w = self._w[(slice(None), slice(None)) + (slice(None, None, -1),) * n]
+        self._maps = [index_map(i, b, a, geom.padding_mode)
+                      for i, (b, a) in zip(geom.input_shape, geom.padding)]
+        super().__init__(dtype=weight.dtype, shape=geom.shape)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _taps(self):
+        """Per tap: the kernel index and the strided slice of the padded input it reads."""
+        g = self.geom
+        for j in np.ndindex(*g.kernel_shape):
+            window = tuple(
+                slice(jj * d, jj * d + (o - 1) * s + 1, s)
+                for jj, d, o, s in zip(j, g.dilation, g.output_shape, g.stride)
+            )
+            yield j, window
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        """(C, *input_shape, B) -> (C, *padded_shape, B), zeros where the mode says so."""
+        for axis, m in enumerate(self._maps, start=1):
+            inside = m >= 0
+            taken = np.take(x, np.where(inside, m, 0), axis=axis)
+            if not inside.all():
+                shape = [1] * taken.ndim
+                shape[axis] = m.size
+                taken = taken * inside.reshape(shape)
+            x = taken
+        return x
+
+    def _unpad(self, xp: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`_pad`: add every padded position back onto its source."""
+        for axis, (m, n) in enumerate(zip(self._maps, self.geom.input_shape), start=1):
+            moved = np.moveaxis(xp, axis, 0)
+            out = np.zeros((n, *moved.shape[1:]), dtype=xp.dtype)
+            keep = m >= 0
+            np.add.at(out, m[keep], moved[keep])
+            xp = np.moveaxis(out, 0, axis)
+        return xp
+
+    def _grouped(self):
+        g = self.geom
+        c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
+        for k in range(g.groups):
+            yield (slice(k * c_out_g, (k + 1) * c_out_g), slice(k * c_in_g, (k + 1) * c_in_g))
+
+    # -- LinearOperator interface -------------------------------------------------------------
+    def _matmat(self, x: np.ndarray) -> np.ndarray:
+        g = self.geom
+        batch = x.shape[1]
+        xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
+        dtype = np.result_type(self._w, x)
+        y = np.zeros((g.out_channels, math.prod(g.output_shape) * batch), dtype=dtype)
+        for j, window in self._taps():
+            patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B)
+            patch = patch.reshape(g.in_channels, -1)
+            for rows, cols in self._grouped():
+                y[rows] += self._w[(rows, slice(None)) + j] @ patch[cols]
+        return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
+
+    def _rmatmat(self, y: np.ndarray) -> np.ndarray:
+        g = self.geom
+        batch = y.shape[1]
+        y = np.asarray(y).reshape(g.out_channels, -1)
+        dtype = np.result_type(self._w, y)
+        xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)
+        for j, window in self._taps():
+            target = xp[(slice(None),) + window]
+            for rows, cols in self._grouped():
+                w = self._w[(rows, slice(None)) + j]
+                target[cols] += (w.conj().T @ y[rows]).reshape(target[cols].shape)
+        return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
+
+    def _matvec(self, x):
+        return self._matmat(np.asarray(x).reshape(-1, 1)).ravel()
+
+    def _rmatvec(self, y):
+        return self._rmatmat(np.asarray(y).reshape(-1, 1)).ravel()
+
+    def _adjoint(self):
+        return _Adjoint(self)
+
+    def __repr__(self) -> str:
+        g = self.geom
+        return (f"<ConvOperator {self.shape[0]}x{self.shape[1]}: input {g.input_shape}, "
+                f"kernel {g.kernel_shape}, stride {g.stride}, padding {g.padding} "
+                f"({g.padding_mode}), dilation {g.dilation}, groups {g.groups}, "
+                f"dtype {self.dtype}>")
+
+
+class _Adjoint(LinearOperator):
+    def __init__(self, op: ConvOperator):
+        self.op = op
+        super().__init__(dtype=op.dtype, shape=op.shape[::-1])
+
+    def _matmat(self, x):
+        return self.op._rmatmat(x)
+
+    def _rmatmat(self, x):
+        return self.op._matmat(x)
+
+    def _matvec(self, x):
+        return self.op._rmatvec(x)
+
+    def _rmatvec(self, x):
+        return self.op._matvec(x)
+
+    def _adjoint(self):
+        return self.op
+
+
+def conv_operator(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+) -> ConvOperator:
+    r"""The convolution of :func:`convmat.conv_matrix` as a matrix-free ``LinearOperator``.
+
+    Parameters
+    ----------
+    weight, input_shape, stride, padding, dilation, groups, padding_mode, flip
+        Exactly as :func:`convmat.conv_matrix`.
+
+    Returns
+    -------
+    ConvOperator
+        A :class:`scipy.sparse.linalg.LinearOperator` of the matrix's shape: ``op @ x``
+        equals ``conv_matrix(...) @ x``, ``op.H @ y`` (``rmatvec``) the transposed
+        convolution, and ``op @ X`` with ``X`` of shape ``(n, B)`` a batch.
+
+    Notes
+    -----
+    Nothing of nnz size is allocated, so layers whose matrix exceeds the memory guard can
+    still be applied, inverted iteratively (``scipy.sparse.linalg.lsqr``) or studied by
+    their singular values (``scipy.sparse.linalg.svds``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = conv_operator([1, 2, 3], (5,))
+    >>> op @ np.arange(5.0)
+    array([ 8., 14., 20.])
+    >>> op.H @ np.ones(3)
+    array([1., 3., 6., 5., 3.])
+    """
+    with error_context("conv_operator", input_shape=input_shape,
+                       weight_shape=np.shape(weight)):
+        w = as_weight(weight)
+        geom = geometry.conv_geometry(
+            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+            groups=groups, padding_mode=padding_mode, flip=flip,
+        )
+        return ConvOperator(w, geom)
