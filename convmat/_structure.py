@@ -1,10 +1,11 @@
 r"""The one index engine: the (row, col, tap) triplets of a convolution, built once.
 
 For a :class:`~convmat.geometry.ConvGeometry`, :func:`build` returns the CSR skeleton of the
-convolution matrix: ``indptr`` and ``indices`` of the sparse matrix, and ``tap``, the flat
-index into the weight ``(C_out, C_in/groups, *kernel)`` (C order) of every stored entry.
-A numeric matrix is then ``data = weight.ravel()[tap]``; a symbolic one takes its values from
-a sympy array; the transposed convolution is the same triplets with rows and columns swapped.
+convolution matrix — ``indptr`` and ``indices`` — and, for every stored entry, its ``tap``:
+the flat index into the weight ``(C_out, C_in/groups, *kernel)`` (C order). A numeric matrix
+is then ``data = weight.ravel()[tap]`` (:meth:`Structure.gather` does exactly that without
+materialising ``tap``); a symbolic one takes its values from a sympy array; the transposed
+convolution is the same triplets with rows and columns swapped.
 
 Entry ``(r, c)`` with ``r = (o_c, t)`` (output channel, output position) and
 ``c = (i_c, p)`` (input channel, input position) holds
@@ -14,32 +15,67 @@ Entry ``(r, c)`` with ``r = (o_c, t)`` (output channel, output position) and
     A[r, c] = \sum_{j \,:\, \pi(t s + j d) = p} w[o_c,\ i_c - g(o_c) C_{in}/G,\ j]
 
 where :math:`\pi` is the padding map of :func:`convmat.padding.index_map`, applied per axis,
-and :math:`g(o_c)` is the group of the output channel. For zero padding each ``(r, c)``
-appears at most once and rows come with their columns sorted; the other modes can map two
-taps of a row to one input position, and those duplicates are summed by the caller.
+and :math:`g(o_c)` is the group of the output channel. Within a row, entries are stored by
+input channel, then per axis by input position: columns come sorted and each ``(r, c)``
+appears once, unless a padding mode other than zeros maps two taps of a row to one input
+position (``canonical`` is then False); those duplicates are summed by the caller.
 
-Construction is vectorised and O(nnz): rows whose window lies wholly inside the input (the
-interior) are written by one broadcast add into a strided view of the output arrays; the
-remaining border rows are enumerated in bounded chunks by mixed-radix arithmetic. There is
-no Python loop over rows, columns or taps.
+How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, no sort):
+
+* per axis, a small table gives for every output position the valid taps in input order
+  and the input position each reads; positions fall into *classes*: the run of interior
+  positions (all taps inside the input, columns affine in the position) and each border
+  position on its own;
+* a product of one class per axis is a set of rows with identical entry patterns, stored
+  as one strided block of the CSR arrays: it is written by a single broadcast add
+  (row base + entry offset). The interior is the largest such block;
+* rows of blocks too small to be worth a Python-level step are enumerated in bounded chunks
+  by mixed-radix arithmetic on the per-axis tables.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .geometry import ConvGeometry, tap_range
+from .geometry import ConvGeometry
 from .memory import index_dtype_for
 from .padding import index_map
 
-__all__ = ["Structure", "build", "CHUNK"]
+__all__ = ["Structure", "build", "interior_nnz", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
 
-#: entries enumerated per chunk on the border path (bounds its temporaries)
+#: entries enumerated per chunk on the mixed-radix path (bounds its temporaries)
 CHUNK = 1 << 20
+#: fewest entries for which a class block is written by its own broadcast add
+MIN_BLOCK = 4096
+#: most class combinations examined when choosing blocks
+MAX_CLASS_PRODUCTS = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """Per-axis tables: for output position ``t`` and rank ``r < count[t]`` (input order)."""
+
+    count: np.ndarray  # (o,) valid taps
+    tap: np.ndarray  # (o, k) kernel index of rank r (flip applied)
+    source: np.ndarray  # (o, k) input position read by rank r
+    classes: list[tuple[int, int]]  # runs [start, stop) of positions sharing one pattern
+    interior: tuple[int, int]  # the interior run (may be empty)
+    duplicates: bool  # some position reads one input position twice
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Rows of one class product, a strided block of the CSR arrays."""
+
+    start: int
+    shape: tuple[int, ...]  # (C_out, *run lengths, entries per row)
+    strides: tuple[int, ...]  # in elements
+    tap_pattern: np.ndarray  # (entries per row,) tap relative to the output channel's first
 
 
 @dataclass(frozen=True)
@@ -49,8 +85,11 @@ class Structure:
     geometry: ConvGeometry
     indptr: np.ndarray
     indices: np.ndarray
-    tap: np.ndarray
-    canonical: bool  # sorted columns, no duplicates within a row
+    canonical: bool  # every row's columns sorted, no duplicate (row, col) pairs
+    tap_dtype: type
+    blocks: tuple[_Block, ...] = field(repr=False)
+    rest_position: np.ndarray = field(repr=False)  # entries not in a block
+    rest_tap: np.ndarray = field(repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -60,29 +99,86 @@ class Structure:
     def nnz(self) -> int:
         return int(self.indices.size)
 
+    @staticmethod
+    def _view(out: np.ndarray, block: _Block) -> np.ndarray:
+        return as_strided(out[block.start:], shape=block.shape,
+                          strides=[s * out.itemsize for s in block.strides])
+
+    def gather(self, values) -> np.ndarray:
+        """``values.ravel()[tap]`` (the weight, numeric or object) without making ``tap``."""
+        flat = np.asarray(values).reshape(-1)
+        per_channel = flat.reshape(self.geometry.out_channels, -1)
+        data = np.empty(self.nnz, dtype=flat.dtype)
+        for block in self.blocks:
+            view = self._view(data, block)
+            picked = per_channel[:, block.tap_pattern]
+            view[...] = picked.reshape((picked.shape[0],) + (1,) * (view.ndim - 2) + (-1,))
+        data[self.rest_position] = flat[self.rest_tap]
+        return data
+
+    @functools.cached_property
+    def tap(self) -> np.ndarray:
+        """Flat weight index of every stored entry (an nnz-sized array, made on demand)."""
+        tap = np.empty(self.nnz, dtype=self.tap_dtype)
+        per_channel = math.prod(self.geometry.weight_shape[1:])
+        for block in self.blocks:
+            view = self._view(tap, block)
+            first = np.arange(block.shape[0], dtype=np.int64) * per_channel
+            np.add(first.reshape((-1,) + (1,) * (view.ndim - 1)).astype(tap.dtype),
+                   block.tap_pattern.astype(tap.dtype), out=view)
+        tap[self.rest_position] = self.rest_tap
+        return tap
+
     def rows(self) -> np.ndarray:
         """Row index of every stored entry (an nnz-sized array; for views that need COO)."""
         counts = np.diff(self.indptr)
         return np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype), counts)
 
 
-def _per_axis(geom: ConvGeometry):
-    """Per axis: padding map, valid-tap range per output position, interior range."""
-    axes = []
-    for i, k, o, s, d, (b, a) in zip(
-        geom.input_shape, geom.kernel_shape, geom.output_shape, geom.stride, geom.dilation,
-        geom.padding,
-    ):
-        pmap = index_map(i, b, a, geom.padding_mode)
-        if geom.padding_mode == "zeros":
-            lo, hi = tap_range(i, k, s, d, b, o)
-        else:
-            lo, hi = np.zeros(o, dtype=np.int64), np.full(o, k, dtype=np.int64)
-        # interior: every tap reads the unpadded input, t*s >= b and t*s + d(k-1) < b + i
-        first = -(-b // s)
-        stop = min(o, (b + i - d * (k - 1) - 1) // s + 1) if b + i - d * (k - 1) - 1 >= 0 else 0
-        axes.append((pmap, lo, hi, (first, max(first, stop))))
-    return axes
+def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
+    pmap = index_map(i, b, a, mode)
+    j = np.arange(k, dtype=np.int64)
+    source = pmap[np.arange(o, dtype=np.int64)[:, None] * s + j * d]  # (o, k), -1 = a zero
+    valid = source >= 0
+    count = valid.sum(axis=1)
+    # valid taps first, in increasing input position (stable: ties keep tap order)
+    order = np.argsort(np.where(valid, source, np.iinfo(np.int64).max), axis=1, kind="stable")
+    source = np.take_along_axis(source, order, axis=1)
+    tap = (k - 1 - order) if flip else order
+    # interior run: every tap inside the input, t*s - b >= 0 and t*s - b + d(k-1) <= i - 1
+    first = -(-b // s)
+    last = b + i - d * (k - 1) - 1
+    stop = max(first, min(o, last // s + 1) if last >= 0 else 0)
+    classes = [(t, t + 1) for t in range(min(first, o))]
+    if stop > first:
+        classes.append((first, stop))
+    classes += [(t, t + 1) for t in range(max(stop, first), o)]
+    ordered = np.where(np.arange(k) < count[:, None], source, -1)
+    duplicates = bool(np.any((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)))
+    return _Axis(count, tap, source, classes, (first, stop), duplicates)
+
+
+def _axes(geom: ConvGeometry) -> list[_Axis]:
+    return [
+        _axis(i, k, o, s, d, b, a, geom.padding_mode, geom.flip)
+        for i, k, o, s, d, (b, a) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
+                                         geom.stride, geom.dilation, geom.padding)
+    ]
+
+
+def interior_nnz(geom: ConvGeometry) -> int:
+    """Stored entries of the interior rows (all taps inside the input)."""
+    rows = 1
+    for i, k, o, s, d, (b, _) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
+                                     geom.stride, geom.dilation, geom.padding):
+        first, last = -(-b // s), b + i - d * (k - 1) - 1
+        rows *= max(0, (min(o, last // s + 1) if last >= 0 else 0) - first)
+    return geom.out_channels * (geom.in_channels // geom.groups) * math.prod(
+        geom.kernel_shape) * rows
+
+
+def _strides(shape) -> list[int]:
+    return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
 
 def build(geom: ConvGeometry) -> Structure:
@@ -94,154 +190,152 @@ def build(geom: ConvGeometry) -> Structure:
     >>> s = build(conv_geometry((2,), (4,)))
     >>> s.indptr, s.indices, s.tap
     (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1], dtype=int32))
+    >>> s.gather([10, 20])
+    array([10, 20, 10, 20, 10, 20])
     """
-    n = geom.ndim
-    axes = _per_axis(geom)
+    axes = _axes(geom)
     c_in_g = geom.in_channels // geom.groups
-    c_out_g = geom.out_channels // geom.groups
-    kernel_size = math.prod(geom.kernel_shape)
-    in_size = math.prod(geom.input_shape)
     out_size = math.prod(geom.output_shape)
     rows_total, cols_total = geom.shape
-
-    counts = [hi - lo for _, lo, hi, _ in axes]
-    nnz = geom.out_channels * c_in_g * math.prod(int(c.sum()) for c in counts)
+    nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
     idx = index_dtype_for(max(nnz, rows_total, cols_total))
-    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * kernel_size)
+    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * math.prod(geom.kernel_shape))
 
     # row lengths: C_in/groups times the outer product of the per-axis valid-tap counts
     spatial = np.ones((), dtype=np.int64)
-    for c in counts:
-        spatial = np.multiply.outer(spatial, c)
+    for ax in axes:
+        spatial = np.multiply.outer(spatial, ax.count)
     spatial = spatial.ravel() * c_in_g
     indptr = np.empty(rows_total + 1, dtype=idx)
     indptr[0] = 0
-    np.cumsum(np.broadcast_to(spatial, (geom.out_channels, out_size)), out=indptr[1:].reshape(
-        geom.out_channels, out_size), axis=1)
-    indptr[1:].reshape(geom.out_channels, out_size)[:] += (
-        np.arange(geom.out_channels, dtype=idx)[:, None] * idx(nnz // geom.out_channels)
-    )
+    by_channel = indptr[1:].reshape(geom.out_channels, out_size)
+    np.cumsum(np.broadcast_to(spatial, by_channel.shape), axis=1, out=by_channel)
+    by_channel += np.arange(geom.out_channels, dtype=idx)[:, None] * idx(nnz // geom.out_channels)
     indices = np.empty(nnz, dtype=idx)
-    tap = np.empty(nnz, dtype=tap_dtype)
 
-    in_strides = [math.prod(geom.input_shape[a + 1:]) for a in range(n)]
-    k_strides = [math.prod(geom.kernel_shape[a + 1:]) for a in range(n)]
-    out_strides = [math.prod(geom.output_shape[a + 1:]) for a in range(n)]
-    interior = [rng for *_, rng in axes]
-    has_interior = all(stop > first for first, stop in interior) and nnz > 0
-
-    if has_interior:
-        _fill_interior(geom, axes, indptr, indices, tap, in_strides, k_strides, out_strides,
-                       c_in_g, c_out_g, kernel_size, in_size, out_size)
-        inside = np.ones((), dtype=bool)
-        for (first, stop), o in zip(interior, geom.output_shape):
-            axis_inside = np.zeros(o, dtype=bool)
-            axis_inside[first:stop] = True
-            inside = np.logical_and.outer(inside, axis_inside)
-        border = np.flatnonzero(~inside.ravel())
-    else:
-        border = np.arange(out_size)
-    if border.size:
-        _fill_border(geom, axes, border, indptr, indices, tap, in_strides, k_strides,
-                     c_in_g, c_out_g, kernel_size, in_size, out_size)
-
-    canonical = geom.padding_mode == "zeros" or all(b == a == 0 for b, a in geom.padding)
-    return Structure(geom, indptr, indices, tap, canonical)
+    chosen, rest = _choose_blocks(geom, axes)
+    blocks = tuple(_fill_block(geom, axes, combo, indptr, indices) for combo in chosen)
+    position, tap = _fill_rest(geom, axes, rest, indptr, indices, idx, tap_dtype)
+    canonical = geom.padding_mode == "zeros" or not any(ax.duplicates for ax in axes)
+    return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, position, tap)
 
 
-def _kernel_offsets(geom, in_strides, k_strides, c_in_g, kernel_size, in_size):
-    """Column and tap offsets of the entries of one interior row, in storage order."""
-    col = np.zeros((), dtype=np.int64)
-    tapo = np.zeros((), dtype=np.int64)
-    for k, d, ist, kst in zip(geom.kernel_shape, geom.dilation, in_strides, k_strides):
-        j = np.arange(k, dtype=np.int64)
-        col = np.add.outer(col, j * d * ist)
-        tapo = np.add.outer(tapo, ((k - 1 - j) if geom.flip else j) * kst)
-    channel = np.arange(c_in_g, dtype=np.int64)
-    col = np.add.outer(channel * in_size, col.ravel()).ravel()
-    tapo = np.add.outer(channel * kernel_size, tapo.ravel()).ravel()
-    return col, tapo
+def _choose_blocks(geom, axes):
+    """Class products written as blocks, and the flat output positions left for the rest."""
+    n_classes = [len(ax.classes) for ax in axes]
+    per_row = geom.out_channels * (geom.in_channels // geom.groups)
+    if math.prod(n_classes) <= MAX_CLASS_PRODUCTS:
+        sizes = np.full((), per_row, dtype=np.int64)
+        for ax in axes:
+            sizes = np.multiply.outer(sizes, np.array(
+                [(stop - start) * int(ax.count[start]) for start, stop in ax.classes],
+                dtype=np.int64))
+        selected = sizes >= MIN_BLOCK
+    else:  # too many combinations to rank: only the product of the largest runs
+        selected = np.zeros(n_classes, dtype=bool)
+        largest = tuple(int(np.argmax([stop - start for start, stop in ax.classes]))
+                        for ax in axes)
+        selected[largest] = True
+        if per_row * math.prod((ax.classes[c][1] - ax.classes[c][0]) * int(
+                ax.count[ax.classes[c][0]]) for ax, c in zip(axes, largest)) < MIN_BLOCK:
+            selected[largest] = False
+    chosen = [tuple(int(c) for c in combo) for combo in zip(*np.nonzero(selected))]
+    if not chosen:
+        return [], np.arange(math.prod(geom.output_shape))
+    class_of = []
+    for ax, o in zip(axes, geom.output_shape):
+        ids = np.empty(o, dtype=np.int64)
+        for c, (start, stop) in enumerate(ax.classes):
+            ids[start:stop] = c
+        class_of.append(ids)
+    covered = selected[np.ix_(*class_of)]
+    return chosen, np.flatnonzero(~covered.ravel())
 
 
-def _fill_interior(geom, axes, indptr, indices, tap, in_strides, k_strides, out_strides,
-                   c_in_g, c_out_g, kernel_size, in_size, out_size):
-    """All rows whose window lies inside the input: one broadcast add into strided views."""
-    n = geom.ndim
-    firsts = [first for *_, (first, _) in axes]
-    lengths = [stop - first for *_, (first, stop) in axes]
-    row0 = sum(f * st for f, st in zip(firsts, out_strides))
+def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
+    """Write the columns of one class product by one broadcast add; return its layout."""
+    c_in_g = geom.in_channels // geom.groups
+    in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
+    in_strides, k_strides = _strides(geom.input_shape), _strides(geom.kernel_shape)
+    out_strides, out_size = _strides(geom.output_shape), math.prod(geom.output_shape)
+    runs = [ax.classes[c] for ax, c in zip(axes, combo)]
+    row0 = sum(start * st for (start, _), st in zip(runs, out_strides))
     start = int(indptr[row0])
-    per_row = c_in_g * kernel_size
-    # element strides of the interior block inside the CSR arrays, read off indptr
     strides = [int(indptr[out_size])]  # one output channel
-    for a in range(n):
-        strides.append(int(indptr[row0 + out_strides[a]]) - start if lengths[a] > 1 else 0)
+    for (first, stop), st in zip(runs, out_strides):
+        strides.append(int(indptr[row0 + st]) - start if stop - first > 1 else 0)
     strides.append(1)
-    shape = (geom.out_channels, *lengths, per_row)
 
-    col_off, tap_off = _kernel_offsets(geom, in_strides, k_strides, c_in_g, kernel_size, in_size)
-    # base column of each interior row: group offset + window origin
-    base = np.zeros((), dtype=np.int64)
-    for (first, stop), s, (b, _), ist in zip(
-        (rng for *_, rng in axes), geom.stride, geom.padding, in_strides
-    ):
-        t = np.arange(first, stop, dtype=np.int64)
-        base = np.add.outer(base, (t * s - b) * ist)
-    group = np.arange(geom.out_channels, dtype=np.int64) // c_out_g
+    base = np.zeros((), dtype=np.int64)  # first column of each row of the block
+    offset = np.zeros((), dtype=np.int64)  # column of each entry relative to its row's base
+    pattern = np.zeros((), dtype=np.int64)
+    for ax, (first, stop), ist, kst in zip(axes, runs, in_strides, k_strides):
+        m = int(ax.count[first])
+        if stop - first > 1:  # the interior run: columns affine in the position
+            t = np.arange(first, stop)
+            base = np.add.outer(base, ax.source[t, 0] * ist)
+            offset = np.add.outer(offset, (ax.source[first, :m] - ax.source[first, 0]) * ist)
+        else:
+            base = np.add.outer(base, np.zeros(1, dtype=np.int64))
+            offset = np.add.outer(offset, ax.source[first, :m] * ist)
+        pattern = np.add.outer(pattern, ax.tap[first, :m] * kst)
+    channel = np.arange(c_in_g, dtype=np.int64)
+    offset = np.add.outer(channel * in_size, offset.ravel()).ravel()
+    pattern = np.add.outer(channel * kernel_size, pattern.ravel()).ravel()
+    group = np.arange(geom.out_channels, dtype=np.int64) // (geom.out_channels // geom.groups)
     base = np.add.outer(group * c_in_g * in_size, base)
-    channel_tap = np.arange(geom.out_channels, dtype=np.int64) * per_row
 
-    for out, row_part, entry_part in (
-        (indices, base, col_off),
-        (tap, channel_tap.reshape((-1,) + (1,) * n), tap_off),
-    ):
-        item = out.itemsize
-        view = as_strided(out[start:], shape=shape, strides=[st * item for st in strides])
-        np.add(row_part[..., None].astype(out.dtype), entry_part.astype(out.dtype), out=view)
+    block = _Block(start, (geom.out_channels, *(stop - first for first, stop in runs),
+                           offset.size), tuple(strides), pattern)
+    view = Structure._view(indices, block)
+    np.add(base[..., None].astype(indices.dtype), offset.astype(indices.dtype), out=view)
+    return block
 
 
-def _fill_border(geom, axes, border, indptr, indices, tap, in_strides, k_strides,
-                 c_in_g, c_out_g, kernel_size, in_size, out_size):
-    """Rows at output positions ``border`` (flat spatial), for every output channel.
-
-    Entries are enumerated in chunks of about :data:`CHUNK` by mixed-radix decomposition of
-    the entry's rank within its row into (input channel, tap per axis).
-    """
+def _fill_rest(geom, axes, positions, indptr, indices, idx, tap_dtype):
+    """Rows at flat output ``positions``, for every output channel, in chunks of about
+    :data:`CHUNK` entries: the rank of an entry within its row is split by mixed radix into
+    (input channel, rank per axis) and looked up in the per-axis tables. Writes the columns
+    into ``indices``; returns the entries' positions and taps."""
     n = geom.ndim
-    unravelled = np.unravel_index(border, geom.output_shape)
-    counts = [hi[t] - lo[t] for (_, lo, hi, _), t in zip(axes, unravelled)]
-    per_position = c_in_g * np.prod(counts, axis=0, dtype=np.int64)
-    # rows: every output channel at every border position, in row order
-    channel = np.repeat(np.arange(geom.out_channels, dtype=np.int64), border.size)
-    position = np.tile(np.arange(border.size, dtype=np.int64), geom.out_channels)
-    row_len = per_position[position]
+    c_in_g = geom.in_channels // geom.groups
+    c_out_g = geom.out_channels // geom.groups
+    in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
+    in_strides, k_strides = _strides(geom.input_shape), _strides(geom.kernel_shape)
+    out_size = math.prod(geom.output_shape)
+    unravelled = np.unravel_index(positions, geom.output_shape)
+    per_position = c_in_g * np.prod([ax.count[t] for ax, t in zip(axes, unravelled)], axis=0,
+                                    dtype=np.int64)
+    channel = np.repeat(np.arange(geom.out_channels, dtype=np.int64), positions.size)
+    where = np.tile(np.arange(positions.size, dtype=np.int64), geom.out_channels)
+    row_len = per_position[where] if positions.size else np.zeros(0, dtype=np.int64)
     ends = np.cumsum(row_len)
-    cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]) if ends.size else 0, CHUNK),
-                           side="right")
+    total_all = int(ends[-1]) if ends.size else 0
+    out_position = np.empty(total_all, dtype=idx)
+    out_tap = np.empty(total_all, dtype=tap_dtype)
+    cuts = np.searchsorted(ends, np.arange(CHUNK, total_all, CHUNK), side="right")
     bounds = np.unique(np.concatenate(([0], cuts, [channel.size])))
     for lo_row, hi_row in zip(bounds[:-1], bounds[1:]):
-        ch = channel[lo_row:hi_row]
-        pos = position[lo_row:hi_row]
-        lengths = row_len[lo_row:hi_row]
+        ch, pos, lengths = channel[lo_row:hi_row], where[lo_row:hi_row], row_len[lo_row:hi_row]
         total = int(lengths.sum())
         if total == 0:
             continue
+        done = int(ends[lo_row - 1]) if lo_row else 0
         rep = np.repeat(np.arange(ch.size), lengths)
-        first = np.cumsum(lengths) - lengths
-        rank = np.arange(total, dtype=np.int64) - first[rep]
-        target = indptr[ch * out_size + border[pos]].astype(np.int64)[rep] + rank
+        rank = np.arange(total, dtype=np.int64) - (np.cumsum(lengths) - lengths)[rep]
+        target = indptr[ch * out_size + positions[pos]].astype(np.int64)[rep] + rank
         col = np.zeros(total, dtype=np.int64)
         tp = np.zeros(total, dtype=np.int64)
         for a in reversed(range(n)):
-            pmap, lo, hi, _ = axes[a]
+            ax = axes[a]
             t = unravelled[a][pos][rep]
-            cnt = (hi - lo)[t]
-            j = lo[t] + rank % cnt
+            cnt = ax.count[t]
+            r = rank % cnt
             rank //= cnt
-            col += pmap[t * geom.stride[a] + j * geom.dilation[a]] * in_strides[a]
-            k = geom.kernel_shape[a]
-            tp += ((k - 1 - j) if geom.flip else j) * k_strides[a]
+            col += ax.source[t, r] * in_strides[a]
+            tp += ax.tap[t, r] * k_strides[a]
         cin = rank  # what is left is the input channel within the group
-        group = ch[rep] // c_out_g
-        indices[target] = (group * c_in_g + cin) * in_size + col
-        tap[target] = (ch[rep] * c_in_g + cin) * kernel_size + tp
+        indices[target] = ((ch[rep] // c_out_g) * c_in_g + cin) * in_size + col
+        out_position[done:done + total] = target
+        out_tap[done:done + total] = (ch[rep] * c_in_g + cin) * kernel_size + tp
+    return out_position, out_tap

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from ._structure import Structure, build
+from ._structure import CHUNK, Structure, build, interior_nnz
 from .errors import ConvmatError, error_context
 from .memory import check_budget, index_dtype_for
 from .sparse_format import as_format, check_format
@@ -51,7 +51,10 @@ def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bo
     idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
     tap = np.dtype(index_dtype_for(int(np.prod(geom.weight_shape)))).itemsize
     final = nnz * (itemsize + idx) + (rows + 1) * idx
-    peak = final + nnz * tap  # the tap array lives until the values are gathered
+    # border entries keep (position, tap) until the values are gathered, and the border
+    # path's chunks hold about a dozen int64 temporaries of CHUNK entries
+    border = nnz - interior_nnz(geom)
+    peak = final + border * (idx + tap) + 12 * 8 * min(CHUNK, border)
     if transposed:
         peak = max(peak, 2 * final + (cols + 1) * idx)  # CSR of the transpose is a copy
     return nnz, peak
@@ -59,11 +62,11 @@ def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bo
 
 def _fill(structure: Structure, weight: np.ndarray):
     """CSR array of ``structure`` with values gathered from ``weight``."""
-    data = weight.reshape(-1).take(structure.tap)
+    data = structure.gather(weight)
     matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=structure.shape)
-    if structure.canonical:
+    if structure.canonical:  # the engine wrote every row's columns in order, once each
         matrix.has_canonical_format = True
-    else:
+    else:  # a padding mode read some input twice in a row: sum those (sorts the rows)
         matrix.sum_duplicates()
     return matrix
 

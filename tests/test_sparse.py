@@ -369,19 +369,48 @@ def test_int64_path_equals_int32(geo):
     assert (a != b).nnz == 0
 
 
-def test_large_interior_and_border_chunks(monkeypatch):
-    """Border enumeration split into many chunks gives the same matrix as one chunk."""
+ENGINE_PATHS = {
+    "blocks only": dict(MIN_BLOCK=1),
+    "chunks only": dict(MIN_BLOCK=10**12),
+    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7),
+    "default": {},
+}
+
+
+@pytest.mark.parametrize("path", ENGINE_PATHS)
+@settings(max_examples=60)
+@given(geo=geometries())
+def test_every_engine_path_matches_the_definition(path, geo):
+    """Blocks, mixed-radix chunks and their mixes all give the direct definition, with
+    every row's columns strictly increasing after duplicates are summed."""
     from convmat import _structure
 
-    w = RNG.standard_normal((2, 2, 3, 3))
-    kw = dict(padding=(2, 1), stride=(1, 2), dilation=(2, 1))
-    a = convmat.conv_matrix(w, (9, 11), **kw)
-    monkeypatch.setattr(_structure, "CHUNK", 7)
-    b = convmat.conv_matrix(w, (9, 11), **kw)
-    assert (a != b).nnz == 0
-    x = RNG.standard_normal((2, 9, 11))
-    expected = direct_conv(x, w, stride=(1, 2), pads=((2, 2), (1, 1)), dilation=(2, 1))
-    np.testing.assert_allclose(b @ x.ravel(), expected.ravel(), atol=1e-10)
+    w = _weight(geo)
+    saved = {name: getattr(_structure, name) for name in ENGINE_PATHS[path]}
+    try:
+        for name, value in ENGINE_PATHS[path].items():
+            setattr(_structure, name, value)
+        a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
+        s = _structure.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+                                                            **geo.kwargs()))
+    finally:
+        for name, value in saved.items():
+            setattr(_structure, name, value)
+    x = RNG.standard_normal((geo.c_in, *geo.input_shape))
+    expected = direct_conv(x, w, stride=geo.per_dim(geo.stride), pads=geo.pads,
+                           dilation=geo.per_dim(geo.dilation), groups=geo.groups,
+                           mode=geo.mode, flip=geo.flip)
+    np.testing.assert_allclose(a @ x.ravel(), expected.ravel(), atol=1e-10)
+    row = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    same_row = row[1:] == row[:-1]
+    assert np.all(np.diff(a.indices.astype(np.int64))[same_row] > 0)
+    # a canonical structure really has sorted, unique columns; zero padding always is
+    assert s.canonical or geo.mode != "zeros"
+    if s.canonical:
+        srow = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
+        assert np.all(np.diff(s.indices.astype(np.int64))[srow[1:] == srow[:-1]] > 0)
+    np.testing.assert_array_equal(s.gather(w), w.ravel()[s.tap])
+    np.testing.assert_array_equal(s.gather(np.arange(w.size)), s.tap)
 
 
 # -- worked examples (SOURCES.md 1-3) ----------------------------------------------------
