@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,7 +20,7 @@ def _format_value(v) -> str:
 
 def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) -> str:
     """Dense text with structural zeros shown as ``zero`` when the matrix is small, else a
-    summary with a sparsity picture.
+    summary with a sparsity picture. ``matrix`` is a SciPy sparse array or a sympy matrix.
 
     Examples
     --------
@@ -27,6 +29,8 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
     1 2 .
     . 1 2
     """
+    if _is_sympy_matrix(matrix):
+        return _symbolic_text(matrix, zero, max_rows, max_cols)
     matrix = sp.csr_array(matrix)
     rows, cols = matrix.shape
     if rows > max_rows or cols > max_cols:
@@ -35,8 +39,31 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
     coo = matrix.tocoo()
     stored[coo.row, coo.col] = True
     dense = matrix.toarray()
-    cells = [[_format_value(dense[r, c]) if stored[r, c] else zero for c in range(cols)]
-             for r in range(rows)]
+    return _grid([[_format_value(dense[r, c]) if stored[r, c] else zero for c in range(cols)]
+                  for r in range(rows)])
+
+
+def _is_sympy_matrix(matrix) -> bool:
+    sympy = sys.modules.get("sympy")  # a sympy matrix exists only once sympy is imported
+    return sympy is not None and isinstance(matrix, sympy.MatrixBase)
+
+
+def _symbolic_text(matrix, zero: str, max_rows: int, max_cols: int) -> str:
+    """A sympy matrix: its nonzero entries printed by sympy, or a summary when large."""
+    nonzero = matrix.todok()
+    rows, cols = matrix.shape
+    if rows > max_rows or cols > max_cols:
+        where = np.array(list(nonzero), dtype=np.int64).reshape(-1, 2)
+        pattern = sp.coo_array((np.ones(len(where)), (where[:, 0], where[:, 1])),
+                               shape=(rows, cols))
+        return (f"{rows} x {cols} symbolic matrix, {len(nonzero):,} nonzero entries\n"
+                + spy(pattern))
+    return _grid([[str(nonzero[r, c]) if (r, c) in nonzero else zero for c in range(cols)]
+                  for r in range(rows)])
+
+
+def _grid(cells: list[list[str]]) -> str:
+    """Cells right-aligned in columns of one width."""
     width = max((len(cell) for row in cells for cell in row), default=1)
     return "\n".join(" ".join(cell.rjust(width) for cell in row) for row in cells)
 

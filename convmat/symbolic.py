@@ -1,0 +1,532 @@
+r"""Symbolic builders: convolution matrices whose entries are sympy symbols or expressions.
+
+The same index engine as the numeric builders (:mod:`convmat._structure`) gives the
+``(row, col, tap)`` triplets; the values come from a sympy array instead of a numpy one, so
+after substituting numbers for the symbols the matrix equals :func:`convmat.conv_matrix`
+exactly. The result is a :class:`ConvMatrix`, a ``sympy.SparseMatrix`` that remembers its
+geometry (``to_latex`` uses it to draw the block structure).
+
+Symbols are named with all their indices in a LaTeX subscript: ``w_{0,1}`` for a bare kernel,
+``w_{o,c,i,j}`` in PyTorch's channel layout, ``x_{i,j}`` (or ``x_{c,i,j}`` with several
+channels) for the input, ``y_{...}`` for the output. ``base=1`` counts from one.
+
+Examples
+--------
+>>> A = conv_matrix((2, 2), (3, 3))
+>>> A.shape
+(4, 9)
+>>> A[0, :]
+Matrix([[w_{0,0}, w_{0,1}, 0, w_{1,0}, w_{1,1}, 0, 0, 0, 0]])
+>>> conv_transpose_matrix((2, 2), (2, 2)) == conv_matrix((2, 2), (3, 3)).T
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from . import geometry
+from ._structure import Structure, build
+from .errors import ConvmatError, error_context
+from .memory import check_budget
+from .sparse_format import check_format
+from .striding import symbolic_kong_lucey as kong_lucey  # Kong & Lucey, in striding.py
+
+__all__ = [
+    "ConvMatrix",
+    "MatrixProduct",
+    "symbols",
+    "kernel",
+    "element",
+    "as_symbolic_weight",
+    "conv_matrix",
+    "conv_transpose_matrix",
+    "vector_shapes",
+    "inputs",
+    "outputs",
+    "product",
+    "kong_lucey",
+]
+
+#: bytes per stored symbolic entry for the memory guard (about 320 measured at the peak of a
+#: build with shared symbols; the margin covers sums from padding modes and user expressions)
+ENTRY_BYTES = 600
+
+
+class ConvMatrix(sympy.MutableSparseMatrix):
+    """A ``sympy.SparseMatrix`` built from a convolution's geometry.
+
+    It behaves exactly like ``sympy.SparseMatrix`` (equality, arithmetic, ``subs``,
+    printing) and carries two extra attributes:
+
+    ``geometry``
+        the :class:`~convmat.geometry.ConvGeometry` of the forward convolution, or ``None``
+        for matrices derived by other operations (slices, products, ...);
+    ``transposed``
+        ``True`` when the matrix is the transpose of that convolution's matrix.
+
+    ``.T`` and ``.copy()`` keep both; any other operation returns a matrix without a
+    geometry (its block structure is no longer known).
+    """
+
+    geometry: geometry.ConvGeometry | None = None
+    transposed: bool = False
+
+    def _with_geometry(self, other, transposed: bool):
+        if isinstance(other, ConvMatrix):
+            other.geometry, other.transposed = self.geometry, transposed
+        return other
+
+    def transpose(self):
+        return self._with_geometry(super().transpose(), not self.transposed)
+
+    def copy(self):
+        return self._with_geometry(super().copy(), self.transposed)
+
+
+def _name(name: str, index: Sequence[int], base: int) -> str:
+    return f"{name}_{{{','.join(str(int(i) + base) for i in index)}}}"
+
+
+def element(name: str, shape: Sequence[int], flat: int, base: int = 0) -> sympy.Symbol:
+    """The symbol at C-order position ``flat`` of an array of symbols of ``shape``.
+
+    Examples
+    --------
+    >>> element("x", (3, 3), 5)
+    x_{1,2}
+    >>> element("x", (3, 3), 5, base=1)
+    x_{2,3}
+    """
+    return sympy.Symbol(_name(name, np.unravel_index(flat, tuple(shape)), base))
+
+
+def symbols(shape: Sequence[int], name: str, *, base: int = 0) -> sympy.Array:
+    """A sympy Array of distinct symbols ``name_{i,j,...}`` of the given shape.
+
+    Examples
+    --------
+    >>> symbols((2, 2), "v")
+    [[v_{0,0}, v_{0,1}], [v_{1,0}, v_{1,1}]]
+    """
+    dims = geometry.as_shape(shape, "shape")
+    base = geometry.as_int(base, "base")
+    if not isinstance(name, str) or not name:
+        raise ConvmatError(f"name={name!r} must be a non-empty string")
+    flat = [sympy.Symbol(_name(name, index, base)) for index in np.ndindex(*dims)]
+    return sympy.ImmutableDenseNDimArray(flat, dims)
+
+
+def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:
+    r"""A kernel of distinct symbols, printing as ``w_{i,j}`` (LaTeX subscripts).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The bare kernel shape ``(k_1, ..., k_N)`` or PyTorch's layout
+        ``(C_out, C_in / groups, k_1, ..., k_N)``; the symbol carries every index.
+    name : str
+        Base name of the symbols.
+    base : int
+        First index (0 as in Python, 1 as in most papers).
+
+    Returns
+    -------
+    sympy.ImmutableDenseNDimArray
+
+    Examples
+    --------
+    >>> kernel((2, 2))
+    [[w_{0,0}, w_{0,1}], [w_{1,0}, w_{1,1}]]
+    >>> kernel((1, 2, 1, 1), base=1)
+    [[[[w_{1,1,1,1}]], [[w_{1,2,1,1}]]]]
+    """
+    return symbols(shape, name, base=base)
+
+
+def _is_shape(weight: object) -> bool:
+    """A tuple of Python/numpy integers (not bools) is a shape, anything else holds values."""
+    return (isinstance(weight, tuple) and len(weight) > 0
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                    for v in weight))
+
+
+def _as_expressions(value: object, what: str) -> np.ndarray:
+    """``value`` (sympy Array/Matrix, numpy array, nested list) as an object array of
+    sympy expressions; strings are refused, never parsed."""
+    if isinstance(value, (sympy.NDimArray, sympy.MatrixBase)):
+        array = np.empty(tuple(value.shape), dtype=object)
+        if array.size:
+            array.ravel()[:] = list(sympy.flatten(value.tolist()))
+    else:
+        try:
+            array = np.array(value, dtype=object)
+        except (ValueError, TypeError) as exc:
+            raise ConvmatError(f"{what} could not be read as an array ({exc})") from None
+    if array.ndim == 0:
+        raise ConvmatError(f"{what}={value!r} is a scalar; give at least a 1-D array")
+    if array.size == 0:
+        raise ConvmatError(f"{what}.shape={array.shape!r} is empty")
+    if any(isinstance(v, (list, tuple, np.ndarray, sympy.MatrixBase, sympy.NDimArray))
+           for v in array.flat):
+        raise ConvmatError(f"{what} is ragged: its nested lists must all have the same length")
+
+    def scalar(v: object) -> sympy.Expr:
+        try:
+            out = sympy.sympify(v, strict=True)
+        except (sympy.SympifyError, TypeError, ValueError):
+            out = None
+        if not isinstance(out, sympy.Expr):
+            raise ConvmatError(
+                f"{what} entry {v!r} is not a number or a sympy expression (strings are not "
+                f"parsed; make symbols with sympy.Symbol or convmat.symbolic.kernel)"
+            )
+        return out
+
+    return np.frompyfunc(scalar, 1, 1)(array).astype(object)
+
+
+def as_symbolic_weight(weight: object, *, name: str = "w", base: int = 0) -> np.ndarray:
+    """The weight as a numpy object array of sympy expressions.
+
+    ``weight`` is a shape (a tuple of ints: symbols from :func:`kernel` are made), a sympy
+    Array or Matrix, a numpy array, or a nested list of numbers and sympy expressions.
+
+    Examples
+    --------
+    >>> as_symbolic_weight((2,))
+    array([w_{0}, w_{1}], dtype=object)
+    >>> as_symbolic_weight([[1, sympy.Rational(1, 2)]])
+    array([[1, 1/2]], dtype=object)
+    """
+    if _is_shape(weight):
+        return np.array(kernel(weight, name, base=base).tolist(), dtype=object).reshape(weight)
+    return _as_expressions(weight, "weight")
+
+
+def _describe(weight: object) -> object:
+    if _is_shape(weight):
+        return weight
+    try:
+        return tuple(np.shape(weight)) if not hasattr(weight, "shape") else tuple(weight.shape)
+    except (ValueError, TypeError):
+        return type(weight).__name__
+
+
+def _fill(structure: Structure, values: np.ndarray, *, transposed: bool) -> ConvMatrix:
+    """The structure's triplets with values gathered from ``values`` (flat object array)."""
+    rows, cols = structure.rows().astype(np.int64), structure.indices.astype(np.int64)
+    data = structure.gather(values)  # the numeric path's gather, on an object array
+    n_rows, n_cols = structure.shape
+    if not structure.canonical and data.size:
+        # padding modes other than zeros: several taps may read one input; sum them
+        key = rows * n_cols + cols
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        data = np.add.reduceat(data[order], starts)
+        rows, cols = rows[order][starts], cols[order][starts]
+    if transposed:
+        rows, cols, n_rows, n_cols = cols, rows, n_cols, n_rows
+    matrix = ConvMatrix(n_rows, n_cols, dict(zip(zip(rows.tolist(), cols.tolist()),
+                                                 data.tolist())))
+    matrix.geometry, matrix.transposed = structure.geometry, transposed
+    return matrix
+
+
+def _build(function, geometry_of, weight, input_shape, name, base, format,  # noqa: A002
+           **kw) -> ConvMatrix:
+    transposed = geometry_of is geometry.conv_transpose_geometry
+    with error_context(f"symbolic.{function}", input_shape=input_shape,
+                       weight_shape=_describe(weight)):
+        if format is not None:
+            check_format(format)
+        w = as_symbolic_weight(weight, name=name, base=base)
+        geom = geometry_of(w.shape, input_shape, **kw)
+        nnz = geom.nnz_upper_bound()
+        shape = geom.shape[::-1] if transposed else geom.shape
+        check_budget(nnz * ENTRY_BYTES, f"symbolic.{function} of shape {shape}", nnz=nnz,
+                     advice="A smaller input_shape shows the same structure. ")
+        return _fill(build(geom), w.reshape(-1), transposed=transposed)
+
+
+def conv_matrix(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+    format: str | None = None,  # noqa: A002 - the numeric builders' name
+    name: str = "w",
+    base: int = 0,
+) -> ConvMatrix:
+    r"""Convolution (cross-correlation by default) as a sympy sparse matrix.
+
+    Parameters
+    ----------
+    weight : tuple of int, sympy Array or Matrix, array_like
+        A *shape* (a tuple of ints, e.g. ``(3, 3)`` or ``(C_out, C_in/groups, 3, 3)``): a
+        kernel of symbols is made with :func:`kernel`. Anything else holds the values: a
+        sympy Array or Matrix, a numpy array or a nested list of numbers and sympy
+        expressions (a list ``[3, 3]`` is the 1-D kernel with two taps equal to 3).
+        Layout as in :func:`convmat.conv_matrix`.
+    input_shape, stride, padding, dilation, groups, padding_mode, flip
+        As in :func:`convmat.conv_matrix`.
+    format : str, optional
+        Accepted for the numeric builders' signature: any SciPy format name is validated and
+        the result is a sympy sparse matrix all the same.
+    name, base : str, int
+        Name and first index of the symbols made when ``weight`` is a shape.
+
+    Returns
+    -------
+    ConvMatrix
+        A ``sympy.SparseMatrix`` of shape ``(C_out * prod(output_shape), C_in *
+        prod(input_shape))`` carrying its ``geometry``.
+
+    Notes
+    -----
+    Built from the same triplets as the numeric matrix,
+
+    .. math::
+
+        A[(o, t), (c, p)] = \sum_{j \,:\, \pi(t \cdot s + j \cdot d - b) = p}
+            w[o,\ c - g(o)\,C_{in}/G,\ j],
+
+    so substituting numbers for the symbols gives :func:`convmat.conv_matrix` exactly. Taps
+    whose value is 0 are not stored (sympy keeps nonzeros only).
+
+    Examples
+    --------
+    >>> conv_matrix((3,), (5,))
+    Matrix([
+    [w_{0}, w_{1}, w_{2},     0,     0],
+    [    0, w_{0}, w_{1}, w_{2},     0],
+    [    0,     0, w_{0}, w_{1}, w_{2}]])
+    >>> a, b = sympy.symbols("a b")
+    >>> conv_matrix([a, b], (3,), padding=1, padding_mode="replicate")
+    Matrix([
+    [a + b, 0,     0],
+    [    a, b,     0],
+    [    0, a,     b],
+    [    0, 0, a + b]])
+    """
+    return _build("conv_matrix", geometry.conv_geometry, weight, input_shape, name, base,
+                  format, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                  padding_mode=padding_mode, flip=flip)
+
+
+def conv_transpose_matrix(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+    format: str | None = None,  # noqa: A002 - the numeric builders' name
+    name: str = "w",
+    base: int = 0,
+) -> ConvMatrix:
+    r"""Transposed convolution as a sympy sparse matrix: the transpose of a convolution's.
+
+    Parameters
+    ----------
+    weight : tuple of int, sympy Array or Matrix, array_like
+        A shape (symbols are made) or the values, in PyTorch's transposed layout
+        ``(C_in, C_out / groups, *kernel)`` or as a bare kernel (see :func:`conv_matrix`).
+    input_shape, stride, padding, output_padding, dilation, groups, padding_mode, flip
+        As in :func:`convmat.conv_transpose_matrix`.
+    format : str, optional
+        Accepted for the numeric builders' signature: any SciPy format name is validated and
+        the result is a sympy sparse matrix all the same.
+    name, base : str, int
+        Name and first index of the symbols made when ``weight`` is a shape.
+
+    Returns
+    -------
+    ConvMatrix
+        Shape ``(C_out * prod(o_T), C_in * prod(input_shape))``, ``transposed`` set.
+
+    Notes
+    -----
+    Per dim :math:`o_T = (i-1)s - (b+a) + d(k-1) + q + 1` and
+
+    .. math::
+
+        B = A^\mathsf{T}, \qquad A = \texttt{conv\_matrix}(w, o_T, \ldots)
+            \text{ restricted to its first } i \text{ output positions per dim.}
+
+    Examples
+    --------
+    >>> conv_transpose_matrix((2,), (2,), stride=2)
+    Matrix([
+    [w_{0},     0],
+    [w_{1},     0],
+    [    0, w_{0}],
+    [    0, w_{1}]])
+    """
+    return _build("conv_transpose_matrix", geometry.conv_transpose_geometry, weight,
+                  input_shape, name, base, format, stride=stride, padding=padding,
+                  output_padding=output_padding, dilation=dilation, groups=groups,
+                  padding_mode=padding_mode, flip=flip)
+
+
+def vector_shapes(geom: geometry.ConvGeometry,
+                  transposed: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Index shapes ``(x_shape, y_shape)`` of the vectors a convolution's matrix maps.
+
+    ``x`` is the matrix's input (its columns), ``y`` its output (its rows); each is
+    ``(channels, *spatial)``, the channel axis left out when there is one channel.
+
+    Examples
+    --------
+    >>> vector_shapes(geometry.conv_geometry((2, 3, 2, 2), (4, 4)))
+    ((3, 4, 4), (2, 3, 3))
+    >>> vector_shapes(geometry.conv_geometry((2, 2), (4, 4)), transposed=True)
+    ((3, 3), (4, 4))
+    """
+    def shape(channels: int, spatial: tuple[int, ...]) -> tuple[int, ...]:
+        return spatial if channels == 1 else (channels, *spatial)
+
+    x = shape(geom.in_channels, geom.input_shape)
+    y = shape(geom.out_channels, geom.output_shape)
+    return (y, x) if transposed else (x, y)
+
+
+def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
+    """Index shape of the vector along ``axis`` (0: rows/outputs, 1: columns/inputs)."""
+    geom = getattr(matrix, "geometry", None)
+    transposed = bool(getattr(matrix, "transposed", False))
+    if geom is not None and geom.shape[::-1 if transposed else 1] == tuple(matrix.shape):
+        x, y = vector_shapes(geom, transposed)
+        return (y, x)[axis]
+    return (matrix.shape[axis],)
+
+
+def _vector(matrix, axis: int, name: str, base: int) -> sympy.Matrix:
+    shape = _vector_shape(matrix, axis)
+    return sympy.Matrix(symbols(shape, name, base=base).reshape(math.prod(shape)).tolist())
+
+
+def inputs(matrix, name: str = "x", *, base: int = 0) -> sympy.Matrix:
+    """Column vector of input symbols for ``matrix`` (``x_{i,j}`` when its geometry is known).
+
+    Examples
+    --------
+    >>> inputs(conv_matrix((2, 2), (3, 3))).T
+    Matrix([[x_{0,0}, x_{0,1}, x_{0,2}, x_{1,0}, x_{1,1}, x_{1,2}, x_{2,0}, x_{2,1}, x_{2,2}]])
+    >>> inputs(sympy.eye(2)).T
+    Matrix([[x_{0}, x_{1}]])
+    """
+    return _vector(matrix, 1, name, base)
+
+
+def outputs(matrix, name: str = "y", *, base: int = 0) -> sympy.Matrix:
+    """Column vector of output symbols for ``matrix`` (``y_{i,j}`` when the geometry is known).
+
+    Examples
+    --------
+    >>> outputs(conv_matrix((2, 2), (3, 3))).T
+    Matrix([[y_{0,0}, y_{0,1}, y_{1,0}, y_{1,1}]])
+    """
+    return _vector(matrix, 0, name, base)
+
+
+@dataclass(frozen=True)
+class MatrixProduct:
+    r"""``y = A x`` for a symbolic matrix: as one matrix equation and as per-output sums.
+
+    Attributes
+    ----------
+    matrix : sympy matrix
+        ``A``.
+    x, y : sympy.Matrix
+        Column vectors (the input, and the names of the outputs).
+    """
+
+    matrix: sympy.MatrixBase
+    x: sympy.Matrix
+    y: sympy.Matrix
+
+    @property
+    def equation(self) -> sympy.Eq:
+        """The unevaluated matrix equation ``y = A x``."""
+        product = sympy.MatMul(sympy.ImmutableSparseMatrix(self.matrix),
+                               sympy.ImmutableMatrix(self.x), evaluate=False)
+        return sympy.Eq(sympy.ImmutableMatrix(self.y), product, evaluate=False)
+
+    def values(self) -> sympy.Matrix:
+        r"""The column ``A x``, computed from the stored entries only (O(nnz))."""
+        terms: list[list[sympy.Expr]] = [[] for _ in range(self.matrix.rows)]
+        for r, c, v in self.matrix.row_list():
+            terms[r].append(v * self.x[c])
+        return sympy.Matrix([sympy.Add(*row) for row in terms])
+
+    def sums(self) -> list[sympy.Eq]:
+        r"""One equation per output, :math:`y_r = \sum_c A_{rc} x_c` (unevaluated)."""
+        return [sympy.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(self.y, self.values())]
+
+
+def product(matrix, x: str | Sequence = "x", y: str = "y", *, base: int = 0) -> MatrixProduct:
+    r"""``y = A x`` with input and output symbols named after the matrix's geometry.
+
+    Parameters
+    ----------
+    matrix : sympy matrix
+        Typically from :func:`conv_matrix` or :func:`conv_transpose_matrix` (then the
+        vectors carry multi-indices, ``x_{i,j}``; otherwise flat ones, ``x_{7}``).
+    x : str or sequence
+        Name of the input symbols, or the input itself (numbers or expressions, one per
+        column).
+    y : str
+        Name of the output symbols.
+    base : int
+        First index of the generated symbols.
+
+    Returns
+    -------
+    MatrixProduct
+        ``.equation`` (matrix form), ``.sums()`` (one equation per output), ``.values()``.
+
+    Notes
+    -----
+    .. math:: y_r = \sum_{c \,:\, A_{rc} \neq 0} A_{rc}\, x_c
+
+    Examples
+    --------
+    >>> p = product(conv_matrix((2, 2), (3, 3)))
+    >>> p.sums()[0]
+    Eq(y_{0,0}, w_{0,0}*x_{0,0} + w_{0,1}*x_{0,1} + w_{1,0}*x_{1,0} + w_{1,1}*x_{1,1})
+    >>> product(conv_matrix([1, -1], (3,)), x=[5, 7, 4]).values().T
+    Matrix([[-2, 3]])
+    """
+    with error_context("symbolic.product", shape=getattr(matrix, "shape", None)):
+        if not isinstance(matrix, sympy.MatrixBase):
+            raise ConvmatError(
+                f"matrix is a {type(matrix).__name__}, not a sympy matrix; build it with "
+                f"convmat.symbolic.conv_matrix or wrap it in sympy.SparseMatrix"
+            )
+        if isinstance(x, str):
+            xs = inputs(matrix, x, base=base)
+        else:
+            flat = _as_expressions(x, "x").ravel()
+            if flat.size != matrix.cols:
+                raise ConvmatError(
+                    f"x has {flat.size} entries but the matrix has {matrix.cols} columns"
+                )
+            xs = sympy.Matrix(flat.tolist())
+        return MatrixProduct(matrix, xs, outputs(matrix, y, base=base))
+
