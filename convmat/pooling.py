@@ -1,0 +1,231 @@
+r"""Pooling as matrices: average pooling (linear, a fixed matrix) and max pooling (a selection
+matrix that depends on the input).
+
+Both reuse the convolution engine: a pooling window is a depthwise convolution's window (one
+kernel per channel, ``groups = channels``), so the structure ``(row, col)`` is that of
+:func:`convmat.conv_matrix` with a constant kernel. Rows follow ``(channels,
+*output_shape)`` and columns ``(channels, *input_shape)``, C order, as everywhere in convmat.
+Output sizes are :math:`o = \lfloor (i + b + a - d(k-1) - 1)/s \rfloor + 1` (PyTorch's
+``ceil_mode=False``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import geometry
+from ._structure import Structure, build
+from .errors import ConvmatError, error_context
+from .memory import check_budget
+from .sparse import estimate_bytes
+from .sparse_format import as_format, check_format
+
+__all__ = ["avg_pool_matrix", "max_pool_matrix", "pool_geometry"]
+
+
+def pool_geometry(
+    input_shape: Sequence[int],
+    kernel_size,
+    *,
+    stride=None,
+    padding: geometry.Padding = 0,
+    dilation=1,
+    channels: int = 1,
+) -> geometry.ConvGeometry:
+    """The depthwise-convolution geometry of a pooling layer (``stride`` defaults to the
+    window, as in PyTorch); every window must contain at least one input position."""
+    ishape = geometry.as_shape(input_shape, "input_shape")
+    n = len(ishape)
+    kshape = geometry.as_per_dim(kernel_size, n, "kernel_size", minimum=1)
+    strides = kshape if stride is None else geometry.as_per_dim(stride, n, "stride", minimum=1)
+    channels = geometry.as_int(channels, "channels")
+    if channels < 1:
+        raise ConvmatError(f"channels={channels} must be >= 1")
+    geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
+                                  padding=padding, dilation=dilation, groups=channels)
+    for axis, (i, k, s, d, (b, _), o) in enumerate(zip(
+            ishape, kshape, geom.stride, geom.dilation, geom.padding, geom.output_shape)):
+        lo, hi = geometry.tap_range(i, k, s, d, b, o)
+        if np.any(lo == hi):
+            raise ConvmatError(
+                f"padding={padding!r} leaves pooling window {int(np.argmax(lo == hi))} of dim "
+                f"{axis} wholly in the padding (no input position to pool); use less padding "
+                f"(PyTorch allows at most half the window)")
+    return geom
+
+
+def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str) -> Structure:
+    nnz, peak = estimate_bytes(geom, itemsize, transposed=False)
+    check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
+    return build(geom)
+
+
+def avg_pool_matrix(
+    input_shape: Sequence[int],
+    kernel_size,
+    *,
+    stride=None,
+    padding: geometry.Padding = 0,
+    dilation=1,
+    channels: int = 1,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    dtype: np.dtype | type = np.float64,
+    format: str = "csr",  # noqa: A002 - SciPy's name
+):
+    r"""Average pooling as a sparse matrix.
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        Spatial input shape.
+    kernel_size : int or sequence of int
+        Pooling window per dim.
+    stride : int, sequence of int or None
+        Default: the window (non-overlapping pooling), as in PyTorch.
+    padding : int, sequence, or str
+        Zero padding, any form :func:`convmat.conv_matrix` accepts.
+    dilation : int or sequence of int
+        Spacing of the window's taps (PyTorch's average pooling has none; 1 matches it).
+    channels : int
+        Channels, pooled independently (the matrix is block diagonal).
+    count_include_pad : bool
+        ``True``: divide by the window size, padded zeros included; ``False``: divide by the
+        number of input positions inside the window.
+    divisor_override : int, optional
+        Divide by this instead.
+    dtype : numpy dtype
+        A floating type.
+    format : str
+        Any SciPy sparse format name.
+
+    Returns
+    -------
+    scipy.sparse array, shape ``(channels * prod(o), channels * prod(i))``
+        ``P @ x.ravel()`` equals ``torch.nn.functional.avg_poolNd(x[None], ...)[0].ravel()``.
+
+    Notes
+    -----
+    With :math:`W(c, t)` the input positions of channel :math:`c` inside window :math:`t`,
+
+    .. math::
+
+        P[(c, t), (c, p)] = \frac{1}{D(t)} \quad (p \in W(c, t)), \qquad
+        D(t) = \begin{cases} \prod_n k_n & \text{count\_include\_pad} \\
+                             |W(c, t)| & \text{otherwise} \end{cases}
+
+    that is, the matrix of a depthwise convolution with the constant kernel :math:`1/D`.
+
+    Examples
+    --------
+    >>> avg_pool_matrix((4,), 2).toarray()
+    array([[0.5, 0.5, 0. , 0. ],
+           [0. , 0. , 0.5, 0.5]])
+    >>> avg_pool_matrix((3,), 2, stride=1, padding=1, count_include_pad=False).toarray()
+    array([[1. , 0. , 0. ],
+           [0.5, 0.5, 0. ],
+           [0. , 0.5, 0.5],
+           [0. , 0. , 1. ]])
+    """
+    with error_context("avg_pool_matrix", input_shape=input_shape, kernel_size=kernel_size):
+        geom = pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+                             dilation=dilation, channels=channels)
+        format = check_format(format)
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise ConvmatError(f"dtype={dtype} must be a floating type (averages are fractions)")
+        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix")
+        if divisor_override is not None:
+            divisor = geometry.as_int(divisor_override, "divisor_override")
+            if divisor < 1:
+                raise ConvmatError(f"divisor_override={divisor_override!r} must be >= 1")
+            data = np.full(structure.nnz, 1 / divisor, dtype=dtype)
+        elif count_include_pad:
+            data = np.full(structure.nnz, 1 / math.prod(geom.kernel_shape), dtype=dtype)
+        else:
+            counts = np.diff(structure.indptr)
+            data = np.repeat((1 / counts).astype(dtype), counts)
+        matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=geom.shape)
+        matrix.has_canonical_format = True
+        return as_format(matrix, format)
+
+
+def max_pool_matrix(
+    x,
+    kernel_size,
+    *,
+    stride=None,
+    padding: geometry.Padding = 0,
+    dilation=1,
+    format: str = "csr",  # noqa: A002 - SciPy's name
+):
+    r"""Max pooling of ``x`` as the selection matrix it is at ``x``.
+
+    Max pooling is not linear, but at a given input it picks one entry per window: it acts
+    as a 0/1 matrix with a single 1 per row. That matrix is also the Jacobian of max pooling
+    at ``x`` (where the maximum is unique), i.e. how the gradient is routed back.
+
+    Parameters
+    ----------
+    x : array_like, shape ``(C, *input_shape)``
+        The input; the first axis is the channel axis (use ``x[None]`` for one channel).
+    kernel_size, stride, padding, dilation
+        As in ``torch.nn.functional.max_poolNd`` (``stride`` defaults to the window); the
+        padding is never selected (it is :math:`-\infty`).
+    format : str
+        Any SciPy sparse format name.
+
+    Returns
+    -------
+    scipy.sparse array of float64, shape ``(C * prod(o), C * prod(input_shape))``
+        ``S @ x.ravel()`` equals ``torch.nn.functional.max_poolNd(x[None], ...)[0].ravel()``.
+
+    Notes
+    -----
+    :math:`S[(c, t), (c, p^*)] = 1` with :math:`p^* = \arg\max_{p \in W(c, t)} x[c, p]`,
+    the first maximum in C order (a NaN counts as the maximum, as in PyTorch).
+
+    Examples
+    --------
+    >>> x = np.array([[3., 1., 4., 1., 5., 9.]])
+    >>> S = max_pool_matrix(x, 2)
+    >>> S.toarray()
+    array([[1., 0., 0., 0., 0., 0.],
+           [0., 0., 1., 0., 0., 0.],
+           [0., 0., 0., 0., 0., 1.]])
+    >>> S @ x.ravel()
+    array([3., 4., 9.])
+    """
+    with error_context("max_pool_matrix", x_shape=np.shape(x), kernel_size=kernel_size):
+        values = np.asarray(x)
+        if values.dtype.kind not in "biuf":
+            raise ConvmatError(f"x has dtype {values.dtype}; max pooling needs real numbers")
+        if values.ndim < 2:
+            raise ConvmatError(
+                f"x.shape={values.shape!r} must be (C, *input_shape) with at least one "
+                f"spatial dim; use x[None] for a single channel")
+        geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
+                             dilation=dilation, channels=values.shape[0])
+        format = check_format(format)
+        structure = _structure(geom, 8, "max_pool_matrix")
+        gathered = values.reshape(-1)[structure.indices].astype(np.float64)
+        starts = structure.indptr[:-1]
+        counts = np.diff(structure.indptr)
+        # NaN wins, as in PyTorch: rank NaN above every number
+        nan = np.isnan(gathered)
+        key = np.where(nan, np.inf, gathered)
+        best = np.maximum.reduceat(key, starts)
+        is_best = key == np.repeat(best, counts)
+        is_best &= ~np.repeat(np.maximum.reduceat(nan, starts), counts) | nan
+        order = np.arange(structure.nnz)
+        first = np.minimum.reduceat(np.where(is_best, order, structure.nnz), starts)
+        rows = geom.shape[0]
+        matrix = sp.csr_array(
+            (np.ones(rows), structure.indices[first],
+             np.arange(rows + 1, dtype=structure.indices.dtype)), shape=geom.shape)
+        matrix.has_canonical_format = True
+        return as_format(matrix, format)

@@ -1,0 +1,145 @@
+r"""Receptive field of a stack of convolution / pooling layers: size, jump and start.
+
+Output position :math:`t` of the last layer depends on input positions
+``start + t * jump`` up to ``start + t * jump + size - 1`` (per dim). With layers
+:math:`l = 1..L` of kernel :math:`k_l`, stride :math:`s_l`, dilation :math:`d_l` and padding
+:math:`b_l` before,
+
+.. math::
+
+    J_0 = 1,\quad J_l = J_{l-1} s_l, \qquad
+    \text{size} = 1 + \sum_l d_l (k_l - 1) J_{l-1}, \qquad
+    \text{start} = -\sum_l b_l J_{l-1}.
+
+The size is the *span*: with dilation, positions inside it can be skipped (the "gridding"
+of stacked dilated layers). In matrix terms, the support of row ``t`` of the product
+:math:`A_L \cdots A_1` of the layers' matrices lies inside the window, and reaches both of
+its ends when the window lies inside the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from . import geometry
+from .errors import ConvmatError, error_context
+
+__all__ = ["Layer", "ReceptiveField", "receptive_field"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Geometry of one layer of a stack (convolution or pooling): ints or one per dim;
+    ``padding`` in any form :func:`convmat.conv_matrix` accepts (strings need the
+    ``input_shape`` of :func:`receptive_field`)."""
+
+    kernel: int | Sequence[int]
+    stride: int | Sequence[int] = 1
+    padding: geometry.Padding = 0
+    dilation: int | Sequence[int] = 1
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Per spatial dim: ``size`` (span of input positions), ``jump`` (input distance between
+    neighbouring outputs) and ``start`` (first input position read by output 0; negative
+    means inside the padding)."""
+
+    size: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[int, ...]
+
+    @property
+    def center(self) -> tuple[float, ...]:
+        """Centre of output 0's window, in input coordinates."""
+        return tuple(b + (n - 1) / 2 for b, n in zip(self.start, self.size))
+
+    def window(self, position: int | Sequence[int]) -> tuple[range, ...]:
+        """The input positions spanned by output ``position`` (per dim; may leave the input)."""
+        pos = geometry.as_per_dim(position, len(self.size), "position", minimum=0)
+        return tuple(range(b + t * j, b + t * j + n)
+                     for b, j, n, t in zip(self.start, self.jump, self.size, pos))
+
+
+def _as_layer(layer: object, number: int) -> Layer:
+    if isinstance(layer, Layer):
+        return layer
+    if isinstance(layer, Mapping):
+        try:
+            return Layer(**layer)
+        except TypeError:
+            raise ConvmatError(
+                f"layers[{number}]={dict(layer)!r} must have the keys kernel, and optionally "
+                f"stride, padding, dilation") from None
+    raise ConvmatError(f"layers[{number}]={layer!r} must be a convmat.receptive.Layer or a dict "
+                       f"with the keys kernel, stride, padding, dilation")
+
+
+def _ndim(layers: Sequence[Layer], input_shape) -> int:
+    if input_shape is not None:
+        return len(geometry.as_shape(input_shape, "input_shape"))
+    lengths = {len(v) for layer in layers
+               for v in (layer.kernel, layer.stride, layer.padding, layer.dilation)
+               if isinstance(v, Sequence) and not isinstance(v, str)}
+    return max(lengths, default=1)
+
+
+def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> ReceptiveField:
+    r"""Receptive field of the last layer of a stack, in input coordinates.
+
+    Parameters
+    ----------
+    layers : sequence of :class:`Layer` or dict
+        First layer first; each with ``kernel`` and optionally ``stride``, ``padding``,
+        ``dilation``. Pooling layers are given the same way (window as kernel).
+    input_shape : sequence of int, optional
+        Spatial input shape; needed only for string paddings such as ``"same"`` (it also
+        checks that every layer fits).
+
+    Returns
+    -------
+    ReceptiveField
+
+    Notes
+    -----
+    With :math:`J_{l} = \prod_{m \le l} s_m`: size :math:`1 + \sum_l d_l(k_l-1)J_{l-1}`,
+    jump :math:`J_L`, start :math:`-\sum_l b_l J_{l-1}`.
+
+    Examples
+    --------
+    >>> rf = receptive_field([Layer(3), Layer(2, stride=2), Layer(3)])
+    >>> rf
+    ReceptiveField(size=(8,), jump=(2,), start=(0,))
+    >>> rf.window(1)
+    (range(2, 10),)
+    >>> receptive_field([{"kernel": 3, "dilation": 2}, {"kernel": 3, "dilation": 4}])
+    ReceptiveField(size=(13,), jump=(1,), start=(0,))
+    """
+    with error_context("receptive_field", input_shape=input_shape):
+        stack = [_as_layer(layer, n) for n, layer in enumerate(layers)]
+        if not stack:
+            raise ConvmatError("layers=[] is empty; give at least one layer")
+        ndim = _ndim(stack, input_shape)
+        shape = None if input_shape is None else geometry.as_shape(input_shape, "input_shape")
+        size, jump, start = [1] * ndim, [1] * ndim, [0] * ndim
+        for layer in stack:
+            kernel = geometry.as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
+            stride = geometry.as_per_dim(layer.stride, ndim, "stride", minimum=1)
+            dilation = geometry.as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
+            if shape is None:
+                if isinstance(layer.padding, str) and layer.padding.lower() == "same":
+                    raise ConvmatError(
+                        f"padding={layer.padding!r} depends on the input size; pass "
+                        f"input_shape=... or give the padding as numbers")
+                pads = geometry.resolve_padding(layer.padding, (1,) * ndim, kernel, stride,
+                                                dilation)
+            else:
+                pads = geometry.resolve_padding(layer.padding, shape, kernel, stride, dilation)
+                shape = geometry.conv_output_shape(shape, kernel, stride=stride, padding=pads,
+                                                   dilation=dilation)
+            for axis in range(ndim):
+                size[axis] += dilation[axis] * (kernel[axis] - 1) * jump[axis]
+                start[axis] -= pads[axis][0] * jump[axis]
+                jump[axis] *= stride[axis]
+        return ReceptiveField(tuple(size), tuple(jump), tuple(start))

@@ -1,0 +1,119 @@
+r"""The convolution seen with the kernel as the unknown.
+
+A convolution is bilinear in the input :math:`x` and the weight :math:`w`. Fixing :math:`w`
+gives :func:`convmat.conv_matrix` :math:`A(w)`; fixing :math:`x` gives the matrix
+:math:`X(x)` of :func:`kernel_matrix`, with
+
+.. math::
+
+    X(x)\, \operatorname{vec}(w) = A(w)\, \operatorname{vec}(x).
+
+Both come from the same ``(row, col, tap)`` triplets of the index engine: :math:`A` puts
+``w[tap]`` at ``(row, col)``, :math:`X` puts ``x[col]`` at ``(row, tap)``. With one output
+channel, the rows of :math:`X` are the input windows (im2col / "unfold"). Learning a kernel
+from input/output pairs is then a linear least-squares problem in :math:`w`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import geometry
+from ._structure import build
+from .errors import ConvmatError, error_context
+from .memory import check_budget
+from .sparse import estimate_bytes
+from .sparse_format import as_format, check_format
+
+__all__ = ["kernel_matrix"]
+
+
+def kernel_matrix(
+    x,
+    weight_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    flip: bool = False,
+    format: str = "csr",  # noqa: A002 - SciPy's name
+):
+    r"""The convolution of ``x`` as a sparse matrix acting on the flattened weight.
+
+    Parameters
+    ----------
+    x : array_like
+        The input: shape ``input_shape`` when ``weight_shape`` is a bare kernel (same number
+        of dims), or ``(C_in, *input_shape)`` when ``weight_shape`` is PyTorch's layout
+        ``(C_out, C_in / groups, *kernel)``.
+    weight_shape : sequence of int
+        Shape of the unknown weight.
+    stride, padding, dilation, groups, padding_mode, flip, format
+        As in :func:`convmat.conv_matrix`.
+
+    Returns
+    -------
+    scipy.sparse array, shape ``(C_out * prod(o), prod(weight_shape))``, dtype of ``x``
+        ``X @ w.ravel() == conv_matrix(w, input_shape, ...) @ x.ravel()`` for every weight
+        ``w`` of shape ``weight_shape``.
+
+    Notes
+    -----
+    .. math::
+
+        X[(o, t), (o, c, j)] = \sum_{p \,:\, \pi(t s + j d - b) = p} x[g(o) C_{in}/G + c,\ p]
+
+    (with ``j`` replaced by ``k - 1 - j`` when ``flip``): the window of output ``t`` read
+    through the padding map, once per output channel.
+
+    Examples
+    --------
+    >>> x = np.array([1, 2, 3, 4])
+    >>> X = kernel_matrix(x, (2,))
+    >>> X.toarray()
+    array([[1, 2],
+           [2, 3],
+           [3, 4]])
+    >>> X @ np.array([1, -1])
+    array([-1, -1, -1])
+    """
+    with error_context("kernel_matrix", x_shape=np.shape(x), weight_shape=weight_shape):
+        values = np.asarray(x)
+        if values.dtype.kind not in "biufc":
+            raise ConvmatError(f"x has dtype {values.dtype}, not a number type")
+        wshape = geometry.as_shape(weight_shape, "weight_shape")
+        if len(wshape) == values.ndim:
+            ishape = values.shape
+        elif len(wshape) == values.ndim + 1:
+            ishape = values.shape[1:]
+            if values.ndim < 2 or values.shape[0] != wshape[1] * geometry.as_int(groups,
+                                                                                "groups"):
+                raise ConvmatError(
+                    f"x.shape={values.shape!r} must be (C_in, *input_shape) with C_in = "
+                    f"weight_shape[1] * groups = {wshape[1]} * {groups} for "
+                    f"weight_shape={wshape!r}")
+        else:
+            raise ConvmatError(
+                f"weight_shape={wshape!r} has {len(wshape)} dims but x has {values.ndim}: use "
+                f"a bare kernel with x of shape input_shape, or the layout (C_out, C_in/groups,"
+                f" *kernel) with x of shape (C_in, *input_shape)")
+        geom = geometry.conv_geometry(wshape, ishape, stride=stride, padding=padding,
+                                      dilation=dilation, groups=groups,
+                                      padding_mode=padding_mode, flip=flip)
+        format = check_format(format)
+        nnz, peak = estimate_bytes(geom, values.dtype.itemsize, transposed=False)
+        check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], int(np.prod(wshape)))}",
+                     nnz=nnz)
+        structure = build(geom)
+        data = values.reshape(-1)[structure.indices]
+        matrix = sp.csr_array((data, structure.tap, structure.indptr),
+                              shape=(geom.shape[0], int(np.prod(wshape))))
+        # each (row, tap) occurs once (a tap reads one position); flip reverses the order
+        matrix.sort_indices()
+        matrix.has_canonical_format = True
+        return as_format(matrix, format)

@@ -1,0 +1,130 @@
+"""Average pooling as a matrix and max pooling as a selection matrix, against PyTorch and a
+window-by-window definition written here."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import convmat
+from convmat.pooling import avg_pool_matrix, max_pool_matrix
+
+from .conftest import requires_torch, torch
+
+
+@st.composite
+def pool_cases(draw, dilation=False):
+    n = draw(st.integers(1, 3))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(n)) if dilation else (1,) * n
+    stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * n)))
+    # PyTorch's limits: padding at most half the window, input at least the window
+    p = tuple(draw(st.integers(0, kk // 2)) for kk in k)
+    i = tuple(draw(st.integers(0, 4)) + dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+    return dict(n=n, k=k, d=d, stride=stride, p=p, i=i, c=draw(st.integers(1, 2)),
+                seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def _windows(case):
+    """Per output position: the window's padded coordinates, from the definition."""
+    s = case["k"] if case["stride"] is None else case["stride"]
+    out = [(i + 2 * p - d * (k - 1) - 1) // ss + 1
+           for i, p, d, k, ss in zip(case["i"], case["p"], case["d"], case["k"], s)]
+    for t in itertools.product(*map(range, out)):
+        taps = itertools.product(*map(range, case["k"]))
+        yield t, [tuple(tt * ss + jj * dd - pp for tt, ss, jj, dd, pp in
+                        zip(t, s, j, case["d"], case["p"])) for j in taps]
+
+
+def _inside(pos, shape):
+    return all(0 <= q < n for q, n in zip(pos, shape))
+
+
+@given(pool_cases(), st.booleans())
+def test_avg_pool_against_definition(case, count_include_pad):
+    x = np.random.default_rng(case["seed"]).standard_normal((case["c"], *case["i"]))
+    expected = []
+    for c in range(case["c"]):
+        for _, window in _windows(case):
+            values = [x[(c, *pos)] for pos in window if _inside(pos, case["i"])]
+            size = len(window) if count_include_pad else len(values)
+            expected.append(sum(values) / size)
+    matrix = avg_pool_matrix(case["i"], case["k"], stride=case["stride"], padding=case["p"],
+                             channels=case["c"], count_include_pad=count_include_pad)
+    np.testing.assert_allclose(matrix @ x.ravel(), expected, atol=1e-12)
+
+
+@requires_torch
+@given(pool_cases(), st.booleans(), st.sampled_from([None, 1, 3]))
+def test_avg_pool_against_torch(case, count_include_pad, divisor):
+    x = np.random.default_rng(case["seed"]).standard_normal((case["c"], *case["i"]))
+    f = {1: torch.nn.functional.avg_pool1d, 2: torch.nn.functional.avg_pool2d,
+         3: torch.nn.functional.avg_pool3d}[case["n"]]
+    kw = dict(stride=case["stride"], padding=case["p"], count_include_pad=count_include_pad)
+    if divisor is not None and case["n"] > 1:  # avg_pool1d has no divisor_override
+        kw["divisor_override"] = divisor
+    theirs = f(torch.from_numpy(x)[None], case["k"], **kw)[0].numpy()
+    ours = avg_pool_matrix(case["i"], case["k"], channels=case["c"], **kw)
+    np.testing.assert_allclose(ours @ x.ravel(), theirs.ravel(), atol=1e-12)
+
+
+@requires_torch
+@given(pool_cases(dilation=True))
+def test_max_pool_against_torch(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.permutation(np.prod((case["c"], *case["i"]))).reshape(case["c"], *case["i"])
+    x = x.astype(np.float64)  # distinct values: the selected positions are unique
+    f = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2d,
+         3: torch.nn.functional.max_pool3d}[case["n"]]
+    t = torch.from_numpy(x)[None].requires_grad_(True)
+    values, indices = f(t, case["k"], stride=case["stride"], padding=case["p"],
+                        dilation=case["d"], return_indices=True)
+    s = max_pool_matrix(x, case["k"], stride=case["stride"], padding=case["p"],
+                        dilation=case["d"])
+    np.testing.assert_array_equal(s @ x.ravel(), values.detach().numpy().ravel())
+    size = int(np.prod(case["i"]))
+    chosen = s.indices.reshape(case["c"], -1) - np.arange(case["c"])[:, None] * size
+    np.testing.assert_array_equal(chosen.ravel(), indices.numpy().ravel())
+    # the selection matrix is the Jacobian: it routes the gradient like autograd
+    g = rng.standard_normal(values.shape)
+    values.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(s.T @ g.ravel(), t.grad.numpy().ravel())
+
+
+def test_max_pool_ties_and_nan():
+    x = np.array([[1.0, 1.0, 2.0, 2.0, np.nan, 5.0]])
+    s = max_pool_matrix(x, 2)
+    assert s.indices.tolist() == [0, 2, 4]  # first maximum; NaN wins
+    assert np.isnan((s @ x.ravel())[2])
+
+
+def test_pooling_examples_by_hand():
+    x = np.arange(16.0).reshape(4, 4)
+    p = avg_pool_matrix((4, 4), 2)
+    np.testing.assert_array_equal(p @ x.ravel(), [2.5, 4.5, 10.5, 12.5])
+    m = max_pool_matrix(x[None], 2)
+    np.testing.assert_array_equal(m @ x.ravel(), [5, 7, 13, 15])
+    assert p.shape == m.shape == (4, 16) and p.nnz == m.nnz * 4
+
+
+def test_avg_pool_is_a_depthwise_convolution():
+    a = avg_pool_matrix((5, 5), 3, stride=1, channels=2)
+    w = np.full((2, 1, 3, 3), 1 / 9)
+    assert abs(a - convmat.conv_matrix(w, (5, 5), groups=2)).max() < 1e-15
+
+
+def test_pooling_errors():
+    with pytest.raises(convmat.ConvmatError, match=r"wholly in the padding"):
+        max_pool_matrix(np.ones((1, 1)), 2, dilation=2, padding=1)
+    with pytest.raises(convmat.ConvmatError, match=r"x.shape=\(4,\)"):
+        max_pool_matrix(np.ones(4), 2)
+    with pytest.raises(convmat.ConvmatError, match=r"dtype=int64"):
+        avg_pool_matrix((4,), 2, dtype=np.int64)
+    with pytest.raises(convmat.ConvmatError, match=r"kernel_size=0.*avg_pool_matrix"):
+        avg_pool_matrix((4,), 0)
+    with pytest.raises(convmat.ConvmatError, match=r"divisor_override=0"):
+        avg_pool_matrix((4,), 2, divisor_override=0)
