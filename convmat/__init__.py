@@ -1,25 +1,69 @@
 """convmat: every convolution a neural network uses, written as an explicit linear map.
 
-See https://github.com/ (docs/ in the repository) for the guide; the public names are below.
+Numeric builders return SciPy sparse arrays; :mod:`convmat.symbolic` builds the same matrices
+with sympy symbols and :func:`to_latex` typesets any of them. The sympy-backed names
+(``symbolic``, ``latex``, ``to_latex``) are imported on first use, so ``import convmat`` stays
+light.
 """
 
-from . import geometry, options
+from __future__ import annotations
+
+import importlib
+
+from . import arithmetic, geometry, options, pooling, receptive, transposed, views
+from .arithmetic import explain_shape, transpose_parameters
 from .errors import ConvmatError
 from .geometry import conv_output_shape, conv_transpose_output_shape
 from .operator import conv_operator
 from .padding import padding_matrix
+from .pooling import avg_pool_matrix, max_pool_matrix
+from .receptive import receptive_field
 from .sparse import conv_matrix, conv_transpose_matrix
+from .striding import kong_lucey, polyphase, strided_weight
+from .views import kernel_matrix
 
 __all__ = [
     "ConvmatError",
+    "arithmetic",
+    "avg_pool_matrix",
     "conv_matrix",
     "conv_operator",
     "conv_output_shape",
     "conv_transpose_matrix",
     "conv_transpose_output_shape",
+    "explain_shape",
     "geometry",
+    "kernel_matrix",
+    "kong_lucey",
+    "latex",
+    "max_pool_matrix",
     "options",
     "padding_matrix",
+    "polyphase",
+    "pooling",
+    "receptive",
+    "receptive_field",
+    "strided_weight",
+    "symbolic",
+    "to_latex",
+    "transpose_parameters",
+    "transposed",
+    "views",
 ]
 
 __version__ = "0.1.0"
+
+_LAZY = {"symbolic": ("convmat.symbolic", None), "latex": ("convmat.latex", None),
+         "to_latex": ("convmat.latex", "to_latex")}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = importlib.import_module(module)
+        return value if attribute is None else getattr(value, attribute)
+    raise AttributeError(f"module 'convmat' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

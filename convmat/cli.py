@@ -8,12 +8,16 @@ weights given on the command line are parsed as numbers only, never evaluated.
 from __future__ import annotations
 
 import argparse
+import io
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import scipy.io
+import scipy.sparse
 
 from . import geometry, sparse
 from .errors import ConvmatError
@@ -134,6 +138,33 @@ def _add_matrix(sub) -> None:
     _add_geometry(p, weights=True)
     p.add_argument("--max-size", type=int, default=40,
                    help="largest rows/cols printed densely (default 40); larger gets a summary")
+    _add_matrix_output(p)
+
+
+def _add_matrix_output(p: argparse.ArgumentParser) -> None:
+    """Options of ``convmat matrix`` for symbolic entries, output formats and LaTeX."""
+    p.add_argument("--symbolic", action="store_true",
+                   help="entries are sympy symbols w_{i,j} (or the --weights numbers, exactly)")
+    p.add_argument("--format", default="text", choices=_FORMATS,
+                   help="text (default), latex, mtx (Matrix Market) or npz (scipy.sparse)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    latex = p.add_argument_group("LaTeX options (--format latex)")
+    latex.add_argument("--standalone", action="store_true",
+                       help="a complete document that compiles with pdflatex")
+    latex.add_argument("--env", choices=("bmatrix", "pmatrix", "array"),
+                       help="environment (default bmatrix)")
+    latex.add_argument("--block", metavar="ROWSxCOLS",
+                       help="rules every ROWS rows and COLS columns (default: from the geometry)")
+    latex.add_argument("--no-blocks", action="store_true", help="no block rules")
+    latex.add_argument("--zero", choices=("0", "cdot", "blank"),
+                       help="how structural zeros print (default 0)")
+    latex.add_argument("--precision", type=int, help="significant digits of floats (default 4)")
+    latex.add_argument("--highlight-row", type=int, metavar="ROW",
+                       help="box the entries of one row (the kernel's window)")
+    for axis in ("rows", "cols"):
+        p.add_argument(f"--max-{axis}", type=int, metavar="N",
+                       help=f"at most N {axis}: LaTeX elides the middle, text prints a "
+                       f"summary beyond (default --max-size)")
 
 
 def _cmd_matrix(args) -> int:
@@ -148,20 +179,104 @@ def _cmd_matrix(args) -> int:
     if channels and (args.in_channels % args.groups or args.out_channels % args.groups):
         raise _UsageError(f"--groups {args.groups} must divide --in-channels "
                           f"{args.in_channels} and --out-channels {args.out_channels}")
-    if args.weights is None:
-        weight = np.arange(1, math.prod(wshape) + 1).reshape(wshape)
-    else:
+    _check_matrix_output(args)
+    if args.weights is not None:
         weight = parse_weights(args.weights, wshape)
+        if args.symbolic and weight.dtype.kind == "f":
+            import sympy  # exact entries: 0.1 is 1/10, the decimal as typed
+
+            weight = np.frompyfunc(lambda v: sympy.Rational(repr(float(v))), 1, 1)(weight)
+    elif args.symbolic:
+        weight = tuple(wshape)  # a shape: the symbolic builders make w_{...} symbols
+    else:
+        weight = np.arange(1, math.prod(wshape) + 1).reshape(wshape)
     kw = _common(args)
     kw.update(groups=args.groups, padding_mode=args.mode, flip=args.flip)
-    if args.transpose:
-        matrix = sparse.conv_transpose_matrix(
-            weight, ishape, output_padding=parse_ints(args.output_padding, "--output-padding"),
-            **kw)
+    if args.symbolic:
+        from . import symbolic as builders
     else:
-        matrix = sparse.conv_matrix(weight, ishape, **kw)
-    print(to_text(matrix, max_rows=args.max_size, max_cols=args.max_size))
+        builders = sparse
+    if args.transpose:
+        kw["output_padding"] = parse_ints(args.output_padding, "--output-padding")
+        matrix = builders.conv_transpose_matrix(weight, ishape, **kw)
+        geom = geometry.conv_transpose_geometry(wshape, ishape, **kw)
+    else:
+        matrix = builders.conv_matrix(weight, ishape, **kw)
+        geom = geometry.conv_geometry(wshape, ishape, **kw)
+    _write(_render_matrix(args, matrix, geom), args.output)
     return 0
+
+
+_FORMATS = ("text", "latex", "mtx", "npz")
+_LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row")
+
+
+def _check_matrix_output(args) -> None:
+    """Refuse option combinations that cannot work, before building anything."""
+    if args.symbolic and args.format in ("mtx", "npz"):
+        raise _UsageError(f"--format {args.format} stores numbers; it cannot be combined with "
+                          f"--symbolic (use --format latex or text)")
+    if args.format == "npz" and args.output is None:
+        raise _UsageError("--format npz is binary: give a file with -o FILE")
+    given = ["--" + name.replace("_", "-") for name in _LATEX_ONLY
+             if getattr(args, name) not in (None, False)]
+    if given and args.format != "latex":
+        verb = "applies" if len(given) == 1 else "apply"
+        raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
+    if args.block is not None and args.no_blocks:
+        raise _UsageError("--block and --no-blocks contradict each other")
+    for name in ("max_size", "max_rows", "max_cols"):
+        value = getattr(args, name)
+        if args.format == "latex" and value is not None and value < 2:
+            raise _UsageError(f"--{name.replace('_', '-')} {value} must be at least 2 with "
+                              f"--format latex (one row or column and the ellipsis)")
+
+
+def _render_matrix(args, matrix, geom) -> str | bytes:
+    """The matrix in the requested ``--format``."""
+    max_rows = args.max_size if args.max_rows is None else args.max_rows
+    max_cols = args.max_size if args.max_cols is None else args.max_cols
+    if args.format == "text":
+        return to_text(matrix, max_rows=max_rows, max_cols=max_cols)
+    if args.format == "latex":
+        from .latex import to_latex
+
+        if args.no_blocks:
+            blocks = None
+        elif args.block is not None:
+            blocks = parse_ints(args.block, "--block")
+            if not isinstance(blocks, tuple) or len(blocks) != 2:
+                raise _UsageError(f"--block {args.block!r} must be ROWSxCOLS, like 4x5")
+        else:
+            blocks = "auto"
+        return to_latex(
+            matrix, geometry=geom, transposed=args.transpose, blocks=blocks,
+            environment=args.env or "bmatrix", zero=args.zero or "0",
+            precision=4 if args.precision is None else args.precision,
+            max_rows=max_rows, max_cols=max_cols, highlight_row=args.highlight_row,
+            standalone=args.standalone)
+    buffer = io.BytesIO()
+    if args.format == "mtx":
+        scipy.io.mmwrite(buffer, matrix, comment=" written by convmat")
+        return buffer.getvalue().decode("ascii")
+    scipy.sparse.save_npz(buffer, matrix)
+    return buffer.getvalue()
+
+
+def _write(output: str | bytes, path: str | None) -> None:
+    """Print ``output``, or write it to ``path`` (exit code 2 when that fails)."""
+    if path is None:
+        print(output.rstrip("\n"))
+        return
+    try:
+        if isinstance(output, bytes):
+            with open(path, "wb") as f:
+                f.write(output)
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(output.rstrip("\n") + "\n")
+    except OSError as exc:
+        raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
 
 
 def _add_shape(sub) -> None:
@@ -171,34 +286,12 @@ def _add_shape(sub) -> None:
 
 
 def _cmd_shape(args) -> int:
-    ishape = parse_shape(args.input, "--input")
-    kshape = parse_shape(args.kernel, "--kernel")
-    kw = _common(args)
-    n = len(ishape)
-    strides = geometry.as_per_dim(kw["stride"], n, "stride", minimum=1)
-    dilations = geometry.as_per_dim(kw["dilation"], n, "dilation", minimum=1)
-    if args.transpose:
-        out_pad = geometry.as_per_dim(parse_ints(args.output_padding, "--output-padding"), n,
-                                      "output_padding", minimum=0)
-        shape = geometry.conv_transpose_output_shape(ishape, kshape, output_padding=out_pad,
-                                                     **kw)
-        pads = geometry.resolve_padding(
-            kw["padding"], tuple(i * s for i, s in zip(ishape, strides))
-            if isinstance(kw["padding"], str) else ishape, kshape, strides, dilations)
-        for axis in range(n):
-            i, k, s, d, (b, a), q = (ishape[axis], kshape[axis], strides[axis],
-                                     dilations[axis], pads[axis], out_pad[axis])
-            print(f"dim {axis}: o = (i-1)s - (b+a) + d(k-1) + q + 1 = ({i}-1)*{s} - ({b}+{a}) "
-                  f"+ {d}*({k}-1) + {q} + 1 = {shape[axis]}")
-    else:
-        shape = geometry.conv_output_shape(ishape, kshape, **kw)
-        pads = geometry.resolve_padding(kw["padding"], ishape, kshape, strides, dilations)
-        for axis in range(n):
-            i, k, s, d, (b, a) = (ishape[axis], kshape[axis], strides[axis], dilations[axis],
-                                  pads[axis])
-            print(f"dim {axis}: o = floor((i + b + a - d(k-1) - 1) / s) + 1 = "
-                  f"floor(({i} + {b} + {a} - {d}*({k}-1) - 1) / {s}) + 1 = {shape[axis]}")
-    print("output shape:", "x".join(map(str, shape)))
+    from .arithmetic import explain_shape
+
+    print(explain_shape(
+        parse_shape(args.input, "--input"), parse_shape(args.kernel, "--kernel"),
+        transposed=args.transpose,
+        output_padding=parse_ints(args.output_padding, "--output-padding"), **_common(args)))
     return 0
 
 
@@ -214,9 +307,64 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _add_kong_lucey(sub) -> None:
+    p = sub.add_parser(
+        "kong-lucey", help="a strided convolution as unit-stride blocks (Kong & Lucey)",
+        description="Rearrange a strided convolution (Kong & Lucey 2017): its matrix with the "
+                    "columns grouped by phase is a row of unit-stride Toeplitz blocks; as a "
+                    "layer, a stride-1 convolution of the space-to-depth input.")
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 7 or 6x6")
+    p.add_argument("--kernel", required=True, help="spatial kernel shape, e.g. 3 or 3x3")
+    p.add_argument("--stride", required=True, help="int or per-dim ints like 2x1")
+    p.add_argument("--padding", default="0",
+                   help="int, per-dim ints (1x2), before:after pairs (0:1x2), valid, same, full")
+    p.add_argument("--dilation", default="1", help="int or per-dim ints")
+    p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
+                   help="padding mode")
+    p.add_argument("--in-channels", type=int, default=1, help="C_in (default 1)")
+    p.add_argument("--out-channels", type=int, default=1, help="C_out (default 1)")
+    p.add_argument("--groups", type=int, default=1)
+    p.add_argument("--weights", help="kernel numbers in C order (default 1, 2, ...)")
+    p.add_argument("--symbolic", action="store_true", help="entries are sympy symbols")
+    p.add_argument("--name", help="symbol name with --symbolic (default w; the slides use h)")
+    p.add_argument("--format", default="text", choices=("text", "latex"))
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete document that compiles with pdflatex")
+
+
+def _cmd_kong_lucey(args) -> int:
+    from . import striding
+
+    if args.standalone and args.format != "latex":
+        raise _UsageError("--standalone applies to --format latex only")
+    if args.name is not None and not args.symbolic:
+        raise _UsageError("--name applies to --symbolic only")
+    if args.in_channels % args.groups or args.out_channels % args.groups:
+        raise _UsageError(f"--groups {args.groups} must divide --in-channels "
+                          f"{args.in_channels} and --out-channels {args.out_channels}")
+    kshape = parse_shape(args.kernel, "--kernel")
+    if (args.in_channels, args.out_channels, args.groups) != (1, 1, 1):
+        kshape = (args.out_channels, args.in_channels // args.groups, *kshape)
+    if args.weights is not None:
+        weight = parse_weights(args.weights, kshape)
+    elif args.symbolic:
+        weight = kshape  # a shape: symbols are made
+    else:
+        weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
+    kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
+    if args.symbolic:
+        result = striding.symbolic_kong_lucey(weight, parse_shape(args.input),
+                                              name=args.name or "w", **kw)
+    else:
+        result = striding.kong_lucey(weight, parse_shape(args.input), **kw)
+    print(result.latex(standalone=args.standalone) if args.format == "latex" else result.text())
+    return 0
+
+
 #: subcommand name -> (add arguments, run)
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "demo": (_add_demo, _cmd_demo),
+    "kong-lucey": (_add_kong_lucey, _cmd_kong_lucey),
     "matrix": (_add_matrix, _cmd_matrix),
     "shape": (_add_shape, _cmd_shape),
 }
@@ -247,5 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point (a closed pipe, as in ``convmat demo | head``, is quiet)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away: silence the interpreter's final flush of stdout as well
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

@@ -96,3 +96,16 @@ def test_console_entry_point_runs():
     bad = subprocess.run([sys.executable, "-m", "convmat", "matrix"], capture_output=True,
                          text=True, check=False)
     assert bad.returncode == 2
+
+
+def test_closed_pipe_is_quiet():
+    """`convmat demo | head -1`: no traceback when the reader goes away."""
+    proc = subprocess.Popen([sys.executable, "-m", "convmat", "matrix", "--input", "30x30",
+                             "--kernel", "3x3", "--max-size", "4000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err
