@@ -11,10 +11,6 @@ settings.register_profile(
     "default", max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-settings.register_profile(
-    "ci", max_examples=150, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 settings.load_profile("default")
 
 

@@ -108,6 +108,7 @@ def test_conv_transpose_matrix_equals_torch(case):
 
 
 @requires_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4])
 @pytest.mark.parametrize("dilation", [1, 2])
