@@ -46,7 +46,7 @@ from .geometry import ConvGeometry
 from .memory import index_dtype_for
 from .padding import index_map
 
-__all__ = ["Structure", "build", "interior_nnz", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
+__all__ = ["Structure", "build", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
 
 #: entries enumerated per chunk on the mixed-radix path (bounds its temporaries)
 CHUNK = 1 << 20
@@ -88,8 +88,15 @@ class Structure:
     canonical: bool  # every row's columns sorted, no duplicate (row, col) pairs
     tap_dtype: type
     blocks: tuple[_Block, ...] = field(repr=False)
-    rest_position: np.ndarray = field(repr=False)  # entries not in a block
-    rest_tap: np.ndarray = field(repr=False)
+    axes: tuple[_Axis, ...] = field(repr=False)
+    rest: np.ndarray = field(repr=False)  # flat output positions whose rows are not in a block
+    rest_patterns: tuple | None = field(repr=False)  # their pattern, when kept
+
+    def _rest(self):
+        patterns = self.rest_patterns
+        if patterns is None:
+            patterns = _rest_patterns(self.geometry, self.axes, self.indptr, self.rest)
+        return _rest_entries(self.geometry, self.indptr, patterns)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -113,7 +120,8 @@ class Structure:
             view = self._view(data, block)
             picked = per_channel[:, block.tap_pattern]
             view[...] = picked.reshape((picked.shape[0],) + (1,) * (view.ndim - 2) + (-1,))
-        data[self.rest_position] = flat[self.rest_tap]
+        for target, tap, _ in self._rest():
+            data[target] = flat[tap]
         return data
 
     @functools.cached_property
@@ -126,7 +134,8 @@ class Structure:
             first = np.arange(block.shape[0], dtype=np.int64) * per_channel
             np.add(first.reshape((-1,) + (1,) * (view.ndim - 1)).astype(tap.dtype),
                    block.tap_pattern.astype(tap.dtype), out=view)
-        tap[self.rest_position] = self.rest_tap
+        for target, rest_tap, _ in self._rest():
+            tap[target] = rest_tap
         return tap
 
     def rows(self) -> np.ndarray:
@@ -164,17 +173,6 @@ def _axes(geom: ConvGeometry) -> list[_Axis]:
         for i, k, o, s, d, (b, a) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
                                          geom.stride, geom.dilation, geom.padding)
     ]
-
-
-def interior_nnz(geom: ConvGeometry) -> int:
-    """Stored entries of the interior rows (all taps inside the input)."""
-    rows = 1
-    for i, k, o, s, d, (b, _) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
-                                     geom.stride, geom.dilation, geom.padding):
-        first, last = -(-b // s), b + i - d * (k - 1) - 1
-        rows *= max(0, (min(o, last // s + 1) if last >= 0 else 0) - first)
-    return geom.out_channels * (geom.in_channels // geom.groups) * math.prod(
-        geom.kernel_shape) * rows
 
 
 def _strides(shape) -> list[int]:
@@ -215,9 +213,14 @@ def build(geom: ConvGeometry) -> Structure:
 
     chosen, rest = _choose_blocks(geom, axes)
     blocks = tuple(_fill_block(geom, axes, combo, indptr, indices) for combo in chosen)
-    position, tap = _fill_rest(geom, axes, rest, indptr, indices, idx, tap_dtype)
+    patterns = list(_rest_patterns(geom, axes, indptr, rest))
+    for target, _, column in _rest_entries(geom, indptr, patterns):
+        indices[target] = column
+    # keep the rest's pattern for the values when it is small (one chunk), else remake it
+    kept = tuple(patterns) if len(patterns) <= 1 else None
     canonical = geom.padding_mode == "zeros" or not any(ax.duplicates for ax in axes)
-    return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, position, tap)
+    return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, tuple(axes), rest,
+                     kept)
 
 
 def _choose_blocks(geom, axes):
@@ -292,50 +295,67 @@ def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
     return block
 
 
-def _fill_rest(geom, axes, positions, indptr, indices, idx, tap_dtype):
-    """Rows at flat output ``positions``, for every output channel, in chunks of about
-    :data:`CHUNK` entries: the rank of an entry within its row is split by mixed radix into
-    (input channel, rank per axis) and looked up in the per-axis tables. Writes the columns
-    into ``indices``; returns the entries' positions and taps."""
-    n = geom.ndim
+def _rest_pattern(geom, axes, indptr, positions):
+    """Entries of the rows at flat output ``positions`` for output channel 0 and input
+    channel 0: the rank of an entry within its row is split by mixed radix into a rank per
+    axis and looked up in the per-axis tables.
+
+    Returns, per entry, its offset in the CSR arrays, its row's entries per input channel,
+    and its spatial column and spatial tap.
+    """
+    unravelled = np.unravel_index(positions, geom.output_shape)
+    counts = [ax.count[t] for ax, t in zip(axes, unravelled)]
+    per_row = np.prod(counts, axis=0, dtype=np.int64)
+    rep = np.repeat(np.arange(positions.size), per_row)
+    rank = np.arange(rep.size, dtype=np.int64) - (np.cumsum(per_row) - per_row)[rep]
+    offset = indptr[positions].astype(np.int64)[rep] + rank
+    column = np.zeros(rep.size, dtype=np.int64)
+    tap = np.zeros(rep.size, dtype=np.int64)
+    for a in reversed(range(geom.ndim)):
+        ax, k = axes[a], geom.kernel_shape[a]
+        rank, r = np.divmod(rank, counts[a][rep])
+        flat = unravelled[a][rep] * k + r
+        column += ax.source.ravel()[flat] * math.prod(geom.input_shape[a + 1:])
+        tap += ax.tap.ravel()[flat] * math.prod(geom.kernel_shape[a + 1:])
+    return offset, per_row[rep], column, tap
+
+
+def _rest_patterns(geom, axes, indptr, positions):
+    """The rows at flat output ``positions`` for output channel 0, in chunks of about
+    :data:`CHUNK` entries: yields ``(offset, tap, column)`` arrays of shape
+    ``(C_in/groups, entries)``.
+
+    The input channels of a row share one pattern, shifted by the row's entries per input
+    channel, so the mixed radix runs once and the channels are added by broadcasting.
+    """
+    if positions.size == 0:
+        return
+    c_in_g = geom.in_channels // geom.groups
+    in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
+    per_row = np.prod([ax.count[t] for ax, t in zip(
+        axes, np.unravel_index(positions, geom.output_shape))], axis=0, dtype=np.int64)
+    ends = np.cumsum(per_row)
+    cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]), CHUNK), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [positions.size])))
+    cin = np.arange(c_in_g, dtype=np.int64)[:, None]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        offset, stride, column, tap = _rest_pattern(geom, axes, indptr, positions[lo:hi])
+        if offset.size:
+            yield offset + cin * stride, tap + cin * kernel_size, column + cin * in_size
+
+
+def _rest_entries(geom, indptr, patterns):
+    """Every entry of the rest rows, for all output channels: yields ``(target, tap,
+    column)``. Output channels share the pattern of channel 0, shifted by the channel's
+    share of the entries, its block of taps and its group's columns."""
     c_in_g = geom.in_channels // geom.groups
     c_out_g = geom.out_channels // geom.groups
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
-    in_strides, k_strides = _strides(geom.input_shape), _strides(geom.kernel_shape)
-    out_size = math.prod(geom.output_shape)
-    unravelled = np.unravel_index(positions, geom.output_shape)
-    per_position = c_in_g * np.prod([ax.count[t] for ax, t in zip(axes, unravelled)], axis=0,
-                                    dtype=np.int64)
-    channel = np.repeat(np.arange(geom.out_channels, dtype=np.int64), positions.size)
-    where = np.tile(np.arange(positions.size, dtype=np.int64), geom.out_channels)
-    row_len = per_position[where] if positions.size else np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(row_len)
-    total_all = int(ends[-1]) if ends.size else 0
-    out_position = np.empty(total_all, dtype=idx)
-    out_tap = np.empty(total_all, dtype=tap_dtype)
-    cuts = np.searchsorted(ends, np.arange(CHUNK, total_all, CHUNK), side="right")
-    bounds = np.unique(np.concatenate(([0], cuts, [channel.size])))
-    for lo_row, hi_row in zip(bounds[:-1], bounds[1:]):
-        ch, pos, lengths = channel[lo_row:hi_row], where[lo_row:hi_row], row_len[lo_row:hi_row]
-        total = int(lengths.sum())
-        if total == 0:
-            continue
-        done = int(ends[lo_row - 1]) if lo_row else 0
-        rep = np.repeat(np.arange(ch.size), lengths)
-        rank = np.arange(total, dtype=np.int64) - (np.cumsum(lengths) - lengths)[rep]
-        target = indptr[ch * out_size + positions[pos]].astype(np.int64)[rep] + rank
-        col = np.zeros(total, dtype=np.int64)
-        tp = np.zeros(total, dtype=np.int64)
-        for a in reversed(range(n)):
-            ax = axes[a]
-            t = unravelled[a][pos][rep]
-            cnt = ax.count[t]
-            r = rank % cnt
-            rank //= cnt
-            col += ax.source[t, r] * in_strides[a]
-            tp += ax.tap[t, r] * k_strides[a]
-        cin = rank  # what is left is the input channel within the group
-        indices[target] = ((ch[rep] // c_out_g) * c_in_g + cin) * in_size + col
-        out_position[done:done + total] = target
-        out_tap[done:done + total] = (ch[rep] * c_in_g + cin) * kernel_size + tp
-    return out_position, out_tap
+    per_channel = int(indptr[-1]) // geom.out_channels
+    for offset, tap, column in patterns:
+        step = max(1, CHUNK // offset.size)
+        for first in range(0, geom.out_channels, step):
+            ch = np.arange(first, min(first + step, geom.out_channels), dtype=np.int64)
+            ch = ch[:, None, None]
+            yield (offset + ch * per_channel, tap + ch * c_in_g * kernel_size,
+                   column + (ch // c_out_g) * c_in_g * in_size)

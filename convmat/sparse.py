@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from ._structure import CHUNK, Structure, build, interior_nnz
+from ._structure import CHUNK, Structure, build
 from .errors import ConvmatError, error_context
 from .memory import check_budget, index_dtype_for
 from .sparse_format import as_format, check_format
@@ -49,12 +49,12 @@ def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bo
     nnz = geom.nnz_upper_bound()
     rows, cols = geom.shape
     idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
-    tap = np.dtype(index_dtype_for(int(np.prod(geom.weight_shape)))).itemsize
     final = nnz * (itemsize + idx) + (rows + 1) * idx
-    # border entries keep (position, tap) until the values are gathered, and the border
-    # path's chunks hold about a dozen int64 temporaries of CHUNK entries
-    border = nnz - interior_nnz(geom)
-    peak = final + border * (idx + tap) + 12 * 8 * min(CHUNK, border)
+    # the engine's border chunks hold about a dozen int64 temporaries of CHUNK entries;
+    # summing the duplicates of a padding mode may copy the arrays once
+    peak = final + 12 * 8 * min(CHUNK, nnz)
+    if geom.padding_mode != "zeros":
+        peak += final
     if transposed:
         peak = max(peak, 2 * final + (cols + 1) * idx)  # CSR of the transpose is a copy
     return nnz, peak
