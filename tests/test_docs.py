@@ -2,7 +2,8 @@
 
 A ```python block containing ``>>>`` prompts is checked as a doctest (its printed output must
 match); any other ```python block is executed (its asserts are the checks). Blocks of one page
-share a namespace, in order. Pages that need PyTorch mark a block with ``# requires: torch``.
+share a namespace, in order. A block that needs PyTorch carries ``# requires: torch``; without
+PyTorch that block alone is left out (with a warning).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import doctest
 import importlib
 import pkgutil
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,9 +51,11 @@ def test_doc_page_runs(page: Path, tmp_path, monkeypatch):
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     parser = doctest.DocTestParser()
     for number, block in enumerate(blocks, 1):
-        if "# requires: torch" in block and torch is None:
-            pytest.skip("a block of this page needs PyTorch")
         name = f"{page.name} block {number}"
+        if "# requires: torch" in block and torch is None:
+            # only this block: the rest of the page still runs (and must not depend on it)
+            warnings.warn(f"{name} needs PyTorch and was not run", stacklevel=1)
+            continue
         if ">>>" in block:
             test = parser.get_doctest(block, namespace, name, str(page), 0)
             result = runner.run(test, clear_globs=False)

@@ -359,6 +359,15 @@ def test_csr_is_canonical_with_int32_indices():
                for r in range(a.shape[0]))
 
 
+def test_index_width_threshold():
+    from convmat.memory import INT32_MAX, index_dtype_for
+
+    assert index_dtype_for(INT32_MAX) is np.int32
+    assert index_dtype_for(INT32_MAX + 1) is np.int64
+    with options.override(force_int64=True):
+        assert index_dtype_for(10) is np.int64
+
+
 @settings(max_examples=40)
 @given(geo=geometries())
 def test_int64_path_equals_int32(geo):
