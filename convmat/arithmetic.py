@@ -72,11 +72,21 @@ class Relationship:
 
     def paper(self, **values: int) -> int:
         """The paper's formula evaluated at ``values``."""
-        return self._paper(**values)
+        return self._paper(**self._variables(values, "paper"))
 
     def convmat(self, **values: int) -> int:
         """The same output size computed by :mod:`convmat.geometry`."""
-        return self._convmat(**values)
+        variables = self._variables(values, "convmat")
+        with error_context(f"relationship({self.number}).convmat", **variables):
+            return self._convmat(**variables)
+
+    def _variables(self, values: Mapping[str, int], method: str) -> Mapping[str, int]:
+        if set(values) != set(self.example):
+            raise ConvmatError(
+                f"relationship {self.number} ({self.case}) takes the variables "
+                f"{', '.join(self.example)}; {method}() got "
+                f"{', '.join(f'{k}={v!r}' for k, v in values.items()) or 'none'}")
+        return {name: geometry.as_int(value, name) for name, value in values.items()}
 
 
 _T = "transposed: "
@@ -168,11 +178,12 @@ def relationship_for(i: int, k: int, *, stride: int = 1, padding: int = 0,
     5
     """
     with error_context("relationship_for", i=i, k=k):
-        i, k = geometry.as_shape((i, k), "(i, k)")
+        i = geometry.as_int(i, "i")
+        k = geometry.as_int(k, "k")
         s, p, d = (geometry.as_int(v, name) for v, name in
                    ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
-        if min(s, d) < 1 or p < 0:
-            raise ConvmatError(f"stride={s}, dilation={d} must be >= 1 and padding={p} >= 0")
+        # names the offending value; refuses a kernel larger than the padded input
+        geometry.conv_output_shape((i,), (k,), stride=s, padding=p, dilation=d)
     if d > 1:
         number = 15
     elif s == 1:
@@ -279,6 +290,10 @@ def explain_shape(
         ishape = geometry.as_shape(input_shape, "input_shape")
         kshape = geometry.as_shape(kernel_shape, "kernel_shape")
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
+        if not transposed and any(geometry.as_per_dim(output_padding, len(ishape),
+                                                      "output_padding", minimum=0)):
+            raise ConvmatError(f"output_padding={output_padding!r} applies to a transposed "
+                               f"convolution only; pass transposed=True")
         if transposed:  # validates with the user's names first, then resolves
             shape = geometry.conv_transpose_output_shape(ishape, kshape,
                                                          output_padding=output_padding, **kw)
@@ -326,6 +341,7 @@ def _conv_lines(i, k, s, d, b, a, o) -> list[str]:
 def _transposed_lines(i, k, s, d, b, a, q, o) -> list[str]:
     stretched = (i - 1) * s + 1
     before, after = d * (k - 1) - b, d * (k - 1) - a + q
+    natural = (o + b + a - d * (k - 1) - 1) // s + 1  # outputs of the forward convolution
     return [
         f"  output_padding q={q}",
         f"  o = (i-1)s - (b+a) + d(k-1) + q + 1 = ({i}-1)*{s} - ({b}+{a}) + {d}*({k}-1) "
@@ -336,7 +352,9 @@ def _transposed_lines(i, k, s, d, b, a, q, o) -> list[str]:
         f", then a stride-1 convolution with the flipped kernel: "
         f"{stretched} + {before} + {after} - {d}*({k}-1) = {o}",
         f"  it is the transpose of the convolution of size {o} -> {i} with the same kernel, "
-        f"stride, padding and dilation",
+        f"stride, padding and dilation" + (
+            f" (restricted to the first {i} of its {natural} outputs: q >= s)"
+            if natural > i else ""),
     ]
 
 

@@ -21,7 +21,7 @@ from . import geometry
 from ._structure import Structure, build
 from .errors import ConvmatError, error_context
 from .memory import check_budget
-from .sparse import estimate_bytes
+from .sparse import _has_shape, estimate_bytes
 from .sparse_format import as_format, check_format
 
 __all__ = ["avg_pool_matrix", "max_pool_matrix", "pool_geometry"]
@@ -58,8 +58,17 @@ def pool_geometry(
     return geom
 
 
-def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str) -> Structure:
-    nnz, peak = estimate_bytes(geom, itemsize, transposed=False)
+def _as_array(x) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise ConvmatError(f"x could not be read as an array ({exc})") from None
+
+
+def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str,
+               extra_per_entry: int = 0) -> Structure:
+    nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
+                               extra_per_entry=extra_per_entry)
     check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
     return build(geom)
 
@@ -138,11 +147,12 @@ def avg_pool_matrix(
         dtype = np.dtype(dtype)
         if dtype.kind not in "fc":
             raise ConvmatError(f"dtype={dtype} must be a floating type (averages are fractions)")
-        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix")
-        if divisor_override is not None:
+        if divisor_override is not None:  # checked before anything is built
             divisor = geometry.as_int(divisor_override, "divisor_override")
             if divisor < 1:
                 raise ConvmatError(f"divisor_override={divisor_override!r} must be >= 1")
+        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix")
+        if divisor_override is not None:
             data = np.full(structure.nnz, 1 / divisor, dtype=dtype)
         elif count_include_pad:
             data = np.full(structure.nnz, 1 / math.prod(geom.kernel_shape), dtype=dtype)
@@ -187,7 +197,9 @@ def max_pool_matrix(
     Notes
     -----
     :math:`S[(c, t), (c, p^*)] = 1` with :math:`p^* = \arg\max_{p \in W(c, t)} x[c, p]`,
-    the first maximum in C order (a NaN counts as the maximum, as in PyTorch).
+    the first maximum in C order; a NaN counts as the maximum and, as in PyTorch, the last
+    NaN of a window is the one selected. Values are compared in their own dtype (int64
+    beyond :math:`2^{53}` included).
 
     Examples
     --------
@@ -200,8 +212,9 @@ def max_pool_matrix(
     >>> S @ x.ravel()
     array([3., 4., 9.])
     """
-    with error_context("max_pool_matrix", x_shape=np.shape(x), kernel_size=kernel_size):
-        values = np.asarray(x)
+    with error_context("max_pool_matrix", x_shape=np.shape(x) if _has_shape(x) else x,
+                       kernel_size=kernel_size):
+        values = _as_array(x)
         if values.dtype.kind not in "biuf":
             raise ConvmatError(f"x has dtype {values.dtype}; max pooling needs real numbers")
         if values.ndim < 2:
@@ -211,18 +224,19 @@ def max_pool_matrix(
         geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
-        structure = _structure(geom, 8, "max_pool_matrix")
-        gathered = values.reshape(-1)[structure.indices].astype(np.float64)
+        # gathered values, ranks, the repeated maxima and two masks: about 6 nnz-sized arrays
+        structure = _structure(geom, 8, "max_pool_matrix", extra_per_entry=48)
+        # compared in x's own dtype: a cast to float64 would tie distinct int64 values
+        gathered = values.reshape(-1)[structure.indices]
         starts = structure.indptr[:-1]
         counts = np.diff(structure.indptr)
-        # NaN wins, as in PyTorch: rank NaN above every number
-        nan = np.isnan(gathered)
-        key = np.where(nan, np.inf, gathered)
-        best = np.maximum.reduceat(key, starts)
-        is_best = key == np.repeat(best, counts)
-        is_best &= ~np.repeat(np.maximum.reduceat(nan, starts), counts) | nan
+        best = np.maximum.reduceat(gathered, starts)
         order = np.arange(structure.nnz)
+        is_best = gathered == np.repeat(best, counts)
         first = np.minimum.reduceat(np.where(is_best, order, structure.nnz), starts)
+        if values.dtype.kind == "f":  # PyTorch keeps the last NaN of a window
+            last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
+            first = np.where(last_nan >= 0, last_nan, first)
         rows = geom.shape[0]
         matrix = sp.csr_array(
             (np.ones(rows), structure.indices[first],

@@ -85,6 +85,24 @@ def _ndim(layers: Sequence[Layer], input_shape) -> int:
     return max(lengths, default=1)
 
 
+def _layer_geometry(layer: Layer, ndim: int, shape):
+    """(kernel, stride, dilation, pads, output shape or None) of one layer, validated."""
+    kernel = geometry.as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
+    stride = geometry.as_per_dim(layer.stride, ndim, "stride", minimum=1)
+    dilation = geometry.as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
+    if shape is None:
+        if isinstance(layer.padding, str) and layer.padding.lower() == "same":
+            raise ConvmatError(
+                f"padding={layer.padding!r} depends on the input size; pass "
+                f"input_shape=... or give the padding as numbers")
+        pads = geometry.resolve_padding(layer.padding, (1,) * ndim, kernel, stride, dilation)
+        return kernel, stride, dilation, pads, None
+    pads = geometry.resolve_padding(layer.padding, shape, kernel, stride, dilation)
+    shape = geometry.conv_output_shape(shape, kernel, stride=stride, padding=pads,
+                                       dilation=dilation)
+    return kernel, stride, dilation, pads, shape
+
+
 def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> ReceptiveField:
     r"""Receptive field of the last layer of a stack, in input coordinates.
 
@@ -123,21 +141,11 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
         ndim = _ndim(stack, input_shape)
         shape = None if input_shape is None else geometry.as_shape(input_shape, "input_shape")
         size, jump, start = [1] * ndim, [1] * ndim, [0] * ndim
-        for layer in stack:
-            kernel = geometry.as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
-            stride = geometry.as_per_dim(layer.stride, ndim, "stride", minimum=1)
-            dilation = geometry.as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
-            if shape is None:
-                if isinstance(layer.padding, str) and layer.padding.lower() == "same":
-                    raise ConvmatError(
-                        f"padding={layer.padding!r} depends on the input size; pass "
-                        f"input_shape=... or give the padding as numbers")
-                pads = geometry.resolve_padding(layer.padding, (1,) * ndim, kernel, stride,
-                                                dilation)
-            else:
-                pads = geometry.resolve_padding(layer.padding, shape, kernel, stride, dilation)
-                shape = geometry.conv_output_shape(shape, kernel, stride=stride, padding=pads,
-                                                   dilation=dilation)
+        for number, layer in enumerate(stack):
+            try:
+                kernel, stride, dilation, pads, shape = _layer_geometry(layer, ndim, shape)
+            except ConvmatError as exc:  # say which layer
+                raise ConvmatError(f"layers[{number}]: {exc.message}") from None
             for axis in range(ndim):
                 size[axis] += dilation[axis] * (kernel[axis] - 1) * jump[axis]
                 start[axis] -= pads[axis][0] * jump[axis]

@@ -32,33 +32,10 @@ import scipy.sparse as sp
 from . import geometry
 from .errors import ConvmatError, error_context
 from .memory import check_budget, index_dtype_for
-from .sparse import as_weight, conv_matrix
+from .sparse import _has_shape, as_weight, conv_matrix
 from .sparse_format import as_format, check_format
 
 __all__ = ["stretch_matrix", "EquivalentConvolution", "equivalent_convolution"]
-
-
-def _signed_pairs(padding, n: int) -> tuple[tuple[int, int], ...]:
-    """An int, one int per dim or one (before, after) pair per dim; negative values crop."""
-    if isinstance(padding, Sequence) and not isinstance(padding, (str, bytes)):
-        if len(padding) != n:
-            raise ConvmatError(
-                f"padding={tuple(padding)!r} has {len(padding)} entries but there are {n} "
-                f"spatial dimensions")
-        pairs = []
-        for entry in padding:
-            if isinstance(entry, Sequence) and not isinstance(entry, (str, bytes)):
-                if len(entry) != 2:
-                    raise ConvmatError(f"padding entry {tuple(entry)!r} must be an int or a "
-                                       f"(before, after) pair")
-                pairs.append((geometry.as_int(entry[0], "padding"),
-                              geometry.as_int(entry[1], "padding")))
-            else:
-                p = geometry.as_int(entry, "padding")
-                pairs.append((p, p))
-        return tuple(pairs)
-    p = geometry.as_int(padding, "padding")
-    return ((p, p),) * n
 
 
 def stretch_matrix(
@@ -113,7 +90,10 @@ def stretch_matrix(
         ishape = geometry.as_shape(input_shape, "input_shape")
         n = len(ishape)
         strides = geometry.as_per_dim(stride, n, "stride", minimum=1)
-        pads = _signed_pairs(padding, n)
+        if isinstance(padding, str) and padding.lower() != "valid":
+            raise ConvmatError(f"padding={padding!r}: the stretched signal takes an int, "
+                               f"per-dim ints or (before, after) pairs (negative crops)")
+        pads = geometry.resolve_padding(padding, ishape, (1,) * n, allow_negative=True)
         channels = geometry.as_int(channels, "channels")
         if channels < 1:
             raise ConvmatError(f"channels={channels} must be >= 1")
@@ -195,11 +175,13 @@ class EquivalentConvolution:
         """``conv_matrix(weight, padded, dilation=dilation, groups=groups) @ Z_padded``: the
         transposed convolution's matrix built as a direct, unpadded convolution of the
         stretched and padded (or cropped) input."""
-        z = stretch_matrix(self.input_shape, self.stride, padding=self.padding,
-                           channels=self.in_channels, dtype=self.weight.dtype)
-        padded = tuple(n + b + a for n, (b, a) in zip(self.stretched_shape, self.padding))
-        conv = conv_matrix(self.weight, padded, dilation=self.dilation, groups=self.groups)
-        return as_format(sp.csr_array(conv @ z), check_format(format))
+        with error_context("EquivalentConvolution.matrix", input_shape=self.input_shape):
+            format = check_format(format)  # before anything is built
+            z = stretch_matrix(self.input_shape, self.stride, padding=self.padding,
+                               channels=self.in_channels, dtype=self.weight.dtype)
+            padded = tuple(n + b + a for n, (b, a) in zip(self.stretched_shape, self.padding))
+            conv = conv_matrix(self.weight, padded, dilation=self.dilation, groups=self.groups)
+            return as_format(sp.csr_array(conv @ z), format)
 
 
 def equivalent_convolution(
@@ -250,7 +232,7 @@ def equivalent_convolution(
            [0, 0, 3]])
     """
     with error_context("equivalent_convolution", input_shape=input_shape,
-                       weight_shape=np.shape(weight)):
+                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
         w = as_weight(weight)
         geom = geometry.conv_transpose_geometry(
             w.shape, input_shape, stride=stride, padding=padding,

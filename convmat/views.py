@@ -25,7 +25,7 @@ from . import geometry
 from ._structure import build
 from .errors import ConvmatError, error_context
 from .memory import check_budget
-from .sparse import estimate_bytes
+from .sparse import _has_shape, estimate_bytes
 from .sparse_format import as_format, check_format
 
 __all__ = ["kernel_matrix"]
@@ -82,8 +82,12 @@ def kernel_matrix(
     >>> X @ np.array([1, -1])
     array([-1, -1, -1])
     """
-    with error_context("kernel_matrix", x_shape=np.shape(x), weight_shape=weight_shape):
-        values = np.asarray(x)
+    with error_context("kernel_matrix", x_shape=np.shape(x) if _has_shape(x) else x,
+                       weight_shape=weight_shape):
+        try:
+            values = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise ConvmatError(f"x could not be read as an array ({exc})") from None
         if values.dtype.kind not in "biufc":
             raise ConvmatError(f"x has dtype {values.dtype}, not a number type")
         wshape = geometry.as_shape(weight_shape, "weight_shape")
@@ -106,7 +110,9 @@ def kernel_matrix(
                                       dilation=dilation, groups=groups,
                                       padding_mode=padding_mode, flip=flip)
         format = check_format(format)
-        nnz, peak = estimate_bytes(geom, values.dtype.itemsize, transposed=False)
+        # the structure's indices and its tap array both live until the matrix is made
+        nnz, peak = estimate_bytes(geom, values.dtype.itemsize, transposed=False,
+                                   extra_per_entry=16)
         check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], int(np.prod(wshape)))}",
                      nnz=nnz)
         structure = build(geom)

@@ -19,6 +19,7 @@ from convmat.arithmetic import (
     relationship_table,
     transpose_parameters,
 )
+from convmat.cli import main
 
 from .conftest import requires_torch, torch
 from .oracle import same_pads
@@ -115,6 +116,21 @@ def test_relationship_number_checked():
         relationship(16)
 
 
+def test_relationship_variables_checked():
+    """Wrong or missing variables were a bare TypeError from a lambda; a kernel larger than
+    the input went unnoticed by relationship_for."""
+    with pytest.raises(convmat.ConvmatError, match=r"relationship 1 .*takes the variables i, k"):
+        relationship(1).paper(i=4)
+    with pytest.raises(convmat.ConvmatError, match=r"takes the variables i, k, s"):
+        relationship(5).convmat(i=5, k=3, p=1)
+    with pytest.raises(convmat.ConvmatError, match=r"k=2.5 must be an integer"):
+        relationship(1).paper(i=4, k=2.5)
+    with pytest.raises(convmat.ConvmatError, match=r"kernel_shape=\(5,\).*relationship_for"):
+        relationship_for(2, 5)
+    with pytest.raises(convmat.ConvmatError, match=r"stride=0 must be >= 1"):
+        relationship_for(5, 3, stride=0)
+
+
 def test_explain_shape_words_and_numbers():
     text = explain_shape((7, 8), (3, 4), stride=2, padding="same")
     assert text.splitlines()[-1] == "output shape: 4x4"
@@ -139,6 +155,22 @@ def test_explain_transposed():
 def test_explain_errors_carry_context():
     with pytest.raises(convmat.ConvmatError, match=r"stride=0.*explain_shape"):
         explain_shape((5,), (3,), stride=0)
+    # output_padding without transposed was silently ignored (so was `convmat shape
+    # --output-padding 1` without --transpose)
+    with pytest.raises(convmat.ConvmatError, match=r"output_padding=1 .*transposed"):
+        explain_shape((5,), (3,), output_padding=1)
+    assert main(["shape", "--input", "5", "--kernel", "3", "--output-padding", "1"]) == 2
+
+
+def test_explain_transposed_restriction():
+    """d > s allows output_padding >= s: the forward convolution of the output size then has
+    more outputs than the transposed input, and only the first i are kept."""
+    text = explain_shape((3,), (3,), dilation=2, transposed=True, output_padding=1)
+    assert text.endswith("output shape: 8")
+    natural = (8 - 2 * (3 - 1) - 1) // 1 + 1  # the forward convolution of 8: 4 outputs
+    assert f"restricted to the first 3 of its {natural} outputs" in text
+    assert "restricted" not in explain_shape((3,), (3,), stride=2, transposed=True,
+                                             output_padding=1)
 
 
 @st.composite

@@ -100,6 +100,38 @@ def test_max_pool_ties_and_nan():
     s = max_pool_matrix(x, 2)
     assert s.indices.tolist() == [0, 2, 4]  # first maximum; NaN wins
     assert np.isnan((s @ x.ravel())[2])
+    # two NaNs in a window: PyTorch keeps the last one (it was the first, once)
+    x = np.array([[np.nan, 1.0, np.nan, 3.0, 0.0, np.nan]])
+    assert max_pool_matrix(x, 3).indices.tolist() == [2, 5]
+    assert max_pool_matrix(x, 4, stride=2).indices.tolist() == [2, 5]
+
+
+@requires_torch
+@given(pool_cases(dilation=True), st.sampled_from([0.0, 0.1, 0.5]))
+def test_max_pool_ties_and_nans_against_torch(case, nan_rate):
+    """Few distinct values (many ties) and some NaNs: the same positions as PyTorch."""
+    rng = np.random.default_rng(case["seed"])
+    x = rng.integers(0, 3, (case["c"], *case["i"])).astype(np.float64)
+    x[rng.random(x.shape) < nan_rate] = np.nan
+    f = {1: torch.nn.functional.max_pool1d, 2: torch.nn.functional.max_pool2d,
+         3: torch.nn.functional.max_pool3d}[case["n"]]
+    _, indices = f(torch.from_numpy(x)[None], case["k"], stride=case["stride"],
+                   padding=case["p"], dilation=case["d"], return_indices=True)
+    s = max_pool_matrix(x, case["k"], stride=case["stride"], padding=case["p"],
+                        dilation=case["d"])
+    size = int(np.prod(case["i"]))
+    chosen = s.indices.reshape(case["c"], -1) - np.arange(case["c"])[:, None] * size
+    np.testing.assert_array_equal(chosen.ravel(), indices.numpy().ravel())
+
+
+@requires_torch
+def test_max_pool_int64_beyond_float_precision():
+    """2**53 + 1 and 2**53 are one float64: they must still be told apart (once were not)."""
+    x = np.array([[2**53, 2**53 + 1, 2**53 + 1, 2**53]], dtype=np.int64)
+    s = max_pool_matrix(x, 2)
+    _, indices = torch.nn.functional.max_pool1d(torch.from_numpy(x)[None], 2,
+                                                return_indices=True)
+    assert s.indices.tolist() == indices.numpy().ravel().tolist() == [1, 2]
 
 
 def test_pooling_examples_by_hand():
@@ -128,3 +160,13 @@ def test_pooling_errors():
         avg_pool_matrix((4,), 0)
     with pytest.raises(convmat.ConvmatError, match=r"divisor_override=0"):
         avg_pool_matrix((4,), 2, divisor_override=0)
+    with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*max_pool_matrix"):
+        max_pool_matrix([[1.0, 2.0], [3.0]], 2)
+
+
+def test_divisor_override_checked_before_building():
+    """A bad divisor_override is reported before the structure is built (once it was
+    checked after, so a too-large build hid it behind the memory error)."""
+    with convmat.options.override(memory_limit=1000):
+        with pytest.raises(convmat.ConvmatError, match=r"divisor_override=0"):
+            avg_pool_matrix((100, 100), 2, divisor_override=0)

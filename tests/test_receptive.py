@@ -103,3 +103,8 @@ def test_errors():
         receptive_field([{"kernel": 3}, {"size": 3}])
     with pytest.raises(convmat.ConvmatError, match=r"stride=0"):
         receptive_field([Layer(3, stride=0)])
+    # which layer is at fault (the message once named only the parameter)
+    with pytest.raises(convmat.ConvmatError, match=r"layers\[1\]: stride=0"):
+        receptive_field([Layer(3), Layer(3, stride=0)])
+    with pytest.raises(convmat.ConvmatError, match=r"layers\[2\]: kernel_shape=\(5,\)"):
+        receptive_field([Layer(3), Layer(3), Layer(5)], input_shape=(8,))

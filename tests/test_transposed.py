@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import convmat
 from convmat.transposed import equivalent_convolution, stretch_matrix
 
 from .conftest import requires_torch, torch
+from .oracle import direct_conv_transpose, same_pads
 
 
 @st.composite
@@ -66,6 +67,35 @@ def test_three_faces_are_equal(case):
     assert (forward[keep].T != a).nnz == 0
 
 
+@given(transposed_cases(), st.sampled_from(["pairs", "same", "full"]))
+def test_a_equals_b_for_every_padding_form(case, form):
+    """Asymmetric pairs and string paddings (which PyTorch's conv_transposeNd cannot take):
+    (a) = (b), and both equal the scatter definition of tests/oracle.py."""
+    rng = np.random.default_rng(case["seed"])
+    n, i, s, d, k = case["n"], case["i"], case["s"], case["d"], case["k"]
+    if form == "pairs":
+        padding = pads = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3)))
+                               for _ in range(n))
+    elif form == "same":  # of the forward convolution, whose input is i*s
+        padding, pads = "same", tuple(same_pads(ii * ss, kk, ss, dd)
+                                      for ii, kk, ss, dd in zip(i, k, s, d))
+    else:
+        padding, pads = "full", tuple((dd * (kk - 1),) * 2 for kk, dd in zip(k, d))
+    out = [(ii - 1) * ss - b - a + dd * (kk - 1) + qq + 1
+           for ii, ss, (b, a), dd, kk, qq in zip(i, s, pads, d, k, case["q"])]
+    assume(min(out) >= 1)
+    w = rng.integers(-3, 4, (case["c_in"], case["c_out_g"], *k)).astype(np.float64)
+    x = rng.standard_normal((case["c_in"], *i))
+    kw = dict(_kwargs(case), padding=padding)
+    a = convmat.conv_transpose_matrix(w, i, **kw)
+    b = equivalent_convolution(w, i, **kw).matrix()
+    assert a.shape == b.shape and (a != b).nnz == 0
+    y = direct_conv_transpose(x, w, stride=s, pads=pads, dilation=d,
+                              output_padding=case["q"], groups=case["groups"])
+    assert y.shape[1:] == tuple(out)
+    np.testing.assert_allclose(b @ x.ravel(), y.ravel(), atol=1e-10)
+
+
 @given(transposed_cases())
 def test_equivalent_convolution_parameters(case):
     """Stretched size (i-1)s+1, padding d(k-1)-p before and d(k-1)-p+q after, flipped kernel."""
@@ -115,6 +145,13 @@ def test_stretch_matrix_errors_name_the_parameter():
         stretch_matrix((2,), 1, padding=[(-2, 0)])
     with pytest.raises(convmat.ConvmatError, match=r"channels=0"):
         stretch_matrix((2,), 1, channels=0)
+    with pytest.raises(convmat.ConvmatError, match=r"weight.*equivalent_convolution"):
+        equivalent_convolution([[1, 2], [3]], (3,))  # ragged: once a bare ValueError
+    # an unknown format is refused before building (it was checked after the product)
+    eq = equivalent_convolution(np.ones((3, 3)), (40, 40), stride=2)
+    with convmat.options.override(memory_limit=1000):
+        with pytest.raises(convmat.ConvmatError, match=r"format='nope'"):
+            eq.matrix(format="nope")
 
 
 def test_transpose_is_not_an_inverse():
@@ -150,3 +187,9 @@ def test_square_orthogonal_case_is_an_inverse():
     x = np.arange(16.0)
     inverse = convmat.conv_transpose_matrix(h[:, None], (2, 2), stride=2)
     np.testing.assert_allclose(inverse @ (a @ x), x)
+
+
+def test_stretch_matrix_refuses_kernel_dependent_padding():
+    with pytest.raises(convmat.ConvmatError, match=r"padding='same'.*in stretch_matrix"):
+        convmat.transposed.stretch_matrix((3,), 2, padding="same")
+    assert convmat.transposed.stretch_matrix((3,), 2, padding="valid").shape == (5, 3)

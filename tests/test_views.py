@@ -72,3 +72,5 @@ def test_errors_name_the_parameter():
         kernel_matrix(np.ones(5), (2, 2, 2, 2))
     with pytest.raises(convmat.ConvmatError, match=r"dtype"):
         kernel_matrix(np.array(["a", "b"]), (1,))
+    with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*kernel_matrix"):
+        kernel_matrix([[1, 2], [3]], (2,))  # ragged: once a bare ValueError from np.shape
