@@ -63,8 +63,16 @@ def as_int(value: object, name: str) -> int:
         ) from None
 
 
+def _listed(value: object) -> object:
+    """A 1-D numpy array as the list of its entries (so it is accepted like a tuple)."""
+    if isinstance(value, np.ndarray) and value.ndim >= 1:
+        return value.tolist()
+    return value
+
+
 def as_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
     """Validate a shape: a non-empty sequence of positive integers (an int means 1-D)."""
+    shape = _listed(shape)
     if isinstance(shape, (str, bytes)):
         raise ConvmatError(f"{name}={shape!r} must be a tuple of positive integers")
     if not isinstance(shape, Sequence):
@@ -84,6 +92,7 @@ def as_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
 
 def as_per_dim(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
     """An int or one int per spatial dimension, each ``>= minimum``."""
+    value = _listed(value)
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         if len(value) != ndim:
             raise ConvmatError(
@@ -111,6 +120,8 @@ def resolve_padding(
     kernel_shape: Sequence[int],
     stride: int | Sequence[int] = 1,
     dilation: int | Sequence[int] = 1,
+    *,
+    allow_negative: bool = False,
 ) -> tuple[tuple[int, int], ...]:
     """Resolve any padding form into one ``(before, after)`` pair per spatial dimension.
 
@@ -124,6 +135,9 @@ def resolve_padding(
     input_shape, kernel_shape : sequence of int
         Spatial shapes (same length N).
     stride, dilation : int or sequence of int
+    allow_negative : bool
+        Accept negative numbers (a crop), for the zero-insertion view of transposed
+        convolution; convolutions themselves refuse them.
 
     Returns
     -------
@@ -148,6 +162,7 @@ def resolve_padding(
         )
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    padding = _listed(padding)
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "valid":
@@ -184,7 +199,7 @@ def resolve_padding(
     else:
         p = as_int(padding, "padding")
         pairs = [(p, p)] * n
-    if any(b < 0 or a < 0 for b, a in pairs):
+    if not allow_negative and any(b < 0 or a < 0 for b, a in pairs):
         raise ConvmatError(f"padding={_show(padding)} must not be negative")
     return tuple(pairs)
 

@@ -44,15 +44,20 @@ def as_weight(weight: object, name: str = "weight") -> np.ndarray:
     return array
 
 
-def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bool) -> tuple[int, int]:
-    """(stored entries, peak bytes) of a numeric build, computed from the geometry alone."""
+def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bool,
+                   extra_per_entry: int = 0) -> tuple[int, int]:
+    """(stored entries, peak bytes) of a numeric build, computed from the geometry alone.
+
+    ``extra_per_entry`` adds the bytes per stored entry of a caller's own temporaries (a
+    view built on the structure, such as the kernel-as-unknown or max-pooling matrix).
+    """
     nnz = geom.nnz_upper_bound()
     rows, cols = geom.shape
     idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
     final = nnz * (itemsize + idx) + (rows + 1) * idx
     # the engine's border chunks hold about a dozen int64 temporaries of CHUNK entries;
     # summing the duplicates of a padding mode may copy the arrays once
-    peak = final + 12 * 8 * min(CHUNK, nnz)
+    peak = final + 12 * 8 * min(CHUNK, nnz) + nnz * extra_per_entry
     if geom.padding_mode != "zeros":
         peak += final
     if transposed:

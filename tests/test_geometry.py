@@ -106,3 +106,18 @@ def test_output_shape_equals_torch(i, k, s, d, p):
     y = torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d)
     assert convmat.conv_output_shape((i, i + 1), (k, k), stride=s, padding=p, dilation=d) == (
         tuple(y.shape[2:]))
+
+
+def test_numpy_arrays_as_per_dim_values():
+    """A numpy array is accepted wherever a tuple of ints is (shapes, stride, padding)."""
+    assert convmat.conv_output_shape(np.array([5, 5]), np.array([3, 3]), stride=np.array([2, 2]),
+                                     padding=np.array([1, 0])) == (3, 2)
+    assert resolve_padding(np.array([[0, 1], [2, 3]]), (4, 4), (3, 3)) == ((0, 1), (2, 3))
+    with pytest.raises(convmat.ConvmatError, match=r"stride=\(1, 0\)"):
+        convmat.conv_output_shape((5, 5), (3, 3), stride=np.array([1, 0]))
+
+
+def test_negative_padding_only_when_allowed():
+    assert resolve_padding([(-1, 2)], (4,), (1,), allow_negative=True) == ((-1, 2),)
+    with pytest.raises(convmat.ConvmatError, match="negative"):
+        resolve_padding([(-1, 2)], (4,), (1,))
