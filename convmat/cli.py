@@ -1,4 +1,4 @@
-"""The ``convmat`` command line: ``convmat matrix``, ``convmat shape``, ``convmat demo``.
+"""The ``convmat`` command line: ``matrix``, ``kong-lucey``, ``shape``, ``demo``.
 
 Every subcommand is a ``_add_<name>`` (arguments) and a ``_cmd_<name>`` (action) pair
 registered in :data:`COMMANDS`. :func:`main` returns the exit code (0 success, 2 bad input);
@@ -72,7 +72,10 @@ def _number(token: str):
     if re.fullmatch(r"[+-]?\d+", token):
         return int(token)
     if _NUMBER.fullmatch(token):
-        return float(token)
+        value = float(token)
+        if not math.isfinite(value):
+            raise _UsageError(f"--weights: {token!r} is not a finite number")
+        return value
     if re.fullmatch(r"[0-9eE.+\-j()]+", token):
         try:
             return complex(token)
@@ -104,15 +107,49 @@ def parse_weights(text: str, shape: Sequence[int]) -> np.ndarray:
     return np.array(values).reshape(shape)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type of ``--in-channels``, ``--out-channels``, ``--groups``."""
+    if not re.fullmatch(r"\s*\+?\d+\s*", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
+    return int(text)
+
+
+def _add_channels(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--in-channels", type=_positive_int, default=1, help="C_in (default 1)")
+    p.add_argument("--out-channels", type=_positive_int, default=1, help="C_out (default 1)")
+    p.add_argument("--groups", type=_positive_int, default=1)
+
+
+def _weight(args, kernel: tuple[int, ...], *, transposed: bool = False):
+    """The weight of ``convmat matrix`` / ``kong-lucey``: ``--weights`` (exact rationals with
+    ``--symbolic``), a shape with ``--symbolic`` (symbols are made), else ``1, 2, ...``."""
+    if args.in_channels % args.groups or args.out_channels % args.groups:
+        raise _UsageError(f"--groups {args.groups} must divide --in-channels "
+                          f"{args.in_channels} and --out-channels {args.out_channels}")
+    shape = kernel
+    if (args.in_channels, args.out_channels, args.groups) != (1, 1, 1):
+        first, second = ((args.in_channels, args.out_channels) if transposed
+                         else (args.out_channels, args.in_channels))
+        shape = (first, second // args.groups, *kernel)
+    if args.weights is not None:
+        weight = parse_weights(args.weights, shape)
+        if args.symbolic and weight.dtype.kind == "f":
+            import sympy  # exact entries: 0.1 is 1/10, the decimal as typed
+
+            weight = np.frompyfunc(lambda v: sympy.Rational(repr(float(v))), 1, 1)(weight)
+        return shape, weight
+    if args.symbolic:
+        return shape, shape  # a shape: the symbolic builders make w_{...} symbols
+    return shape, np.arange(1, math.prod(shape) + 1).reshape(shape)
+
+
 def _add_geometry(p: argparse.ArgumentParser, *, weights: bool) -> None:
     p.add_argument("--input", required=True, help="spatial input shape, e.g. 5x5")
     p.add_argument("--kernel", required=True, help="spatial kernel shape, e.g. 3x3")
     if weights:
         p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';' "
                        "(default 1, 2, ..., so each entry shows its tap)")
-        p.add_argument("--in-channels", type=int, default=1, help="C_in (default 1)")
-        p.add_argument("--out-channels", type=int, default=1, help="C_out (default 1)")
-        p.add_argument("--groups", type=int, default=1)
+        _add_channels(p)
         p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
                        help="padding mode")
         p.add_argument("--flip", action="store_true", help="true convolution (flipped kernel)")
@@ -170,26 +207,8 @@ def _add_matrix_output(p: argparse.ArgumentParser) -> None:
 def _cmd_matrix(args) -> int:
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
-    if args.transpose:
-        lead = (args.in_channels, args.out_channels // max(args.groups, 1))
-    else:
-        lead = (args.out_channels, args.in_channels // max(args.groups, 1))
-    channels = args.in_channels != 1 or args.out_channels != 1 or args.groups != 1
-    wshape = (*lead, *kshape) if channels else kshape
-    if channels and (args.in_channels % args.groups or args.out_channels % args.groups):
-        raise _UsageError(f"--groups {args.groups} must divide --in-channels "
-                          f"{args.in_channels} and --out-channels {args.out_channels}")
     _check_matrix_output(args)
-    if args.weights is not None:
-        weight = parse_weights(args.weights, wshape)
-        if args.symbolic and weight.dtype.kind == "f":
-            import sympy  # exact entries: 0.1 is 1/10, the decimal as typed
-
-            weight = np.frompyfunc(lambda v: sympy.Rational(repr(float(v))), 1, 1)(weight)
-    elif args.symbolic:
-        weight = tuple(wshape)  # a shape: the symbolic builders make w_{...} symbols
-    else:
-        weight = np.arange(1, math.prod(wshape) + 1).reshape(wshape)
+    wshape, weight = _weight(args, kshape, transposed=args.transpose)
     kw = _common(args)
     kw.update(groups=args.groups, padding_mode=args.mode, flip=args.flip)
     if args.symbolic:
@@ -223,6 +242,9 @@ def _check_matrix_output(args) -> None:
     if given and args.format != "latex":
         verb = "applies" if len(given) == 1 else "apply"
         raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
+    output_padding = parse_ints(args.output_padding, "--output-padding")
+    if not args.transpose and any(np.atleast_1d(output_padding)):
+        raise _UsageError("--output-padding applies to --transpose only")
     if args.block is not None and args.no_blocks:
         raise _UsageError("--block and --no-blocks contradict each other")
     for name in ("max_size", "max_rows", "max_cols"):
@@ -321,9 +343,7 @@ def _add_kong_lucey(sub) -> None:
     p.add_argument("--dilation", default="1", help="int or per-dim ints")
     p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
                    help="padding mode")
-    p.add_argument("--in-channels", type=int, default=1, help="C_in (default 1)")
-    p.add_argument("--out-channels", type=int, default=1, help="C_out (default 1)")
-    p.add_argument("--groups", type=int, default=1)
+    _add_channels(p)
     p.add_argument("--weights", help="kernel numbers in C order (default 1, 2, ...)")
     p.add_argument("--symbolic", action="store_true", help="entries are sympy symbols")
     p.add_argument("--name", help="symbol name with --symbolic (default w; the slides use h)")
@@ -339,18 +359,7 @@ def _cmd_kong_lucey(args) -> int:
         raise _UsageError("--standalone applies to --format latex only")
     if args.name is not None and not args.symbolic:
         raise _UsageError("--name applies to --symbolic only")
-    if args.in_channels % args.groups or args.out_channels % args.groups:
-        raise _UsageError(f"--groups {args.groups} must divide --in-channels "
-                          f"{args.in_channels} and --out-channels {args.out_channels}")
-    kshape = parse_shape(args.kernel, "--kernel")
-    if (args.in_channels, args.out_channels, args.groups) != (1, 1, 1):
-        kshape = (args.out_channels, args.in_channels // args.groups, *kshape)
-    if args.weights is not None:
-        weight = parse_weights(args.weights, kshape)
-    elif args.symbolic:
-        weight = kshape  # a shape: symbols are made
-    else:
-        weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
+    _, weight = _weight(args, parse_shape(args.kernel, "--kernel"))
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     if args.symbolic:
         result = striding.symbolic_kong_lucey(weight, parse_shape(args.input),

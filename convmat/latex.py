@@ -214,6 +214,8 @@ def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int
 
 
 def _explicit_levels(value: object) -> tuple[int, ...]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if value is None or value is False or value == 0:
         return ()
     values = value if isinstance(value, Sequence) else (value,)
@@ -287,8 +289,8 @@ def document(body: str) -> str:
     r"""A complete LaTeX document (article class, amsmath only) showing ``body``.
 
     ``body`` is typeset in display style and the PDF page is sized to it with half an inch
-    around, so a large matrix is never cut off by the page (pdfTeX's ``\pdfpagewidth``;
-    the text height is set tall enough for any page).
+    around, so a large matrix is never cut off by the page (pdfTeX's ``\pdfpagewidth``,
+    LuaTeX's ``\pagewidth``; the text height is set tall enough for any page).
 
     Examples
     --------
@@ -304,6 +306,7 @@ def document(body: str) -> str:
     \setlength{\hoffset}{-0.5in}
     \setlength{\voffset}{-0.5in}
     \setlength{\textheight}{200in}
+    \ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth\let\pdfpageheight\pageheight\fi
     \newsavebox{\formula}
     \begin{document}
     \savebox{\formula}{$\displaystyle
@@ -324,6 +327,8 @@ def document(body: str) -> str:
             ("parindent", "0pt"), ("oddsidemargin", "0pt"), ("topmargin", "0pt"),
             ("headheight", "0pt"), ("headsep", "0pt"), ("hoffset", "-0.5in"),
             ("voffset", "-0.5in"), ("textheight", "200in"))),
+        r"\ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth"
+        r"\let\pdfpageheight\pageheight\fi",  # lualatex names them \pagewidth, \pageheight
         r"\newsavebox{\formula}",
         r"\begin{document}",
         r"\savebox{\formula}{$\displaystyle",
@@ -349,6 +354,13 @@ def _check_limit(value: object, name: str) -> int | None:
     return value
 
 
+def _check_precision(value: object) -> int:
+    value = as_int(value, "precision")
+    if not 1 <= value <= 17:
+        raise ConvmatError(f"precision={value} must be between 1 and 17")
+    return value
+
+
 def _check_choice(value: object, name: str, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
@@ -360,6 +372,8 @@ def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> C
     """Entry ``k`` of the x (axis 1) or y (axis 0) vector: a symbol named ``value`` (indexed
     by the geometry when known) or the given entries."""
     if isinstance(value, str):
+        if not value:
+            raise ConvmatError(f"{name}={value!r} must be a name or the entries")
         shape = (n,) if layout is None else vector_shapes(*layout)[1 - axis]
         return lambda k: element(value, shape, k, base)
     entries = list(np.asarray(value, dtype=object).ravel())
@@ -367,6 +381,33 @@ def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> C
         what = "columns" if axis == 1 else "rows"
         raise ConvmatError(f"{name} has {len(entries)} entries but the matrix has {n} {what}")
     return entries.__getitem__
+
+
+def _cells(entries: _Entries, rows: list[int | None], cols: list[int | None], fmt: _Formatter,
+           zero_text: str, highlight_row: int | None = None,
+           highlight: str = "boxed") -> list[list[str]]:
+    """The written cells: entries of ``rows x cols`` (``None``: the ellipsis), reading only
+    those entries."""
+    stored = entries.block([r for r in rows if r is not None],
+                           [c for c in cols if c is not None])
+    cells: list[list[str]] = []
+    i = 0
+    for r in rows:
+        line, j = [], 0
+        for c in cols:
+            if r is None or c is None:
+                line.append(r"\ddots" if r is None and c is None
+                            else r"\vdots" if r is None else r"\cdots")
+                continue
+            value = stored.get((i, j))
+            text = zero_text if value is None else fmt(value)
+            if r == highlight_row and value is not None:
+                text = _HIGHLIGHTS[highlight] % text
+            line.append(text)
+            j += 1
+        i += r is not None
+        cells.append(line)
+    return cells
 
 
 def _vector(entry: Callable, shown: list[int | None], rules: dict[int, str], fmt: _Formatter,
@@ -482,9 +523,7 @@ def to_latex(
         environment = _check_choice(environment, "environment", ENVIRONMENTS)
         zero_text = ZERO_STYLES[_check_choice(zero, "zero", ZERO_STYLES)]
         highlight = _check_choice(highlight, "highlight", _HIGHLIGHTS)
-        precision = as_int(precision, "precision")
-        if not 1 <= precision <= 17:
-            raise ConvmatError(f"precision={precision} must be between 1 and 17")
+        precision = _check_precision(precision)
         base = as_int(base, "base")
         rows = _shown(n_rows, _check_limit(max_rows, "max_rows"))
         cols = _shown(n_cols, _check_limit(max_cols, "max_cols"))
@@ -520,25 +559,7 @@ def to_latex(
         col_rules = _rules(cols, col_levels, "|", "||")
 
         fmt = _Formatter(precision)
-        stored = entries.block([r for r in rows if r is not None],
-                               [c for c in cols if c is not None])
-        cells: list[list[str]] = []
-        i = 0
-        for r in rows:
-            line, j = [], 0
-            for c in cols:
-                if r is None or c is None:
-                    line.append(r"\ddots" if r is None and c is None
-                                else r"\vdots" if r is None else r"\cdots")
-                    continue
-                value = stored.get((i, j))
-                text = zero_text if value is None else fmt(value)
-                if r == highlight_row and value is not None:
-                    text = _HIGHLIGHTS[highlight] % text
-                line.append(text)
-                j += 1
-            i += r is not None
-            cells.append(line)
+        cells = _cells(entries, rows, cols, fmt, zero_text, highlight_row, highlight)
         parts = [_environment(cells, row_rules, col_rules, environment)]
         if x is not None:
             xs = _vector_entries(x, n_cols, layout, 1, base, "x")

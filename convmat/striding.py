@@ -50,6 +50,7 @@ from . import geometry
 from .errors import ConvmatError, error_context
 from .padding import index_map, padding_matrix
 from .sparse import as_weight, conv_matrix
+from .sparse_format import check_format
 
 # convmat.symbolic and convmat.latex import this module: they (and sympy) are imported
 # inside the functions that need them
@@ -151,15 +152,6 @@ def _required(value, name: str, example: str):
 
 
 _LATEX_PARTS = ("all", "strided", "permuted", "sum")
-_MAX_LATEX_CELLS = 100_000
-
-
-def _entries(matrix) -> dict:
-    """``{(row, col): value}`` of the stored entries of a SciPy sparse or sympy matrix."""
-    if sp.issparse(matrix):
-        coo = sp.coo_array(matrix)
-        return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data.tolist()))
-    return matrix.todok()
 
 
 def _stored(block) -> int:
@@ -305,6 +297,8 @@ class KongLucey:
         groups)``; with ``padded=False`` it is multiplied by the padding matrix, giving
         ``conv_matrix(weight, input_shape, stride, padding, dilation, groups, padding_mode)``.
         """
+        with error_context("KongLucey.strided_matrix", format=format):
+            check_format(format)
         matrix = self.permuted @ self.permutation.T
         if not padded:
             matrix = matrix @ padding_matrix(self.input_shape, self.padding,
@@ -421,7 +415,10 @@ class KongLucey:
             A complete document that compiles with ``pdflatex``.
         **options
             Passed to :func:`convmat.to_latex` for the ``strided`` and ``sum`` parts
-            (``environment``, ``max_rows``, ``max_cols``, ``precision``, ...).
+            (``environment``, ``max_rows``, ``max_cols``, ``precision``, ...). The
+            ``permuted`` part reads ``environment``, ``precision``, ``max_rows`` and
+            ``max_cols``; it elides the middle of every phase's columns, each phase keeping
+            ``max(2, max_cols // prod(stride))`` of them, so all phases stay visible.
 
         Examples
         --------
@@ -444,57 +441,80 @@ class KongLucey:
         x_{3}
         \end{array}\right]
         """
-        from .latex import ZERO_STYLES, _environment, _Formatter, document, to_latex
+        from .latex import (ENVIRONMENTS, ZERO_STYLES, _check_choice, _check_limit,
+                            _check_precision, _Formatter, _shown, _vector, document, to_latex)
+        from .symbolic import _name, element, vector_shapes
 
         with error_context("KongLucey.latex", part=part):
             if part not in _LATEX_PARTS:
                 raise ConvmatError(f"part={part!r} is not one of {_LATEX_PARTS}")
             if zero not in ZERO_STYLES:
                 raise ConvmatError(f"zero={zero!r} is not one of {tuple(ZERO_STYLES)}")
-            ys = self._symbols(y, self.out_channels, self.output_shape, 0)
-            lhs = f"{_environment([[v] for v in map(_Formatter(4), ys)], {}, {}, 'bmatrix')}\n="
-            phases = self.phase_inputs(x)
+            environment = _check_choice(options.get("environment", "bmatrix"), "environment",
+                                        ENVIRONMENTS)
+            fmt = _Formatter(_check_precision(options.get("precision", 4)))
+            limits = (_check_limit(options.get("max_rows", 40), "max_rows"),
+                      _check_limit(options.get("max_cols", 40), "max_cols"))
+            base = geometry.as_int(options.get("base", 0), "base")
+            for value, label in ((x, "x"), (y, "y")):
+                if not isinstance(value, str) or not value:
+                    raise ConvmatError(f"{label}={value!r} must be a non-empty name")
+            # only the written entries get a name: the vectors can be far longer than the page
+            x_shape, y_shape = vector_shapes(self.geometry)
+            rows = _shown(math.prod(y_shape), limits[0])  # the rows to_latex writes
+            lhs = _vector(lambda k: element(y, y_shape, k, base), rows, {}, fmt, environment,
+                          set(), "boxed") + "\n="
             if part == "all":
                 body = "\\begin{gathered}\n" + "\n\\\\[2ex]\n".join(
                     self.latex(p, zero=zero, x=x, y=y, **options) for p in _LATEX_PARTS[1:]
                 ) + "\n\\end{gathered}"
             elif part == "strided":
-                xs = self._symbols(x, self.in_channels, self.padded_shape, 0)
-                body = to_latex(self.strided_matrix(), geometry=self.geometry, x=xs, y=ys,
+                body = to_latex(self.strided_matrix(), geometry=self.geometry, x=x, y=y,
                                 zero=zero, **options)
             elif part == "sum":
-                body = lhs + "\n" + "\n+\n".join(
-                    to_latex(block, x=list(xr), zero=zero, **options)
-                    for block, xr in zip(self.blocks, phases) if _stored(block))
+                cuts = np.cumsum([0] + [block.shape[1] for block in self.blocks])
+                terms = []
+                for block, lo, hi in zip(self.blocks, cuts[:-1], cuts[1:]):
+                    if _stored(block):  # x_r as LaTeX names (strings are cheap, symbols not)
+                        names = [_name(x, index, base) for index in
+                                 zip(*np.unravel_index(self.column_order[lo:hi], x_shape))]
+                        terms.append(to_latex(block, x=names, zero=zero, **options))
+                body = lhs + "\n" + ("\n+\n".join(terms) or "0")
             else:
-                fmt = _Formatter(options.get("precision", 4))
-                body = lhs + "\n" + self._latex_permuted(phases, ZERO_STYLES[zero], fmt)
+                body = lhs + "\n" + self._latex_permuted(
+                    lambda k: element(x, x_shape, self.column_order[k], base), rows, limits[1],
+                    zero, fmt, environment)
             return document(body) if standalone else body
 
-    def _latex_permuted(self, phases, zero: str, fmt) -> str:
-        """``[T_0 | T_1 | ...] [x_0; x_1; ...]``: every entry written, rules between phases.
+    def _latex_permuted(self, x_entry, rows, max_cols, zero: str, fmt, environment) -> str:
+        """``[T_0 | T_1 | ...] [x_0; x_1; ...]`` with rules between the phases, the middle of
+        each phase's columns elided.
 
         The phase boundaries are not equally spaced (``to_latex``'s ``blocks`` are), so the
-        cells go straight to latex.py's environment writer.
+        cells go straight to latex.py's writers.
         """
-        from .latex import _environment as environment
+        from .latex import MAX_CELLS, ZERO_STYLES, _cells, _Entries, _environment, _shown, _vector
 
-        permuted = self.permuted
-        rows, cols = permuted.shape
-        if rows * cols > _MAX_LATEX_CELLS:
+        per_phase = None if max_cols is None else max(2, max_cols // self.n_phases)
+        cols: list[int | None] = []
+        rules: dict[int, str] = {}
+        start = 0
+        for block in self.blocks:
+            shown = _shown(block.shape[1], per_phase)
+            cols += [None if c is None else start + c for c in shown]
+            if shown:
+                rules[len(cols) - 1] = "|"
+            start += block.shape[1]
+        rules.pop(len(cols) - 1, None)
+        if len(rows) * len(cols) > MAX_CELLS:
             raise ConvmatError(
-                f"the permuted matrix is {rows} x {cols}, more than {_MAX_LATEX_CELLS:,} cells "
-                f"to write; write the parts with convmat.to_latex(block, max_rows=..., "
-                f"max_cols=...) or use a smaller input_shape"
+                f"writing {len(rows)} x {len(cols)} entries of the permuted matrix makes more "
+                f"than {MAX_CELLS:,} cells; set max_rows and max_cols to elide the middle"
             )
-        stored = _entries(permuted)
-        ends = np.cumsum([block.shape[1] for block in self.blocks])[:-1] - 1
-        rules = {int(c): "|" for c in ends if 0 <= c < cols - 1}
-        cells = [[fmt(stored[r, c]) if (r, c) in stored else zero for c in range(cols)]
-                 for r in range(rows)]
-        column = [[fmt(v)] for xr in phases for v in xr]
-        return (environment(cells, {}, rules, "bmatrix") + "\n"
-                + environment(column, {k: r"\hline" for k in rules}, {}, "bmatrix"))
+        cells = _cells(_Entries(self.permuted), rows, cols, fmt, ZERO_STYLES[zero])
+        return (_environment(cells, {}, rules, environment) + "\n"
+                + _vector(x_entry, cols, {k: r"\hline" for k in rules}, fmt, environment,
+                          set(), "boxed"))
 
     def text(self, *, max_size: int = 40) -> str:
         """Plain-text account: ``A``, the phase order of its columns, every block with its
@@ -808,6 +828,8 @@ class Polyphase:
 
     def matrix(self, format: str = "csr"):  # noqa: A002
         """The ``S x S`` block matrix ``row_permutation.T @ A @ column_permutation``."""
+        with error_context("Polyphase.matrix", format=format):
+            check_format(format)
         return sp.block_array(self.blocks, format=format)
 
     def __repr__(self) -> str:

@@ -127,6 +127,13 @@ def test_standalone_file_compiles(capsys, tmp_path):
     (["--format", "latex", "--env", "tabular"], "invalid choice: 'tabular'"),
     (["--weights", "1,2,3"], "--weights has 3 numbers but the weight shape (3, 3) needs 9"),
     (["--symbolic", "--stride", "0"], "stride=0 must be >= 1"),
+    # cases that once failed: a traceback (ZeroDivisionError, sympy's TypeError on inf) or a
+    # message about an empty weight instead of the option at fault, or an option ignored
+    (["--in-channels", "2", "--groups", "0"], "--groups: must be an integer >= 1, not '0'"),
+    (["--in-channels", "-2"], "--in-channels: must be an integer >= 1, not '-2'"),
+    (["--out-channels", "0"], "--out-channels: must be an integer >= 1, not '0'"),
+    (["--symbolic", "--weights", "1e400,1,1;1,1,1;1,1,1"], "'1e400' is not a finite number"),
+    (["--output-padding", "1"], "--output-padding applies to --transpose only"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(capsys, argv, message):
     code, out, err = run(capsys, "--input", "5x5", "--kernel", "3x3", *argv)
@@ -155,3 +162,20 @@ def test_symbolic_weights_given_as_numbers_stay_exact(capsys):
     code, out, _ = run(capsys, "--input", "3", "--kernel", "2", "--weights", "1,0.5",
                        "--symbolic")
     assert code == 0 and out.split() == ["1", "1/2", ".", ".", "1", "1/2"]
+    # kong-lucey reads its weights the same way (it printed 0.500000000000000 here)
+    assert main(["kong-lucey", "--input", "4", "--kernel", "2", "--stride", "2", "--weights",
+                 "1,0.5", "--symbolic"]) == 0
+    out = capsys.readouterr().out
+    assert "1/2" in out and "0.5" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--groups", "0"], "--groups: must be an integer >= 1, not '0'"),
+    (["--in-channels", "0"], "--in-channels: must be an integer >= 1, not '0'"),
+    (["--weights", "inf,1,1"], "'inf' is not a number"),
+    (["--weights", "1e999,1,1"], "'1e999' is not a finite number"),
+])
+def test_kong_lucey_bad_channels_and_weights_exit_2(capsys, argv, message):
+    code = main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", *argv])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and message in err

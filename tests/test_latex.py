@@ -4,6 +4,7 @@ compilation of several outputs."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -142,6 +143,12 @@ def test_explicit_blocks_and_no_blocks():
     assert parse(to_latex(two_by_two(), blocks=None))[0] == "bmatrix"
 
 
+def test_block_sizes_as_numpy_arrays():
+    """Once a ValueError ('truth value of an array is ambiguous') without context."""
+    m = np.arange(36).reshape(6, 6)
+    assert to_latex(m, blocks=(np.array([4, 2]), np.int64(3))) == to_latex(m, blocks=((4, 2), 3))
+
+
 def test_one_dimensional_matrices_have_no_blocks():
     assert block_sizes(conv_geometry((3,), (5,))) == ((), ())
     assert block_sizes(conv_geometry((2, 1, 3), (5,))) == ((3,), ())
@@ -242,6 +249,9 @@ def test_equations_aligned_and_elided():
     (dict(highlight_row=9), "highlight_row=9 is not a row"),
     (dict(highlight="red"), "highlight='red'"),
     (dict(geometry="3x3"), "not a ConvGeometry"),
+    (dict(x=""), "x='' must be a name or the entries"),  # once printed the symbols _{0}, ...
+    (dict(y="", x="x"), "y='' must be a name or the entries"),
+    (dict(blocks=(np.array([2, -1]), 1)), "positive block sizes"),
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises(ConvmatError, match=re.escape(message)) as info:
@@ -289,3 +299,13 @@ def test_output_compiles_with_pdflatex(name, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
+
+
+@pytest.mark.skipif(shutil.which("lualatex") is None, reason="lualatex is not installed")
+@pytest.mark.latex
+def test_standalone_compiles_with_lualatex_too(tmp_path):
+    """Once: '! Undefined control sequence. \\pdfpagewidth' (a pdfTeX-only primitive)."""
+    (tmp_path / "doc.tex").write_text(to_latex(two_by_two(), x="x", y="y", standalone=True))
+    result = subprocess.run(["lualatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]

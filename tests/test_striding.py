@@ -397,6 +397,70 @@ def test_latex_parts():
         kl.latex(zero="-")
 
 
+def _matrices(tex):
+    """(environment, rows as lists of cells, indices of rows followed by a rule) of every
+    environment in ``tex``, outermost first."""
+    import re
+
+    out = []
+    for env, spec, body in re.findall(r"\\begin\{(\w+)\}(?:\{([^\n]*)\})?\n(.*?)\n"
+                                      r"\\end\{\1\}", tex, re.DOTALL):
+        rows, rules = [], []
+        for line in body.split("\n"):
+            if line.startswith(r"\hline"):
+                rules.append(len(rows) - 1)
+            else:
+                rows.append(line.removesuffix(r" \\").split(" & "))
+        out.append((spec, rows, rules))
+    return out
+
+
+def test_latex_of_a_large_case_is_elided_consistently():
+    """Once: "permuted" ignored max_rows/max_cols (and refused a 32x32 input outright), and
+    "sum" wrote all 49 outputs on the left of 40-row elided blocks."""
+    kl = kong_lucey(np.arange(1, 10).reshape(3, 3), (16, 16), stride=2)  # 49 x (4 x 64)
+    y, matrix, x = _matrices(kl.latex("permuted", max_rows=6, max_cols=12))
+    assert len(y[1]) == len(matrix[1]) == 6 and y[1][3] == [r"\vdots"]
+    assert all(len(row) == 12 for row in matrix[1])  # 3 columns of each of the 4 phases
+    assert matrix[0] == "@{}ccc|ccc|ccc|ccc@{}" and x[2] == [2, 5, 8]
+    assert [row[0] for row in x[1]] == ["x_{0,0}", r"\vdots", "x_{14,14}", "x_{0,1}", r"\vdots",
+                                        "x_{14,15}", "x_{1,0}", r"\vdots", "x_{15,14}",
+                                        "x_{1,1}", r"\vdots", "x_{15,15}"]
+    # first and last output: T_r[t, m] = w_r[m - t] at the corners of each phase
+    dots = r"\cdots"
+    assert matrix[1][0] == ["1", dots, "0", "2", dots, "0", "4", dots, "0", "5", dots, "0"]
+    assert matrix[1][-1] == ["0", dots, "9", "0", dots, "0", "0", dots, "0", "0", dots, "0"]
+    parts = _matrices(kl.latex("sum", max_rows=5))
+    assert len(parts) == 1 + 2 * 4  # y, then T_r and x_r per phase
+    assert {len(rows) for _, rows, _ in [parts[0], *parts[1::2]]} == {5}
+    big = kong_lucey(np.ones((3, 3)), (32, 32), stride=2)  # 225 x 1024, max 40 by default
+    for part in ("strided", "permuted", "sum"):
+        written = _matrices(big.latex(part))
+        assert max(len(rows) for _, rows, _ in written) <= 40
+        assert max(len(rows[0]) for _, rows, _ in written) <= 40
+    with pytest.raises(convmat.ConvmatError, match="max_cols=1 must be at least 2"):
+        kl.latex("permuted", max_cols=1)
+
+
+def test_latex_names_only_the_written_entries(monkeypatch):
+    """Once every padded input and every output got a sympy symbol, written or not: 34 s
+    for ``kl.latex()`` of a 3 x 224 x 224 input."""
+    kl = kong_lucey(np.ones((4, 3, 3, 3)), (96, 96), stride=2, padding=1)
+    named = []
+    element = symbolic.element
+    monkeypatch.setattr(symbolic, "element", lambda *a: named.append(a) or element(*a))
+    monkeypatch.setattr(symbolic, "symbols", lambda *a, **k: pytest.fail("a whole vector"))
+    for part in ("strided", "permuted", "sum", "all"):
+        kl.latex(part)
+    named.clear()
+    kl.latex("permuted", max_rows=9, max_cols=16)
+    assert len(named) == 9 - 1 + 16 - 4  # the written outputs and inputs, not the ellipses
+
+
+def test_latex_of_an_all_zero_symbolic_kernel_is_zero():
+    assert symbolic.kong_lucey([0, 0], (4,), stride=2).latex("sum").endswith("=\n0")
+
+
 @requires_pdflatex
 @pytest.mark.parametrize("kernel, shape", [((3,), (7,)), ((3, 3), (5, 5))])
 def test_latex_compiles(kernel, shape, tmp_path):
@@ -423,6 +487,17 @@ def test_cli_text_and_latex(capsys):
                  "--padding", "1", "--in-channels", "2", "--out-channels", "4", "--groups", "2",
                  "--weights", " ".join(map(str, range(36))), "--mode", "replicate"]) == 0
     assert "unit_weight (4, 4, 2, 2)" in capsys.readouterr().out
+
+
+@requires_pdflatex
+def test_cli_latex_of_a_large_input_compiles(tmp_path, capsys):
+    """Once refused: 'the permuted matrix is 225 x 1024, more than 100,000 cells'."""
+    assert main(["kong-lucey", "--input", "32x32", "--kernel", "3x3", "--stride", "2",
+                 "--format", "latex", "--standalone"]) == 0
+    (tmp_path / "kl.tex").write_text(capsys.readouterr().out)
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "kl.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -533,6 +608,12 @@ def test_bad_inputs_to_the_maps():
         kl.phase_weight((3,))
     with pytest.raises(convmat.ConvmatError, match="factor=None"):
         polyphase([1, 2], (5,))
+    # once scipy's bare ValueError "Format bogus is unknown."
+    with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
+        kl.strided_matrix(format="bogus")
+    with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
+        polyphase([1, 2], (5,), factor=2).matrix("bogus")
+    assert kl.strided_matrix(format="csc").format == "csc"
 
 
 @pytest.mark.parametrize("args, kwargs, match", [
