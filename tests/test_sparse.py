@@ -74,28 +74,35 @@ def transposed_geometries(draw):
     return geo, padding, output_padding
 
 
-@requires_torch
-@settings(max_examples=300)
-@given(case=transposed_geometries())
-def test_conv_transpose_matrix_equals_torch(case):
+def _transposed_case(case):
+    """(geo, stride, dilation, padding, output_padding, output size by the formula, matrix or
+    None when the formula's size is not positive)."""
     geo, padding, output_padding = case
-    F = torch.nn.functional
-    convt = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[geo.ndim]
     s, d = geo.per_dim(geo.stride), geo.per_dim(geo.dilation)
     out = [(i - 1) * ss - 2 * p + dd * (k - 1) + q + 1
            for i, ss, p, dd, k, q in zip(geo.input_shape, s, padding, d, geo.kernel,
                                          output_padding)]
+    w = _weight(geo, transposed=True)
+    kw = dict(stride=s, padding=padding, output_padding=output_padding, dilation=d,
+              groups=geo.groups, flip=geo.flip)
     if min(out) < 1:
         with pytest.raises(convmat.ConvmatError, match="padding"):
-            convmat.conv_transpose_matrix(_weight(geo, transposed=True), geo.input_shape,
-                                          stride=s, padding=padding, dilation=d,
-                                          output_padding=output_padding, groups=geo.groups)
+            convmat.conv_transpose_matrix(w, geo.input_shape, **kw)
+        return geo, s, d, w, None
+    return geo, s, d, w, convmat.conv_transpose_matrix(w, geo.input_shape, **kw)
+
+
+@requires_torch
+@settings(max_examples=300)
+@given(case=transposed_geometries())
+def test_conv_transpose_matrix_equals_torch(case):
+    geo, s, d, w, b = _transposed_case(case)
+    if b is None:
         return
-    w = _weight(geo, transposed=True)
+    _, padding, output_padding = case
+    F = torch.nn.functional
+    convt = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[geo.ndim]
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
-    b = convmat.conv_transpose_matrix(w, geo.input_shape, stride=s, padding=padding,
-                                      output_padding=output_padding, dilation=d,
-                                      groups=geo.groups, flip=geo.flip)
     wt = np.flip(w, axis=tuple(range(2, w.ndim))).copy() if geo.flip else w
     expected = convt(torch.from_numpy(x)[None], torch.from_numpy(wt), stride=s, padding=padding,
                      output_padding=output_padding, dilation=d, groups=geo.groups)[0].numpy()
@@ -146,19 +153,12 @@ def test_conv_matrix_equals_direct_definition(geo):
 @settings(max_examples=80)
 @given(case=transposed_geometries())
 def test_conv_transpose_matrix_equals_direct_scatter(case):
-    geo, padding, output_padding = case
-    s, d = geo.per_dim(geo.stride), geo.per_dim(geo.dilation)
-    pads = tuple((p, p) for p in padding)
-    out = [(i - 1) * ss - 2 * p + dd * (k - 1) + q + 1
-           for i, ss, p, dd, k, q in zip(geo.input_shape, s, padding, d, geo.kernel,
-                                         output_padding)]
-    if min(out) < 1:
+    geo, s, d, w, b = _transposed_case(case)
+    if b is None:
         return
-    w = _weight(geo, transposed=True)
+    _, padding, output_padding = case
+    pads = tuple((p, p) for p in padding)
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
-    b = convmat.conv_transpose_matrix(w, geo.input_shape, stride=s, padding=padding,
-                                      output_padding=output_padding, dilation=d,
-                                      groups=geo.groups, flip=geo.flip)
     expected = direct_conv_transpose(x, w, stride=s, pads=pads, dilation=d,
                                      output_padding=output_padding, groups=geo.groups,
                                      flip=geo.flip)
