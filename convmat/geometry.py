@@ -418,10 +418,12 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
         return 1, 1, wshape
     if len(wshape) != ndim + 2:
         layout = "(C_in, C_out/groups, *kernel)" if transposed else "(C_out, C_in/groups, *kernel)"
+        hint = ("; input_shape is the spatial shape only (no channel axis)"
+                if len(wshape) == ndim + 1 else "")
         raise ConvmatError(
             f"weight.shape={wshape!r} has {len(wshape)} dimensions; for {ndim} spatial "
             f"dimensions use the bare kernel ({ndim} dims) or the layout {layout} "
-            f"({ndim + 2} dims)"
+            f"({ndim + 2} dims){hint}"
         )
     if any(v < 1 for v in wshape):
         raise ConvmatError(f"weight.shape={wshape!r} must not have empty dimensions")

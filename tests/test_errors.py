@@ -41,6 +41,8 @@ CONV_CASES = [
     (dict(weight=np.ones((2, 3, 3, 3, 3)), input_shape=(5, 5)), ["weight.shape=(2, 3, 3, 3, 3)",
                                                                  "5 dimensions"]),
     (dict(weight=np.ones((3,)), input_shape=(5, 5)), ["weight.shape=(3,)"]),
+    (dict(weight=np.ones((4, 3, 3, 3)), input_shape=(3, 32, 32)),
+     ["weight.shape=(4, 3, 3, 3)", "spatial shape only (no channel axis)"]),
     (dict(weight=np.ones((3, 2, 3, 3)), input_shape=(5, 5), groups=2), ["groups=2", "C_out=3"]),
     (dict(weight=W3, input_shape=(5, 5), groups=2), ["groups=2", "bare kernel"]),
     (dict(weight=np.ones((2, 1, 3, 3)), input_shape=(5, 5), groups=0), ["groups=0", ">= 1"]),

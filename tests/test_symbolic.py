@@ -292,6 +292,16 @@ def test_bad_geometry_names_parameter_and_context():
         symbolic.conv_matrix((3, 1, 2, 2), (4, 4), groups=2)
 
 
+def test_format_keyword_of_the_numeric_signature_is_accepted():
+    """DESIGN: the symbolic builders take the numeric builders' arguments; format= is
+    validated and the result is a sympy matrix either way."""
+    a = symbolic.conv_matrix((2,), (3,), format="csc")
+    assert a == symbolic.conv_matrix((2,), (3,))
+    assert symbolic.conv_transpose_matrix((2,), (2,), format="coo").shape == (3, 2)
+    with pytest.raises(ConvmatError, match=r"format='dense'.*in symbolic.conv_matrix"):
+        symbolic.conv_matrix((2,), (3,), format="dense")
+
+
 def test_memory_guard_refuses_before_building():
     with convmat.options.override(memory_limit="1M"), \
             pytest.raises(ConvmatError, match="memory limit") as info:
