@@ -96,12 +96,18 @@ class ConvOperator(LinearOperator):
         batch = x.shape[1]
         xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
         dtype = np.result_type(self._w, x)
-        y = np.zeros((g.out_channels, math.prod(g.output_shape) * batch), dtype=dtype)
+        y = np.zeros((g.out_channels, *g.output_shape, batch), dtype=dtype)
+        single = g.in_channels == g.groups  # one input channel per group: no channel sum
         for j, window in self._taps():
-            patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B)
-            patch = patch.reshape(g.in_channels, -1)
+            patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a strided view
+            if not single:
+                patch = patch.reshape(g.in_channels, -1)
             for rows, cols in self._grouped():
-                y[rows] += self._w[(rows, slice(None)) + j] @ patch[cols]
+                w = self._w[(rows, slice(None)) + j]  # (C_out/G, C_in/G)
+                if single:  # broadcast multiply-add on the view: no copy of the patch
+                    y[rows] += w.reshape(w.shape + (1,) * (y.ndim - 2)) * patch[cols]
+                else:
+                    y[rows] += (w @ patch[cols]).reshape(y[rows].shape)
         return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
 
     def _rmatmat(self, y: np.ndarray) -> np.ndarray:
@@ -110,11 +116,16 @@ class ConvOperator(LinearOperator):
         y = np.asarray(y).reshape(g.out_channels, -1)
         dtype = np.result_type(self._w, y)
         xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)
+        single = g.out_channels == g.groups  # one output channel per group
+        shaped = y.reshape(g.out_channels, *g.output_shape, batch)
         for j, window in self._taps():
             target = xp[(slice(None),) + window]
             for rows, cols in self._grouped():
-                w = self._w[(rows, slice(None)) + j]
-                target[cols] += (w.conj().T @ y[rows]).reshape(target[cols].shape)
+                w = self._w[(rows, slice(None)) + j].conj().T  # (C_in/G, C_out/G)
+                if single:
+                    target[cols] += w.reshape(w.shape[:1] + (1,) * (xp.ndim - 1)) * shaped[rows]
+                else:
+                    target[cols] += (w @ y[rows]).reshape(target[cols].shape)
         return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
 
     def _matvec(self, x):
