@@ -63,8 +63,8 @@ class _Axis:
     count: np.ndarray  # (o,) valid taps
     tap: np.ndarray  # (o, k) kernel index of rank r (flip applied)
     source: np.ndarray  # (o, k) input position read by rank r
-    classes: list[tuple[int, int]]  # runs [start, stop) of positions sharing one pattern
-    interior: tuple[int, int]  # the interior run (may be empty)
+    starts: np.ndarray  # classes: runs [start, stop) of positions sharing one pattern
+    stops: np.ndarray
     duplicates: bool  # some position reads one input position twice
 
 
@@ -158,13 +158,15 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
     first = -(-b // s)
     last = b + i - d * (k - 1) - 1
     stop = max(first, min(o, last // s + 1) if last >= 0 else 0)
-    classes = [(t, t + 1) for t in range(min(first, o))]
+    # classes: each border position alone, the interior run as one
+    starts = np.concatenate((np.arange(min(first, o)), [first] if stop > first else [],
+                             np.arange(max(stop, first), o))).astype(np.int64)
+    stops = np.concatenate((starts[:-1] + 1, [o])) if starts.size else starts
     if stop > first:
-        classes.append((first, stop))
-    classes += [(t, t + 1) for t in range(max(stop, first), o)]
+        stops[np.searchsorted(starts, first)] = stop
     ordered = np.where(np.arange(k) < count[:, None], source, -1)
     duplicates = bool(np.any((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)))
-    return _Axis(count, tap, source, classes, (first, stop), duplicates)
+    return _Axis(count, tap, source, starts, stops, duplicates)
 
 
 def _axes(geom: ConvGeometry) -> list[_Axis]:
@@ -225,32 +227,23 @@ def build(geom: ConvGeometry) -> Structure:
 
 def _choose_blocks(geom, axes):
     """Class products written as blocks, and the flat output positions left for the rest."""
-    n_classes = [len(ax.classes) for ax in axes]
+    n_classes = [ax.starts.size for ax in axes]
     per_row = geom.out_channels * (geom.in_channels // geom.groups)
+    entries = [(ax.stops - ax.starts) * ax.count[ax.starts] for ax in axes]  # per class
     if math.prod(n_classes) <= MAX_CLASS_PRODUCTS:
         sizes = np.full((), per_row, dtype=np.int64)
-        for ax in axes:
-            sizes = np.multiply.outer(sizes, np.array(
-                [(stop - start) * int(ax.count[start]) for start, stop in ax.classes],
-                dtype=np.int64))
+        for e in entries:
+            sizes = np.multiply.outer(sizes, e)
         selected = sizes >= MIN_BLOCK
-    else:  # too many combinations to rank: only the product of the largest runs
+    else:  # too many combinations to rank: only the product of the longest runs
         selected = np.zeros(n_classes, dtype=bool)
-        largest = tuple(int(np.argmax([stop - start for start, stop in ax.classes]))
-                        for ax in axes)
-        selected[largest] = True
-        if per_row * math.prod((ax.classes[c][1] - ax.classes[c][0]) * int(
-                ax.count[ax.classes[c][0]]) for ax, c in zip(axes, largest)) < MIN_BLOCK:
-            selected[largest] = False
+        largest = tuple(int(np.argmax(ax.stops - ax.starts)) for ax in axes)
+        size = per_row * math.prod(int(e[c]) for e, c in zip(entries, largest))
+        selected[largest] = size >= MIN_BLOCK
     chosen = [tuple(int(c) for c in combo) for combo in zip(*np.nonzero(selected))]
     if not chosen:
         return [], np.arange(math.prod(geom.output_shape))
-    class_of = []
-    for ax, o in zip(axes, geom.output_shape):
-        ids = np.empty(o, dtype=np.int64)
-        for c, (start, stop) in enumerate(ax.classes):
-            ids[start:stop] = c
-        class_of.append(ids)
+    class_of = [np.repeat(np.arange(ax.starts.size), ax.stops - ax.starts) for ax in axes]
     covered = selected[np.ix_(*class_of)]
     return chosen, np.flatnonzero(~covered.ravel())
 
@@ -261,7 +254,7 @@ def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
     in_strides, k_strides = _strides(geom.input_shape), _strides(geom.kernel_shape)
     out_strides, out_size = _strides(geom.output_shape), math.prod(geom.output_shape)
-    runs = [ax.classes[c] for ax, c in zip(axes, combo)]
+    runs = [(int(ax.starts[c]), int(ax.stops[c])) for ax, c in zip(axes, combo)]
     row0 = sum(start * st for (start, _), st in zip(runs, out_strides))
     start = int(indptr[row0])
     strides = [int(indptr[out_size])]  # one output channel
