@@ -6,7 +6,9 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-__all__ = ["ConvmatError", "error_context"]
+import numpy as np
+
+__all__ = ["ConvmatError", "error_context", "shape_of"]
 
 
 class ConvmatError(ValueError):
@@ -45,6 +47,18 @@ def error_context(function: str, **context: object) -> Iterator[None]:
         raise
     finally:
         _depth.reset(token)
+
+
+def shape_of(value: object) -> object:
+    """The shape of an argument, for an error's context: ``value.shape``, else
+    ``numpy.shape(value)``, else (a ragged nested list) the value itself."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return tuple(shape)
+    try:
+        return np.shape(value)
+    except (ValueError, TypeError):
+        return value
 
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("convmat_error_depth", default=0)

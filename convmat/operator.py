@@ -15,7 +15,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import geometry
-from .errors import error_context
+from .errors import error_context, shape_of
 from .padding import index_map
 from .sparse import as_weight
 
@@ -206,8 +206,7 @@ def conv_operator(
     >>> op.H @ np.ones(3)
     array([1., 3., 6., 5., 3.])
     """
-    with error_context("conv_operator", input_shape=input_shape,
-                       weight_shape=np.shape(weight)):
+    with error_context("conv_operator", input_shape=input_shape, weight_shape=shape_of(weight)):
         w = as_weight(weight)
         geom = geometry.conv_geometry(
             w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,

@@ -19,9 +19,9 @@ import scipy.sparse as sp
 
 from . import geometry
 from ._structure import Structure, build
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget
-from .sparse import _has_shape, estimate_bytes
+from .sparse import as_array, estimate_bytes
 from .sparse_format import as_format, check_format
 
 __all__ = ["avg_pool_matrix", "max_pool_matrix", "pool_geometry"]
@@ -56,13 +56,6 @@ def pool_geometry(
                 f"{axis} wholly in the padding (no input position to pool); use less padding "
                 f"(PyTorch allows at most half the window)")
     return geom
-
-
-def _as_array(x) -> np.ndarray:
-    try:
-        return np.asarray(x)
-    except (ValueError, TypeError) as exc:
-        raise ConvmatError(f"x could not be read as an array ({exc})") from None
 
 
 def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str,
@@ -212,9 +205,9 @@ def max_pool_matrix(
     >>> S @ x.ravel()
     array([3., 4., 9.])
     """
-    with error_context("max_pool_matrix", x_shape=np.shape(x) if _has_shape(x) else x,
+    with error_context("max_pool_matrix", x_shape=shape_of(x),
                        kernel_size=kernel_size):
-        values = _as_array(x)
+        values = as_array(x, "x")
         if values.dtype.kind not in "biuf":
             raise ConvmatError(f"x has dtype {values.dtype}; max pooling needs real numbers")
         if values.ndim < 2:

@@ -13,11 +13,11 @@ import scipy.sparse as sp
 
 from . import geometry
 from ._structure import CHUNK, Structure, build
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget, index_dtype_for
 from .sparse_format import as_format, check_format
 
-__all__ = ["conv_matrix", "conv_transpose_matrix", "as_weight", "estimate_bytes"]
+__all__ = ["conv_matrix", "conv_transpose_matrix", "as_array", "as_weight", "estimate_bytes"]
 
 _ADVICE = (
     "To apply the layer without forming its matrix use convmat.conv_operator(...) (a "
@@ -26,12 +26,17 @@ _ADVICE = (
 )
 
 
-def as_weight(weight: object, name: str = "weight") -> np.ndarray:
-    """The weight as a numeric numpy array (object, string and empty arrays refused)."""
+def as_array(value: object, name: str) -> np.ndarray:
+    """``numpy.asarray(value)``, with a ragged or unreadable value a :class:`ConvmatError`."""
     try:
-        array = np.asarray(weight)
+        return np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise ConvmatError(f"{name} could not be read as an array ({exc})") from None
+
+
+def as_weight(weight: object, name: str = "weight") -> np.ndarray:
+    """The weight as a numeric numpy array (object, string and empty arrays refused)."""
+    array = as_array(weight, name)
     if array.dtype.kind not in "biufc":
         raise ConvmatError(
             f"{name} has dtype {array.dtype}, not a number type; for symbols use "
@@ -153,8 +158,7 @@ def conv_matrix(
            [0, 0, 0, 1, 2, 0, 3, 4, 0],
            [0, 0, 0, 0, 1, 2, 0, 3, 4]])
     """
-    with error_context("conv_matrix", input_shape=input_shape,
-                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
+    with error_context("conv_matrix", input_shape=input_shape, weight_shape=shape_of(weight)):
         w = as_weight(weight)
         geom = geometry.conv_geometry(
             w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
@@ -227,7 +231,7 @@ def conv_transpose_matrix(
            [0, 2]])
     """
     with error_context("conv_transpose_matrix", input_shape=input_shape,
-                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
+                       weight_shape=shape_of(weight)):
         w = as_weight(weight)
         geom = geometry.conv_transpose_geometry(
             w.shape, input_shape, stride=stride, padding=padding,
@@ -239,11 +243,3 @@ def conv_transpose_matrix(
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
         return as_format(_fill(build(geom), w).T, format)
-
-
-def _has_shape(weight: object) -> bool:
-    try:
-        np.shape(weight)
-    except (ValueError, TypeError):
-        return False
-    return True

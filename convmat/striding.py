@@ -47,9 +47,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .padding import index_map, padding_matrix
-from .sparse import as_weight, conv_matrix
+from .sparse import as_array, as_weight, conv_matrix
 from .sparse_format import check_format
 
 # convmat.symbolic and convmat.latex import this module: they (and sympy) are imported
@@ -157,13 +157,6 @@ _LATEX_PARTS = ("all", "strided", "permuted", "sum")
 def _stored(block) -> int:
     """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
     return block.nnz if isinstance(block.nnz, int) else block.nnz()
-
-
-def _show_weight_shape(weight) -> object:
-    try:
-        return np.shape(weight)
-    except (ValueError, TypeError):
-        return weight
 
 
 # ----------------------------------------------------------------------------- Kong & Lucey
@@ -307,7 +300,7 @@ class KongLucey:
         return sp.csr_array(matrix).asformat(format)
 
     def _check_x(self, x, spatial, name, channels):
-        shape = np.shape(x)
+        shape = as_array(x, name).shape
         n = self.ndim
         want = (channels, *spatial)
         if tuple(shape[-n:]) != tuple(spatial) or (
@@ -325,7 +318,7 @@ class KongLucey:
         axis (``x.shape == input_shape``); the result still has the ``prod(stride)``
         channels.
         """
-        with error_context("KongLucey.space_to_depth", x_shape=np.shape(x)):
+        with error_context("KongLucey.space_to_depth", x_shape=shape_of(x)):
             self._check_x(x, self.input_shape, "x", self.in_channels)
             x = np.asarray(x)
             n = self.ndim
@@ -357,7 +350,7 @@ class KongLucey:
         ``depth_to_space(space_to_depth(x))`` equals ``x``; the zero fill (and, unless
         ``padded``, the padding) is dropped.
         """
-        with error_context("KongLucey.depth_to_space", z_shape=np.shape(z)):
+        with error_context("KongLucey.depth_to_space", z_shape=shape_of(z)):
             self._check_x(z, self.phase_shape, "z", self.in_channels * self.n_phases)
             z = np.asarray(z)
             n = self.ndim
@@ -642,7 +635,7 @@ def kong_lucey(
            [1, 3, 5, 0]]))
     """
     with error_context("kong_lucey", input_shape=input_shape,
-                       weight_shape=_show_weight_shape(weight), stride=stride):
+                       weight_shape=shape_of(weight), stride=stride):
         w = as_weight(weight)
         geom = _strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                  padding_mode)
@@ -729,7 +722,7 @@ def strided_weight(
         ...
     convmat.errors.ConvmatError: unit_weight has 1 non-zero entries where no tap of a kernel ...
     """
-    with error_context("strided_weight", unit_weight_shape=_show_weight_shape(unit_weight),
+    with error_context("strided_weight", unit_weight_shape=shape_of(unit_weight),
                        kernel_shape=kernel_shape, stride=stride):
         uw = as_weight(unit_weight, "unit_weight")
         if uw.ndim < 3:
@@ -898,7 +891,7 @@ def polyphase(
     (array([2, 0]), array([0, 2]))
     """
     with error_context("polyphase", input_shape=input_shape,
-                       weight_shape=_show_weight_shape(weight), factor=factor):
+                       weight_shape=shape_of(weight), factor=factor):
         w = as_weight(weight)
         geom = geometry.conv_geometry(w.shape, input_shape, padding=padding, dilation=dilation,
                                       groups=groups)

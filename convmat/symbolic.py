@@ -32,7 +32,7 @@ import sympy
 
 from . import geometry
 from ._structure import Structure, build
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget
 from .sparse_format import check_format
 from .striding import symbolic_kong_lucey as kong_lucey  # Kong & Lucey, in striding.py
@@ -210,12 +210,8 @@ def as_symbolic_weight(weight: object, *, name: str = "w", base: int = 0) -> np.
 
 
 def _describe(weight: object) -> object:
-    if _is_shape(weight):
-        return weight
-    try:
-        return tuple(np.shape(weight)) if not hasattr(weight, "shape") else tuple(weight.shape)
-    except (ValueError, TypeError):
-        return type(weight).__name__
+    """The weight for an error's context: a shape as given, else the values' shape."""
+    return weight if _is_shape(weight) else shape_of(weight)
 
 
 def _fill(structure: Structure, values: np.ndarray, *, transposed: bool) -> ConvMatrix:

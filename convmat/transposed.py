@@ -30,9 +30,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget, index_dtype_for
-from .sparse import _has_shape, as_weight, conv_matrix
+from .sparse import as_weight, conv_matrix
 from .sparse_format import as_format, check_format
 
 __all__ = ["stretch_matrix", "EquivalentConvolution", "equivalent_convolution"]
@@ -232,7 +232,7 @@ def equivalent_convolution(
            [0, 0, 3]])
     """
     with error_context("equivalent_convolution", input_shape=input_shape,
-                       weight_shape=np.shape(weight) if _has_shape(weight) else weight):
+                       weight_shape=shape_of(weight)):
         w = as_weight(weight)
         geom = geometry.conv_transpose_geometry(
             w.shape, input_shape, stride=stride, padding=padding,

@@ -23,9 +23,9 @@ import scipy.sparse as sp
 
 from . import geometry
 from ._structure import build
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget
-from .sparse import _has_shape, estimate_bytes
+from .sparse import as_array, estimate_bytes
 from .sparse_format import as_format, check_format
 
 __all__ = ["kernel_matrix"]
@@ -82,12 +82,8 @@ def kernel_matrix(
     >>> X @ np.array([1, -1])
     array([-1, -1, -1])
     """
-    with error_context("kernel_matrix", x_shape=np.shape(x) if _has_shape(x) else x,
-                       weight_shape=weight_shape):
-        try:
-            values = np.asarray(x)
-        except (ValueError, TypeError) as exc:
-            raise ConvmatError(f"x could not be read as an array ({exc})") from None
+    with error_context("kernel_matrix", x_shape=shape_of(x), weight_shape=weight_shape):
+        values = as_array(x, "x")
         if values.dtype.kind not in "biufc":
             raise ConvmatError(f"x has dtype {values.dtype}, not a number type")
         wshape = geometry.as_shape(weight_shape, "weight_shape")

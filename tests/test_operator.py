@@ -85,3 +85,8 @@ def test_operator_needs_no_memory_budget():
 def test_operator_errors():
     with pytest.raises(convmat.ConvmatError, match=r"stride=0.*in conv_operator"):
         convmat.conv_operator(np.ones((3, 3)), (5, 5), stride=0)
+
+
+def test_ragged_weight_is_a_convmat_error():
+    with pytest.raises(convmat.ConvmatError, match=r"weight could not be read.*in conv_operator"):
+        convmat.conv_operator([[1, 2], [3]], (5, 5))

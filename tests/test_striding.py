@@ -627,3 +627,9 @@ def test_strided_weight_errors(args, kwargs, match):
     with pytest.raises(convmat.ConvmatError, match=match) as info:
         strided_weight(*args, **kwargs)
     assert "strided_weight(" in str(info.value)
+
+
+def test_ragged_input_to_space_to_depth_is_a_convmat_error():
+    kl = convmat.kong_lucey([1.0, 2.0], (5,), stride=2)
+    with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*space_to_depth"):
+        kl.space_to_depth([[1, 2], [3]])
