@@ -36,13 +36,14 @@ How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .geometry import ConvGeometry
+from .geometry import ConvGeometry, tap_range
 from .memory import index_dtype_for
 from .padding import index_map
 
@@ -58,14 +59,30 @@ MAX_CLASS_PRODUCTS = 1 << 16
 
 @dataclass(frozen=True)
 class _Axis:
-    """Per-axis tables: for output position ``t`` and rank ``r < count[t]`` (input order)."""
+    """One axis: for output position ``t`` and rank ``r < count[t]`` (input order), the
+    input position read and the kernel tap, by :meth:`lookup`.
+
+    With zero padding the valid taps of a position are one run ``lo[t] <= j < lo[t] +
+    count[t]`` and the input position is affine in ``t`` and ``j``: nothing of size
+    ``o * k`` is stored. The other modes keep ``(o, k)`` tables, sorted by input position.
+    """
 
     count: np.ndarray  # (o,) valid taps
-    tap: np.ndarray  # (o, k) kernel index of rank r (flip applied)
-    source: np.ndarray  # (o, k) input position read by rank r
+    lo: np.ndarray  # (o,) first valid tap (zero padding)
+    step: tuple[int, int, int, int, bool]  # stride, dilation, padding before, k, flip
+    table: tuple[np.ndarray, np.ndarray] | None  # (source, tap), (o, k), other modes
     starts: np.ndarray  # classes: runs [start, stop) of positions sharing one pattern
     stops: np.ndarray
     duplicates: bool  # some position reads one input position twice
+
+    def lookup(self, t, r) -> tuple[np.ndarray, np.ndarray]:
+        """(input position, kernel tap) of rank ``r`` at output position ``t`` (arrays)."""
+        if self.table is not None:
+            source, tap = self.table
+            return source[t, r], tap[t, r]
+        s, d, b, k, flip = self.step
+        j = self.lo[t] + r
+        return t * s - b + j * d, (k - 1 - j) if flip else j
 
 
 @dataclass(frozen=True)
@@ -145,15 +162,18 @@ class Structure:
 
 
 def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
-    pmap = index_map(i, b, a, mode)
-    j = np.arange(k, dtype=np.int64)
-    source = pmap[np.arange(o, dtype=np.int64)[:, None] * s + j * d]  # (o, k), -1 = a zero
-    valid = source >= 0
-    count = valid.sum(axis=1)
-    # valid taps first, in increasing input position (stable: ties keep tap order)
-    order = np.argsort(np.where(valid, source, np.iinfo(np.int64).max), axis=1, kind="stable")
-    source = np.take_along_axis(source, order, axis=1)
-    tap = (k - 1 - order) if flip else order
+    if mode == "zeros":
+        lo, hi = tap_range(i, k, s, d, b, o)
+        count, table, duplicates = hi - lo, None, False
+    else:  # every tap reads an input; sort them by the input position they read
+        pmap = index_map(i, b, a, mode)
+        j = np.arange(k, dtype=np.int64)
+        source = pmap[np.arange(o, dtype=np.int64)[:, None] * s + j * d]  # (o, k)
+        order = np.argsort(source, axis=1, kind="stable")  # stable: ties keep tap order
+        source = np.take_along_axis(source, order, axis=1)
+        lo, count = np.zeros(o, dtype=np.int64), np.full(o, k, dtype=np.int64)
+        table = (source, (k - 1 - order) if flip else order)
+        duplicates = bool(np.any(source[:, 1:] == source[:, :-1]))
     # interior run: every tap inside the input, t*s - b >= 0 and t*s - b + d(k-1) <= i - 1
     first = -(-b // s)
     last = b + i - d * (k - 1) - 1
@@ -164,9 +184,7 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
     stops = np.concatenate((starts[:-1] + 1, [o])) if starts.size else starts
     if stop > first:
         stops[np.searchsorted(starts, first)] = stop
-    ordered = np.where(np.arange(k) < count[:, None], source, -1)
-    duplicates = bool(np.any((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)))
-    return _Axis(count, tap, source, starts, stops, duplicates)
+    return _Axis(count, lo, (s, d, b, k, bool(flip)), table, starts, stops, duplicates)
 
 
 def _axes(geom: ConvGeometry) -> list[_Axis]:
@@ -215,11 +233,13 @@ def build(geom: ConvGeometry) -> Structure:
 
     chosen, rest = _choose_blocks(geom, axes)
     blocks = tuple(_fill_block(geom, axes, combo, indptr, indices) for combo in chosen)
-    patterns = list(_rest_patterns(geom, axes, indptr, rest))
-    for target, _, column in _rest_entries(geom, indptr, patterns):
+    # the rest's pattern, chunk by chunk; kept for the values when it is one chunk (small),
+    # else made again then, so that no more than a chunk of it is ever held
+    chunks = _rest_patterns(geom, axes, indptr, rest)
+    head = list(itertools.islice(chunks, 2))
+    kept = tuple(head) if len(head) < 2 else None
+    for target, _, column in _rest_entries(geom, indptr, itertools.chain(head, chunks)):
         indices[target] = column
-    # keep the rest's pattern for the values when it is small (one chunk), else remake it
-    kept = tuple(patterns) if len(patterns) <= 1 else None
     canonical = geom.padding_mode == "zeros" or not any(ax.duplicates for ax in axes)
     return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, tuple(axes), rest,
                      kept)
@@ -266,15 +286,14 @@ def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
     offset = np.zeros((), dtype=np.int64)  # column of each entry relative to its row's base
     pattern = np.zeros((), dtype=np.int64)
     for ax, (first, stop), ist, kst in zip(axes, runs, in_strides, k_strides):
-        m = int(ax.count[first])
+        source, tap = ax.lookup(first, np.arange(int(ax.count[first])))
         if stop - first > 1:  # the interior run: columns affine in the position
-            t = np.arange(first, stop)
-            base = np.add.outer(base, ax.source[t, 0] * ist)
-            offset = np.add.outer(offset, (ax.source[first, :m] - ax.source[first, 0]) * ist)
+            base = np.add.outer(base, ax.lookup(np.arange(first, stop), 0)[0] * ist)
+            offset = np.add.outer(offset, (source - source[0]) * ist)
         else:
             base = np.add.outer(base, np.zeros(1, dtype=np.int64))
-            offset = np.add.outer(offset, ax.source[first, :m] * ist)
-        pattern = np.add.outer(pattern, ax.tap[first, :m] * kst)
+            offset = np.add.outer(offset, source * ist)
+        pattern = np.add.outer(pattern, tap * kst)
     channel = np.arange(c_in_g, dtype=np.int64)
     offset = np.add.outer(channel * in_size, offset.ravel()).ravel()
     pattern = np.add.outer(channel * kernel_size, pattern.ravel()).ravel()
@@ -305,11 +324,10 @@ def _rest_pattern(geom, axes, indptr, positions):
     column = np.zeros(rep.size, dtype=np.int64)
     tap = np.zeros(rep.size, dtype=np.int64)
     for a in reversed(range(geom.ndim)):
-        ax, k = axes[a], geom.kernel_shape[a]
         rank, r = np.divmod(rank, counts[a][rep])
-        flat = unravelled[a][rep] * k + r
-        column += ax.source.ravel()[flat] * math.prod(geom.input_shape[a + 1:])
-        tap += ax.tap.ravel()[flat] * math.prod(geom.kernel_shape[a + 1:])
+        source, kernel_tap = axes[a].lookup(unravelled[a][rep], r)
+        column += source * math.prod(geom.input_shape[a + 1:])
+        tap += kernel_tap * math.prod(geom.kernel_shape[a + 1:])
     return offset, per_row[rep], column, tap
 
 
