@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import geometry
+from ._validate import as_int, as_per_dim, as_shape
 from .errors import ConvmatError, error_context
 
 __all__ = [
@@ -86,7 +87,7 @@ class Relationship:
                 f"relationship {self.number} ({self.case}) takes the variables "
                 f"{', '.join(self.example)}; {method}() got "
                 f"{', '.join(f'{k}={v!r}' for k, v in values.items()) or 'none'}")
-        return {name: geometry.as_int(value, name) for name, value in values.items()}
+        return {name: as_int(value, name) for name, value in values.items()}
 
 
 _T = "transposed: "
@@ -158,7 +159,7 @@ def relationship(number: int) -> Relationship:
     (6, 6)
     """
     with error_context("relationship", number=number):
-        n = geometry.as_int(number, "number")
+        n = as_int(number, "number")
         if not 1 <= n <= len(RELATIONSHIPS):
             raise ConvmatError(
                 f"number={number!r} is not a relationship number; they run from 1 to "
@@ -178,9 +179,9 @@ def relationship_for(i: int, k: int, *, stride: int = 1, padding: int = 0,
     5
     """
     with error_context("relationship_for", i=i, k=k):
-        i = geometry.as_int(i, "i")
-        k = geometry.as_int(k, "k")
-        s, p, d = (geometry.as_int(v, name) for v, name in
+        i = as_int(i, "i")
+        k = as_int(k, "k")
+        s, p, d = (as_int(v, name) for v, name in
                    ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
         # names the offending value; refuses a kernel larger than the padded input
         geometry.conv_output_shape((i,), (k,), stride=s, padding=p, dilation=d)
@@ -287,10 +288,10 @@ def explain_shape(
     output shape: 3x3
     """
     with error_context("explain_shape", input_shape=input_shape, kernel_shape=kernel_shape):
-        ishape = geometry.as_shape(input_shape, "input_shape")
-        kshape = geometry.as_shape(kernel_shape, "kernel_shape")
+        ishape = as_shape(input_shape, "input_shape")
+        kshape = as_shape(kernel_shape, "kernel_shape")
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
-        if not transposed and any(geometry.as_per_dim(output_padding, len(ishape),
+        if not transposed and any(as_per_dim(output_padding, len(ishape),
                                                       "output_padding", minimum=0)):
             raise ConvmatError(f"output_padding={output_padding!r} applies to a transposed "
                                f"convolution only; pass transposed=True")
@@ -443,8 +444,8 @@ def transpose_parameters(
     """
     with error_context("transpose_parameters", input_shape=input_shape,
                        kernel_shape=kernel_shape):
-        ishape = geometry.as_shape(input_shape, "input_shape")
-        kshape = geometry.as_shape(kernel_shape, "kernel_shape")
+        ishape = as_shape(input_shape, "input_shape")
+        kshape = as_shape(kernel_shape, "kernel_shape")
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
         geometry.conv_output_shape(ishape, kshape, **kw)  # validates, naming kernel_shape
         geom = geometry.conv_geometry(kshape, ishape, **kw)

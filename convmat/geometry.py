@@ -20,30 +20,25 @@ and for the transposed convolution, with output padding :math:`q`:
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Union
 
 import numpy as np
 
+from ._validate import as_int, as_per_dim, as_shape, check_choice, listed, positive_int
 from .errors import ConvmatError, error_context
 
 __all__ = [
-    "PaddingMode",
-    "Padding",
     "PADDING_MODES",
     "ConvGeometry",
-    "as_int",
-    "as_shape",
-    "check_mode",
-    "as_per_dim",
-    "resolve_padding",
-    "conv_output_shape",
-    "conv_transpose_output_shape",
+    "Padding",
+    "PaddingMode",
     "conv_geometry",
+    "conv_output_shape",
     "conv_transpose_geometry",
-    "tap_range",
+    "conv_transpose_output_shape",
+    "resolve_padding",
 ]
 
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
@@ -52,65 +47,46 @@ Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
 _PADDING_STRINGS = ("valid", "same", "full")
 
 
-def as_int(value: object, name: str) -> int:
-    if isinstance(value, bool):
-        raise ConvmatError(f"{name}={value!r} must be an integer, not a bool")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ConvmatError(
-            f"{name}={value!r} must be an integer, not {type(value).__name__}"
-        ) from None
+# -- the formulas (every module takes its output sizes and paddings from here) ---------------
+
+def ceil_div(a: int, b: int) -> int:
+    """``ceil(a / b)`` for integers, exactly (no floats)."""
+    return -(-a // b)
 
 
-def _listed(value: object) -> object:
-    """A 1-D numpy array as the list of its entries (so it is accepted like a tuple)."""
-    if isinstance(value, np.ndarray) and value.ndim >= 1:
-        return value.tolist()
-    return value
+def effective_size(k: int, d: int) -> int:
+    """Span of a kernel of ``k`` taps at dilation ``d``: ``k_eff = d(k-1) + 1``."""
+    return d * (k - 1) + 1
 
 
-def as_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
-    """Validate a shape: a non-empty sequence of positive integers (an int means 1-D)."""
-    shape = _listed(shape)
-    if isinstance(shape, (str, bytes)):
-        raise ConvmatError(f"{name}={shape!r} must be a tuple of positive integers")
-    if not isinstance(shape, Sequence):
-        try:
-            return as_shape((as_int(shape, name),), name)
-        except ConvmatError:
-            raise ConvmatError(
-                f"{name}={shape!r} must be a tuple of positive integers"
-            ) from None
-    if len(shape) == 0:
-        raise ConvmatError(f"{name}={tuple(shape)!r} must have at least one dimension")
-    dims = tuple(as_int(v, name) for v in shape)
-    if any(v < 1 for v in dims):
-        raise ConvmatError(f"{name}={dims!r} must contain positive sizes only")
-    return dims
+def output_size(i: int, k: int, s: int, d: int, before: int, after: int) -> int:
+    """``o = floor((i + b + a - d(k-1) - 1) / s) + 1``."""
+    return (i + before + after - d * (k - 1) - 1) // s + 1
 
 
-def as_per_dim(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
-    """An int or one int per spatial dimension, each ``>= minimum``."""
-    value = _listed(value)
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        if len(value) != ndim:
-            raise ConvmatError(
-                f"{name}={tuple(value)!r} has {len(value)} entries but there are "
-                f"{ndim} spatial dimensions; give one int or {ndim} ints"
-            )
-        values = tuple(as_int(v, name) for v in value)
-    else:
-        values = (as_int(value, name),) * ndim
-    if any(v < minimum for v in values):
-        shown = values[0] if not isinstance(value, Sequence) else values
-        raise ConvmatError(f"{name}={shown!r} must be >= {minimum}")
-    return values
+def transpose_output_size(i: int, k: int, s: int, d: int, before: int, after: int,
+                          output_padding: int = 0) -> int:
+    """``o_T = (i-1)s - (b+a) + d(k-1) + q + 1``."""
+    return (i - 1) * s - (before + after) + d * (k - 1) + output_padding + 1
 
 
-def _same_padding(i: int, k: int, s: int, d: int) -> tuple[int, int]:
-    out = -(-i // s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - i, 0)
+def output_padding_for(o: int, i: int, k: int, s: int, d: int, before: int,
+                       after: int) -> int:
+    """The output padding ``q`` that makes the transposed output of input ``i`` size ``o``."""
+    return o - transpose_output_size(i, k, s, d, before, after)
+
+
+def stretched_padding(k: int, d: int, before: int, after: int,
+                      output_padding: int = 0) -> tuple[int, int]:
+    """Padding of the unit-stride convolution equivalent to a transposed one:
+    ``(d(k-1) - b, d(k-1) - a + q)`` (negative: a crop)."""
+    return d * (k - 1) - before, d * (k - 1) - after + output_padding
+
+
+def same_padding(i: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """``"same"``: output ``ceil(i/s)``, total ``max((ceil(i/s)-1)s + d(k-1) + 1 - i, 0)``,
+    ``before = total // 2``, the extra unit after."""
+    total = max((ceil_div(i, s) - 1) * s + d * (k - 1) + 1 - i, 0)
     return total // 2, total - total // 2
 
 
@@ -162,7 +138,7 @@ def resolve_padding(
         )
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
-    padding = _listed(padding)
+    padding = listed(padding)
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "valid":
@@ -171,7 +147,7 @@ def resolve_padding(
             return tuple((d * (k - 1), d * (k - 1)) for k, d in zip(kshape, dilations))
         if mode == "same":
             return tuple(
-                _same_padding(i, k, s, d)
+                same_padding(i, k, s, d)
                 for i, k, s, d in zip(ishape, kshape, strides, dilations)
             )
         raise ConvmatError(
@@ -216,10 +192,6 @@ def _show_plain(value: object) -> object:
     return value
 
 
-def _output_size(i: int, k: int, s: int, d: int, before: int, after: int) -> int:
-    return (i + before + after - d * (k - 1) - 1) // s + 1
-
-
 def _check_fits(ishape, kshape, dilations, pads) -> None:
     for axis, (i, k, d, (b, a)) in enumerate(zip(ishape, kshape, dilations, pads)):
         if i + b + a < d * (k - 1) + 1:
@@ -261,7 +233,7 @@ def conv_output_shape(
         dilations = as_per_dim(dilation, len(ishape), "dilation", minimum=1)
         _check_fits(ishape, kshape, dilations, pads)
         return tuple(
-            _output_size(i, k, s, d, b, a)
+            output_size(i, k, s, d, b, a)
             for i, k, s, d, (b, a) in zip(ishape, kshape, strides, dilations, pads)
         )
 
@@ -327,7 +299,7 @@ def conv_transpose_output_shape(
                     f"(stride={strides!r}, dilation={dilations!r})"
                 )
         shape = tuple(
-            (i - 1) * s - (b + a) + d * (k - 1) + q + 1
+            transpose_output_size(i, k, s, d, b, a, q)
             for i, k, s, d, (b, a), q in zip(ishape, kshape, strides, dilations, pads, out_pads)
         )
         if any(o < 1 for o in shape):
@@ -437,8 +409,8 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
 
 
 def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
-    if not isinstance(mode, str) or mode not in PADDING_MODES:
-        raise ConvmatError(f"{name}={mode!r} is not one of {PADDING_MODES}")
+    """A padding mode, checked against the pads it fills (reflect/circular size limits)."""
+    mode = check_choice(mode, name, PADDING_MODES)
     for axis, (i, (b, a)) in enumerate(zip(ishape, pads)):
         if mode == "reflect" and max(b, a) >= i:
             raise ConvmatError(
@@ -467,9 +439,7 @@ def conv_geometry(
     """Validate the arguments of :func:`convmat.conv_matrix` into a :class:`ConvGeometry`."""
     ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
-    groups = as_int(groups, "groups")
-    if groups < 1:
-        raise ConvmatError(f"groups={groups} must be >= 1")
+    groups = positive_int(groups, "groups")
     c_out, c_in, kshape = _weight_layout(weight_shape, n, groups, transposed=False)
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
@@ -477,7 +447,7 @@ def conv_geometry(
     mode = check_mode(padding_mode, pads, ishape)
     _check_fits(ishape, kshape, dilations, pads)
     oshape = tuple(
-        _output_size(i, k, s, d, b, a)
+        output_size(i, k, s, d, b, a)
         for i, k, s, d, (b, a) in zip(ishape, kshape, strides, dilations, pads)
     )
     return ConvGeometry(ishape, kshape, oshape, strides, dilations, pads, c_in, c_out, groups,
@@ -504,9 +474,7 @@ def conv_transpose_geometry(
     """
     ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
-    groups = as_int(groups, "groups")
-    if groups < 1:
-        raise ConvmatError(f"groups={groups} must be >= 1")
+    groups = positive_int(groups, "groups")
     c_in_t, c_out_t, kshape = _weight_layout(weight_shape, n, groups, transposed=True)
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)

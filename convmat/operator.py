@@ -15,9 +15,9 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import geometry
+from ._padmap import index_map
+from ._validate import as_weight
 from .errors import error_context, shape_of
-from .padding import index_map
-from .sparse import as_weight
 
 __all__ = ["conv_operator", "ConvOperator"]
 

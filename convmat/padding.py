@@ -25,38 +25,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
+from ._memory import check_budget, index_dtype_for
+from ._padmap import index_map
+from ._validate import as_format, as_shape, check_format, positive_int
 from .errors import ConvmatError, error_context
-from .memory import check_budget, index_dtype_for
-from .sparse_format import as_format, check_format
 
 __all__ = ["index_map", "padding_matrix"]
-
-
-def index_map(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
-    """Source input index of every padded position along one axis (``-1`` for a zero).
-
-    Examples
-    --------
-    >>> index_map(4, 2, 2, "reflect")
-    array([2, 1, 0, 1, 2, 3, 2, 1])
-    >>> index_map(4, 2, 2, "replicate")
-    array([0, 0, 0, 1, 2, 3, 3, 3])
-    >>> index_map(4, 2, 2, "circular")
-    array([2, 3, 0, 1, 2, 3, 0, 1])
-    >>> index_map(4, 2, 2, "zeros")
-    array([-1, -1,  0,  1,  2,  3, -1, -1])
-    """
-    q = np.arange(-before, n + after, dtype=np.int64)
-    if mode == "zeros":
-        return np.where((q >= 0) & (q < n), q, -1)
-    if mode == "reflect":
-        q = np.abs(q)
-        return np.where(q < n, q, 2 * (n - 1) - q)
-    if mode == "replicate":
-        return np.clip(q, 0, n - 1)
-    if mode == "circular":
-        return q % n
-    raise ConvmatError(f"padding_mode={mode!r} is not one of {geometry.PADDING_MODES}")
 
 
 def padding_matrix(
@@ -113,7 +87,7 @@ def padding_matrix(
            [0, 1, 0]])
     """
     with error_context("padding_matrix", input_shape=input_shape, padding=padding, mode=mode):
-        ishape = geometry.as_shape(input_shape, "input_shape")
+        ishape = as_shape(input_shape, "input_shape")
         if isinstance(padding, str) and padding.lower() in ("same", "full"):
             raise ConvmatError(
                 f"padding={padding!r} depends on a kernel; resolve it first with "
@@ -121,9 +95,7 @@ def padding_matrix(
             )
         pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape))
         mode = geometry.check_mode(mode, pads, ishape, name="mode")
-        channels = geometry.as_int(channels, "channels")
-        if channels < 1:
-            raise ConvmatError(f"channels={channels} must be >= 1")
+        channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = np.dtype(dtype)
         padded = tuple(i + b + a for i, (b, a) in zip(ishape, pads))

@@ -17,12 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from . import geometry
-from ._structure import Structure, build
+from . import _engine, geometry
+from ._memory import check_budget, estimate_bytes
+from ._validate import as_array, as_format, as_int, as_per_dim, as_shape, check_format
 from .errors import ConvmatError, error_context, shape_of
-from .memory import check_budget
-from .sparse import as_array, estimate_bytes
-from .sparse_format import as_format, check_format
 
 __all__ = ["avg_pool_matrix", "max_pool_matrix", "pool_geometry"]
 
@@ -38,11 +36,11 @@ def pool_geometry(
 ) -> geometry.ConvGeometry:
     """The depthwise-convolution geometry of a pooling layer (``stride`` defaults to the
     window, as in PyTorch); every window must contain at least one input position."""
-    ishape = geometry.as_shape(input_shape, "input_shape")
+    ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
-    kshape = geometry.as_per_dim(kernel_size, n, "kernel_size", minimum=1)
-    strides = kshape if stride is None else geometry.as_per_dim(stride, n, "stride", minimum=1)
-    channels = geometry.as_int(channels, "channels")
+    kshape = as_per_dim(kernel_size, n, "kernel_size", minimum=1)
+    strides = kshape if stride is None else as_per_dim(stride, n, "stride", minimum=1)
+    channels = as_int(channels, "channels")
     if channels < 1:
         raise ConvmatError(f"channels={channels} must be >= 1")
     geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
@@ -59,11 +57,11 @@ def pool_geometry(
 
 
 def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str,
-               extra_per_entry: int = 0) -> Structure:
+               extra_per_entry: int = 0) -> _engine.Structure:
     nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
                                extra_per_entry=extra_per_entry)
     check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
-    return build(geom)
+    return _engine.build(geom)
 
 
 def avg_pool_matrix(
@@ -141,7 +139,7 @@ def avg_pool_matrix(
         if dtype.kind not in "fc":
             raise ConvmatError(f"dtype={dtype} must be a floating type (averages are fractions)")
         if divisor_override is not None:  # checked before anything is built
-            divisor = geometry.as_int(divisor_override, "divisor_override")
+            divisor = as_int(divisor_override, "divisor_override")
             if divisor < 1:
                 raise ConvmatError(f"divisor_override={divisor_override!r} must be >= 1")
         structure = _structure(geom, dtype.itemsize, "avg_pool_matrix")

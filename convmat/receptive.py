@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import geometry
+from ._validate import as_per_dim, as_shape
 from .errors import ConvmatError, error_context
 
 __all__ = ["Layer", "ReceptiveField", "receptive_field"]
@@ -57,7 +58,7 @@ class ReceptiveField:
 
     def window(self, position: int | Sequence[int]) -> tuple[range, ...]:
         """The input positions spanned by output ``position`` (per dim; may leave the input)."""
-        pos = geometry.as_per_dim(position, len(self.size), "position", minimum=0)
+        pos = as_per_dim(position, len(self.size), "position", minimum=0)
         return tuple(range(b + t * j, b + t * j + n)
                      for b, j, n, t in zip(self.start, self.jump, self.size, pos))
 
@@ -78,7 +79,7 @@ def _as_layer(layer: object, number: int) -> Layer:
 
 def _ndim(layers: Sequence[Layer], input_shape) -> int:
     if input_shape is not None:
-        return len(geometry.as_shape(input_shape, "input_shape"))
+        return len(as_shape(input_shape, "input_shape"))
     lengths = {len(v) for layer in layers
                for v in (layer.kernel, layer.stride, layer.padding, layer.dilation)
                if isinstance(v, Sequence) and not isinstance(v, str)}
@@ -87,9 +88,9 @@ def _ndim(layers: Sequence[Layer], input_shape) -> int:
 
 def _layer_geometry(layer: Layer, ndim: int, shape):
     """(kernel, stride, dilation, pads, output shape or None) of one layer, validated."""
-    kernel = geometry.as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
-    stride = geometry.as_per_dim(layer.stride, ndim, "stride", minimum=1)
-    dilation = geometry.as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
+    kernel = as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
+    stride = as_per_dim(layer.stride, ndim, "stride", minimum=1)
+    dilation = as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
     if shape is None:
         if isinstance(layer.padding, str) and layer.padding.lower() == "same":
             raise ConvmatError(
@@ -139,7 +140,7 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
         if not stack:
             raise ConvmatError("layers=[] is empty; give at least one layer")
         ndim = _ndim(stack, input_shape)
-        shape = None if input_shape is None else geometry.as_shape(input_shape, "input_shape")
+        shape = None if input_shape is None else as_shape(input_shape, "input_shape")
         size, jump, start = [1] * ndim, [1] * ndim, [0] * ndim
         for number, layer in enumerate(stack):
             try:

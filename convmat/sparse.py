@@ -1,6 +1,6 @@
 r"""Numeric builders: convolution and transposed convolution as SciPy sparse arrays.
 
-Both are thin entry points over the one index engine (:mod:`convmat._structure`): the
+Both are thin entry points over the one index engine (:mod:`convmat._engine`): the
 structure of the geometry is built once and the values are gathered from the weight.
 """
 
@@ -11,13 +11,17 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from . import geometry
-from ._structure import CHUNK, Structure, build
-from .errors import ConvmatError, error_context, shape_of
-from .memory import check_budget, index_dtype_for
-from .sparse_format import as_format, check_format
+from . import _engine, geometry
+from ._memory import check_budget, estimate_bytes
+from ._validate import (  # noqa: F401 (as_array: kept importable)
+    as_array,
+    as_format,
+    as_weight,
+    check_format,
+)
+from .errors import error_context, shape_of
 
-__all__ = ["conv_matrix", "conv_transpose_matrix", "as_array", "as_weight", "estimate_bytes"]
+__all__ = ["conv_matrix", "conv_transpose_matrix"]
 
 _ADVICE = (
     "To apply the layer without forming its matrix use convmat.conv_operator(...) (a "
@@ -26,51 +30,7 @@ _ADVICE = (
 )
 
 
-def as_array(value: object, name: str) -> np.ndarray:
-    """``numpy.asarray(value)``, with a ragged or unreadable value a :class:`ConvmatError`."""
-    try:
-        return np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise ConvmatError(f"{name} could not be read as an array ({exc})") from None
-
-
-def as_weight(weight: object, name: str = "weight") -> np.ndarray:
-    """The weight as a numeric numpy array (object, string and empty arrays refused)."""
-    array = as_array(weight, name)
-    if array.dtype.kind not in "biufc":
-        raise ConvmatError(
-            f"{name} has dtype {array.dtype}, not a number type; for symbols use "
-            f"convmat.symbolic.conv_matrix"
-        )
-    if array.ndim == 0:
-        raise ConvmatError(f"{name}={array!r} is a scalar; give at least a 1-D kernel")
-    if array.size == 0:
-        raise ConvmatError(f"{name}.shape={array.shape!r} is empty")
-    return array
-
-
-def estimate_bytes(geom: geometry.ConvGeometry, itemsize: int, *, transposed: bool,
-                   extra_per_entry: int = 0) -> tuple[int, int]:
-    """(stored entries, peak bytes) of a numeric build, computed from the geometry alone.
-
-    ``extra_per_entry`` adds the bytes per stored entry of a caller's own temporaries (a
-    view built on the structure, such as the kernel-as-unknown or max-pooling matrix).
-    """
-    nnz = geom.nnz_upper_bound()
-    rows, cols = geom.shape
-    idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
-    final = nnz * (itemsize + idx) + (rows + 1) * idx
-    # the engine's border chunks hold about a dozen int64 temporaries of CHUNK entries;
-    # summing the duplicates of a padding mode may copy the arrays once
-    peak = final + 12 * 8 * min(CHUNK, nnz) + nnz * extra_per_entry
-    if geom.padding_mode != "zeros":
-        peak += final
-    if transposed:
-        peak = max(peak, 2 * final + (cols + 1) * idx)  # CSR of the transpose is a copy
-    return nnz, peak
-
-
-def _fill(structure: Structure, weight: np.ndarray):
+def fill(structure: _engine.Structure, weight: np.ndarray):
     """CSR array of ``structure`` with values gathered from ``weight``."""
     data = structure.gather(weight)
     matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=structure.shape)
@@ -167,7 +127,7 @@ def conv_matrix(
         format = check_format(format)
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
         check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
-        return as_format(_fill(build(geom), w), format)
+        return as_format(fill(_engine.build(geom), w), format)
 
 
 def conv_transpose_matrix(
@@ -242,4 +202,4 @@ def conv_transpose_matrix(
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
-        return as_format(_fill(build(geom), w).T, format)
+        return as_format(fill(_engine.build(geom), w).T, format)

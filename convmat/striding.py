@@ -47,10 +47,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
+from ._padmap import index_map
+from ._validate import as_array, as_int, as_per_dim, as_shape, as_weight, check_format
 from .errors import ConvmatError, error_context, shape_of
-from .padding import index_map, padding_matrix
-from .sparse import as_array, as_weight, conv_matrix
-from .sparse_format import check_format
+from .padding import padding_matrix
+from .sparse import conv_matrix
 
 # convmat.symbolic and convmat.latex import this module: they (and sympy) are imported
 # inside the functions that need them
@@ -242,12 +243,12 @@ class KongLucey:
 
     def _phase_number(self, phase) -> int:
         if isinstance(phase, Sequence):
-            key = tuple(geometry.as_int(r, "phase") for r in phase)
+            key = tuple(as_int(r, "phase") for r in phase)
             if key not in self.phases:
                 raise ConvmatError(f"phase={key!r} is not a residue tuple of stride="
                                    f"{self.stride!r}; phases are {self.phases}")
             return self.phases.index(key)
-        number = geometry.as_int(phase, "phase")
+        number = as_int(phase, "phase")
         if not 0 <= number < self.n_phases:
             raise ConvmatError(f"phase={number} must be in range({self.n_phases}) (or a "
                                f"residue tuple like {self.phases[-1]!r})")
@@ -434,8 +435,18 @@ class KongLucey:
         x_{3}
         \end{array}\right]
         """
-        from .latex import (ENVIRONMENTS, ZERO_STYLES, _check_choice, _check_limit,
-                            _check_precision, _Formatter, _shown, _vector, document, to_latex)
+        from .latex import (
+            ENVIRONMENTS,
+            ZERO_STYLES,
+            _check_choice,
+            _check_limit,
+            _check_precision,
+            _Formatter,
+            _shown,
+            _vector,
+            document,
+            to_latex,
+        )
         from .symbolic import _name, element, vector_shapes
 
         with error_context("KongLucey.latex", part=part):
@@ -448,7 +459,7 @@ class KongLucey:
             fmt = _Formatter(_check_precision(options.get("precision", 4)))
             limits = (_check_limit(options.get("max_rows", 40), "max_rows"),
                       _check_limit(options.get("max_cols", 40), "max_cols"))
-            base = geometry.as_int(options.get("base", 0), "base")
+            base = as_int(options.get("base", 0), "base")
             for value, label in ((x, "x"), (y, "y")):
                 if not isinstance(value, str) or not value:
                     raise ConvmatError(f"{label}={value!r} must be a non-empty name")
@@ -729,8 +740,8 @@ def strided_weight(
             raise ConvmatError(f"unit_weight.shape={uw.shape!r} must be (C_out, C_in/groups * "
                                f"prod(stride), *K) with at least one spatial dim")
         n = uw.ndim - 2
-        strides = geometry.as_per_dim(_required(stride, "stride", "2"), n, "stride", minimum=1)
-        dilations = geometry.as_per_dim(dilation, n, "dilation", minimum=1)
+        strides = as_per_dim(_required(stride, "stride", "2"), n, "stride", minimum=1)
+        dilations = as_per_dim(dilation, n, "dilation", minimum=1)
         n_phases = math.prod(strides)
         if uw.shape[1] % n_phases:
             raise ConvmatError(f"unit_weight.shape={uw.shape!r}: its {uw.shape[1]} input "
@@ -739,7 +750,7 @@ def strided_weight(
         if kernel_shape is None:
             kernel = tuple((s * k - 1) // d + 1 for s, k, d in zip(strides, kshape, dilations))
         else:
-            kernel = geometry.as_shape(kernel_shape, "kernel_shape")
+            kernel = as_shape(kernel_shape, "kernel_shape")
             if len(kernel) != n:
                 raise ConvmatError(f"kernel_shape={kernel!r} must have {n} dims, like "
                                    f"unit_weight.shape={uw.shape!r}")
@@ -896,7 +907,7 @@ def polyphase(
         geom = geometry.conv_geometry(w.shape, input_shape, padding=padding, dilation=dilation,
                                       groups=groups)
         n = geom.ndim
-        s = geometry.as_per_dim(_required(factor, "factor", "2"), n, "factor", minimum=1)
+        s = as_per_dim(_required(factor, "factor", "2"), n, "factor", minimum=1)
         dilations = geom.dilation
         padded, out_shape = geom.padded_shape, geom.output_shape
         unit = conv_matrix(w, padded, dilation=dilations, groups=geom.groups)

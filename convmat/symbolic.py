@@ -30,11 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import geometry
-from ._structure import Structure, build
+from . import _engine, geometry
+from ._memory import check_budget
+from ._validate import as_int, as_shape, check_format
 from .errors import ConvmatError, error_context, shape_of
-from .memory import check_budget
-from .sparse_format import check_format
 from .striding import symbolic_kong_lucey as kong_lucey  # Kong & Lucey, in striding.py
 
 __all__ = [
@@ -114,8 +113,8 @@ def symbols(shape: Sequence[int], name: str, *, base: int = 0) -> sympy.Array:
     >>> symbols((2, 2), "v")
     [[v_{0,0}, v_{0,1}], [v_{1,0}, v_{1,1}]]
     """
-    dims = geometry.as_shape(shape, "shape")
-    base = geometry.as_int(base, "base")
+    dims = as_shape(shape, "shape")
+    base = as_int(base, "base")
     if not isinstance(name, str) or not name:
         raise ConvmatError(f"name={name!r} must be a non-empty string")
     flat = [sympy.Symbol(_name(name, index, base)) for index in np.ndindex(*dims)]
@@ -214,7 +213,7 @@ def _describe(weight: object) -> object:
     return weight if _is_shape(weight) else shape_of(weight)
 
 
-def _fill(structure: Structure, values: np.ndarray, *, transposed: bool) -> ConvMatrix:
+def _fill(structure: _engine.Structure, values: np.ndarray, *, transposed: bool) -> ConvMatrix:
     """The structure's triplets with values gathered from ``values`` (flat object array)."""
     rows, cols = structure.rows().astype(np.int64), structure.indices.astype(np.int64)
     data = structure.gather(values)  # the numeric path's gather, on an object array
@@ -248,7 +247,7 @@ def _build(function, geometry_of, weight, input_shape, name, base, format,  # no
         shape = geom.shape[::-1] if transposed else geom.shape
         check_budget(nnz * ENTRY_BYTES, f"symbolic.{function} of shape {shape}", nnz=nnz,
                      advice="A smaller input_shape shows the same structure. ")
-        return _fill(build(geom), w.reshape(-1), transposed=transposed)
+        return _fill(_engine.build(geom), w.reshape(-1), transposed=transposed)
 
 
 def conv_matrix(

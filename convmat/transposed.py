@@ -30,10 +30,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
+from ._memory import check_budget, index_dtype_for
+from ._validate import as_format, as_int, as_per_dim, as_shape, as_weight, check_format
 from .errors import ConvmatError, error_context, shape_of
-from .memory import check_budget, index_dtype_for
-from .sparse import as_weight, conv_matrix
-from .sparse_format import as_format, check_format
+from .sparse import conv_matrix
 
 __all__ = ["stretch_matrix", "EquivalentConvolution", "equivalent_convolution"]
 
@@ -87,14 +87,14 @@ def stretch_matrix(
     array([0, 0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 4])
     """
     with error_context("stretch_matrix", input_shape=input_shape, stride=stride):
-        ishape = geometry.as_shape(input_shape, "input_shape")
+        ishape = as_shape(input_shape, "input_shape")
         n = len(ishape)
-        strides = geometry.as_per_dim(stride, n, "stride", minimum=1)
+        strides = as_per_dim(stride, n, "stride", minimum=1)
         if isinstance(padding, str) and padding.lower() != "valid":
             raise ConvmatError(f"padding={padding!r}: the stretched signal takes an int, "
                                f"per-dim ints or (before, after) pairs (negative crops)")
         pads = geometry.resolve_padding(padding, ishape, (1,) * n, allow_negative=True)
-        channels = geometry.as_int(channels, "channels")
+        channels = as_int(channels, "channels")
         if channels < 1:
             raise ConvmatError(f"channels={channels} must be >= 1")
         format = check_format(format)

@@ -21,12 +21,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from . import geometry
-from ._structure import build
+from . import _engine, geometry
+from ._memory import check_budget, estimate_bytes
+from ._validate import as_array, as_format, as_int, as_shape, check_format
 from .errors import ConvmatError, error_context, shape_of
-from .memory import check_budget
-from .sparse import as_array, estimate_bytes
-from .sparse_format import as_format, check_format
 
 __all__ = ["kernel_matrix"]
 
@@ -86,12 +84,12 @@ def kernel_matrix(
         values = as_array(x, "x")
         if values.dtype.kind not in "biufc":
             raise ConvmatError(f"x has dtype {values.dtype}, not a number type")
-        wshape = geometry.as_shape(weight_shape, "weight_shape")
+        wshape = as_shape(weight_shape, "weight_shape")
         if len(wshape) == values.ndim:
             ishape = values.shape
         elif len(wshape) == values.ndim + 1:
             ishape = values.shape[1:]
-            if values.ndim < 2 or values.shape[0] != wshape[1] * geometry.as_int(groups,
+            if values.ndim < 2 or values.shape[0] != wshape[1] * as_int(groups,
                                                                                 "groups"):
                 raise ConvmatError(
                     f"x.shape={values.shape!r} must be (C_in, *input_shape) with C_in = "
@@ -111,7 +109,7 @@ def kernel_matrix(
                                    extra_per_entry=16)
         check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], int(np.prod(wshape)))}",
                      nnz=nnz)
-        structure = build(geom)
+        structure = _engine.build(geom)
         data = values.reshape(-1)[structure.indices]
         matrix = sp.csr_array((data, structure.tap, structure.indptr),
                               shape=(geom.shape[0], int(np.prod(wshape))))

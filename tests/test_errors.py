@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import convmat
-from convmat import _structure, options
+from convmat import _engine, options
 
 W3 = np.ones((3, 3))
 
@@ -55,7 +55,7 @@ CONV_CASES = [
 
 @pytest.mark.parametrize("kwargs, needles", CONV_CASES)
 def test_conv_matrix_errors(kwargs, needles, monkeypatch):
-    monkeypatch.setattr(_structure, "build", _must_not_build)
+    monkeypatch.setattr(_engine, "build", _must_not_build)
     kwargs = dict(kwargs)
     weight, shape = kwargs.pop("weight"), kwargs.pop("input_shape")
     with pytest.raises(convmat.ConvmatError) as info:
@@ -80,7 +80,7 @@ TRANSPOSE_CASES = [
 
 @pytest.mark.parametrize("kwargs, needles", TRANSPOSE_CASES)
 def test_conv_transpose_matrix_errors(kwargs, needles, monkeypatch):
-    monkeypatch.setattr(_structure, "build", _must_not_build)
+    monkeypatch.setattr(_engine, "build", _must_not_build)
     kwargs = dict(kwargs)
     weight = kwargs.pop("weight", W3)
     shape = kwargs.pop("input_shape", (1, 1))
@@ -117,8 +117,22 @@ def _must_not_build(*args, **kwargs):
     raise AssertionError("the engine ran before the input was validated")
 
 
+@pytest.mark.parametrize("call", [
+    lambda: convmat.conv_matrix(W3, (5, 5)),
+    lambda: convmat.conv_transpose_matrix(W3, (2, 2)),
+    lambda: convmat.avg_pool_matrix((4, 4), 2),
+    lambda: convmat.kernel_matrix(np.ones((5, 5)), (3, 3)),
+])
+def test_the_build_patch_intercepts(call, monkeypatch):
+    """The tests above patch the engine; a valid call must hit the patch, or they prove
+    nothing about "validated before anything is built"."""
+    monkeypatch.setattr(_engine, "build", _must_not_build)
+    with pytest.raises(AssertionError, match="engine ran"):
+        call()
+
+
 def test_memory_guard_refuses_before_allocating(monkeypatch):
-    monkeypatch.setattr(_structure, "build", _must_not_build)
+    monkeypatch.setattr(_engine, "build", _must_not_build)
     w = np.ones((64, 64, 3, 3))
     with options.override(memory_limit="1M"):
         with pytest.raises(convmat.ConvmatError) as info:

@@ -360,7 +360,7 @@ def test_csr_is_canonical_with_int32_indices():
 
 
 def test_index_width_threshold():
-    from convmat.memory import INT32_MAX, index_dtype_for
+    from convmat._memory import INT32_MAX, index_dtype_for
 
     assert index_dtype_for(INT32_MAX) is np.int32
     assert index_dtype_for(INT32_MAX + 1) is np.int64
@@ -393,19 +393,19 @@ ENGINE_PATHS = {
 def test_every_engine_path_matches_the_definition(path, geo):
     """Blocks, mixed-radix chunks and their mixes all give the direct definition, with
     every row's columns strictly increasing after duplicates are summed."""
-    from convmat import _structure
+    from convmat import _engine
 
     w = _weight(geo)
-    saved = {name: getattr(_structure, name) for name in ENGINE_PATHS[path]}
+    saved = {name: getattr(_engine, name) for name in ENGINE_PATHS[path]}
     try:
         for name, value in ENGINE_PATHS[path].items():
-            setattr(_structure, name, value)
+            setattr(_engine, name, value)
         a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
-        s = _structure.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+        s = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
                                                             **geo.kwargs()))
     finally:
         for name, value in saved.items():
-            setattr(_structure, name, value)
+            setattr(_engine, name, value)
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
     expected = direct_conv(x, w, stride=geo.per_dim(geo.stride), pads=geo.pads,
                            dilation=geo.per_dim(geo.dilation), groups=geo.groups,

@@ -43,14 +43,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .geometry import ConvGeometry, tap_range
-from .memory import index_dtype_for
-from .padding import index_map
+from ._memory import CHUNK, index_dtype_for
+from ._padmap import index_map
+from .geometry import ConvGeometry, ceil_div, tap_range
 
 __all__ = ["Structure", "build", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
-
-#: entries enumerated per chunk on the mixed-radix path (bounds its temporaries)
-CHUNK = 1 << 20
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
@@ -175,7 +172,7 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
         table = (source, (k - 1 - order) if flip else order)
         duplicates = bool(np.any(source[:, 1:] == source[:, :-1]))
     # interior run: every tap inside the input, t*s - b >= 0 and t*s - b + d(k-1) <= i - 1
-    first = -(-b // s)
+    first = ceil_div(b, s)
     last = b + i - d * (k - 1) - 1
     stop = max(first, min(o, last // s + 1) if last >= 0 else 0)
     # classes: each border position alone, the interior run as one

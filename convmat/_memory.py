@@ -11,9 +11,12 @@ import numpy as np
 from . import options
 from .errors import ConvmatError
 
-__all__ = ["INT32_MAX", "index_dtype_for", "check_budget", "format_bytes"]
+__all__ = ["CHUNK", "INT32_MAX", "check_budget", "estimate_bytes", "format_bytes",
+           "index_dtype_for"]
 
 INT32_MAX = int(np.iinfo(np.int32).max)
+#: entries the engine enumerates per chunk on its mixed-radix path (bounds its temporaries)
+CHUNK = 1 << 20
 
 
 def index_dtype_for(largest: int) -> type:
@@ -48,3 +51,25 @@ def check_budget(nbytes: int, what: str, *, nnz: int | None = None, advice: str 
         f"{advice}Raise the limit with convmat.options.set(memory_limit=...) or the "
         f"CONVMAT_MEMORY_LIMIT environment variable if the machine has the room."
     )
+
+
+def estimate_bytes(geom, itemsize: int, *, transposed: bool,
+                   extra_per_entry: int = 0) -> tuple[int, int]:
+    """(stored entries, peak bytes) of a numeric build, computed from the geometry alone.
+
+    ``geom`` is a :class:`~convmat.geometry.ConvGeometry`. ``extra_per_entry`` adds the bytes
+    per stored entry of a caller's own temporaries (a view built on the structure, such as
+    the kernel-as-unknown or max-pooling matrix).
+    """
+    nnz = geom.nnz_upper_bound()
+    rows, cols = geom.shape
+    idx = np.dtype(index_dtype_for(max(nnz, rows, cols))).itemsize
+    final = nnz * (itemsize + idx) + (rows + 1) * idx
+    # the engine's border chunks hold about a dozen int64 temporaries of CHUNK entries;
+    # summing the duplicates of a padding mode may copy the arrays once
+    peak = final + 12 * 8 * min(CHUNK, nnz) + nnz * extra_per_entry
+    if geom.padding_mode != "zeros":
+        peak += final
+    if transposed:
+        peak = max(peak, 2 * final + (cols + 1) * idx)  # CSR of the transpose is a copy
+    return nnz, peak

@@ -1,0 +1,41 @@
+"""Padding maps: which input position every padded position copies, per axis.
+
+Part of the engine layer: the index engine (:mod:`convmat._engine`), the padding matrix and
+the matrix-free operator all read the padding modes through :func:`index_map`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConvmatError
+from .geometry import PADDING_MODES
+
+__all__ = ["index_map"]
+
+
+def index_map(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
+    """Source input index of every padded position along one axis (``-1`` for a zero).
+
+    Examples
+    --------
+    >>> index_map(4, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 3, 2, 1])
+    >>> index_map(4, 2, 2, "replicate")
+    array([0, 0, 0, 1, 2, 3, 3, 3])
+    >>> index_map(4, 2, 2, "circular")
+    array([2, 3, 0, 1, 2, 3, 0, 1])
+    >>> index_map(4, 2, 2, "zeros")
+    array([-1, -1,  0,  1,  2,  3, -1, -1])
+    """
+    q = np.arange(-before, n + after, dtype=np.int64)
+    if mode == "zeros":
+        return np.where((q >= 0) & (q < n), q, -1)
+    if mode == "reflect":
+        q = np.abs(q)
+        return np.where(q < n, q, 2 * (n - 1) - q)
+    if mode == "replicate":
+        return np.clip(q, 0, n - 1)
+    if mode == "circular":
+        return q % n
+    raise ConvmatError(f"padding_mode={mode!r} is not one of {PADDING_MODES}")
