@@ -362,11 +362,20 @@ def _cmd_kong_lucey(args) -> int:
     _, weight = _weight(args, parse_shape(args.kernel, "--kernel"))
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     if args.symbolic:
-        result = striding.symbolic_kong_lucey(weight, parse_shape(args.input),
-                                              name=args.name or "w", **kw)
+        from . import symbolic
+
+        result = symbolic.kong_lucey(weight, parse_shape(args.input), name=args.name or "w",
+                                     **kw)
     else:
         result = striding.kong_lucey(weight, parse_shape(args.input), **kw)
-    print(result.latex(standalone=args.standalone) if args.format == "latex" else result.text())
+    if args.format == "latex":
+        from .latex import to_latex
+
+        print(to_latex(result, standalone=args.standalone))
+    else:
+        from .text import kong_lucey_text
+
+        print(kong_lucey_text(result))
     return 0
 
 

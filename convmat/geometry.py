@@ -39,6 +39,7 @@ __all__ = [
     "conv_transpose_geometry",
     "conv_transpose_output_shape",
     "resolve_padding",
+    "vector_shapes",
 ]
 
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
@@ -486,3 +487,25 @@ def conv_transpose_geometry(
     mode = check_mode(padding_mode, pads, tshape)
     return ConvGeometry(tshape, kshape, ishape, strides, dilations, pads, c_out_t, c_in_t,
                         groups, mode, bool(flip))
+
+
+def vector_shapes(geom: ConvGeometry,
+                  transposed: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Index shapes ``(x_shape, y_shape)`` of the vectors a convolution's matrix maps.
+
+    ``x`` is the matrix's input (its columns), ``y`` its output (its rows); each is
+    ``(channels, *spatial)``, the channel axis left out when there is one channel.
+
+    Examples
+    --------
+    >>> vector_shapes(conv_geometry((2, 3, 2, 2), (4, 4)))
+    ((3, 4, 4), (2, 3, 3))
+    >>> vector_shapes(conv_geometry((2, 2), (4, 4)), transposed=True)
+    ((3, 3), (4, 4))
+    """
+    def shape(channels: int, spatial: tuple[int, ...]) -> tuple[int, ...]:
+        return spatial if channels == 1 else (channels, *spatial)
+
+    x = shape(geom.in_channels, geom.input_shape)
+    y = shape(geom.out_channels, geom.output_shape)
+    return (y, x) if transposed else (x, y)

@@ -5,6 +5,8 @@ r"""Publication-ready LaTeX for matrices: SciPy sparse, numpy and sympy.
 - block rules that make the (doubly-)block-Toeplitz structure visible: given as sizes, or
   found automatically from the convolution's geometry (a :class:`convmat.symbolic.ConvMatrix`
   carries it; for numeric matrices pass ``geometry=``);
+- Kong & Lucey results (numeric or symbolic): the strided matrix, the permuted one with
+  rules between the phases, and the sum of unit-stride products (``part=``);
 - elision of large matrices: at most ``max_rows`` rows and ``max_cols`` columns are written,
   the middle replaced by ``\vdots``, ``\cdots`` and ``\ddots``;
 - one highlighted row (the sliding window) and, with ``x=``, the input entries it touches;
@@ -12,7 +14,8 @@ r"""Publication-ready LaTeX for matrices: SciPy sparse, numpy and sympy.
 - a standalone document that compiles with ``pdflatex`` and amsmath alone.
 
 Only the entries that are written are read, so the cost is O(nnz) for sparse input no matter
-how large the matrix is. :func:`equations_to_latex` writes per-output sums
+how large the matrix is. The cells, rules and environments are written by one writer
+(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes per-output sums
 (:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
 
 Examples
@@ -27,169 +30,55 @@ Examples
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Union
 
 import numpy as np
-import scipy.sparse as sp
 import sympy
 
+from ._latex_cells import (
+    ENVIRONMENTS,
+    HIGHLIGHTS,
+    MAX_CELLS,
+    ZERO_STYLES,
+    Entries,
+    Formatter,
+    elide,
+    levels_of,
+    rules_at,
+    write_cells,
+    write_environment,
+    write_vector,
+)
+from ._symbols import element, name_of
+from ._validate import as_int, check_choice
 from .errors import ConvmatError, error_context
-from .geometry import ConvGeometry, as_int
-from .symbolic import MatrixProduct, element, vector_shapes
+from .geometry import ConvGeometry, vector_shapes
+from .striding import KongLucey
+from .symbolic import MatrixProduct
 
 __all__ = [
-    "Environment",
-    "ZeroStyle",
     "ENVIRONMENTS",
-    "ZERO_STYLES",
+    "Environment",
+    "KONG_LUCEY_PARTS",
     "MAX_CELLS",
-    "to_latex",
-    "equations_to_latex",
+    "ZERO_STYLES",
+    "ZeroStyle",
     "block_sizes",
     "document",
+    "equations_to_latex",
+    "to_latex",
 ]
 
 Environment = Literal["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"]
 ZeroStyle = Literal["0", "cdot", "blank"]
 Blocks = Union[str, None, bool, tuple]
-
-#: environment -> (left, right) delimiter for ``\left ... \right`` (None: no delimiters)
-ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
-    "bmatrix": ("[", "]"), "pmatrix": ("(", ")"), "Bmatrix": (r"\{", r"\}"),
-    "vmatrix": ("|", "|"), "Vmatrix": (r"\|", r"\|"), "matrix": None, "array": None,
-}
-#: how an entry that is not stored (a structural zero) prints
-ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
-#: largest number of cells written (guards against rendering a huge matrix by accident)
-MAX_CELLS = 1_000_000
-_AMSMATH_MAX_COLS = 10  # amsmath's MaxMatrixCols: wider matrices are written as arrays
-_HIGHLIGHTS = {"boxed": r"\boxed{%s}", "bold": r"\boldsymbol{%s}"}
+#: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)
+KONG_LUCEY_PARTS: tuple[str, ...] = ("all", "strided", "permuted", "sum")
 
 
-# -- reading entries ------------------------------------------------------------------------
-
-class _Entries:
-    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix."""
-
-    def __init__(self, matrix) -> None:
-        if sp.issparse(matrix):
-            csr = sp.csr_array(matrix)
-            if not csr.has_canonical_format:
-                csr = csr.copy()
-                csr.sum_duplicates()
-            self.kind, self.data = "scipy", csr
-        elif isinstance(matrix, sympy.MatrixBase):
-            self.kind, self.data = "sympy", matrix
-        elif isinstance(matrix, sympy.NDimArray) and matrix.rank() == 2:
-            self.kind, self.data = "sympy", matrix.tomatrix()
-        else:
-            try:
-                array = np.asarray(matrix)
-            except (ValueError, TypeError) as exc:
-                raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
-            if array.ndim == 1:
-                array = array[:, None]
-            if array.ndim != 2 or array.dtype.kind not in "biufcO":
-                raise ConvmatError(
-                    f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
-                    f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
-                )
-            self.kind, self.data = "numpy", array
-        self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
-        if 0 in self.shape:
-            raise ConvmatError(f"matrix of shape {self.shape} is empty")
-
-    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
-        """Stored entries of the submatrix ``rows x cols``, keyed by positions within it."""
-        if self.kind == "scipy":
-            coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
-            return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
-        if self.kind == "sympy":
-            return self.data.extract(rows, cols).todok()
-        sub = self.data[np.ix_(rows, cols)]
-        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
-
-    def row_columns(self, row: int) -> set[int]:
-        """Columns of the stored entries of one row."""
-        if self.kind == "scipy":
-            lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
-            return set(self.data.indices[lo:hi].tolist())
-        if self.kind == "sympy":
-            return {c for _, c in self.data[row, :].todok()}
-        return set(np.flatnonzero(self.data[row] != 0).tolist())
-
-
-# -- formatting values ----------------------------------------------------------------------
-
-def _float(value: float, precision: int) -> str:
-    if math.isnan(value):
-        return r"\mathrm{NaN}"
-    if math.isinf(value):
-        return r"\infty" if value > 0 else r"-\infty"
-    if value == 0:
-        return "0"
-    text = f"{value:.{precision}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    power = f"10^{{{int(exponent)}}}"
-    if mantissa in ("1", "-1"):
-        return mantissa[:-1] + power
-    return f"{mantissa} \\times {power}"
-
-
-def _complex(value: complex, precision: int) -> str:
-    re, im = value.real, value.imag
-    if im == 0:
-        return _float(re, precision)
-    size = "" if abs(im) == 1 else _float(abs(im), precision)
-    if re == 0:
-        return f"{'-' if im < 0 else ''}{size}i"
-    return f"{_float(re, precision)} {'-' if im < 0 else '+'} {size}i"
-
-
-class _Formatter:
-    """LaTeX of one entry: integers as integers, floats to ``precision`` significant digits,
-    sympy expressions through :func:`sympy.latex` (memoised: a convolution matrix repeats a
-    few expressions many times)."""
-
-    def __init__(self, precision: int) -> None:
-        self.precision = precision
-        self.cache: dict[object, str] = {}
-
-    def __call__(self, value: object) -> str:
-        if isinstance(value, str):
-            return value  # caller-supplied LaTeX (vector entries)
-        if isinstance(value, (bool, np.bool_, int, np.integer, sympy.Integer)):
-            return str(int(value))
-        if isinstance(value, (float, np.floating, sympy.Float)):
-            return _float(float(value), self.precision)
-        if isinstance(value, (complex, np.complexfloating)):
-            return _complex(complex(value), self.precision)
-        text = self.cache.get(value)
-        if text is None:
-            text = self.cache[value] = sympy.latex(value)
-        return text
-
-
-# -- layout: elision, blocks, rules ---------------------------------------------------------
-
-def _shown(n: int, limit: int | None) -> list[int | None]:
-    """Indices written along an axis of length ``n``: all, or head, ``None`` (the ellipsis)
-    and tail, ``limit`` items in all."""
-    if limit is None or n <= limit:
-        return list(range(n))
-    tail = (limit - 1) // 2
-    head = limit - 1 - tail
-    return [*range(head), None, *range(n - tail, n)]
-
-
-def _levels(shape: Sequence[int]) -> tuple[int, ...]:
-    sizes = {math.prod(shape[a + 1:]) for a in range(len(shape) - 1)}
-    return tuple(sorted((s for s in sizes if s > 1), reverse=True))
-
+# -- layout: which blocks, which geometry ---------------------------------------------------
 
 def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int, ...], ...]:
     """Block sizes ``(row_levels, col_levels)`` of a convolution's matrix, coarsest first.
@@ -210,7 +99,7 @@ def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int
     ((3,), (2,))
     """
     x, y = vector_shapes(geom, transposed)
-    return _levels(y), _levels(x)
+    return levels_of(y), levels_of(x)
 
 
 def _explicit_levels(value: object) -> tuple[int, ...]:
@@ -248,41 +137,6 @@ def _layout(matrix, shape, geometry, transposed) -> tuple[ConvGeometry, bool] | 
             f"(transposed: {geometry.shape[1]} x {geometry.shape[0]}), not one of shape {shape}"
         )
     return None  # a ConvMatrix whose shape was changed in place
-
-
-def _rules(shown: list[int | None], levels: tuple[int, ...], single: str, double: str):
-    """Rule after position ``k`` of ``shown`` where a block ends between it and the next."""
-    out: dict[int, str] = {}
-    for k, (a, b) in enumerate(zip(shown, shown[1:])):
-        if a is None or b is None or b != a + 1:
-            continue
-        hits = [size for size in levels if b % size == 0]
-        if hits:
-            out[k] = double if len(levels) > 1 and hits[0] == levels[0] else single
-    return out
-
-
-def _environment(cells: list[list[str]], row_rules: dict[int, str], col_rules: dict[int, str],
-                 environment: str) -> str:
-    """One amsmath environment, or an array inside ``\\left ... \\right`` when it needs rules
-    or has more columns than amsmath's matrix environments allow."""
-    ncols = len(cells[0])
-    lines = []
-    for i, row in enumerate(cells):
-        lines.append(" & ".join(row) + (r" \\" if i < len(cells) - 1 else ""))
-        if i in row_rules:
-            lines.append(row_rules[i])
-    body = "\n".join(lines)
-    if environment != "array" and not row_rules and not col_rules and ncols <= _AMSMATH_MAX_COLS:
-        return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
-    spec = "".join("c" + col_rules.get(j, "") for j in range(ncols))
-    if environment == "array":
-        return f"\\begin{{array}}{{{spec}}}\n{body}\n\\end{{array}}"
-    array = f"\\begin{{array}}{{@{{}}{spec}@{{}}}}\n{body}\n\\end{{array}}"
-    delimiters = ENVIRONMENTS[environment]
-    if delimiters is None:
-        return array
-    return f"\\left{delimiters[0]}{array}\\right{delimiters[1]}"
 
 
 def document(body: str) -> str:
@@ -343,7 +197,7 @@ def document(body: str) -> str:
     ])
 
 
-# -- the public functions -------------------------------------------------------------------
+# -- options ---------------------------------------------------------------------------------
 
 def _check_limit(value: object, name: str) -> int | None:
     if value is None:
@@ -358,13 +212,6 @@ def _check_precision(value: object) -> int:
     value = as_int(value, "precision")
     if not 1 <= value <= 17:
         raise ConvmatError(f"precision={value} must be between 1 and 17")
-    return value
-
-
-def _check_choice(value: object, name: str, choices: Iterable[str]) -> str:
-    choices = tuple(choices)
-    if not isinstance(value, str) or value not in choices:
-        raise ConvmatError(f"{name}={value!r} is not one of {choices}")
     return value
 
 
@@ -383,48 +230,156 @@ def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> C
     return entries.__getitem__
 
 
-def _cells(entries: _Entries, rows: list[int | None], cols: list[int | None], fmt: _Formatter,
-           zero_text: str, highlight_row: int | None = None,
-           highlight: str = "boxed") -> list[list[str]]:
-    """The written cells: entries of ``rows x cols`` (``None``: the ellipsis), reading only
-    those entries."""
-    stored = entries.block([r for r in rows if r is not None],
-                           [c for c in cols if c is not None])
-    cells: list[list[str]] = []
-    i = 0
-    for r in rows:
-        line, j = [], 0
-        for c in cols:
-            if r is None or c is None:
-                line.append(r"\ddots" if r is None and c is None
-                            else r"\vdots" if r is None else r"\cdots")
-                continue
-            value = stored.get((i, j))
-            text = zero_text if value is None else fmt(value)
-            if r == highlight_row and value is not None:
-                text = _HIGHLIGHTS[highlight] % text
-            line.append(text)
-            j += 1
-        i += r is not None
-        cells.append(line)
-    return cells
+@dataclass(frozen=True)
+class _Style:
+    """The validated options of one :func:`to_latex` call (shared by every matrix it writes)."""
+
+    environment: str
+    blocks: Blocks
+    zero_text: str
+    fmt: Formatter
+    max_rows: int | None
+    max_cols: int | None
+    highlight_row: int | None
+    highlight: str
+    base: int
 
 
-def _vector(entry: Callable, shown: list[int | None], rules: dict[int, str], fmt: _Formatter,
-            environment: str, marked: set[int], highlight: str) -> str:
-    cells = []
-    for k in shown:
-        if k is None:
-            cells.append([r"\vdots"])
-        else:
-            text = fmt(entry(k))
-            cells.append([_HIGHLIGHTS[highlight] % text if k in marked else text])
-    return _environment(cells, rules, {}, environment)
+def _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row, highlight,
+           base) -> _Style:
+    environment = check_choice(environment, "environment", ENVIRONMENTS)
+    zero_text = ZERO_STYLES[check_choice(zero, "zero", ZERO_STYLES)]
+    highlight = check_choice(highlight, "highlight", HIGHLIGHTS)
+    if highlight_row is not None:
+        highlight_row = as_int(highlight_row, "highlight_row")
+    return _Style(environment, blocks, zero_text, Formatter(_check_precision(precision)),
+                  _check_limit(max_rows, "max_rows"), _check_limit(max_cols, "max_cols"),
+                  highlight_row, highlight, as_int(base, "base"))
+
+
+def _block_levels(blocks: Blocks, layout) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(row_levels, col_levels) from the ``blocks`` option and the matrix's layout."""
+    if isinstance(blocks, str):
+        check_choice(blocks, "blocks", ("auto",))
+        return block_sizes(*layout) if layout else ((), ())
+    if blocks is None or blocks is False:
+        return (), ()
+    if isinstance(blocks, Sequence) and len(blocks) == 2:
+        return tuple(_explicit_levels(b) for b in blocks)  # type: ignore[return-value]
+    raise ConvmatError(f"blocks={blocks!r} is not 'auto', None or a pair (row_blocks, col_blocks)")
+
+
+def _segments(widths: Sequence[int], limit: int | None) -> tuple[list[int | None], list[int]]:
+    """Columns written for consecutive segments of ``widths`` (each elided on its own, keeping
+    ``max(2, limit // len(widths))``) and the positions in that list after which a segment
+    ends (where a rule goes)."""
+    per_segment = None if limit is None else max(2, limit // len(widths))
+    cols: list[int | None] = []
+    cuts: list[int] = []
+    start = 0
+    for width in widths:
+        cols += [None if c is None else start + c for c in elide(width, per_segment)]
+        if width:
+            cuts.append(len(cols) - 1)
+        start += width
+    return cols, cuts[:-1] if cuts and cuts[-1] == len(cols) - 1 else cuts
+
+
+def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_levels=(),
+           cuts=(), x_entry: Callable | None = None, y_entry: Callable | None = None) -> str:
+    """``[y =] A [x]``: the written rows and columns of ``entries`` with rules at the block
+    levels and after the explicit column positions ``cuts``, the vectors beside."""
+    if len(rows) * len(cols) > MAX_CELLS:
+        raise ConvmatError(
+            f"writing {len(rows)} x {len(cols)} entries of a {entries.shape[0]} x "
+            f"{entries.shape[1]} matrix makes more than {MAX_CELLS:,} cells; set max_rows "
+            f"and max_cols to elide the middle"
+        )
+    marked: set[int] = set()
+    row = style.highlight_row
+    if row is not None:
+        if not 0 <= row < entries.shape[0]:
+            raise ConvmatError(f"highlight_row={row} is not a row of the {entries.shape[0]}-row "
+                               f"matrix")
+        if row not in rows:
+            raise ConvmatError(f"highlight_row={row} is elided by max_rows={style.max_rows}; "
+                               f"raise max_rows or write a slice of the matrix around that row")
+        marked = entries.row_columns(row)
+    row_rules = rules_at(rows, row_levels, r"\hline", r"\hline\hline")
+    col_rules = {**rules_at(cols, col_levels, "|", "||"), **{k: "|" for k in cuts}}
+    x_rules = {**rules_at(cols, col_levels, r"\hline", r"\hline\hline"),
+               **{k: r"\hline" for k in cuts}}
+    cells = write_cells(entries, rows, cols, style.fmt, style.zero_text, row, style.highlight)
+    parts = [write_environment(cells, row_rules, col_rules, style.environment)]
+    if x_entry is not None:
+        parts.append(write_vector(x_entry, cols, x_rules, style.fmt, style.environment, marked,
+                                  style.highlight))
+    if y_entry is not None:
+        mark_y = {row} if row is not None else set()
+        parts[:0] = [write_vector(y_entry, rows, row_rules, style.fmt, style.environment,
+                                  mark_y, style.highlight), "="]
+    return "\n".join(parts)
+
+
+def _stored(matrix) -> int:
+    """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
+    return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
+
+
+def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object) -> str:
+    """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`)."""
+    part = check_choice(part, "part", KONG_LUCEY_PARTS)
+    x = "x" if x is None else x
+    y = "y" if y is None else y
+    for value, label in ((x, "x"), (y, "y")):
+        if not isinstance(value, str) or not value:
+            raise ConvmatError(f"{label}={value!r} must be a non-empty name (the symbols of a "
+                               f"Kong & Lucey display are named from the geometry)")
+    if part == "all":
+        return "\\begin{gathered}\n" + "\n\\\\[2ex]\n".join(
+            _kong_lucey(kl, p, style, x, y) for p in KONG_LUCEY_PARTS[1:]) + "\n\\end{gathered}"
+    geom, base = kl.geometry, style.base
+    x_shape, y_shape = vector_shapes(geom)
+    row_levels, col_levels = _block_levels(style.blocks, (geom, False))
+    rows = elide(geom.shape[0], style.max_rows)
+
+    def y_entry(k):
+        return element(y, y_shape, k, base)
+
+    if part == "strided":
+        return _write(Entries(kl.strided_matrix()), style, rows=rows,
+                      cols=elide(geom.shape[1], style.max_cols), row_levels=row_levels,
+                      col_levels=col_levels, x_entry=lambda k: element(x, x_shape, k, base),
+                      y_entry=y_entry)
+    order = kl.column_order
+    widths = [block.shape[1] for block in kl.blocks]
+    if part == "permuted":
+        cols, cuts = _segments(widths, style.max_cols)
+        return _write(Entries(kl.permuted), style, rows=rows, cols=cols,
+                      row_levels=row_levels, cuts=cuts,
+                      x_entry=lambda k: element(x, x_shape, order[k], base), y_entry=y_entry)
+    # part == "sum": y = T_0 x_0 + T_1 x_1 + ..., blocks without entries left out
+    cuts = np.cumsum([0] + widths)
+    terms = []
+    for block, lo in zip(kl.blocks, cuts[:-1]):
+        if _stored(block):  # x_r as LaTeX names (strings are cheap, symbols not)
+            def x_entry(k, lo=lo):
+                return name_of(x, np.unravel_index(order[lo + k], x_shape), base)
+
+            terms.append(_write(Entries(block), style, rows=rows,
+                                cols=elide(block.shape[1], style.max_cols),
+                                row_levels=row_levels, x_entry=x_entry))
+    lhs = write_vector(y_entry, rows, rules_at(rows, row_levels, r"\hline", r"\hline\hline"),
+                       style.fmt, style.environment,
+                       set() if style.highlight_row is None else {style.highlight_row},
+                       style.highlight)
+    return lhs + "\n=\n" + ("\n+\n".join(terms) or "0")
 
 
 def to_latex(
     matrix,
     *,
+    part: str | None = None,
     environment: Environment = "bmatrix",
     blocks: Blocks = "auto",
     geometry: ConvGeometry | None = None,
@@ -439,13 +394,23 @@ def to_latex(
     y: str | Sequence | None = None,
     base: int = 0,
     standalone: bool = False,
+    **unknown,
 ) -> str:
     r"""LaTeX of a SciPy sparse, numpy or sympy matrix (amsmath).
 
     Parameters
     ----------
-    matrix : scipy sparse array/matrix, numpy array or sympy matrix
-        What to write. A 1-D array is written as a column.
+    matrix : scipy sparse array/matrix, numpy array, sympy matrix, or a Kong & Lucey result
+        What to write. A 1-D array is written as a column. A result of
+        :func:`convmat.kong_lucey` or :func:`convmat.symbolic.kong_lucey` is written as the
+        display(s) ``part`` names, every option applying to each matrix in it.
+    part : {"all", "strided", "permuted", "sum"}, optional
+        Kong & Lucey results only (default ``"all"``). ``"strided"``: :math:`y = A x` on the
+        padded input; ``"permuted"``: :math:`y = [T_0 \mid T_1 \mid \cdots] [x_0; x_1;
+        \ldots]`, rules between the phases, each phase's columns elided on their own
+        (``max(2, max_cols // prod(stride))`` of them); ``"sum"``: :math:`y = T_0 x_0 + T_1
+        x_1 + \cdots` (blocks without entries left out); ``"all"``: the three in a
+        ``gathered`` block.
     environment : {"bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"}
         The amsmath environment. With block rules, or with more than 10 columns (amsmath's
         limit for its matrix environments), the same delimiters are drawn around an
@@ -485,6 +450,12 @@ def to_latex(
     standalone : bool
         Return a complete document (see :func:`document`) instead of a math fragment.
 
+    Raises
+    ------
+    ConvmatError
+        An unknown option, a value out of its range, ``part`` for a plain matrix, or
+        ``geometry``/``transposed`` for a Kong & Lucey result (it knows its own).
+
     Returns
     -------
     str
@@ -509,6 +480,25 @@ def to_latex(
     \cdot & \cdot & \cdot & \cdot & w_{0,0} & w_{0,1} & \cdot & w_{1,0} & w_{1,1}
     \end{array}\right]
     >>> import numpy as np
+    >>> import convmat
+    >>> print(to_latex(convmat.kong_lucey([1, 2, 3], (5,), stride=2), part="permuted"))
+    \begin{bmatrix}
+    y_{0} \\
+    y_{1}
+    \end{bmatrix}
+    =
+    \left[\begin{array}{@{}ccc|cc@{}}
+    1 & 3 & 0 & 2 & 0 \\
+    0 & 1 & 3 & 0 & 2
+    \end{array}\right]
+    \left[\begin{array}{@{}c@{}}
+    x_{0} \\
+    x_{2} \\
+    x_{4} \\
+    \hline
+    x_{1} \\
+    x_{3}
+    \end{array}\right]
     >>> print(to_latex(np.eye(100, dtype=int), max_rows=4, max_cols=4))
     \begin{bmatrix}
     1 & 0 & \cdots & 0 \\
@@ -518,59 +508,44 @@ def to_latex(
     \end{bmatrix}
     """
     with error_context("to_latex", shape=getattr(matrix, "shape", None)):
-        entries = _Entries(matrix)
-        n_rows, n_cols = entries.shape
-        environment = _check_choice(environment, "environment", ENVIRONMENTS)
-        zero_text = ZERO_STYLES[_check_choice(zero, "zero", ZERO_STYLES)]
-        highlight = _check_choice(highlight, "highlight", _HIGHLIGHTS)
-        precision = _check_precision(precision)
-        base = as_int(base, "base")
-        rows = _shown(n_rows, _check_limit(max_rows, "max_rows"))
-        cols = _shown(n_cols, _check_limit(max_cols, "max_cols"))
-        if len(rows) * len(cols) > MAX_CELLS:
+        if unknown:
             raise ConvmatError(
-                f"writing all {n_rows} x {n_cols} entries makes more than {MAX_CELLS:,} cells; "
-                f"set max_rows and max_cols to elide the middle"
+                f"unknown option{'s' if len(unknown) > 1 else ''} {sorted(unknown)}; to_latex "
+                f"takes {', '.join(_OPTIONS)}"
             )
-        marked: set[int] = set()
-        if highlight_row is not None:
-            highlight_row = as_int(highlight_row, "highlight_row")
-            if not 0 <= highlight_row < n_rows:
-                raise ConvmatError(f"highlight_row={highlight_row} is not a row of the "
-                                   f"{n_rows}-row matrix")
-            if highlight_row not in rows:
-                raise ConvmatError(
-                    f"highlight_row={highlight_row} is elided by max_rows={max_rows}; raise "
-                    f"max_rows or write a slice of the matrix around that row"
-                )
-            marked = entries.row_columns(highlight_row)
-        layout = _layout(matrix, (n_rows, n_cols), geometry, transposed)
-        if isinstance(blocks, str):
-            _check_choice(blocks, "blocks", ("auto",))
-            row_levels, col_levels = block_sizes(*layout) if layout else ((), ())
-        elif blocks is None or blocks is False:
-            row_levels, col_levels = (), ()
-        elif isinstance(blocks, Sequence) and len(blocks) == 2:
-            row_levels, col_levels = (_explicit_levels(b) for b in blocks)
+        if not isinstance(standalone, (bool, np.bool_)):
+            raise ConvmatError(f"standalone={standalone!r} must be True or False")
+        style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
+                       highlight, base)
+        if isinstance(matrix, KongLucey):
+            for name, value in (("geometry", geometry), ("transposed", transposed)):
+                if value is not None:
+                    raise ConvmatError(f"{name}={value!r}: a Kong & Lucey result knows its own "
+                                       f"geometry; leave {name} out")
+            body = _kong_lucey(matrix, "all" if part is None else part, style, x, y)
         else:
-            raise ConvmatError(f"blocks={blocks!r} is not 'auto', None or a pair "
-                               f"(row_blocks, col_blocks)")
-        row_rules = _rules(rows, row_levels, r"\hline", r"\hline\hline")
-        col_rules = _rules(cols, col_levels, "|", "||")
-
-        fmt = _Formatter(precision)
-        cells = _cells(entries, rows, cols, fmt, zero_text, highlight_row, highlight)
-        parts = [_environment(cells, row_rules, col_rules, environment)]
-        if x is not None:
-            xs = _vector_entries(x, n_cols, layout, 1, base, "x")
-            parts.append(_vector(xs, cols, _rules(cols, col_levels, r"\hline", r"\hline\hline"),
-                                 fmt, environment, marked, highlight))
-        if y is not None:
-            ys = _vector_entries(y, n_rows, layout, 0, base, "y")
-            mark_y = {highlight_row} if highlight_row is not None else set()
-            parts[:0] = [_vector(ys, rows, row_rules, fmt, environment, mark_y, highlight), "="]
-        body = "\n".join(parts)
+            if part is not None:
+                raise ConvmatError(f"part={part!r} applies to Kong & Lucey results only, not "
+                                   f"to a {type(matrix).__name__}")
+            body = _matrix(matrix, style, geometry, transposed, x, y)
         return document(body) if standalone else body
+
+
+def _matrix(matrix, style: _Style, geometry, transposed, x, y) -> str:
+    entries = Entries(matrix)
+    n_rows, n_cols = entries.shape
+    layout = _layout(matrix, (n_rows, n_cols), geometry, transposed)
+    row_levels, col_levels = _block_levels(style.blocks, layout)
+    return _write(
+        entries, style, rows=elide(n_rows, style.max_rows), cols=elide(n_cols, style.max_cols),
+        row_levels=row_levels, col_levels=col_levels,
+        x_entry=None if x is None else _vector_entries(x, n_cols, layout, 1, style.base, "x"),
+        y_entry=None if y is None else _vector_entries(y, n_rows, layout, 0, style.base, "y"),
+    )
+
+
+_OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
+            "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "standalone")
 
 
 def equations_to_latex(equations, *, max_rows: int | None = None,
@@ -603,7 +578,7 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
         if not equations or not all(isinstance(e, sympy.Eq) for e in equations):
             raise ConvmatError("equations must be a non-empty sequence of sympy.Eq")
         lines = []
-        for k in _shown(len(equations), _check_limit(max_rows, "max_rows")):
+        for k in elide(len(equations), _check_limit(max_rows, "max_rows")):
             if k is None:
                 lines.append(r"&\vdots")
             else:

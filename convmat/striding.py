@@ -46,113 +46,21 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from . import geometry
+from . import _phases, geometry
 from ._padmap import index_map
 from ._validate import as_array, as_int, as_per_dim, as_shape, as_weight, check_format
 from .errors import ConvmatError, error_context, shape_of
 from .padding import padding_matrix
 from .sparse import conv_matrix
 
-# convmat.symbolic and convmat.latex import this module: they (and sympy) are imported
-# inside the functions that need them
-
 __all__ = [
     "KongLucey",
-    "SymbolicKongLucey",
     "ParameterCounts",
     "Polyphase",
     "kong_lucey",
-    "symbolic_kong_lucey",
-    "strided_weight",
     "polyphase",
+    "strided_weight",
 ]
-
-
-# --------------------------------------------------------------------------- phase geometry
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def _phases(stride: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    """Per-dim residues of every phase, in C order."""
-    return tuple(np.ndindex(*stride))
-
-
-def _phase_shape(shape, stride, phase) -> tuple[int, ...]:
-    """Length of ``x[r::s]`` per dim (0 when the residue lies past the end)."""
-    return tuple(_ceil_div(n - r, s) for n, s, r in zip(shape, stride, phase))
-
-
-def _phase_order(shape, stride, channels: int) -> np.ndarray:
-    """Flat indices into ``(channels, *shape)`` grouped by phase: phase, channel, position."""
-    size = math.prod(shape)
-    parts = []
-    for phase in _phases(stride):
-        flat = np.zeros((), dtype=np.int64)
-        for n, s, r in zip(shape, stride, phase):
-            flat = flat[..., None] * n + np.arange(r, n, s, dtype=np.int64)
-        parts.append((np.arange(channels, dtype=np.int64)[:, None] * size
-                      + flat.ravel()).ravel())
-    return np.concatenate(parts)
-
-
-def _permutation(order: np.ndarray, dtype) -> sp.csr_array:
-    """Square permutation ``Pi[order[k], k] = 1``, so ``(A @ Pi)[:, k] = A[:, order[k]]``."""
-    n = order.size
-    return sp.csc_array((np.ones(n, dtype=dtype), order, np.arange(n + 1)), shape=(n, n)).tocsr()
-
-
-def _split_columns(matrix, order: np.ndarray, widths: Sequence[int]) -> tuple:
-    """Columns of ``matrix`` taken in ``order``, cut into consecutive blocks of ``widths``."""
-    permuted = sp.csc_array(matrix)[:, order]
-    cuts = np.concatenate(([0], np.cumsum(widths)))
-    return tuple(permuted[:, lo:hi].tocsr() for lo, hi in zip(cuts[:-1], cuts[1:]))
-
-
-def _tap_slots(kernel_shape, stride, dilation, offset):
-    """Where each tap goes: ``offset + d*j = s*q + r`` per dim, taps ``j`` in C order.
-
-    Returns the flat phase index of ``r`` and the per-dim positions ``q`` (one row per dim).
-    """
-    j = np.indices(kernel_shape).reshape(len(kernel_shape), -1)
-    pos = np.asarray(offset)[:, None] + np.asarray(dilation)[:, None] * j
-    q, r = np.divmod(pos, np.asarray(stride)[:, None])
-    return np.ravel_multi_index(tuple(r), stride), q
-
-
-def _phase_kernel_shape(kernel_shape, stride, dilation, offset=None) -> tuple[int, ...]:
-    """Size per dim of the phase kernels: ``ceil(k_eff / s)`` (``offset`` adds up to ``s-1``)."""
-    offset = offset or (0,) * len(stride)
-    return tuple((o + d * (k - 1)) // s + 1
-                 for k, s, d, o in zip(kernel_shape, stride, dilation, offset))
-
-
-def _rearrange_weight(w4: np.ndarray, stride, dilation, offset, kshape) -> np.ndarray:
-    """``(C_out, C_in/G, *k)`` → ``(C_out, C_in/G * S, *kshape)``: channel ``c*S + r``, position
-    ``q`` holds the tap ``j`` with ``offset + d*j = s*q + r`` (zero elsewhere)."""
-    c_out, c_in_g, *kernel = w4.shape
-    n_phases = math.prod(stride)
-    phase, q = _tap_slots(tuple(kernel), stride, dilation, offset)
-    out = np.zeros((c_out, c_in_g, n_phases, *kshape), dtype=w4.dtype)
-    out[(slice(None), slice(None), phase, *q)] = w4.reshape(c_out, c_in_g, -1)
-    return out.reshape(c_out, c_in_g * n_phases, *kshape)
-
-
-def _as_channels(weight: np.ndarray, ndim: int) -> np.ndarray:
-    """A bare kernel as ``(1, 1, *kernel)``; the channel layout unchanged."""
-    return weight.reshape((1, 1) + weight.shape) if weight.ndim == ndim else weight
-
-
-def _required(value, name: str, example: str):
-    if value is None:
-        raise ConvmatError(f"{name}=None: {name} is required (an int or one int per spatial "
-                           f"dim, each >= 1), e.g. {name}={example}")
-    return value
-
-
-_LATEX_PARTS = ("all", "strided", "permuted", "sum")
 
 
 def _stored(block) -> int:
@@ -270,7 +178,7 @@ class KongLucey:
         """Boolean array of ``unit_weight``'s shape: ``True`` where a strided tap lands."""
         c_in_g = self.unit_weight.shape[1] // self.n_phases
         ones = np.ones((1, c_in_g, *self.weight.shape[-self.ndim:]), dtype=bool)
-        mask = _rearrange_weight(ones, self.stride, self.dilation, (0,) * self.ndim,
+        mask = _phases.rearrange_weight(ones, self.stride, self.dilation, (0,) * self.ndim,
                                  self.kernel_shape)
         return np.broadcast_to(mask, self.unit_weight.shape)
 
@@ -374,186 +282,24 @@ class KongLucey:
         return geometry.conv_geometry(self.weight.shape, self.padded_shape, stride=self.stride,
                                       dilation=self.dilation, groups=self.groups)
 
-    def _symbols(self, name: str, channels: int, spatial, base: int) -> list:
-        from .symbolic import symbols
-
-        shape = spatial if channels == 1 else (channels, *spatial)
-        return list(np.ravel(np.array(symbols(shape, name, base=base).tolist(), dtype=object)))
-
     def phase_inputs(self, name: str = "x", *, base: int = 0) -> tuple:
         """The phase inputs ``x_r`` as sympy column vectors of the padded input's symbols
         ``name_{c,i,j}`` (indexed by padded position; no channel index for one channel)."""
-        import sympy
+        from ._symbols import phase_vectors
 
-        x = np.array(self._symbols(name, self.in_channels, self.padded_shape, base),
-                     dtype=object)[self.column_order]
-        cuts = np.cumsum([0] + [block.shape[1] for block in self.blocks])
-        return tuple(sympy.Matrix(x[lo:hi].tolist()) for lo, hi in zip(cuts[:-1], cuts[1:]))
+        return phase_vectors(self, name, base)
 
-    def latex(self, part: str = "all", *, zero: str = "0", x: str = "x", y: str = "y",
-              standalone: bool = False, **options) -> str:
-        r"""LaTeX of the rearrangement (amsmath).
+    def latex(self, part: str = "all", **options) -> str:
+        """LaTeX of the rearrangement: ``convmat.to_latex(self, part=part, **options)``."""
+        from .latex import to_latex
 
-        Parameters
-        ----------
-        part : {"all", "strided", "permuted", "sum"}
-            ``"strided"``: :math:`y = A x`; ``"permuted"``: :math:`y = [T_0 \mid T_1 \mid
-            \cdots] [x_0; x_1; \ldots]`, rules between the phases; ``"sum"``:
-            :math:`y = T_0 x_0 + T_1 x_1 + \cdots` (blocks without entries left out);
-            ``"all"``: the three, one under the other (``gathered``).
-        zero : {"0", "cdot", "blank"}
-            How structural zeros print.
-        x, y : str
-            Names of the (padded) input and output symbols.
-        standalone : bool
-            A complete document that compiles with ``pdflatex``.
-        **options
-            Passed to :func:`convmat.to_latex` for the ``strided`` and ``sum`` parts
-            (``environment``, ``max_rows``, ``max_cols``, ``precision``, ...). The
-            ``permuted`` part reads ``environment``, ``precision``, ``max_rows`` and
-            ``max_cols``; it elides the middle of every phase's columns, each phase keeping
-            ``max(2, max_cols // prod(stride))`` of them, so all phases stay visible.
-
-        Examples
-        --------
-        >>> print(kong_lucey([1, 2, 3], (5,), stride=2).latex("permuted"))
-        \begin{bmatrix}
-        y_{0} \\
-        y_{1}
-        \end{bmatrix}
-        =
-        \left[\begin{array}{@{}ccc|cc@{}}
-        1 & 3 & 0 & 2 & 0 \\
-        0 & 1 & 3 & 0 & 2
-        \end{array}\right]
-        \left[\begin{array}{@{}c@{}}
-        x_{0} \\
-        x_{2} \\
-        x_{4} \\
-        \hline
-        x_{1} \\
-        x_{3}
-        \end{array}\right]
-        """
-        from .latex import (
-            ENVIRONMENTS,
-            ZERO_STYLES,
-            _check_choice,
-            _check_limit,
-            _check_precision,
-            _Formatter,
-            _shown,
-            _vector,
-            document,
-            to_latex,
-        )
-        from .symbolic import _name, element, vector_shapes
-
-        with error_context("KongLucey.latex", part=part):
-            if part not in _LATEX_PARTS:
-                raise ConvmatError(f"part={part!r} is not one of {_LATEX_PARTS}")
-            if zero not in ZERO_STYLES:
-                raise ConvmatError(f"zero={zero!r} is not one of {tuple(ZERO_STYLES)}")
-            environment = _check_choice(options.get("environment", "bmatrix"), "environment",
-                                        ENVIRONMENTS)
-            fmt = _Formatter(_check_precision(options.get("precision", 4)))
-            limits = (_check_limit(options.get("max_rows", 40), "max_rows"),
-                      _check_limit(options.get("max_cols", 40), "max_cols"))
-            base = as_int(options.get("base", 0), "base")
-            for value, label in ((x, "x"), (y, "y")):
-                if not isinstance(value, str) or not value:
-                    raise ConvmatError(f"{label}={value!r} must be a non-empty name")
-            # only the written entries get a name: the vectors can be far longer than the page
-            x_shape, y_shape = vector_shapes(self.geometry)
-            rows = _shown(math.prod(y_shape), limits[0])  # the rows to_latex writes
-            lhs = _vector(lambda k: element(y, y_shape, k, base), rows, {}, fmt, environment,
-                          set(), "boxed") + "\n="
-            if part == "all":
-                body = "\\begin{gathered}\n" + "\n\\\\[2ex]\n".join(
-                    self.latex(p, zero=zero, x=x, y=y, **options) for p in _LATEX_PARTS[1:]
-                ) + "\n\\end{gathered}"
-            elif part == "strided":
-                body = to_latex(self.strided_matrix(), geometry=self.geometry, x=x, y=y,
-                                zero=zero, **options)
-            elif part == "sum":
-                cuts = np.cumsum([0] + [block.shape[1] for block in self.blocks])
-                terms = []
-                for block, lo, hi in zip(self.blocks, cuts[:-1], cuts[1:]):
-                    if _stored(block):  # x_r as LaTeX names (strings are cheap, symbols not)
-                        names = [_name(x, index, base) for index in
-                                 zip(*np.unravel_index(self.column_order[lo:hi], x_shape))]
-                        terms.append(to_latex(block, x=names, zero=zero, **options))
-                body = lhs + "\n" + ("\n+\n".join(terms) or "0")
-            else:
-                body = lhs + "\n" + self._latex_permuted(
-                    lambda k: element(x, x_shape, self.column_order[k], base), rows, limits[1],
-                    zero, fmt, environment)
-            return document(body) if standalone else body
-
-    def _latex_permuted(self, x_entry, rows, max_cols, zero: str, fmt, environment) -> str:
-        """``[T_0 | T_1 | ...] [x_0; x_1; ...]`` with rules between the phases, the middle of
-        each phase's columns elided.
-
-        The phase boundaries are not equally spaced (``to_latex``'s ``blocks`` are), so the
-        cells go straight to latex.py's writers.
-        """
-        from .latex import MAX_CELLS, ZERO_STYLES, _cells, _Entries, _environment, _shown, _vector
-
-        per_phase = None if max_cols is None else max(2, max_cols // self.n_phases)
-        cols: list[int | None] = []
-        rules: dict[int, str] = {}
-        start = 0
-        for block in self.blocks:
-            shown = _shown(block.shape[1], per_phase)
-            cols += [None if c is None else start + c for c in shown]
-            if shown:
-                rules[len(cols) - 1] = "|"
-            start += block.shape[1]
-        rules.pop(len(cols) - 1, None)
-        if len(rows) * len(cols) > MAX_CELLS:
-            raise ConvmatError(
-                f"writing {len(rows)} x {len(cols)} entries of the permuted matrix makes more "
-                f"than {MAX_CELLS:,} cells; set max_rows and max_cols to elide the middle"
-            )
-        cells = _cells(_Entries(self.permuted), rows, cols, fmt, ZERO_STYLES[zero])
-        return (_environment(cells, {}, rules, environment) + "\n"
-                + _vector(x_entry, cols, {k: r"\hline" for k in rules}, fmt, environment,
-                          set(), "boxed"))
+        return to_latex(self, part=part, **options)
 
     def text(self, *, max_size: int = 40) -> str:
-        """Plain-text account: ``A``, the phase order of its columns, every block with its
-        phase kernel, and the unit-stride layer (what ``convmat kong-lucey`` prints)."""
-        from .text import to_text
+        """Plain-text account (what ``convmat kong-lucey`` prints): ``convmat.text.kong_lucey_text``."""
+        from .text import kong_lucey_text
 
-        n_blocks = " | ".join(f"T_{r}" for r in range(self.n_phases))
-        lines = [
-            f"strided matrix A on the padded input {self.padded_shape} (stride "
-            f"{self.stride}, dilation {self.dilation}), {self.permuted.shape[0]} x "
-            f"{self.permuted.shape[1]}:",
-            to_text(self.strided_matrix(), max_rows=max_size, max_cols=max_size), "",
-            f"columns grouped by phase: A @ permutation = [{n_blocks}]",
-        ]
-        cuts = np.cumsum([0] + [block.shape[1] for block in self.blocks])
-        for r, (phase, block) in enumerate(zip(self.phases, self.blocks)):
-            where = ", ".join(f"{p}::{s}" for p, s in zip(phase, self.stride))
-            columns = self.column_order[cuts[r]:cuts[r + 1]]
-            shown = (" ".join(map(str, columns)) if columns.size <= max_size
-                     else f"{columns.size} columns")
-            lines.append(f"T_{r}: phase {phase}, input x[{where}], columns {shown or '(none)'}")
-            if self.weight.ndim == self.ndim:
-                kernel = np.array2string(self.phase_weight(r), separator=", ")
-                lines.append(f"     kernel {' '.join(kernel.split())}")
-            if 0 not in block.shape:
-                lines.append(to_text(block, max_rows=max_size, max_cols=max_size))
-        counts = self.parameter_counts()
-        lines += [
-            "",
-            f"unit-stride layer: unit_weight {self.unit_weight.shape} on the space-to-depth "
-            f"input ({self.in_channels * self.n_phases}, "
-            f"{', '.join(map(str, self.phase_shape))}), cropped to {self.output_shape}",
-            f"parameters: strided {counts.strided}, unit-stride {counts.unit_stride}",
-        ]
-        return "\n".join(lines)
+        return kong_lucey_text(self, max_size=max_size)
 
     def __repr__(self) -> str:
         lines = [
@@ -648,41 +394,13 @@ def kong_lucey(
     with error_context("kong_lucey", input_shape=input_shape,
                        weight_shape=shape_of(weight), stride=stride):
         w = as_weight(weight)
-        geom = _strided_geometry(w, input_shape, stride, padding, dilation, groups,
+        geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                  padding_mode)
-        fields, order, widths = _fields(w, geom)
+        fields, order, widths = _phases.kong_lucey_fields(w, geom)
         strided = conv_matrix(w, geom.padded_shape, stride=geom.stride, dilation=geom.dilation,
                               groups=geom.groups)
-        return KongLucey(**fields, permutation=_permutation(order, w.dtype),
-                         blocks=_split_columns(strided, order, widths))
-
-
-def _strided_geometry(w, input_shape, stride, padding, dilation, groups, padding_mode):
-    return geometry.conv_geometry(
-        w.shape, input_shape, stride=_required(stride, "stride", "2"), padding=padding,
-        dilation=dilation, groups=groups, padding_mode=padding_mode)
-
-
-def _fields(w: np.ndarray, geom: geometry.ConvGeometry):
-    """The value-independent fields of a :class:`KongLucey` plus ``unit_weight``; the phase
-    order of the padded input's entries and the column count of every block."""
-    n, s, padded = geom.ndim, geom.stride, geom.padded_shape
-    phases = _phases(s)
-    phase_shapes = tuple(_phase_shape(padded, s, r) for r in phases)
-    kshape = _phase_kernel_shape(geom.kernel_shape, s, geom.dilation)
-    fields = dict(
-        weight=w, input_shape=geom.input_shape, padded_shape=padded,
-        output_shape=geom.output_shape, stride=s, dilation=geom.dilation,
-        padding=geom.padding, padding_mode=geom.padding_mode, groups=geom.groups,
-        in_channels=geom.in_channels, out_channels=geom.out_channels, phases=phases,
-        phase_shapes=phase_shapes, phase_shape=tuple(_ceil_div(p, f) for p, f in zip(padded, s)),
-        kernel_shape=kshape,
-        unit_weight=_rearrange_weight(_as_channels(w, n), s, geom.dilation, (0,) * n, kshape),
-    )
-    order = _phase_order(padded, s, geom.in_channels)
-    fields["column_order"] = order
-    widths = [geom.in_channels * math.prod(shape) for shape in phase_shapes]
-    return fields, order, widths
+        return KongLucey(**fields, permutation=_phases.permutation(order, w.dtype),
+                         blocks=_phases.split_columns(strided, order, widths))
 
 
 def strided_weight(
@@ -740,7 +458,7 @@ def strided_weight(
             raise ConvmatError(f"unit_weight.shape={uw.shape!r} must be (C_out, C_in/groups * "
                                f"prod(stride), *K) with at least one spatial dim")
         n = uw.ndim - 2
-        strides = as_per_dim(_required(stride, "stride", "2"), n, "stride", minimum=1)
+        strides = as_per_dim(_phases.required(stride, "stride", "2"), n, "stride", minimum=1)
         dilations = as_per_dim(dilation, n, "dilation", minimum=1)
         n_phases = math.prod(strides)
         if uw.shape[1] % n_phases:
@@ -754,7 +472,7 @@ def strided_weight(
             if len(kernel) != n:
                 raise ConvmatError(f"kernel_shape={kernel!r} must have {n} dims, like "
                                    f"unit_weight.shape={uw.shape!r}")
-            expected = _phase_kernel_shape(kernel, strides, dilations)
+            expected = _phases.phase_kernel_shape(kernel, strides, dilations)
             if expected != kshape:
                 raise ConvmatError(
                     f"kernel_shape={kernel!r} does not match unit_weight.shape={uw.shape!r}: "
@@ -762,7 +480,7 @@ def strided_weight(
                     f"have shape {expected!r}"
                 )
         c_out, c_in_g = uw.shape[0], uw.shape[1] // n_phases
-        phase, q = _tap_slots(kernel, strides, dilations, (0,) * n)
+        phase, q = _phases.tap_slots(kernel, strides, dilations, (0,) * n)
         grouped = uw.reshape(c_out, c_in_g, n_phases, *kshape)
         off_tap = np.ones((n_phases, *kshape), dtype=bool)
         off_tap[(phase, *q)] = False
@@ -907,140 +625,27 @@ def polyphase(
         geom = geometry.conv_geometry(w.shape, input_shape, padding=padding, dilation=dilation,
                                       groups=groups)
         n = geom.ndim
-        s = as_per_dim(_required(factor, "factor", "2"), n, "factor", minimum=1)
+        s = as_per_dim(_phases.required(factor, "factor", "2"), n, "factor", minimum=1)
         dilations = geom.dilation
         padded, out_shape = geom.padded_shape, geom.output_shape
         unit = conv_matrix(w, padded, dilation=dilations, groups=geom.groups)
-        phases = _phases(s)
-        rows = _phase_order(out_shape, s, geom.out_channels)
-        cols = _phase_order(padded, s, geom.in_channels)
-        row_widths = [geom.out_channels * math.prod(_phase_shape(out_shape, s, p))
+        phases = _phases.residues(s)
+        rows = _phases.phase_order(out_shape, s, geom.out_channels)
+        cols = _phases.phase_order(padded, s, geom.in_channels)
+        row_widths = [geom.out_channels * math.prod(_phases.phase_shape(out_shape, s, p))
                       for p in phases]
-        col_widths = [geom.in_channels * math.prod(_phase_shape(padded, s, p)) for p in phases]
-        by_rows = _split_columns(unit.T, rows, row_widths)  # transposed: rows as columns
-        blocks = tuple(_split_columns(band.T, cols, col_widths) for band in by_rows)
-        kshape = _phase_kernel_shape(geom.kernel_shape, s, dilations, tuple(f - 1 for f in s))
-        w4 = _as_channels(w, n)
-        per_phase = [_rearrange_weight(w4, s, dilations, rho, kshape) for rho in phases]
+        col_widths = [geom.in_channels * math.prod(_phases.phase_shape(padded, s, p)) for p in phases]
+        by_rows = _phases.split_columns(unit.T, rows, row_widths)  # transposed: rows as columns
+        blocks = tuple(_phases.split_columns(band.T, cols, col_widths) for band in by_rows)
+        kshape = _phases.phase_kernel_shape(geom.kernel_shape, s, dilations, tuple(f - 1 for f in s))
+        w4 = _phases.as_channels(w, n)
+        per_phase = [_phases.rearrange_weight(w4, s, dilations, rho, kshape) for rho in phases]
         unit_weight = np.stack(per_phase, axis=1).reshape(-1, *per_phase[0].shape[1:])
         return Polyphase(
             weight=w, factor=s, dilation=dilations, groups=geom.groups,
             in_channels=geom.in_channels, out_channels=geom.out_channels,
             padded_shape=padded, output_shape=out_shape, phases=phases,
-            row_permutation=_permutation(rows, w.dtype),
-            column_permutation=_permutation(cols, w.dtype), blocks=blocks,
+            row_permutation=_phases.permutation(rows, w.dtype),
+            column_permutation=_phases.permutation(cols, w.dtype), blocks=blocks,
             unit_weight=unit_weight, kernel_shape=kshape,
         )
-
-
-# ------------------------------------------------------------------------------- symbolic
-
-
-@dataclass(frozen=True, repr=False, eq=False)
-class SymbolicKongLucey(KongLucey):
-    r"""Kong & Lucey with sympy entries (see :func:`symbolic_kong_lucey`).
-
-    As :class:`KongLucey`, but ``weight`` and ``unit_weight`` are numpy object arrays of sympy
-    expressions and ``permutation``, ``blocks`` and :attr:`matrix` are sympy matrices.
-
-    Attributes
-    ----------
-    matrix : convmat.symbolic.ConvMatrix
-        The strided matrix on the padded input, ``A`` (it carries its geometry).
-    """
-
-    matrix: object
-
-    @property
-    def permuted(self):
-        """``A * permutation``, i.e. ``[T_0 | T_1 | ...]``."""
-        import sympy
-
-        return sympy.SparseMatrix.hstack(*self.blocks)
-
-    def strided_matrix(self, *, padded: bool = True):
-        """``hstack(blocks) * permutation.T`` (times the padding matrix unless ``padded``),
-        a sympy matrix."""
-        import sympy
-
-        matrix = self.permuted * self.permutation.T
-        if not padded:
-            pad = padding_matrix(self.input_shape, self.padding, mode=self.padding_mode,
-                                 channels=self.in_channels, dtype=int).tocoo()
-            entries = zip(zip(pad.row.tolist(), pad.col.tolist()), pad.data.tolist())
-            matrix = matrix * sympy.SparseMatrix(*pad.shape, dict(entries))
-        return matrix
-
-    def __repr__(self) -> str:
-        return "Symbolic" + super().__repr__()
-
-
-def symbolic_kong_lucey(
-    weight,
-    input_shape: Sequence[int],
-    *,
-    stride: int | Sequence[int] | None = None,
-    padding: geometry.Padding = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-    padding_mode: geometry.PaddingMode = "zeros",
-    name: str = "w",
-    base: int = 0,
-) -> SymbolicKongLucey:
-    r"""Kong & Lucey's rearrangement with sympy entries (``convmat.symbolic.kong_lucey``).
-
-    Parameters
-    ----------
-    weight : tuple of int, sympy Array, array_like
-        A shape (symbols ``name_{...}`` are made, see :func:`convmat.symbolic.kernel`) or the
-        values (sympy expressions and numbers).
-    input_shape, stride, padding, dilation, groups, padding_mode
-        As in :func:`kong_lucey`.
-    name, base : str, int
-        Name and first index of the symbols made when ``weight`` is a shape.
-
-    Returns
-    -------
-    SymbolicKongLucey
-        As :func:`kong_lucey`, with sympy matrices; ``.latex(part)`` writes the strided
-        matrix, the permuted one with rules between the phases, and the sum of unit-stride
-        convolutions. Substituting numbers for the symbols gives :func:`kong_lucey`'s
-        matrices exactly.
-
-    Examples
-    --------
-    The 1-D toy of the slides, kernel ``(h0, h1, h2)``, stride 2, input length 7:
-
-    >>> kl = symbolic_kong_lucey((3,), (7,), stride=2, name="h")
-    >>> kl.permuted
-    Matrix([
-    [h_{0}, h_{2},     0,     0, h_{1},     0,     0],
-    [    0, h_{0}, h_{2},     0,     0, h_{1},     0],
-    [    0,     0, h_{0}, h_{2},     0,     0, h_{1}]])
-    >>> [list(xr) for xr in kl.phase_inputs()]
-    [[x_{0}, x_{2}, x_{4}, x_{6}], [x_{1}, x_{3}, x_{5}]]
-    >>> kl.phase_weight(0), kl.phase_weight(1)
-    (array([h_{0}, h_{2}], dtype=object), array([h_{1}, 0], dtype=object))
-    """
-    from . import symbolic
-
-    with error_context("symbolic.kong_lucey", input_shape=input_shape,
-                       weight_shape=symbolic._describe(weight), stride=stride):
-        import sympy
-
-        w = symbolic.as_symbolic_weight(weight, name=name, base=base)
-        geom = _strided_geometry(w, input_shape, stride, padding, dilation, groups,
-                                 padding_mode)
-        fields, order, widths = _fields(w, geom)
-        fields["unit_weight"] = np.frompyfunc(sympy.sympify, 1, 1)(fields["unit_weight"])
-        matrix = symbolic.conv_matrix(w, geom.padded_shape, stride=geom.stride,
-                                      dilation=geom.dilation, groups=geom.groups)
-        size = order.size
-        permutation = sympy.SparseMatrix(size, size, {(int(order[k]), k): 1
-                                                      for k in range(size)})
-        cuts = np.concatenate(([0], np.cumsum(widths)))
-        rows = list(range(matrix.rows))
-        blocks = tuple(sympy.SparseMatrix(matrix.extract(rows, order[lo:hi].tolist()))
-                       for lo, hi in zip(cuts[:-1], cuts[1:]))
-        return SymbolicKongLucey(**fields, permutation=permutation, blocks=blocks,
-                                 matrix=matrix)

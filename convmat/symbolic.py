@@ -1,6 +1,6 @@
 r"""Symbolic builders: convolution matrices whose entries are sympy symbols or expressions.
 
-The same index engine as the numeric builders (:mod:`convmat._structure`) gives the
+The same index engine as the numeric builders (:mod:`convmat._engine`) gives the
 ``(row, col, tap)`` triplets; the values come from a sympy array instead of a numpy one, so
 after substituting numbers for the symbols the matrix equals :func:`convmat.conv_matrix`
 exactly. The result is a :class:`ConvMatrix`, a ``sympy.SparseMatrix`` that remembers its
@@ -30,11 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import _engine, geometry
+from . import _engine, _phases, geometry
 from ._memory import check_budget
-from ._validate import as_int, as_shape, check_format
+from ._symbols import element, symbols
+from ._validate import check_format
 from .errors import ConvmatError, error_context, shape_of
-from .striding import symbolic_kong_lucey as kong_lucey  # Kong & Lucey, in striding.py
+from .geometry import vector_shapes
+from .padding import padding_matrix
+from .striding import KongLucey
 
 __all__ = [
     "ConvMatrix",
@@ -50,6 +53,7 @@ __all__ = [
     "outputs",
     "product",
     "kong_lucey",
+    "SymbolicKongLucey",
 ]
 
 #: bytes per stored symbolic entry for the memory guard (about 320 measured at the peak of a
@@ -86,39 +90,6 @@ class ConvMatrix(sympy.MutableSparseMatrix):
 
     def copy(self):
         return self._with_geometry(super().copy(), self.transposed)
-
-
-def _name(name: str, index: Sequence[int], base: int) -> str:
-    return f"{name}_{{{','.join(str(int(i) + base) for i in index)}}}"
-
-
-def element(name: str, shape: Sequence[int], flat: int, base: int = 0) -> sympy.Symbol:
-    """The symbol at C-order position ``flat`` of an array of symbols of ``shape``.
-
-    Examples
-    --------
-    >>> element("x", (3, 3), 5)
-    x_{1,2}
-    >>> element("x", (3, 3), 5, base=1)
-    x_{2,3}
-    """
-    return sympy.Symbol(_name(name, np.unravel_index(flat, tuple(shape)), base))
-
-
-def symbols(shape: Sequence[int], name: str, *, base: int = 0) -> sympy.Array:
-    """A sympy Array of distinct symbols ``name_{i,j,...}`` of the given shape.
-
-    Examples
-    --------
-    >>> symbols((2, 2), "v")
-    [[v_{0,0}, v_{0,1}], [v_{1,0}, v_{1,1}]]
-    """
-    dims = as_shape(shape, "shape")
-    base = as_int(base, "base")
-    if not isinstance(name, str) or not name:
-        raise ConvmatError(f"name={name!r} must be a non-empty string")
-    flat = [sympy.Symbol(_name(name, index, base)) for index in np.ndindex(*dims)]
-    return sympy.ImmutableDenseNDimArray(flat, dims)
 
 
 def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:
@@ -379,28 +350,6 @@ def conv_transpose_matrix(
                   padding_mode=padding_mode, flip=flip)
 
 
-def vector_shapes(geom: geometry.ConvGeometry,
-                  transposed: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Index shapes ``(x_shape, y_shape)`` of the vectors a convolution's matrix maps.
-
-    ``x`` is the matrix's input (its columns), ``y`` its output (its rows); each is
-    ``(channels, *spatial)``, the channel axis left out when there is one channel.
-
-    Examples
-    --------
-    >>> vector_shapes(geometry.conv_geometry((2, 3, 2, 2), (4, 4)))
-    ((3, 4, 4), (2, 3, 3))
-    >>> vector_shapes(geometry.conv_geometry((2, 2), (4, 4)), transposed=True)
-    ((3, 3), (4, 4))
-    """
-    def shape(channels: int, spatial: tuple[int, ...]) -> tuple[int, ...]:
-        return spatial if channels == 1 else (channels, *spatial)
-
-    x = shape(geom.in_channels, geom.input_shape)
-    y = shape(geom.out_channels, geom.output_shape)
-    return (y, x) if transposed else (x, y)
-
-
 def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
     """Index shape of the vector along ``axis`` (0: rows/outputs, 1: columns/inputs)."""
     geom = getattr(matrix, "geometry", None)
@@ -525,3 +474,112 @@ def product(matrix, x: str | Sequence = "x", y: str = "y", *, base: int = 0) -> 
             xs = sympy.Matrix(flat.tolist())
         return MatrixProduct(matrix, xs, outputs(matrix, y, base=base))
 
+
+# -- Kong & Lucey ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SymbolicKongLucey(KongLucey):
+    r"""Kong & Lucey with sympy entries (see :func:`kong_lucey`).
+
+    As :class:`KongLucey`, but ``weight`` and ``unit_weight`` are numpy object arrays of sympy
+    expressions and ``permutation``, ``blocks`` and :attr:`matrix` are sympy matrices.
+
+    Attributes
+    ----------
+    matrix : convmat.symbolic.ConvMatrix
+        The strided matrix on the padded input, ``A`` (it carries its geometry).
+    """
+
+    matrix: object
+
+    @property
+    def permuted(self):
+        """``A * permutation``, i.e. ``[T_0 | T_1 | ...]``."""
+        return sympy.SparseMatrix.hstack(*self.blocks)
+
+    def strided_matrix(self, *, padded: bool = True, format: str | None = None):  # noqa: A002
+        """``hstack(blocks) * permutation.T`` (times the padding matrix unless ``padded``),
+        a sympy matrix. ``format`` is checked like the numeric method's and otherwise
+        ignored (a sympy matrix has one storage)."""
+        with error_context("SymbolicKongLucey.strided_matrix", format=format):
+            if format is not None:
+                check_format(format)
+        matrix = self.permuted * self.permutation.T
+        if not padded:
+            pad = padding_matrix(self.input_shape, self.padding, mode=self.padding_mode,
+                                 channels=self.in_channels, dtype=int).tocoo()
+            entries = zip(zip(pad.row.tolist(), pad.col.tolist()), pad.data.tolist())
+            matrix = matrix * sympy.SparseMatrix(*pad.shape, dict(entries))
+        return matrix
+
+    def __repr__(self) -> str:
+        return "Symbolic" + super().__repr__()
+
+
+def kong_lucey(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] | None = None,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    name: str = "w",
+    base: int = 0,
+) -> SymbolicKongLucey:
+    r"""Kong & Lucey's rearrangement with sympy entries (the numeric one is
+    :func:`convmat.kong_lucey`).
+
+    Parameters
+    ----------
+    weight : tuple of int, sympy Array, array_like
+        A shape (symbols ``name_{...}`` are made, see :func:`convmat.symbolic.kernel`) or the
+        values (sympy expressions and numbers).
+    input_shape, stride, padding, dilation, groups, padding_mode
+        As in :func:`kong_lucey`.
+    name, base : str, int
+        Name and first index of the symbols made when ``weight`` is a shape.
+
+    Returns
+    -------
+    SymbolicKongLucey
+        As :func:`convmat.kong_lucey`, with sympy matrices; ``.latex(part)`` writes the strided
+        matrix, the permuted one with rules between the phases, and the sum of unit-stride
+        convolutions. Substituting numbers for the symbols gives :func:`kong_lucey`'s
+        matrices exactly.
+
+    Examples
+    --------
+    The 1-D toy of the slides, kernel ``(h0, h1, h2)``, stride 2, input length 7:
+
+    >>> kl = kong_lucey((3,), (7,), stride=2, name="h")
+    >>> kl.permuted
+    Matrix([
+    [h_{0}, h_{2},     0,     0, h_{1},     0,     0],
+    [    0, h_{0}, h_{2},     0,     0, h_{1},     0],
+    [    0,     0, h_{0}, h_{2},     0,     0, h_{1}]])
+    >>> [list(xr) for xr in kl.phase_inputs()]
+    [[x_{0}, x_{2}, x_{4}, x_{6}], [x_{1}, x_{3}, x_{5}]]
+    >>> kl.phase_weight(0), kl.phase_weight(1)
+    (array([h_{0}, h_{2}], dtype=object), array([h_{1}, 0], dtype=object))
+    """
+    with error_context("symbolic.kong_lucey", input_shape=input_shape,
+                       weight_shape=_describe(weight), stride=stride):
+        w = as_symbolic_weight(weight, name=name, base=base)
+        geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
+                                 padding_mode)
+        fields, order, widths = _phases.kong_lucey_fields(w, geom)
+        fields["unit_weight"] = np.frompyfunc(sympy.sympify, 1, 1)(fields["unit_weight"])
+        matrix = conv_matrix(w, geom.padded_shape, stride=geom.stride,
+                                      dilation=geom.dilation, groups=geom.groups)
+        size = order.size
+        permutation = sympy.SparseMatrix(size, size, {(int(order[k]), k): 1
+                                                      for k in range(size)})
+        cuts = np.concatenate(([0], np.cumsum(widths)))
+        rows = list(range(matrix.rows))
+        blocks = tuple(sympy.SparseMatrix(matrix.extract(rows, order[lo:hi].tolist()))
+                       for lo, hi in zip(cuts[:-1], cuts[1:]))
+        return SymbolicKongLucey(**fields, permutation=permutation, blocks=blocks,
+                                 matrix=matrix)

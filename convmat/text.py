@@ -7,7 +7,10 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["to_text", "spy", "summary"]
+from ._validate import positive_int
+from .errors import error_context
+
+__all__ = ["kong_lucey_text", "spy", "summary", "to_text"]
 
 
 def _format_value(v) -> str:
@@ -84,3 +87,62 @@ def spy(matrix, *, width: int = 64, height: int = 24) -> str:
     grid = np.zeros((h, w), dtype=bool)
     grid[(coo.row.astype(np.int64) * h) // rows, (coo.col.astype(np.int64) * w) // cols] = True
     return "\n".join("".join("#" if v else "." for v in line) for line in grid)
+
+
+def kong_lucey_text(kl, *, max_size: int = 40) -> str:
+    """Plain-text account of a Kong & Lucey result: ``A``, the phase order of its columns,
+    every block with its phase kernel, and the unit-stride layer (what ``convmat
+    kong-lucey`` prints; also ``kl.text()``).
+
+    Examples
+    --------
+    >>> import convmat
+    >>> print(kong_lucey_text(convmat.kong_lucey([1, 2, 3], (5,), stride=2)))
+    strided matrix A on the padded input (5,) (stride (2,), dilation (1,)), 2 x 5:
+    1 2 3 . .
+    . . 1 2 3
+    <BLANKLINE>
+    columns grouped by phase: A @ permutation = [T_0 | T_1]
+    T_0: phase (0,), input x[0::2], columns 0 2 4
+         kernel [1, 3]
+    1 3 .
+    . 1 3
+    T_1: phase (1,), input x[1::2], columns 1 3
+         kernel [2, 0]
+    2 .
+    . 2
+    <BLANKLINE>
+    unit-stride layer: unit_weight (1, 2, 2) on the space-to-depth input (2, 3), cropped to (2,)
+    parameters: strided 3, unit-stride 4
+    """
+    with error_context("kong_lucey_text", max_size=max_size):
+        max_size = positive_int(max_size, "max_size")
+        n_blocks = " | ".join(f"T_{r}" for r in range(kl.n_phases))
+        lines = [
+            f"strided matrix A on the padded input {kl.padded_shape} (stride "
+            f"{kl.stride}, dilation {kl.dilation}), {kl.permuted.shape[0]} x "
+            f"{kl.permuted.shape[1]}:",
+            to_text(kl.strided_matrix(), max_rows=max_size, max_cols=max_size), "",
+            f"columns grouped by phase: A @ permutation = [{n_blocks}]",
+        ]
+        cuts = np.cumsum([0] + [block.shape[1] for block in kl.blocks])
+        for r, (phase, block) in enumerate(zip(kl.phases, kl.blocks)):
+            where = ", ".join(f"{p}::{s}" for p, s in zip(phase, kl.stride))
+            columns = kl.column_order[cuts[r]:cuts[r + 1]]
+            shown = (" ".join(map(str, columns)) if columns.size <= max_size
+                     else f"{columns.size} columns")
+            lines.append(f"T_{r}: phase {phase}, input x[{where}], columns {shown or '(none)'}")
+            if kl.weight.ndim == kl.ndim:
+                kernel = np.array2string(kl.phase_weight(r), separator=", ")
+                lines.append(f"     kernel {' '.join(kernel.split())}")
+            if 0 not in block.shape:
+                lines.append(to_text(block, max_rows=max_size, max_cols=max_size))
+        counts = kl.parameter_counts()
+        lines += [
+            "",
+            f"unit-stride layer: unit_weight {kl.unit_weight.shape} on the space-to-depth "
+            f"input ({kl.in_channels * kl.n_phases}, "
+            f"{', '.join(map(str, kl.phase_shape))}), cropped to {kl.output_shape}",
+            f"parameters: strided {counts.strided}, unit-stride {counts.unit_stride}",
+        ]
+        return "\n".join(lines)

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 import convmat
 from convmat import symbolic
 from convmat.cli import main
-from convmat.striding import kong_lucey, polyphase, strided_weight, symbolic_kong_lucey
+from convmat.striding import kong_lucey, polyphase, strided_weight
+from convmat.symbolic import kong_lucey as symbolic_kong_lucey
 
 from .conftest import requires_pdflatex, requires_torch, torch
 
@@ -447,9 +448,11 @@ def test_latex_names_only_the_written_entries(monkeypatch):
     for ``kl.latex()`` of a 3 x 224 x 224 input."""
     kl = kong_lucey(np.ones((4, 3, 3, 3)), (96, 96), stride=2, padding=1)
     named = []
-    element = symbolic.element
-    monkeypatch.setattr(symbolic, "element", lambda *a: named.append(a) or element(*a))
-    monkeypatch.setattr(symbolic, "symbols", lambda *a, **k: pytest.fail("a whole vector"))
+    from convmat import _symbols, latex
+
+    element = _symbols.element
+    monkeypatch.setattr(latex, "element", lambda *a: named.append(a) or element(*a))
+    monkeypatch.setattr(_symbols, "symbols", lambda *a, **k: pytest.fail("a whole vector"))
     for part in ("strided", "permuted", "sum", "all"):
         kl.latex(part)
     named.clear()
