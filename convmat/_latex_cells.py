@@ -14,24 +14,17 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
+from ._choices import ENVIRONMENTS, HIGHLIGHTS, ZERO_STYLES
 from .errors import ConvmatError
 
 __all__ = [
-    "ENVIRONMENTS", "HIGHLIGHTS", "MAX_CELLS", "ZERO_STYLES", "Entries", "Formatter",
+    "MAX_CELLS", "Entries", "Formatter",
     "elide", "levels_of", "rules_at", "write_cells", "write_environment", "write_vector",
 ]
 
-#: environment -> (left, right) delimiter for ``\left ... \right`` (None: no delimiters)
-ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
-    "bmatrix": ("[", "]"), "pmatrix": ("(", ")"), "Bmatrix": (r"\{", r"\}"),
-    "vmatrix": ("|", "|"), "Vmatrix": (r"\|", r"\|"), "matrix": None, "array": None,
-}
-#: how an entry that is not stored (a structural zero) prints
-ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
 #: largest number of cells written (guards against rendering a huge matrix by accident)
 MAX_CELLS = 1_000_000
 AMSMATH_MAX_COLS = 10  # amsmath's MaxMatrixCols: wider matrices are written as arrays
-HIGHLIGHTS = {"boxed": r"\boxed{%s}", "bold": r"\boldsymbol{%s}"}
 
 
 # -- reading entries ------------------------------------------------------------------------

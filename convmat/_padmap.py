@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._choices import PADDING_MODES
 from .errors import ConvmatError
-from .geometry import PADDING_MODES
 
 __all__ = ["index_map"]
 

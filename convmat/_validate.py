@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ._choices import FORMATS
 from .errors import ConvmatError
 
 __all__ = [
@@ -18,8 +19,6 @@ __all__ = [
     "check_choice", "check_format", "listed", "positive_int",
 ]
 
-#: SciPy sparse format names accepted by every ``format=`` argument
-FORMATS: tuple[str, ...] = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
 
 
 def as_int(value: object, name: str) -> int:

@@ -27,13 +27,11 @@ from ._validate import as_int, as_per_dim, as_shape
 from .errors import ConvmatError, error_context
 
 __all__ = [
-    "Relationship",
     "RELATIONSHIPS",
+    "explain_shape",
     "relationship",
     "relationship_for",
     "relationship_table",
-    "explain_shape",
-    "TransposeParameters",
     "transpose_parameters",
 ]
 

@@ -20,10 +20,11 @@ import scipy.io
 import scipy.sparse
 
 from . import geometry, sparse
+from ._choices import CLI_MATRIX_FORMATS, ENVIRONMENTS, PADDING_MODES, TEXT_FORMATS, ZERO_STYLES
 from .errors import ConvmatError
 from .text import to_text
 
-__all__ = ["main", "run", "parse_shape", "parse_padding", "parse_weights", "COMMANDS"]
+__all__ = ["main"]
 
 
 class _UsageError(Exception):
@@ -143,20 +144,30 @@ def _weight(args, kernel: tuple[int, ...], *, transposed: bool = False):
     return shape, np.arange(1, math.prod(shape) + 1).reshape(shape)
 
 
-def _add_geometry(p: argparse.ArgumentParser, *, weights: bool) -> None:
-    p.add_argument("--input", required=True, help="spatial input shape, e.g. 5x5")
-    p.add_argument("--kernel", required=True, help="spatial kernel shape, e.g. 3x3")
-    if weights:
-        p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';' "
-                       "(default 1, 2, ..., so each entry shows its tap)")
-        _add_channels(p)
-        p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
-                       help="padding mode")
-        p.add_argument("--flip", action="store_true", help="true convolution (flipped kernel)")
-    p.add_argument("--stride", default="1", help="int or per-dim ints like 2x1")
+def _add_shape_options(p: argparse.ArgumentParser, *, stride_required: bool = False) -> None:
+    """``--input --kernel --stride --padding --dilation``: the geometry every subcommand takes."""
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 5x5 or 7")
+    p.add_argument("--kernel", required=True, help="spatial kernel shape, e.g. 3x3 or 3")
+    p.add_argument("--stride", required=stride_required, default=None if stride_required
+                   else "1", help="int or per-dim ints like 2x1")
     p.add_argument("--padding", default="0",
                    help="int, per-dim ints (1x2), before:after pairs (0:1x2), valid, same, full")
     p.add_argument("--dilation", default="1", help="int or per-dim ints")
+
+
+def _add_weight_options(p: argparse.ArgumentParser) -> None:
+    """``--weights``, the channels and ``--mode``: what fills the matrix."""
+    p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';' "
+                   "(default 1, 2, ..., so each entry shows its tap)")
+    _add_channels(p)
+    p.add_argument("--mode", default="zeros", choices=PADDING_MODES, help="padding mode")
+
+
+def _add_geometry(p: argparse.ArgumentParser, *, weights: bool) -> None:
+    _add_shape_options(p)
+    if weights:
+        _add_weight_options(p)
+        p.add_argument("--flip", action="store_true", help="true convolution (flipped kernel)")
     p.add_argument("--transpose", action="store_true", help="transposed convolution")
     p.add_argument("--output-padding", default="0", help="with --transpose")
 
@@ -182,18 +193,18 @@ def _add_matrix_output(p: argparse.ArgumentParser) -> None:
     """Options of ``convmat matrix`` for symbolic entries, output formats and LaTeX."""
     p.add_argument("--symbolic", action="store_true",
                    help="entries are sympy symbols w_{i,j} (or the --weights numbers, exactly)")
-    p.add_argument("--format", default="text", choices=_FORMATS,
+    p.add_argument("--format", default="text", choices=CLI_MATRIX_FORMATS,
                    help="text (default), latex, mtx (Matrix Market) or npz (scipy.sparse)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     latex = p.add_argument_group("LaTeX options (--format latex)")
     latex.add_argument("--standalone", action="store_true",
                        help="a complete document that compiles with pdflatex")
-    latex.add_argument("--env", choices=("bmatrix", "pmatrix", "array"),
+    latex.add_argument("--env", choices=tuple(ENVIRONMENTS),
                        help="environment (default bmatrix)")
     latex.add_argument("--block", metavar="ROWSxCOLS",
                        help="rules every ROWS rows and COLS columns (default: from the geometry)")
     latex.add_argument("--no-blocks", action="store_true", help="no block rules")
-    latex.add_argument("--zero", choices=("0", "cdot", "blank"),
+    latex.add_argument("--zero", choices=tuple(ZERO_STYLES),
                        help="how structural zeros print (default 0)")
     latex.add_argument("--precision", type=int, help="significant digits of floats (default 4)")
     latex.add_argument("--highlight-row", type=int, metavar="ROW",
@@ -226,7 +237,6 @@ def _cmd_matrix(args) -> int:
     return 0
 
 
-_FORMATS = ("text", "latex", "mtx", "npz")
 _LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row")
 
 
@@ -335,19 +345,11 @@ def _add_kong_lucey(sub) -> None:
         description="Rearrange a strided convolution (Kong & Lucey 2017): its matrix with the "
                     "columns grouped by phase is a row of unit-stride Toeplitz blocks; as a "
                     "layer, a stride-1 convolution of the space-to-depth input.")
-    p.add_argument("--input", required=True, help="spatial input shape, e.g. 7 or 6x6")
-    p.add_argument("--kernel", required=True, help="spatial kernel shape, e.g. 3 or 3x3")
-    p.add_argument("--stride", required=True, help="int or per-dim ints like 2x1")
-    p.add_argument("--padding", default="0",
-                   help="int, per-dim ints (1x2), before:after pairs (0:1x2), valid, same, full")
-    p.add_argument("--dilation", default="1", help="int or per-dim ints")
-    p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
-                   help="padding mode")
-    _add_channels(p)
-    p.add_argument("--weights", help="kernel numbers in C order (default 1, 2, ...)")
+    _add_shape_options(p, stride_required=True)
+    _add_weight_options(p)
     p.add_argument("--symbolic", action="store_true", help="entries are sympy symbols")
     p.add_argument("--name", help="symbol name with --symbolic (default w; the slides use h)")
-    p.add_argument("--format", default="text", choices=("text", "latex"))
+    p.add_argument("--format", default="text", choices=TEXT_FORMATS)
     p.add_argument("--standalone", action="store_true",
                    help="with --format latex: a complete document that compiles with pdflatex")
 

@@ -18,7 +18,7 @@ from .sparse import conv_matrix, conv_transpose_matrix
 from .text import to_text
 from .transposed import equivalent_convolution
 
-__all__ = ["tour", "LENET5", "lenet5_rows"]
+__all__ = ["tour"]
 
 #: worked example 1 of the course slides
 SLIDES_INPUT = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["ConvmatError", "error_context", "shape_of"]
+__all__ = ["ConvmatError"]
 
 
 class ConvmatError(ValueError):

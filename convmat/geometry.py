@@ -26,14 +26,12 @@ from typing import Literal, Union
 
 import numpy as np
 
+from ._choices import PADDING_MODES, PADDING_STRINGS
 from ._validate import as_int, as_per_dim, as_shape, check_choice, listed, positive_int
 from .errors import ConvmatError, error_context
 
 __all__ = [
-    "PADDING_MODES",
     "ConvGeometry",
-    "Padding",
-    "PaddingMode",
     "conv_geometry",
     "conv_output_shape",
     "conv_transpose_geometry",
@@ -43,9 +41,7 @@ __all__ = [
 ]
 
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
-PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
 Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
-_PADDING_STRINGS = ("valid", "same", "full")
 
 
 # -- the formulas (every module takes its output sizes and paddings from here) ---------------
@@ -153,7 +149,7 @@ def resolve_padding(
             )
         raise ConvmatError(
             f"padding={padding!r} is not a padding; use an int, per-dim ints or "
-            f"(before, after) pairs, or one of {_PADDING_STRINGS}"
+            f"(before, after) pairs, or one of {PADDING_STRINGS}"
         )
     if isinstance(padding, Sequence) and not isinstance(padding, bytes):
         if len(padding) != n:

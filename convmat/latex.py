@@ -37,11 +37,9 @@ from typing import Literal, Union
 import numpy as np
 import sympy
 
+from ._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, ZERO_STYLES
 from ._latex_cells import (
-    ENVIRONMENTS,
-    HIGHLIGHTS,
     MAX_CELLS,
-    ZERO_STYLES,
     Entries,
     Formatter,
     elide,
@@ -58,24 +56,11 @@ from .geometry import ConvGeometry, vector_shapes
 from .striding import KongLucey
 from .symbolic import MatrixProduct
 
-__all__ = [
-    "ENVIRONMENTS",
-    "Environment",
-    "KONG_LUCEY_PARTS",
-    "MAX_CELLS",
-    "ZERO_STYLES",
-    "ZeroStyle",
-    "block_sizes",
-    "document",
-    "equations_to_latex",
-    "to_latex",
-]
+__all__ = ["block_sizes", "document", "equations_to_latex", "to_latex"]
 
 Environment = Literal["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"]
 ZeroStyle = Literal["0", "cdot", "blank"]
 Blocks = Union[str, None, bool, tuple]
-#: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)
-KONG_LUCEY_PARTS: tuple[str, ...] = ("all", "strided", "permuted", "sum")
 
 
 # -- layout: which blocks, which geometry ---------------------------------------------------

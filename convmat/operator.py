@@ -19,7 +19,7 @@ from ._padmap import index_map
 from ._validate import as_weight
 from .errors import error_context, shape_of
 
-__all__ = ["conv_operator", "ConvOperator"]
+__all__ = ["conv_operator"]
 
 
 class ConvOperator(LinearOperator):

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 from .errors import ConvmatError
 
-__all__ = ["get", "set", "override", "physical_memory", "parse_bytes"]
+__all__ = ["get", "override", "set"]
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 

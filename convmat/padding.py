@@ -30,7 +30,7 @@ from ._padmap import index_map
 from ._validate import as_format, as_shape, check_format, positive_int
 from .errors import ConvmatError, error_context
 
-__all__ = ["index_map", "padding_matrix"]
+__all__ = ["padding_matrix"]
 
 
 def padding_matrix(

@@ -22,7 +22,7 @@ from ._memory import check_budget, estimate_bytes
 from ._validate import as_array, as_format, as_int, as_per_dim, as_shape, check_format
 from .errors import ConvmatError, error_context, shape_of
 
-__all__ = ["avg_pool_matrix", "max_pool_matrix", "pool_geometry"]
+__all__ = ["avg_pool_matrix", "max_pool_matrix"]
 
 
 def pool_geometry(

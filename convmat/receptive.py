@@ -26,7 +26,7 @@ from . import geometry
 from ._validate import as_per_dim, as_shape
 from .errors import ConvmatError, error_context
 
-__all__ = ["Layer", "ReceptiveField", "receptive_field"]
+__all__ = ["Layer", "receptive_field"]
 
 
 @dataclass(frozen=True)

@@ -53,14 +53,7 @@ from .errors import ConvmatError, error_context, shape_of
 from .padding import padding_matrix
 from .sparse import conv_matrix
 
-__all__ = [
-    "KongLucey",
-    "ParameterCounts",
-    "Polyphase",
-    "kong_lucey",
-    "polyphase",
-    "strided_weight",
-]
+__all__ = ["kong_lucey", "polyphase", "strided_weight"]
 
 
 def _stored(block) -> int:

@@ -42,18 +42,14 @@ from .striding import KongLucey
 __all__ = [
     "ConvMatrix",
     "MatrixProduct",
-    "symbols",
-    "kernel",
-    "element",
-    "as_symbolic_weight",
+    "SymbolicKongLucey",
     "conv_matrix",
     "conv_transpose_matrix",
-    "vector_shapes",
     "inputs",
+    "kernel",
+    "kong_lucey",
     "outputs",
     "product",
-    "kong_lucey",
-    "SymbolicKongLucey",
 ]
 
 #: bytes per stored symbolic entry for the memory guard (about 320 measured at the peak of a

@@ -35,7 +35,7 @@ from ._validate import as_format, as_int, as_per_dim, as_shape, as_weight, check
 from .errors import ConvmatError, error_context, shape_of
 from .sparse import conv_matrix
 
-__all__ = ["stretch_matrix", "EquivalentConvolution", "equivalent_convolution"]
+__all__ = ["equivalent_convolution", "stretch_matrix"]
 
 
 def stretch_matrix(

@@ -1,0 +1,35 @@
+"""Every enumeration of the package, defined once: padding forms and modes, sparse formats,
+LaTeX environments, zero styles, highlights, Kong & Lucey displays, CLI output formats.
+
+Validators (:func:`convmat._validate.check_choice`), builders, renderers and the CLI all read
+their choices from here, so a new choice is added in one place.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CLI_MATRIX_FORMATS", "ENVIRONMENTS", "FORMATS", "HIGHLIGHTS", "KONG_LUCEY_PARTS",
+    "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
+]
+
+#: padding modes, as ``torch.nn.functional.pad``
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
+#: padding given by name
+PADDING_STRINGS: tuple[str, ...] = ("valid", "same", "full")
+#: SciPy sparse format names accepted by every ``format=`` argument
+FORMATS: tuple[str, ...] = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
+#: LaTeX environment -> (left, right) delimiter for ``\left ... \right`` (None: no delimiters)
+ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
+    "bmatrix": ("[", "]"), "pmatrix": ("(", ")"), "Bmatrix": (r"\{", r"\}"),
+    "vmatrix": ("|", "|"), "Vmatrix": (r"\|", r"\|"), "matrix": None, "array": None,
+}
+#: how an entry that is not stored (a structural zero) prints
+ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
+#: how a highlighted entry prints (amsmath)
+HIGHLIGHTS: dict[str, str] = {"boxed": r"\boxed{%s}", "bold": r"\boldsymbol{%s}"}
+#: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)
+KONG_LUCEY_PARTS: tuple[str, ...] = ("all", "strided", "permuted", "sum")
+#: what ``convmat matrix --format`` writes
+CLI_MATRIX_FORMATS: tuple[str, ...] = ("text", "latex", "mtx", "npz")
+#: what ``convmat kong-lucey --format`` writes
+TEXT_FORMATS: tuple[str, ...] = ("text", "latex")
