@@ -4,6 +4,10 @@ Numeric builders return SciPy sparse arrays; :mod:`convmat.symbolic` builds the 
 with sympy symbols and :func:`to_latex` typesets any of them. The sympy-backed names
 (``symbolic``, ``latex``, ``to_latex``) are imported on first use, so ``import convmat`` stays
 light.
+
+The package is layered (foundations, geometry, the index engine ``convmat._engine``, value
+fillers, renderers, command line) with one dependency direction; ``docs/architecture.md``
+draws the layers and follows one call through them.
 """
 
 from __future__ import annotations

@@ -80,6 +80,7 @@ def direct_conv_transpose(x, w, *, stride, pads, dilation, output_padding, group
 
 
 def same_pads(i, k, s, d):
-    """DESIGN.md's "same": output ceil(i/s), extra unit after."""
+    """Padding "same": output ceil(i/s); total max((ceil(i/s)-1)s + d(k-1) + 1 - i, 0),
+    the extra unit after."""
     total = max((-(-i // s) - 1) * s + d * (k - 1) + 1 - i, 0)
     return total // 2, total - total // 2

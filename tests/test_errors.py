@@ -1,4 +1,4 @@
-"""Every error of DESIGN.md: a ConvmatError (a ValueError) naming parameter, value, context,
+"""Every documented error: a ConvmatError (a ValueError) naming parameter, value, context,
 raised before anything is built."""
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def test_padding_forms():
 
 
 def test_lenet_shapes():
-    """SOURCES.md example 7: LeNet-5 shape table."""
+    """Worked example 7 (docs/tutorial.md): the LeNet-5 shape table."""
     s = convmat.conv_output_shape((28, 28), (5, 5), padding=2)
     assert s == (28, 28)
     s = convmat.conv_output_shape(s, (2, 2), stride=2)

@@ -423,7 +423,7 @@ def test_every_engine_path_matches_the_definition(path, geo):
     np.testing.assert_array_equal(s.gather(np.arange(w.size)), s.tap)
 
 
-# -- worked examples (SOURCES.md 1-3) ----------------------------------------------------
+# -- worked examples 1-3 of the tutorial -------------------------------------------------
 
 SLIDES_X = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],
                      [2, 0, 0, 0, 1]])

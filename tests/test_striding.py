@@ -398,6 +398,68 @@ def test_latex_parts():
         kl.latex(zero="-")
 
 
+KL_CASES = [
+    dict(weight=np.arange(1, 10).reshape(3, 3), input_shape=(5, 6), stride=(2, 3), padding=1),
+    dict(weight=np.arange(1, 13).reshape(2, 2, 3), input_shape=(7,), stride=2, dilation=2),
+    dict(weight=np.arange(1, 4), input_shape=(6,), stride=3, padding=[(1, 2)],
+         padding_mode="reflect"),
+]
+
+
+@pytest.mark.parametrize("case", KL_CASES)
+@pytest.mark.parametrize("kind", ["numeric", "symbolic"])
+def test_to_latex_renders_every_part_of_a_kong_lucey_result(case, kind):
+    """``to_latex`` takes numeric and symbolic results and every part; the written cells are
+    the matrices' entries (parsed back from the LaTeX and compared with the matrices)."""
+    case = dict(case)
+    weight, shape = case.pop("weight"), case.pop("input_shape")
+    if kind == "numeric":
+        kl = kong_lucey(weight, shape, **case)
+        cell = str
+    else:
+        kl = symbolic.kong_lucey(sympy.Array(weight.tolist()), shape, **case)
+        cell = sympy.latex
+    whole = convmat.to_latex(kl)
+    assert whole == kl.latex() and whole.startswith(r"\begin{gathered}")
+    for part in ("strided", "permuted", "sum"):
+        tex = convmat.to_latex(kl, part=part, max_rows=None, max_cols=None)
+        assert tex == kl.latex(part, max_rows=None, max_cols=None)
+        assert convmat.to_latex(kl, part=part) in whole
+        if part == "sum":
+            continue
+        matrix = kl.strided_matrix() if part == "strided" else kl.permuted
+        dense = (np.array(matrix.tolist(), dtype=object) if kind == "symbolic"
+                 else matrix.toarray())
+        y, written, x = _matrices(tex)[:3]
+        assert [[c for c in row] for row in written[1]] == [
+            [cell(v) if v != 0 else "0" for v in row] for row in dense]
+        assert len(x[1]) == dense.shape[1] and len(y[1]) == dense.shape[0]
+    standalone = convmat.to_latex(kl, part="permuted", standalone=True)
+    assert standalone.startswith(r"\documentclass")
+
+
+def test_kong_lucey_latex_options_are_checked_like_to_latex():
+    """Once: unknown options raised a bare TypeError, ``geometry=`` clashed with the one the
+    result sets, and ``highlight_row`` was silently ignored by the permuted display."""
+    kl = kong_lucey([1, 2, 3], (7,), stride=2)
+    with pytest.raises(convmat.ConvmatError, match=r"unknown option \['foo'\]"):
+        kl.latex("all", foo=1)
+    with pytest.raises(convmat.ConvmatError, match=r"unknown option"):
+        convmat.to_latex(kl.strided_matrix(), foo=1)
+    with pytest.raises(convmat.ConvmatError, match=r"geometry=.*knows its own"):
+        convmat.to_latex(kl, part="strided", geometry=kl.geometry)
+    with pytest.raises(convmat.ConvmatError, match=r"part='sum' applies to Kong & Lucey"):
+        convmat.to_latex(kl.strided_matrix(), part="sum")
+    with pytest.raises(convmat.ConvmatError, match=r"x=\[1, 2\] must be a non-empty name"):
+        kl.latex("permuted", x=[1, 2])
+    assert kl.latex("strided", geometry=None) == kl.latex("strided")
+    tex = kl.latex("permuted", highlight_row=1)
+    row = kl.permuted[[1]].tocsr()
+    assert tex.count(r"\boxed") == 2 * row.nnz + 1  # its entries, the x they touch, y_1
+    for column in row.indices:
+        assert rf"\boxed{{x_{{{kl.column_order[column]}}}}}" in tex
+
+
 def _matrices(tex):
     """(environment, rows as lists of cells, indices of rows followed by a rule) of every
     environment in ``tex``, outermost first."""
@@ -540,7 +602,7 @@ def test_strided_weight_round_trip_and_generality():
 
 
 def test_toy_of_the_slides():
-    """SOURCES example 6: stride 2, kernel (h0, h1, h2), input length 7."""
+    """The 1-D toy of the teaching material: stride 2, kernel (h0, h1, h2), input length 7."""
     kl = kong_lucey([1, 10, 100], (7,), stride=2)
     strided = convmat.conv_matrix([1, 10, 100], (7,), stride=2)
     order = kl.permutation.T @ np.arange(7)

@@ -293,7 +293,7 @@ def test_bad_geometry_names_parameter_and_context():
 
 
 def test_format_keyword_of_the_numeric_signature_is_accepted():
-    """DESIGN: the symbolic builders take the numeric builders' arguments; format= is
+    """The symbolic builders take the numeric builders' arguments; format= is
     validated and the result is a sympy matrix either way."""
     a = symbolic.conv_matrix((2,), (3,), format="csc")
     assert a == symbolic.conv_matrix((2,), (3,))
