@@ -30,6 +30,7 @@ the cividis colour map. matplotlib is imported only when a picture is drawn
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -594,6 +595,9 @@ def _animation(fig, update, n_frames: int, artists: dict):
                          init_func=lambda: (), blit=False, repeat=True,
                          cache_frame_data=False)
     anim.show_frame = update  # draw frame t (for notebooks and tests)
+    # drawing single frames with show_frame is a use of its own: no "deleted without
+    # rendering anything" warning when such an animation is never saved
+    anim._draw_was_started = True
     anim.artists = artists
     anim.n_frames = n_frames
     return anim
@@ -1076,8 +1080,8 @@ def _entries(matrix):
     if sp.issparse(matrix):
         coo = sp.coo_array(matrix)
         return coo.row, coo.col, coo.data, coo.shape, False
-    module = type(matrix).__module__ or ""
-    if module.startswith("sympy"):
+    sympy = sys.modules.get("sympy")  # a sympy matrix exists only if sympy is imported
+    if sympy is not None and isinstance(matrix, sympy.MatrixBase):
         shape = tuple(matrix.shape)
         if hasattr(matrix, "todok"):
             dok = matrix.todok()
@@ -1102,7 +1106,7 @@ def _entries(matrix):
     return rows, cols, array[rows, cols], array.shape, False
 
 
-def _layout(shape, geometry):
+def _layout(shape, geometry, permuted=False):
     """Row and column block sizes, and Kong & Lucey column bands, for a matrix of ``shape``."""
     from .striding import KongLucey
 
@@ -1112,12 +1116,10 @@ def _layout(shape, geometry):
         kl = geometry
         g = kl.geometry
         rows = _levels(kl.output_shape, kl.out_channels)
+        if shape == g.shape and permuted:
+            return rows, (), ([b.shape[1] for b in kl.blocks], kl.phases)
         if shape == g.shape:
-            cols = _levels(kl.padded_shape, kl.in_channels)
-            return rows, cols, None
-        widths = [b.shape[1] for b in kl.blocks]
-        if shape == (g.shape[0], sum(widths)):
-            return rows, (), (widths, kl.phases)
+            return rows, _levels(kl.padded_shape, kl.in_channels), None
         raise ConvmatError(f"geometry is a Kong & Lucey result for a {g.shape[0]} x "
                            f"{g.shape[1]} matrix; A has shape {shape}")
     if not isinstance(geometry, ConvGeometry):
@@ -1158,8 +1160,9 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
         ``(C_in, *input_shape)`` for the convolution's matrix (swapped for its transpose;
         ``(C, *padded_shape)`` by ``(C, *input_shape)`` for a padding matrix); a rule after
         every image row and a thick one after every channel. A symbolic matrix built by
-        :mod:`convmat.symbolic` carries its own. With a Kong & Lucey result, the permuted
-        matrix gets one band per phase.
+        :mod:`convmat.symbolic` carries its own. A Kong & Lucey result as ``geometry`` gives
+        the rules of its strided matrix (``kl.strided_matrix()``); pass the result itself
+        as ``A`` for the permuted matrix with one band per phase.
     ax : matplotlib.axes.Axes, optional
     highlight_row : int, optional
         Outline this row and its stored entries (the kernel's window) in the kernel colour.
@@ -1185,14 +1188,14 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     with error_context("plot_matrix", shape=getattr(A, "shape", None)):
         from .striding import KongLucey
 
-        bands = None
-        if isinstance(A, KongLucey):
+        permuted = isinstance(A, KongLucey)
+        if permuted:
             geometry = A if geometry is None else geometry
             A = A.permuted
         if geometry is None and isinstance(getattr(A, "geometry", None), ConvGeometry):
             geometry = A.geometry  # a symbolic ConvMatrix knows its geometry
         rows, cols, values, shape, symbolic = _entries(A)
-        row_levels, col_levels, bands = _layout(tuple(shape), geometry)
+        row_levels, col_levels, bands = _layout(tuple(shape), geometry, permuted)
         if highlight_row is not None:
             from .geometry import as_int
 
@@ -1253,15 +1256,15 @@ def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, ba
             ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % 8],
                                    edgecolor="none", zorder=0))
             name = ",".join(map(str, phase))
-            ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$ phase ({name})", ha="center",
-                    va="bottom", fontsize=10 if w > 3 else 8, color=COLORS["text"],
-                    clip_on=False)
+            ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
+                    fontsize=11 if w > 3 else 8, color=COLORS["text"], clip_on=False)
+            del name
             if start:
                 ax.axvline(start, color=COLORS["grid"], linewidth=2.2, zorder=3)
             start += w
     nnz = len(rows)
     if nnz > _MAX_CELLS_DRAWN:
-        ax.scatter(np.asarray(cols) + 0.5, np.asarray(rows) + 0.5, s=0.5, marker=",",
+        ax.scatter(np.asarray(cols) + 0.5, np.asarray(rows) + 0.5, s=0.5, marker="s",
                    c=colors, linewidths=0, zorder=2)
     elif nnz:
         ax.add_collection(PolyCollection(_squares(cols, rows), facecolors=colors,
@@ -1339,51 +1342,58 @@ def plot_kong_lucey(kl):
         strided = kl.strided_matrix()
         m, n = strided.shape
         widths = [b.shape[1] for b in kl.blocks]
-        scale = float(np.clip(4.2 / max(n, 1), 0.05, 0.42))
-        scale = min(scale, 3.6 / max(m, 1)) if m * scale > 3.6 else scale
-        w_in = max(n * scale, 2.4)
-        width = 3 * w_in + 2.0
-        height = max(m, n) * scale + 1.6
+        # Falk's scheme: Pi above the product, A to the left of it
+        s = min(9.4 / (2 * n + 4), 6.0 / (n + m + 4), 0.42)
+        gap, top_gap = 0.5, 0.75
+        left, bottom = 0.35, 0.55
+        width = left + 2 * n * s + gap + 0.35
+        height = bottom + m * s + top_gap + n * s + 0.45
         fig = _new_figure(width, height)
-        top = 1 - 0.85 / height
-        bottom = 0.2 / height
-        boxes = [(0.3 / width + k * (w_in + 0.7) / width, bottom, w_in / width,
-                  top - bottom) for k in range(3)]
-        axes = [fig.add_axes(b) for b in boxes]
-        # 1: the strided matrix, columns' phases marked by a strip above
+
+        def box(x, y, w, h):
+            return fig.add_axes((x / width, y / height, w / width, h / height))
+
+        ax_a = box(left, bottom, n * s, m * s)
+        ax_p = box(left + n * s + gap, bottom + m * s + top_gap, n * s, n * s)
+        ax_t = box(left + n * s + gap, bottom, n * s, m * s)
+        rows_levels = _levels(kl.output_shape, kl.out_channels)
         r, c, v, shape, sym = _entries(strided)
-        geo = kl.geometry
-        _draw_matrix(r, c, v, shape, sym, _levels(kl.output_shape, kl.out_channels),
-                     _levels(kl.padded_shape, kl.in_channels), None, axes[0], None,
-                     title="strided $A$")
+        _draw_matrix(r, c, v, shape, sym, rows_levels,
+                     _levels(kl.padded_shape, kl.in_channels), None, ax_a, None, title="")
         phase_of = np.empty(n, dtype=int)
         start = 0
         for p, w in enumerate(widths):
             phase_of[kl.column_order[start:start + w]] = p
             start += w
+        strip = max(0.6, 0.12 / s)
         for col, p in enumerate(phase_of):
-            axes[0].add_patch(Rectangle((col, -0.9), 1, 0.7, facecolor=PHASE_COLORS[p % 8],
-                                        edgecolor=COLORS["grid"], linewidth=0.4,
-                                        clip_on=False))
-        axes[0].set_title("strided $A$ (top strip: phase of each column)", fontsize=10.5,
-                          pad=14)
-        # 2: the permutation
-        pr, pc, pv, pshape, _ = _entries(kl.permutation)
-        _draw_matrix(pr, pc, np.ones(len(pr)), pshape, False, (), (), None, axes[1], None,
-                     title="column permutation $\\Pi$")
+            ax_a.add_patch(Rectangle((col, -strip - 0.15), 1, strip,
+                                     facecolor=PHASE_COLORS[p % 8], edgecolor=COLORS["grid"],
+                                     linewidth=0.3, clip_on=False))
+        ax_a.set_title("strided $A$ (strip: each column's phase)", fontsize=11,
+                       color=COLORS["text"], pad=4 + strip * s * 72)
+        pr, pc, _, pshape, _ = _entries(kl.permutation)
+        _draw_matrix(pr, pc, np.ones(len(pr)), pshape, False, (), (), None, ax_p, None,
+                     title="column permutation $\\Pi$ (rows: $A$'s columns)")
         start = 0
         for p, w in enumerate(widths):
-            axes[1].add_patch(Rectangle((start, 0), w, n, facecolor=PHASE_COLORS[p % 8],
-                                        edgecolor="none", zorder=0))
+            ax_p.add_patch(Rectangle((start, 0), w, n, facecolor=PHASE_COLORS[p % 8],
+                                     edgecolor="none", zorder=0))
             start += w
-        # 3: the blocks
         r, c, v, shape, sym = _entries(kl.permuted)
-        _draw_matrix(r, c, v, shape, sym, _levels(kl.output_shape, kl.out_channels), (),
-                     (widths, kl.phases), axes[2], None,
-                     title="$A\\,\\Pi = [T_0 \\mid T_1 \\mid \\cdots]$")
-        for ax in axes:
-            ax.set_anchor("N")
-        del geo
+        _draw_matrix(r, c, v, shape, sym, rows_levels, (), (widths, kl.phases), ax_t, None,
+                     title="")
+        ax_t.set_xlabel("$A\\,\\Pi = [\\,T_0 \\mid T_1 \\mid \\cdots\\,]$: unit-stride "
+                        "blocks", fontsize=11, color=COLORS["text"])
+        phases = ", ".join(f"$T_{{{k}}}$: ({','.join(map(str, ph))})"
+                           for k, ph in enumerate(kl.phases))
+        fig.text(left / width, 1 - 0.2 / height,
+                 "Kong & Lucey\nstride " + "×".join(map(str, kl.stride)) + ", kernel "
+                 + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + " on padded input "
+                 + "×".join(map(str, kl.padded_shape)), fontsize=12, va="top",
+                 color=COLORS["text"])
+        fig.text(left / width, 1 - 0.75 / height, "phases (residue per dim):\n" + phases,
+                 fontsize=10.5, va="top", color=COLORS["text"], wrap=True)
         return fig
 
 
