@@ -494,11 +494,10 @@ class _Sliding:
             coll.set_gid(f"grid-{name}")
             ax.add_collection(coll)
         if x is not None:
-            xg = np.asarray(x).reshape(grid if n == 2 else (1, grid[1])[:1] + (grid[1],))
+            xg = np.asarray(x).reshape(win.input_shape if n == 2 else (1, -1))
             for r_, c_, is_real in zip(rr.ravel(), cc.ravel(), real.ravel()):
                 if is_real:
-                    value = xg[r_ // spacing[0], c_ // spacing[1]] if n == 2 else xg[
-                        0, c_ // spacing[1]]
+                    value = xg[r_ // spacing[0], c_ // spacing[1]]
                     ax.text(c_ - self.lo[1] + 0.5, r_ - self.lo[0] + 0.5, _fmt(value),
                             ha="center", va="center", fontsize=fs, color=COLORS["text"],
                             zorder=4)
@@ -760,7 +759,7 @@ def _matrix_animation(win, a, weight, x, y, title):
                     dtype=int)
     panel_h, panel_w = _panel_span(win)
     # matrix panel: y column left of A, x as a row above it
-    mat_w, mat_h = n + 1.6, m + 1.8
+    mat_w, mat_h = n + 2.7, m + 4.4
     content_w = 9.0  # inches for both panels
     share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
     wm, wp = content_w * share, content_w * (1 - share)
@@ -776,11 +775,11 @@ def _matrix_animation(win, a, weight, x, y, title):
     y_for_panel = y
     panel = _Sliding(fig, ax_s, win, weight, x, y_for_panel, tap_fill=True, tap_colors=colors)
     # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
-    x0, y0 = 1.6, 1.8
+    x0, y0 = 2.6, 2.8  # room for the labels and the vectors
     ax_m.set_xlim(-0.1, x0 + n + 0.1)
-    ax_m.set_ylim(y0 + m + 0.1, -0.1)
+    ax_m.set_ylim(y0 + m + 1.6, -0.1)
     _bare(ax_m)
-    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + 0.2)
+    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + 1.7)
     cells = PolyCollection(_squares(coo.col + x0, coo.row + y0), facecolors=colors[taps],
                            edgecolors="none", zorder=2)
     ax_m.add_collection(cells)
@@ -794,27 +793,29 @@ def _matrix_animation(win, a, weight, x, y, title):
             ax_m.text(c + x0 + 0.5, r + y0 + 0.5, _fmt(v), ha="center", va="center",
                       fontsize=fs * 0.9, color=_ink(colors[tap]), zorder=4)
     # x as a row above A, y as a column left of it
-    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 0.2),
+    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
     xv.set_gid("x")
     ax_m.add_collection(xv)
-    yv = PolyCollection(_squares(np.zeros(m) + 0.2, np.arange(m) + y0),
+    yv = PolyCollection(_squares(np.zeros(m) + 1.4, np.arange(m) + y0),
                         facecolors=COLORS["pending"], edgecolors=COLORS["grid"],
                         linewidths=0.8, zorder=2)
     yv.set_gid("y")
     ax_m.add_collection(yv)
     label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(0.7, 0.7, "$y = A\\,x$", **{**label, "fontsize": 12})
+    ax_m.text(x0 + n / 2, 0.75, "$x$ (input, flattened)", **label)
+    ax_m.text(0.6, y0 + m / 2, "$y$", **label)
+    ax_m.text(x0 + n / 2, y0 + m + 0.85, f"$A$: {m} × {n}   ($y = A\\,x$)", **label)
     if fs >= 5.5 and n <= 40 and x is not None:
         for c, v in enumerate(np.asarray(x).ravel()):
-            ax_m.text(c + x0 + 0.5, 0.7, _fmt(v), ha="center", va="center",
+            ax_m.text(c + x0 + 0.5, 2.1, _fmt(v), ha="center", va="center",
                       fontsize=fs * 0.9, color=COLORS["text"], zorder=4)
     y_texts = []
     if fs >= 5.5 and y is not None:
         for r, v in enumerate(np.asarray(y).ravel()):
-            y_texts.append(ax_m.text(0.7, r + y0 + 0.5, _fmt(v), ha="center", va="center",
-                                     fontsize=fs * 0.8, color=COLORS["text"], zorder=4,
+            y_texts.append(ax_m.text(1.9, r + y0 + 0.5, _fmt(v), ha="center", va="center",
+                                     fontsize=fs * 0.9, color=COLORS["text"], zorder=4,
                                      visible=False))
     row_box = Rectangle((x0, y0), n, 1, fill=False, edgecolor=COLORS["kernel"],
                         linewidth=1.6, zorder=5)
@@ -1440,6 +1441,10 @@ def save(obj, path, *, fps: float | None = None, dpi: float | None = None) -> Pa
             fps = 1.5 if fps is None else fps
             if not (isinstance(fps, (int, float)) and 0 < fps <= 100):
                 raise ConvmatError(f"fps={fps!r} must be a number in (0, 100]")
+            if suffix == ".gif" and callable(getattr(obj, "show_frame", None)):
+                _parent(path)
+                _save_gif(obj, path, fps, dpi)
+                return path
             if suffix == ".gif":
                 writer = mpl.animation.PillowWriter(fps=fps)
             elif suffix == ".mp4":
@@ -1470,3 +1475,33 @@ def _parent(path: Path) -> None:
         raise ConvmatError(f"path={str(path)!r}: the folder {str(path.parent)!r} does not "
                            f"exist")
 
+
+def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
+    """One GIF frame per output position, all frames on one shared palette (the pictures
+    have few colours; a shared palette lets each frame store only what changed)."""
+    from PIL import Image
+
+    fig = anim._fig
+    old_dpi = fig.get_dpi()
+    fig.set_dpi(dpi)
+    try:
+        frames = []
+        for t in range(anim.n_frames):
+            anim.show_frame(t)
+            fig.canvas.draw()
+            frames.append(Image.frombuffer("RGBA", fig.canvas.get_width_height(),
+                                           bytes(fig.canvas.buffer_rgba()), "raw", "RGBA", 0,
+                                           1).convert("RGB"))
+    finally:
+        fig.set_dpi(old_dpi)
+    w, h = frames[0].size
+    sample = Image.new("RGB", (w, 2 * h))
+    sample.paste(frames[0], (0, 0))
+    sample.paste(frames[-1], (0, h))
+    palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
+    entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
+    entries[np.argmax(entries.sum(axis=1))] = 255  # the background stays pure white
+    palette.putpalette(entries.ravel().tolist())
+    frames = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
+                   duration=max(int(round(1000 / fps)), 20), optimize=False)
