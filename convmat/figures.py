@@ -493,23 +493,28 @@ class _Sliding:
                                   linestyles=style, zorder=1)
             coll.set_gid(f"grid-{name}")
             ax.add_collection(coll)
+        self.grid_extent = extent
+        self.input_texts = {}  # (panel column, panel row) -> the text in that cell
         if x is not None:
             xg = np.asarray(x).reshape(win.input_shape if n == 2 else (1, -1))
             for r_, c_, is_real in zip(rr.ravel(), cc.ravel(), real.ravel()):
+                key = (int(c_ - self.lo[1]), int(r_ - self.lo[0]))
                 if is_real:
                     value = xg[r_ // spacing[0], c_ // spacing[1]]
-                    ax.text(c_ - self.lo[1] + 0.5, r_ - self.lo[0] + 0.5, _fmt(value),
-                            ha="center", va="center", fontsize=fs, color=COLORS["text"],
-                            zorder=4)
+                    text = ax.text(key[0] + 0.5, key[1] + 0.5, _fmt(value), ha="center",
+                                   va="center", fontsize=fs, color=COLORS["text"], zorder=4)
                 else:
-                    ax.text(c_ - self.lo[1] + 0.5, r_ - self.lo[0] + 0.5, "0",
-                            ha="center", va="center", fontsize=fs * 0.85,
-                            color=COLORS["muted"], zorder=4)
+                    text = ax.text(key[0] + 0.5, key[1] + 0.5, "0", ha="center",
+                                   va="center", fontsize=fs * 0.85, color=COLORS["muted"],
+                                   zorder=4)
+                self.input_texts[key] = text
         # output grid
         orr, occ = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
         self.out_verts = _squares(occ.ravel() + self.out0[1], orr.ravel() + self.out0[0])
-        self.output = PolyCollection(self.out_verts, facecolors=COLORS["pending"],
-                                     edgecolors=COLORS["grid"], linewidths=1.0, zorder=1)
+        ax.add_collection(PolyCollection(self.out_verts, facecolors=COLORS["pending"],
+                                         edgecolors=COLORS["grid"], linewidths=1.0, zorder=1))
+        # the computed cells: an overlay holding cells 0..t (the last one is the current)
+        self.output = PolyCollection(self.out_verts[:1], edgecolors=COLORS["grid"], zorder=1.5)
         self.output.set_gid("output")
         ax.add_collection(self.output)
         self.n_out = math.prod(out)
@@ -524,13 +529,18 @@ class _Sliding:
         # the kernel footprint
         n_taps = win.taps.size
         self.tap_fill = tap_fill
-        face = tap_colors[win.taps] if tap_fill else COLORS["kernel"]
         self.kernel = PolyCollection(_squares(np.zeros(n_taps), np.zeros(n_taps), 0.04),
-                                     facecolors=face, edgecolors=COLORS["kernel"],
-                                     linewidths=2.2, alpha=0.55 if not tap_fill else 0.75,
-                                     zorder=3)
+                                     facecolors=COLORS["kernel"], edgecolors=COLORS["kernel"],
+                                     linewidths=2.2, alpha=0.55, zorder=3)
         self.kernel.set_gid("kernel")
         ax.add_collection(self.kernel)
+        # with tap_fill: a swatch in each kernel cell, in the colour of its tap in A
+        self.swatches = None
+        if tap_fill:
+            self.swatches = PolyCollection(_squares(np.zeros(n_taps), np.zeros(n_taps)),
+                                           facecolors=tap_colors[win.taps],
+                                           edgecolors="white", linewidths=0.6, zorder=3.5)
+            ax.add_collection(self.swatches)
         self.weight_texts = []
         if weight is not None:
             wflat = np.asarray(weight).ravel()
@@ -541,8 +551,19 @@ class _Sliding:
                     path_effects=[patheffects.withStroke(linewidth=2.5,
                                                          foreground="white")]))
         (self.link,) = ax.plot([], [], color=COLORS["kernel"], linewidth=2.0, zorder=0.5,
-                               solid_capstyle="round")
-        self.out_faces = np.tile(np.array(_rgba(COLORS["pending"])), (self.n_out, 1))
+                               solid_capstyle="butt")
+        self.out_faces = np.tile(np.array(_rgba(COLORS["output_light"])), (self.n_out, 1))
+        self.covered: list = []
+        #: every artist a frame changes (drawn over a cached background when saving)
+        self.animated = [self.link, self.output, self.kernel, *self.out_texts,
+                         *self.weight_texts]
+        if self.swatches is not None:
+            self.animated.append(self.swatches)
+
+    def frame_artists(self) -> list:
+        """What the current frame draws over the static background: the changing artists
+        and the input numbers under the kernel."""
+        return [a for a in self.animated if a.get_visible()] + self.covered
 
     def cells(self, t: int) -> np.ndarray:
         """Lower-left corners (x, y) in axes data of the footprint cells of window t."""
@@ -554,20 +575,35 @@ class _Sliding:
     def update(self, t: int) -> None:
         corners = self.cells(t)
         self.kernel.set_verts(_squares(corners[:, 0], corners[:, 1], 0.04))
+        if self.swatches is not None:
+            size = 0.26
+            sq = _squares(corners[:, 0] + 0.07, corners[:, 1] + 0.07)
+            sq = corners[:, None, :] + 0.07 + (sq - corners[:, None, :] - 0.07) * size
+            self.swatches.set_verts(sq)
         for text, (cx, cy) in zip(self.weight_texts, corners):
             text.set_position((cx + 0.95, cy + 0.97))
-        faces = self.out_faces
-        faces[:t] = _rgba(COLORS["output_light"])
+        self.covered = [self.input_texts[key] for key in
+                        map(tuple, corners.astype(int).tolist()) if key in self.input_texts]
+        faces = self.out_faces[:t + 1].copy()
         faces[t] = _rgba(COLORS["output"])
-        faces[t + 1:] = _rgba(COLORS["pending"])
+        self.output.set_verts(self.out_verts[:t + 1])
         self.output.set_facecolors(faces)
-        self.output.set_linewidths([2.4 if k == t else 1.0 for k in range(self.n_out)])
+        self.output.set_linewidths([1.0] * t + [2.4])
         for k, text in enumerate(self.out_texts):
             text.set_visible(k <= t)
             text.set_color("#ffffff" if k == t else COLORS["text"])
+        # from the grid's edge next to the kernel to the output cell (only the gap shows)
         centre = corners.mean(axis=0) + 0.5
         target = self.out_verts[t, 0] + 0.5
-        self.link.set_data([centre[0], target[0]], [centre[1], target[1]])
+        if self.win.ndim == 2:
+            start = (self.grid_extent[1], float(np.clip(centre[1], 0.5,
+                                                        self.grid_extent[0] - 0.5)))
+            end = (self.out0[1], target[1])
+        else:
+            start = (float(np.clip(centre[0], 0.5, self.grid_extent[1] - 0.5)),
+                     self.grid_extent[0])
+            end = (target[0], self.out0[0])
+        self.link.set_data([start[0], end[0]], [start[1], end[1]])
 
 
 def _rgba(color) -> tuple:
@@ -586,7 +622,10 @@ def _prepare(what, input_shape, kernel_shape, stride, padding, dilation, transpo
     return win, weight, x
 
 
-def _animation(fig, update, n_frames: int, artists: dict):
+def _animation(fig, update, n_frames: int, artists: dict, animated: list, frame_artists):
+    """The FuncAnimation, with ``show_frame(t)``, ``artists``, ``n_frames`` and, for the
+    GIF writer, ``animated_artists`` (everything a frame changes) and
+    ``frame_artists()`` (what the current frame draws over the static background)."""
     from matplotlib.animation import FuncAnimation
 
     update(0)
@@ -599,6 +638,8 @@ def _animation(fig, update, n_frames: int, artists: dict):
     anim._draw_was_started = True
     anim.artists = artists
     anim.n_frames = n_frames
+    anim.animated_artists = animated
+    anim.frame_artists = frame_artists
     return anim
 
 
@@ -673,7 +714,8 @@ def animate_convolution(
                  color=COLORS["text"])
         _legend(fig, [*panel.roles, "kernel", "output"])
         return _animation(fig, panel.update, len(win),
-                          {"kernel": panel.kernel, "output": panel.output})
+                          {"kernel": panel.kernel, "output": panel.output}, panel.animated,
+                          panel.frame_artists)
 
 
 def _panel_span(win: SlidingWindows) -> tuple[float, float]:
@@ -715,7 +757,9 @@ def animate_matrix(
     -------
     matplotlib.animation.FuncAnimation
         One frame per output position, with ``show_frame(t)``, ``artists`` (``"row"``: the
-        highlighted cells of ``A``; ``"x"``, ``"y"``: the vectors' cells) and ``n_frames``.
+        highlighted cells of ``A``; ``"x"``: the highlighted entries of ``x``; ``"y"``: the
+        computed entries of ``y``, the current one last; ``"x-cells"``, ``"y-cells"``: all
+        the vectors' cells) and ``n_frames``.
 
     Notes
     -----
@@ -796,21 +840,31 @@ def _matrix_animation(win, a, weight, x, y, title):
     xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
-    xv.set_gid("x")
+    xv.set_gid("x-cells")
     ax_m.add_collection(xv)
     yv = PolyCollection(_squares(np.zeros(m) + 1.4, np.arange(m) + y0),
                         facecolors=COLORS["pending"], edgecolors=COLORS["grid"],
                         linewidths=0.8, zorder=2)
-    yv.set_gid("y")
+    yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
     ax_m.text(x0 + n / 2, 0.75, "$x$ (input, flattened)", **label)
     ax_m.text(0.6, y0 + m / 2, "$y$", **label)
     ax_m.text(x0 + n / 2, y0 + m + 0.85, f"$A$: {m} × {n}   ($y = A\\,x$)", **label)
+    # the highlighted entries of x and the computed entries of y: overlays on the vectors
+    x_lit = PolyCollection(_squares([x0], [1.6]), facecolors=COLORS["kernel"],
+                           edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
+    x_lit.set_gid("x")
+    ax_m.add_collection(x_lit)
+    y_done = PolyCollection(_squares([1.4], [y0]), edgecolors=COLORS["grid"], linewidths=0.8,
+                            zorder=2.5)
+    y_done.set_gid("y")
+    ax_m.add_collection(y_done)
+    x_texts = []
     if fs >= 5.5 and n <= 40 and x is not None:
         for c, v in enumerate(np.asarray(x).ravel()):
-            ax_m.text(c + x0 + 0.5, 2.1, _fmt(v), ha="center", va="center",
-                      fontsize=fs * 0.9, color=COLORS["text"], zorder=4)
+            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, _fmt(v), ha="center", va="center",
+                                     fontsize=fs * 0.9, color=COLORS["text"], zorder=4))
     y_texts = []
     if fs >= 5.5 and y is not None:
         for r, v in enumerate(np.asarray(y).ravel()):
@@ -825,8 +879,9 @@ def _matrix_animation(win, a, weight, x, y, title):
     row_cells.set_gid("matrix-row")
     ax_m.add_collection(row_cells)
     csr = sp.csr_array(a)
-    x_faces = np.tile(_rgba(COLORS["input"]), (n, 1))
-    y_faces = np.tile(_rgba(COLORS["pending"]), (m, 1))
+    y_faces = np.tile(_rgba(COLORS["output_light"]), (m, 1))
+    y_verts = _squares(np.zeros(m) + 1.4, np.arange(m) + y0)
+    covered: list = []
     fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=12,
              color=COLORS["text"])
     _legend(fig, [*panel.roles, "kernel", "output"])
@@ -836,20 +891,26 @@ def _matrix_animation(win, a, weight, x, y, title):
         cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
         row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t + y0)))
         row_box.set_y(t + y0)
-        xf = x_faces.copy()
-        xf[cols] = _rgba(COLORS["kernel"])
-        xv.set_facecolors(xf)
-        yf = y_faces.copy()
-        yf[:t] = _rgba(COLORS["output_light"])
+        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, 1.6)))
+        covered[:] = [x_texts[c] for c in cols] if x_texts else []
+        yf = y_faces[:t + 1].copy()
         yf[t] = _rgba(COLORS["output"])
-        yv.set_facecolors(yf)
+        y_done.set_verts(y_verts[:t + 1])
+        y_done.set_facecolors(yf)
         for k, text in enumerate(y_texts):
             text.set_visible(k <= t)
             text.set_color("#ffffff" if k == t else COLORS["text"])
 
+    animated = [*panel.animated, row_box, row_cells, x_lit, y_done, *y_texts]
+
+    def frame_artists() -> list:
+        return panel.frame_artists() + [row_box, row_cells, x_lit, y_done] + covered + [
+            text for text in y_texts if text.get_visible()]
+
     return _animation(fig, update, len(win),
                       {"kernel": panel.kernel, "output": panel.output, "row": row_cells,
-                       "x": xv, "y": yv})
+                       "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv}, animated,
+                      frame_artists)
 
 
 def _levels(shape: Sequence[int], channels: int = 1) -> tuple[int, ...]:
@@ -1205,8 +1266,31 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
                 raise ConvmatError(f"highlight_row={highlight_row} is not a row of the "
                                    f"{shape[0]}-row matrix")
         _mpl()
-        return _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels,
-                            bands, ax, highlight_row)
+        fig = _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels,
+                           bands, ax, highlight_row)
+        if isinstance(geometry, ConvGeometry):
+            _channel_ticks(fig.axes[0] if ax is None else ax, geometry, tuple(shape))
+        return fig
+
+
+def _channel_ticks(ax, g: ConvGeometry, shape) -> None:
+    """Name the channel blocks (``out o`` down the side, ``in c`` along the top)."""
+    size_in, size_out = math.prod(g.input_shape), math.prod(g.output_shape)
+    if shape == g.shape:
+        rows, cols = ("out", g.out_channels, size_out), ("in", g.in_channels, size_in)
+    elif shape == g.shape[::-1]:
+        rows, cols = ("in", g.in_channels, size_in), ("out", g.out_channels, size_out)
+    else:
+        return
+    if rows[1] > 1:
+        ax.set_yticks([(k + 0.5) * rows[2] for k in range(rows[1])],
+                      [f"{rows[0]} {k}" for k in range(rows[1])], fontsize=10)
+    if cols[1] > 1:
+        ax.xaxis.tick_top()
+        ax.set_xticks([(k + 0.5) * cols[2] for k in range(cols[1])],
+                      [f"{cols[0]} {k}" for k in range(cols[1])], fontsize=10)
+        ax.set_title(ax.get_title(), fontsize=11, color=COLORS["text"], pad=22)
+    ax.tick_params(length=0)
 
 
 def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, bands, ax,
@@ -1482,17 +1566,27 @@ def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
     from PIL import Image
 
     fig = anim._fig
+    canvas = fig.canvas
     old_dpi = fig.get_dpi()
     fig.set_dpi(dpi)
+    animated = list(anim.animated_artists)
+    for artist in animated:
+        artist.set_animated(True)
     try:
+        canvas.draw()  # the static picture once; each frame draws only what changes
+        background = canvas.copy_from_bbox(fig.bbox)
         frames = []
         for t in range(anim.n_frames):
+            canvas.restore_region(background)
             anim.show_frame(t)
-            fig.canvas.draw()
-            frames.append(Image.frombuffer("RGBA", fig.canvas.get_width_height(),
-                                           bytes(fig.canvas.buffer_rgba()), "raw", "RGBA", 0,
+            for artist in sorted(anim.frame_artists(), key=lambda a: a.get_zorder()):
+                fig.draw_artist(artist)
+            frames.append(Image.frombuffer("RGBA", canvas.get_width_height(),
+                                           bytes(canvas.buffer_rgba()), "raw", "RGBA", 0,
                                            1).convert("RGB"))
     finally:
+        for artist in animated:
+            artist.set_animated(False)
         fig.set_dpi(old_dpi)
     w, h = frames[0].size
     sample = Image.new("RGB", (w, 2 * h))

@@ -170,20 +170,21 @@ def test_matrix_animation_highlights_row_t(kwargs):
     else:
         a = convmat.conv_matrix(w, ishape, **geo)
     a = a.tocsr()
-    x_cells, y_cells, row = anim.artists["x"], anim.artists["y"], anim.artists["row"]
-    kernel = np.array(to_rgba(figures.COLORS["kernel"]))
+    art = anim.artists
+    x_cells = [p.vertices for p in art["x-cells"].get_paths()]  # every entry of x, in order
+    y_cells = [p.vertices[:, ::-1] for p in art["y-cells"].get_paths()]  # y runs downwards
     output = np.array(to_rgba(figures.COLORS["output"]))
-    assert anim.n_frames == a.shape[0]
+    assert anim.n_frames == a.shape[0] == len(y_cells) and len(x_cells) == a.shape[1]
     for t in range(a.shape[0]):
         anim.show_frame(t)
         expected = sorted(_row_entries(a, t))
-        drawn = _cell_index([p.vertices for p in row.get_paths()],
-                            [p.vertices for p in x_cells.get_paths()])
-        assert sorted(drawn) == expected
-        lit = np.flatnonzero(np.all(np.isclose(x_cells.get_facecolors(), kernel), axis=1))
-        assert lit.tolist() == expected
-        current = np.flatnonzero(np.all(np.isclose(y_cells.get_facecolors(), output), axis=1))
-        assert current.tolist() == [t]
+        drawn = _cell_index([p.vertices for p in art["row"].get_paths()], x_cells)
+        assert sorted(drawn) == expected  # the outlined cells of A are row t's entries
+        lit = _cell_index([p.vertices for p in art["x"].get_paths()], x_cells)
+        assert sorted(lit) == expected  # and so are the highlighted entries of x
+        done = _cell_index([p.vertices[:, ::-1] for p in art["y"].get_paths()], y_cells)
+        assert done == list(range(t + 1))  # y[0..t] computed, y[t] current
+        assert np.allclose(art["y"].get_facecolors()[-1], output)
 
 
 def test_animation_values_come_from_the_matrix():
@@ -419,3 +420,29 @@ def test_import_convmat_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("make, kwargs", [
+    (figures.animate_convolution, dict(input_shape=(5, 5), kernel_shape=(3, 3),
+                                       x=np.arange(25).reshape(5, 5) % 4,
+                                       weight=np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]]))),
+    (figures.animate_matrix, dict(input_shape=(3,), kernel_shape=(3,), stride=2, padding=1,
+                                  transposed=True, output_padding=1, x=[1, 2, 3],
+                                  weight=[1, 2, 3])),
+])
+def test_gif_frames_equal_full_redraws(make, kwargs, tmp_path):
+    """The GIF writer draws only what changes over a cached background; every frame must
+    look like drawing the whole figure at that frame."""
+    anim = make(**kwargs)
+    path = figures.save(anim, tmp_path / "a.gif")
+    fig = anim._fig
+    with Image.open(path) as im:
+        for t in range(anim.n_frames):
+            im.seek(t)
+            gif = np.asarray(im.convert("RGB")).astype(int)
+            anim.show_frame(t)
+            fig.canvas.draw()
+            full = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+            assert gif.shape == full.shape
+            # palette rounding aside, the pixels agree
+            assert (np.abs(gif - full).max(axis=-1) > 40).mean() < 1e-3
