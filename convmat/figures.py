@@ -805,17 +805,29 @@ def _matrix_animation(win, a, weight, x, y, title):
     # matrix panel: y column left of A, x as a row above it
     mat_w, mat_h = n + 2.7, m + 4.4
     content_w = 9.0  # inches for both panels
-    share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
-    wm, wp = content_w * share, content_w * (1 - share)
-    sm = min(wm / mat_w, 5.2 / mat_h)
-    sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
-    content_h = max(mat_h * sm, panel_h * sp_, 2.4)
     extra = 0.25 * title.count("\n")
-    width, height = content_w + 0.6, content_h + 1.35 + extra
-    fig = _new_figure(width, height)
-    bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
-    ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
-    ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
+    if mat_w > 2.2 * panel_w:
+        # a wide matrix: the sliding picture above it, the matrix across the full width
+        sm = min(content_w / mat_w, 0.42)
+        sp_ = min(content_w / panel_w, 2.7 / panel_h, 0.42)
+        hm, hp = mat_h * sm, panel_h * sp_
+        width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
+        fig = _new_figure(width, height)
+        bottom = 0.6 / height
+        ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
+        ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
+                             hp / height))
+    else:
+        share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
+        wm, wp = content_w * share, content_w * (1 - share)
+        sm = min(wm / mat_w, 5.2 / mat_h)
+        sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
+        content_h = max(mat_h * sm, panel_h * sp_, 2.4)
+        width, height = content_w + 0.6, content_h + 1.35 + extra
+        fig = _new_figure(width, height)
+        bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
+        ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
+        ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
     y_for_panel = y
     panel = _Sliding(fig, ax_s, win, weight, x, y_for_panel, tap_fill=True, tap_colors=colors)
     # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
@@ -1595,7 +1607,20 @@ def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
     palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
     entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
     entries[np.argmax(entries.sum(axis=1))] = 255  # the background stays pure white
-    palette.putpalette(entries.ravel().tolist())
-    frames = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-    frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
-                   duration=max(int(round(1000 / fps)), 20), optimize=False)
+    colors = entries.ravel().tolist()
+    palette.putpalette(colors)  # 255 colours: index 255 is kept free to mean "unchanged"
+    indexed = [np.asarray(f.quantize(palette=palette, dither=Image.Dither.NONE))
+               for f in frames]
+    # every later frame stores only the pixels that changed; the rest are transparent
+    # (index 255) and show the frame before (disposal 1), which compresses to almost nothing
+    out = [indexed[0]]
+    for before, now in zip(indexed, indexed[1:]):
+        out.append(np.where(now == before, 255, now).astype(np.uint8))
+    images = []
+    for array in out:
+        image = Image.fromarray(array, mode="P")
+        image.putpalette(colors + [0, 0, 0])
+        images.append(image)
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
+                   duration=max(int(round(1000 / fps)), 20), optimize=False, disposal=1,
+                   transparency=255)
