@@ -828,8 +828,7 @@ def _matrix_animation(win, a, weight, x, y, title):
         bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
-    y_for_panel = y
-    panel = _Sliding(fig, ax_s, win, weight, x, y_for_panel, tap_fill=True, tap_colors=colors)
+    panel = _Sliding(fig, ax_s, win, weight, x, y, tap_fill=True, tap_colors=colors)
     # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
     x0, y0 = 2.6, 2.8  # room for the labels and the vectors
     ax_m.set_xlim(-0.1, x0 + n + 0.1)
@@ -1040,7 +1039,7 @@ def _connectivity(win, keep, transposed, ax, stride, padding, dilation, output_p
     real = np.all((grid >= 0) & (grid < np.asarray(win.grid_shape)), axis=1)
     d, k = np.asarray(win.dilation), np.asarray(win.kernel_shape)
     centres = win.positions[keep, 0, :] + d * (k - 1) / 2.0  # (outputs, N)
-    height = 2.4 if n == 1 else 0.42 * float(hi[0] - lo[0]) + 3.2
+    height = 2.4 if n == 1 else 0.4 * float(hi[0] - lo[0]) + 2.6
 
     def screen(points, level):
         """(N-vectors, plane) -> (X, Y); plane 0 below, 1 above (swapped if transposed)."""
@@ -1080,7 +1079,7 @@ def _connectivity(win, keep, transposed, ax, stride, padding, dilation, output_p
     in_xy = screen(inputs, 0)
     segs = np.stack([in_xy[sources[t_idx, j_idx]], out_xy[t_idx]], 1)
     edges = LineCollection(segs, colors=colors[win.taps[j_idx]], linewidths=1.8 if n == 1
-                           else 0.9, alpha=0.8, zorder=1)
+                           else 1.2, alpha=0.8, zorder=1)
     edges.set_gid("edges")
     ax.add_collection(edges)
     size = 90 if n == 1 else 40
@@ -1105,21 +1104,16 @@ def _connectivity(win, keep, transposed, ax, stride, padding, dilation, output_p
     ax.set_xlim(x_lo - 2.6, x_hi + 0.8)
     ax.set_ylim(y_lo - 0.7, y_hi + 0.7)
     label = dict(fontsize=12, color=COLORS["text"], ha="right", va="center")
-    bottom_name, top_name = ("output y", "input x") if transposed else ("input x", "output y")
-    if transposed:
-        bottom_name, top_name = "input", "output"
-    else:
-        bottom_name, top_name = "input", "output"
-    ax.text(x_lo - 0.6, screen(lo[None].astype(float), 0)[0, 1], bottom_name
-            if not transposed else top_name, **label)
-    ax.text(x_lo - 0.6, screen(centres[:1], 1)[0, 1], top_name if not transposed
-            else bottom_name, **label)
+    # the forward input's plane is the transposed convolution's output, and vice versa
+    ax.text(x_lo - 0.6, screen(lo[None].astype(float), 0)[0, 1],
+            "output" if transposed else "input", **label)
+    ax.text(x_lo - 0.6, screen(centres[:1], 1)[0, 1],
+            "input" if transposed else "output", **label)
     if own_fig:
-        g = win
         if transposed:
             title = ("transposed convolution: the same connections, reversed — input "
                      + "×".join(map(str, as_shape(input_shape))) + " → output "
-                     + "×".join(map(str, g.grid_shape)))
+                     + "×".join(map(str, win.grid_shape)))
         else:
             title = _describe(win, stride, padding, dilation, output_padding)
         fig.text(0.5, 1 - 0.1 / fig.get_figheight(), title, ha="center", va="top",
@@ -1347,15 +1341,13 @@ def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, ba
         else:
             colors = []
     if bands:
-        widths, phases = bands
+        widths, _ = bands
         start = 0
-        for r, (w, phase) in enumerate(zip(widths, phases)):
+        for r, w in enumerate(widths):
             ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % 8],
                                    edgecolor="none", zorder=0))
-            name = ",".join(map(str, phase))
             ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
                     fontsize=11 if w > 3 else 8, color=COLORS["text"], clip_on=False)
-            del name
             if start:
                 ax.axvline(start, color=COLORS["grid"], linewidth=2.2, zorder=3)
             start += w
