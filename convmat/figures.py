@@ -62,7 +62,7 @@ COLORS = {
 }
 #: background bands of the Kong & Lucey phases (light Okabe & Ito tints)
 PHASE_COLORS = ("#cfe7f5", "#fbe3b3", "#c9eadf", "#f3d3e4", "#fbf4b0", "#d9d9d9",
-                "#f7cfb8", "#bcd7ea")
+                "#f7cfb8", "#bcd7ea", "#e6d5c3", "#d8ecc4", "#e2d4ee", "#f5e6a8")
 TAP_CMAP = "cividis"
 _INSTALL = 'pip install "convmat[plot]"'
 _DPI = 100
@@ -1341,13 +1341,15 @@ def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, ba
         else:
             colors = []
     if bands:
+        cell_pt = _fontsize(fig, ax, n, m, share=1.0, lo=0.0, hi=1e9)
         widths, _ = bands
         start = 0
         for r, w in enumerate(widths):
-            ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % 8],
+            ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % len(PHASE_COLORS)],
                                    edgecolor="none", zorder=0))
             ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
-                    fontsize=11 if w > 3 else 8, color=COLORS["text"], clip_on=False)
+                    fontsize=11 if w * cell_pt > 22 else 8, color=COLORS["text"],
+                    clip_on=False)
             if start:
                 ax.axvline(start, color=COLORS["grid"], linewidth=2.2, zorder=3)
             start += w
@@ -1457,7 +1459,7 @@ def plot_kong_lucey(kl):
         strip = max(0.6, 0.12 / s)
         for col, p in enumerate(phase_of):
             ax_a.add_patch(Rectangle((col, -strip - 0.15), 1, strip,
-                                     facecolor=PHASE_COLORS[p % 8], edgecolor=COLORS["grid"],
+                                     facecolor=PHASE_COLORS[p % len(PHASE_COLORS)], edgecolor=COLORS["grid"],
                                      linewidth=0.3, clip_on=False))
         ax_a.set_title("strided $A$ (strip: each column's phase)", fontsize=11,
                        color=COLORS["text"], pad=4 + strip * s * 72)
@@ -1466,7 +1468,7 @@ def plot_kong_lucey(kl):
                      title="column permutation $\\Pi$ (rows: $A$'s columns)")
         start = 0
         for p, w in enumerate(widths):
-            ax_p.add_patch(Rectangle((start, 0), w, n, facecolor=PHASE_COLORS[p % 8],
+            ax_p.add_patch(Rectangle((start, 0), w, n, facecolor=PHASE_COLORS[p % len(PHASE_COLORS)],
                                      edgecolor="none", zorder=0))
             start += w
         r, c, v, shape, sym = _entries(kl.permuted)
@@ -1474,8 +1476,10 @@ def plot_kong_lucey(kl):
                      title="")
         ax_t.set_xlabel("$A\\,\\Pi = [\\,T_0 \\mid T_1 \\mid \\cdots\\,]$: unit-stride "
                         "blocks", fontsize=11, color=COLORS["text"])
-        phases = ", ".join(f"$T_{{{k}}}$: ({','.join(map(str, ph))})"
-                           for k, ph in enumerate(kl.phases))
+        names = [f"$T_{{{k}}}$: ({','.join(map(str, ph))})" for k, ph in enumerate(kl.phases)]
+        per_line = max(1, int(n * s / (0.35 + 0.22 * len(kl.phases[0]) * 2)))
+        phases = "\n".join(", ".join(names[k:k + per_line])
+                           for k in range(0, len(names), per_line))
         fig.text(left / width, 1 - 0.2 / height,
                  "Kong & Lucey\nstride " + "×".join(map(str, kl.stride)) + ", kernel "
                  + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + " on padded input "
