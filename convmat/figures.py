@@ -30,6 +30,7 @@ the cividis colour map. matplotlib is imported only when a picture is drawn
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -337,6 +338,17 @@ def _fmt(value) -> str:
     return f"{v:.3g}"
 
 
+def _fit(fontsize: float, text: str, share: float = 0.42, room: float = 0.82) -> float:
+    """Shrink ``fontsize`` (chosen as ``share`` of a cell) so ``text`` fits in ``room`` of the
+    cell's width (digits are about 0.6 em wide; subscripts count less)."""
+    visible = re.sub(r"[${}\\]", "", text)
+    width = 0.6 * (len(re.sub(r"_.*", "", visible)) + 0.7 * len(re.findall(r"_(.*)", visible)
+                                                                 and re.findall(r"_(.*)",
+                                                                                visible)[0]))
+    capacity = room / share
+    return fontsize * min(1.0, capacity / max(width, 1e-9))
+
+
 def _squares(xs, ys, inset: float = 0.0) -> np.ndarray:
     """Unit squares with lower-left corners ``(xs, ys)`` as polygon vertices (n, 4, 2)."""
     xs = np.asarray(xs, dtype=float).ravel() + inset
@@ -497,15 +509,18 @@ class _Sliding:
         self.input_texts = {}  # (panel column, panel row) -> the text in that cell
         if x is not None:
             xg = np.asarray(x).reshape(win.input_shape if n == 2 else (1, -1))
+            fs_x = min(_fit(fs, _fmt(v)) for v in xg.ravel())  # one size for all numbers
             for r_, c_, is_real in zip(rr.ravel(), cc.ravel(), real.ravel()):
                 key = (int(c_ - self.lo[1]), int(r_ - self.lo[0]))
                 if is_real:
                     value = xg[r_ // spacing[0], c_ // spacing[1]]
-                    text = ax.text(key[0] + 0.5, key[1] + 0.5, _fmt(value), ha="center",
-                                   va="center", fontsize=fs, color=COLORS["text"], zorder=4)
+                    label = _fmt(value)
+                    text = ax.text(key[0] + 0.5, key[1] + 0.5, label, ha="center",
+                                   va="center", fontsize=fs_x, color=COLORS["text"],
+                                   zorder=4)
                 else:
                     text = ax.text(key[0] + 0.5, key[1] + 0.5, "0", ha="center",
-                                   va="center", fontsize=fs * 0.85, color=COLORS["muted"],
+                                   va="center", fontsize=fs_x * 0.85, color=COLORS["muted"],
                                    zorder=4)
                 self.input_texts[key] = text
         # output grid
@@ -520,12 +535,14 @@ class _Sliding:
         self.n_out = math.prod(out)
         self.out_texts = []
         if y is not None:
+            fs_y = min(_fit(fs, _fmt(v)) for v in np.asarray(y).ravel())
             for k, value in enumerate(np.asarray(y).ravel()):
                 cx = self.out_verts[k, 0, 0] + 0.5
                 cy = self.out_verts[k, 0, 1] + 0.5
-                self.out_texts.append(ax.text(cx, cy, _fmt(value), ha="center", va="center",
-                                              fontsize=fs, color=COLORS["text"], zorder=4,
-                                              visible=False))
+                label = _fmt(value)
+                self.out_texts.append(ax.text(cx, cy, label, ha="center", va="center",
+                                              fontsize=fs_y, zorder=4,
+                                              color=COLORS["text"], visible=False))
         # the kernel footprint
         n_taps = win.taps.size
         self.tap_fill = tap_fill
@@ -544,10 +561,14 @@ class _Sliding:
         self.weight_texts = []
         if weight is not None:
             wflat = np.asarray(weight).ravel()
+            small = max(fs * 0.7, 7)
+            fs_w = min(_fit(small, "×" + _fmt(v), small / fs * 0.42, 0.9) for v in wflat)
             for j in win.taps:
+                label = "×" + _fmt(wflat[j])
                 self.weight_texts.append(ax.text(
-                    0, 0, "×" + _fmt(wflat[j]), ha="right", va="bottom",
-                    fontsize=max(fs * 0.7, 7), color="#6b3300", zorder=5, fontweight="bold",
+                    0, 0, label, ha="right", va="bottom",
+                    fontsize=fs_w,
+                    color="#6b3300", zorder=5, fontweight="bold",
                     path_effects=[patheffects.withStroke(linewidth=2.5,
                                                          foreground="white")]))
         (self.link,) = ax.plot([], [], color=COLORS["kernel"], linewidth=2.0, zorder=0.5,
@@ -844,9 +865,11 @@ def _matrix_animation(win, a, weight, x, y, title):
     _block_rules(ax_m, x0, y0, m, n, _levels(win.output_shape), _levels(win.input_shape))
     if fs >= 5.5 and m * n <= 900:
         values = coo.data
+        fs_a = min([_fit(fs * 0.9, _fmt(v), 0.38) for v in values] or [fs])
         for r, c, v, tap in zip(coo.row, coo.col, values, taps):
-            ax_m.text(c + x0 + 0.5, r + y0 + 0.5, _fmt(v), ha="center", va="center",
-                      fontsize=fs * 0.9, color=_ink(colors[tap]), zorder=4)
+            label = _fmt(v)
+            ax_m.text(c + x0 + 0.5, r + y0 + 0.5, label, ha="center", va="center",
+                      fontsize=fs_a, color=_ink(colors[tap]), zorder=4)
     # x as a row above A, y as a column left of it
     xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
@@ -873,14 +896,18 @@ def _matrix_animation(win, a, weight, x, y, title):
     ax_m.add_collection(y_done)
     x_texts = []
     if fs >= 5.5 and n <= 40 and x is not None:
+        fs_xv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(x).ravel())
         for c, v in enumerate(np.asarray(x).ravel()):
-            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, _fmt(v), ha="center", va="center",
-                                     fontsize=fs * 0.9, color=COLORS["text"], zorder=4))
+            label = _fmt(v)
+            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, label, ha="center", va="center",
+                                     fontsize=fs_xv, color=COLORS["text"], zorder=4))
     y_texts = []
     if fs >= 5.5 and y is not None:
+        fs_yv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(y).ravel())
         for r, v in enumerate(np.asarray(y).ravel()):
-            y_texts.append(ax_m.text(1.9, r + y0 + 0.5, _fmt(v), ha="center", va="center",
-                                     fontsize=fs * 0.9, color=COLORS["text"], zorder=4,
+            label = _fmt(v)
+            y_texts.append(ax_m.text(1.9, r + y0 + 0.5, label, ha="center", va="center",
+                                     fontsize=fs_yv, color=COLORS["text"], zorder=4,
                                      visible=False))
     row_box = Rectangle((x0, y0), n, 1, fill=False, edgecolor=COLORS["kernel"],
                         linewidth=1.6, zorder=5)
@@ -1364,9 +1391,10 @@ def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, ba
     _block_rules(ax, 0, 0, m, n, row_levels, col_levels)
     fs = _fontsize(fig, ax, n, m, share=0.34, lo=0, hi=11)
     if fs >= 5.5 and nnz <= 1500:
-        for r, c, v, col in zip(rows, cols, values, colors):
-            text = _symbol_text(v) if symbolic else _fmt(v)
-            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=fs,
+        texts = [_symbol_text(v) if symbolic else _fmt(v) for v in values]
+        size = min([_fit(fs, text, 0.34) for text in texts] or [fs])
+        for r, c, text, col in zip(rows, cols, texts, colors):
+            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size,
                     color=_ink(col), zorder=4)
     if highlight_row is not None:
         ax.add_patch(Rectangle((0, highlight_row), n, 1, fill=False,
@@ -1602,7 +1630,7 @@ def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
     sample.paste(frames[-1], (0, h))
     palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
     entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
-    entries[np.argmax(entries.sum(axis=1))] = 255  # the background stays pure white
+    entries[np.all(entries >= 246, axis=1)] = 255  # the background stays pure white
     colors = entries.ravel().tolist()
     palette.putpalette(colors)  # 255 colours: index 255 is kept free to mean "unchanged"
     indexed = [np.asarray(f.quantize(palette=palette, dither=Image.Dither.NONE))

@@ -450,3 +450,19 @@ def test_gif_frames_equal_full_redraws(make, kwargs, tmp_path):
             assert gif.shape == full.shape
             # palette rounding aside, the pixels agree
             assert (np.abs(gif - full).max(axis=-1) > 40).mean() < 1e-3
+
+
+def test_single_output_position_is_a_single_frame(tmp_path):
+    out = figures.save(figures.animate_matrix((3, 3), (3, 3)), tmp_path / "one.gif")
+    assert _gif_frames(out) == 1
+
+
+def test_plot_matrix_into_given_axes_and_numbers_fit():
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    a = convmat.conv_matrix([0.125, -2.5, 1000.0], (5,))
+    assert figures.plot_matrix(a, ax=ax) is fig
+    sizes = {t.get_fontsize() for t in ax.texts}
+    assert len(sizes) == 1  # one size for all the numbers of a matrix
