@@ -723,6 +723,7 @@ def animate_convolution(
             y = a @ x.ravel()
         extent = _panel_span(win)
         cell = float(np.clip(6.2 / extent[1], 0.28, 0.62))
+        cell = min(cell, 9.4 / extent[1], 6.5 / extent[0])  # large grids: at most 10 x 8 in
         width = max(extent[1] * cell + 0.4, 4.8)
         title = _describe(win, stride, padding, dilation, output_padding)
         extra = 0.25 * title.count("\n")
