@@ -36,6 +36,7 @@ __all__ = [
     "conv_transpose_matrix",
     "conv_transpose_output_shape",
     "explain_shape",
+    "figures",
     "geometry",
     "kernel_matrix",
     "kong_lucey",
@@ -59,6 +60,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"symbolic": ("convmat.symbolic", None), "latex": ("convmat.latex", None),
          "to_latex": ("convmat.latex", "to_latex")}
+_LAZY["figures"] = ("convmat.figures", None)  # matplotlib is imported when a picture is drawn
 
 
 def __getattr__(name: str):

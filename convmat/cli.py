@@ -381,8 +381,131 @@ def _cmd_kong_lucey(args) -> int:
     return 0
 
 
+# -- pictures: `convmat animate` and `convmat plot` (matplotlib: pip install "convmat[plot]") --
+
+def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
+    _add_geometry(p, weights=False)
+    p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';'")
+    if values:
+        p.add_argument("--x", help="input numbers in C order, rows separated by ';' (with "
+                       "--weights the output cells show their values)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="file to write; the format is taken from the suffix")
+
+
+def _add_animate(sub) -> None:
+    p = sub.add_parser(
+        "animate", help="animate a convolution (GIF; needs matplotlib)",
+        description="Animate a 1-D or 2-D convolution, one frame per output position: "
+                    "'convolution' slides the kernel over the input; 'matrix' shows the same "
+                    "next to y = A x with row t of A highlighted. Writes .gif (or .mp4 with "
+                    "ffmpeg).")
+    p.add_argument("what", choices=("convolution", "matrix"))
+    _add_picture_options(p, values=True)
+    p.add_argument("--fps", type=float, default=1.5, help="frames per second (default 1.5)")
+
+
+def _add_plot(sub) -> None:
+    p = sub.add_parser(
+        "plot", help="draw a convolution's matrix, connectivity or Kong & Lucey blocks",
+        description="Draw a 1-D or 2-D convolution: 'matrix' (with block rules), "
+                    "'connectivity' (input-output graph, edges coloured by tap) or "
+                    "'kong-lucey' (strided matrix, column permutation, unit-stride blocks; "
+                    "needs --stride). Writes .png, .pdf or .svg.")
+    p.add_argument("what", choices=("matrix", "connectivity", "kong-lucey"))
+    _add_picture_options(p, values=False)
+    p.add_argument("--highlight-row", type=int, metavar="ROW",
+                   help="with 'matrix': outline one row (the kernel's window)")
+
+
+def _picture_arrays(args, kshape, ishape):
+    weight = None if args.weights is None else parse_weights(args.weights, kshape)
+    x = None
+    if getattr(args, "x", None) is not None:
+        try:
+            x = parse_weights(args.x, ishape)
+        except _UsageError as exc:
+            raise _UsageError(str(exc).replace("--weights", "--x").replace(
+                "the weight shape", "the input shape")) from None
+    return weight, x
+
+
+def _picture_kw(args) -> dict:
+    kw = _common(args)
+    output_padding = parse_ints(args.output_padding, "--output-padding")
+    if not args.transpose and any(np.atleast_1d(output_padding)):
+        raise _UsageError("--output-padding applies to --transpose only")
+    if args.transpose:
+        kw.update(transposed=True, output_padding=output_padding)
+    return kw
+
+
+def _save_picture(obj, path, **kw) -> int:
+    from .figures import save
+
+    try:
+        save(obj, path, **kw)
+    except OSError as exc:
+        raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_animate(args) -> int:
+    from . import figures
+
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    kw = _picture_kw(args)
+    weight, x = _picture_arrays(args, kshape, ishape)
+    if os.path.splitext(args.output)[1].lower() not in (".gif", ".mp4"):
+        raise _UsageError(f"-o {args.output}: an animation is written as .gif or .mp4")
+    if not 0 < args.fps <= 100:
+        raise _UsageError(f"--fps {args.fps} must be in (0, 100]")
+    make = figures.animate_convolution if args.what == "convolution" else figures.animate_matrix
+    return _save_picture(make(ishape, kshape, x=x, weight=weight, **kw), args.output,
+                         fps=args.fps)
+
+
+def _cmd_plot(args) -> int:
+    from . import figures
+
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    kw = _picture_kw(args)
+    weight, _ = _picture_arrays(args, kshape, ishape)
+    if os.path.splitext(args.output)[1].lower() not in (".png", ".pdf", ".svg"):
+        raise _UsageError(f"-o {args.output}: a figure is written as .png, .pdf or .svg")
+    if args.highlight_row is not None and args.what != "matrix":
+        raise _UsageError("--highlight-row applies to 'plot matrix' only")
+    if args.what == "connectivity":
+        if weight is not None:
+            raise _UsageError("--weights does not apply to 'plot connectivity' (edges are "
+                              "coloured by tap)")
+        return _save_picture(figures.plot_connectivity(ishape, kshape, **kw), args.output)
+    if weight is None:
+        weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
+    if args.what == "kong-lucey":
+        if args.transpose:
+            raise _UsageError("--transpose does not apply to 'plot kong-lucey'")
+        from .striding import kong_lucey
+
+        return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw)),
+                             args.output)
+    if args.transpose:
+        kw.pop("transposed")
+        matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
+        geom = geometry.conv_transpose_geometry(kshape, ishape, **kw)
+    else:
+        matrix = sparse.conv_matrix(weight, ishape, **kw)
+        geom = geometry.conv_geometry(kshape, ishape, **kw)
+    return _save_picture(figures.plot_matrix(matrix, geometry=geom,
+                                             highlight_row=args.highlight_row), args.output)
+
+
 #: subcommand name -> (add arguments, run)
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
+    "animate": (_add_animate, _cmd_animate), "plot": (_add_plot, _cmd_plot),
     "demo": (_add_demo, _cmd_demo),
     "kong-lucey": (_add_kong_lucey, _cmd_kong_lucey),
     "matrix": (_add_matrix, _cmd_matrix),

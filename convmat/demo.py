@@ -156,6 +156,13 @@ def tour() -> str:
         "   (convmat.conv_output_shape; receptive fields by convmat.receptive):",
         *(_indent(line) for line in table), "",
         *_kong_lucey_part(),
+        "Pictures (pip install \"convmat[plot]\"): the kernel sliding, the same as y = A x, the",
+        "   connectivity graph, from the same geometry as the matrices (docs/figures.md):",
+        "      convmat animate convolution --input 5x5 --kernel 3x3 -o conv.gif",
+        "      convmat animate matrix --input 5x5 --kernel 3x3 --stride 2 --padding 1 -o A.gif",
+        "      convmat plot connectivity --input 7 --kernel 3 --stride 2 -o graph.png",
+        "   or in Python: convmat.figures.animate_convolution((5, 5), (3, 3)).",
+        "",
         "Try:  convmat shape --input 28x28 --kernel 5x5 --padding same",
         "      convmat matrix --input 4x4 --kernel 3x3 --stride 2 --padding 1",
         "      convmat shape --input 3x3 --kernel 3x3 --stride 2 --padding 1 --transpose "
