@@ -22,10 +22,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convmat"
 LAYERS: dict[str, tuple[str, ...]] = {
     "foundations": ("errors", "options", "_validate", "_memory", "_choices"),
     "geometry": ("geometry", "arithmetic", "receptive"),
-    "engine": ("_engine", "_padmap", "_phases"),
+    "engine": ("_engine", "_padmap", "_phases", "_windows"),
     "fillers": ("sparse", "symbolic", "_symbols", "padding", "pooling", "views", "operator",
                 "transposed", "striding", "spectral", "networks"),
-    "renderers": ("text", "latex", "_latex_cells", "figures", "display"),
+    "renderers": ("text", "latex", "_latex_cells", "figures", "_drawing", "_animation",
+                  "display"),
     "front": ("cli", "demo", "__main__", "__init__"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

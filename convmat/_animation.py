@@ -1,0 +1,452 @@
+"""The animations of :mod:`convmat.figures` (sliding kernel, matrix equivalence) and their
+GIF writer: a static picture drawn once, each frame only what changes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._drawing import (
+    COLORS,
+    _bare,
+    _block_rules,
+    _check_drawable,
+    _fit,
+    _fmt,
+    _fontsize,
+    _ink,
+    _legend,
+    _levels,
+    _mpl,
+    _new_figure,
+    _rgba,
+    _squares,
+    _tap_colors,
+    _weight_and_x,
+)
+from ._windows import SlidingWindows, _windows
+from .errors import ConvmatError
+
+
+class _Sliding:
+    """The grid, the sliding kernel and the output grid in one axes; ``update(t)`` moves
+    the kernel to window ``t`` (artists are created once and only changed per frame)."""
+
+    def __init__(self, fig, ax, win: SlidingWindows, weight, x, y, *, tap_fill: bool,
+                 tap_colors=None):
+        from matplotlib import patheffects
+        from matplotlib.collections import PolyCollection
+
+        self.win, self.ax = win, ax
+        n = win.ndim
+        grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
+        pads = win.padding if n == 2 else ((0, 0), win.padding[0])
+        out = win.output_shape if n == 2 else (1, win.output_shape[0])
+        self.lo = np.array([-b for b, _ in pads])  # first drawn grid position per dim
+        hi = np.array([g + a for g, (_, a) in zip(grid, pads)])
+        extent = hi - self.lo
+        # output placement: right of the grid (2-D) or below it (1-D)
+        if n == 2:
+            self.out0 = np.array([(extent[0] - out[0]) / 2.0, extent[1] + 1.6])
+            span = (max(extent[0], out[0]), extent[1] + 1.6 + out[1])
+        else:
+            self.out0 = np.array([extent[0] + 1.4, (extent[1] - out[1]) / 2.0])
+            span = (extent[0] + 1.4 + out[0], max(extent[1], out[1]))
+        self.span = span
+        ax.set_xlim(-0.15, span[1] + 0.15)
+        ax.set_ylim(span[0] + 0.15, -0.15)  # row 0 at the top
+        _bare(ax)
+        fs = _fontsize(fig, ax, span[1] + 0.3, span[0] + 0.3)
+        self.fontsize = fs
+        # the grid cells by kind
+        rr, cc = np.meshgrid(np.arange(self.lo[0], hi[0]), np.arange(self.lo[1], hi[1]),
+                             indexing="ij")
+        spacing = win.input_stride if n == 2 else (1, win.input_stride[0])
+        outside = (rr < 0) | (rr >= grid[0]) | (cc < 0) | (cc >= grid[1])
+        inserted = ~outside & ((rr % spacing[0] != 0) | (cc % spacing[1] != 0))
+        real = ~outside & ~inserted
+        styles = {
+            "padding": (outside, COLORS["padding"], COLORS["padding_edge"], "--"),
+            "inserted": (inserted, COLORS["inserted"], COLORS["padding_edge"], ":"),
+            "input": (real, COLORS["input"], COLORS["input_edge"], "-"),
+        }
+        self.roles = []
+        for name, (mask, face, edge, style) in styles.items():
+            if not mask.any():
+                continue
+            self.roles.append(name)
+            coll = PolyCollection(_squares(cc[mask] - self.lo[1], rr[mask] - self.lo[0]),
+                                  facecolors=face, edgecolors=edge, linewidths=1.0,
+                                  linestyles=style, zorder=1)
+            coll.set_gid(f"grid-{name}")
+            ax.add_collection(coll)
+        self.grid_extent = extent
+        self.input_texts = {}  # (panel column, panel row) -> the text in that cell
+        if x is not None:
+            xg = np.asarray(x).reshape(win.input_shape if n == 2 else (1, -1))
+            fs_x = min(_fit(fs, _fmt(v)) for v in xg.ravel())  # one size for all numbers
+            for r_, c_, is_real in zip(rr.ravel(), cc.ravel(), real.ravel()):
+                key = (int(c_ - self.lo[1]), int(r_ - self.lo[0]))
+                if is_real:
+                    value = xg[r_ // spacing[0], c_ // spacing[1]]
+                    label = _fmt(value)
+                    text = ax.text(key[0] + 0.5, key[1] + 0.5, label, ha="center",
+                                   va="center", fontsize=fs_x, color=COLORS["text"],
+                                   zorder=4)
+                else:
+                    text = ax.text(key[0] + 0.5, key[1] + 0.5, "0", ha="center",
+                                   va="center", fontsize=fs_x * 0.85, color=COLORS["muted"],
+                                   zorder=4)
+                self.input_texts[key] = text
+        # output grid
+        orr, occ = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
+        self.out_verts = _squares(occ.ravel() + self.out0[1], orr.ravel() + self.out0[0])
+        ax.add_collection(PolyCollection(self.out_verts, facecolors=COLORS["pending"],
+                                         edgecolors=COLORS["grid"], linewidths=1.0, zorder=1))
+        # the computed cells: an overlay holding cells 0..t (the last one is the current)
+        self.output = PolyCollection(self.out_verts[:1], edgecolors=COLORS["grid"], zorder=1.5)
+        self.output.set_gid("output")
+        ax.add_collection(self.output)
+        self.n_out = math.prod(out)
+        self.out_texts = []
+        if y is not None:
+            fs_y = min(_fit(fs, _fmt(v)) for v in np.asarray(y).ravel())
+            for k, value in enumerate(np.asarray(y).ravel()):
+                cx = self.out_verts[k, 0, 0] + 0.5
+                cy = self.out_verts[k, 0, 1] + 0.5
+                label = _fmt(value)
+                self.out_texts.append(ax.text(cx, cy, label, ha="center", va="center",
+                                              fontsize=fs_y, zorder=4,
+                                              color=COLORS["text"], visible=False))
+        # the kernel footprint
+        n_taps = win.taps.size
+        self.tap_fill = tap_fill
+        self.kernel = PolyCollection(_squares(np.zeros(n_taps), np.zeros(n_taps), 0.04),
+                                     facecolors=COLORS["kernel"], edgecolors=COLORS["kernel"],
+                                     linewidths=2.2, alpha=0.55, zorder=3)
+        self.kernel.set_gid("kernel")
+        ax.add_collection(self.kernel)
+        # with tap_fill: a swatch in each kernel cell, in the colour of its tap in A
+        self.swatches = None
+        if tap_fill:
+            self.swatches = PolyCollection(_squares(np.zeros(n_taps), np.zeros(n_taps)),
+                                           facecolors=tap_colors[win.taps],
+                                           edgecolors="white", linewidths=0.6, zorder=3.5)
+            ax.add_collection(self.swatches)
+        self.weight_texts = []
+        if weight is not None:
+            wflat = np.asarray(weight).ravel()
+            small = max(fs * 0.7, 7)
+            fs_w = min(_fit(small, "×" + _fmt(v), small / fs * 0.42, 0.9) for v in wflat)
+            for j in win.taps:
+                label = "×" + _fmt(wflat[j])
+                self.weight_texts.append(ax.text(
+                    0, 0, label, ha="right", va="bottom",
+                    fontsize=fs_w,
+                    color="#6b3300", zorder=5, fontweight="bold",
+                    path_effects=[patheffects.withStroke(linewidth=2.5,
+                                                         foreground="white")]))
+        (self.link,) = ax.plot([], [], color=COLORS["kernel"], linewidth=2.0, zorder=0.5,
+                               solid_capstyle="butt")
+        self.out_faces = np.tile(np.array(_rgba(COLORS["output_light"])), (self.n_out, 1))
+        self.covered: list = []
+        #: every artist a frame changes (drawn over a cached background when saving)
+        self.animated = [self.link, self.output, self.kernel, *self.out_texts,
+                         *self.weight_texts]
+        if self.swatches is not None:
+            self.animated.append(self.swatches)
+
+    def frame_artists(self) -> list:
+        """What the current frame draws over the static background: the changing artists
+        and the input numbers under the kernel."""
+        return [a for a in self.animated if a.get_visible()] + self.covered
+
+    def cells(self, t: int) -> np.ndarray:
+        """Lower-left corners (x, y) in axes data of the footprint cells of window t."""
+        pos = self.win.positions[t]
+        if self.win.ndim == 1:
+            return np.stack([pos[:, 0] - self.lo[1], np.zeros(len(pos)) - self.lo[0]], -1)
+        return np.stack([pos[:, 1] - self.lo[1], pos[:, 0] - self.lo[0]], -1)
+
+    def update(self, t: int) -> None:
+        corners = self.cells(t)
+        self.kernel.set_verts(_squares(corners[:, 0], corners[:, 1], 0.04))
+        if self.swatches is not None:
+            size = 0.26
+            sq = _squares(corners[:, 0] + 0.07, corners[:, 1] + 0.07)
+            sq = corners[:, None, :] + 0.07 + (sq - corners[:, None, :] - 0.07) * size
+            self.swatches.set_verts(sq)
+        for text, (cx, cy) in zip(self.weight_texts, corners):
+            text.set_position((cx + 0.95, cy + 0.97))
+        self.covered = [self.input_texts[key] for key in
+                        map(tuple, corners.astype(int).tolist()) if key in self.input_texts]
+        faces = self.out_faces[:t + 1].copy()
+        faces[t] = _rgba(COLORS["output"])
+        self.output.set_verts(self.out_verts[:t + 1])
+        self.output.set_facecolors(faces)
+        self.output.set_linewidths([1.0] * t + [2.4])
+        for k, text in enumerate(self.out_texts):
+            text.set_visible(k <= t)
+            text.set_color("#ffffff" if k == t else COLORS["text"])
+        # from the grid's edge next to the kernel to the output cell (only the gap shows)
+        centre = corners.mean(axis=0) + 0.5
+        target = self.out_verts[t, 0] + 0.5
+        if self.win.ndim == 2:
+            start = (self.grid_extent[1], float(np.clip(centre[1], 0.5,
+                                                        self.grid_extent[0] - 0.5)))
+            end = (self.out0[1], target[1])
+        else:
+            start = (float(np.clip(centre[0], 0.5, self.grid_extent[1] - 0.5)),
+                     self.grid_extent[0])
+            end = (target[0], self.out0[0])
+        self.link.set_data([start[0], end[0]], [start[1], end[1]])
+
+
+def _prepare(what, input_shape, kernel_shape, stride, padding, dilation, transposed,
+             output_padding, x, weight):
+    win = _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
+                   output_padding)
+    _check_drawable(win.ndim, what)
+    weight, x = _weight_and_x(weight, x, win.kernel_shape, win.input_shape, transposed)
+    _mpl()
+    return win, weight, x
+
+
+def _animation(fig, update, n_frames: int, artists: dict, animated: list, frame_artists):
+    """The FuncAnimation, with ``show_frame(t)``, ``artists``, ``n_frames`` and, for the
+    GIF writer, ``animated_artists`` (everything a frame changes) and
+    ``frame_artists()`` (what the current frame draws over the static background)."""
+    from matplotlib.animation import FuncAnimation
+
+    update(0)
+    anim = FuncAnimation(fig, lambda t: update(t), frames=n_frames, interval=700,
+                         init_func=lambda: (), blit=False, repeat=True,
+                         cache_frame_data=False)
+    anim.show_frame = update  # draw frame t (for notebooks and tests)
+    # drawing single frames with show_frame is a use of its own: no "deleted without
+    # rendering anything" warning when such an animation is never saved
+    anim._draw_was_started = True
+    anim.artists = artists
+    anim.n_frames = n_frames
+    anim.animated_artists = animated
+    anim.frame_artists = frame_artists
+    return anim
+
+
+def _panel_span(win: SlidingWindows) -> tuple[float, float]:
+    """(height, width) in cells of the sliding panel."""
+    n = win.ndim
+    grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
+    pads = win.padding if n == 2 else ((0, 0), win.padding[0])
+    out = win.output_shape if n == 2 else (1, win.output_shape[0])
+    extent = [g + b + a for g, (b, a) in zip(grid, pads)]
+    if n == 2:
+        return max(extent[0], out[0]) + 0.3, extent[1] + 1.6 + out[1] + 0.3
+    return extent[0] + 1.4 + out[0] + 0.3, max(extent[1], out[1]) + 0.3
+
+
+def _matrix_animation(win, a, weight, x, y, title):
+    import scipy.sparse as sp
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
+    m, n = a.shape
+    coo = sp.coo_array(a)
+    # the tap of every stored entry, from the windows (the engine's geometry)
+    tap_of = {}
+    for t in range(m):
+        for col, tap in win.row(t).items():
+            tap_of[(t, col)] = tap
+    n_taps = win.taps.size
+    colors = _tap_colors(n_taps)
+    taps = np.array([tap_of.get((int(r), int(c)), 0) for r, c in zip(coo.row, coo.col)],
+                    dtype=int)
+    panel_h, panel_w = _panel_span(win)
+    # matrix panel: y column left of A, x as a row above it
+    mat_w, mat_h = n + 2.7, m + 4.4
+    content_w = 9.0  # inches for both panels
+    extra = 0.25 * title.count("\n")
+    if mat_w > 2.2 * panel_w:
+        # a wide matrix: the sliding picture above it, the matrix across the full width
+        sm = min(content_w / mat_w, 0.42)
+        sp_ = min(content_w / panel_w, 2.7 / panel_h, 0.42)
+        hm, hp = mat_h * sm, panel_h * sp_
+        width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
+        fig = _new_figure(width, height)
+        bottom = 0.6 / height
+        ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
+        ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
+                             hp / height))
+    else:
+        share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
+        wm, wp = content_w * share, content_w * (1 - share)
+        sm = min(wm / mat_w, 5.2 / mat_h)
+        sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
+        content_h = max(mat_h * sm, panel_h * sp_, 2.4)
+        width, height = content_w + 0.6, content_h + 1.35 + extra
+        fig = _new_figure(width, height)
+        bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
+        ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
+        ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
+    panel = _Sliding(fig, ax_s, win, weight, x, y, tap_fill=True, tap_colors=colors)
+    # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
+    x0, y0 = 2.6, 2.8  # room for the labels and the vectors
+    ax_m.set_xlim(-0.1, x0 + n + 0.1)
+    ax_m.set_ylim(y0 + m + 1.6, -0.1)
+    _bare(ax_m)
+    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + 1.7)
+    cells = PolyCollection(_squares(coo.col + x0, coo.row + y0), facecolors=colors[taps],
+                           edgecolors="none", zorder=2)
+    ax_m.add_collection(cells)
+    frame = Rectangle((x0, y0), n, m, fill=False, edgecolor=COLORS["grid"], linewidth=1.0,
+                      zorder=3)
+    ax_m.add_patch(frame)
+    _block_rules(ax_m, x0, y0, m, n, _levels(win.output_shape), _levels(win.input_shape))
+    if fs >= 5.5 and m * n <= 900:
+        values = coo.data
+        fs_a = min([_fit(fs * 0.9, _fmt(v), 0.38) for v in values] or [fs])
+        for r, c, v, tap in zip(coo.row, coo.col, values, taps):
+            label = _fmt(v)
+            ax_m.text(c + x0 + 0.5, r + y0 + 0.5, label, ha="center", va="center",
+                      fontsize=fs_a, color=_ink(colors[tap]), zorder=4)
+    # x as a row above A, y as a column left of it
+    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
+                        facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
+                        linewidths=0.8, zorder=2)
+    xv.set_gid("x-cells")
+    ax_m.add_collection(xv)
+    yv = PolyCollection(_squares(np.zeros(m) + 1.4, np.arange(m) + y0),
+                        facecolors=COLORS["pending"], edgecolors=COLORS["grid"],
+                        linewidths=0.8, zorder=2)
+    yv.set_gid("y-cells")
+    ax_m.add_collection(yv)
+    label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
+    ax_m.text(x0 + n / 2, 0.75, "$x$ (input, flattened)", **label)
+    ax_m.text(0.6, y0 + m / 2, "$y$", **label)
+    ax_m.text(x0 + n / 2, y0 + m + 0.85, f"$A$: {m} × {n}   ($y = A\\,x$)", **label)
+    # the highlighted entries of x and the computed entries of y: overlays on the vectors
+    x_lit = PolyCollection(_squares([x0], [1.6]), facecolors=COLORS["kernel"],
+                           edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
+    x_lit.set_gid("x")
+    ax_m.add_collection(x_lit)
+    y_done = PolyCollection(_squares([1.4], [y0]), edgecolors=COLORS["grid"], linewidths=0.8,
+                            zorder=2.5)
+    y_done.set_gid("y")
+    ax_m.add_collection(y_done)
+    x_texts = []
+    if fs >= 5.5 and n <= 40 and x is not None:
+        fs_xv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(x).ravel())
+        for c, v in enumerate(np.asarray(x).ravel()):
+            label = _fmt(v)
+            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, label, ha="center", va="center",
+                                     fontsize=fs_xv, color=COLORS["text"], zorder=4))
+    y_texts = []
+    if fs >= 5.5 and y is not None:
+        fs_yv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(y).ravel())
+        for r, v in enumerate(np.asarray(y).ravel()):
+            label = _fmt(v)
+            y_texts.append(ax_m.text(1.9, r + y0 + 0.5, label, ha="center", va="center",
+                                     fontsize=fs_yv, color=COLORS["text"], zorder=4,
+                                     visible=False))
+    row_box = Rectangle((x0, y0), n, 1, fill=False, edgecolor=COLORS["kernel"],
+                        linewidth=1.6, zorder=5)
+    ax_m.add_patch(row_box)
+    row_cells = PolyCollection(_squares([0], [0]), facecolors="none",
+                               edgecolors=COLORS["kernel"], linewidths=2.4, zorder=6)
+    row_cells.set_gid("matrix-row")
+    ax_m.add_collection(row_cells)
+    csr = sp.csr_array(a)
+    y_faces = np.tile(_rgba(COLORS["output_light"]), (m, 1))
+    y_verts = _squares(np.zeros(m) + 1.4, np.arange(m) + y0)
+    covered: list = []
+    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=12,
+             color=COLORS["text"])
+    _legend(fig, [*panel.roles, "kernel", "output"])
+
+    def update(t: int) -> None:
+        panel.update(t)
+        cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
+        row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t + y0)))
+        row_box.set_y(t + y0)
+        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, 1.6)))
+        covered[:] = [x_texts[c] for c in cols] if x_texts else []
+        yf = y_faces[:t + 1].copy()
+        yf[t] = _rgba(COLORS["output"])
+        y_done.set_verts(y_verts[:t + 1])
+        y_done.set_facecolors(yf)
+        for k, text in enumerate(y_texts):
+            text.set_visible(k <= t)
+            text.set_color("#ffffff" if k == t else COLORS["text"])
+
+    animated = [*panel.animated, row_box, row_cells, x_lit, y_done, *y_texts]
+
+    def frame_artists() -> list:
+        return panel.frame_artists() + [row_box, row_cells, x_lit, y_done] + covered + [
+            text for text in y_texts if text.get_visible()]
+
+    return _animation(fig, update, len(win),
+                      {"kernel": panel.kernel, "output": panel.output, "row": row_cells,
+                       "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv}, animated,
+                      frame_artists)
+
+
+def _parent(path: Path) -> None:
+    if not path.parent.exists():
+        raise ConvmatError(f"path={str(path)!r}: the folder {str(path.parent)!r} does not "
+                           f"exist")
+
+
+def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
+    """One GIF frame per output position, all frames on one shared palette (the pictures
+    have few colours; a shared palette lets each frame store only what changed)."""
+    from PIL import Image
+
+    fig = anim._fig
+    canvas = fig.canvas
+    old_dpi = fig.get_dpi()
+    fig.set_dpi(dpi)
+    animated = list(anim.animated_artists)
+    for artist in animated:
+        artist.set_animated(True)
+    try:
+        canvas.draw()  # the static picture once; each frame draws only what changes
+        background = canvas.copy_from_bbox(fig.bbox)
+        frames = []
+        for t in range(anim.n_frames):
+            canvas.restore_region(background)
+            anim.show_frame(t)
+            for artist in sorted(anim.frame_artists(), key=lambda a: a.get_zorder()):
+                fig.draw_artist(artist)
+            frames.append(Image.frombuffer("RGBA", canvas.get_width_height(),
+                                           bytes(canvas.buffer_rgba()), "raw", "RGBA", 0,
+                                           1).convert("RGB"))
+    finally:
+        for artist in animated:
+            artist.set_animated(False)
+        fig.set_dpi(old_dpi)
+    w, h = frames[0].size
+    sample = Image.new("RGB", (w, 2 * h))
+    sample.paste(frames[0], (0, 0))
+    sample.paste(frames[-1], (0, h))
+    palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
+    entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
+    entries[np.all(entries >= 246, axis=1)] = 255  # the background stays pure white
+    colors = entries.ravel().tolist()
+    palette.putpalette(colors)  # 255 colours: index 255 is kept free to mean "unchanged"
+    indexed = [np.asarray(f.quantize(palette=palette, dither=Image.Dither.NONE))
+               for f in frames]
+    # every later frame stores only the pixels that changed; the rest are transparent
+    # (index 255) and show the frame before (disposal 1), which compresses to almost nothing
+    out = [indexed[0]]
+    for before, now in zip(indexed, indexed[1:]):
+        out.append(np.where(now == before, 255, now).astype(np.uint8))
+    images = []
+    for array in out:
+        image = Image.fromarray(array, mode="P")
+        image.putpalette(colors + [0, 0, 0])
+        images.append(image)
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
+                   duration=max(int(round(1000 / fps)), 20), optimize=False, disposal=1,
+                   transparency=255)

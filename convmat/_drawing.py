@@ -1,0 +1,446 @@
+"""Drawing kit of :mod:`convmat.figures`: the palette, matplotlib loading, cell grids, text
+fitting, legends, block rules and the matrix picture shared by every figure."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._windows import SlidingWindows
+from .errors import ConvmatError
+from .geometry import ConvGeometry, conv_transpose_geometry
+
+COLORS = {
+    "input": "#cfe7f5", "input_edge": "#0072B2",
+    "padding": "#e4e4e4", "padding_edge": "#8c8c8c",
+    "inserted": "#ffffff",
+    "kernel": "#E69F00", "kernel_light": "#f6d58c",
+    "output": "#009E73", "output_light": "#b6e3d4",
+    "pending": "#ffffff", "grid": "#505050", "text": "#1a1a1a", "muted": "#8c8c8c",
+}
+#: background bands of the Kong & Lucey phases (light Okabe & Ito tints)
+
+
+PHASE_COLORS = ("#cfe7f5", "#fbe3b3", "#c9eadf", "#f3d3e4", "#fbf4b0", "#d9d9d9",
+                "#f7cfb8", "#bcd7ea", "#e6d5c3", "#d8ecc4", "#e2d4ee", "#f5e6a8")
+
+
+TAP_CMAP = "cividis"
+
+
+#: most stored entries drawn as cells (a larger matrix is refused, not silently subsampled)
+_MAX_CELLS_DRAWN = 250_000
+_INSTALL = 'pip install "convmat[plot]"'
+
+
+_DPI = 100
+
+
+def _mpl():
+    """matplotlib, or a ConvmatError naming the install command."""
+    try:
+        import matplotlib
+        import matplotlib.animation  # noqa: F401
+        import matplotlib.collections  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise ConvmatError(
+            f"convmat.figures needs matplotlib, which is not installed; install it with "
+            f"{_INSTALL}") from None
+    return matplotlib
+
+
+def _check_drawable(ndim: int, what: str) -> None:
+    if ndim not in (1, 2):
+        raise ConvmatError(
+            f"{what} draws 1-D and 2-D geometries only; this one has {ndim} spatial "
+            f"dimensions (the matrix itself works in any dimension: convmat.conv_matrix)")
+
+
+def _weight_and_x(weight, x, kshape, ishape, transposed):
+    """The kernel as an array of ``kshape`` (or None) and ``x`` of ``ishape`` (or None)."""
+    from ._validate import as_weight
+
+    n = len(kshape)
+    if weight is not None:
+        w = as_weight(weight)
+        if w.ndim == n + 2 and w.shape[:2] == (1, 1):
+            w = w[0, 0]
+        if w.ndim != n:
+            raise ConvmatError(
+                f"weight.shape={w.shape!r}: the pictures show one input and one output "
+                f"channel; give the bare kernel of shape {kshape!r} (or (1, 1, *kernel))")
+        if w.shape != tuple(kshape):
+            raise ConvmatError(f"weight.shape={w.shape!r} does not match "
+                               f"kernel_shape={tuple(kshape)!r}")
+        weight = w
+    if x is not None:
+        from ._validate import as_array
+
+        xa = as_array(x, "x")
+        if xa.shape != tuple(ishape):
+            if xa.size == math.prod(ishape) and xa.ndim in (1, n + 1):
+                xa = xa.reshape(ishape)
+            else:
+                raise ConvmatError(f"x.shape={xa.shape!r} must be input_shape="
+                                   f"{tuple(ishape)!r} (one channel)")
+        if xa.dtype.kind not in "biuf":
+            raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
+        x = xa
+    return weight, x
+
+
+def _matrix(win: SlidingWindows, weight, *, stride, padding, dilation, output_padding):
+    """The matrix of the picture (taps numbered 1, 2, ... when no weight is given)."""
+    from .sparse import conv_matrix, conv_transpose_matrix
+
+    w = weight if weight is not None else np.arange(1, math.prod(win.kernel_shape) + 1
+                                                    ).reshape(win.kernel_shape)
+    if win.transposed:
+        return conv_transpose_matrix(w, win.input_shape, stride=stride, padding=padding,
+                                     dilation=dilation, output_padding=output_padding)
+    return conv_matrix(w, win.input_shape, stride=stride, padding=padding, dilation=dilation)
+
+
+def _fmt(value) -> str:
+    v = value.item() if hasattr(value, "item") else value
+    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and float(v).is_integer()
+                                            and abs(v) < 1e6):
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+def _fit(fontsize: float, text: str, share: float = 0.42, room: float = 0.82) -> float:
+    """Shrink ``fontsize`` (chosen as ``share`` of a cell) so ``text`` fits in ``room`` of the
+    cell's width (digits are about 0.6 em wide; subscripts count less)."""
+    visible = re.sub(r"[${}\\]", "", text)
+    width = 0.6 * (len(re.sub(r"_.*", "", visible)) + 0.7 * len(re.findall(r"_(.*)", visible)
+                                                                 and re.findall(r"_(.*)",
+                                                                                visible)[0]))
+    capacity = room / share
+    return fontsize * min(1.0, capacity / max(width, 1e-9))
+
+
+def _squares(xs, ys, inset: float = 0.0) -> np.ndarray:
+    """Unit squares with lower-left corners ``(xs, ys)`` as polygon vertices (n, 4, 2)."""
+    xs = np.asarray(xs, dtype=float).ravel() + inset
+    ys = np.asarray(ys, dtype=float).ravel() + inset
+    e = 1.0 - 2 * inset
+    return np.stack([np.stack([xs, ys], -1), np.stack([xs + e, ys], -1),
+                     np.stack([xs + e, ys + e], -1), np.stack([xs, ys + e], -1)], 1)
+
+
+def _tap_colors(n_taps: int) -> np.ndarray:
+    import matplotlib
+
+    cmap = matplotlib.colormaps[TAP_CMAP]
+    return cmap(np.linspace(0.0, 0.92, n_taps)) if n_taps > 1 else cmap([0.45])
+
+
+def _ink(rgba) -> str:
+    """Black or white text, whichever reads on the fill ``rgba``."""
+    r, g, b = np.asarray(rgba)[:3]
+    return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "#ffffff"
+
+
+def _fontsize(fig, ax, xspan: float, yspan: float, share: float = 0.42,
+              lo: float = 6.0, hi: float = 13.0) -> float:
+    """Font size (points) of a number inside one cell of an equal-aspect axes."""
+    box = ax.get_position()
+    w_pt = box.width * fig.get_figwidth() * 72
+    h_pt = box.height * fig.get_figheight() * 72
+    cell = min(w_pt / xspan, h_pt / yspan)
+    return float(np.clip(share * cell, lo, hi))
+
+
+def _new_figure(width: float, height: float):
+    _mpl()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _bare(ax) -> None:
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def _legend(fig, roles, y: float = 0.005) -> None:
+    from matplotlib.patches import Patch
+
+    names = {"input": ("input", COLORS["input"], COLORS["input_edge"]),
+             "padding": ("padding", COLORS["padding"], COLORS["padding_edge"]),
+             "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"]),
+             "kernel": ("kernel", COLORS["kernel_light"], COLORS["kernel"]),
+             "output": ("output", COLORS["output_light"], COLORS["output"])}
+    handles = [Patch(facecolor=names[r][1], edgecolor=names[r][2], label=names[r][0],
+                     linewidth=1.5) for r in roles]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+               fontsize=11, bbox_to_anchor=(0.5, y), handlelength=1.2, columnspacing=1.2)
+
+
+def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) -> str:
+    def dims(shape):
+        return "×".join(map(str, shape))
+
+    def per(value):
+        values = tuple(value)
+        return str(values[0]) if len(set(values)) == 1 else dims(values)
+
+    if win.transposed:
+        parts = [f"transposed: input {dims(win.input_shape)}",
+                 f"kernel {dims(win.kernel_shape)}"]
+        s = win.input_stride
+    else:
+        parts = [f"input {dims(win.input_shape)}", f"kernel {dims(win.kernel_shape)}"]
+        s = win.stride
+    if any(v != 1 for v in s):
+        parts.append(f"stride {per(s)}")
+    if win.transposed:
+        geom = conv_transpose_geometry(win.kernel_shape, win.input_shape, stride=stride,
+                                       padding=padding, output_padding=output_padding,
+                                       dilation=dilation)
+        pads = geom.padding
+    else:
+        pads = win.padding
+    if any(b or a for b, a in pads):
+        if all(b == a for b, a in pads):
+            parts.append(f"padding {per(b for b, _ in pads)}")
+        else:
+            parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+    if any(v != 1 for v in win.dilation):
+        parts.append(f"dilation {per(win.dilation)}")
+    if win.transposed and np.any(np.asarray(output_padding) != 0):
+        parts.append(f"output padding {per(np.broadcast_to(output_padding, (win.ndim,)))}")
+    text = ", ".join(parts) + f" → output {dims(win.output_shape)}"
+    if len(text) > 62:  # two lines rather than a clipped title
+        cut = text.rfind(", ", 0, len(text) // 2 + 12)
+        text = text[:cut + 1] + "\n" + text[cut + 2:]
+    return text
+
+
+def _rgba(color) -> tuple:
+    import matplotlib.colors
+
+    return matplotlib.colors.to_rgba(color)
+
+
+def _levels(shape: Sequence[int], channels: int = 1) -> tuple[int, ...]:
+    """Block sizes of a vector indexed ``(channels, *shape)`` (C order), coarsest first."""
+    full = (channels, *shape) if channels > 1 else tuple(shape)
+    sizes = {math.prod(full[a + 1:]) for a in range(len(full) - 1)}
+    return tuple(sorted((s for s in sizes if s > 1), reverse=True))
+
+
+def _block_rules(ax, x0, y0, m, n, row_levels, col_levels) -> None:
+    """Rules after every block (the coarsest drawn thicker when there are finer levels)."""
+    from matplotlib.collections import LineCollection
+
+    for levels, along in ((row_levels, "rows"), (col_levels, "cols")):
+        total = m if along == "rows" else n
+        for rank, size in enumerate(levels):
+            cuts = np.arange(size, total, size)
+            if rank == 0 and len(levels) > 1:
+                width = 2.2
+            else:
+                width = 1.0
+                if rank > 0:  # finer level: skip cuts already drawn
+                    cuts = cuts[cuts % levels[0] != 0]
+            if along == "rows":
+                segs = [((x0, y0 + c), (x0 + n, y0 + c)) for c in cuts]
+            else:
+                segs = [((x0 + c, y0), (x0 + c, y0 + m)) for c in cuts]
+            if segs:
+                ax.add_collection(LineCollection(segs, colors=COLORS["grid"],
+                                                 linewidths=width, zorder=3))
+
+
+def _entries(matrix):
+    """(rows, cols, values, shape, symbolic) of the stored entries of a matrix."""
+    import scipy.sparse as sp
+
+    if sp.issparse(matrix):
+        coo = sp.coo_array(matrix)
+        return coo.row, coo.col, coo.data, coo.shape, False
+    sympy = sys.modules.get("sympy")  # a sympy matrix exists only if sympy is imported
+    if sympy is not None and isinstance(matrix, sympy.MatrixBase):
+        shape = tuple(matrix.shape)
+        if hasattr(matrix, "todok"):
+            dok = matrix.todok()
+        else:
+            dok = {(i, j): v for i in range(shape[0]) for j in range(shape[1])
+                   if (v := matrix[i, j]) != 0}
+        items = sorted(dok.items())
+        rows = np.array([i for (i, _), _ in items], dtype=int)
+        cols = np.array([j for (_, j), _ in items], dtype=int)
+        values = [v for _, v in items]
+        numeric = all(getattr(v, "is_number", False) for v in values)
+        if numeric:
+            return rows, cols, np.array([complex(v).real for v in values]), shape, False
+        return rows, cols, values, shape, True
+    array = np.asarray(matrix)
+    if array.ndim != 2:
+        raise ConvmatError(f"A.shape={array.shape!r}: plot_matrix draws a 2-D matrix")
+    if array.dtype.kind not in "biuf":
+        raise ConvmatError(f"A has dtype {array.dtype}; give a real numeric, SciPy sparse "
+                           f"or sympy matrix")
+    rows, cols = np.nonzero(array)
+    return rows, cols, array[rows, cols], array.shape, False
+
+
+def _layout(shape, geometry, permuted=False):
+    """Row and column block sizes, and Kong & Lucey column bands, for a matrix of ``shape``."""
+    from .striding import KongLucey
+
+    if geometry is None:
+        return (), (), None
+    if isinstance(geometry, KongLucey):
+        kl = geometry
+        g = kl.geometry
+        rows = _levels(kl.output_shape, kl.out_channels)
+        if shape == g.shape and permuted:
+            return rows, (), ([b.shape[1] for b in kl.blocks], kl.phases)
+        if shape == g.shape:
+            return rows, _levels(kl.padded_shape, kl.in_channels), None
+        raise ConvmatError(f"geometry is a Kong & Lucey result for a {g.shape[0]} x "
+                           f"{g.shape[1]} matrix; A has shape {shape}")
+    if not isinstance(geometry, ConvGeometry):
+        raise ConvmatError(f"geometry={geometry!r} is not a ConvGeometry (make one with "
+                           f"convmat.geometry.conv_geometry or conv_transpose_geometry) or a "
+                           f"Kong & Lucey result")
+    g = geometry
+    x = _levels(g.input_shape, g.in_channels)
+    y = _levels(g.output_shape, g.out_channels)
+    if shape == g.shape:
+        return y, x, None
+    if shape == g.shape[::-1]:
+        return x, y, None
+    pshape = (g.in_channels * math.prod(g.padded_shape), g.in_channels * math.prod(g.input_shape))
+    if shape == pshape:
+        return _levels(g.padded_shape, g.in_channels), x, None
+    raise ConvmatError(
+        f"geometry describes a {g.shape[0]} x {g.shape[1]} matrix (transposed: "
+        f"{g.shape[1]} x {g.shape[0]}; padding: {pshape[0]} x {pshape[1]}), not one of "
+        f"shape {shape}")
+
+
+def _channel_ticks(ax, g: ConvGeometry, shape) -> None:
+    """Name the channel blocks (``out o`` down the side, ``in c`` along the top)."""
+    size_in, size_out = math.prod(g.input_shape), math.prod(g.output_shape)
+    if shape == g.shape:
+        rows, cols = ("out", g.out_channels, size_out), ("in", g.in_channels, size_in)
+    elif shape == g.shape[::-1]:
+        rows, cols = ("in", g.in_channels, size_in), ("out", g.out_channels, size_out)
+    else:
+        return
+    if rows[1] > 1:
+        ax.set_yticks([(k + 0.5) * rows[2] for k in range(rows[1])],
+                      [f"{rows[0]} {k}" for k in range(rows[1])], fontsize=10)
+    if cols[1] > 1:
+        ax.xaxis.tick_top()
+        ax.set_xticks([(k + 0.5) * cols[2] for k in range(cols[1])],
+                      [f"{cols[0]} {k}" for k in range(cols[1])], fontsize=10)
+        ax.set_title(ax.get_title(), fontsize=11, color=COLORS["text"], pad=22)
+    ax.tick_params(length=0)
+
+
+def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, bands, ax,
+                 highlight_row, title=None):
+    import matplotlib
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
+    m, n = shape
+    own = ax is None
+    if own:
+        scale = float(np.clip(8.0 / max(n, 1), 0.02, 0.45))
+        scale = min(scale, 7.0 / max(m, 1)) if m * scale > 7.0 else scale
+        width = max(n * scale + 1.4, 4.0)
+        height = m * scale + (1.2 if bands else 0.9)
+        fig = _new_figure(width, height)
+        ax = fig.add_axes((0.6 / width, 0.15 / height, 1 - 0.9 / width,
+                           1 - (0.95 if bands else 0.6) / height))
+    else:
+        fig = ax.figure
+    ax.set_xlim(0, n)
+    ax.set_ylim(m, 0)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color(COLORS["grid"])
+    cmap = matplotlib.colormaps[TAP_CMAP]
+    if symbolic:
+        import sympy
+
+        distinct = sorted(set(values), key=sympy.default_sort_key)
+        index = {v: k for k, v in enumerate(distinct)}
+        colors = _tap_colors(len(distinct))[[index[v] for v in values]] if values else []
+    else:
+        values = np.asarray(values)
+        if values.size:
+            lo_v, hi_v = float(values.min()), float(values.max())
+            norm = (values - lo_v) / (hi_v - lo_v) * 0.92 if hi_v > lo_v else \
+                np.full(values.size, 0.45)
+            colors = cmap(norm)
+        else:
+            colors = []
+    if bands:
+        cell_pt = _fontsize(fig, ax, n, m, share=1.0, lo=0.0, hi=1e9)
+        widths, _ = bands
+        start = 0
+        for r, w in enumerate(widths):
+            ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % len(PHASE_COLORS)],
+                                   edgecolor="none", zorder=0))
+            ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
+                    fontsize=11 if w * cell_pt > 22 else 8, color=COLORS["text"],
+                    clip_on=False)
+            if start:
+                ax.axvline(start, color=COLORS["grid"], linewidth=2.2, zorder=3)
+            start += w
+    nnz = len(rows)
+    if nnz > _MAX_CELLS_DRAWN:
+        ax.scatter(np.asarray(cols) + 0.5, np.asarray(rows) + 0.5, s=0.5, marker="s",
+                   c=colors, linewidths=0, zorder=2)
+    elif nnz:
+        ax.add_collection(PolyCollection(_squares(cols, rows), facecolors=colors,
+                                         edgecolors="white" if nnz < 5000 else "none",
+                                         linewidths=0.5, zorder=2))
+    _block_rules(ax, 0, 0, m, n, row_levels, col_levels)
+    fs = _fontsize(fig, ax, n, m, share=0.34, lo=0, hi=11)
+    if fs >= 5.5 and nnz <= 1500:
+        texts = [_symbol_text(v) if symbolic else _fmt(v) for v in values]
+        size = min([_fit(fs, text, 0.34) for text in texts] or [fs])
+        for r, c, text, col in zip(rows, cols, texts, colors):
+            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size,
+                    color=_ink(col), zorder=4)
+    if highlight_row is not None:
+        ax.add_patch(Rectangle((0, highlight_row), n, 1, fill=False,
+                               edgecolor=COLORS["kernel"], linewidth=2.0, zorder=5))
+        mask = np.asarray(rows) == highlight_row
+        hc = np.asarray(cols)[mask]
+        hl = PolyCollection(_squares(hc, np.full(hc.size, highlight_row)),
+                            facecolors="none", edgecolors=COLORS["kernel"],
+                            linewidths=2.4, zorder=6)
+        hl.set_gid("highlight")
+        ax.add_collection(hl)
+    if title is None:
+        title = f"A: {m} × {n}, {nnz:,} stored entries"
+    ax.set_title(title, fontsize=11, color=COLORS["text"], pad=22 if bands else 6)
+    return fig
+
+
+def _symbol_text(value) -> str:
+    import sympy
+
+    latex = sympy.latex(value)
+    if len(latex) <= 24 and "\\frac" not in latex:
+        return f"${latex}$"
+    return str(value)
