@@ -15,7 +15,7 @@ padding, padding mode, dilation and group count, by one of three exact methods:
 ``"sparse"``
     The largest ``k`` by Lanczos (ARPACK, :func:`scipy.sparse.linalg.eigsh`) on the normal
     operator :math:`A^\mathsf{H} A` (or :math:`A A^\mathsf{H}`, the smaller side), converged
-    to a relative residual of ``1e-12``, then a Rayleigh-Ritz step (the SVD of
+    to a relative residual of ``1e-10`` (so each value is within ``5e-11`` of itself), then a Rayleigh-Ritz step (the SVD of
     :math:`A V`) for the singular values. The operator is the CSR matrix for small layers
     and a matrix-free im2col product (one matrix product per application) for large ones or
     when the matrix would not fit the memory guard. The start vector is fixed, so results
@@ -53,14 +53,14 @@ from .memory import check_budget, format_bytes
 from .padding import index_map
 from .sparse import as_weight, conv_matrix, estimate_bytes
 
-__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "METHODS"]
+__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS"]
 
 Method = Literal["auto", "fft", "sparse", "dense"]
 METHODS: tuple[str, ...] = ("auto", "fft", "sparse", "dense")
 
 #: relative residual at which Lanczos stops: each singular value is then within about
 #: ``TOL / 2`` of itself, relatively (|lambda - theta| <= ||r|| for a Hermitian matrix)
-TOL = 1e-12
+TOL = 1e-10
 #: ``auto`` uses the dense SVD below this smaller side of a group's matrix
 DENSE_SIDE = 256
 #: ``auto`` uses the dense SVD when ``k`` exceeds this fraction of the smaller side
@@ -211,9 +211,9 @@ def _fft_bytes(layer: _Layer) -> int:
     g = layer.geom
     cells = math.prod(i // s for i, s in zip(g.input_shape, g.stride))
     per_group = layer.c_out * layer.c_in * math.prod(g.stride)
-    # scattered kernel, its spectrum (twice: FFT output and the reordered copy), LAPACK's
-    # copy, the singular values
-    return int(cells * layer.groups * (per_group * (8 + 3 * 16) + 8 * layer.side))
+    # scattered kernel (8 B), its spectrum twice (FFT output, reordered copy) and LAPACK's
+    # copy (16 B each); the singular values, repeated and sorted (8 B each, twice)
+    return int(cells * layer.groups * per_group * (8 + 3 * 16) + 16 * layer.count)
 
 
 def _fft(layer: _Layer, k: int | None) -> np.ndarray:
@@ -297,7 +297,7 @@ def circulant_symbol(
     >>> S.shape
     (1, 4, 1, 1)
     >>> np.round(np.sort(np.abs(S.ravel())), 6)
-    array([1.732051, 1.732051, 2.      , 6.      ])
+    array([2.      , 2.828427, 2.828427, 6.      ])
     >>> circulant_symbol(np.ones((2, 3, 3, 3)), (8, 8), stride=2, padding="same",
     ...                  padding_mode="circular").shape
     (1, 4, 4, 2, 12)
@@ -490,13 +490,7 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
             break
         want = min(want, room - 1)
         v0 = project(rng.standard_normal(size).astype(dtype))
-        try:
-            mu, vectors = spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0,
-                                     ncv=min(room, max(2 * want + 1, 20)))
-        except spla.ArpackNoConvergence as exc:
-            raise ConvmatError(
-                f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' "
-                f"computes every singular value of a small layer") from None
+        mu, vectors = _top_eigen(normal, want, v0, k)
         if found.shape[1] and mu.max() <= values[k - 1] ** 2 * (1 + 1e3 * TOL):
             break  # nothing above the k-th value outside the subspace found
         basis, _ = np.linalg.qr(np.hstack([found, vectors]))
@@ -505,6 +499,24 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
             break  # the largest value is found even if a copy of it is not
         want = 1 if found.shape[1] == 0 else k
     return values[:k]
+
+
+def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int):
+    """The ``want`` largest eigenpairs of a Hermitian positive semi-definite operator:
+    ARPACK, or (when ``want >= size - 1``, where ARPACK cannot run) the dense eigensolver
+    on the operator applied to the identity (then ``size <= k + 1``)."""
+    size = normal.shape[0]
+    if want >= size - 1:
+        matrix = normal.matmat(np.eye(size, dtype=normal.dtype))
+        mu, vectors = np.linalg.eigh((matrix + matrix.conj().T) / 2)
+        return mu[-want:], vectors[:, -want:]
+    try:
+        return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0,
+                          ncv=min(size, max(2 * want + 1, 20)))
+    except spla.ArpackNoConvergence as exc:
+        raise ConvmatError(
+            f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
+            f"every singular value of a small layer") from None
 
 
 def _ritz(apply, basis: np.ndarray) -> np.ndarray:
@@ -564,6 +576,40 @@ def _advice(layer: _Layer, k: int | None, method: str) -> str:
             else:
                 parts.append("no k fits method='sparse' within the memory limit either")
     return ("; ".join(parts) + ". ") if parts else ""
+
+
+def choose_method(
+    weight,
+    input_shape: Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: geometry.Padding = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: geometry.PaddingMode = "zeros",
+    k: int | None = None,
+) -> str:
+    """The method ``method="auto"`` uses for this request: ``"fft"``, ``"dense"`` or
+    ``"sparse"``.
+
+    Raises :class:`ConvmatError` (saying what would work) when no exact method can serve
+    the request within the memory guard.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.ones((16, 16, 3, 3))
+    >>> choose_method(W, (32, 32), padding="same", padding_mode="circular")
+    'fft'
+    >>> choose_method(W, (32, 32), padding="same", k=1)
+    'sparse'
+    >>> choose_method(W, (6, 6), padding="same")
+    'dense'
+    """
+    with error_context("choose_method", input_shape=input_shape,
+                       weight_shape=shape_of(weight)):
+        layer = _Layer(weight, input_shape, stride, padding, dilation, groups, padding_mode)
+        return _choose(layer, _check_k(k, layer.count))
 
 
 def _choose(layer: _Layer, k: int | None) -> str:
@@ -657,7 +703,7 @@ def singular_values(
     >>> import numpy as np
     >>> w = np.array([1.0, 2.0, 3.0])
     >>> np.round(singular_values(w, (4,), padding=1, padding_mode="circular"), 6)
-    array([6.      , 2.      , 1.732051, 1.732051])
+    array([6.      , 2.828427, 2.828427, 2.      ])
     >>> A = conv_matrix(w, (4,), padding=1)
     >>> np.allclose(singular_values(w, (4,), padding=1),
     ...             np.linalg.svd(A.toarray(), compute_uv=False))
@@ -719,7 +765,7 @@ def spectral_norm(
     Examples
     --------
     >>> import numpy as np
-    >>> round(spectral_norm([1.0, -1.0], (8,), padding=1, padding_mode="circular"), 12)
+    >>> round(spectral_norm([1.0, -1.0], (8,), padding="same", padding_mode="circular"), 12)
     2.0
     >>> W = np.random.default_rng(0).standard_normal((4, 4, 3, 3))
     >>> exact = spectral_norm(W, (12, 12), padding=1)
