@@ -490,7 +490,7 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
             break
         want = min(want, room - 1)
         v0 = project(rng.standard_normal(size).astype(dtype))
-        mu, vectors = _top_eigen(normal, want, v0, k)
+        mu, vectors = _top_eigen(normal, want, v0, k, room)
         if found.shape[1] and mu.max() <= values[k - 1] ** 2 * (1 + 1e3 * TOL):
             break  # nothing above the k-th value outside the subspace found
         basis, _ = np.linalg.qr(np.hstack([found, vectors]))
@@ -501,18 +501,19 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
     return values[:k]
 
 
-def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int):
-    """The ``want`` largest eigenpairs of a Hermitian positive semi-definite operator:
-    ARPACK, or (when ``want >= size - 1``, where ARPACK cannot run) the dense eigensolver
-    on the operator applied to the identity (then ``size <= k + 1``)."""
+def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, room: int):
+    """The ``want`` largest eigenpairs of a Hermitian positive semi-definite operator of
+    rank at most ``room``: ARPACK, or, when its Krylov space would span that whole range
+    (where ARPACK breaks down), the dense eigensolver on the operator applied to the
+    identity (this happens only for ``k`` within about 20 of the smaller side)."""
     size = normal.shape[0]
-    if want >= size - 1:
+    ncv = min(size, max(2 * want + 1, 20))
+    if want >= size - 1 or ncv >= room:
         matrix = normal.matmat(np.eye(size, dtype=normal.dtype))
         mu, vectors = np.linalg.eigh((matrix + matrix.conj().T) / 2)
         return mu[-want:], vectors[:, -want:]
     try:
-        return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0,
-                          ncv=min(size, max(2 * want + 1, 20)))
+        return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0, ncv=ncv)
     except spla.ArpackNoConvergence as exc:
         raise ConvmatError(
             f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
