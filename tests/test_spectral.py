@@ -401,3 +401,55 @@ def test_exported_from_the_package():
     assert convmat.spectral_norm is spectral_norm
     assert {"singular_values", "spectral_norm"} <= set(convmat.__all__)
     assert math.isclose(convmat.spectral_norm([3.0], (4,)), 3.0)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+def test_cli_spectrum_random_weights(capsys):
+    from convmat.cli import main
+
+    args = ["spectrum", "--input", "8x8", "--kernel", "3x3", "--channels", "4:4",
+            "--stride", "2", "--padding", "same", "--mode", "circular", "--k", "5"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "method:   fft (auto)" in out and "seed 0" in out and "random normal" in out
+    shape = (4, 4, 3, 3)
+    w = np.random.default_rng(0).standard_normal(shape) / 6.0  # fan_in 36
+    want = dense_svd(w, (8, 8), stride=2, padding="same", padding_mode="circular")
+    printed = [float(line) for line in out.splitlines() if line.startswith("  ")]
+    np.testing.assert_allclose(printed, want[:5], rtol=1e-10)
+    assert f"spectral norm: {want[0]:.12g}"[:20] in out
+
+
+def test_cli_spectrum_weights_file_and_output(tmp_path, capsys):
+    from convmat.cli import main
+
+    w = np.random.default_rng(1).standard_normal((3, 2, 3))
+    np.save(tmp_path / "w.npy", w)
+    out_file = tmp_path / "s.npy"
+    assert main(["spectrum", "--input", "10", "--padding", "1", "--weights-file",
+                 str(tmp_path / "w.npy"), "--show", "all", "-o", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "from " in out and "method:   dense (auto)" in out
+    assert_same(np.load(out_file), dense_svd(w, (10,), padding=1))
+    assert main(["spectrum", "--input", "10", "--padding", "1", "--weights-file",
+                 str(tmp_path / "w.npy"), "--method", "sparse", "--k", "2"]) == 0
+    assert "method:   sparse," in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input", "8", "--kernel", "3", "--method", "fft", "--padding", "1"],
+     "method='fft' does not apply"),
+    (["--input", "8", "--kernel", "3", "--channels", "4"], "--channels '4' is not C_IN:C_OUT"),
+    (["--input", "8"], "give --kernel"),
+    (["--input", "8", "--kernel", "3", "--show", "many"], "--show 'many'"),
+    (["--input", "8", "--kernel", "3", "--k", "9"], "k=9 exceeds"),
+    (["--input", "8", "--kernel", "3", "--channels", "3:4", "--groups", "2"],
+     "--groups 2 must divide"),
+    (["--input", "8", "--weights-file", "/nonexistent/w.npy"], "cannot read"),
+])
+def test_cli_spectrum_errors(args, message, capsys):
+    from convmat.cli import main
+
+    assert main(["spectrum", *args]) == 2
+    assert message in capsys.readouterr().err
