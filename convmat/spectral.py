@@ -224,6 +224,8 @@ def _fft(layer: _Layer, k: int | None) -> np.ndarray:
     check_budget(_fft_bytes(layer), "the FFT of the layer's circulant blocks")
     real = layer.w.dtype.kind == "f"
     symbol = _symbol(layer, taps, half=real)
+    if symbol.shape[-2] < symbol.shape[-1]:  # LAPACK's batched SVD is faster on tall blocks
+        symbol = np.swapaxes(symbol, -1, -2)
     values = np.linalg.svd(symbol, compute_uv=False)  # (G, *freqs, min(co, ci*P))
     if real:
         # a real layer's symbol at -f is the conjugate of the one at f: rfftn kept one of
