@@ -574,8 +574,7 @@ def _advice(layer: _Layer, k: int | None, method: str) -> str:
         if method != "sparse" or k is None or k > best:
             if best >= 1:
                 parts.append(f"method='sparse' gives the largest k singular values for any "
-                             f"k <= {min(best, layer.count - 1):,} (e.g. k=1: the spectral "
-                             f"norm)")
+                             f"k <= {min(best, layer.count - 1):,} (k=1: the spectral norm)")
             else:
                 parts.append("no k fits method='sparse' within the memory limit either")
     return ("; ".join(parts) + ". ") if parts else ""
@@ -628,12 +627,14 @@ def _choose(layer: _Layer, k: int | None) -> str:
             return "dense"
         if k is not None and k < layer.count:
             return "sparse"  # raises with the sizes and what would work
-        total = "every one" if k is None else f"k={k}"
+        asked = "k=None asks for all" if k is None else f"k={k} reaches into all"
+        per_group = " per group" if layer.groups > 1 else ""
+        limit = format_bytes(int(options.get("memory_limit")))  # type: ignore[arg-type]
         raise ConvmatError(
-            f"{total} of the {layer.count:,} singular values needs the dense SVD of a "
-            f"{layer.rows:,} x {layer.cols:,} matrix (per group), about "
-            f"{format_bytes(_dense_bytes(layer, geom_g))}, over the memory limit. "
-            + _advice(layer, k, "dense"))
+            f"{asked} {layer.count:,} singular values, which needs the dense SVD of the "
+            f"{layer.rows:,} x {layer.cols:,} matrix{per_group}: about "
+            f"{format_bytes(_dense_bytes(layer, geom_g))}, over the memory limit of {limit}. "
+            + _advice(layer, k, "dense").rstrip())
     small = layer.side < DENSE_SIDE or k > DENSE_FRACTION * layer.side
     if small and dense_fits:
         return "dense"
