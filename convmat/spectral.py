@@ -14,12 +14,12 @@ padding, padding mode, dilation and group count, by one of three exact methods:
     input). Cost: one FFT of the kernel and ``prod(input / stride)`` small SVDs.
 ``"sparse"``
     The largest ``k`` by Lanczos (ARPACK, :func:`scipy.sparse.linalg.eigsh`) on the normal
-    operator :math:`A^\mathsf{H} A` (or :math:`A A^\mathsf{H}`, the smaller side), converged
-    to a relative residual of ``1e-10`` (so each value is within ``5e-11`` of itself), then a Rayleigh-Ritz step (the SVD of
-    :math:`A V`) for the singular values. The operator is the CSR matrix for small layers
-    and a matrix-free im2col product (one matrix product per application) for large ones or
-    when the matrix would not fit the memory guard. The start vector is fixed, so results
-    are reproducible.
+    operator :math:`A^\mathsf{H} A` (or :math:`A A^\mathsf{H}`, the smaller side),
+    converged to a relative residual of ``1e-10`` (so each value is within ``5e-11`` of
+    itself), then a Rayleigh-Ritz step (the SVD of :math:`A V`) for the singular values.
+    The operator is the CSR matrix for small layers and the matrix-free
+    :func:`convmat.conv_operator` for large ones (so also whenever the matrix would not fit
+    the memory guard). The start vector is fixed, so results are reproducible.
 ``"dense"``
     :func:`numpy.linalg.svd` of the dense matrix, for small layers (guarded by a memory
     estimate).
@@ -45,12 +45,12 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse.linalg as spla
-from numpy.lib.stride_tricks import sliding_window_view
 
 from . import geometry, options
 from .errors import ConvmatError, error_context, shape_of
 from .memory import check_budget, format_bytes
 from .padding import index_map
+from .operator import conv_operator
 from .sparse import as_weight, conv_matrix, estimate_bytes
 
 __all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS"]
@@ -66,7 +66,7 @@ DENSE_SIDE = 256
 #: ``auto`` uses the dense SVD when ``k`` exceeds this fraction of the smaller side
 DENSE_FRACTION = 0.1
 #: the sparse method uses the CSR matrix up to this many stored entries per group, the
-#: matrix-free im2col product above
+#: matrix-free conv_operator above
 CSR_ENTRIES = 400_000
 
 
@@ -344,82 +344,16 @@ def _dense(layer: _Layer, k: int | None) -> np.ndarray:
 # sparse: Lanczos on the normal operator
 # --------------------------------------------------------------------------------------------
 
-class _Unfolded:
-    """Matrix-free product with one group's matrix and its adjoint, by im2col.
-
-    ``A x = W_mat @ cols(P x)`` with ``W_mat`` of shape ``(C_out, C_in * T)`` (``T`` taps)
-    and ``cols`` the ``(C_in * T, prod(o))`` windows of the padded input; the adjoint
-    scatters ``W_mat^H y`` back onto the padded input, one tap at a time, and folds the
-    padding.
-    """
-
-    def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
-        self.geom = geom
-        self.wmat = weight.reshape(weight.shape[0], -1)
-        self.wmat_h = np.ascontiguousarray(self.wmat.conj().T)
-        self.maps = [index_map(i, b, a, geom.padding_mode)
-                     for i, (b, a) in zip(geom.input_shape, geom.padding)]
-        self.span = tuple(d * (k - 1) + 1 for k, d in zip(geom.kernel_shape, geom.dilation))
-        self.windows = []
-        for j in np.ndindex(*geom.kernel_shape):
-            self.windows.append(tuple(
-                slice(jj * d, jj * d + (o - 1) * s + 1, s)
-                for jj, d, o, s in zip(j, geom.dilation, geom.output_shape, geom.stride)))
-
-    def _pad(self, x: np.ndarray) -> np.ndarray:
-        g = self.geom
-        if g.padding_mode == "zeros":
-            return np.pad(x, [(0, 0), *g.padding])
-        for axis, m in enumerate(self.maps, start=1):
-            x = np.take(x, m, axis=axis)
-        return x
-
-    def _fold(self, xp: np.ndarray) -> np.ndarray:
-        g = self.geom
-        if g.padding_mode == "zeros":
-            return xp[(slice(None),) + tuple(slice(b, b + i) for i, (b, _) in
-                                             zip(g.input_shape, g.padding))]
-        for axis, (m, n) in enumerate(zip(self.maps, g.input_shape), start=1):
-            moved = np.moveaxis(xp, axis, 0)
-            out = np.zeros((n, *moved.shape[1:]), dtype=xp.dtype)
-            np.add.at(out, m, moved)
-            xp = np.moveaxis(out, 0, axis)
-        return xp
-
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        g = self.geom
-        n = g.ndim
-        xp = self._pad(x.reshape(g.in_channels, *g.input_shape))
-        view = sliding_window_view(xp, self.span, axis=tuple(range(1, n + 1)))
-        view = view[(slice(None),)
-                    + tuple(slice(None, (o - 1) * s + 1, s)
-                            for o, s in zip(g.output_shape, g.stride))
-                    + tuple(slice(None, None, d) for d in g.dilation)]
-        # (C_in, *o, *k) -> (C_in, *k, *o) -> (C_in * T, prod(o))
-        order = (0, *range(n + 1, 2 * n + 1), *range(1, n + 1))
-        cols = view.transpose(order).reshape(self.wmat.shape[1], -1)
-        return (self.wmat @ cols).ravel()
-
-    def rmatvec(self, y: np.ndarray) -> np.ndarray:
-        g = self.geom
-        back = self.wmat_h @ y.reshape(g.out_channels, -1)  # (C_in * T, prod(o))
-        back = back.reshape(g.in_channels, len(self.windows), *g.output_shape)
-        xp = np.zeros((g.in_channels, *g.padded_shape), dtype=back.dtype)
-        for tap, window in enumerate(self.windows):
-            xp[(slice(None),) + window] += back[:, tap]
-        return self._fold(xp).ravel()
-
-
 def _engine(layer: _Layer, index: int, geom_g: geometry.ConvGeometry):
-    """(matvec, rmatvec) of group ``index``: CSR for small groups, else im2col."""
+    """(matvec, rmatvec) of group ``index``: the CSR matrix for small groups, else the
+    matrix-free :func:`convmat.conv_operator` (one matrix product per kernel tap)."""
     w = layer.group_weight(index)
-    nnz = geom_g.nnz_upper_bound()
-    if nnz <= CSR_ENTRIES:
+    if geom_g.nnz_upper_bound() <= CSR_ENTRIES:
         matrix = conv_matrix(w, geom_g.input_shape, **layer.kwargs())
         adjoint = matrix.T.conj().tocsr()
         return (lambda x: matrix @ x), (lambda y: adjoint @ y)
-    unfolded = _Unfolded(w, geom_g)
-    return unfolded.matvec, unfolded.rmatvec
+    operator = conv_operator(w, geom_g.input_shape, **layer.kwargs())
+    return operator.matvec, operator.rmatvec
 
 
 def _sparse_bytes(layer: _Layer, geom_g: geometry.ConvGeometry, k: int) -> int:

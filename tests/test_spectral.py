@@ -155,7 +155,7 @@ def test_fft_equals_dense_svd_on_circular_layers(geo, data, complex_):
 @settings(max_examples=30)
 @given(geo=geometries(max_input=6), data=st.data())
 def test_sparse_matrix_free_path_equals_dense_svd(geo, data):
-    """The im2col operator used for large layers, forced on small ones."""
+    """The matrix-free conv_operator used for large layers, forced on small ones."""
     kw = kwargs(geo)
     complex_ = data.draw(st.booleans(), label="complex")
     w = weight_for(geo, data, complex_=complex_)
