@@ -420,14 +420,14 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
                 full, _ = np.linalg.qr(np.hstack([found, rng.standard_normal((size, 1))]))
                 new = full[:, -1:]
                 mu = np.linalg.norm(inner(new[:, 0])) ** 2
-                if mu > values[k - 1] ** 2 * (1 + 1e3 * TOL):
+                if mu > values[k - 1] ** 2 * (1 + 10 * TOL):
                     basis = np.hstack([basis, new])
                     values = _ritz(inner, basis)
             break
         want = min(want, room - 1)
         v0 = project(rng.standard_normal(size).astype(dtype))
         mu, vectors = _top_eigen(normal, want, v0, k, room)
-        if found.shape[1] and mu.max() <= values[k - 1] ** 2 * (1 + 1e3 * TOL):
+        if found.shape[1] and mu.max() <= values[k - 1] ** 2 * (1 + 10 * TOL):
             break  # nothing above the k-th value outside the subspace found
         basis, _ = np.linalg.qr(np.hstack([found, vectors]))
         values = _ritz(inner, basis)
