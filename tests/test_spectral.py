@@ -453,3 +453,23 @@ def test_cli_spectrum_errors(args, message, capsys):
 
     assert main(["spectrum", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_strided_blocks_are_the_dft_of_kong_lucey_unit_weight():
+    """With no padding before, Kong & Lucey's unit-stride weight (phases as channels
+    ``c * prod(s) + r``) wrapped onto the reduced grid has the FFT blocks as its DFT."""
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal((3, 2, 3, 4))
+    n, s, d = (8, 12), (2, 3), (1, 2)
+    pads = ((0, 1), (0, 4))  # output (4, 4) = n / s, circular
+    kw = dict(stride=s, dilation=d, padding=pads, padding_mode="circular")
+    blocks = spectral.circulant_symbol(w, n, **kw)[0]  # (4, 4, 3, 2 * 6)
+    unit = convmat.kong_lucey(w, n, stride=s, dilation=d, padding=pads).unit_weight
+    q = (n[0] // s[0], n[1] // s[1])
+    wrapped = np.zeros((*unit.shape[:2], *q))
+    for a in range(unit.shape[2]):
+        for b in range(unit.shape[3]):
+            wrapped[:, :, a % q[0], b % q[1]] += unit[:, :, a, b]
+    dft = np.moveaxis(np.fft.fftn(wrapped, axes=(2, 3)), (2, 3), (0, 1))
+    np.testing.assert_allclose(blocks, dft, atol=1e-12)
+    assert_same(singular_values(w, n, **kw), dense_svd(w, n, **kw))
