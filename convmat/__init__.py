@@ -23,6 +23,7 @@ from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
 from .receptive import receptive_field
 from .sparse import conv_matrix, conv_transpose_matrix
+from .spectral import singular_values, spectral_norm
 from .striding import kong_lucey, polyphase, strided_weight
 from .views import kernel_matrix
 
@@ -48,6 +49,8 @@ __all__ = [
     "pooling",
     "receptive",
     "receptive_field",
+    "singular_values",
+    "spectral_norm",
     "strided_weight",
     "symbolic",
     "to_latex",

@@ -503,6 +503,122 @@ def _cmd_plot(args) -> int:
                                              highlight_row=args.highlight_row), args.output)
 
 
+def _add_spectrum(sub) -> None:
+    p = sub.add_parser(
+        "spectrum", help="exact singular values and spectral norm of a layer",
+        description="Exact singular values of a convolution layer's matrix (its spectral "
+                    "norm is the largest): FFT for block-circulant layers (circular padding, "
+                    "any stride dividing the input), Lanczos or a dense SVD otherwise.")
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 32x32")
+    p.add_argument("--kernel", help="spatial kernel shape, e.g. 3x3 (default: from "
+                   "--weights-file)")
+    p.add_argument("--channels", metavar="C_IN:C_OUT",
+                   help="input and output channels, e.g. 16:16 (default 1:1, or from "
+                        "--weights-file)")
+    p.add_argument("--groups", type=_positive_int, default=1)
+    p.add_argument("--stride", default="1", help="int or per-dim ints like 2x1")
+    p.add_argument("--padding", default="0",
+                   help="int, per-dim ints (1x2), before:after pairs (0:1x2), valid, same, full")
+    p.add_argument("--dilation", default="1", help="int or per-dim ints")
+    p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
+                   help="padding mode")
+    p.add_argument("--k", type=_positive_int, help="only the k largest (default: all)")
+    p.add_argument("--method", default="auto", choices=("auto", "fft", "sparse", "dense"))
+    p.add_argument("--weights-file", metavar="W.npy",
+                   help="weights (C_out, C_in/groups, *kernel) saved by numpy.save; default "
+                        "random normal weights with std 1/sqrt(fan_in) and a fixed seed")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--show", default="10", metavar="N|all",
+                   help="how many values to print, largest first (default 10)")
+    p.add_argument("-o", "--output", metavar="FILE.npy",
+                   help="save every computed singular value with numpy.save")
+
+
+def _spectrum_weight(args, ndim: int):
+    """(weight, description) from ``--weights-file`` or random with ``--seed``."""
+    kernel = parse_shape(args.kernel, "--kernel") if args.kernel else None
+    channels = None
+    if args.channels is not None:
+        m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", args.channels)
+        if m is None or min(int(m.group(1)), int(m.group(2))) < 1:
+            raise _UsageError(f"--channels {args.channels!r} is not C_IN:C_OUT like 16:16")
+        channels = int(m.group(1)), int(m.group(2))
+    if args.weights_file is not None:
+        try:
+            weight = np.load(args.weights_file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise _UsageError(f"--weights-file {args.weights_file}: cannot read a .npy "
+                              f"array ({exc})") from None
+        if weight.ndim != ndim + 2:
+            raise _UsageError(f"--weights-file holds shape {weight.shape}; for a "
+                              f"{ndim}-D input it must be (C_out, C_in/groups, *kernel)")
+        if kernel is not None and tuple(weight.shape[2:]) != kernel:
+            raise _UsageError(f"--kernel {args.kernel} does not match the file's kernel "
+                              f"{tuple(weight.shape[2:])}")
+        if channels is not None and (weight.shape[0], weight.shape[1] * args.groups) != (
+                channels[1], channels[0]):
+            raise _UsageError(f"--channels {args.channels} does not match the file's shape "
+                              f"{weight.shape} with --groups {args.groups}")
+        return weight, f"from {args.weights_file}, shape {weight.shape}"
+    if kernel is None:
+        raise _UsageError("give --kernel (or --weights-file)")
+    c_in, c_out = channels or (1, 1)
+    if c_in % args.groups or c_out % args.groups:
+        raise _UsageError(f"--groups {args.groups} must divide both channel counts of "
+                          f"--channels {c_in}:{c_out}")
+    shape = (c_out, c_in // args.groups, *kernel)
+    fan_in = math.prod(shape[1:])
+    weight = np.random.default_rng(args.seed).standard_normal(shape) / math.sqrt(fan_in)
+    return weight, (f"random normal, std 1/sqrt(fan_in) = 1/sqrt({fan_in}), seed "
+                    f"{args.seed}, shape {shape} (--weights-file W.npy for your own)")
+
+
+def _cmd_spectrum(args) -> int:
+    import time
+
+    from .spectral import choose_method, singular_values
+
+    ishape = parse_shape(args.input, "--input")
+    show = args.show.strip().lower()
+    if show != "all" and not re.fullmatch(r"\d+", show):
+        raise _UsageError(f"--show {args.show!r} must be a number or 'all'")
+    weight, origin = _spectrum_weight(args, len(ishape))
+    kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
+    geom = geometry.conv_geometry(weight.shape, ishape, **kw)
+    method = args.method
+    if method == "auto":
+        method = choose_method(weight, ishape, k=args.k, **kw)
+    start = time.perf_counter()
+    values = singular_values(weight, ishape, k=args.k, method=method, **kw)
+    seconds = time.perf_counter() - start
+    rows, cols = geom.shape
+    shown = values if show == "all" else values[:int(show)]
+    lines = [
+        f"layer:    input {geom.input_shape}, kernel {geom.kernel_shape}, channels "
+        f"{geom.in_channels} -> {geom.out_channels}, groups {geom.groups}, stride "
+        f"{geom.stride}, padding {geom.padding} ({geom.padding_mode}), dilation "
+        f"{geom.dilation}",
+        f"weights:  {origin}",
+        f"matrix:   {rows:,} x {cols:,}, output {geom.output_shape}",
+        f"method:   {method}{' (auto)' if args.method == 'auto' else ''}, {seconds:.3g} s",
+        f"spectral norm: {values[0]:.12g}",
+        (f"singular values: the {values.size:,} largest" if args.k is not None else
+         f"singular values: all {values.size:,}, smallest {values[-1]:.6g}"),
+    ]
+    lines += [f"  {v:.12g}" for v in shown]
+    if shown.size < values.size:
+        lines.append(f"  ... {values.size - shown.size:,} more (--show all, or -o FILE.npy)")
+    if args.output is not None:
+        try:
+            np.save(args.output, values)
+        except OSError as exc:
+            raise _UsageError(f"-o {args.output}: cannot write the file ({exc.strerror})") \
+                from None
+        lines.append(f"saved {values.size:,} values to {args.output}")
+    print("\n".join(lines))
+    return 0
+
+
 #: subcommand name -> (add arguments, run)
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "animate": (_add_animate, _cmd_animate), "plot": (_add_plot, _cmd_plot),
@@ -510,6 +626,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "kong-lucey": (_add_kong_lucey, _cmd_kong_lucey),
     "matrix": (_add_matrix, _cmd_matrix),
     "shape": (_add_shape, _cmd_shape),
+    "spectrum": (_add_spectrum, _cmd_spectrum),
 }
 
 
