@@ -351,10 +351,13 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
     raise AssertionError(kind)
 
 
-def _bias_vector(op: _Op, out_shape: tuple) -> np.ndarray:
+def _bias_vector(op: _Op, out_shape: tuple, *, last_axis: bool = False) -> np.ndarray:
+    """The bias of every output: per channel (first axis) or per feature (last axis)."""
     size = math.prod(out_shape)
     if op.bias is None:
         return np.zeros(size)
+    if last_axis:
+        return np.tile(op.bias, size // op.bias.size)
     return np.repeat(op.bias, size // op.bias.size)
 
 
@@ -423,7 +426,7 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
         lead = n_out // w.shape[0]
         check_budget(lead * w.size * 16, f"the matrix of {op.label}", nnz=lead * w.size)
         a = _kron_all([sp.csr_array(w)], lead) if lead > 1 else sp.csr_array(w)
-        return a, _bias_vector(op, out_shape)
+        return a, _bias_vector(op, out_shape, last_axis=True)
     if kind in ("flatten", "unflatten", "identity"):
         return sp.eye_array(n_in, format="csr"), zeros
     if kind == "activation":
@@ -813,17 +816,20 @@ def _first_geometry(ops: Sequence[_Op]):
 
 def _input_shape(ops, input_shape, at=None, in_channels=None) -> tuple:
     """The full shape of one sample, ``(C, *spatial)`` (or ``(features,)``)."""
+    ndim, channels = _first_geometry(ops)
     if at is not None:
         given = geometry.as_shape(input_shape, "input_shape")
         shape = tuple(np.shape(at))
-        if len(shape) == len(given) + 2 and shape[0] == 1 and shape[2:] == given:
+        full = None if ndim is None else ndim + 1
+        while len(shape) > 1 and shape[0] == 1 and (
+                (full is not None and len(shape) > full) or shape[1:] == given
+                and full is None):
             shape = shape[1:]  # a batch of one
         if shape != given and shape[1:] != given:
             raise ConvmatError(f"at.shape={tuple(np.shape(at))!r} does not match "
                                f"input_shape={given!r} (give x of shape (C, *input_shape))")
         return shape
     shape = geometry.as_shape(input_shape, "input_shape")
-    ndim, channels = _first_geometry(ops)
     channels = in_channels if in_channels is not None else channels
     if ops[0].kind == "linear" and not ops[0].cfg["flatten"]:
         return shape
@@ -833,8 +839,8 @@ def _input_shape(ops, input_shape, at=None, in_channels=None) -> tuple:
                 f"input_shape={shape!r} is spatial but the first layers do not fix the number "
                 f"of channels; give the full shape (C, *spatial)")
         return (channels, *shape)
-    if ndim is None and channels is not None and len(shape) == 0:
-        return (channels,)
+    if ndim is None and channels is not None and len(shape) == 1 and shape != (channels,):
+        return (channels, *shape)  # BatchNorm1d on (C, L)
     return shape
 
 
