@@ -856,14 +856,24 @@ def _shapes(ops, shape) -> list[tuple]:
 
 
 def _product(left, right, what: str):
-    """``left @ right`` with the memory guard (the multiplications bound the result)."""
+    """``left @ right`` with the memory guard (the multiplications bound the result).
+
+    A factor held as a numpy array (a product that came out at least half full, where the
+    array takes no more memory than CSR) is multiplied as sparse-by-dense.
+    """
+    if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+        check_budget(8 * left.shape[0] * right.shape[1], what)
+        return np.asarray(left @ right)
     cols = np.bincount(left.indices, minlength=left.shape[1])
     rows = np.diff(right.indptr)
     bound = min(int(cols @ rows), left.shape[0] * right.shape[1])
     check_budget(bound * 24 + (left.shape[0] + 1) * 16, what, nnz=bound,
                  advice="The Jacobian-vector products of the layers (or a smaller input) "
                         "avoid forming the product. ")
-    return sp.csr_array(left @ right)
+    out = sp.csr_array(left @ right)
+    if 2 * out.nnz >= out.shape[0] * out.shape[1]:
+        return out.toarray()
+    return out
 
 
 def _compose(pairs: list, n_in: int, n_out: int):
@@ -1397,16 +1407,16 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
     --------
     >>> s = summary("conv 6 5x5 pad 2; avgpool 2; conv 16 5x5; avgpool 2; linear 120",
     ...             (28, 28))
-    >>> print(s.text())  # doctest: +NORMALIZE_WHITESPACE
-    layer  type       output  params     matrix   stored  density  receptive field
-    ---------------------------------------------------------------------------------
-    0      Conv2d    6x28x28     156   4704x784  108,936      3.0%              5x5
-    1      AvgPool2d 6x14x14       0  1176x4704    4,704    0.085%              6x6
-    2      Conv2d    16x10x10  2,416  1600x1176  240,000     13%            14x14
-    3      AvgPool2d 16x5x5        0   400x1600    1,600     0.25%            16x16
-    4      Linear    120      48,120   120x400   48,000     100%
-    ---------------------------------------------------------------------------------
-    total                     50,692
+    >>> print(s.text())
+    layer  type         output  params     matrix   stored  density  receptive field
+    --------------------------------------------------------------------------------
+    0      Conv2d      6x28x28     156   4704x784  107,736     2.9%              5x5
+    1      AvgPool2d   6x14x14       0  1176x4704    4,704   0.085%              6x6
+    2      Conv2d     16x10x10   2,416  1600x1176  240,000      13%            14x14
+    3      AvgPool2d    16x5x5       0   400x1600    1,600    0.25%            16x16
+    4      Linear          120  48,120    120x400   48,000     100%
+    --------------------------------------------------------------------------------
+    total                       50,692
     """
     with error_context("summary", input_shape=input_shape):
         torch_model = not isinstance(model, (str, Sequence))
