@@ -655,14 +655,102 @@ def _count(module) -> int:
 
 
 def _leaves(module, prefix: str = ""):
-    """(dotted name, module) of every leaf, descending into nn.Sequential."""
+    """(dotted name, module) of every leaf, descending into nn.Sequential and into custom
+    modules whose forward is a chain of layers (traced with torch.fx)."""
     import torch.nn as nn
 
     if isinstance(module, nn.Sequential):
         for name, child in module.named_children():
             yield from _leaves(child, f"{prefix}{name}.")
+    elif any(True for _ in module.children()):
+        yield from _traced(module, prefix)
     else:
         yield prefix[:-1] if prefix else "0", module
+
+
+def _functional_module(node, target):
+    """The module equivalent of a traced function call on the chain, or None."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    args, kwargs = list(node.args[1:]), dict(node.kwargs)
+    kwargs.pop("inplace", None)
+    elementwise = {F.relu: nn.ReLU, torch.relu: nn.ReLU, "relu": nn.ReLU,
+                   torch.tanh: nn.Tanh, F.tanh: nn.Tanh, "tanh": nn.Tanh,
+                   torch.sigmoid: nn.Sigmoid, F.sigmoid: nn.Sigmoid, "sigmoid": nn.Sigmoid,
+                   F.gelu: nn.GELU, F.silu: nn.SiLU, F.elu: nn.ELU, F.relu6: nn.ReLU6,
+                   F.leaky_relu: nn.LeakyReLU, F.hardtanh: nn.Hardtanh,
+                   F.softplus: nn.Softplus}
+    pools = {F.max_pool1d: nn.MaxPool1d, F.max_pool2d: nn.MaxPool2d, F.max_pool3d:
+             nn.MaxPool3d, F.avg_pool1d: nn.AvgPool1d, F.avg_pool2d: nn.AvgPool2d,
+             F.avg_pool3d: nn.AvgPool3d, F.adaptive_avg_pool2d: nn.AdaptiveAvgPool2d,
+             F.adaptive_max_pool2d: nn.AdaptiveMaxPool2d}
+    try:
+        if target in elementwise:
+            return elementwise[target](*args, **kwargs)
+        if target in pools:
+            return pools[target](*args, **kwargs)
+        if target in (torch.flatten, "flatten"):
+            return nn.Flatten(*(args or [0]), **kwargs) if args or kwargs else nn.Flatten(0)
+    except TypeError:
+        return None
+    return None
+
+
+def _traced(module, prefix: str):
+    """Leaves of a custom module whose forward is a straight chain ``x -> f_1 -> ... -> f_L``
+    of submodules and simple functions (activations, pooling, flatten, ``view(n, -1)``)."""
+    import torch.fx
+
+    here = prefix[:-1] if prefix else "0"
+    kind = type(module).__name__
+    try:
+        graph = torch.fx.symbolic_trace(module).graph
+    except Exception as exc:  # noqa: BLE001 - any tracing failure means "not a chain"
+        raise ConvmatError(f"layer {here} ({kind}) is not a supported module type and its "
+                           f"forward could not be traced ({type(exc).__name__}: {exc})") \
+            from None
+    nodes = list(graph.nodes)
+    inputs = [n for n in nodes if n.op == "placeholder"]
+    if len(inputs) != 1:
+        raise ConvmatError(f"layer {here} ({kind}) takes {len(inputs)} inputs; one is needed")
+    previous, sizes = inputs[0], set()
+
+    def fail(node, why):
+        target = getattr(node.target, "__name__", node.target)
+        return ConvmatError(f"layer {prefix}{node.name} ({kind}.forward: {node.op} "
+                            f"{target}) {why}; from_torch follows chains of layers (write the "
+                            f"model as an nn.Sequential)")
+
+    for node in nodes:
+        if node.op in ("placeholder", "get_attr") and node is not inputs[0]:
+            raise fail(node, "reads a tensor attribute")
+        if node.op == "placeholder":
+            continue
+        if node.op == "output":
+            if node.args[0] is not previous:
+                raise fail(node, "does not return the end of the chain")
+            return
+        if node.op == "call_method" and node.target == "size" and node.args[0] is previous:
+            sizes.add(node)
+            continue
+        if not node.args or node.args[0] is not previous or any(
+                isinstance(a, torch.fx.Node) and a not in sizes for a in
+                [*node.args[1:], *node.kwargs.values()]):
+            raise fail(node, "is not a step of a chain (it mixes several tensors)")
+        if node.op == "call_module":
+            yield from _leaves(module.get_submodule(node.target), f"{prefix}{node.target}.")
+        elif node.op == "call_method" and node.target in ("view", "reshape") and \
+                len(node.args) == 3 and node.args[1] in sizes | {1} and node.args[2] == -1:
+            yield f"{prefix}{node.name}", torch.nn.Flatten()
+        else:
+            equivalent = _functional_module(node, node.target)
+            if equivalent is None:
+                raise fail(node, "is a function from_torch does not know")
+            yield f"{prefix}{node.name}", equivalent
+        previous = node
+    raise fail(nodes[-1], "has no output")
 
 
 def _torch_op(name: str, m) -> _Op:
@@ -789,12 +877,11 @@ def _torch_ops(module) -> list[_Op]:
     leaves = list(_leaves(module))
     if not leaves:
         raise ConvmatError("the model has no layers")
-    for number, (name, m) in enumerate(leaves):
-        label = name if isinstance(module, torch.nn.Sequential) else "0"
+    for name, m in leaves:
         try:
-            ops.append(_torch_op(label, m))
+            ops.append(_torch_op(name, m))
         except ConvmatError as exc:
-            raise ConvmatError(f"layer {label} ({type(m).__name__}) {exc.message}") from None
+            raise ConvmatError(f"layer {name} ({type(m).__name__}) {exc.message}") from None
     return ops
 
 
@@ -899,7 +986,9 @@ def from_torch(module, input_shape, *, at=None):
     Parameters
     ----------
     module : torch.nn.Module
-        A supported layer, or an ``nn.Sequential`` (nested ones too) of them: ``ConvNd``
+        A supported layer, an ``nn.Sequential`` (nested ones too) of them, or a custom
+        module whose ``forward`` is a chain of them (traced with ``torch.fx``; activations,
+        pooling, ``torch.flatten`` and ``x.view(x.size(0), -1)`` may be functions): ``ConvNd``
         (every padding mode, ``padding="same"``, groups, dilation, bias),
         ``ConvTransposeNd``, ``AvgPoolNd`` (``ceil_mode``, ``count_include_pad``,
         ``divisor_override``), ``AdaptiveAvgPoolNd``, ``BatchNormNd`` in eval mode,

@@ -401,6 +401,44 @@ def test_vgg_block_jacobian_and_nested_sequential():
 
 
 @requires_torch
+def test_custom_module_with_a_chain_forward_is_traced():
+    import torch.nn.functional as F
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.block = nn.Sequential(nn.Conv2d(6, 16, 5), nn.Tanh())
+            self.fc1 = nn.Linear(576, 120)
+            self.fc2 = nn.Linear(120, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.avg_pool2d(self.block(x), kernel_size=2, stride=2)
+            x = x.view(x.size(0), -1)
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    model = _randomise(LeNet())
+    x = np.random.default_rng(7).standard_normal((1, 32, 32))
+    _check_jacobian(model, x, key="network")
+    names = [row.name for row in summary(model, (32, 32)).rows]
+    assert names == ["conv1", "relu", "max_pool2d", "block.0", "block.1", "avg_pool2d",
+                     "view", "fc1", "relu_1", "fc2"]
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.conv(x)
+
+    with pytest.raises(ConvmatError, match=r"layer 1\.add \(Residual.forward: call_function "
+                                           r"add\) is not a step of a chain"):
+        convmat.from_torch(nn.Sequential(nn.Identity(), Residual()), (1, 8, 8))
+
+
+@requires_torch
 def test_jacobian_of_a_linear_network_is_its_matrix():
     model = _randomise(nn.Sequential(nn.Conv1d(2, 3, 3, stride=2), nn.AvgPool1d(2)))
     a, b = convmat.from_torch(model, (9,))
