@@ -53,7 +53,7 @@ def main() -> None:
             a, jac = ours(), autograd().reshape(-1, x.size).numpy()
             assert np.abs(a.toarray() - jac).max() < 1e-12
             t_ours = best_time(ours, repeat=7)
-            t_torch = best_time(autograd, repeat=3)
+            t_torch = best_time(autograd, repeat=2)
             name = ("LeNet-5 conv part" if conv_only else "LeNet-5 whole") + \
                 f" ({act.__name__}, {pool.__name__})"
             print(f"{name:<44} {jac.shape[0]:>7} {t_ours * 1e3:>8.1f}ms {t_torch * 1e3:>8.1f}ms "

@@ -425,7 +425,10 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
         w = np.asarray(op.weight, dtype=np.float64)
         lead = n_out // w.shape[0]
         check_budget(lead * w.size * 16, f"the matrix of {op.label}", nnz=lead * w.size)
-        a = _kron_all([sp.csr_array(w)], lead) if lead > 1 else sp.csr_array(w)
+        rows, cols = w.shape  # every weight stored, as the dense layer it is
+        a = sp.csr_array((w.ravel(), np.tile(np.arange(cols), rows),
+                          np.arange(0, rows * cols + 1, cols)), shape=w.shape)
+        a = _kron_all([a], lead) if lead > 1 else a
         return a, _bias_vector(op, out_shape, last_axis=True)
     if kind in ("flatten", "unflatten", "identity"):
         return sp.eye_array(n_in, format="csr"), zeros
@@ -493,8 +496,32 @@ def _diagonal(values: np.ndarray) -> sp.csr_array:
 
 
 def _activation(op: _Op, x: np.ndarray, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Derivative and value of an element-wise activation at ``x`` (PyTorch, one backward
-    pass: the layer acts entry by entry, so the gradient of the sum is the diagonal)."""
+    """Derivative and value of an element-wise activation at ``x``.
+
+    The common ones by PyTorch's own formulas (the derivative at a kink as its backward
+    takes it: ReLU's is 0 at 0); any other by PyTorch, one backward pass (the layer acts
+    entry by entry, so the gradient of the sum is the diagonal).
+    """
+    m = op.module
+    with np.errstate(over="ignore"):
+        if op.type == "ReLU":
+            return (~(x <= 0)).astype(np.float64), np.where(x <= 0, 0.0, x)
+        if op.type == "LeakyReLU":
+            slope = np.where(x > 0, 1.0, m.negative_slope)
+            return slope, np.where(x > 0, x, x * m.negative_slope)
+        if op.type in ("Hardtanh", "ReLU6"):
+            inside = (x > m.min_val) & (x < m.max_val)
+            return inside.astype(np.float64), np.clip(x, m.min_val, m.max_val)
+        if op.type == "Tanh":
+            y = np.tanh(x)
+            return 1 - y * y, y
+        if op.type == "Sigmoid":
+            y = 1 / (1 + np.exp(-x))
+            return (1 - y) * y, y
+    return _activation_by_autograd(op, x, shape)
+
+
+def _activation_by_autograd(op: _Op, x: np.ndarray, shape: tuple):
     import torch
 
     xt = torch.tensor(x.reshape(1, *shape), dtype=torch.float64, requires_grad=True)
@@ -1079,7 +1106,8 @@ def _linearise(ops, shapes, x):
         pairs.append((a_l, b_l))
         value = a_l @ value + b_l
     a, _ = _compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
-    return a, value - a @ x0
+    with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
+        return a, value - a @ x0
 
 
 # ------------------------------------------------------------------- layer descriptions

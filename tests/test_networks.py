@@ -336,6 +336,19 @@ def test_activation_jacobians(name):
     assert (a != sp_diag(a)).nnz == 0
 
 
+@requires_torch
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Tanh",
+                                  "Sigmoid", "GELU"])
+def test_activation_slopes_at_kinks_and_non_finite_points(name):
+    """The slopes PyTorch's backward takes at 0, at the clip points, at +-inf and NaN."""
+    module = getattr(nn, name)()
+    x = np.array([[np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 6.0, 7.0]])
+    a, _ = convmat.from_torch(module, x.shape, at=x)
+    xt = torch.tensor(x[None], requires_grad=True)
+    (slope,) = torch.autograd.grad(module(xt).sum(), xt)
+    np.testing.assert_allclose(a.diagonal(), slope.numpy().ravel(), rtol=0, atol=1e-15)
+
+
 def sp_diag(a):
     import scipy.sparse as sp
 
