@@ -990,21 +990,43 @@ def _product(left, right, what: str):
     return out
 
 
+def _counts(a) -> tuple[np.ndarray, np.ndarray]:
+    """(stored entries per column, per row) of a factor."""
+    if isinstance(a, np.ndarray):
+        return np.full(a.shape[1], a.shape[0]), np.full(a.shape[0], a.shape[1])
+    return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
+
+
 def _compose(pairs: list, n_in: int, n_out: int):
-    """``A = A_L ... A_1`` and the bias carried through, multiplied from the smaller end."""
-    if n_out <= n_in:  # row side first, as reverse-mode differentiation
-        a, b = pairs[-1]
-        for a_l, b_l in reversed(pairs[:-1]):
-            b = b + a @ b_l
-            a = _product(a, a_l, "the network's matrix")
-    else:
-        a, b = pairs[0]
-        for a_l, b_l in pairs[1:]:
-            a = _product(a_l, a, "the network's matrix")
-            b = a_l @ b + b_l
-    a = sp.csr_array(a)
+    """``A = A_L ... A_1`` and the bias carried through.
+
+    When the output (input) is much narrower than every other point of the chain, the
+    products are taken from that end, so that every partial product is that narrow (as
+    reverse- and forward-mode differentiation do). Otherwise the chain is associated
+    greedily: the adjacent pair whose product needs the fewest multiplications (counted
+    exactly from the factors' column and row counts) is multiplied first. A segment's bias
+    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
+    """
+    mats = [a for a, _ in pairs]
+    biases = [np.asarray(b, dtype=np.float64) for _, b in pairs]
+    counts = [_counts(a) for a in mats]
+    inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
+    narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
+    narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
+    while len(mats) > 1:
+        if narrow_out:
+            i = len(mats) - 2
+        elif narrow_in:
+            i = 0
+        else:
+            costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
+            i = int(np.argmin(costs))
+        a = _product(mats[i + 1], mats[i], "the network's matrix")
+        b = mats[i + 1] @ biases[i] + biases[i + 1]
+        mats[i:i + 2], biases[i:i + 2], counts[i:i + 2] = [a], [b], [_counts(a)]
+    a = sp.csr_array(mats[0])
     a.sort_indices()
-    return a, np.asarray(b, dtype=np.float64)
+    return a, biases[0]
 
 
 def from_torch(module, input_shape, *, at=None):
