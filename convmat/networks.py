@@ -1069,8 +1069,9 @@ def from_torch(module, input_shape, *, at=None):
 
         A = A_L \cdots A_1, \qquad b = \sum_l A_L \cdots A_{l+1} b_l,
 
-    multiplied as sparse products from the smaller end (the output side when there are
-    fewer outputs than inputs). With ``at=x`` a non-linear layer contributes its Jacobian at
+    multiplied as sparse products: from the output (input) end when that is much narrower
+    than the rest of the chain, as reverse-mode (forward-mode) differentiation does, else
+    cheapest adjacent pair first (multiplications counted exactly from the factors). With ``at=x`` a non-linear layer contributes its Jacobian at
     its own input :math:`x_l`: an activation :math:`\operatorname{diag}(\sigma'(x_l))`, max
     pooling the 0/1 selection of every window's maximum (the first in C order, as PyTorch
     picks it); then ``A`` is the network's Jacobian at ``x`` and :math:`b = f(x) - A x`.
