@@ -22,7 +22,7 @@ from convmat import ConvmatError
 from convmat.cli import main
 from convmat.networks import MODELS, parse_layers, summary
 
-from .conftest import requires_torch, torch
+from .conftest import requires_pdflatex, requires_torch, torch
 
 if torch is not None:
     import torch.nn as nn
@@ -525,6 +525,12 @@ def test_memory_guard_refuses_before_building():
     with convmat.options.override(memory_limit=10**6):
         with pytest.raises(ConvmatError, match="memory limit"):
             convmat.from_torch(model, (64, 64))
+    # small factors, a full 2000 x 2000 product: refused before it is formed
+    bottleneck = nn.Sequential(nn.Linear(2000, 1), nn.Linear(1, 2000))
+    with convmat.options.override(memory_limit=10 * 2**20):
+        with pytest.raises(ConvmatError, match=r"the network's matrix would need about "
+                                               r"\S+ MiB \(4,000,000 stored entries"):
+            convmat.from_torch(bottleneck, (2000,))
 
 
 # -------------------------------------------------------------------- summary of a model
@@ -616,6 +622,19 @@ def test_summary_text_markdown_latex():
     assert tex.startswith(r"\begin{tabular}{llrrrrrr}") and tex.endswith(r"\end{tabular}")
     assert r"6$\times$28$\times$28" in tex and r"\%" in tex and r"$\le$4{,}704" in tex
     assert all(line.count("&") == 7 for line in tex.splitlines() if "&" in line)
+
+
+@requires_pdflatex
+def test_summary_latex_compiles(tmp_path):
+    import subprocess
+
+    table = summary("conv_1: conv 6 5x5 pad 2; relu; pool_1: maxpool 2; linear 10", (28, 28))
+    doc = "\\documentclass{article}\n\\begin{document}\n" + table.latex() + \
+        "\n\\end{document}\n"
+    (tmp_path / "t.tex").write_text(doc)
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
 
 
 def test_summary_spectral_column_when_available(monkeypatch):
