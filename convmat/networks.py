@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from . import geometry
 from .errors import ConvmatError, error_context
 from .memory import check_budget
+from .operator import conv_operator
 from .padding import index_map, padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
 from .receptive import Layer, receptive_field
@@ -370,10 +371,10 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
     if kind in ("conv", "conv_transpose"):
         spatial = shape[1:]
         if kind == "conv":
-            a = conv_matrix(op.weight, spatial, stride=cfg["stride"],
-                            padding=_resolved_conv_padding(cfg, spatial),
-                            dilation=cfg["dilation"], groups=cfg["groups"],
-                            padding_mode=cfg["padding_mode"])
+            a = _LazyConv(op.weight, spatial, stride=cfg["stride"],
+                          padding=_resolved_conv_padding(cfg, spatial),
+                          dilation=cfg["dilation"], groups=cfg["groups"],
+                          padding_mode=cfg["padding_mode"])
         else:
             a = conv_transpose_matrix(op.weight, spatial, stride=cfg["stride"],
                                       padding=cfg["padding"],
@@ -969,6 +970,32 @@ def _shapes(ops, shape) -> list[tuple]:
     return shapes
 
 
+class _LazyConv:
+    """A convolution's matrix (:func:`convmat.conv_matrix`), built when a sparse product
+    first needs it; a dense partial product (a few rows, or columns, that are mostly
+    non-zero) goes through the matrix-free :func:`convmat.conv_operator` instead."""
+
+    def __init__(self, weight, spatial, **kw):
+        self.weight, self.spatial, self.kw = weight, spatial, kw
+        self.operator = conv_operator(weight, spatial, **kw)
+        self.shape = self.operator.shape
+        self._built = None
+
+    def matrix(self) -> sp.csr_array:
+        if self._built is None:
+            self._built = conv_matrix(self.weight, self.spatial, **self.kw)
+        return self._built
+
+
+def _built(a):
+    return a.matrix() if isinstance(a, _LazyConv) else a
+
+
+def _apply(a, v: np.ndarray) -> np.ndarray:
+    """``a @ v`` for a vector ``v``."""
+    return a.operator.matvec(v) if isinstance(a, _LazyConv) else a @ v
+
+
 def _product(left, right, what: str):
     """``left @ right`` with the memory guard (the multiplications bound the result).
 
@@ -977,7 +1004,12 @@ def _product(left, right, what: str):
     """
     if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
         check_budget(8 * left.shape[0] * right.shape[1], what)
+        if isinstance(right, _LazyConv):  # rows of `left` through the transposed layer
+            return np.asarray(right.operator.rmatmat(left.T)).T
+        if isinstance(left, _LazyConv):
+            return np.asarray(left.operator.matmat(right))
         return np.asarray(left @ right)
+    left, right = _built(left), _built(right)
     cols = np.bincount(left.indices, minlength=left.shape[1])
     rows = np.diff(right.indptr)
     bound = min(int(cols @ rows), left.shape[0] * right.shape[1])
@@ -992,6 +1024,7 @@ def _product(left, right, what: str):
 
 def _counts(a) -> tuple[np.ndarray, np.ndarray]:
     """(stored entries per column, per row) of a factor."""
+    a = _built(a)
     if isinstance(a, np.ndarray):
         return np.full(a.shape[1], a.shape[0]), np.full(a.shape[0], a.shape[1])
     return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
@@ -1009,10 +1042,10 @@ def _compose(pairs: list, n_in: int, n_out: int):
     """
     mats = [a for a, _ in pairs]
     biases = [np.asarray(b, dtype=np.float64) for _, b in pairs]
-    counts = [_counts(a) for a in mats]
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
     narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
+    counts = [] if narrow_out or narrow_in else [_counts(a) for a in mats]
     while len(mats) > 1:
         if narrow_out:
             i = len(mats) - 2
@@ -1022,9 +1055,11 @@ def _compose(pairs: list, n_in: int, n_out: int):
             costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
             i = int(np.argmin(costs))
         a = _product(mats[i + 1], mats[i], "the network's matrix")
-        b = mats[i + 1] @ biases[i] + biases[i + 1]
-        mats[i:i + 2], biases[i:i + 2], counts[i:i + 2] = [a], [b], [_counts(a)]
-    a = sp.csr_array(mats[0])
+        b = _apply(mats[i + 1], biases[i]) + biases[i + 1]
+        mats[i:i + 2], biases[i:i + 2] = [a], [b]
+        if counts:
+            counts[i:i + 2] = [_counts(a)]
+    a = sp.csr_array(_built(mats[0]))
     a.sort_indices()
     return a, biases[0]
 
@@ -1127,7 +1162,7 @@ def _linearise(ops, shapes, x):
         except ConvmatError as exc:
             raise ConvmatError(f"{op.label}: {exc.message}") from None
         pairs.append((a_l, b_l))
-        value = a_l @ value + b_l
+        value = _apply(a_l, value) + b_l
     a, _ = _compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
         return a, value - a @ x0
