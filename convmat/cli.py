@@ -387,14 +387,21 @@ def _add_summary(sub) -> None:
     p.add_argument("--in-channels", type=_positive_int, default=1,
                    help="input channels (default 1)")
     p.add_argument("--format", default="text", choices=("text", "markdown", "latex"))
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete document that compiles with pdflatex")
 
 
 def _cmd_summary(args) -> int:
     from .networks import MODELS, summary
 
+    if args.standalone and args.format != "latex":
+        raise _UsageError("--standalone applies to --format latex only")
     spec = MODELS[args.model] if args.model else args.layers
     table = summary(spec, parse_shape(args.input, "--input"), in_channels=args.in_channels)
-    print({"text": table.text, "markdown": table.markdown, "latex": table.latex}[args.format]())
+    if args.format == "latex":
+        print(table.latex(standalone=args.standalone))
+    else:
+        print(table.markdown() if args.format == "markdown" else table.text())
     return 0
 
 

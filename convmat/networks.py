@@ -1497,8 +1497,13 @@ class Summary:
         rows = [*self._cells(times="×"), [f"**{v}**" if v else "" for v in self._footer()]]
         return "\n".join("| " + " | ".join(r) + " |" for r in [header, align, *rows])
 
-    def latex(self) -> str:
-        r"""A LaTeX ``tabular`` (plain ``\hline`` rules, no packages needed)."""
+    def latex(self, *, standalone: bool = False) -> str:
+        r"""A LaTeX ``tabular`` (plain ``\hline`` rules, no packages needed); with
+        ``standalone=True`` a complete document that compiles with pdflatex."""
+        if standalone:
+            from .latex import document
+
+            return document(self.latex())
         header = self._columns()
         spec = "ll" + "r" * (len(header) - 2)
 

@@ -629,12 +629,15 @@ def test_summary_latex_compiles(tmp_path):
     import subprocess
 
     table = summary("conv_1: conv 6 5x5 pad 2; relu; pool_1: maxpool 2; linear 10", (28, 28))
-    doc = "\\documentclass{article}\n\\begin{document}\n" + table.latex() + \
+    bare = "\\documentclass{article}\n\\begin{document}\n" + table.latex() + \
         "\n\\end{document}\n"
-    (tmp_path / "t.tex").write_text(doc)
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:]
+    for doc in (bare, table.latex(standalone=True)):
+        assert table.latex() in doc
+        (tmp_path / "t.tex").write_text(doc)
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                                 "t.tex"], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:]
 
 
 def test_summary_spectral_column_when_available(monkeypatch):
@@ -726,6 +729,11 @@ def test_cli_summary(capsys):
     assert main(["summary", "--model", "vgg-block", "--input", "32x32", "--in-channels",
                  "3", "--format", "latex"]) == 0
     assert r"\begin{tabular}" in capsys.readouterr().out
+    assert main(["summary", "--model", "lenet5", "--input", "32x32", "--format", "latex",
+                 "--standalone"]) == 0
+    assert r"\documentclass" in capsys.readouterr().out
+    assert main(["summary", "--model", "lenet5", "--input", "32x32", "--standalone"]) == 2
+    assert "--standalone applies to --format latex" in capsys.readouterr().err
     assert main(["summary", "--layers", "conv 6 5x5 wat", "--input", "28x28"]) == 2
     assert "'wat' is not understood" in capsys.readouterr().err
     assert main(["summary", "--model", "lenet5", "--layers", "relu", "--input", "8"]) == 2
