@@ -18,6 +18,7 @@ from . import arithmetic, geometry, options, pooling, receptive, transposed, vie
 from .arithmetic import explain_shape, transpose_parameters
 from .errors import ConvmatError
 from .geometry import conv_output_shape, conv_transpose_output_shape
+from .networks import from_torch, summary
 from .operator import conv_operator
 from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
@@ -38,6 +39,7 @@ __all__ = [
     "conv_transpose_output_shape",
     "explain_shape",
     "figures",
+    "from_torch",
     "geometry",
     "kernel_matrix",
     "kong_lucey",
@@ -52,6 +54,7 @@ __all__ = [
     "singular_values",
     "spectral_norm",
     "strided_weight",
+    "summary",
     "symbolic",
     "to_latex",
     "transpose_parameters",

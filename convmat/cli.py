@@ -619,6 +619,41 @@ def _cmd_spectrum(args) -> int:
     return 0
 
 
+def _add_summary(sub) -> None:
+    from .networks import LAYER_GRAMMAR, MODELS
+
+    p = sub.add_parser(
+        "summary", help="a network layer by layer: shapes, parameters, matrices, sparsity",
+        description="Tabulate a network layer by layer: output shape, parameters, the "
+                    "layer's matrix shape, stored entries, density and receptive field.",
+        epilog=f"models: {', '.join(sorted(MODELS))}\n\n{LAYER_GRAMMAR}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", choices=sorted(MODELS), help="a named model")
+    source.add_argument("--layers", metavar="SPEC",
+                        help="layer descriptions, e.g. \"conv 6 5x5 pad 2; avgpool 2\"")
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 32x32")
+    p.add_argument("--in-channels", type=_positive_int, default=1,
+                   help="input channels (default 1)")
+    p.add_argument("--format", default="text", choices=("text", "markdown", "latex"))
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete document that compiles with pdflatex")
+
+
+def _cmd_summary(args) -> int:
+    from .networks import MODELS, summary
+
+    if args.standalone and args.format != "latex":
+        raise _UsageError("--standalone applies to --format latex only")
+    spec = MODELS[args.model] if args.model else args.layers
+    table = summary(spec, parse_shape(args.input, "--input"), in_channels=args.in_channels)
+    if args.format == "latex":
+        print(table.latex(standalone=args.standalone))
+    else:
+        print(table.markdown() if args.format == "markdown" else table.text())
+    return 0
+
+
 #: subcommand name -> (add arguments, run)
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "animate": (_add_animate, _cmd_animate), "plot": (_add_plot, _cmd_plot),
@@ -627,6 +662,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "matrix": (_add_matrix, _cmd_matrix),
     "shape": (_add_shape, _cmd_shape),
     "spectrum": (_add_spectrum, _cmd_spectrum),
+    "summary": (_add_summary, _cmd_summary),
 }
 
 

@@ -8,12 +8,10 @@ Lucey's rearrangement of a strided convolution.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .geometry import conv_output_shape
-from .receptive import Layer, receptive_field
+from .networks import summary
 from .sparse import conv_matrix, conv_transpose_matrix
 from .text import to_text
 from .transposed import equivalent_convolution
@@ -38,30 +36,22 @@ LENET5 = (
 
 
 def lenet5_rows(input_shape=(28, 28), in_channels: int = 1) -> list[tuple]:
-    """``(name, output shape, parameters, receptive field size)`` per LeNet-5 layer, the
-    shapes computed by :func:`convmat.conv_output_shape`.
+    """``(name, output shape, parameters, receptive field size)`` per LeNet-5 layer, from
+    :func:`convmat.summary` of the layer list :data:`LENET5`.
 
     Examples
     --------
     >>> lenet5_rows()[:2]
     [('conv1', (6, 28, 28), 156, 5), ('pool1', (6, 14, 14), 0, 6)]
     """
-    rows, shape, channels, stack = [], tuple(input_shape), in_channels, []
-    for name, kind, width, k, s, p in LENET5:
-        if kind == "dense":
-            params = (channels * math.prod(shape) + 1) * width
-            channels, shape = width, ()
-            rows.append((name, (width,), params, None))
-            continue
-        stack.append(Layer(k, stride=s, padding=p))
-        shape = conv_output_shape(shape, (k,) * len(shape), stride=s, padding=p)
-        if kind == "conv":
-            params = width * (channels * k ** len(shape) + 1)
-            channels = width
-        else:
-            params = 0
-        rows.append((name, (channels, *shape), params, receptive_field(stack).size[0]))
-    return rows
+    layers = [{"name": name, "type": "linear" if kind == "dense" else kind,
+               **({"out_features": width} if kind == "dense" else
+                  {"kernel_size": k, "stride": s, "padding": p,
+                   **({"out_channels": width} if kind == "conv" else {})})}
+              for name, kind, width, k, s, p in LENET5]
+    return [(row.name, row.output_shape, row.parameters,
+             None if row.receptive_field is None else row.receptive_field[0])
+            for row in summary(layers, input_shape, in_channels=in_channels).rows]
 
 
 def _block_grid(a, w, in_shape, out_shape) -> list[str]:

@@ -10,7 +10,10 @@ import scipy.sparse as sp
 from ._validate import positive_int
 from .errors import error_context
 
-__all__ = ["kong_lucey_text", "spy", "summary", "to_text"]
+__all__ = [
+    "kong_lucey_text", "spy", "summary", "summary_latex", "summary_markdown", "summary_text",
+    "to_text",
+]
 
 
 def _format_value(v) -> str:
@@ -146,3 +149,95 @@ def kong_lucey_text(kl, *, max_size: int = 40) -> str:
             f"parameters: strided {counts.strided}, unit-stride {counts.unit_stride}",
         ]
         return "\n".join(lines)
+
+
+# -- network summaries (convmat.summary) -----------------------------------------------------
+
+def _columns(s) -> list[str]:
+    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
+            "receptive field"]
+    return cols + ["spectral norm"] if s.spectral else cols
+
+
+def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
+    def join(shape):
+        return times.join(str(v) for v in shape)
+
+    out = []
+    for r in s.rows:
+        bound = "" if r.exact else le
+        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
+                 join(r.matrix_shape), f"{bound}{r.stored:,}",
+                 f"{bound}{_percent(r.density)}",
+                 "" if r.receptive_field is None else join(r.receptive_field)]
+        if s.spectral:
+            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
+        out.append(cells)
+    return out
+
+
+def _footer(s) -> list[str]:
+    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
+    return cells + [""] if s.spectral else cells
+
+
+def summary_text(s) -> str:
+    """A network summary (:func:`convmat.summary`) as a plain-text table, numbers
+    right-aligned."""
+    header, rows = _columns(s), _cells(s)
+    table = [header, *rows, _footer(s)]
+    widths = [max(len(row[c]) for row in table) for c in range(len(header))]
+    left = {0, 1}
+
+    def line(row):
+        return "  ".join(v.ljust(w) if c in left else v.rjust(w)
+                         for c, (v, w) in enumerate(zip(row, widths))).rstrip()
+
+    rule = "-" * len(line(header))
+    return "\n".join([line(header), rule, *map(line, rows), rule, line(_footer(s))])
+
+
+def summary_markdown(s) -> str:
+    """A network summary as a Markdown (GitHub) table."""
+    header = _columns(s)
+    align = ["---", "---"] + ["--:"] * (len(header) - 2)
+    rows = [*_cells(s, times="×"), [f"**{v}**" if v else "" for v in _footer(s)]]
+    return "\n".join("| " + " | ".join(r) + " |" for r in [header, align, *rows])
+
+
+def summary_latex(s, *, standalone: bool = False) -> str:
+    r"""A network summary as a LaTeX ``tabular`` (plain ``\hline`` rules, no packages
+    needed); with ``standalone=True`` a complete document that compiles with pdflatex."""
+    header = _columns(s)
+    spec = "ll" + "r" * (len(header) - 2)
+
+    def esc(text: str) -> str:
+        for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"),
+                     ("&", r"\&"), ("#", r"\#"), ("$", r"\$")):
+            text = text.replace(a, b)
+        return text
+
+    cells = [[esc(c).replace(",", "{,}") if i >= 2 else esc(c) for i, c in enumerate(row)]
+             for row in _cells(s, times="x", le="≤")]
+    cells = [[c.replace("≤", r"$\le$").replace("x", r"$\times$") if i >= 2 else c
+              for i, c in enumerate(row)] for row in cells]
+    footer = [esc(c).replace(",", "{,}") for c in _footer(s)]
+    lines = [rf"\begin{{tabular}}{{{spec}}}", r"\hline",
+             " & ".join(esc(h) for h in header) + r" \\", r"\hline",
+             *(" & ".join(row) + r" \\" for row in cells), r"\hline",
+             " & ".join(footer) + r" \\", r"\hline", r"\end{tabular}"]
+    body = "\n".join(lines)
+    if standalone:
+        from .latex import document
+
+        return document(body)
+    return body
+
+
+def _percent(value: float) -> str:
+    percent = 100 * value
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    if percent >= 0.01:
+        return f"{percent:.2g}%"
+    return f"{percent:.1e}%"

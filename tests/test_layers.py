@@ -24,7 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "geometry": ("geometry", "arithmetic", "receptive"),
     "engine": ("_engine", "_padmap", "_phases", "_windows"),
     "fillers": ("sparse", "symbolic", "_symbols", "padding", "pooling", "views", "operator",
-                "transposed", "striding", "spectral", "networks"),
+                "transposed", "striding", "spectral", "networks", "_layers", "_from_torch"),
     "renderers": ("text", "latex", "_latex_cells", "figures", "_drawing", "_animation",
                   "display"),
     "front": ("cli", "demo", "__main__", "__init__"),

@@ -1,0 +1,74 @@
+"""The Jacobian of a network at an input: convmat.from_torch(model, ..., at=x) against
+``torch.autograd.functional.jacobian`` (default settings: one backward pass per output).
+
+Cases, on one 32x32 single-channel input, float64:
+
+- LeNet-5's convolutional part, conv(1->6, 5x5, pad 2) - act - pool 2 - conv(6->16, 5x5) -
+  act - pool 2: 576 outputs (autograd makes 576 backward passes); goal >= 100x faster;
+- the whole LeNet-5 (then 576 -> 120 -> 84 -> 10): 10 outputs, 10 backward passes; goal
+  no slower.
+
+Each with ReLU + max pooling and with tanh + average pooling. Both Jacobians are checked
+equal (to 1e-12) before timing; ours is a SciPy sparse matrix, autograd's a dense tensor.
+Autograd is timed with PyTorch's default number of threads (the setting the goals refer
+to) and with one thread (much faster than two on a busy machine).
+Run: ``python benchmarks/bench_networks.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+import convmat
+
+from _timing import best_time
+
+
+def lenet5(act, pool, conv_only: bool) -> nn.Sequential:
+    torch.manual_seed(0)
+    layers = [nn.Conv2d(1, 6, 5, padding=2), act(), pool(2), nn.Conv2d(6, 16, 5), act(),
+              pool(2)]
+    if not conv_only:
+        layers += [nn.Flatten(), nn.Linear(576, 120), act(), nn.Linear(120, 84), act(),
+                   nn.Linear(84, 10)]
+    return nn.Sequential(*layers).double().eval()
+
+
+def main() -> None:
+    x = np.random.default_rng(0).standard_normal((1, 32, 32))
+    xt = torch.from_numpy(x[None])
+    threads = torch.get_num_threads()
+    print(f"torch {torch.__version__}; best of runs; autograd with PyTorch's default "
+          f"{threads} threads and with 1 thread\n")
+    print(f"{'case':<42} {'outputs':>7} {'convmat':>9} {'autograd':>10} {'ratio':>7} "
+          f"{'1 thread':>9} {'ratio':>7} {'stored':>8} {'dense':>8}")
+    for conv_only in (True, False):
+        for act, pool in ((nn.ReLU, nn.MaxPool2d), (nn.Tanh, nn.AvgPool2d)):
+            model = lenet5(act, pool, conv_only)
+
+            def ours():
+                return convmat.from_torch(model, (32, 32), at=x)[0]
+
+            def autograd():
+                return torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1), xt)
+
+            a, jac = ours(), autograd().reshape(-1, x.size).numpy()
+            assert np.abs(a.toarray() - jac).max() < 1e-12
+            t_ours = best_time(ours, repeat=7)
+            t_torch = best_time(autograd, repeat=2)
+            torch.set_num_threads(1)
+            try:
+                t_one = best_time(autograd, repeat=3)
+            finally:
+                torch.set_num_threads(threads)
+            name = ("LeNet-5 conv part" if conv_only else "LeNet-5 whole") + \
+                f" ({act.__name__}, {pool.__name__})"
+            print(f"{name:<42} {jac.shape[0]:>7} {t_ours * 1e3:>7.1f}ms {t_torch * 1e3:>8.1f}ms "
+                  f"{t_torch / t_ours:>6.1f}x {t_one * 1e3:>7.1f}ms {t_one / t_ours:>6.1f}x "
+                  f"{a.nnz:>8,} {jac.size:>8,}")
+
+
+if __name__ == "__main__":
+    main()
