@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -47,7 +47,7 @@ from .geometry import ConvGeometry, tap_range
 from .memory import index_dtype_for
 from .padding import index_map
 
-__all__ = ["Structure", "build", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
+__all__ = ["Structure", "build", "expand_weight", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
 
 #: entries enumerated per chunk on the mixed-radix path (bounds its temporaries)
 CHUNK = 1 << 20
@@ -73,7 +73,14 @@ class _Axis:
     table: tuple[np.ndarray, np.ndarray] | None  # (source, tap), (o, k), other modes
     starts: np.ndarray  # classes: runs [start, stop) of positions sharing one pattern
     stops: np.ndarray
-    duplicates: bool  # some position reads one input position twice
+    duplicates: bool  # some position reads one input position twice (unmerged table)
+    groups: np.ndarray | None = None  # merged: (n_groups, width) member taps, -1 padded
+
+    @property
+    def ext_size(self) -> int:
+        """Kernel taps plus merged tap groups: the size of this axis's tap index."""
+        k = self.step[3]
+        return k if self.groups is None else k + int(self.groups.shape[0])
 
     def lookup(self, t, r) -> tuple[np.ndarray, np.ndarray]:
         """(input position, kernel tap) of rank ``r`` at output position ``t`` (arrays)."""
@@ -108,12 +115,21 @@ class Structure:
     axes: tuple[_Axis, ...] = field(repr=False)
     rest: np.ndarray = field(repr=False)  # flat output positions whose rows are not in a block
     rest_patterns: tuple | None = field(repr=False)  # their pattern, when kept
+    #: the geometry with the (extended) kernel shape the taps index: merged tap groups
+    #: add positions per axis (see :func:`expand_weight`)
+    tap_geometry: ConvGeometry | None = field(default=None, repr=False)
+
+    @property
+    def merged(self) -> bool:
+        """Taps index the weight extended by merged tap groups (not the weight itself)."""
+        return any(ax.groups is not None for ax in self.axes)
 
     def _rest(self):
+        tgeom = self.tap_geometry or self.geometry
         patterns = self.rest_patterns
         if patterns is None:
-            patterns = _rest_patterns(self.geometry, self.axes, self.indptr, self.rest)
-        return _rest_entries(self.geometry, self.indptr, patterns)
+            patterns = _rest_patterns(tgeom, self.axes, self.indptr, self.rest)
+        return _rest_entries(tgeom, self.indptr, patterns)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -129,7 +145,11 @@ class Structure:
                           strides=[s * out.itemsize for s in block.strides])
 
     def gather(self, values) -> np.ndarray:
-        """``values.ravel()[tap]`` (the weight, numeric or object) without making ``tap``."""
+        """``values.ravel()[tap]`` (the weight, numeric or object) without making ``tap``.
+
+        With merged tap groups the weight is first extended by the groups' sums."""
+        if self.merged:
+            values = expand_weight(values, self.axes, self.geometry.weight_shape)
         flat = np.asarray(values).reshape(-1)
         per_channel = flat.reshape(self.geometry.out_channels, -1)
         data = np.empty(self.nnz, dtype=flat.dtype)
@@ -143,9 +163,10 @@ class Structure:
 
     @functools.cached_property
     def tap(self) -> np.ndarray:
-        """Flat weight index of every stored entry (an nnz-sized array, made on demand)."""
+        """Flat weight index of every stored entry (an nnz-sized array, made on demand); an
+        index into the extended weight when tap groups are merged."""
         tap = np.empty(self.nnz, dtype=self.tap_dtype)
-        per_channel = math.prod(self.geometry.weight_shape[1:])
+        per_channel = math.prod((self.tap_geometry or self.geometry).weight_shape[1:])
         for block in self.blocks:
             view = self._view(tap, block)
             first = np.arange(block.shape[0], dtype=np.int64) * per_channel
@@ -161,7 +182,8 @@ class Structure:
         return np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype), counts)
 
 
-def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
+def _axis(i, k, o, s, d, b, a, mode, flip, merge=False) -> _Axis:
+    groups = None
     if mode == "zeros":
         lo, hi = tap_range(i, k, s, d, b, o)
         count, table, duplicates = hi - lo, None, False
@@ -172,10 +194,17 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
         order = np.argsort(source, axis=1, kind="stable")  # stable: ties keep tap order
         source = np.take_along_axis(source, order, axis=1)
         lo, count = np.zeros(o, dtype=np.int64), np.full(o, k, dtype=np.int64)
-        table = (source, (k - 1 - order) if flip else order)
-        duplicates = bool(np.any(source[:, 1:] == source[:, :-1]))
+        tap = (k - 1 - order) if flip else order
+        first = np.ones(source.shape, dtype=bool)  # first tap of each distinct source
+        first[:, 1:] = source[:, 1:] != source[:, :-1]
+        duplicates = not bool(first.all())
+        if duplicates and merge:
+            table, count, groups = _merged(source, tap, first, k)
+            duplicates = False
+        else:
+            table = (source, tap)
     # interior run: every tap inside the input, t*s - b >= 0 and t*s - b + d(k-1) <= i - 1
-    first = -(-b // s)
+    first = max(-(-b // s), 0)
     last = b + i - d * (k - 1) - 1
     stop = max(first, min(o, last // s + 1) if last >= 0 else 0)
     # classes: each border position alone, the interior run as one
@@ -184,23 +213,92 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
     stops = np.concatenate((starts[:-1] + 1, [o])) if starts.size else starts
     if stop > first:
         stops[np.searchsorted(starts, first)] = stop
-    return _Axis(count, lo, (s, d, b, k, bool(flip)), table, starts, stops, duplicates)
+    return _Axis(count, lo, (s, d, b, k, bool(flip)), table, starts, stops, duplicates,
+                 groups)
 
 
-def _axes(geom: ConvGeometry) -> list[_Axis]:
+def _merged(source, tap, first, k):
+    """Merge the taps of a position that read one input position into one *tap group*.
+
+    ``source`` and ``tap`` are ``(o, k)``, sorted by source per row (ties by tap order);
+    ``first`` marks the first tap of each distinct source. Returns the table of distinct
+    sources with their (extended) taps, the count per position, and the groups: a tap read
+    alone keeps its index ``j < k``; a group of several taps gets ``k + g``, where group
+    ``g`` sums the kernel taps ``members[g]`` (``-1`` padded) in that order (the order of
+    the unmerged row; groups deduplicated over positions). Nothing here is larger than the
+    ``(o, k)`` table.
+    """
+    o = source.shape[0]
+    count = first.sum(axis=1)
+    flat_first = first.ravel()
+    gid = np.cumsum(flat_first) - 1  # group of every (position, tap)
+    starts = np.flatnonzero(flat_first)
+    sizes = np.diff(np.append(starts, flat_first.size))
+    width = int(sizes.max())
+    members = np.full((starts.size, width), -1, dtype=np.int64)
+    members[gid, np.arange(flat_first.size) - starts[gid]] = tap.ravel()
+    multi = sizes > 1
+    unique, inverse = np.unique(members[multi], axis=0, return_inverse=True)
+    ext = members[:, 0].copy()
+    ext[multi] = k + inverse.reshape(-1)
+    rank = np.cumsum(first, axis=1) - 1
+    row = np.broadcast_to(np.arange(o)[:, None], first.shape)
+    src = np.zeros_like(source)
+    ext_tap = np.zeros_like(source)
+    src[row[first], rank[first]] = source[first]
+    ext_tap[row[first], rank[first]] = ext
+    return (src, ext_tap), count, unique
+
+
+def _axes(geom: ConvGeometry, merge: bool = False) -> list[_Axis]:
     return [
-        _axis(i, k, o, s, d, b, a, geom.padding_mode, geom.flip)
+        _axis(i, k, o, s, d, b, a, geom.padding_mode, geom.flip, merge)
         for i, k, o, s, d, (b, a) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
                                          geom.stride, geom.dilation, geom.padding)
     ]
+
+
+def _member_tables(axes) -> list[np.ndarray]:
+    """Per axis, the kernel taps behind every extended tap index: ``(ext_size, width)``,
+    ``-1`` padded (a plain tap ``j`` is the group ``[j]``)."""
+    tables = []
+    for ax in axes:
+        k = ax.step[3]
+        width = 1 if ax.groups is None else ax.groups.shape[1]
+        table = np.full((k, width), -1, dtype=np.int64)
+        table[:, 0] = np.arange(k)
+        tables.append(table if ax.groups is None else np.concatenate((table, ax.groups)))
+    return tables
+
+
+def expand_weight(values: np.ndarray, axes, weight_shape) -> np.ndarray:
+    """The weight extended by the merged tap groups: at extended index ``(e_1, ..., e_N)``
+    the sum of ``w[j_1, ..., j_N]`` over the product of the groups ``e_a`` — added one
+    after the other in the order of the unmerged row (as summing its duplicates would)."""
+    w = np.asarray(values).reshape(weight_shape)
+    tables = _member_tables(axes)
+    total = None
+    for q in np.ndindex(*(t.shape[1] for t in tables)):  # member slots: few, not entries
+        picks = [t[:, slot] for t, slot in zip(tables, q)]
+        valid = np.ones((), dtype=bool)
+        for p in picks:
+            valid = np.logical_and.outer(valid, p >= 0)
+        term = w[(slice(None), slice(None)) + np.ix_(*(np.maximum(p, 0) for p in picks))]
+        total = term if total is None else np.where(valid, total + term, total)
+    return total
 
 
 def _strides(shape) -> list[int]:
     return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
 
-def build(geom: ConvGeometry) -> Structure:
+def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     """Build the (row, col, tap) structure of ``geom``.
+
+    With ``merge`` (the default), taps of a window that a padding mode maps to one input
+    position are merged into one entry whose value is their sum (tap groups, see
+    :func:`expand_weight`), so the result is canonical CSR for every mode. ``merge=False``
+    keeps one entry per tap (duplicate columns in a row; ``canonical`` is then False).
 
     Examples
     --------
@@ -210,14 +308,24 @@ def build(geom: ConvGeometry) -> Structure:
     (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1], dtype=int32))
     >>> s.gather([10, 20])
     array([10, 20, 10, 20, 10, 20])
+    >>> s = build(conv_geometry((3,), (3,), padding=1, padding_mode="replicate"))
+    >>> s.indices, s.gather([1, 10, 100])   # row 0 reads input 0 twice: 1 + 10
+    (array([0, 1, 0, 1, 2, 1, 2], dtype=int32), array([ 11, 100,   1,  10, 100,   1, 110]))
     """
-    axes = _axes(geom)
+    axes = _axes(geom, merge)
     c_in_g = geom.in_channels // geom.groups
     out_size = math.prod(geom.output_shape)
     rows_total, cols_total = geom.shape
     nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
+    tgeom = geom
+    if any(ax.groups is not None for ax in axes):
+        ext = tuple(ax.ext_size for ax in axes)
+        slots = math.prod(1 if ax.groups is None else ax.groups.shape[1] for ax in axes)
+        if geom.out_channels * c_in_g * math.prod(ext) * slots > 8 * nnz + (1 << 20):
+            return build(geom, merge=False)  # too many distinct groups to tabulate
+        tgeom = replace(geom, kernel_shape=ext)
     idx = index_dtype_for(max(nnz, rows_total, cols_total))
-    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * math.prod(geom.kernel_shape))
+    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * math.prod(tgeom.kernel_shape))
 
     # row lengths: C_in/groups times the outer product of the per-axis valid-tap counts
     spatial = np.ones((), dtype=np.int64)
@@ -232,17 +340,17 @@ def build(geom: ConvGeometry) -> Structure:
     indices = np.empty(nnz, dtype=idx)
 
     chosen, rest = _choose_blocks(geom, axes)
-    blocks = tuple(_fill_block(geom, axes, combo, indptr, indices) for combo in chosen)
+    blocks = tuple(_fill_block(tgeom, axes, combo, indptr, indices) for combo in chosen)
     # the rest's pattern, chunk by chunk; kept for the values when it is one chunk (small),
     # else made again then, so that no more than a chunk of it is ever held
-    chunks = _rest_patterns(geom, axes, indptr, rest)
+    chunks = _rest_patterns(tgeom, axes, indptr, rest)
     head = list(itertools.islice(chunks, 2))
     kept = tuple(head) if len(head) < 2 else None
-    for target, _, column in _rest_entries(geom, indptr, itertools.chain(head, chunks)):
+    for target, _, column in _rest_entries(tgeom, indptr, itertools.chain(head, chunks)):
         indices[target] = column
-    canonical = geom.padding_mode == "zeros" or not any(ax.duplicates for ax in axes)
+    canonical = not any(ax.duplicates for ax in axes)
     return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, tuple(axes), rest,
-                     kept)
+                     kept, tgeom)
 
 
 def _choose_blocks(geom, axes):

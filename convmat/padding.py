@@ -5,15 +5,23 @@ copies (or that it is a zero). Per dimension with input size :math:`n` and paddi
 :math:`(b, a)`, padded position :math:`p` holds input position :math:`q = p - b` mapped by
 
 ==============  =====================================================  ====================
-mode            source of padded position ``p`` (``q = p - b``)           constraint
+mode            source of padded position ``p`` (``q = p - b``)           limit per side
 ==============  =====================================================  ====================
 ``zeros``       ``q`` if ``0 <= q < n``, else a zero                     none
-``reflect``     ``|q|`` then ``2(n-1) - q`` past the end (edge kept once)  ``b, a < n``
+``reflect``     ``|q|`` then ``2(n-1) - q`` past the end (edge kept once)  ``< n``
 ``replicate``   ``clip(q, 0, n-1)``                                      none
-``circular``    ``q mod n``                                              ``b, a <= n``
+``circular``    ``q mod n``                                              ``<= n``
+``symmetric``   ``-q-1`` before, ``2n-1-q`` past the end (edge repeated)   ``<= n``
 ==============  =====================================================  ====================
 
-exactly as :func:`torch.nn.functional.pad`. In N-D the maps act per axis (an outer product).
+exactly as :func:`torch.nn.functional.pad` for the first four and :func:`numpy.pad`
+(``"symmetric"``; also TensorFlow's ``MirrorPad`` SYMMETRIC and SciPy's
+``boundary="symm"``) for the last. In N-D the maps act per axis (an outer product).
+
+A negative side is a crop (as XLA's ``lax.conv_general_dilated``): the input first loses
+that many positions on that side, then the positive sides are filled by the mode from the
+cropped input of size :math:`n' = n + \min(b, 0) + \min(a, 0) \ge 1` (the limits above
+apply to :math:`n'`).
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ __all__ = ["index_map", "padding_matrix"]
 def index_map(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
     """Source input index of every padded position along one axis (``-1`` for a zero).
 
+    A negative ``before`` or ``after`` crops the input on that side first.
+
     Examples
     --------
     >>> index_map(4, 2, 2, "reflect")
@@ -43,20 +53,33 @@ def index_map(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarra
     array([0, 0, 0, 1, 2, 3, 3, 3])
     >>> index_map(4, 2, 2, "circular")
     array([2, 3, 0, 1, 2, 3, 0, 1])
+    >>> index_map(4, 2, 2, "symmetric")
+    array([1, 0, 0, 1, 2, 3, 3, 2])
     >>> index_map(4, 2, 2, "zeros")
     array([-1, -1,  0,  1,  2,  3, -1, -1])
+    >>> index_map(4, -1, 2, "symmetric")  # crop one position before, then pad 2 after
+    array([1, 2, 3, 3, 2])
     """
-    q = np.arange(-before, n + after, dtype=np.int64)
     if mode == "zeros":
+        q = np.arange(-before, n + after, dtype=np.int64)
         return np.where((q >= 0) & (q < n), q, -1)
+    crop = max(-before, 0)
+    n = n - crop - max(-after, 0)  # the cropped input
+    before, after = max(before, 0), max(after, 0)
+    q = np.arange(-before, n + after, dtype=np.int64)
     if mode == "reflect":
         q = np.abs(q)
-        return np.where(q < n, q, 2 * (n - 1) - q)
-    if mode == "replicate":
-        return np.clip(q, 0, n - 1)
-    if mode == "circular":
-        return q % n
-    raise ConvmatError(f"padding_mode={mode!r} is not one of {geometry.PADDING_MODES}")
+        q = np.where(q < n, q, 2 * (n - 1) - q)
+    elif mode == "replicate":
+        q = np.clip(q, 0, n - 1)
+    elif mode == "circular":
+        q = q % n
+    elif mode == "symmetric":
+        q = np.where(q < 0, -q - 1, q)
+        q = np.where(q < n, q, 2 * n - 1 - q)
+    else:
+        raise ConvmatError(f"padding_mode={mode!r} is not one of {geometry.PADDING_MODES}")
+    return q + crop
 
 
 def padding_matrix(
@@ -79,8 +102,10 @@ def padding_matrix(
         Spatial shape of the input.
     padding : int, sequence of int or of (before, after) pairs, or ``"valid"``
         As in :func:`convmat.conv_matrix`; ``"same"`` and ``"full"`` need a kernel, so
-        resolve them first with :func:`convmat.geometry.resolve_padding`.
-    mode : {"zeros", "reflect", "replicate", "circular"}
+        resolve them first with :func:`convmat.geometry.resolve_padding`. A negative
+        number crops that side (the matrix is then the crop, or crop-then-pad).
+    mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
+        Negative sides crop (see the module notes).
     channels : int
         Number of channels (the matrix is block diagonal, one block per channel).
     format : str
@@ -119,7 +144,8 @@ def padding_matrix(
                 f"padding={padding!r} depends on a kernel; resolve it first with "
                 f"convmat.geometry.resolve_padding(padding, input_shape, kernel_shape, ...)"
             )
-        pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape))
+        pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape),
+                                        allow_negative=True)
         mode = geometry.check_mode(mode, pads, ishape, name="mode")
         channels = geometry.as_int(channels, "channels")
         if channels < 1:
