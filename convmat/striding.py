@@ -49,7 +49,9 @@ import scipy.sparse as sp
 from . import geometry
 from .errors import ConvmatError, error_context, shape_of
 from .padding import index_map, padding_matrix
-from .sparse import as_array, as_weight, conv_matrix
+from ._phases import phase_blocks
+from .memory import check_budget
+from .sparse import as_array, as_weight, conv_matrix, estimate_bytes
 from .sparse_format import check_format
 
 # convmat.symbolic and convmat.latex import this module: they (and sympy) are imported
@@ -640,10 +642,13 @@ def kong_lucey(
         geom = _strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                  padding_mode)
         fields, order, widths = _fields(w, geom)
-        strided = conv_matrix(w, geom.padded_shape, stride=geom.stride, dilation=geom.dilation,
-                              groups=geom.groups)
+        # the blocks come from the engine directly, one unit-stride build per phase
+        strided = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
+                                         dilation=geom.dilation, groups=geom.groups)
+        nnz, peak = estimate_bytes(strided, w.dtype.itemsize, transposed=False)
+        check_budget(peak, f"kong_lucey blocks of a {strided.shape} matrix", nnz=nnz)
         return KongLucey(**fields, permutation=_permutation(order, w.dtype),
-                         blocks=_split_columns(strided, order, widths))
+                         blocks=phase_blocks(strided, w))
 
 
 def _strided_geometry(w, input_shape, stride, padding, dilation, groups, padding_mode):
