@@ -380,10 +380,11 @@ def test_int64_path_equals_int32(geo):
 
 
 ENGINE_PATHS = {
-    "blocks only": dict(MIN_BLOCK=1),
-    "chunks only": dict(MIN_BLOCK=10**12),
-    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7),
-    "default": {},
+    "blocks only": dict(MIN_BLOCK=1, SMALL=0),
+    "chunks only": dict(MIN_BLOCK=10**12, SMALL=0),
+    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7, SMALL=0),
+    "general path": dict(SMALL=0),
+    "default (one-shot small builds)": {},
 }
 
 
