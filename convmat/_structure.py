@@ -50,13 +50,13 @@ from .padding import index_map
 __all__ = ["Structure", "build", "expand_weight", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS",
            "SMALL"]
 
-#: entries enumerated per chunk on the mixed-radix path (bounds its temporaries)
-CHUNK = 1 << 20
+#: entries enumerated per chunk on the rest path (bounds its temporaries, kept in cache)
+CHUNK = 1 << 18
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
 MAX_CLASS_PRODUCTS = 1 << 16
-#: most (row, tap) candidates of one output channel for the one-shot small build
+#: most (row, tap) candidates, over all output channels, for the one-shot small build
 SMALL = 1 << 16
 
 
@@ -322,7 +322,7 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     c_in_g = geom.in_channels // geom.groups
     out_size = math.prod(geom.output_shape)
     dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
-    if dense <= SMALL and dense * geom.out_channels <= 16 * SMALL:
+    if dense * geom.out_channels <= SMALL:
         return _build_small(geom, merge)
     axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape
@@ -645,12 +645,13 @@ def _write_rest(geom, indptr, chunks, dest, kind, flat=None):
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
     per_channel = int(indptr[-1]) // geom.out_channels
     column = kind == "column"
-    scratch = np.empty(0, dtype=np.int64)  # the taps of a chunk, reused (no fresh pages)
+    # the taps of a chunk, reused (no fresh pages), as narrow as the taps allow
+    scratch = np.empty(0, dtype=index_dtype_for(geom.out_channels * c_in_g * kernel_size))
     for runs in chunks:
         if geom.out_channels == 1 and c_in_g == 1 and runs.span is not None:
             if kind == "value":
                 if scratch.size < runs.size:
-                    scratch = np.empty(runs.size, dtype=np.int64)
+                    scratch = np.empty(runs.size, dtype=scratch.dtype)
                 np.take(flat, runs.tap(out=scratch[:runs.size]), out=dest[runs.span])
             else:
                 (runs.column if column else runs.tap)(out=dest[runs.span])

@@ -401,9 +401,9 @@ def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarra
     ``t*s + j*d - b``; the valid taps form one contiguous range (empty: ``lo == hi``).
     """
     start = np.arange(o, dtype=np.int64) * s - b
-    lo = np.clip(-(start // d), 0, k)  # ceil(-start / d)
-    hi = np.clip(-((start - i) // d), 0, k)  # ceil((i - start) / d)
-    return lo, np.maximum(hi, lo)
+    lo = np.minimum(np.maximum(-(start // d), 0), k)  # ceil(-start / d), in [0, k]
+    hi = np.minimum(np.maximum(-((start - i) // d), lo), k)  # ceil((i - start) / d)
+    return lo, hi
 
 
 def _weight_layout(weight_shape, ndim, groups, transposed):
