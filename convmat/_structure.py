@@ -652,7 +652,9 @@ def _write_rest(geom, indptr, chunks, dest, kind, flat=None):
             if kind == "value":
                 if scratch.size < runs.size:
                     scratch = np.empty(runs.size, dtype=scratch.dtype)
-                np.take(flat, runs.tap(out=scratch[:runs.size]), out=dest[runs.span])
+                # mode="clip": no bounds-check buffering (every tap is in range)
+                np.take(flat, runs.tap(out=scratch[:runs.size]), out=dest[runs.span],
+                        mode="clip")
             else:
                 (runs.column if column else runs.tap)(out=dest[runs.span])
             continue
