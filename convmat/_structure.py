@@ -17,8 +17,12 @@ Entry ``(r, c)`` with ``r = (o_c, t)`` (output channel, output position) and
 where :math:`\pi` is the padding map of :func:`convmat.padding.index_map`, applied per axis,
 and :math:`g(o_c)` is the group of the output channel. Within a row, entries are stored by
 input channel, then per axis by input position: columns come sorted and each ``(r, c)``
-appears once, unless a padding mode other than zeros maps two taps of a row to one input
-position (``canonical`` is then False); those duplicates are summed by the caller.
+appears once. When a padding mode maps several taps of a window to one input position,
+those taps are merged into one entry while the row is written: per axis the padding map
+says which taps coincide, each such *tap group* gets an index past the kernel's, and the
+weight is extended by the groups' sums (:func:`expand_weight`), so ``data = extended
+weight[tap]`` is still a gather and the result is canonical CSR with no sort
+(``build(..., merge=False)`` keeps one entry per tap instead).
 
 How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, no sort):
 
@@ -29,8 +33,13 @@ How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, 
 * a product of one class per axis is a set of rows with identical entry patterns, stored
   as one strided block of the CSR arrays: it is written by a single broadcast add
   (row base + entry offset). The interior is the largest such block;
-* rows of blocks too small to be worth a Python-level step are enumerated in bounded chunks
-  by mixed-radix arithmetic on the per-axis tables.
+* the other rows (borders, and every row of a long kernel) are *runs* along the last axis:
+  one run per combination of ranks on the other axes (mixed radix over runs, not
+  entries); along the last axis columns, taps and CSR offsets are arithmetic progressions
+  laid down by one cumulative sum each, in bounded chunks, straight into the CSR arrays
+  when there is one channel;
+* small layers (up to :data:`SMALL` row-tap candidates) are built in one shot: a dense
+  ``(rows, taps)`` layout, exact for interior rows, border rows looked up and masked.
 """
 
 from __future__ import annotations
