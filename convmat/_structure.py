@@ -166,7 +166,7 @@ class Structure:
             values = expand_weight(values, self.axes, self.geometry.weight_shape)
         flat = np.asarray(values).reshape(-1)
         if self.small_tap is not None:
-            return flat[self.small_tap]
+            return np.take(flat, self.small_tap)
         per_channel = flat.reshape(self.geometry.out_channels, -1)
         data = np.empty(self.nnz, dtype=flat.dtype)
         for block in self.blocks:
@@ -332,7 +332,11 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     out_size = math.prod(geom.output_shape)
     dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
     if dense * geom.out_channels <= SMALL:
-        return _build_small(geom, merge)
+        # small layers recur (teaching, the layers of one network): their structure is
+        # cached per geometry; every caller gets its own copy of the arrays
+        cached = _small_cached(geom, merge, index_dtype_for(0))  # the index-width option
+        return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy(),
+                       small_tap=cached.small_tap.copy())
     axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape
     nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
@@ -378,6 +382,12 @@ def _tap_geometry(geom, axes, nnz):
     if geom.out_channels * c_in_g * math.prod(ext) * slots > 8 * nnz + (1 << 20):
         return None
     return replace(geom, kernel_shape=ext)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_cached(geom: ConvGeometry, merge: bool, index_option) -> Structure:
+    """:func:`_build_small`, remembered per geometry (and per index-width option)."""
+    return _build_small(geom, merge)
 
 
 def _build_small(geom: ConvGeometry, merge: bool) -> Structure:

@@ -465,3 +465,21 @@ def test_worked_example_edge_and_stride():
         shape = convmat.conv_output_shape((4, 4), (2, 2), **kw)
         out = (convmat.conv_matrix(k, (4, 4), **kw) @ ones.ravel()).reshape(shape)
         np.testing.assert_array_equal(out, expected)
+
+
+def test_small_builds_are_cached_but_never_shared():
+    """A repeated small geometry reuses its structure; each matrix owns its arrays."""
+    w = RNG.standard_normal((3, 3))
+    a = convmat.conv_matrix(w, (6, 6), padding=1)
+    b = convmat.conv_matrix(2 * w, (6, 6), padding=1)
+    assert not np.shares_memory(a.indices, b.indices)
+    assert not np.shares_memory(a.indptr, b.indptr)
+    a.indices[:] = 0  # a caller mutating its matrix cannot reach the next build
+    c = convmat.conv_matrix(w, (6, 6), padding=1)
+    np.testing.assert_array_equal(c.toarray(), 0.5 * b.toarray())
+    with options.override(force_int64=True):
+        assert convmat.conv_matrix(w, (6, 6), padding=1).indices.dtype == np.int64
+    assert convmat.conv_matrix(w, (6, 6), padding=1).indices.dtype == np.int32
+    k = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
+    k2 = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
+    assert not np.shares_memory(k.indices, k2.indices)
