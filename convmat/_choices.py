@@ -12,8 +12,8 @@ __all__ = [
     "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
 ]
 
-#: padding modes, as ``torch.nn.functional.pad``
-PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
+#: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``)
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular", "symmetric")
 #: padding given by name
 PADDING_STRINGS: tuple[str, ...] = ("valid", "same", "full")
 #: SciPy sparse format names accepted by every ``format=`` argument

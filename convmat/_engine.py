@@ -17,8 +17,12 @@ Entry ``(r, c)`` with ``r = (o_c, t)`` (output channel, output position) and
 where :math:`\pi` is the padding map of :func:`convmat.padding.index_map`, applied per axis,
 and :math:`g(o_c)` is the group of the output channel. Within a row, entries are stored by
 input channel, then per axis by input position: columns come sorted and each ``(r, c)``
-appears once, unless a padding mode other than zeros maps two taps of a row to one input
-position (``canonical`` is then False); those duplicates are summed by the caller.
+appears once. When a padding mode maps several taps of a window to one input position,
+those taps are merged into one entry while the row is written: per axis the padding map
+says which taps coincide, each such *tap group* gets an index past the kernel's, and the
+weight is extended by the groups' sums (:func:`expand_weight`), so ``data = extended
+weight[tap]`` is still a gather and the result is canonical CSR with no sort
+(``build(..., merge=False)`` keeps one entry per tap instead).
 
 How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, no sort):
 
@@ -29,8 +33,13 @@ How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, 
 * a product of one class per axis is a set of rows with identical entry patterns, stored
   as one strided block of the CSR arrays: it is written by a single broadcast add
   (row base + entry offset). The interior is the largest such block;
-* rows of blocks too small to be worth a Python-level step are enumerated in bounded chunks
-  by mixed-radix arithmetic on the per-axis tables.
+* the other rows (borders, and every row of a long kernel) are *runs* along the last axis:
+  one run per combination of ranks on the other axes (mixed radix over runs, not
+  entries); along the last axis columns, taps and CSR offsets are arithmetic progressions
+  laid down by one cumulative sum each, in bounded chunks, straight into the CSR arrays
+  when there is one channel;
+* small layers (up to :data:`SMALL` row-tap candidates) are built in one shot: a dense
+  ``(rows, taps)`` layout, exact for interior rows, border rows looked up and masked.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -47,11 +56,14 @@ from ._memory import CHUNK, index_dtype_for
 from ._padmap import index_map
 from .geometry import ConvGeometry, ceil_div, tap_range
 
-__all__ = ["Structure", "build", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS"]
+__all__ = ["Structure", "build", "expand_weight", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS",
+           "SMALL"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
 MAX_CLASS_PRODUCTS = 1 << 16
+#: most (row, tap) candidates, over all output channels, for the one-shot small build
+SMALL = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,14 @@ class _Axis:
     table: tuple[np.ndarray, np.ndarray] | None  # (source, tap), (o, k), other modes
     starts: np.ndarray  # classes: runs [start, stop) of positions sharing one pattern
     stops: np.ndarray
-    duplicates: bool  # some position reads one input position twice
+    duplicates: bool  # some position reads one input position twice (unmerged table)
+    groups: np.ndarray | None = None  # merged: (n_groups, width) member taps, -1 padded
+
+    @property
+    def ext_size(self) -> int:
+        """Kernel taps plus merged tap groups: the size of this axis's tap index."""
+        k = self.step[3]
+        return k if self.groups is None else k + int(self.groups.shape[0])
 
     def lookup(self, t, r) -> tuple[np.ndarray, np.ndarray]:
         """(input position, kernel tap) of rank ``r`` at output position ``t`` (arrays)."""
@@ -104,13 +123,24 @@ class Structure:
     blocks: tuple[_Block, ...] = field(repr=False)
     axes: tuple[_Axis, ...] = field(repr=False)
     rest: np.ndarray = field(repr=False)  # flat output positions whose rows are not in a block
-    rest_patterns: tuple | None = field(repr=False)  # their pattern, when kept
+    rest_runs: tuple | None = field(repr=False)  # their runs, when kept (one chunk)
+    #: the geometry with the (extended) kernel shape the taps index: merged tap groups
+    #: add positions per axis (see :func:`expand_weight`)
+    tap_geometry: ConvGeometry | None = field(default=None, repr=False)
+    #: small builds: the tap of every entry, made in one shot with the columns
+    small_tap: np.ndarray | None = field(default=None, repr=False)
 
-    def _rest(self):
-        patterns = self.rest_patterns
-        if patterns is None:
-            patterns = _rest_patterns(self.geometry, self.axes, self.indptr, self.rest)
-        return _rest_entries(self.geometry, self.indptr, patterns)
+    @property
+    def merged(self) -> bool:
+        """Taps index the weight extended by merged tap groups (not the weight itself)."""
+        return any(ax.groups is not None for ax in self.axes)
+
+    def _write_rest(self, dest, kind, flat=None):
+        tgeom = self.tap_geometry or self.geometry
+        runs = self.rest_runs
+        if runs is None:
+            runs = _rest_runs(tgeom, self.axes, self.indptr, self.rest)
+        _write_rest(tgeom, self.indptr, runs, dest, kind, flat)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -126,30 +156,37 @@ class Structure:
                           strides=[s * out.itemsize for s in block.strides])
 
     def gather(self, values) -> np.ndarray:
-        """``values.ravel()[tap]`` (the weight, numeric or object) without making ``tap``."""
+        """``values.ravel()[tap]`` (the weight, numeric or object) without making ``tap``.
+
+        With merged tap groups the weight is first extended by the groups' sums."""
+        if self.merged:
+            values = expand_weight(values, self.axes, self.geometry.weight_shape)
         flat = np.asarray(values).reshape(-1)
+        if self.small_tap is not None:
+            return np.take(flat, self.small_tap)
         per_channel = flat.reshape(self.geometry.out_channels, -1)
         data = np.empty(self.nnz, dtype=flat.dtype)
         for block in self.blocks:
             view = self._view(data, block)
             picked = per_channel[:, block.tap_pattern]
             view[...] = picked.reshape((picked.shape[0],) + (1,) * (view.ndim - 2) + (-1,))
-        for target, tap, _ in self._rest():
-            data[target] = flat[tap]
+        self._write_rest(data, "value", flat)
         return data
 
     @functools.cached_property
     def tap(self) -> np.ndarray:
-        """Flat weight index of every stored entry (an nnz-sized array, made on demand)."""
+        """Flat weight index of every stored entry (an nnz-sized array, made on demand); an
+        index into the extended weight when tap groups are merged."""
+        if self.small_tap is not None:
+            return self.small_tap
         tap = np.empty(self.nnz, dtype=self.tap_dtype)
-        per_channel = math.prod(self.geometry.weight_shape[1:])
+        per_channel = math.prod((self.tap_geometry or self.geometry).weight_shape[1:])
         for block in self.blocks:
             view = self._view(tap, block)
             first = np.arange(block.shape[0], dtype=np.int64) * per_channel
             np.add(first.reshape((-1,) + (1,) * (view.ndim - 1)).astype(tap.dtype),
                    block.tap_pattern.astype(tap.dtype), out=view)
-        for target, rest_tap, _ in self._rest():
-            tap[target] = rest_tap
+        self._write_rest(tap, "tap")
         return tap
 
     def rows(self) -> np.ndarray:
@@ -158,7 +195,8 @@ class Structure:
         return np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype), counts)
 
 
-def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
+def _axis(i, k, o, s, d, b, a, mode, flip, merge=False) -> _Axis:
+    groups = None
     if mode == "zeros":
         lo, hi = tap_range(i, k, s, d, b, o)
         count, table, duplicates = hi - lo, None, False
@@ -169,10 +207,17 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
         order = np.argsort(source, axis=1, kind="stable")  # stable: ties keep tap order
         source = np.take_along_axis(source, order, axis=1)
         lo, count = np.zeros(o, dtype=np.int64), np.full(o, k, dtype=np.int64)
-        table = (source, (k - 1 - order) if flip else order)
-        duplicates = bool(np.any(source[:, 1:] == source[:, :-1]))
+        tap = (k - 1 - order) if flip else order
+        first = np.ones(source.shape, dtype=bool)  # first tap of each distinct source
+        first[:, 1:] = source[:, 1:] != source[:, :-1]
+        duplicates = not bool(first.all())
+        if duplicates and merge:
+            table, count, groups = _merged(source, tap, first, k)
+            duplicates = False
+        else:
+            table = (source, tap)
     # interior run: every tap inside the input, t*s - b >= 0 and t*s - b + d(k-1) <= i - 1
-    first = ceil_div(b, s)
+    first = max(ceil_div(b, s), 0)
     last = b + i - d * (k - 1) - 1
     stop = max(first, min(o, last // s + 1) if last >= 0 else 0)
     # classes: each border position alone, the interior run as one
@@ -181,23 +226,92 @@ def _axis(i, k, o, s, d, b, a, mode, flip) -> _Axis:
     stops = np.concatenate((starts[:-1] + 1, [o])) if starts.size else starts
     if stop > first:
         stops[np.searchsorted(starts, first)] = stop
-    return _Axis(count, lo, (s, d, b, k, bool(flip)), table, starts, stops, duplicates)
+    return _Axis(count, lo, (s, d, b, k, bool(flip)), table, starts, stops, duplicates,
+                 groups)
 
 
-def _axes(geom: ConvGeometry) -> list[_Axis]:
+def _merged(source, tap, first, k):
+    """Merge the taps of a position that read one input position into one *tap group*.
+
+    ``source`` and ``tap`` are ``(o, k)``, sorted by source per row (ties by tap order);
+    ``first`` marks the first tap of each distinct source. Returns the table of distinct
+    sources with their (extended) taps, the count per position, and the groups: a tap read
+    alone keeps its index ``j < k``; a group of several taps gets ``k + g``, where group
+    ``g`` sums the kernel taps ``members[g]`` (``-1`` padded) in that order (the order of
+    the unmerged row; groups deduplicated over positions). Nothing here is larger than the
+    ``(o, k)`` table.
+    """
+    o = source.shape[0]
+    count = first.sum(axis=1)
+    flat_first = first.ravel()
+    gid = np.cumsum(flat_first) - 1  # group of every (position, tap)
+    starts = np.flatnonzero(flat_first)
+    sizes = np.diff(np.append(starts, flat_first.size))
+    width = int(sizes.max())
+    members = np.full((starts.size, width), -1, dtype=np.int64)
+    members[gid, np.arange(flat_first.size) - starts[gid]] = tap.ravel()
+    multi = sizes > 1
+    unique, inverse = np.unique(members[multi], axis=0, return_inverse=True)
+    ext = members[:, 0].copy()
+    ext[multi] = k + inverse.reshape(-1)
+    rank = np.cumsum(first, axis=1) - 1
+    row = np.broadcast_to(np.arange(o)[:, None], first.shape)
+    src = np.zeros_like(source)
+    ext_tap = np.zeros_like(source)
+    src[row[first], rank[first]] = source[first]
+    ext_tap[row[first], rank[first]] = ext
+    return (src, ext_tap), count, unique
+
+
+def _axes(geom: ConvGeometry, merge: bool = False) -> list[_Axis]:
     return [
-        _axis(i, k, o, s, d, b, a, geom.padding_mode, geom.flip)
+        _axis(i, k, o, s, d, b, a, geom.padding_mode, geom.flip, merge)
         for i, k, o, s, d, (b, a) in zip(geom.input_shape, geom.kernel_shape, geom.output_shape,
                                          geom.stride, geom.dilation, geom.padding)
     ]
+
+
+def _member_tables(axes) -> list[np.ndarray]:
+    """Per axis, the kernel taps behind every extended tap index: ``(ext_size, width)``,
+    ``-1`` padded (a plain tap ``j`` is the group ``[j]``)."""
+    tables = []
+    for ax in axes:
+        k = ax.step[3]
+        width = 1 if ax.groups is None else ax.groups.shape[1]
+        table = np.full((k, width), -1, dtype=np.int64)
+        table[:, 0] = np.arange(k)
+        tables.append(table if ax.groups is None else np.concatenate((table, ax.groups)))
+    return tables
+
+
+def expand_weight(values: np.ndarray, axes, weight_shape) -> np.ndarray:
+    """The weight extended by the merged tap groups: at extended index ``(e_1, ..., e_N)``
+    the sum of ``w[j_1, ..., j_N]`` over the product of the groups ``e_a`` — added one
+    after the other in the order of the unmerged row (as summing its duplicates would)."""
+    w = np.asarray(values).reshape(weight_shape)
+    tables = _member_tables(axes)
+    total = None
+    for q in np.ndindex(*(t.shape[1] for t in tables)):  # member slots: few, not entries
+        picks = [t[:, slot] for t, slot in zip(tables, q)]
+        valid = np.ones((), dtype=bool)
+        for p in picks:
+            valid = np.logical_and.outer(valid, p >= 0)
+        term = w[(slice(None), slice(None)) + np.ix_(*(np.maximum(p, 0) for p in picks))]
+        total = term if total is None else np.where(valid, total + term, total)
+    return total
 
 
 def _strides(shape) -> list[int]:
     return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
 
-def build(geom: ConvGeometry) -> Structure:
+def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     """Build the (row, col, tap) structure of ``geom``.
+
+    With ``merge`` (the default), taps of a window that a padding mode maps to one input
+    position are merged into one entry whose value is their sum (tap groups, see
+    :func:`expand_weight`), so the result is canonical CSR for every mode. ``merge=False``
+    keeps one entry per tap (duplicate columns in a row; ``canonical`` is then False).
 
     Examples
     --------
@@ -207,14 +321,27 @@ def build(geom: ConvGeometry) -> Structure:
     (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1], dtype=int32))
     >>> s.gather([10, 20])
     array([10, 20, 10, 20, 10, 20])
+    >>> s = build(conv_geometry((3,), (3,), padding=1, padding_mode="replicate"))
+    >>> s.indices, s.gather([1, 10, 100])   # row 0 reads input 0 twice: 1 + 10
+    (array([0, 1, 0, 1, 2, 1, 2], dtype=int32), array([ 11, 100,   1,  10, 100,   1, 110]))
     """
-    axes = _axes(geom)
     c_in_g = geom.in_channels // geom.groups
     out_size = math.prod(geom.output_shape)
+    dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
+    if dense * geom.out_channels <= SMALL:
+        # small layers recur (teaching, the layers of one network): their structure is
+        # cached per geometry; every caller gets its own copy of the arrays
+        cached = _small_cached(geom, merge, index_dtype_for(0))  # the index-width option
+        return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy(),
+                       small_tap=cached.small_tap.copy())
+    axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape
     nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
+    tgeom = _tap_geometry(geom, axes, nnz)
+    if tgeom is None:
+        return build(geom, merge=False)  # too many distinct groups to tabulate
     idx = index_dtype_for(max(nnz, rows_total, cols_total))
-    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * math.prod(geom.kernel_shape))
+    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * math.prod(tgeom.kernel_shape))
 
     # row lengths: C_in/groups times the outer product of the per-axis valid-tap counts
     spatial = np.ones((), dtype=np.int64)
@@ -229,17 +356,130 @@ def build(geom: ConvGeometry) -> Structure:
     indices = np.empty(nnz, dtype=idx)
 
     chosen, rest = _choose_blocks(geom, axes)
-    blocks = tuple(_fill_block(geom, axes, combo, indptr, indices) for combo in chosen)
-    # the rest's pattern, chunk by chunk; kept for the values when it is one chunk (small),
-    # else made again then, so that no more than a chunk of it is ever held
-    chunks = _rest_patterns(geom, axes, indptr, rest)
+    blocks = tuple(_fill_block(tgeom, axes, combo, indptr, indices) for combo in chosen)
+    # the rest's runs, chunk by chunk; kept for the values when they are one chunk (small),
+    # else made again then, so that no more than a chunk of them is ever held
+    chunks = _rest_runs(tgeom, axes, indptr, rest)
     head = list(itertools.islice(chunks, 2))
     kept = tuple(head) if len(head) < 2 else None
-    for target, _, column in _rest_entries(geom, indptr, itertools.chain(head, chunks)):
-        indices[target] = column
-    canonical = geom.padding_mode == "zeros" or not any(ax.duplicates for ax in axes)
+    _write_rest(tgeom, indptr, itertools.chain(head, chunks), indices, "column")
+    canonical = not any(ax.duplicates for ax in axes)
     return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, tuple(axes), rest,
-                     kept)
+                     kept, tgeom)
+
+
+def _tap_geometry(geom, axes, nnz):
+    """``geom`` with the kernel shape the taps index (merged groups extend it), or ``None``
+    when the groups are too many to tabulate (then build unmerged)."""
+    if not any(ax.groups is not None for ax in axes):
+        return geom
+    ext = tuple(ax.ext_size for ax in axes)
+    slots = math.prod(1 if ax.groups is None else ax.groups.shape[1] for ax in axes)
+    c_in_g = geom.in_channels // geom.groups
+    if geom.out_channels * c_in_g * math.prod(ext) * slots > 8 * nnz + (1 << 20):
+        return None
+    return replace(geom, kernel_shape=ext)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_cached(geom: ConvGeometry, merge: bool, index_option) -> Structure:
+    """:func:`_build_small`, remembered per geometry (and per index-width option)."""
+    return _build_small(geom, merge)
+
+
+def _build_small(geom: ConvGeometry, merge: bool) -> Structure:
+    """Small builds in one shot, as a dense ``(rows, taps)`` layout of output channel 0:
+    every row's columns are ``row base + tap offset`` (one outer add), which is exact for
+    every interior row; the few border rows are then looked up in the per-axis tables and
+    the taps they do not have are masked out. Output channels are one broadcast more. A
+    fixed, small number of NumPy calls with long inner loops: the per-call cost stays low.
+    The columns come sorted, as on the general path."""
+    n, c_in_g = geom.ndim, geom.in_channels // geom.groups
+    tables = []  # per axis: (valid, source, tap), each (o, k)
+    axes: tuple = ()
+    if geom.padding_mode == "zeros":
+        for i, k, o, s, d, (b, _) in zip(geom.input_shape, geom.kernel_shape,
+                                         geom.output_shape, geom.stride, geom.dilation,
+                                         geom.padding):
+            j = np.arange(k, dtype=np.int64)
+            source = np.arange(o, dtype=np.int64)[:, None] * s + (j * d - b)
+            tap = np.broadcast_to(k - 1 - j if geom.flip else j, source.shape)
+            tables.append(((source >= 0) & (source < i), source, tap))
+        tgeom = geom
+    else:
+        axes = tuple(_axes(geom, merge))
+        nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
+        tgeom = _tap_geometry(geom, axes, nnz)
+        if tgeom is None:
+            return _build_small(geom, merge=False)
+        for ax in axes:
+            source, tap = ax.table
+            tables.append((np.arange(source.shape[1]) < ax.count[:, None], source, tap))
+    in_strides, k_strides = _strides(geom.input_shape), _strides(tgeom.kernel_shape)
+    in_size, kernel_size = math.prod(geom.input_shape), math.prod(tgeom.kernel_shape)
+    rows, cols = geom.shape
+    out_size, taps_per_row = math.prod(geom.output_shape), c_in_g * math.prod(geom.kernel_shape)
+    idx = index_dtype_for(max(rows * taps_per_row, rows, cols))  # an upper bound of nnz
+    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * kernel_size)
+
+    # per axis: output position of every row, kernel index of every tap (C order)
+    t = np.unravel_index(np.arange(out_size), geom.output_shape)
+    j = np.unravel_index(np.arange(math.prod(geom.kernel_shape)), geom.kernel_shape)
+    cin = np.repeat(np.arange(c_in_g, dtype=np.int64), math.prod(geom.kernel_shape))
+    base = np.zeros(out_size, dtype=np.int64)
+    offset = cin * in_size
+    tap_offset = cin * kernel_size
+    border = np.zeros(out_size, dtype=bool)
+    for a, (ok, source, tap) in enumerate(tables):
+        o, k = source.shape
+        s, d, b = geom.stride[a], geom.dilation[a], geom.padding[a][0]
+        kj = np.arange(k, dtype=np.int64)
+        straight = k - 1 - kj if geom.flip else kj  # an interior row's taps
+        base += (t[a] * s - b) * in_strides[a]
+        offset = offset + np.tile(j[a], c_in_g) * (d * in_strides[a])
+        tap_offset = tap_offset + np.tile(straight[j[a]], c_in_g) * k_strides[a]
+        # interior rows: every tap inside the input, columns and taps as the formula says
+        interior = ok.all(axis=1)
+        if geom.padding_mode != "zeros":
+            affine = np.arange(o, dtype=np.int64)[:, None] * s - b + kj * d
+            interior &= (source == affine).all(axis=1) & (tap == straight).all(axis=1)
+        border |= ~interior[t[a]]
+    column = np.add.outer(base.astype(idx), offset.astype(idx))
+    taps = np.broadcast_to(tap_offset.astype(tap_dtype), column.shape)
+    valid = None
+    edge = np.flatnonzero(border)
+    if edge.size:  # the border rows, from the per-axis tables
+        jj = [np.tile(ja, c_in_g) for ja in j]
+        column[edge] = cin * in_size + sum(
+            tb[1][t[a][edge][:, None], jj[a]] * in_strides[a] for a, tb in enumerate(tables))
+        taps = taps.copy()
+        taps[edge] = cin * kernel_size + sum(
+            tb[2][t[a][edge][:, None], jj[a]] * k_strides[a] for a, tb in enumerate(tables))
+        ok = np.logical_and.reduce([tb[0][t[a][edge][:, None], jj[a]]
+                                    for a, tb in enumerate(tables)])
+        if not ok.all():
+            valid = np.ones(column.shape, dtype=bool)
+            valid[edge] = ok
+    counts = np.full(out_size, taps_per_row, dtype=np.int64)
+    if valid is None:
+        column, taps = column.reshape(-1), np.array(taps).reshape(-1)  # own, writable
+    else:
+        counts[edge] = np.count_nonzero(ok, axis=1)
+        column, taps = column[valid], taps[valid]
+    indptr = np.empty(rows + 1, dtype=idx)
+    indptr[0] = 0
+    if geom.out_channels == 1:
+        np.cumsum(counts, out=indptr[1:])
+        indices = column
+    else:
+        np.cumsum(np.tile(counts, geom.out_channels), out=indptr[1:])
+        ch = np.arange(geom.out_channels)[:, None]
+        group_cols = ((ch // (geom.out_channels // geom.groups)) * c_in_g * in_size)
+        indices = (column + group_cols.astype(idx)).reshape(-1)
+        taps = (taps + (ch * c_in_g * kernel_size).astype(tap_dtype)).reshape(-1)
+    canonical = not any(ax.duplicates for ax in axes)
+    return Structure(geom, indptr, indices, canonical, tap_dtype, (), axes,
+                     np.zeros(0, dtype=np.int64), None, tgeom, taps)
 
 
 def _choose_blocks(geom, axes):
@@ -304,66 +544,145 @@ def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
     return block
 
 
-def _rest_pattern(geom, axes, indptr, positions):
-    """Entries of the rows at flat output ``positions`` for output channel 0 and input
-    channel 0: the rank of an entry within its row is split by mixed radix into a rank per
-    axis and looked up in the per-axis tables.
+def _ragged(first, lengths, step, out=None):
+    """Runs ``first[u], first[u] + step, ...`` of ``lengths[u] >= 1`` entries, one after the
+    other: a cumulative sum of ``step`` with a jump at every run start (into ``out`` when
+    given; no nnz-sized index array)."""
+    total = int(lengths.sum())
+    delta = np.empty(total, dtype=np.int64) if out is None else out
+    delta.fill(step)
+    starts = np.cumsum(lengths) - lengths
+    delta[0] = first[0]
+    delta[starts[1:]] = first[1:] - (first[:-1] + (lengths[:-1] - 1) * step)
+    return np.cumsum(delta, out=delta)
 
-    Returns, per entry, its offset in the CSR arrays, its row's entries per input channel,
-    and its spatial column and spatial tap.
+
+class _Runs:
+    """The entries of some rest rows for output channel 0 and input channel 0, as runs
+    along the last axis: one run per combination of ranks on the other axes (split from the
+    run's rank by mixed radix and looked up in the per-axis tables). Along the last axis a
+    run's offsets, columns and taps are arithmetic progressions (zero padding), laid down
+    by one cumulative sum each; a tabulated last axis (other modes) is looked up per entry.
+    Only run-sized arrays are held; entries are made on demand.
     """
-    unravelled = np.unravel_index(positions, geom.output_shape)
-    counts = [ax.count[t] for ax, t in zip(axes, unravelled)]
-    per_row = np.prod(counts, axis=0, dtype=np.int64)
-    rep = np.repeat(np.arange(positions.size), per_row)
-    rank = np.arange(rep.size, dtype=np.int64) - (np.cumsum(per_row) - per_row)[rep]
-    offset = indptr[positions].astype(np.int64)[rep] + rank
-    column = np.zeros(rep.size, dtype=np.int64)
-    tap = np.zeros(rep.size, dtype=np.int64)
-    for a in reversed(range(geom.ndim)):
-        rank, r = np.divmod(rank, counts[a][rep])
-        source, kernel_tap = axes[a].lookup(unravelled[a][rep], r)
-        column += source * math.prod(geom.input_shape[a + 1:])
-        tap += kernel_tap * math.prod(geom.kernel_shape[a + 1:])
-    return offset, per_row[rep], column, tap
+
+    def __init__(self, geom, axes, indptr, positions):
+        unravelled = np.unravel_index(positions, geom.output_shape)
+        counts = [ax.count[t] for ax, t in zip(axes, unravelled)]
+        c_last = counts[-1]
+        if geom.ndim == 1:
+            rep = np.arange(positions.size)
+            base = indptr[positions].astype(np.int64)
+            column = np.zeros(positions.size, dtype=np.int64)
+            tap = np.zeros(positions.size, dtype=np.int64)
+        else:
+            runs = np.prod(counts[:-1], axis=0, dtype=np.int64)
+            rep = np.repeat(np.arange(positions.size), runs)
+            rank = np.arange(rep.size, dtype=np.int64) - (np.cumsum(runs) - runs)[rep]
+            base = indptr[positions].astype(np.int64)[rep] + rank * c_last[rep]
+            column = np.zeros(rep.size, dtype=np.int64)
+            tap = np.zeros(rep.size, dtype=np.int64)
+            for a in reversed(range(geom.ndim - 1)):
+                rank, r = np.divmod(rank, counts[a][rep])
+                source, kernel_tap = axes[a].lookup(unravelled[a][rep], r)
+                column += source * math.prod(geom.input_shape[a + 1:])
+                tap += kernel_tap * math.prod(geom.kernel_shape[a + 1:])
+        lengths = c_last[rep]
+        keep = lengths > 0
+        if not keep.all():
+            rep, base, column, tap, lengths = (v[keep] for v in (rep, base, column, tap,
+                                                                 lengths))
+        self.last, self.t_last = axes[-1], unravelled[-1][rep]
+        if self.last.table is None:  # fold the last axis's first entry into the run
+            source, kernel_tap = self.last.lookup(self.t_last, 0)
+            column, tap = column + source, tap + kernel_tap
+        self.base, self.column0, self.tap0, self.lengths = base, column, tap, lengths
+        self.size = int(lengths.sum())
+        self.per_row_run = np.prod(counts, axis=0, dtype=np.int64)[rep]
+        # the entries fill one range of the CSR arrays (consecutive runs, one channel)
+        self.span = None
+        if self.size and np.array_equal(base[1:], base[:-1] + lengths[:-1]):
+            self.span = slice(int(base[0]), int(base[0]) + self.size)
+
+    def offset(self):
+        return _ragged(self.base, self.lengths, 1)
+
+    def per_row(self):
+        """Entries per input channel of each entry's row."""
+        return np.repeat(self.per_row_run, self.lengths)
+
+    def _last(self, first, which, out):
+        if self.last.table is None:
+            _, d, _, _, flip = self.last.step
+            step = d if which == 0 else (-1 if flip else 1)
+            return _ragged(first, self.lengths, step, out)
+        r = _ragged(np.zeros(first.size, dtype=np.int64), self.lengths, 1)
+        looked = self.last.lookup(np.repeat(self.t_last, self.lengths), r)[which]
+        looked += np.repeat(first, self.lengths)
+        if out is None:
+            return looked
+        out[...] = looked
+        return out
+
+    def column(self, out=None):
+        return self._last(self.column0, 0, out)
+
+    def tap(self, out=None):
+        return self._last(self.tap0, 1, out)
 
 
-def _rest_patterns(geom, axes, indptr, positions):
-    """The rows at flat output ``positions`` for output channel 0, in chunks of about
-    :data:`CHUNK` entries: yields ``(offset, tap, column)`` arrays of shape
-    ``(C_in/groups, entries)``.
-
-    The input channels of a row share one pattern, shifted by the row's entries per input
-    channel, so the mixed radix runs once and the channels are added by broadcasting.
-    """
+def _rest_runs(geom, axes, indptr, positions):
+    """The rest rows at flat output ``positions`` in chunks of about :data:`CHUNK` entries
+    (whole rows): yields :class:`_Runs`."""
     if positions.size == 0:
         return
-    c_in_g = geom.in_channels // geom.groups
-    in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
     per_row = np.prod([ax.count[t] for ax, t in zip(
         axes, np.unravel_index(positions, geom.output_shape))], axis=0, dtype=np.int64)
     ends = np.cumsum(per_row)
     cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]), CHUNK), side="right")
     bounds = np.unique(np.concatenate(([0], cuts, [positions.size])))
-    cin = np.arange(c_in_g, dtype=np.int64)[:, None]
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        offset, stride, column, tap = _rest_pattern(geom, axes, indptr, positions[lo:hi])
-        if offset.size:
-            yield offset + cin * stride, tap + cin * kernel_size, column + cin * in_size
+        runs = _Runs(geom, axes, indptr, positions[lo:hi])
+        if runs.size:
+            yield runs
 
 
-def _rest_entries(geom, indptr, patterns):
-    """Every entry of the rest rows, for all output channels: yields ``(target, tap,
-    column)``. Output channels share the pattern of channel 0, shifted by the channel's
-    share of the entries, its block of taps and its group's columns."""
+def _write_rest(geom, indptr, chunks, dest, kind, flat=None):
+    """Write every rest entry's ``kind`` into ``dest``: its column (``"column"``), its tap
+    (``"tap"``) or its value ``flat[tap]`` (``"value"``), for all channels.
+
+    Input channels of a row share the pattern of channel 0 shifted by the row's entries per
+    input channel; output channels by the channel's share of the entries, its block of taps
+    and its group's columns. One channel in and out with consecutive rows: written in place
+    by slices.
+    """
     c_in_g = geom.in_channels // geom.groups
     c_out_g = geom.out_channels // geom.groups
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
     per_channel = int(indptr[-1]) // geom.out_channels
-    for offset, tap, column in patterns:
+    column = kind == "column"
+    # the taps of a chunk, reused (no fresh pages), as narrow as the taps allow
+    scratch = np.empty(0, dtype=index_dtype_for(geom.out_channels * c_in_g * kernel_size))
+    for runs in chunks:
+        if geom.out_channels == 1 and c_in_g == 1 and runs.span is not None:
+            if kind == "value":
+                if scratch.size < runs.size:
+                    scratch = np.empty(runs.size, dtype=scratch.dtype)
+                # mode="clip": no bounds-check buffering (every tap is in range)
+                np.take(flat, runs.tap(out=scratch[:runs.size]), out=dest[runs.span],
+                        mode="clip")
+            else:
+                (runs.column if column else runs.tap)(out=dest[runs.span])
+            continue
+        offset, values = runs.offset(), (runs.column() if column else runs.tap())
+        if c_in_g > 1:
+            cin = np.arange(c_in_g, dtype=np.int64)[:, None]
+            offset = offset + cin * runs.per_row()
+            values = values + cin * (in_size if column else kernel_size)
         step = max(1, CHUNK // offset.size)
         for first in range(0, geom.out_channels, step):
             ch = np.arange(first, min(first + step, geom.out_channels), dtype=np.int64)
-            ch = ch[:, None, None]
-            yield (offset + ch * per_channel, tap + ch * c_in_g * kernel_size,
-                   column + (ch // c_out_g) * c_in_g * in_size)
+            ch = ch.reshape((-1,) + (1,) * offset.ndim)
+            shift = (ch // c_out_g) * c_in_g * in_size if column else ch * c_in_g * kernel_size
+            target = offset + ch * per_channel
+            dest[target] = flat[values + shift] if kind == "value" else values + shift

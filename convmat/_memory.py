@@ -15,8 +15,9 @@ __all__ = ["CHUNK", "INT32_MAX", "check_budget", "estimate_bytes", "format_bytes
            "index_dtype_for"]
 
 INT32_MAX = int(np.iinfo(np.int32).max)
-#: entries the engine enumerates per chunk on its mixed-radix path (bounds its temporaries)
-CHUNK = 1 << 20
+#: entries the engine enumerates per chunk on its rest path (bounds its temporaries, kept
+#: in cache)
+CHUNK = 1 << 18
 
 
 def index_dtype_for(largest: int) -> type:

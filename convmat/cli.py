@@ -56,7 +56,7 @@ def parse_padding(text: str):
     dims = re.split(r"[x×,]", word)
     out = []
     for dim in dims:
-        m = re.fullmatch(r"(\d+)(?::(\d+))?", dim.strip())
+        m = re.fullmatch(r"(-?\d+)(?::(-?\d+))?", dim.strip())  # negative: a crop
         if m is None:
             raise _UsageError(
                 f"--padding {text!r} is not an int, per-dim ints (1x2), before:after pairs "

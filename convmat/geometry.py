@@ -40,7 +40,7 @@ __all__ = [
     "vector_shapes",
 ]
 
-PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric"]
 Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
 
 
@@ -109,8 +109,8 @@ def resolve_padding(
         Spatial shapes (same length N).
     stride, dilation : int or sequence of int
     allow_negative : bool
-        Accept negative numbers (a crop), for the zero-insertion view of transposed
-        convolution; convolutions themselves refuse them.
+        Accept negative numbers: a negative side is a crop of the input on that side (as
+        XLA's ``lax.conv_general_dilated``). The convolution builders accept them.
 
     Returns
     -------
@@ -225,7 +225,7 @@ def conv_output_shape(
     with error_context("conv_output_shape", input_shape=input_shape, kernel_shape=kernel_shape):
         ishape = as_shape(input_shape, "input_shape")
         kshape = as_shape(kernel_shape, "kernel_shape")
-        pads = resolve_padding(padding, ishape, kshape, stride, dilation)
+        pads = resolve_padding(padding, ishape, kshape, stride, dilation, allow_negative=True)
         strides = as_per_dim(stride, len(ishape), "stride", minimum=1)
         dilations = as_per_dim(dilation, len(ishape), "dilation", minimum=1)
         _check_fits(ishape, kshape, dilations, pads)
@@ -244,7 +244,7 @@ def _transpose_padding(padding, ishape, kshape, strides, dilations):
     if isinstance(padding, str):
         forward = tuple(i * s for i, s in zip(ishape, strides))
         return resolve_padding(padding, forward, kshape, strides, dilations)
-    return resolve_padding(padding, ishape, kshape, strides, dilations)
+    return resolve_padding(padding, ishape, kshape, strides, dilations, allow_negative=True)
 
 
 def conv_transpose_output_shape(
@@ -370,9 +370,9 @@ def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarra
     ``t*s + j*d - b``; the valid taps form one contiguous range (empty: ``lo == hi``).
     """
     start = np.arange(o, dtype=np.int64) * s - b
-    lo = np.clip(-(start // d), 0, k)  # ceil(-start / d)
-    hi = np.clip(-((start - i) // d), 0, k)  # ceil((i - start) / d)
-    return lo, np.maximum(hi, lo)
+    lo = np.minimum(np.maximum(-(start // d), 0), k)  # ceil(-start / d), in [0, k]
+    hi = np.minimum(np.maximum(-((start - i) // d), lo), k)  # ceil((i - start) / d)
+    return lo, hi
 
 
 def _weight_layout(weight_shape, ndim, groups, transposed):
@@ -406,18 +406,33 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
 
 
 def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
-    """A padding mode, checked against the pads it fills (reflect/circular size limits)."""
+    """Validate a padding mode against the (resolved) padding and the input shape.
+
+    A negative side is a crop: the input is first cropped by it, and the positive sides are
+    then filled by the mode from the cropped input (of size ``i + min(b, 0) + min(a, 0)``,
+    which must stay positive). Limits per side, on the cropped size ``n``: ``reflect`` needs
+    ``< n`` (as PyTorch), ``circular`` and ``symmetric`` need ``<= n`` (as TensorFlow's
+    ``MirrorPad``); ``zeros`` and ``replicate`` have none.
+    """
     mode = check_choice(mode, name, PADDING_MODES)
     for axis, (i, (b, a)) in enumerate(zip(ishape, pads)):
-        if mode == "reflect" and max(b, a) >= i:
+        n = i + min(b, 0) + min(a, 0)
+        if n < 1:
+            raise ConvmatError(
+                f"padding {(b, a)!r} in dim {axis} crops the whole input of size {i} away "
+                f"(a negative padding removes that many positions; at least one must stay)"
+            )
+        side, cropped = max(b, a), (f"the cropped input size {n}" if n < i
+                                    else f"the input size {i}")
+        if mode == "reflect" and side >= n:
             raise ConvmatError(
                 f"padding {(b, a)!r} in dim {axis} is too large for {name}='reflect': each "
-                f"side must be smaller than the input size {i}"
+                f"side must be smaller than {cropped}"
             )
-        if mode == "circular" and max(b, a) > i:
+        if mode in ("circular", "symmetric") and side > n:
             raise ConvmatError(
-                f"padding {(b, a)!r} in dim {axis} is too large for {name}='circular': each "
-                f"side must be at most the input size {i}"
+                f"padding {(b, a)!r} in dim {axis} is too large for {name}={mode!r}: each "
+                f"side must be at most {cropped}"
             )
     return mode
 
@@ -440,7 +455,7 @@ def conv_geometry(
     c_out, c_in, kshape = _weight_layout(weight_shape, n, groups, transposed=False)
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
-    pads = resolve_padding(padding, ishape, kshape, strides, dilations)
+    pads = resolve_padding(padding, ishape, kshape, strides, dilations, allow_negative=True)
     mode = check_mode(padding_mode, pads, ishape)
     _check_fits(ishape, kshape, dilations, pads)
     oshape = tuple(

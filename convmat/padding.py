@@ -5,15 +5,23 @@ copies (or that it is a zero). Per dimension with input size :math:`n` and paddi
 :math:`(b, a)`, padded position :math:`p` holds input position :math:`q = p - b` mapped by
 
 ==============  =====================================================  ====================
-mode            source of padded position ``p`` (``q = p - b``)           constraint
+mode            source of padded position ``p`` (``q = p - b``)           limit per side
 ==============  =====================================================  ====================
 ``zeros``       ``q`` if ``0 <= q < n``, else a zero                     none
-``reflect``     ``|q|`` then ``2(n-1) - q`` past the end (edge kept once)  ``b, a < n``
+``reflect``     ``|q|`` then ``2(n-1) - q`` past the end (edge kept once)  ``< n``
 ``replicate``   ``clip(q, 0, n-1)``                                      none
-``circular``    ``q mod n``                                              ``b, a <= n``
+``circular``    ``q mod n``                                              ``<= n``
+``symmetric``   ``-q-1`` before, ``2n-1-q`` past the end (edge repeated)   ``<= n``
 ==============  =====================================================  ====================
 
-exactly as :func:`torch.nn.functional.pad`. In N-D the maps act per axis (an outer product).
+exactly as :func:`torch.nn.functional.pad` for the first four and :func:`numpy.pad`
+(``"symmetric"``; also TensorFlow's ``MirrorPad`` SYMMETRIC and SciPy's
+``boundary="symm"``) for the last. In N-D the maps act per axis (an outer product).
+
+A negative side is a crop (as XLA's ``lax.conv_general_dilated``): the input first loses
+that many positions on that side, then the positive sides are filled by the mode from the
+cropped input of size :math:`n' = n + \min(b, 0) + \min(a, 0) \ge 1` (the limits above
+apply to :math:`n'`).
 """
 
 from __future__ import annotations
@@ -53,8 +61,10 @@ def padding_matrix(
         Spatial shape of the input.
     padding : int, sequence of int or of (before, after) pairs, or ``"valid"``
         As in :func:`convmat.conv_matrix`; ``"same"`` and ``"full"`` need a kernel, so
-        resolve them first with :func:`convmat.geometry.resolve_padding`.
-    mode : {"zeros", "reflect", "replicate", "circular"}
+        resolve them first with :func:`convmat.geometry.resolve_padding`. A negative
+        number crops that side (the matrix is then the crop, or crop-then-pad).
+    mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
+        Negative sides crop (see the module notes).
     channels : int
         Number of channels (the matrix is block diagonal, one block per channel).
     format : str
@@ -93,7 +103,8 @@ def padding_matrix(
                 f"padding={padding!r} depends on a kernel; resolve it first with "
                 f"convmat.geometry.resolve_padding(padding, input_shape, kernel_shape, ...)"
             )
-        pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape))
+        pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape),
+                                        allow_negative=True)
         mode = geometry.check_mode(mode, pads, ishape, name="mode")
         channels = positive_int(channels, "channels")
         format = check_format(format)

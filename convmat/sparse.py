@@ -66,12 +66,15 @@ def conv_matrix(
         One value for every dim or one per dim, each ``>= 1``.
     padding : int, sequence, or {"valid", "same", "full"}
         An int, one int per dim, one ``(before, after)`` pair per dim, or a string (see
-        :func:`convmat.geometry.resolve_padding`).
+        :func:`convmat.geometry.resolve_padding`). A negative number crops the input on
+        that side (as XLA's ``lax.conv_general_dilated``).
     groups : int
         Input and output channels split into ``groups`` independent groups
         (``groups == C_in`` with one input channel per group is depthwise).
-    padding_mode : {"zeros", "reflect", "replicate", "circular"}
-        How padded positions are filled, as :func:`torch.nn.functional.pad`.
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
+        How padded positions are filled, as :func:`torch.nn.functional.pad`; ``"symmetric"``
+        repeats the edge sample (:func:`numpy.pad`'s ``"symmetric"``). Two taps reading one
+        input are merged into one entry (their sum).
     flip : bool
         ``True`` reverses the kernel along every spatial axis (true convolution).
     format : str

@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _phases, geometry
+from ._memory import check_budget, estimate_bytes
 from ._padmap import index_map
 from ._validate import as_array, as_int, as_per_dim, as_shape, as_weight, check_format
 from .errors import ConvmatError, error_context, shape_of
@@ -390,10 +391,13 @@ def kong_lucey(
         geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                  padding_mode)
         fields, order, widths = _phases.kong_lucey_fields(w, geom)
-        strided = conv_matrix(w, geom.padded_shape, stride=geom.stride, dilation=geom.dilation,
-                              groups=geom.groups)
+        # the blocks come from the engine directly, one unit-stride build per phase
+        strided = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
+                                         dilation=geom.dilation, groups=geom.groups)
+        nnz, peak = estimate_bytes(strided, w.dtype.itemsize, transposed=False)
+        check_budget(peak, f"kong_lucey blocks of a {strided.shape} matrix", nnz=nnz)
         return KongLucey(**fields, permutation=_phases.permutation(order, w.dtype),
-                         blocks=_phases.split_columns(strided, order, widths))
+                         blocks=_phases.phase_blocks(strided, w))
 
 
 def strided_weight(

@@ -109,7 +109,7 @@ def kernel_matrix(
                                    extra_per_entry=16)
         check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], int(np.prod(wshape)))}",
                      nnz=nnz)
-        structure = _engine.build(geom)
+        structure = _engine.build(geom, merge=False)  # one (row, tap) per tap
         data = values.reshape(-1)[structure.indices]
         matrix = sp.csr_array((data, structure.tap, structure.indptr),
                               shape=(geom.shape[0], int(np.prod(wshape))))

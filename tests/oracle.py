@@ -10,7 +10,17 @@ import itertools
 
 import numpy as np
 
-NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
+              "symmetric": "symmetric"}
+
+
+def crop_then_pad(x, pads, mode):
+    """``numpy.pad`` of the spatial axes of ``x`` (channels first), where a negative side
+    first crops the input by that many positions (XLA's negative padding)."""
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape[1:], pads))
+    x = x[(slice(None),) + crop]
+    return np.pad(x, [(0, 0)] + [(max(b, 0), max(a, 0)) for b, a in pads],
+                  mode=NUMPY_MODE[mode])
 
 
 def direct_conv(x, w, *, stride, pads, dilation, groups=1, mode="zeros", flip=False):
@@ -20,7 +30,7 @@ def direct_conv(x, w, *, stride, pads, dilation, groups=1, mode="zeros", flip=Fa
     dilation = (dilation,) * n if np.isscalar(dilation) else tuple(dilation)
     if flip:
         w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * n]
-    xp = np.pad(x, [(0, 0)] + [tuple(p) for p in pads], mode=NUMPY_MODE[mode])
+    xp = crop_then_pad(x, pads, mode)
     c_out, c_in_g = w.shape[:2]
     kernel = w.shape[2:]
     out_shape = tuple((xp.shape[1 + a] - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from .oracle import same_pads
 
-MODES = ("zeros", "reflect", "replicate", "circular")
+TORCH_MODES = ("zeros", "reflect", "replicate", "circular")
+MODES = TORCH_MODES + ("symmetric",)
 
 
 @dataclass
@@ -46,7 +47,8 @@ def _per_dim(draw, n, lo, hi):
 
 @st.composite
 def geometries(draw, ndims=(1, 2, 3), max_input=7, max_kernel=3, max_stride=3,
-               max_dilation=3, modes=MODES, channels=True, max_pad=3):
+               max_dilation=3, modes=TORCH_MODES, channels=True, max_pad=3, crop=False):
+    """Random geometries; ``crop`` lets (before, after) pairs be negative (crops)."""
     n = draw(st.sampled_from(ndims))
     ishape = tuple(draw(st.integers(1, max_input)) for _ in range(n))
     kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(n))
@@ -62,7 +64,8 @@ def geometries(draw, ndims=(1, 2, 3), max_input=7, max_kernel=3, max_stride=3,
         padding = tuple(draw(st.integers(0, max_pad)) for _ in range(n))
         pads = tuple((p, p) for p in padding)
     elif form == "pairs":
-        padding = tuple((draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad)))
+        low = -max_pad if crop else 0
+        padding = tuple((draw(st.integers(low, max_pad)), draw(st.integers(low, max_pad)))
                         for _ in range(n))
         pads = padding
     elif form == "valid":
@@ -75,10 +78,12 @@ def geometries(draw, ndims=(1, 2, 3), max_input=7, max_kernel=3, max_stride=3,
         pads = tuple(same_pads(i, k, ss, dd) for i, k, ss, dd in zip(ishape, kernel, s, d))
     mode = draw(st.sampled_from(modes))
     for i, (b, a) in zip(ishape, pads):
+        kept = i + min(b, 0) + min(a, 0)  # the input left after the crops
+        assume(kept >= 1)
         if mode == "reflect":
-            assume(max(b, a) < i)
-        if mode == "circular":
-            assume(max(b, a) <= i)
+            assume(max(b, a) < kept)
+        if mode in ("circular", "symmetric"):
+            assume(max(b, a) <= kept)
     for i, (b, a), k, dd in zip(ishape, pads, kernel, d):
         assume(i + b + a >= dd * (k - 1) + 1)
     if channels:

@@ -16,7 +16,7 @@ from convmat import options
 
 from .conftest import requires_torch, torch
 from .oracle import direct_conv, direct_conv_transpose, direct_matrix
-from .strategies import geometries
+from .strategies import MODES, geometries
 
 RNG = np.random.default_rng(1234)
 
@@ -219,7 +219,7 @@ def test_transpose_builder_is_the_transpose(geo, data):
 
 
 @settings(max_examples=150)
-@given(geo=geometries())
+@given(geo=geometries(modes=MODES, crop=True))
 def test_adjointness(geo):
     """<A x, y> = <x, A^T y> with A^T from conv_transpose_matrix on the output shape."""
     w = _weight(geo)
@@ -241,7 +241,7 @@ def test_adjointness(geo):
 
 
 @settings(max_examples=150)
-@given(geo=geometries())
+@given(geo=geometries(modes=MODES, crop=True))
 def test_padding_matrix_composition(geo):
     """conv(w, S, padding=p, mode=m) == conv(w, padded S) @ padding_matrix(S, p, mode=m)."""
     w = _weight(geo)
@@ -255,13 +255,13 @@ def test_padding_matrix_composition(geo):
 
 
 @settings(max_examples=100)
-@given(geo=geometries(channels=True))
+@given(geo=geometries(channels=True, modes=MODES, crop=True))
 def test_padding_matrix_equals_numpy_pad(geo):
-    from .oracle import NUMPY_MODE
+    from .oracle import crop_then_pad
 
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
     p = convmat.padding_matrix(geo.input_shape, geo.pads, mode=geo.mode, channels=geo.c_in)
-    expected = np.pad(x, [(0, 0), *geo.pads], mode=NUMPY_MODE[geo.mode])
+    expected = crop_then_pad(x, geo.pads, geo.mode)
     np.testing.assert_array_equal(p @ x.ravel(), expected.ravel())
 
 
@@ -380,16 +380,17 @@ def test_int64_path_equals_int32(geo):
 
 
 ENGINE_PATHS = {
-    "blocks only": dict(MIN_BLOCK=1),
-    "chunks only": dict(MIN_BLOCK=10**12),
-    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7),
-    "default": {},
+    "blocks only": dict(MIN_BLOCK=1, SMALL=0),
+    "chunks only": dict(MIN_BLOCK=10**12, SMALL=0),
+    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7, SMALL=0),
+    "general path": dict(SMALL=0),
+    "default (one-shot small builds)": {},
 }
 
 
 @pytest.mark.parametrize("path", ENGINE_PATHS)
 @settings(max_examples=60)
-@given(geo=geometries())
+@given(geo=geometries(modes=MODES, crop=True))
 def test_every_engine_path_matches_the_definition(path, geo):
     """Blocks, mixed-radix chunks and their mixes all give the direct definition, with
     every row's columns strictly increasing after duplicates are summed."""
@@ -414,13 +415,23 @@ def test_every_engine_path_matches_the_definition(path, geo):
     row = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
     same_row = row[1:] == row[:-1]
     assert np.all(np.diff(a.indices.astype(np.int64))[same_row] > 0)
-    # a canonical structure really has sorted, unique columns; zero padding always is
-    assert s.canonical or geo.mode != "zeros"
-    if s.canonical:
-        srow = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
-        assert np.all(np.diff(s.indices.astype(np.int64))[srow[1:] == srow[:-1]] > 0)
-    np.testing.assert_array_equal(s.gather(w), w.ravel()[s.tap])
-    np.testing.assert_array_equal(s.gather(np.arange(w.size)), s.tap)
+    # the engine merges duplicate taps itself: its rows are canonical for every mode, and
+    # the matrix is exactly the engine's arrays (nothing summed or sorted afterwards)
+    assert s.canonical
+    srow = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
+    assert np.all(np.diff(s.indices.astype(np.int64))[srow[1:] == srow[:-1]] > 0)
+    np.testing.assert_array_equal(a.indices, s.indices)
+    np.testing.assert_array_equal(a.indptr, s.indptr)
+    extended = _engine.expand_weight(w, s.axes, s.geometry.weight_shape) if s.merged else w
+    np.testing.assert_array_equal(s.gather(w), extended.ravel()[s.tap])
+    if not s.merged:
+        np.testing.assert_array_equal(s.gather(np.arange(w.size)), s.tap)
+    # unmerged: one entry per tap, the raw (row, col, tap) triplets
+    raw = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+                                                          **geo.kwargs()), merge=False)
+    np.testing.assert_array_equal(raw.gather(w), w.ravel()[raw.tap])
+    assert raw.nnz == convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+                                                     **geo.kwargs()).nnz_upper_bound()
 
 
 # -- worked examples 1-3 of the tutorial -------------------------------------------------
@@ -454,3 +465,21 @@ def test_worked_example_edge_and_stride():
         shape = convmat.conv_output_shape((4, 4), (2, 2), **kw)
         out = (convmat.conv_matrix(k, (4, 4), **kw) @ ones.ravel()).reshape(shape)
         np.testing.assert_array_equal(out, expected)
+
+
+def test_small_builds_are_cached_but_never_shared():
+    """A repeated small geometry reuses its structure; each matrix owns its arrays."""
+    w = RNG.standard_normal((3, 3))
+    a = convmat.conv_matrix(w, (6, 6), padding=1)
+    b = convmat.conv_matrix(2 * w, (6, 6), padding=1)
+    assert not np.shares_memory(a.indices, b.indices)
+    assert not np.shares_memory(a.indptr, b.indptr)
+    a.indices[:] = 0  # a caller mutating its matrix cannot reach the next build
+    c = convmat.conv_matrix(w, (6, 6), padding=1)
+    np.testing.assert_array_equal(c.toarray(), 0.5 * b.toarray())
+    with options.override(force_int64=True):
+        assert convmat.conv_matrix(w, (6, 6), padding=1).indices.dtype == np.int64
+    assert convmat.conv_matrix(w, (6, 6), padding=1).indices.dtype == np.int32
+    k = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
+    k2 = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
+    assert not np.shares_memory(k.indices, k2.indices)

@@ -649,7 +649,7 @@ def test_dtypes_follow_the_weight():
     (dict(), "stride=None"),
     (dict(stride=0), "stride=0"),
     (dict(stride=(2, 2)), "stride=\\(2, 2\\)"),
-    (dict(stride=2, padding=-1), "padding=-1"),
+    (dict(stride=2, padding=-4), "padding \\(-4, -4\\) in dim 0 crops the whole input"),
     (dict(stride=2, padding="half"), "padding='half'"),
     (dict(stride=2, dilation=9), "dilation"),
     (dict(stride=2, groups=2), "groups=2"),
