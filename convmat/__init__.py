@@ -35,6 +35,7 @@ __all__ = [
     "conv_output_shape",
     "conv_transpose_matrix",
     "conv_transpose_output_shape",
+    "display",
     "explain_shape",
     "geometry",
     "kernel_matrix",
@@ -47,6 +48,7 @@ __all__ = [
     "pooling",
     "receptive",
     "receptive_field",
+    "show",
     "strided_weight",
     "symbolic",
     "to_latex",
@@ -58,7 +60,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"symbolic": ("convmat.symbolic", None), "latex": ("convmat.latex", None),
-         "to_latex": ("convmat.latex", "to_latex")}
+         "to_latex": ("convmat.latex", "to_latex"), "display": ("convmat.display", None),
+         "show": ("convmat.display", "show")}
 
 
 def __getattr__(name: str):

@@ -216,7 +216,7 @@ def beamer_frame(body: str, title: str | None = None) -> str:
         r"$}%",
         r"\ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi",
         r"\ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight"
-        r"\sbox0{\resizebox{!}{0.85\textheight}{\usebox0}}\fi",
+        r"\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi",
         r"\usebox0",
         r"\end{frame}",
     ])
@@ -437,6 +437,13 @@ def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_le
     return "\n".join(parts)
 
 
+def _own_base(matrix) -> int:
+    """The first index the matrix's symbols were made with (a symbolic builder's ``base``;
+    a numpy array's ``.base`` is something else entirely)."""
+    base = getattr(matrix, "base", 0)
+    return base if isinstance(base, int) and not isinstance(base, bool) else 0
+
+
 def _stored(matrix) -> int:
     """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
     return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
@@ -481,7 +488,7 @@ def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object
             _kong_lucey(kl, p, style, x, y, "&=") for p in KONG_LUCEY_PARTS[1:]) + \
             "\n\\end{aligned}"
     geom = kl.geometry
-    base = getattr(kl, "base", 0) if style.base is None else style.base
+    base = _own_base(kl) if style.base is None else style.base
     x_shape, y_shape = vector_shapes(geom)
     row_levels, col_levels = _block_levels(style.blocks, (geom, False))
     rows = elide(geom.shape[0], style.max_rows)
@@ -719,7 +726,7 @@ def _matrix(matrix, style: _Style, geometry, transposed, x, y) -> str:
     n_rows, n_cols = entries.shape
     layout = _layout(matrix, (n_rows, n_cols), geometry, transposed)
     row_levels, col_levels = _block_levels(style.blocks, layout)
-    base = getattr(matrix, "base", 0) if style.base is None else style.base
+    base = _own_base(matrix) if style.base is None else style.base
     x_shape, y_shape = (None, None) if layout is None else vector_shapes(*layout)
     if style.grid and layout is None and (x is not None or y is not None):
         raise ConvmatError("grid=True draws the vectors in the shape of the convolution's "

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _engine, geometry
+from .arrays import ConvArray
 from ._memory import check_budget, estimate_bytes
 from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_array,
@@ -80,6 +81,8 @@ def conv_matrix(
     Returns
     -------
     scipy.sparse array, shape ``(C_out * prod(output_shape), C_in * prod(input_shape))``
+        In CSR (the default) a :class:`~convmat.arrays.ConvArray`, a ``csr_array`` that
+        carries its ``geometry`` (``to_latex`` draws the blocks from it).
         ``A @ x.ravel()`` equals ``torch.nn.functional.convNd(x[None], weight, ...)[0].ravel()``
         for ``x`` of shape ``(C_in, *input_shape)``; dtype is the weight's.
 
@@ -127,7 +130,7 @@ def conv_matrix(
         format = check_format(format)
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
         check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
-        return as_format(fill(_engine.build(geom), w), format)
+        return _carry(as_format(fill(_engine.build(geom), w), format), geom, False)
 
 
 def conv_transpose_matrix(
@@ -160,7 +163,8 @@ def conv_transpose_matrix(
     Returns
     -------
     scipy.sparse array, shape ``(C_out * prod(o_T), C_in * prod(input_shape))``
-        With zero padding, ``B @ x.ravel()`` equals
+        In CSR a :class:`~convmat.arrays.ConvArray` with ``transposed=True``. With zero
+        padding, ``B @ x.ravel()`` equals
         ``torch.nn.functional.conv_transposeNd(x[None], weight, ...)[0].ravel()``.
 
     Notes
@@ -202,4 +206,9 @@ def conv_transpose_matrix(
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
-        return as_format(fill(_engine.build(geom), w).T, format)
+        return _carry(as_format(fill(_engine.build(geom), w).T, format), geom, True)
+
+
+def _carry(matrix, geom: geometry.ConvGeometry, transposed: bool):
+    """A CSR result as a :class:`~convmat.arrays.ConvArray` carrying its geometry."""
+    return ConvArray.of(matrix, geom, transposed) if matrix.format == "csr" else matrix

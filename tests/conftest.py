@@ -42,3 +42,7 @@ def pytest_terminal_summary(terminalreporter):
             "geometries checked against oracles: "
             + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         )
+    engines = getattr(sys.modules.get("tests.test_engines"), "LATEX_CASES_RENDERED", {})
+    if engines:
+        terminalreporter.write_line(
+            "LaTeX cases rendered: " + ", ".join(f"{k}={v}" for k, v in sorted(engines.items())))

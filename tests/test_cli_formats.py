@@ -122,13 +122,19 @@ def test_standalone_file_compiles(capsys, tmp_path):
     (["--format", "latex", "--block", "3"], "must be ROWSxCOLS"),
     (["--format", "latex", "--block", "ax3"], "--block 'ax3'"),
     (["--format", "latex", "--block", "2x2", "--no-blocks"], "contradict"),
-    (["--format", "latex", "--highlight-row", "99"], "highlight_row=99 is not a row"),
-    (["--format", "latex", "--max-rows", "4", "--highlight-row", "5"], "elided by max_rows"),
+    (["--format", "latex", "--highlight-row", "99"], "--highlight-row 99 is not a row"),
+    (["--format", "latex", "--max-rows", "4", "--highlight-row", "5"], "elided by --max-rows 4"),
     (["--format", "latex", "--max-cols", "1"], "--max-cols 1 must be at least 2"),
-    (["--format", "latex", "--precision", "0"], "precision=0"),
+    (["--format", "latex", "--precision", "0"], "--precision 0"),
+    (["--format", "latex", "--spacing", "9"], "--spacing 9.0 must be a number from 0.5 to 4"),
+    (["--format", "latex", "--x", "1,2"], "--x has 2 entries but the matrix has 25 columns"),
+    (["--format", "latex", "--x", "1,a"], "--x: 'a' is not a number"),
+    (["--format", "latex", "--overlay", "rows", "--highlight-row", "1"], "contradict"),
+    (["--x", "x"], "--x applies to --format latex only"),
+    (["--name", "h"], "--name applies to --symbolic only"),
     (["--format", "latex", "--env", "tabular"], "invalid choice: 'tabular'"),
     (["--weights", "1,2,3"], "--weights has 3 numbers but the weight shape (3, 3) needs 9"),
-    (["--symbolic", "--stride", "0"], "stride=0 must be >= 1"),
+    (["--symbolic", "--stride", "0"], "--stride 0 must be >= 1"),
     # cases that once failed: a traceback (ZeroDivisionError, sympy's TypeError on inf) or a
     # message about an empty weight instead of the option at fault, or an option ignored
     (["--in-channels", "2", "--groups", "0"], "--groups: must be an integer >= 1, not '0'"),
@@ -139,8 +145,11 @@ def test_standalone_file_compiles(capsys, tmp_path):
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(capsys, argv, message):
     code, out, err = run(capsys, "--input", "5x5", "--kernel", "3x3", *argv)
-    assert code == 2 and out == ""
-    assert err.startswith("convmat: error:") and message in err
+    last = err.rstrip("\n").split("\n")[-1]
+    assert out == "" and last.startswith("convmat: error:") and message in last, err
+    # values that describe no matrix (a ConvmatError) exit 1, usage errors 2
+    assert code == (1 if message.startswith(("--highlight-row 99", "elided", "--precision",
+                                             "--spacing", "--x has", "--stride 0")) else 2)
 
 
 def test_unwritable_output_file(capsys, tmp_path):

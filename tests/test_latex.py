@@ -108,7 +108,8 @@ def test_blocks_from_a_geometry_for_numeric_matrices():
     geom = conv_geometry((2, 2), (3, 3))
     numeric = convmat.conv_matrix(np.ones((2, 2), dtype=int), (3, 3))
     assert parse(to_latex(numeric, geometry=geom))[1:4:2] == ("ccc|ccc|ccc", [1])
-    assert parse(to_latex(numeric))[0] == "bmatrix"  # no geometry, no rules
+    assert parse(to_latex(numeric))[1:4:2] == ("ccc|ccc|ccc", [1])  # it carries its own
+    assert parse(to_latex(sp.csr_array(numeric)))[0] == "bmatrix"  # no geometry, no rules
     with pytest.raises(ConvmatError, match="geometry describes a 4 x 9 matrix"):
         to_latex(np.ones((3, 3)), geometry=geom)
 

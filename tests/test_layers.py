@@ -23,8 +23,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "foundations": ("errors", "options", "_validate", "_memory", "_choices"),
     "geometry": ("geometry", "arithmetic", "receptive"),
     "engine": ("_engine", "_padmap", "_phases"),
-    "fillers": ("sparse", "symbolic", "_symbols", "padding", "pooling", "views", "operator",
-                "transposed", "striding", "spectral", "networks"),
+    "fillers": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
+                "operator", "transposed", "striding", "spectral", "networks"),
     "renderers": ("text", "latex", "_latex_cells", "figures", "display"),
     "front": ("cli", "demo", "__main__", "__init__"),
 }
