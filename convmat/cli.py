@@ -453,7 +453,10 @@ def cli_message(exc: ConvmatError) -> str:
     '--mode reflect needs --padding 1:1x2:2'
     """
     message = re.sub(r"^(x|y) has ", r"--\1 has ", exc.message)
-    return _PYTHON_NAME.sub(lambda m: f"{_OPTION_OF[m.group(1)]} {_typed(m.group(2))}", message)
+    message = _PYTHON_NAME.sub(lambda m: f"{_OPTION_OF[m.group(1)]} {_typed(m.group(2))}",
+                               message)
+    return re.sub(r"\b(max_rows|max_cols|highlight_row)\b", lambda m: _OPTION_OF[m.group(1)],
+                  message)
 
 
 def _check_dims(args, ishape, kshape, kw) -> None:

@@ -497,8 +497,10 @@ def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object
     def y_entry(k):
         return name_of(y, np.unravel_index(k, y_shape), base)
 
-    if part == "strided":
-        return _write(Entries(kl.strided_matrix()), style, rows=rows,
+    if part == "strided":  # a symbolic result holds it; rebuilding is a sympy product
+        strided = getattr(kl, "matrix", None)
+        return _write(Entries(kl.strided_matrix() if strided is None else strided), style,
+                      rows=rows,
                       cols=elide(geom.shape[1], style.max_cols), row_levels=row_levels,
                       col_levels=col_levels, x_entry=padded, y_entry=y_entry,
                       x_shape=x_shape, y_shape=y_shape, equals=equals)

@@ -190,3 +190,57 @@ def test_kong_lucey_bad_channels_and_weights_exit_2(capsys, argv, message):
     code = main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", *argv])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and message in err
+
+
+@pytest.mark.parametrize("env", ["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix",
+                                 "matrix", "array"])
+def test_every_to_latex_option_is_reachable(capsys, env):
+    """The command line writes exactly what ``to_latex`` writes with the same options."""
+    from convmat import symbolic
+
+    argv = ["--input", "3x3", "--kernel", "2x2", "--symbolic", "--format", "latex",
+            "--env", env, "--x", "u", "--y", "v", "--base", "1", "--name", "h",
+            "--highlight-row", "3", "--highlight", "color", "--spacing", "1.5", "--grid",
+            "--zero", "cdot", "--precision", "3", "--max-rows", "3", "--max-cols", "5"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    matrix = symbolic.conv_matrix((2, 2), (3, 3), name="h", base=1)
+    assert out.rstrip("\n") == convmat.to_latex(
+        matrix, environment=env, x="u", y="v", highlight_row=3, highlight="color",
+        spacing=1.5, grid=True, zero="cdot", precision=3, max_rows=3, max_cols=5)
+    assert "h_{1,1}" in out and "u_{1,1}" in out and "v_{2,1}" in out
+
+
+def test_overlay_and_kong_lucey_latex_options(capsys, tmp_path):
+    code, out, _ = run(capsys, *SLIDES, "--format", "latex", "--overlay", "rows", "--x", "x",
+                       "--y", "y", "--standalone", "-o", str(tmp_path / "slides.tex"))
+    assert code == 0 and out == ""
+    slides = (tmp_path / "slides.tex").read_text()
+    assert slides.startswith(r"\documentclass{beamer}") and r"\alert<9>{y_{2,2}}" in slides
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--padding",
+                 "1", "--mode", "reflect", "--symbolic", "--name", "h", "--base", "1",
+                 "--format", "latex", "--part", "permuted", "--x", "u", "--y", "v"]) == 0
+    out = capsys.readouterr().out
+    assert r"\tilde{u}_{2}" in out and "v_{1}" in out and "h_{1}" in out and "h_{0}" not in out
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--x",
+                 "1,2"]) == 2
+    assert "--x applies to --format latex only" in capsys.readouterr().err
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--format",
+                 "latex", "--x", "1,2"]) == 2
+    assert "must be a name" in capsys.readouterr().err
+
+
+@requires_pdflatex
+@pytest.mark.latex
+def test_overlay_slides_from_the_command_line_compile_with_beamer(capsys, tmp_path):
+    if subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True).returncode:
+        pytest.skip("the beamer class is not installed (texlive-latex-recommended)")
+    code, _, _ = run(capsys, "--input", "5x5", "--kernel", "3x3", "--weights",
+                     "-1,0,1;-2,0,2;-1,0,1", "--format", "latex", "--overlay", "rows",
+                     "--x", "x", "--y", "y", "--grid", "--standalone", "-o",
+                     str(tmp_path / "s.tex"))
+    assert code == 0
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "(9 pages" in result.stdout.replace("\n", "")
