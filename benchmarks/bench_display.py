@@ -46,18 +46,20 @@ def main() -> None:
                                                                  padding=1),
         "product y = A x (symbolic)": symbolic.product(big),
     }
-    print(f"{'display (IPython mime bundle)':38s} {'seconds':>8s} {'bytes':>8s}  goal 0.2 s, "
-          f"50 KB")
+    print(f"{'display (IPython mime bundle)':38s} {'first s':>8s} {'best s':>8s} {'bytes':>8s}"
+          f"  goal 0.2 s, 50 KB")
     for name, obj in cases.items():
+        first, _ = best(lambda obj=obj: formatter.format(obj), 1)  # sympy caches after this
         seconds, (bundle, _) = best(lambda obj=obj: formatter.format(obj), repeat)
         size = sum(len(str(v).encode()) for v in bundle.values())
-        print(f"{name:38s} {seconds:8.3f} {size:8,d}  ({seconds / 0.2:.2f} x time goal)")
+        print(f"{name:38s} {first:8.3f} {seconds:8.3f} {size:8,d}  ({first / 0.2:.2f} x time "
+              f"goal)")
     plain = sympy.ImmutableSparseMatrix(big)  # the same entries without convmat's display
     seconds_text, text = best(lambda: repr(plain), 1)
     seconds_latex, latex = best(lambda: sympy.latex(plain), 1)
     ours, (bundle, _) = best(lambda: formatter.format(big), repeat)
     print(f"{'sympy text/plain + text/latex':38s} {seconds_text + seconds_latex:8.3f} "
-          f"{len(text.encode()) + len(latex.encode()):8,d}  "
+          f"{'':8s} {len(text.encode()) + len(latex.encode()):8,d}  "
           f"(convmat's display is {(seconds_text + seconds_latex) / ours:,.0f}x faster)")
 
 

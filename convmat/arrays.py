@@ -1,11 +1,13 @@
 r"""Numeric convolution matrices that remember their geometry.
 
-:func:`convmat.conv_matrix` and :func:`convmat.conv_transpose_matrix` return a
-:class:`ConvArray`: a ``scipy.sparse.csr_array`` in every respect (``isinstance`` checks,
+:func:`convmat.conv_matrix`, :func:`convmat.conv_transpose_matrix` and the pooling matrices
+return a :class:`ConvArray` (in CSR, the default format): a ``scipy.sparse.csr_array`` in every respect (``isinstance`` checks,
 arithmetic, slicing, solvers, ``save_npz``, pickling) that also carries the
 :class:`~convmat.geometry.ConvGeometry` it was built from, so :func:`convmat.to_latex` draws
 the block rules and names the vector entries without being told the geometry again, and a
-Jupyter notebook shows the matrix typeset.
+Jupyter notebook shows the matrix typeset. The other sparse results (:func:`convmat.kernel_matrix`,
+:func:`convmat.transposed.stretch_matrix`) are ``ConvArray`` without a geometry, for the
+display alone.
 
 Matrices SciPy derives from it (``2 * A``, ``A[:4]``, ``A @ B``, ``A.T``, ...) are ordinary
 sparse arrays whose geometry is ``None``: the block structure of a derived matrix is not
@@ -28,7 +30,7 @@ import scipy.sparse as sp
 
 from .geometry import ConvGeometry
 
-__all__ = ["ConvArray"]
+__all__ = ["ConvArray", "with_geometry"]
 
 
 class ConvArray(sp.csr_array):
@@ -47,7 +49,7 @@ class ConvArray(sp.csr_array):
     transposed: bool = False
 
     @classmethod
-    def of(cls, matrix: sp.csr_array, geometry: ConvGeometry,
+    def of(cls, matrix: sp.csr_array, geometry: ConvGeometry | None,
            transposed: bool = False) -> ConvArray:
         """``matrix`` (CSR, shared, not copied) with its geometry attached."""
         out = cls((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape,
@@ -67,3 +69,12 @@ class ConvArray(sp.csr_array):
         from .display import latex_repr
 
         return latex_repr(self)
+
+
+def with_geometry(matrix, geometry: ConvGeometry | None, transposed: bool = False):
+    """A builder's result: a CSR ``matrix`` as a :class:`ConvArray` carrying ``geometry``
+    (``None`` when the matrix is not a convolution's, for the display alone); any other
+    format is returned as it is."""
+    if matrix.format != "csr":
+        return matrix
+    return ConvArray.of(matrix, geometry, transposed)

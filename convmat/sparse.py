@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _engine, geometry
-from .arrays import ConvArray
+from .arrays import with_geometry
 from ._memory import check_budget, estimate_bytes
 from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_array,
@@ -130,7 +130,7 @@ def conv_matrix(
         format = check_format(format)
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
         check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
-        return _carry(as_format(fill(_engine.build(geom), w), format), geom, False)
+        return with_geometry(as_format(fill(_engine.build(geom), w), format), geom)
 
 
 def conv_transpose_matrix(
@@ -206,9 +206,4 @@ def conv_transpose_matrix(
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
-        return _carry(as_format(fill(_engine.build(geom), w).T, format), geom, True)
-
-
-def _carry(matrix, geom: geometry.ConvGeometry, transposed: bool):
-    """A CSR result as a :class:`~convmat.arrays.ConvArray` carrying its geometry."""
-    return ConvArray.of(matrix, geom, transposed) if matrix.format == "csr" else matrix
+        return with_geometry(as_format(fill(_engine.build(geom), w).T, format), geom, True)

@@ -148,12 +148,19 @@ def test_every_matrix_result_has_a_latex_display():
         "KongLucey": convmat.kong_lucey(W, (6, 6), stride=2),
         "SymbolicKongLucey": symbolic.kong_lucey((3,), (7,), stride=2),
         "MatrixProduct": symbolic.product(symbolic.conv_matrix((2,), (3,))),
+        "avg_pool_matrix": convmat.avg_pool_matrix((4, 4), 2),
+        "max_pool_matrix": convmat.max_pool_matrix(np.arange(16.0).reshape(4, 4), 2),
+        "kernel_matrix": convmat.kernel_matrix(np.arange(9.0).reshape(3, 3), (2, 2)),
+        "stretch_matrix": convmat.transposed.stretch_matrix((3,), 2),
     }
     for name, obj in shown.items():
         text = obj._repr_latex_()
         assert text.startswith("$$\n") and text.endswith("\n$$"), name
         assert text == latex_repr(obj), name
     assert r"\hline" in shown["ConvMatrix"]._repr_latex_()
+    for pooling in ("avg_pool_matrix", "max_pool_matrix"):  # rules from the pooling geometry
+        assert spec(shown[pooling]._repr_latex_()) == "cccc|cccc|cccc|cccc", pooling
+        assert isinstance(shown[pooling], sp.csr_array)
     assert "&=" in shown["KongLucey"]._repr_latex_()  # all three displays, aligned
     assert shown["MatrixProduct"]._repr_latex_().count(r"\begin{bmatrix}") == 3  # y = A x
 
