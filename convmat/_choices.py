@@ -27,8 +27,8 @@ ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
 ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
 #: how a highlighted entry prints: a frame that keeps the row height (amsmath), bold (amsmath)
 #: or colour (``\textcolor``: LaTeX's color package, KaTeX, MathJax)
-HIGHLIGHTS: dict[str, str] = {"boxed": r"\smash{\boxed{\smash[b]{%s}}}", "bold": r"\boldsymbol{%s}",
-                              "color": r"\textcolor{red}{%s}"}
+HIGHLIGHTS: dict[str, str] = {"boxed": r"\smash{\boxed{\smash[b]{%s}}}",
+                              "bold": r"\boldsymbol{%s}", "color": r"\textcolor{red}{%s}"}
 #: beamer overlays of ``to_latex(..., overlay=...)``: one slide per written row
 OVERLAYS: tuple[str, ...] = ("rows",)
 #: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)

@@ -1,8 +1,9 @@
 r"""Numeric convolution matrices that remember their geometry.
 
 :func:`convmat.conv_matrix`, :func:`convmat.conv_transpose_matrix` and the pooling matrices
-return a :class:`ConvArray` (in CSR, the default format): a ``scipy.sparse.csr_array`` in every respect (``isinstance`` checks,
-arithmetic, slicing, solvers, ``save_npz``, pickling) that also carries the
+return a :class:`ConvArray` (in CSR, the default format): a ``scipy.sparse.csr_array`` in
+every respect (``isinstance`` checks, arithmetic, slicing, solvers, ``save_npz``, pickling)
+that also carries the
 :class:`~convmat.geometry.ConvGeometry` it was built from, so :func:`convmat.to_latex` draws
 the block rules and names the vector entries without being told the geometry again, and a
 Jupyter notebook shows the matrix typeset. The other sparse results (:func:`convmat.kernel_matrix`,

@@ -92,15 +92,16 @@ def latex_repr(obj, **options) -> str | None:
 
 
 def pretty_repr(obj, printer, cycle: bool = False) -> None:
-    """IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
+    r"""IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
     of at most :data:`ROWS` x :data:`COLS`, a one-line summary for a larger one (sympy would
     print every entry: seconds and megabytes for a 1024-column matrix).
 
     Examples
     --------
     >>> from convmat import symbolic
-    >>> print(summary(symbolic.conv_matrix((3, 3), (32, 32))))
-    ConvMatrix: 900 x 1024 sympy sparse matrix, 8,100 nonzero entries; convolution, kernel 3x3 on input 32x32, stride 1x1
+    >>> print(summary(symbolic.conv_matrix((3, 3), (32, 32))).replace("; ", ";\n"))
+    ConvMatrix: 900 x 1024 sympy sparse matrix, 8,100 nonzero entries;
+    convolution, kernel 3x3 on input 32x32, stride 1x1
     """
     printer.text(summary(obj) if _large(obj) else repr(obj))
 
@@ -185,8 +186,9 @@ def show(matrix, **options) -> Shown:
     >>> import convmat
     >>> A = convmat.conv_matrix(np.ones((2, 2), dtype=int), (3, 3))
     >>> s = show(A, x="x", highlight_row=0, highlight="bold", blocks=None)
-    >>> s
-    <convmat.show: ConvArray of shape (4, 9), x='x', highlight_row=0, highlight='bold', blocks=None>
+    >>> s  # doctest: +NORMALIZE_WHITESPACE
+    <convmat.show: ConvArray of shape (4, 9), x='x', highlight_row=0, highlight='bold',
+    blocks=None>
     >>> s.latex.splitlines()[-10:-8]
     ['\\boldsymbol{x_{0,0}} \\\\', '\\boldsymbol{x_{0,1}} \\\\']
     """

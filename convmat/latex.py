@@ -20,8 +20,8 @@ macros the three share); rows are loosened (``\arraystretch``) where rules are d
 
 Only the entries that are written are read, so the cost is O(nnz) for sparse input no matter
 how large the matrix is. The cells, rules and environments are written by one writer
-(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes per-output sums
-(:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
+(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes
+per-output sums (:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
 
 Examples
 --------
