@@ -70,6 +70,53 @@ def cases() -> dict[str, str]:
         for part in ("all", "strided", "permuted", "sum"):
             out[f"{name}-{part}"] = to_latex(kl, part=part, max_cols=16, max_rows=8)
         out[f"{name}-grid-highlight"] = to_latex(kl, part="sum", grid=True, highlight_row=1)
+    out.update(random_cases(24))
+    return out
+
+
+def random_cases(n: int, seed: int = 12) -> dict[str, str]:
+    """``n`` random geometries (1-D to 3-D, channels, groups, stride, padding modes, dilation,
+    transposed), numeric or symbolic, each with random options."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, str] = {}
+    while len(out) < n:
+        ndim = int(rng.integers(1, 4))
+        kernel = tuple(int(k) for k in rng.integers(1, 4, ndim))
+        shape = tuple(int(k + rng.integers(0, 4)) for k in kernel)
+        groups = int(rng.choice([1, 2]))
+        channels = (groups * int(rng.integers(1, 3)), groups) if rng.random() < 0.4 else None
+        weight = kernel if channels is None else (channels[0], channels[1] // groups, *kernel)
+        options = dict(stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 2)),
+                       padding_mode=str(rng.choice(["zeros", "reflect", "replicate",
+                                                    "circular"])))
+        if channels is not None:
+            options["groups"] = groups
+        if any(options["padding"] >= s for s in shape):
+            options["padding_mode"] = "zeros"
+        transposed = rng.random() < 0.25
+        if transposed:
+            options["padding_mode"] = "zeros"
+        builder = symbolic if rng.random() < 0.5 else convmat
+        make = builder.conv_transpose_matrix if transposed else builder.conv_matrix
+        values = weight if builder is symbolic else rng.integers(-9, 10, weight)
+        try:
+            matrix = make(values, shape, **options)
+        except convmat.ConvmatError:
+            continue
+        rows, cols = matrix.shape
+        latex_options = dict(
+            environment=str(rng.choice(list(ENVIRONMENTS))),
+            zero=str(rng.choice(["0", "cdot", "blank"])),
+            max_rows=int(rng.integers(3, 12)), max_cols=int(rng.integers(3, 16)),
+            x="x" if rng.random() < 0.7 else None, y="y" if rng.random() < 0.6 else None,
+            grid=bool(rng.random() < 0.3), base=int(rng.integers(0, 2)),
+            highlight=str(rng.choice(["boxed", "bold", "color"])))
+        if rng.random() < 0.5:
+            latex_options["highlight_row"] = 0
+        if rng.random() < 0.2:
+            latex_options["spacing"] = float(rng.choice([1, 1.5, 2]))
+        out[f"random-{len(out)}-{make.__module__.split('.')[-1]}-{rows}x{cols}"] = to_latex(
+            matrix, **latex_options)
     return out
 
 
