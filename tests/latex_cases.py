@@ -131,4 +131,12 @@ def overlay_cases() -> dict[str, tuple[str, int]]:
         "overlay-elided-grid": (to_latex(big, x="x", y="y", overlay="rows", max_rows=6,
                                          max_cols=14, grid=True), 5),
         "overlay-kong-lucey": (to_latex(kl, x="x", y="y", overlay="rows"), 4),
+        "overlay-kong-lucey-permuted-bold": (to_latex(kl, part="permuted", overlay="rows",
+                                                      highlight="bold"), 4),
+        "overlay-transposed-channels": (to_latex(
+            symbolic.conv_transpose_matrix((2, 1, 2), (3,), stride=2), x="x", y="y",
+            overlay="rows", environment="pmatrix"), 6),
+        "overlay-1d-numeric-elided": (to_latex(
+            convmat.conv_matrix([1, -2, 1], (12,)), x="x", y="y", overlay="rows",
+            max_rows=7, max_cols=9, zero="cdot"), 6),
     }
