@@ -12,7 +12,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _engine, geometry
-from .arrays import with_geometry
 from ._memory import check_budget, estimate_bytes
 from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_array,
@@ -20,6 +19,7 @@ from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_weight,
     check_format,
 )
+from .arrays import with_geometry
 from .errors import error_context, shape_of
 
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
