@@ -37,6 +37,7 @@ __all__ = [
     "conv_output_shape",
     "conv_transpose_matrix",
     "conv_transpose_output_shape",
+    "display",
     "explain_shape",
     "figures",
     "from_torch",
@@ -51,6 +52,7 @@ __all__ = [
     "pooling",
     "receptive",
     "receptive_field",
+    "show",
     "singular_values",
     "spectral_norm",
     "strided_weight",
@@ -65,7 +67,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"symbolic": ("convmat.symbolic", None), "latex": ("convmat.latex", None),
-         "to_latex": ("convmat.latex", "to_latex")}
+         "to_latex": ("convmat.latex", "to_latex"), "display": ("convmat.display", None),
+         "show": ("convmat.display", "show")}
 _LAZY["figures"] = ("convmat.figures", None)  # matplotlib is imported when a picture is drawn
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CLI_MATRIX_FORMATS", "ENVIRONMENTS", "FORMATS", "HIGHLIGHTS", "KONG_LUCEY_PARTS",
-    "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
+    "OVERLAYS", "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
 ]
 
 #: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``)
@@ -25,8 +25,12 @@ ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
 }
 #: how an entry that is not stored (a structural zero) prints
 ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
-#: how a highlighted entry prints (amsmath)
-HIGHLIGHTS: dict[str, str] = {"boxed": r"\boxed{%s}", "bold": r"\boldsymbol{%s}"}
+#: how a highlighted entry prints: a frame that keeps the row height (amsmath), bold (amsmath)
+#: or colour (``\textcolor``: LaTeX's color package, KaTeX, MathJax)
+HIGHLIGHTS: dict[str, str] = {"boxed": r"\smash{\boxed{\smash[b]{%s}}}",
+                              "bold": r"\boldsymbol{%s}", "color": r"\textcolor{red}{%s}"}
+#: beamer overlays of ``to_latex(..., overlay=...)``: one slide per written row
+OVERLAYS: tuple[str, ...] = ("rows",)
 #: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)
 KONG_LUCEY_PARTS: tuple[str, ...] = ("all", "strided", "permuted", "sum")
 #: what ``convmat matrix --format`` writes

@@ -14,13 +14,18 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ._choices import ENVIRONMENTS, HIGHLIGHTS, ZERO_STYLES
+from ._choices import ENVIRONMENTS, ZERO_STYLES
 from .errors import ConvmatError
 
 __all__ = [
-    "MAX_CELLS", "Entries", "Formatter",
-    "elide", "levels_of", "rules_at", "write_cells", "write_environment", "write_vector",
+    "MAX_CELLS", "Entries", "Formatter", "Mark",
+    "elide", "levels_of", "overlay_spec", "rules_at", "write_cells", "write_environment",
+    "write_grid", "write_vector",
 ]
+
+#: how a highlighted cell is written: ``mark(row, col, text)`` for a matrix cell,
+#: ``mark(k, 0, text)`` for entry ``k`` of a vector (returns ``text`` when not highlighted)
+Mark = Callable[[int, int, str], str]
 
 #: largest number of cells written (guards against rendering a huge matrix by accident)
 MAX_CELLS = 1_000_000
@@ -176,9 +181,9 @@ def write_environment(cells: list[list[str]], row_rules: dict[int, str],
     if environment != "array" and not row_rules and not col_rules and ncols <= AMSMATH_MAX_COLS:
         return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
     spec = "".join("c" + col_rules.get(j, "") for j in range(ncols))
+    array = f"\\begin{{array}}{{{spec}}}\n{body}\n\\end{{array}}"
     if environment == "array":
-        return f"\\begin{{array}}{{{spec}}}\n{body}\n\\end{{array}}"
-    array = f"\\begin{{array}}{{@{{}}{spec}@{{}}}}\n{body}\n\\end{{array}}"
+        return array
     delimiters = ENVIRONMENTS[environment]
     if delimiters is None:
         return array
@@ -186,10 +191,9 @@ def write_environment(cells: list[list[str]], row_rules: dict[int, str],
 
 
 def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None],
-                fmt: Formatter, zero_text: str, highlight_row: int | None = None,
-                highlight: str = "boxed") -> list[list[str]]:
+                fmt: Formatter, zero_text: str, mark: Mark | None = None) -> list[list[str]]:
     """The written cells: entries of ``rows x cols`` (``None``: the ellipsis), reading only
-    those entries."""
+    those entries; ``mark`` rewrites the stored entries it highlights."""
     stored = entries.block([r for r in rows if r is not None],
                            [c for c in cols if c is not None])
     cells: list[list[str]] = []
@@ -202,10 +206,11 @@ def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None]
                             else r"\vdots" if r is None else r"\cdots")
                 continue
             value = stored.get((i, j))
-            text = zero_text if value is None else fmt(value)
-            if r == highlight_row and value is not None:
-                text = HIGHLIGHTS[highlight] % text
-            line.append(text)
+            if value is None:
+                line.append(zero_text)
+            else:
+                text = fmt(value)
+                line.append(text if mark is None else mark(r, c, text))
             j += 1
         i += r is not None
         cells.append(line)
@@ -213,14 +218,56 @@ def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None]
 
 
 def write_vector(entry: Callable, shown: list[int | None], rules: dict[int, str],
-                 fmt: Formatter, environment: str, marked: set[int], highlight: str) -> str:
-    """A column vector of ``entry(k)`` for the written indices ``shown``, ``marked`` ones
-    highlighted."""
+                 fmt: Formatter, environment: str, mark: Mark | None = None) -> str:
+    """A column vector of ``entry(k)`` for the written indices ``shown``, ``mark`` rewriting
+    the highlighted ones."""
     cells = []
     for k in shown:
         if k is None:
             cells.append([r"\vdots"])
         else:
             text = fmt(entry(k))
-            cells.append([HIGHLIGHTS[highlight] % text if k in marked else text])
+            cells.append([text if mark is None else mark(k, 0, text)])
     return write_environment(cells, rules, {}, environment)
+
+
+def write_grid(entry: Callable, shape: Sequence[int], fmt: Formatter, environment: str,
+               mark: Mark | None, limits: tuple[int | None, int | None]) -> str:
+    r"""A vector of ``shape`` (C order) written as the grid it flattens, ``\operatorname{vec}``
+    in front: the last axis along a row, the others down the rows with a rule between
+    channels (or planes); each axis elided to ``limits``."""
+    shape = tuple(shape)
+    width = shape[-1]
+    height = math.prod(shape[:-1])
+    rows = elide(height, limits[0])
+    cols = elide(width, limits[1])
+    cells = []
+    for r in rows:
+        line = []
+        for c in cols:
+            if r is None or c is None:
+                line.append(r"\ddots" if r is None and c is None
+                            else r"\vdots" if r is None else r"\cdots")
+                continue
+            k = r * width + c
+            text = fmt(entry(k))
+            line.append(text if mark is None else mark(k, 0, text))
+        cells.append(line)
+    row_rules = rules_at(rows, levels_of(shape[:-1]), r"\hline", r"\hline\hline")
+    return r"\operatorname{vec}" + write_environment(cells, row_rules, {}, environment)
+
+
+def overlay_spec(steps: Sequence[int]) -> str:
+    """Beamer overlay specification of the slide numbers ``steps``: ``[1, 2, 3, 5]`` ->
+    ``"1-3,5"``."""
+    steps = sorted(set(steps))
+    parts: list[str] = []
+    start = prev = steps[0]
+    for step in steps[1:] + [None]:
+        if step is not None and step == prev + 1:
+            prev = step
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if step is not None:
+            start = prev = step
+    return ",".join(parts)

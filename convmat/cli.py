@@ -1,8 +1,12 @@
 """The ``convmat`` command line: ``matrix``, ``kong-lucey``, ``shape``, ``demo``.
 
 Every subcommand is a ``_add_<name>`` (arguments) and a ``_cmd_<name>`` (action) pair
-registered in :data:`COMMANDS`. :func:`main` returns the exit code (0 success, 2 bad input);
-weights given on the command line are parsed as numbers only, never evaluated.
+registered in :data:`COMMANDS`. :func:`main` returns the exit code: 0 on success, 2 on a
+usage error (an unknown option, a malformed value, options that contradict each other), 1 when
+the values are well-formed but describe no valid convolution (a :class:`ConvmatError`, reported
+with the options as typed: ``--kernel 3`` rather than ``weight.shape=(3,)``). Weights given on
+the command line are parsed as numbers only, never evaluated; negative numbers may follow an
+option directly (``--weights -1,1``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ import scipy.io
 import scipy.sparse
 
 from . import geometry, sparse
-from ._choices import CLI_MATRIX_FORMATS, ENVIRONMENTS, PADDING_MODES, TEXT_FORMATS, ZERO_STYLES
+from ._choices import (
+    CLI_MATRIX_FORMATS,
+    ENVIRONMENTS,
+    HIGHLIGHTS,
+    KONG_LUCEY_PARTS,
+    OVERLAYS,
+    PADDING_MODES,
+    TEXT_FORMATS,
+    ZERO_STYLES,
+)
 from .errors import ConvmatError
 from .text import to_text
 
@@ -29,6 +42,18 @@ __all__ = ["main"]
 
 class _UsageError(Exception):
     """Bad command-line input (exit code 2)."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Exit(Exception):
+    """argparse finished on its own (``--help``, ``--version``): exit with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def parse_shape(text: str, name: str = "--input") -> tuple[int, ...]:
@@ -69,20 +94,25 @@ def parse_padding(text: str):
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _number(token: str):
+def _number(token: str, name: str = "--weights"):
     if re.fullmatch(r"[+-]?\d+", token):
         return int(token)
     if _NUMBER.fullmatch(token):
         value = float(token)
         if not math.isfinite(value):
-            raise _UsageError(f"--weights: {token!r} is not a finite number")
+            raise _UsageError(f"{name}: {token!r} is not a finite number")
         return value
     if re.fullmatch(r"[0-9eE.+\-j()]+", token):
         try:
             return complex(token)
         except ValueError:
             pass
-    raise _UsageError(f"--weights: {token!r} is not a number (weights are numbers only)")
+    raise _UsageError(f"{name}: {token!r} is not a number ({name} takes numbers only)")
+
+
+def parse_numbers(text: str, name: str) -> list:
+    """Numbers separated by commas, semicolons, ``|`` or spaces (nothing is evaluated)."""
+    return [_number(t, name) for t in re.split(r"[,;|\s]+", text.strip()) if t]
 
 
 def parse_weights(text: str, shape: Sequence[int]) -> np.ndarray:
@@ -98,8 +128,7 @@ def parse_weights(text: str, shape: Sequence[int]) -> np.ndarray:
            [2, 2, 0],
            [0, 1, 2]])
     """
-    tokens = [t for t in re.split(r"[,;|\s]+", text.strip()) if t]
-    values = [_number(t) for t in tokens]
+    values = parse_numbers(text, "--weights")
     if len(values) != math.prod(shape):
         raise _UsageError(
             f"--weights has {len(values)} numbers but the weight shape {tuple(shape)} needs "
@@ -189,55 +218,106 @@ def _add_matrix(sub) -> None:
     _add_matrix_output(p)
 
 
-def _add_matrix_output(p: argparse.ArgumentParser) -> None:
-    """Options of ``convmat matrix`` for symbolic entries, output formats and LaTeX."""
-    p.add_argument("--symbolic", action="store_true",
-                   help="entries are sympy symbols w_{i,j} (or the --weights numbers, exactly)")
-    p.add_argument("--format", default="text", choices=CLI_MATRIX_FORMATS,
-                   help="text (default), latex, mtx (Matrix Market) or npz (scipy.sparse)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of stdout ('-' is stdout)")
+
+
+def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) -> None:
+    """Every option of ``to_latex``, for ``--format latex`` (one group, both subcommands)."""
     latex = p.add_argument_group("LaTeX options (--format latex)")
+    if kong_lucey:
+        latex.add_argument("--part", choices=KONG_LUCEY_PARTS,
+                           help="which display (default all: the three aligned on =)")
     latex.add_argument("--standalone", action="store_true",
-                       help="a complete document that compiles with pdflatex")
+                       help="a complete document that compiles with pdflatex (a beamer "
+                            "document with --overlay)")
     latex.add_argument("--env", choices=tuple(ENVIRONMENTS),
                        help="environment (default bmatrix)")
-    latex.add_argument("--block", metavar="ROWSxCOLS",
-                       help="rules every ROWS rows and COLS columns (default: from the geometry)")
+    if not kong_lucey:
+        latex.add_argument("--block", metavar="ROWSxCOLS",
+                           help="rules every ROWS rows and COLS columns (default: from the "
+                                "geometry)")
     latex.add_argument("--no-blocks", action="store_true", help="no block rules")
     latex.add_argument("--zero", choices=tuple(ZERO_STYLES),
                        help="how structural zeros print (default 0)")
     latex.add_argument("--precision", type=int, help="significant digits of floats (default 4)")
     latex.add_argument("--highlight-row", type=int, metavar="ROW",
-                       help="box the entries of one row (the kernel's window)")
+                       help="highlight the entries of one row (the kernel's window)")
+    latex.add_argument("--highlight", choices=tuple(HIGHLIGHTS),
+                       help="boxed (default; keeps the row height), bold, or color")
+    latex.add_argument("--x", metavar="NAME|NUMBERS",
+                       help="write the input vector: symbols NAME_{i,j} or the given numbers"
+                            + (" (a name)" if kong_lucey else ""))
+    latex.add_argument("--y", metavar="NAME|NUMBERS",
+                       help="write the output vector before the matrix: y = A x")
+    latex.add_argument("--base", type=int,
+                       help="first index of every symbol (default 0; 1 as in most papers)")
+    latex.add_argument("--spacing", type=float, metavar="FACTOR",
+                       help="row height as a multiple of LaTeX's (default 1.3 with rules)")
+    latex.add_argument("--grid", action="store_true",
+                       help="draw the vectors as the images they flatten")
+    latex.add_argument("--overlay", choices=OVERLAYS,
+                       help="a beamer frame: slide t highlights row t, its inputs and y_t")
+
+
+def _add_matrix_output(p: argparse.ArgumentParser) -> None:
+    """Options of ``convmat matrix`` for symbolic entries, output formats and LaTeX."""
+    p.add_argument("--symbolic", action="store_true",
+                   help="entries are sympy symbols w_{i,j} (or the --weights numbers, exactly)")
+    p.add_argument("--name", help="symbol name with --symbolic (default w)")
+    p.add_argument("--format", default="text", choices=CLI_MATRIX_FORMATS,
+                   help="text (default), latex, mtx (Matrix Market) or npz (scipy.sparse)")
+    _add_output(p)
+    _add_latex_options(p)
     for axis in ("rows", "cols"):
         p.add_argument(f"--max-{axis}", type=int, metavar="N",
                        help=f"at most N {axis}: LaTeX elides the middle, text prints a "
                        f"summary beyond (default --max-size)")
 
 
+def _check_names(args) -> None:
+    if args.name is not None and not args.symbolic:
+        raise _UsageError("--name applies to --symbolic only (numeric entries have no names)")
+    if args.name is not None and not re.fullmatch(r"[A-Za-z]\w*|\\[A-Za-z]+", args.name):
+        raise _UsageError(f"--name {args.name!r} must be a symbol name like w or h (or a "
+                          f"LaTeX macro like \\theta)")
+
+
 def _cmd_matrix(args) -> int:
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
     _check_matrix_output(args)
+    _check_names(args)
     wshape, weight = _weight(args, kshape, transposed=args.transpose)
     kw = _common(args)
+    _check_dims(args, ishape, kshape, kw)
     kw.update(groups=args.groups, padding_mode=args.mode, flip=args.flip)
     if args.symbolic:
         from . import symbolic as builders
+
+        names = dict(name=args.name or "w", base=args.base or 0)
     else:
-        builders = sparse
+        builders, names = sparse, {}
     if args.transpose:
         kw["output_padding"] = parse_ints(args.output_padding, "--output-padding")
-        matrix = builders.conv_transpose_matrix(weight, ishape, **kw)
+        matrix = builders.conv_transpose_matrix(weight, ishape, **kw, **names)
         geom = geometry.conv_transpose_geometry(wshape, ishape, **kw)
     else:
-        matrix = builders.conv_matrix(weight, ishape, **kw)
+        matrix = builders.conv_matrix(weight, ishape, **kw, **names)
         geom = geometry.conv_geometry(wshape, ishape, **kw)
     _write(_render_matrix(args, matrix, geom), args.output)
     return 0
 
 
-_LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row")
+_LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row",
+               "highlight", "x", "y", "base", "spacing", "grid", "overlay", "part")
+
+
+def _latex_only(args) -> list[str]:
+    """The LaTeX options given (for refusing them with another --format)."""
+    return ["--" + name.replace("_", "-") for name in _LATEX_ONLY
+            if getattr(args, name, None) not in (None, False)]
 
 
 def _check_matrix_output(args) -> None:
@@ -245,10 +325,9 @@ def _check_matrix_output(args) -> None:
     if args.symbolic and args.format in ("mtx", "npz"):
         raise _UsageError(f"--format {args.format} stores numbers; it cannot be combined with "
                           f"--symbolic (use --format latex or text)")
-    if args.format == "npz" and args.output is None:
+    if args.format == "npz" and args.output in (None, "-"):
         raise _UsageError("--format npz is binary: give a file with -o FILE")
-    given = ["--" + name.replace("_", "-") for name in _LATEX_ONLY
-             if getattr(args, name) not in (None, False)]
+    given = [g for g in _latex_only(args) if not (g == "--base" and args.symbolic)]
     if given and args.format != "latex":
         verb = "applies" if len(given) == 1 else "apply"
         raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
@@ -257,11 +336,41 @@ def _check_matrix_output(args) -> None:
         raise _UsageError("--output-padding applies to --transpose only")
     if args.block is not None and args.no_blocks:
         raise _UsageError("--block and --no-blocks contradict each other")
+    _check_latex_values(args)
     for name in ("max_size", "max_rows", "max_cols"):
         value = getattr(args, name)
         if args.format == "latex" and value is not None and value < 2:
             raise _UsageError(f"--{name.replace('_', '-')} {value} must be at least 2 with "
                               f"--format latex (one row or column and the ellipsis)")
+
+
+def _check_latex_values(args) -> None:
+    if args.overlay is not None and args.highlight_row is not None:
+        raise _UsageError("--overlay and --highlight-row contradict each other (the overlay "
+                          "highlights every row in turn)")
+
+
+def _vector_option(text: str | None, name: str):
+    """``--x``/``--y``: a symbol name, or the entries as numbers."""
+    if text is None:
+        return None
+    if re.fullmatch(r"[A-Za-z]\w*|\\[A-Za-z]+", text.strip()):
+        return text.strip()
+    return parse_numbers(text, name)
+
+
+def _latex_options(args, max_rows, max_cols) -> dict:
+    """The ``to_latex`` keywords of the LaTeX options given."""
+    options = dict(
+        environment=args.env or "bmatrix", zero=args.zero or "0",
+        precision=4 if args.precision is None else args.precision,
+        max_rows=max_rows, max_cols=max_cols, highlight_row=args.highlight_row,
+        highlight=args.highlight, x=_vector_option(args.x, "--x"),
+        y=_vector_option(args.y, "--y"), base=args.base, spacing=args.spacing,
+        grid=args.grid, overlay=args.overlay, standalone=args.standalone)
+    if args.no_blocks:
+        options["blocks"] = None
+    return options
 
 
 def _render_matrix(args, matrix, geom) -> str | bytes:
@@ -273,20 +382,13 @@ def _render_matrix(args, matrix, geom) -> str | bytes:
     if args.format == "latex":
         from .latex import to_latex
 
-        if args.no_blocks:
-            blocks = None
-        elif args.block is not None:
+        options = _latex_options(args, max_rows, max_cols)
+        if args.block is not None:
             blocks = parse_ints(args.block, "--block")
             if not isinstance(blocks, tuple) or len(blocks) != 2:
                 raise _UsageError(f"--block {args.block!r} must be ROWSxCOLS, like 4x5")
-        else:
-            blocks = "auto"
-        return to_latex(
-            matrix, geometry=geom, transposed=args.transpose, blocks=blocks,
-            environment=args.env or "bmatrix", zero=args.zero or "0",
-            precision=4 if args.precision is None else args.precision,
-            max_rows=max_rows, max_cols=max_cols, highlight_row=args.highlight_row,
-            standalone=args.standalone)
+            options["blocks"] = blocks
+        return to_latex(matrix, geometry=geom, transposed=args.transpose, **options)
     buffer = io.BytesIO()
     if args.format == "mtx":
         scipy.io.mmwrite(buffer, matrix, comment=" written by convmat")
@@ -296,9 +398,14 @@ def _render_matrix(args, matrix, geom) -> str | bytes:
 
 
 def _write(output: str | bytes, path: str | None) -> None:
-    """Print ``output``, or write it to ``path`` (exit code 2 when that fails)."""
-    if path is None:
-        print(output.rstrip("\n"))
+    """Print ``output``, or write it to ``path`` (``-``: stdout; exit code 2 when that
+    fails)."""
+    if path is None or path == "-":
+        if isinstance(output, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(output)
+        else:
+            print(output.rstrip("\n"))
         return
     try:
         if isinstance(output, bytes):
@@ -311,31 +418,95 @@ def _write(output: str | bytes, path: str | None) -> None:
         raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
 
 
+_OPTION_OF = {"input_shape": "--input", "kernel_shape": "--kernel", "stride": "--stride",
+              "padding": "--padding", "dilation": "--dilation", "groups": "--groups",
+              "output_padding": "--output-padding", "padding_mode": "--mode",
+              "highlight_row": "--highlight-row", "highlight": "--highlight",
+              "max_rows": "--max-rows", "max_cols": "--max-cols", "precision": "--precision",
+              "spacing": "--spacing", "environment": "--env", "zero": "--zero",
+              "base": "--base", "x": "--x", "y": "--y", "overlay": "--overlay",
+              "part": "--part", "name": "--name"}
+_PYTHON_NAME = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_OPTION_OF, key=len, reverse=True))
+                          + r")=(\([^()]*(?:\([^()]*\)[^()]*)*\)|'[^']*'|[^\s,;:)\]]+)")
+
+
+def _typed(value: str) -> str:
+    """A Python value from an error message as it is typed on the command line."""
+    value = value.strip("'")
+    if value.startswith("("):
+        inner = re.findall(r"\(([^()]*)\)", value[1:-1]) or [value[1:-1]]
+        if "(" in value[1:-1]:  # pairs: before:after per dim
+            return "x".join(":".join(v.strip() for v in pair.split(",")) for pair in inner)
+        return "x".join(v.strip() for v in value[1:-1].split(",") if v.strip())
+    return value
+
+
+def cli_message(exc: ConvmatError) -> str:
+    """A convmat error in the terms of the command line: ``stride=(1, 2)`` becomes
+    ``--stride 1x2``; the Python call's context is left out.
+
+    Examples
+    --------
+    >>> cli_message(ConvmatError("stride=0 must be >= 1"))
+    '--stride 0 must be >= 1'
+    >>> cli_message(ConvmatError("padding_mode='reflect' needs padding=((1, 1), (2, 2))"))
+    '--mode reflect needs --padding 1:1x2:2'
+    """
+    message = re.sub(r"^(x|y) has ", r"--\1 has ", exc.message)
+    message = _PYTHON_NAME.sub(lambda m: f"{_OPTION_OF[m.group(1)]} {_typed(m.group(2))}",
+                               message)
+    return re.sub(r"\b(max_rows|max_cols|highlight_row)\b", lambda m: _OPTION_OF[m.group(1)],
+                  message)
+
+
+def _check_dims(args, ishape, kshape, kw) -> None:
+    """The per-dim options agree with ``--input`` (checked here to name the options)."""
+    n = len(ishape)
+    if len(kshape) != n:
+        raise _UsageError(
+            f"--kernel {args.kernel} has {len(kshape)} dim{'s' * (len(kshape) != 1)} but "
+            f"--input {args.input} has {n}; give one kernel size per input dim, like "
+            f"--kernel {'x'.join([str(kshape[0])] * n)}")
+    for name in ("stride", "dilation", "padding"):
+        value = kw.get(name)
+        if isinstance(value, (tuple, list)) and len(value) not in (1, n):
+            raise _UsageError(f"--{name} {getattr(args, name)} gives {len(value)} values but "
+                              f"--input {args.input} has {n} dim{'s' * (n != 1)}; give one "
+                              f"value for all or one per dim")
+
+
 def _add_shape(sub) -> None:
     p = sub.add_parser("shape", help="output shape with the formula filled in",
                        description="Print a convolution's output shape and its derivation.")
     _add_geometry(p, weights=False)
+    _add_output(p)
 
 
 def _cmd_shape(args) -> int:
     from .arithmetic import explain_shape
 
-    print(explain_shape(
-        parse_shape(args.input, "--input"), parse_shape(args.kernel, "--kernel"),
-        transposed=args.transpose,
-        output_padding=parse_ints(args.output_padding, "--output-padding"), **_common(args)))
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    kw = _common(args)
+    _check_dims(args, ishape, kshape, kw)
+    output_padding = parse_ints(args.output_padding, "--output-padding")
+    if not args.transpose and any(np.atleast_1d(output_padding)):
+        raise _UsageError("--output-padding applies to --transpose only")
+    _write(explain_shape(ishape, kshape, transposed=args.transpose,
+                         output_padding=output_padding, **kw), args.output)
     return 0
 
 
 def _add_demo(sub) -> None:
-    sub.add_parser("demo", help="a short guided tour (no arguments needed)",
-                   description="A short guided tour of convolution as a matrix.")
+    p = sub.add_parser("demo", help="a short guided tour (no arguments needed)",
+                       description="A short guided tour of convolution as a matrix.")
+    _add_output(p)
 
 
 def _cmd_demo(args) -> int:
     from .demo import tour
 
-    print(tour())
+    _write(tour(), args.output)
     return 0
 
 
@@ -350,34 +521,55 @@ def _add_kong_lucey(sub) -> None:
     p.add_argument("--symbolic", action="store_true", help="entries are sympy symbols")
     p.add_argument("--name", help="symbol name with --symbolic (default w; the slides use h)")
     p.add_argument("--format", default="text", choices=TEXT_FORMATS)
-    p.add_argument("--standalone", action="store_true",
-                   help="with --format latex: a complete document that compiles with pdflatex")
+    _add_output(p)
+    _add_latex_options(p, kong_lucey=True)
+    for axis in ("rows", "cols"):
+        p.add_argument(f"--max-{axis}", type=int, metavar="N",
+                       help=f"at most N {axis} (default 40; LaTeX elides the middle, text "
+                            f"prints a summary beyond)")
 
 
 def _cmd_kong_lucey(args) -> int:
     from . import striding
 
-    if args.standalone and args.format != "latex":
-        raise _UsageError("--standalone applies to --format latex only")
-    if args.name is not None and not args.symbolic:
-        raise _UsageError("--name applies to --symbolic only")
-    _, weight = _weight(args, parse_shape(args.kernel, "--kernel"))
+    given = [g for g in _latex_only(args) if not (g == "--base" and args.symbolic)]
+    if given and args.format != "latex":
+        verb = "applies" if len(given) == 1 else "apply"
+        raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
+    _check_names(args)
+    _check_latex_values(args)
+    for name in ("max_rows", "max_cols"):
+        value = getattr(args, name)
+        if value is not None and value < 2:
+            raise _UsageError(f"--{name.replace('_', '-')} {value} must be at least 2")
+    for name in ("x", "y"):
+        value = getattr(args, name)
+        if value is not None and not isinstance(_vector_option(value, f"--{name}"), str):
+            raise _UsageError(f"--{name} {value!r} must be a name with kong-lucey (the "
+                              f"entries are named from the geometry)")
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    _, weight = _weight(args, kshape)
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
+    _check_dims(args, ishape, kshape, kw)
     if args.symbolic:
         from . import symbolic
 
-        result = symbolic.kong_lucey(weight, parse_shape(args.input), name=args.name or "w",
-                                     **kw)
+        result = symbolic.kong_lucey(weight, ishape, name=args.name or "w",
+                                     base=args.base or 0, **kw)
     else:
-        result = striding.kong_lucey(weight, parse_shape(args.input), **kw)
+        result = striding.kong_lucey(weight, ishape, **kw)
+    max_rows = 40 if args.max_rows is None else args.max_rows
+    max_cols = 40 if args.max_cols is None else args.max_cols
     if args.format == "latex":
         from .latex import to_latex
 
-        print(to_latex(result, standalone=args.standalone))
+        _write(to_latex(result, part=args.part, **_latex_options(args, max_rows, max_cols)),
+               args.output)
     else:
         from .text import kong_lucey_text
 
-        print(kong_lucey_text(result))
+        _write(kong_lucey_text(result, max_size=max(max_rows, max_cols)), args.output)
     return 0
 
 
@@ -668,26 +860,88 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse would exit; we return 2 from main instead
-        raise _UsageError(f"{self.prog}: {message}")
+        raise _UsageError(f"{self.prog}: {message}", usage=self.format_usage())
+
+    def exit(self, status: int = 0, message: str | None = None):  # --help, --version
+        if message:
+            print(message, file=sys.stderr, end="")
+        raise _Exit(status)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="convmat", description="Convolutions as explicit matrices.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from . import __version__
+
+    parser = _Parser(prog="convmat", description="Convolutions as explicit matrices.",
+                     epilog="Run 'convmat COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"convmat {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add, _ in COMMANDS.values():
         add(sub)
     return parser
 
 
+_NEGATIVE = re.compile(r"-(\d|\.\d)")
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string (of every subcommand) that takes a value."""
+    found: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+            elif action.option_strings and action.nargs != 0:
+                found.update(action.option_strings)
+    return found
+
+
+def _negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+    """``--weights -1,1`` as ``--weights=-1,1``: argparse would read ``-1,1`` as an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in options and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(token)
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code:
+    0 success, 2 usage error, 1 invalid values (a :class:`ConvmatError`)."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negative_values(argv, _value_options(parser)))
+        if args.command is None:  # bare `convmat`: what it does and how to ask for more
+            print(parser.format_help().rstrip("\n"))
+            return 0
         return COMMANDS[args.command][1](args)
-    except (_UsageError, ConvmatError) as exc:
+    except _Exit as done:
+        return done.status
+    except _UsageError as exc:
+        if exc.usage:
+            print(exc.usage.rstrip("\n"), file=sys.stderr)
         print(f"convmat: error: {exc}", file=sys.stderr)
         return 2
+    except ConvmatError as exc:
+        print(f"convmat: error: {cli_message(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("convmat: error: out of memory; try a smaller --input", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # never a traceback: report what happened and where to look
+        print(f"convmat: internal error: {type(exc).__name__}: {exc} (please report this "
+              f"with the command line that caused it)", file=sys.stderr)
+        return 1
 
 
 def run() -> None:

@@ -3,20 +3,25 @@ r"""Publication-ready LaTeX for matrices: SciPy sparse, numpy and sympy.
 :func:`to_latex` writes a matrix as an amsmath environment, optionally with
 
 - block rules that make the (doubly-)block-Toeplitz structure visible: given as sizes, or
-  found automatically from the convolution's geometry (a :class:`convmat.symbolic.ConvMatrix`
-  carries it; for numeric matrices pass ``geometry=``);
+  found automatically from the convolution's geometry (the matrices of
+  :func:`convmat.conv_matrix` and :func:`convmat.symbolic.conv_matrix` carry it; for other
+  matrices pass ``geometry=``);
 - Kong & Lucey results (numeric or symbolic): the strided matrix, the permuted one with
   rules between the phases, and the sum of unit-stride products (``part=``);
 - elision of large matrices: at most ``max_rows`` rows and ``max_cols`` columns are written,
   the middle replaced by ``\vdots``, ``\cdots`` and ``\ddots``;
-- one highlighted row (the sliding window) and, with ``x=``, the input entries it touches;
-- the input and output vectors, giving ``y = A x``;
-- a standalone document that compiles with ``pdflatex`` and amsmath alone.
+- one highlighted row (the sliding window) and, with ``x=``, the input entries it touches,
+  or every row in turn on the slides of a beamer frame (``overlay="rows"``);
+- the input and output vectors, giving ``y = A x``, as columns or as grids (``grid=True``);
+- a standalone document cut to the formula that compiles with ``pdflatex``.
+
+Every fragment renders in pdfLaTeX, KaTeX and MathJax 3 (no ``@{}`` column specs, only
+macros the three share); rows are loosened (``\arraystretch``) where rules are drawn.
 
 Only the entries that are written are read, so the cost is O(nnz) for sparse input no matter
 how large the matrix is. The cells, rules and environments are written by one writer
-(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes per-output sums
-(:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
+(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes
+per-output sums (:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
 
 Examples
 --------
@@ -30,6 +35,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Union
@@ -37,18 +44,22 @@ from typing import Literal, Union
 import numpy as np
 import sympy
 
-from ._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, ZERO_STYLES
+from ._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
 from ._latex_cells import (
     MAX_CELLS,
     Entries,
     Formatter,
+    Mark,
     elide,
     levels_of,
+    overlay_spec,
     rules_at,
     write_cells,
     write_environment,
+    write_grid,
     write_vector,
 )
+from ._padmap import index_map
 from ._symbols import element, name_of
 from ._validate import as_int, check_choice
 from .errors import ConvmatError, error_context
@@ -56,11 +67,16 @@ from .geometry import ConvGeometry, vector_shapes
 from .striding import KongLucey
 from .symbolic import MatrixProduct
 
-__all__ = ["block_sizes", "document", "equations_to_latex", "to_latex"]
+__all__ = ["beamer_document", "block_sizes", "document", "equations_to_latex", "to_latex"]
 
 Environment = Literal["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"]
 ZeroStyle = Literal["0", "cdot", "blank"]
 Blocks = Union[str, None, bool, tuple]
+
+#: row height of a display with rules or frames, a multiple of LaTeX's (``\\arraystretch``):
+#: loose enough that a rule clears the subscripts above it and a frame fits in its row
+SPACING = 1.3
+_RULED = re.compile(r"\\hline|\\boxed|\\begin\{array\}\{[^}]*\|")
 
 
 # -- layout: which blocks, which geometry ---------------------------------------------------
@@ -124,12 +140,17 @@ def _layout(matrix, shape, geometry, transposed) -> tuple[ConvGeometry, bool] | 
     return None  # a ConvMatrix whose shape was changed in place
 
 
-def document(body: str) -> str:
-    r"""A complete LaTeX document (article class, amsmath only) showing ``body``.
+#: white space around a standalone formula, each side (pt)
+BORDER = 3
 
-    ``body`` is typeset in display style and the PDF page is sized to it with half an inch
-    around, so a large matrix is never cut off by the page (pdfTeX's ``\pdfpagewidth``,
-    LuaTeX's ``\pagewidth``; the text height is set tall enough for any page).
+
+def document(body: str) -> str:
+    r"""A complete LaTeX document (article class, amsmath) showing ``body``.
+
+    ``body`` is typeset in display style on a page cut to its size with a 3 pt border, so
+    a large matrix is never cut off and the PDF drops into slides or a figure as it is
+    (pdfTeX's ``\pdfpagewidth``, LuaTeX's ``\pagewidth``). The ``color`` package is loaded
+    when ``body`` uses ``\textcolor`` (``highlight="color"``).
 
     Examples
     --------
@@ -142,8 +163,9 @@ def document(body: str) -> str:
     \setlength{\topmargin}{0pt}
     \setlength{\headheight}{0pt}
     \setlength{\headsep}{0pt}
-    \setlength{\hoffset}{-0.5in}
-    \setlength{\voffset}{-0.5in}
+    \setlength{\topskip}{0pt}
+    \setlength{\hoffset}{\dimexpr3pt-1in\relax}
+    \setlength{\voffset}{\dimexpr3pt-1in\relax}
     \setlength{\textheight}{200in}
     \ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth\let\pdfpageheight\pageheight\fi
     \newsavebox{\formula}
@@ -151,8 +173,8 @@ def document(body: str) -> str:
     \savebox{\formula}{$\displaystyle
     a = b
     $}
-    \pdfpagewidth=\dimexpr\wd\formula+1in\relax
-    \pdfpageheight=\dimexpr\ht\formula+\dp\formula+1in+\topskip\relax
+    \pdfpagewidth=\dimexpr\wd\formula+6pt\relax
+    \pdfpageheight=\dimexpr\ht\formula+\dp\formula+6pt\relax
     \hsize=\wd\formula
     \usebox{\formula}
     \end{document}
@@ -161,11 +183,13 @@ def document(body: str) -> str:
     return "\n".join([
         r"\documentclass{article}",
         r"\usepackage{amsmath}",
+        *([r"\usepackage{color}"] if r"\textcolor" in body else []),
         r"\pagestyle{empty}",
         *(rf"\setlength{{\{name}}}{{{value}}}" for name, value in (
             ("parindent", "0pt"), ("oddsidemargin", "0pt"), ("topmargin", "0pt"),
-            ("headheight", "0pt"), ("headsep", "0pt"), ("hoffset", "-0.5in"),
-            ("voffset", "-0.5in"), ("textheight", "200in"))),
+            ("headheight", "0pt"), ("headsep", "0pt"), ("topskip", "0pt"),
+            ("hoffset", rf"\dimexpr{BORDER}pt-1in\relax"),
+            ("voffset", rf"\dimexpr{BORDER}pt-1in\relax"), ("textheight", "200in"))),
         r"\ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth"
         r"\let\pdfpageheight\pageheight\fi",  # lualatex names them \pagewidth, \pageheight
         r"\newsavebox{\formula}",
@@ -173,13 +197,46 @@ def document(body: str) -> str:
         r"\savebox{\formula}{$\displaystyle",
         body,
         r"$}",
-        r"\pdfpagewidth=\dimexpr\wd\formula+1in\relax",
-        r"\pdfpageheight=\dimexpr\ht\formula+\dp\formula+1in+\topskip\relax",
+        rf"\pdfpagewidth=\dimexpr\wd\formula+{2 * BORDER}pt\relax",
+        rf"\pdfpageheight=\dimexpr\ht\formula+\dp\formula+{2 * BORDER}pt\relax",
         r"\hsize=\wd\formula",
         r"\usebox{\formula}",
         r"\end{document}",
         "",
     ])
+
+
+def beamer_frame(body: str, title: str | None = None) -> str:
+    r"""A beamer frame showing the formula ``body``, shrunk to the frame when it is larger."""
+    return "\n".join([
+        r"\begin{frame}" + ("" if title is None else f"{{{title}}}"),
+        r"\centering",
+        r"\sbox0{$\displaystyle",
+        body,
+        r"$}%",
+        r"\ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi",
+        r"\ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight"
+        r"\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi",
+        r"\usebox0",
+        r"\end{frame}",
+    ])
+
+
+def beamer_document(frames: str) -> str:
+    r"""A complete beamer document (amsmath is loaded by beamer) holding ``frames``.
+
+    Examples
+    --------
+    >>> print(beamer_document(r"\begin{frame}a\end{frame}"))
+    \documentclass{beamer}
+    \setbeamertemplate{navigation symbols}{}
+    \begin{document}
+    \begin{frame}a\end{frame}
+    \end{document}
+    <BLANKLINE>
+    """
+    return "\n".join([r"\documentclass{beamer}", r"\setbeamertemplate{navigation symbols}{}",
+                      r"\begin{document}", frames, r"\end{document}", ""])
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -215,6 +272,16 @@ def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> C
     return entries.__getitem__
 
 
+def _check_spacing(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)) or not 0.5 <= float(value) <= 4:
+        raise ConvmatError(f"spacing={value!r} must be a number from 0.5 to 4 (the row height "
+                           f"as a multiple of LaTeX's; 1 is LaTeX's own)")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class _Style:
     """The validated options of one :func:`to_latex` call (shared by every matrix it writes)."""
@@ -227,19 +294,38 @@ class _Style:
     max_cols: int | None
     highlight_row: int | None
     highlight: str
-    base: int
+    base: int | None  # None: the base the matrix was built with (0 when it does not say)
+    spacing: float | None
+    overlay: str | None
+    grid: bool
+
+    def grid_limits(self) -> tuple[int | None, int | None]:
+        """Rows and columns of a vector drawn as a grid: about the square root of the
+        matrix's limits, so the grid stays smaller than the matrix."""
+        return tuple(None if m is None else max(3, math.isqrt(m) + 1)  # type: ignore
+                     for m in (self.max_rows, self.max_cols))
 
 
 def _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row, highlight,
-           base) -> _Style:
+           base, spacing, overlay, grid) -> _Style:
     environment = check_choice(environment, "environment", ENVIRONMENTS)
     zero_text = ZERO_STYLES[check_choice(zero, "zero", ZERO_STYLES)]
+    if overlay is not None:
+        overlay = check_choice(overlay, "overlay", OVERLAYS)
+        if highlight_row is not None:
+            raise ConvmatError(f"highlight_row={highlight_row!r} and overlay={overlay!r} "
+                               f"contradict each other: the overlay highlights every row in turn")
+    if highlight is None:
+        highlight = "boxed" if overlay is None else "color"
     highlight = check_choice(highlight, "highlight", HIGHLIGHTS)
     if highlight_row is not None:
         highlight_row = as_int(highlight_row, "highlight_row")
+    if not isinstance(grid, (bool, np.bool_)):
+        raise ConvmatError(f"grid={grid!r} must be True or False")
     return _Style(environment, blocks, zero_text, Formatter(_check_precision(precision)),
                   _check_limit(max_rows, "max_rows"), _check_limit(max_cols, "max_cols"),
-                  highlight_row, highlight, as_int(base, "base"))
+                  highlight_row, highlight, None if base is None else as_int(base, "base"),
+                  _check_spacing(spacing), overlay, bool(grid))
 
 
 def _block_levels(blocks: Blocks, layout) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -270,17 +356,39 @@ def _segments(widths: Sequence[int], limit: int | None) -> tuple[list[int | None
     return cols, cuts[:-1] if cuts and cuts[-1] == len(cols) - 1 else cuts
 
 
-def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_levels=(),
-           cuts=(), x_entry: Callable | None = None, y_entry: Callable | None = None) -> str:
-    """``[y =] A [x]``: the written rows and columns of ``entries`` with rules at the block
-    levels and after the explicit column positions ``cuts``, the vectors beside."""
-    if len(rows) * len(cols) > MAX_CELLS:
-        raise ConvmatError(
-            f"writing {len(rows)} x {len(cols)} entries of a {entries.shape[0]} x "
-            f"{entries.shape[1]} matrix makes more than {MAX_CELLS:,} cells; set max_rows "
-            f"and max_cols to elide the middle"
-        )
-    marked: set[int] = set()
+def _on_slides(steps: Sequence[int], text: str, highlight: str) -> str:
+    """``text`` highlighted on the beamer slides ``steps`` only."""
+    spec = overlay_spec(steps)
+    if highlight == "color":
+        return rf"\alert<{spec}>{{{text}}}"
+    return rf"\alt<{spec}>{{{HIGHLIGHTS[highlight] % text}}}{{{text}}}"
+
+
+def _marks(entries: Entries, style: _Style, rows) -> tuple[Mark | None, Mark | None, Mark | None]:
+    """How the matrix cells, the x entries and the y entries are highlighted: the one
+    ``highlight_row``, or (``overlay="rows"``) written row number ``t`` on slide ``t``."""
+    if style.overlay is not None:
+        step = {r: t for t, r in enumerate((r for r in rows if r is not None), start=1)}
+        x_steps: dict[int, list[int]] = {}
+        for r, t in step.items():
+            for c in entries.row_columns(r):
+                x_steps.setdefault(c, []).append(t)
+        how = style.highlight
+        return (lambda r, c, text: _on_slides([step[r]], text, how),
+                lambda k, _, text: _on_slides(x_steps[k], text, how) if k in x_steps else text,
+                lambda k, _, text: _on_slides([step[k]], text, how) if k in step else text)
+    row = style.highlight_row
+    if row is None:
+        return None, None, None
+    wrap = HIGHLIGHTS[style.highlight]
+    marked = entries.row_columns(row)
+    return (lambda r, c, text: wrap % text if r == row else text,
+            lambda k, _, text: wrap % text if k in marked else text,
+            lambda k, _, text: wrap % text if k == row else text)
+
+
+def _check_rows(entries: Entries, style: _Style, rows) -> None:
+    """The highlighted row is a row of the matrix and is written."""
     row = style.highlight_row
     if row is not None:
         if not 0 <= row < entries.shape[0]:
@@ -289,21 +397,51 @@ def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_le
         if row not in rows:
             raise ConvmatError(f"highlight_row={row} is elided by max_rows={style.max_rows}; "
                                f"raise max_rows or write a slice of the matrix around that row")
-        marked = entries.row_columns(row)
+
+
+def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_levels=(),
+           cuts=(), x_entry: Callable | None = None, y_entry: Callable | None = None,
+           x_shape: tuple[int, ...] | None = None, y_shape: tuple[int, ...] | None = None,
+           equals: str = "=") -> str:
+    """``[y =] A [x]``: the written rows and columns of ``entries`` with rules at the block
+    levels and after the explicit column positions ``cuts``, the vectors beside (as grids
+    of ``x_shape`` and ``y_shape`` when ``style.grid`` and the shapes are known)."""
+    if len(rows) * len(cols) > MAX_CELLS:
+        raise ConvmatError(
+            f"writing {len(rows)} x {len(cols)} entries of a {entries.shape[0]} x "
+            f"{entries.shape[1]} matrix makes more than {MAX_CELLS:,} cells; set max_rows "
+            f"and max_cols to elide the middle"
+        )
+    _check_rows(entries, style, rows)
+    mark_a, mark_x, mark_y = _marks(entries, style, rows)
     row_rules = rules_at(rows, row_levels, r"\hline", r"\hline\hline")
     col_rules = {**rules_at(cols, col_levels, "|", "||"), **{k: "|" for k in cuts}}
     x_rules = {**rules_at(cols, col_levels, r"\hline", r"\hline\hline"),
                **{k: r"\hline" for k in cuts}}
-    cells = write_cells(entries, rows, cols, style.fmt, style.zero_text, row, style.highlight)
+    cells = write_cells(entries, rows, cols, style.fmt, style.zero_text, mark_a)
     parts = [write_environment(cells, row_rules, col_rules, style.environment)]
+    limits = style.grid_limits()
     if x_entry is not None:
-        parts.append(write_vector(x_entry, cols, x_rules, style.fmt, style.environment, marked,
-                                  style.highlight))
+        if style.grid and x_shape is not None:
+            parts.append(write_grid(x_entry, x_shape, style.fmt, style.environment, mark_x,
+                                    limits))
+        else:
+            parts.append(write_vector(x_entry, cols, x_rules, style.fmt, style.environment,
+                                      mark_x))
     if y_entry is not None:
-        mark_y = {row} if row is not None else set()
-        parts[:0] = [write_vector(y_entry, rows, row_rules, style.fmt, style.environment,
-                                  mark_y, style.highlight), "="]
+        if style.grid and y_shape is not None:
+            lhs = write_grid(y_entry, y_shape, style.fmt, style.environment, mark_y, limits)
+        else:
+            lhs = write_vector(y_entry, rows, row_rules, style.fmt, style.environment, mark_y)
+        parts[:0] = [lhs, equals]
     return "\n".join(parts)
+
+
+def _own_base(matrix) -> int:
+    """The first index the matrix's symbols were made with (a symbolic builder's ``base``;
+    a numpy array's ``.base`` is something else entirely)."""
+    base = getattr(matrix, "base", 0)
+    return base if isinstance(base, int) and not isinstance(base, bool) else 0
 
 
 def _stored(matrix) -> int:
@@ -311,7 +449,32 @@ def _stored(matrix) -> int:
     return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
 
 
-def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object) -> str:
+def _padded_input(kl: KongLucey, name: str, base: int) -> Callable[[int], str]:
+    r"""Entry ``k`` of the padded input of a Kong & Lucey result, as LaTeX: an input position
+    is ``x`` at its index in the input, a zero-padded one is ``0`` and one copied by another
+    padding mode is ``\tilde{x}`` at the index it copies (a padded value, not an unknown)."""
+    shape = vector_shapes(kl.geometry)[0]
+    channels = kl.in_channels > 1
+    maps = [index_map(i, b, a, kl.padding_mode) for i, (b, a) in
+            zip(kl.input_shape, kl.padding)]
+    tilde = rf"\tilde{{{name}}}"
+
+    def entry(k: int) -> str:
+        index = [int(v) for v in np.unravel_index(k, shape)]
+        spatial = index[1:] if channels else index
+        source = [int(m[p]) for m, p in zip(maps, spatial)]
+        if min(source) < 0:
+            return "0"
+        text = name_of(name, index[:1] + source if channels else source, base)
+        inside = all(b <= p < b + i for p, (b, _), i in zip(spatial, kl.padding,
+                                                            kl.input_shape))
+        return text if inside else tilde + text[len(name):]
+
+    return entry
+
+
+def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object,
+                equals: str = "=") -> str:
     """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`)."""
     part = check_choice(part, "part", KONG_LUCEY_PARTS)
     x = "x" if x is None else x
@@ -321,44 +484,52 @@ def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object
             raise ConvmatError(f"{label}={value!r} must be a non-empty name (the symbols of a "
                                f"Kong & Lucey display are named from the geometry)")
     if part == "all":
-        return "\\begin{gathered}\n" + "\n\\\\[2ex]\n".join(
-            _kong_lucey(kl, p, style, x, y) for p in KONG_LUCEY_PARTS[1:]) + "\n\\end{gathered}"
-    geom, base = kl.geometry, style.base
+        return "\\begin{aligned}\n" + "\n\\\\[2ex]\n".join(
+            _kong_lucey(kl, p, style, x, y, "&=") for p in KONG_LUCEY_PARTS[1:]) + \
+            "\n\\end{aligned}"
+    geom = kl.geometry
+    base = _own_base(kl) if style.base is None else style.base
     x_shape, y_shape = vector_shapes(geom)
     row_levels, col_levels = _block_levels(style.blocks, (geom, False))
     rows = elide(geom.shape[0], style.max_rows)
+    padded = _padded_input(kl, x, base)
 
     def y_entry(k):
-        return element(y, y_shape, k, base)
+        return name_of(y, np.unravel_index(k, y_shape), base)
 
-    if part == "strided":
-        return _write(Entries(kl.strided_matrix()), style, rows=rows,
+    if part == "strided":  # a symbolic result holds it; rebuilding is a sympy product
+        strided = getattr(kl, "matrix", None)
+        return _write(Entries(kl.strided_matrix() if strided is None else strided), style,
+                      rows=rows,
                       cols=elide(geom.shape[1], style.max_cols), row_levels=row_levels,
-                      col_levels=col_levels, x_entry=lambda k: element(x, x_shape, k, base),
-                      y_entry=y_entry)
+                      col_levels=col_levels, x_entry=padded, y_entry=y_entry,
+                      x_shape=x_shape, y_shape=y_shape, equals=equals)
     order = kl.column_order
     widths = [block.shape[1] for block in kl.blocks]
     if part == "permuted":
         cols, cuts = _segments(widths, style.max_cols)
         return _write(Entries(kl.permuted), style, rows=rows, cols=cols,
-                      row_levels=row_levels, cuts=cuts,
-                      x_entry=lambda k: element(x, x_shape, order[k], base), y_entry=y_entry)
+                      row_levels=row_levels, cuts=cuts, x_entry=lambda k: padded(order[k]),
+                      y_entry=y_entry, y_shape=y_shape, equals=equals)
     # part == "sum": y = T_0 x_0 + T_1 x_1 + ..., blocks without entries left out
     cuts = np.cumsum([0] + widths)
     terms = []
-    for block, lo in zip(kl.blocks, cuts[:-1]):
-        if _stored(block):  # x_r as LaTeX names (strings are cheap, symbols not)
-            def x_entry(k, lo=lo):
-                return name_of(x, np.unravel_index(order[lo + k], x_shape), base)
-
-            terms.append(_write(Entries(block), style, rows=rows,
-                                cols=elide(block.shape[1], style.max_cols),
-                                row_levels=row_levels, x_entry=x_entry))
-    lhs = write_vector(y_entry, rows, rules_at(rows, row_levels, r"\hline", r"\hline\hline"),
-                       style.fmt, style.environment,
-                       set() if style.highlight_row is None else {style.highlight_row},
-                       style.highlight)
-    return lhs + "\n=\n" + ("\n+\n".join(terms) or "0")
+    for block, lo, phase_shape in zip(kl.blocks, cuts[:-1], kl.phase_shapes):
+        if _stored(block):
+            terms.append(_write(
+                Entries(block), style, rows=rows, cols=elide(block.shape[1], style.max_cols),
+                row_levels=row_levels, x_entry=lambda k, lo=lo: padded(order[lo + k]),
+                x_shape=(kl.in_channels, *phase_shape) if kl.in_channels > 1 else phase_shape))
+    first = Entries(kl.permuted)
+    _check_rows(first, style, rows)
+    mark_y = _marks(first, style, rows)[2]
+    if style.grid:
+        lhs = write_grid(y_entry, y_shape, style.fmt, style.environment, mark_y,
+                         style.grid_limits())
+    else:
+        lhs = write_vector(y_entry, rows, rules_at(rows, row_levels, r"\hline", r"\hline\hline"),
+                           style.fmt, style.environment, mark_y)
+    return lhs + f"\n{equals}\n" + ("\n+\n".join(terms) or "0")
 
 
 def to_latex(
@@ -374,10 +545,13 @@ def to_latex(
     max_rows: int | None = 40,
     max_cols: int | None = 40,
     highlight_row: int | None = None,
-    highlight: Literal["boxed", "bold"] = "boxed",
+    highlight: Literal["boxed", "bold", "color"] | None = None,
     x: str | Sequence | None = None,
     y: str | Sequence | None = None,
-    base: int = 0,
+    base: int | None = None,
+    spacing: float | None = None,
+    grid: bool = False,
+    overlay: Literal["rows"] | None = None,
     standalone: bool = False,
     **unknown,
 ) -> str:
@@ -399,8 +573,9 @@ def to_latex(
     environment : {"bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"}
         The amsmath environment. With block rules, or with more than 10 columns (amsmath's
         limit for its matrix environments), the same delimiters are drawn around an
-        ``array`` (``\left[\begin{array}{@{}c|c@{}} ... \end{array}\right]``). ``"array"``
-        is a bare array without delimiters.
+        ``array`` (``\left[\begin{array}{c|c} ... \end{array}\right]``). ``"array"`` is a
+        bare array without delimiters. Every environment renders in pdfLaTeX, KaTeX and
+        MathJax 3.
     blocks : "auto", None, or (row_blocks, col_blocks)
         Rules between blocks. ``"auto"``: from the convolution's geometry when known (a
         :class:`~convmat.symbolic.ConvMatrix`, or ``geometry=``), else none. A pair gives the
@@ -424,16 +599,38 @@ def to_latex(
     highlight_row : int, optional
         Row whose stored entries (the kernel's window) are highlighted; with ``x``, so are
         the input entries it touches and, with ``y``, its output.
-    highlight : {"boxed", "bold"}
-        ``\boxed{...}`` or ``\boldsymbol{...}`` (both amsmath).
+    highlight : {"boxed", "bold", "color"}, optional
+        A frame (``\boxed``, smashed so the row keeps its height and the frame clears the
+        rules), ``\boldsymbol`` or ``\textcolor{red}`` (needs LaTeX's ``color`` or
+        ``xcolor`` package; KaTeX and MathJax have it). Default ``"boxed"``, and ``"color"``
+        (beamer's ``\alert``) with ``overlay``.
     x, y : str or sequence, optional
         Also write the input vector after the matrix (``A x``) and the output vector before
         it (``y = A x``): a name (symbols ``x_{i,j}`` indexed by the geometry, flat ``x_{7}``
-        without one) or the entries (numbers, sympy expressions or LaTeX strings).
-    base : int
-        First index of the vector symbols.
+        without one) or the entries (numbers, sympy expressions or LaTeX strings). In a
+        Kong & Lucey display the padded input is written with the input's own indices: a
+        zero-padded position is ``0`` and a position another padding mode copies is
+        ``\tilde{x}`` at the index it copies.
+    base : int, optional
+        First index of the vector symbols; by default the base the symbolic matrix was built
+        with (``symbolic.conv_matrix(..., base=1)``), else 0.
+    spacing : float, optional
+        Row height as a multiple of LaTeX's (``\def\arraystretch{...}`` in front of the
+        fragment; KaTeX reads it too, MathJax spaces rules on its own). By default 1.3 when
+        the display has rules or frames (a rule then clears the subscripts above it) and
+        LaTeX's own otherwise; 1 never writes the definition.
+    grid : bool
+        Draw the vectors as the grids they flatten (``\operatorname{vec}`` of the image,
+        channels stacked with rules between), each side elided to about the square root of
+        ``max_rows``/``max_cols``; needs the geometry. In a Kong & Lucey display the ``sum``
+        part draws every phase input ``x_r`` as a grid and ``permuted`` keeps the column.
+    overlay : {"rows"}, optional
+        A beamer frame (``\begin{frame} ... \end{frame}``) in which slide ``t`` highlights
+        written row ``t`` of the matrix, the entries of ``x`` it covers and ``y_t``: the
+        sliding window, one step per slide. With ``standalone``, a complete beamer document.
     standalone : bool
-        Return a complete document (see :func:`document`) instead of a math fragment.
+        Return a complete document (see :func:`document`, or :func:`beamer_document` with
+        ``overlay``) instead of a math fragment.
 
     Raises
     ------
@@ -457,7 +654,8 @@ def to_latex(
     --------
     >>> from convmat import symbolic
     >>> print(to_latex(symbolic.conv_matrix((2, 2), (3, 3)), zero="cdot"))
-    \left[\begin{array}{@{}ccc|ccc|ccc@{}}
+    \def\arraystretch{1.3}
+    \left[\begin{array}{ccc|ccc|ccc}
     w_{0,0} & w_{0,1} & \cdot & w_{1,0} & w_{1,1} & \cdot & \cdot & \cdot & \cdot \\
     \cdot & w_{0,0} & w_{0,1} & \cdot & w_{1,0} & w_{1,1} & \cdot & \cdot & \cdot \\
     \hline
@@ -467,16 +665,17 @@ def to_latex(
     >>> import numpy as np
     >>> import convmat
     >>> print(to_latex(convmat.kong_lucey([1, 2, 3], (5,), stride=2), part="permuted"))
+    \def\arraystretch{1.3}
     \begin{bmatrix}
     y_{0} \\
     y_{1}
     \end{bmatrix}
     =
-    \left[\begin{array}{@{}ccc|cc@{}}
+    \left[\begin{array}{ccc|cc}
     1 & 3 & 0 & 2 & 0 \\
     0 & 1 & 3 & 0 & 2
     \end{array}\right]
-    \left[\begin{array}{@{}c@{}}
+    \left[\begin{array}{c}
     x_{0} \\
     x_{2} \\
     x_{4} \\
@@ -501,7 +700,7 @@ def to_latex(
         if not isinstance(standalone, (bool, np.bool_)):
             raise ConvmatError(f"standalone={standalone!r} must be True or False")
         style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
-                       highlight, base)
+                       highlight, base, spacing, overlay, grid)
         if isinstance(matrix, KongLucey):
             for name, value in (("geometry", geometry), ("transposed", transposed)):
                 if value is not None:
@@ -513,6 +712,14 @@ def to_latex(
                 raise ConvmatError(f"part={part!r} applies to Kong & Lucey results only, not "
                                    f"to a {type(matrix).__name__}")
             body = _matrix(matrix, style, geometry, transposed, x, y)
+        spacing = style.spacing
+        if spacing is None:  # loosen the rows only where a rule or a frame could touch them
+            spacing = SPACING if _RULED.search(body) else 1
+        if spacing != 1:
+            body = f"\\def\\arraystretch{{{spacing:g}}}\n{body}"
+        if style.overlay is not None:
+            frame = beamer_frame(body)
+            return beamer_document(frame) if standalone else frame
         return document(body) if standalone else body
 
 
@@ -521,16 +728,23 @@ def _matrix(matrix, style: _Style, geometry, transposed, x, y) -> str:
     n_rows, n_cols = entries.shape
     layout = _layout(matrix, (n_rows, n_cols), geometry, transposed)
     row_levels, col_levels = _block_levels(style.blocks, layout)
+    base = _own_base(matrix) if style.base is None else style.base
+    x_shape, y_shape = (None, None) if layout is None else vector_shapes(*layout)
+    if style.grid and layout is None and (x is not None or y is not None):
+        raise ConvmatError("grid=True draws the vectors in the shape of the convolution's "
+                           "input and output, which this matrix does not carry; pass geometry=")
     return _write(
         entries, style, rows=elide(n_rows, style.max_rows), cols=elide(n_cols, style.max_cols),
         row_levels=row_levels, col_levels=col_levels,
-        x_entry=None if x is None else _vector_entries(x, n_cols, layout, 1, style.base, "x"),
-        y_entry=None if y is None else _vector_entries(y, n_rows, layout, 0, style.base, "y"),
+        x_entry=None if x is None else _vector_entries(x, n_cols, layout, 1, base, "x"),
+        y_entry=None if y is None else _vector_entries(y, n_rows, layout, 0, base, "y"),
+        x_shape=x_shape, y_shape=y_shape,
     )
 
 
 _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
-            "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "standalone")
+            "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "spacing",
+            "grid", "overlay", "standalone")
 
 
 def equations_to_latex(equations, *, max_rows: int | None = None,

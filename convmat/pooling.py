@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
 from ._validate import as_array, as_format, as_int, as_per_dim, as_shape, check_format
+from .arrays import with_geometry
 from .errors import ConvmatError, error_context, shape_of
 
 __all__ = ["avg_pool_matrix", "max_pool_matrix"]
@@ -152,7 +153,7 @@ def avg_pool_matrix(
             data = np.repeat((1 / counts).astype(dtype), counts)
         matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=geom.shape)
         matrix.has_canonical_format = True
-        return as_format(matrix, format)
+        return with_geometry(as_format(matrix, format), geom)
 
 
 def max_pool_matrix(
@@ -233,4 +234,4 @@ def max_pool_matrix(
             (np.ones(rows), structure.indices[first],
              np.arange(rows + 1, dtype=structure.indices.dtype)), shape=geom.shape)
         matrix.has_canonical_format = True
-        return as_format(matrix, format)
+        return with_geometry(as_format(matrix, format), geom)

@@ -19,6 +19,7 @@ from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_weight,
     check_format,
 )
+from .arrays import with_geometry
 from .errors import error_context, shape_of
 
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
@@ -83,6 +84,8 @@ def conv_matrix(
     Returns
     -------
     scipy.sparse array, shape ``(C_out * prod(output_shape), C_in * prod(input_shape))``
+        In CSR (the default) a :class:`~convmat.arrays.ConvArray`, a ``csr_array`` that
+        carries its ``geometry`` (``to_latex`` draws the blocks from it).
         ``A @ x.ravel()`` equals ``torch.nn.functional.convNd(x[None], weight, ...)[0].ravel()``
         for ``x`` of shape ``(C_in, *input_shape)``; dtype is the weight's.
 
@@ -130,7 +133,7 @@ def conv_matrix(
         format = check_format(format)
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
         check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
-        return as_format(fill(_engine.build(geom), w), format)
+        return with_geometry(as_format(fill(_engine.build(geom), w), format), geom)
 
 
 def conv_transpose_matrix(
@@ -163,7 +166,8 @@ def conv_transpose_matrix(
     Returns
     -------
     scipy.sparse array, shape ``(C_out * prod(o_T), C_in * prod(input_shape))``
-        With zero padding, ``B @ x.ravel()`` equals
+        In CSR a :class:`~convmat.arrays.ConvArray` with ``transposed=True``. With zero
+        padding, ``B @ x.ravel()`` equals
         ``torch.nn.functional.conv_transposeNd(x[None], weight, ...)[0].ravel()``.
 
     Notes
@@ -205,4 +209,4 @@ def conv_transpose_matrix(
         nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
-        return as_format(fill(_engine.build(geom), w).T, format)
+        return with_geometry(as_format(fill(_engine.build(geom), w).T, format), geom, True)

@@ -289,6 +289,12 @@ class KongLucey:
 
         return to_latex(self, part=part, **options)
 
+    def _repr_latex_(self) -> str | None:
+        """Jupyter's LaTeX display: ``convmat.display.latex_repr``."""
+        from .display import latex_repr
+
+        return latex_repr(self)
+
     def text(self, *, max_size: int = 40) -> str:
         """Plain-text account (what ``convmat kong-lucey`` prints): ``convmat.text.kong_lucey_text``."""
         from .text import kong_lucey_text

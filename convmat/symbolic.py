@@ -33,7 +33,7 @@ import sympy
 from . import _engine, _phases, geometry
 from ._memory import check_budget
 from ._symbols import element, symbols
-from ._validate import check_format
+from ._validate import as_int, check_format
 from .errors import ConvmatError, error_context, shape_of
 from .geometry import vector_shapes
 from .padding import padding_matrix
@@ -61,31 +61,100 @@ class ConvMatrix(sympy.MutableSparseMatrix):
     """A ``sympy.SparseMatrix`` built from a convolution's geometry.
 
     It behaves exactly like ``sympy.SparseMatrix`` (equality, arithmetic, ``subs``,
-    printing) and carries two extra attributes:
+    printing) and carries three extra attributes:
 
     ``geometry``
         the :class:`~convmat.geometry.ConvGeometry` of the forward convolution, or ``None``
-        for matrices derived by other operations (slices, products, ...);
+        for matrices derived by operations that change the structure (slices, products, ...);
     ``transposed``
-        ``True`` when the matrix is the transpose of that convolution's matrix.
+        ``True`` when the matrix is the transpose of that convolution's matrix;
+    ``base``
+        the first index of its symbols (``to_latex`` numbers the vectors from it).
 
-    ``.T`` and ``.copy()`` keep both; any other operation returns a matrix without a
-    geometry (its block structure is no longer known).
+    Entry-wise operations keep all three: ``subs``, ``xreplace``, ``applyfunc``, ``evalf``
+    (``n``), ``doit``, ``expand``, ``copy``, negation and multiplication or division by a
+    scalar; ``.T`` (``transpose``) keeps the geometry and flips ``transposed``. In Jupyter
+    the matrix is shown through :func:`convmat.to_latex` (block rules, large matrices
+    elided).
+
+    Examples
+    --------
+    >>> A = conv_matrix((2, 2), (3, 3))
+    >>> w = sympy.Symbol("w_{0,0}")
+    >>> [m.geometry is A.geometry for m in (A.subs(w, 1), 2 * A, A.applyfunc(sympy.sin))]
+    [True, True, True]
+    >>> A.T.transposed, A[:2, :].geometry
+    (True, None)
     """
 
     geometry: geometry.ConvGeometry | None = None
     transposed: bool = False
+    base: int = 0
 
     def _with_geometry(self, other, transposed: bool):
         if isinstance(other, ConvMatrix):
-            other.geometry, other.transposed = self.geometry, transposed
+            other.geometry, other.transposed, other.base = self.geometry, transposed, self.base
         return other
+
+    def _same(self, other):
+        """``other`` (an entry-wise result of ``self``) with this matrix's geometry."""
+        return self._with_geometry(other, self.transposed)
 
     def transpose(self):
         return self._with_geometry(super().transpose(), not self.transposed)
 
     def copy(self):
-        return self._with_geometry(super().copy(), self.transposed)
+        return self._same(super().copy())
+
+    def subs(self, *args, **kwargs):
+        return self._same(super().subs(*args, **kwargs))
+
+    def xreplace(self, rule):
+        return self._same(super().xreplace(rule))
+
+    def applyfunc(self, f):
+        return self._same(super().applyfunc(f))
+
+    def evalf(self, *args, **kwargs):
+        return self._same(super().evalf(*args, **kwargs))
+
+    n = evalf
+
+    def doit(self, **hints):
+        return self._same(super().doit(**hints))
+
+    def expand(self, *args, **kwargs):
+        return self._same(super().expand(*args, **kwargs))
+
+    def __neg__(self):
+        return self._same(super().__neg__())
+
+    def __mul__(self, other):
+        return self._scalar(super().__mul__(other), other)
+
+    def __rmul__(self, other):
+        return self._scalar(super().__rmul__(other), other)
+
+    def __truediv__(self, other):
+        return self._scalar(super().__truediv__(other), other)
+
+    def _scalar(self, result, other):
+        """``result`` keeps the geometry when ``other`` was a scalar (not a matrix)."""
+        if getattr(other, "shape", ()) == () and not isinstance(other, sympy.MatrixBase):
+            return self._same(result)
+        return result
+
+    def _repr_latex_(self):
+        """Jupyter's LaTeX display: ``convmat.display.latex_repr``."""
+        from .display import latex_repr
+
+        return latex_repr(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
+        from .display import pretty_repr
+
+        return pretty_repr(self, printer, cycle)
 
 
 def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:
@@ -201,6 +270,11 @@ def _fill(structure: _engine.Structure, values: np.ndarray, *, transposed: bool)
     return matrix
 
 
+def _based(matrix: ConvMatrix, base: int) -> ConvMatrix:
+    matrix.base = int(base)
+    return matrix
+
+
 def _build(function, geometry_of, weight, input_shape, name, base, format,  # noqa: A002
            **kw) -> ConvMatrix:
     transposed = geometry_of is geometry.conv_transpose_geometry
@@ -214,7 +288,7 @@ def _build(function, geometry_of, weight, input_shape, name, base, format,  # no
         shape = geom.shape[::-1] if transposed else geom.shape
         check_budget(nnz * ENTRY_BYTES, f"symbolic.{function} of shape {shape}", nnz=nnz,
                      advice="A smaller input_shape shows the same structure. ")
-        return _fill(_engine.build(geom), w.reshape(-1), transposed=transposed)
+        return _based(_fill(_engine.build(geom), w.reshape(-1), transposed=transposed), base)
 
 
 def conv_matrix(
@@ -356,12 +430,14 @@ def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
     return (matrix.shape[axis],)
 
 
-def _vector(matrix, axis: int, name: str, base: int) -> sympy.Matrix:
+def _vector(matrix, axis: int, name: str, base: int | None) -> sympy.Matrix:
     shape = _vector_shape(matrix, axis)
+    if base is None:  # the base the matrix's symbols were made with
+        base = matrix.base if isinstance(matrix, ConvMatrix) else 0
     return sympy.Matrix(symbols(shape, name, base=base).reshape(math.prod(shape)).tolist())
 
 
-def inputs(matrix, name: str = "x", *, base: int = 0) -> sympy.Matrix:
+def inputs(matrix, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
     """Column vector of input symbols for ``matrix`` (``x_{i,j}`` when its geometry is known).
 
     Examples
@@ -374,7 +450,7 @@ def inputs(matrix, name: str = "x", *, base: int = 0) -> sympy.Matrix:
     return _vector(matrix, 1, name, base)
 
 
-def outputs(matrix, name: str = "y", *, base: int = 0) -> sympy.Matrix:
+def outputs(matrix, name: str = "y", *, base: int | None = None) -> sympy.Matrix:
     """Column vector of output symbols for ``matrix`` (``y_{i,j}`` when the geometry is known).
 
     Examples
@@ -419,8 +495,21 @@ class MatrixProduct:
         r"""One equation per output, :math:`y_r = \sum_c A_{rc} x_c` (unevaluated)."""
         return [sympy.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(self.y, self.values())]
 
+    def _repr_latex_(self):
+        """Jupyter's LaTeX display (``y = A x``): ``convmat.display.latex_repr``."""
+        from .display import latex_repr
 
-def product(matrix, x: str | Sequence = "x", y: str = "y", *, base: int = 0) -> MatrixProduct:
+        return latex_repr(self)
+
+    def _repr_pretty_(self, printer, cycle):
+        """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
+        from .display import pretty_repr
+
+        return pretty_repr(self, printer, cycle)
+
+
+def product(matrix, x: str | Sequence = "x", y: str = "y", *,
+            base: int | None = None) -> MatrixProduct:
     r"""``y = A x`` with input and output symbols named after the matrix's geometry.
 
     Parameters
@@ -433,8 +522,9 @@ def product(matrix, x: str | Sequence = "x", y: str = "y", *, base: int = 0) -> 
         column).
     y : str
         Name of the output symbols.
-    base : int
-        First index of the generated symbols.
+    base : int, optional
+        First index of the generated symbols; by default the base the matrix's own symbols
+        were made with (``conv_matrix(..., base=1)``), else 0.
 
     Returns
     -------
@@ -488,6 +578,7 @@ class SymbolicKongLucey(KongLucey):
     """
 
     matrix: object
+    base: int = 0  # first index of the symbols made (and of the vectors to_latex writes)
 
     @property
     def permuted(self):
@@ -568,8 +659,8 @@ def kong_lucey(
                                  padding_mode)
         fields, order, widths = _phases.kong_lucey_fields(w, geom)
         fields["unit_weight"] = np.frompyfunc(sympy.sympify, 1, 1)(fields["unit_weight"])
-        matrix = conv_matrix(w, geom.padded_shape, stride=geom.stride,
-                                      dilation=geom.dilation, groups=geom.groups)
+        matrix = _based(conv_matrix(w, geom.padded_shape, stride=geom.stride,
+                                    dilation=geom.dilation, groups=geom.groups), base)
         size = order.size
         permutation = sympy.SparseMatrix(size, size, {(int(order[k]), k): 1
                                                       for k in range(size)})
@@ -578,4 +669,4 @@ def kong_lucey(
         blocks = tuple(sympy.SparseMatrix(matrix.extract(rows, order[lo:hi].tolist()))
                        for lo, hi in zip(cuts[:-1], cuts[1:]))
         return SymbolicKongLucey(**fields, permutation=permutation, blocks=blocks,
-                                 matrix=matrix)
+                                 matrix=matrix, base=as_int(base, "base"))

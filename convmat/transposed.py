@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from . import geometry
 from ._memory import check_budget, index_dtype_for
 from ._validate import as_format, as_int, as_per_dim, as_shape, as_weight, check_format
+from .arrays import with_geometry
 from .errors import ConvmatError, error_context, shape_of
 from .sparse import conv_matrix
 
@@ -126,7 +127,7 @@ def stretch_matrix(
         matrix = sp.csr_array((np.ones(cols.size, dtype=dtype), cols.astype(idx), indptr),
                               shape=(n_rows, n_cols))
         matrix.has_canonical_format = True
-        return as_format(matrix, format)
+        return with_geometry(as_format(matrix, format), None)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
 from ._validate import as_array, as_format, as_int, as_shape, check_format
+from .arrays import with_geometry
 from .errors import ConvmatError, error_context, shape_of
 
 __all__ = ["kernel_matrix"]
@@ -116,4 +117,4 @@ def kernel_matrix(
         # each (row, tap) occurs once (a tap reads one position); flip reverses the order
         matrix.sort_indices()
         matrix.has_canonical_format = True
-        return as_format(matrix, format)
+        return with_geometry(as_format(matrix, format), None)

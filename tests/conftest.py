@@ -42,3 +42,11 @@ def pytest_terminal_summary(terminalreporter):
             "geometries checked against oracles: "
             + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         )
+    times = getattr(sys.modules.get("tests.test_display"), "DISPLAY_TIMES", {})
+    for name, (seconds, size) in times.items():
+        terminalreporter.write_line(f"display in a Jupyter kernel: {name}: {seconds:.3f} s, "
+                                    f"{size:,} bytes")
+    engines = getattr(sys.modules.get("tests.test_engines"), "LATEX_CASES_RENDERED", {})
+    if engines:
+        terminalreporter.write_line(
+            "LaTeX cases rendered: " + ", ".join(f"{k}={v}" for k, v in sorted(engines.items())))

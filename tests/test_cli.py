@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import convmat
 from convmat.cli import main, parse_padding, parse_weights
 
 
@@ -53,28 +54,93 @@ def test_shape(capsys):
 
 
 @pytest.mark.parametrize(
-    "argv, needle",
+    "argv, needle, code",
     [
         (["matrix", "--input", "5x5", "--kernel", "3x3", "--weights", "__import__('os')"],
-         "not a number"),
-        (["matrix", "--input", "5x5", "--kernel", "3x3", "--weights", "1,2"], "needs 9"),
-        (["matrix", "--input", "5xa", "--kernel", "3x3"], "not a shape"),
-        (["matrix", "--input", "5x5", "--kernel", "3x3", "--stride", "0"], "stride=0"),
-        (["matrix", "--input", "5x5", "--kernel", "3x3", "--padding", "lots"], "--padding"),
-        (["matrix", "--input", "5x5", "--kernel", "3x3", "--mode", "mirror"], "invalid choice"),
-        (["matrix", "--input", "2x2", "--kernel", "3x3"], "kernel_shape"),
+         "not a number", 2),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--weights", "1,2"], "needs 9", 2),
+        (["matrix", "--input", "5xa", "--kernel", "3x3"], "not a shape", 2),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--stride", "0"],
+         "--stride 0 must be >= 1", 1),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--padding", "lots"], "--padding", 2),
+        (["matrix", "--input", "5x5", "--kernel", "3x3", "--mode", "mirror"], "invalid choice",
+         2),
+        (["matrix", "--input", "2x2", "--kernel", "3x3"], "--kernel 3x3 with --dilation 1x1", 1),
         (["matrix", "--input", "4", "--kernel", "2", "--in-channels", "3", "--groups", "2"],
-         "--groups 2"),
+         "--groups 2", 2),
         (["shape", "--input", "4", "--kernel", "2", "--transpose", "--output-padding", "5"],
-         "output_padding"),
-        (["frobnicate"], "invalid choice"),
-        ([], "required"),
+         "--output-padding 5", 1),
+        (["frobnicate"], "invalid choice", 2),
+        # in the terms of the command line, not of the Python call it makes
+        (["matrix", "--input", "5x5", "--kernel", "3"],
+         "--kernel 3 has 1 dim but --input 5x5 has 2; give one kernel size per input dim, "
+         "like --kernel 3x3", 2),
+        (["shape", "--input", "5", "--kernel", "3", "--stride", "1x2"],
+         "--stride 1x2 gives 2 values but --input 5 has 1 dim", 2),
+        (["matrix", "--input", "5", "--kernel", "3", "--padding", "2", "--mode", "reflect",
+          "--dilation", "0"], "--dilation 0 must be >= 1", 1),
     ],
 )
-def test_bad_arguments_exit_2(argv, needle, capsys):
-    assert main(argv) == 2
+def test_bad_arguments_exit_2_or_1(argv, needle, code, capsys):
+    """Exit 2 for usage errors (argparse's usage line first), 1 for values that describe no
+    convolution; the message names the options as typed and there is no traceback."""
+    assert main(argv) == code
     err = capsys.readouterr().err
-    assert err.startswith("convmat: error:") and needle in err
+    last = err.rstrip("\n").split("\n")[-1]
+    assert last.startswith("convmat: error:") and needle in last, err
+    assert "Traceback" not in err and "weight.shape" not in err and "[in " not in err
+
+
+def test_bare_convmat_prints_usage_and_version(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: convmat") and "kong-lucey" in out and "matrix" in out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"convmat {convmat.__version__}"
+    assert main(["matrix", "--help"]) == 0
+    assert "--overlay" in capsys.readouterr().out
+
+
+def test_negative_numbers_follow_their_option(capsys):
+    """Once: ``--weights "-1,1"`` failed with 'expected one argument'."""
+    assert main(["matrix", "--input", "3", "--kernel", "2", "--weights", "-1,1"]) == 0
+    assert capsys.readouterr().out.split() == "-1 1 . . -1 1".split()
+    assert main(["matrix", "--input", "3", "--kernel", "2", "--weights", "-1.5 .5",
+                 "--format", "latex", "--x", "-1,-2,3", "--y", "-.5,1"]) == 0
+    out = capsys.readouterr().out
+    assert "-1.5 & 0.5 & 0" in out and "-2 \\\\" in out and "-0.5 \\\\" in out
+    assert main(["matrix", "--input", "3", "--kernel", "2", "--weights=-1,1"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("command", [
+    ["matrix", "--input", "3", "--kernel", "2"],
+    ["matrix", "--input", "3", "--kernel", "2", "--format", "latex", "--standalone"],
+    ["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2"],
+    ["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--format", "latex"],
+    ["shape", "--input", "7", "--kernel", "3"],
+    ["demo"],
+])
+def test_every_subcommand_writes_to_a_file_or_to_stdout(command, tmp_path, capsys):
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert main([*command, "-o", str(tmp_path / "out.txt")]) == 0
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "out.txt").read_text() == printed
+    assert main([*command, "-o", "-"]) == 0
+    assert capsys.readouterr().out == printed
+
+
+def test_internal_errors_are_reported_without_a_traceback(capsys, monkeypatch):
+    import convmat.cli as cli
+
+    def boom(args):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setitem(cli.COMMANDS, "demo", (cli.COMMANDS["demo"][0], boom))
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: kaput" in err and "Traceback" not in err
 
 
 def test_weights_are_numbers_only(tmp_path, monkeypatch):

@@ -82,14 +82,17 @@ def test_plot_pdf(tmp_path):
     (["plot", "kong-lucey", "--input", "5", "--kernel", "3", "--stride", "2", "--transpose",
       "-o", "a.png"], "--transpose does not apply"),
     (["plot", "matrix", "--input", "5", "--kernel", "3", "--highlight-row", "7", "-o",
-      "a.png"], "highlight_row=7"),
+      "a.png"], "--highlight-row 7"),
     (["plot", "matrix", "--input", "5", "--kernel", "3", "-o", "no/such/dir/a.png"],
      "does not exist"),
     (["plot", "matrix", "--input", "5x", "--kernel", "3", "-o", "a.png"], "--input"),
 ])
 def test_bad_input_exits_2(argv, message, tmp_path, monkeypatch, capsys):
+    """Usage mistakes exit 2; input convmat refuses (a ConvmatError) exits 1."""
     monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
+    refused = message in ("1-D and 2-D", "larger than the padded input", "--highlight-row 7",
+                          "does not exist")
+    assert main(argv) == (1 if refused else 2)
     err = capsys.readouterr().err
     assert message in err
     assert not any(tmp_path.iterdir())  # nothing half-written

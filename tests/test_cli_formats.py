@@ -41,18 +41,20 @@ def test_symbolic_text_summary_when_large(capsys):
 def test_latex_numeric_has_automatic_blocks(capsys):
     code, out, _ = run(capsys, *SLIDES, "--format", "latex", "--zero", "cdot")
     assert code == 0
-    assert out.startswith(r"\left[\begin{array}{@{}" + "|".join(["ccccc"] * 5) + "@{}}")
+    assert out.startswith("\\def\\arraystretch{1.3}\n\\left[\\begin{array}{"
+                          + "|".join(["ccccc"] * 5) + "}")
     assert out.count(r"\hline") == 2 and out.count(r"\cdot") == 9 * 25 - 81
 
 
 def test_latex_symbolic_transpose_blocks_and_options(capsys):
     code, out, _ = run(capsys, "--input", "2x2", "--kernel", "2x2", "--symbolic",
                        "--transpose", "--format", "latex")
-    assert code == 0 and out.startswith(r"\left[\begin{array}{@{}cc|cc@{}}")
+    assert code == 0 and out.split("\n")[1] == r"\left[\begin{array}{cc|cc}"
     code, out, _ = run(capsys, "--input", "2x2", "--kernel", "2x2", "--symbolic",
                        "--transpose", "--format", "latex", "--no-blocks", "--env", "pmatrix",
                        "--zero", "blank", "--highlight-row", "4")
-    assert code == 0 and out.startswith(r"\begin{pmatrix}") and r"\boxed{w_{1,1}}" in out
+    assert code == 0 and out.split("\n")[1] == r"\begin{pmatrix}"
+    assert r"\boxed{\smash[b]{w_{1,1}}}" in out
     code, out, _ = run(capsys, *SLIDES, "--format", "latex", "--block", "3x5")
     assert code == 0 and out.count(r"\hline") == 2 and out.count("|") == 4
 
@@ -120,13 +122,19 @@ def test_standalone_file_compiles(capsys, tmp_path):
     (["--format", "latex", "--block", "3"], "must be ROWSxCOLS"),
     (["--format", "latex", "--block", "ax3"], "--block 'ax3'"),
     (["--format", "latex", "--block", "2x2", "--no-blocks"], "contradict"),
-    (["--format", "latex", "--highlight-row", "99"], "highlight_row=99 is not a row"),
-    (["--format", "latex", "--max-rows", "4", "--highlight-row", "5"], "elided by max_rows"),
+    (["--format", "latex", "--highlight-row", "99"], "--highlight-row 99 is not a row"),
+    (["--format", "latex", "--max-rows", "4", "--highlight-row", "5"], "elided by --max-rows 4"),
     (["--format", "latex", "--max-cols", "1"], "--max-cols 1 must be at least 2"),
-    (["--format", "latex", "--precision", "0"], "precision=0"),
+    (["--format", "latex", "--precision", "0"], "--precision 0"),
+    (["--format", "latex", "--spacing", "9"], "--spacing 9.0 must be a number from 0.5 to 4"),
+    (["--format", "latex", "--x", "1,2"], "--x has 2 entries but the matrix has 25 columns"),
+    (["--format", "latex", "--x", "1,a"], "--x: 'a' is not a number"),
+    (["--format", "latex", "--overlay", "rows", "--highlight-row", "1"], "contradict"),
+    (["--x", "x"], "--x applies to --format latex only"),
+    (["--name", "h"], "--name applies to --symbolic only"),
     (["--format", "latex", "--env", "tabular"], "invalid choice: 'tabular'"),
     (["--weights", "1,2,3"], "--weights has 3 numbers but the weight shape (3, 3) needs 9"),
-    (["--symbolic", "--stride", "0"], "stride=0 must be >= 1"),
+    (["--symbolic", "--stride", "0"], "--stride 0 must be >= 1"),
     # cases that once failed: a traceback (ZeroDivisionError, sympy's TypeError on inf) or a
     # message about an empty weight instead of the option at fault, or an option ignored
     (["--in-channels", "2", "--groups", "0"], "--groups: must be an integer >= 1, not '0'"),
@@ -137,8 +145,11 @@ def test_standalone_file_compiles(capsys, tmp_path):
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(capsys, argv, message):
     code, out, err = run(capsys, "--input", "5x5", "--kernel", "3x3", *argv)
-    assert code == 2 and out == ""
-    assert err.startswith("convmat: error:") and message in err
+    last = err.rstrip("\n").split("\n")[-1]
+    assert out == "" and last.startswith("convmat: error:") and message in last, err
+    # values that describe no matrix (a ConvmatError) exit 1, usage errors 2
+    assert code == (1 if message.startswith(("--highlight-row 99", "elided", "--precision",
+                                             "--spacing", "--x has", "--stride 0")) else 2)
 
 
 def test_unwritable_output_file(capsys, tmp_path):
@@ -179,3 +190,57 @@ def test_kong_lucey_bad_channels_and_weights_exit_2(capsys, argv, message):
     code = main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", *argv])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and message in err
+
+
+@pytest.mark.parametrize("env", ["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix",
+                                 "matrix", "array"])
+def test_every_to_latex_option_is_reachable(capsys, env):
+    """The command line writes exactly what ``to_latex`` writes with the same options."""
+    from convmat import symbolic
+
+    argv = ["--input", "3x3", "--kernel", "2x2", "--symbolic", "--format", "latex",
+            "--env", env, "--x", "u", "--y", "v", "--base", "1", "--name", "h",
+            "--highlight-row", "3", "--highlight", "color", "--spacing", "1.5", "--grid",
+            "--zero", "cdot", "--precision", "3", "--max-rows", "3", "--max-cols", "5"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    matrix = symbolic.conv_matrix((2, 2), (3, 3), name="h", base=1)
+    assert out.rstrip("\n") == convmat.to_latex(
+        matrix, environment=env, x="u", y="v", highlight_row=3, highlight="color",
+        spacing=1.5, grid=True, zero="cdot", precision=3, max_rows=3, max_cols=5)
+    assert "h_{1,1}" in out and "u_{1,1}" in out and "v_{2,1}" in out
+
+
+def test_overlay_and_kong_lucey_latex_options(capsys, tmp_path):
+    code, out, _ = run(capsys, *SLIDES, "--format", "latex", "--overlay", "rows", "--x", "x",
+                       "--y", "y", "--standalone", "-o", str(tmp_path / "slides.tex"))
+    assert code == 0 and out == ""
+    slides = (tmp_path / "slides.tex").read_text()
+    assert slides.startswith(r"\documentclass{beamer}") and r"\alert<9>{y_{2,2}}" in slides
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--padding",
+                 "1", "--mode", "reflect", "--symbolic", "--name", "h", "--base", "1",
+                 "--format", "latex", "--part", "permuted", "--x", "u", "--y", "v"]) == 0
+    out = capsys.readouterr().out
+    assert r"\tilde{u}_{2}" in out and "v_{1}" in out and "h_{1}" in out and "h_{0}" not in out
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--x",
+                 "1,2"]) == 2
+    assert "--x applies to --format latex only" in capsys.readouterr().err
+    assert main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--format",
+                 "latex", "--x", "1,2"]) == 2
+    assert "must be a name" in capsys.readouterr().err
+
+
+@requires_pdflatex
+@pytest.mark.latex
+def test_overlay_slides_from_the_command_line_compile_with_beamer(capsys, tmp_path):
+    if subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True).returncode:
+        pytest.skip("the beamer class is not installed (texlive-latex-recommended)")
+    code, _, _ = run(capsys, "--input", "5x5", "--kernel", "3x3", "--weights",
+                     "-1,0,1;-2,0,2;-1,0,1", "--format", "latex", "--overlay", "rows",
+                     "--x", "x", "--y", "y", "--grid", "--standalone", "-o",
+                     str(tmp_path / "s.tex"))
+    assert code == 0
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "(9 pages" in result.stdout.replace("\n", "")

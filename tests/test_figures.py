@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -286,7 +287,9 @@ def test_plot_matrix_block_rules_conv_and_transposed():
     a = convmat.conv_matrix(_kernel((3, 3)), (5, 5))
     assert _rules(figures.plot_matrix(a, geometry=g)) == ([3, 6], [5, 10, 15, 20])
     assert _rules(figures.plot_matrix(a.T, geometry=g)) == ([5, 10, 15, 20], [3, 6])
-    assert _rules(figures.plot_matrix(a)) == ([], [])
+    # conv_matrix's result carries its geometry; a plain csr_array of it has none
+    assert _rules(figures.plot_matrix(a)) == ([3, 6], [5, 10, 15, 20])
+    assert _rules(figures.plot_matrix(sp.csr_array(a))) == ([], [])
 
 
 def test_plot_matrix_channels_padding_pooling():

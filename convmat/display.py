@@ -1,0 +1,196 @@
+r"""Rich display in Jupyter (and anything that reads IPython's ``_repr_latex_``).
+
+Every matrix convmat returns shows itself typeset by :func:`convmat.to_latex` in a notebook,
+with the block rules of its geometry and large matrices elided to :data:`ROWS` x
+:data:`COLS`: symbolic matrices (:class:`convmat.symbolic.ConvMatrix`), the numeric matrices
+of :func:`convmat.conv_matrix` and :func:`convmat.conv_transpose_matrix`
+(:class:`convmat.arrays.ConvArray`), Kong & Lucey results (numeric and symbolic) and
+:func:`convmat.symbolic.product` (``y = A x``). Their ``_repr_latex_`` methods call
+:func:`latex_repr`.
+
+:func:`show` wraps anything :func:`convmat.to_latex` accepts (any SciPy sparse matrix, numpy
+array, sympy matrix, Kong & Lucey result) with options of your choosing, for a display that
+differs from the default or for a matrix that has no display of its own.
+
+Examples
+--------
+>>> import convmat
+>>> from convmat.display import latex_repr, show
+>>> print(latex_repr(convmat.conv_matrix([1, 2], (3,))))
+$$
+\begin{bmatrix}
+1 & 2 & 0 \\
+0 & 1 & 2
+\end{bmatrix}
+$$
+>>> shown = show(convmat.padding_matrix((2,), 1), zero="cdot")
+>>> print(shown)
+\begin{bmatrix}
+\cdot & \cdot \\
+1 & \cdot \\
+\cdot & 1 \\
+\cdot & \cdot
+\end{bmatrix}
+"""
+
+from __future__ import annotations
+
+from .errors import ConvmatError, error_context
+from .latex import to_latex
+from .symbolic import MatrixProduct
+
+__all__ = ["COLS", "ROWS", "Shown", "latex_repr", "pretty_repr", "show"]
+
+#: rows and columns a notebook display writes by default (the middle is elided)
+ROWS = 20
+COLS = 20
+
+
+def _latex(obj, options: dict) -> str:
+    """``to_latex`` of ``obj`` (``y = A x`` for a product) with the display's limits."""
+    options = {"max_rows": ROWS, "max_cols": COLS, **options}
+    if isinstance(obj, MatrixProduct):
+        options.setdefault("x", list(obj.x))
+        options.setdefault("y", list(obj.y))
+        obj = obj.matrix
+    return to_latex(obj, **options)
+
+
+def latex_repr(obj, **options) -> str | None:
+    r"""The ``text/latex`` display of ``obj``: ``$$ to_latex(obj, **options) $$``.
+
+    Large matrices are elided to :data:`ROWS` x :data:`COLS` unless ``options`` say
+    otherwise, so the display costs the same for any size (a 1024 x 1024 symbolic matrix
+    takes milliseconds and a few kilobytes). Returns ``None`` (IPython then falls back to
+    the text display) for an object ``to_latex`` cannot write, such as an empty matrix.
+
+    Examples
+    --------
+    >>> from convmat import symbolic
+    >>> print(latex_repr(symbolic.product(symbolic.conv_matrix((2,), (3,)))))
+    $$
+    \begin{bmatrix}
+    y_{0} \\
+    y_{1}
+    \end{bmatrix}
+    =
+    \begin{bmatrix}
+    w_{0} & w_{1} & 0 \\
+    0 & w_{0} & w_{1}
+    \end{bmatrix}
+    \begin{bmatrix}
+    x_{0} \\
+    x_{1} \\
+    x_{2}
+    \end{bmatrix}
+    $$
+    """
+    try:
+        return f"$$\n{_latex(obj, options)}\n$$"
+    except ConvmatError:
+        return None
+
+
+def pretty_repr(obj, printer, cycle: bool = False) -> None:
+    r"""IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
+    of at most :data:`ROWS` x :data:`COLS`, a one-line summary for a larger one (sympy would
+    print every entry: seconds and megabytes for a 1024-column matrix).
+
+    Examples
+    --------
+    >>> from convmat import symbolic
+    >>> print(summary(symbolic.conv_matrix((3, 3), (32, 32))).replace("; ", ";\n"))
+    ConvMatrix: 900 x 1024 sympy sparse matrix, 8,100 nonzero entries;
+    convolution, kernel 3x3 on input 32x32, stride 1x1
+    """
+    printer.text(summary(obj) if _large(obj) else repr(obj))
+
+
+def _large(obj) -> bool:
+    matrix = obj.matrix if isinstance(obj, MatrixProduct) else obj
+    rows, cols = matrix.shape
+    return rows > ROWS or cols > COLS
+
+
+def summary(obj) -> str:
+    """One line about a (large) symbolic matrix or product: type, shape, stored entries."""
+    matrix = obj.matrix if isinstance(obj, MatrixProduct) else obj
+    rows, cols = matrix.shape
+    nnz = matrix.nnz() if callable(getattr(matrix, "nnz", None)) else None
+    geom = getattr(matrix, "geometry", None)
+    where = "" if geom is None else (
+        f"; {'transposed ' if getattr(matrix, 'transposed', False) else ''}convolution, "
+        f"kernel {_dims(geom.kernel_shape)} on input {_dims(geom.input_shape)}, stride "
+        f"{_dims(geom.stride)}")
+    text = (f"{type(matrix).__name__}: {rows} x {cols} sympy sparse matrix"
+            f"{'' if nnz is None else f', {nnz:,} nonzero entries'}{where}")
+    return f"MatrixProduct y = A x, A a {text}" if matrix is not obj else text
+
+
+def _dims(values) -> str:
+    return "x".join(map(str, values))
+
+
+class Shown:
+    r"""A matrix displayed with chosen :func:`convmat.to_latex` options (see :func:`show`).
+
+    ``str(shown)`` and :attr:`latex` are the LaTeX fragment; in Jupyter it is typeset.
+    """
+
+    def __init__(self, obj, options: dict) -> None:
+        self.obj = obj
+        self.options = dict(options)
+        #: the LaTeX fragment (written once, when the object is made)
+        self.latex: str = _latex(obj, self.options)
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex}\n$$"
+
+    def __str__(self) -> str:
+        return self.latex
+
+    def __repr__(self) -> str:
+        shape = getattr(self.obj, "shape", None)
+        what = type(self.obj).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
+        given = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"<convmat.show: {what}{', ' + given if given else ''}>"
+
+
+def show(matrix, **options) -> Shown:
+    r"""Display ``matrix`` in Jupyter through :func:`convmat.to_latex` with ``options``.
+
+    Parameters
+    ----------
+    matrix : scipy sparse array/matrix, numpy array, sympy matrix, Kong & Lucey result, or
+        :class:`~convmat.symbolic.MatrixProduct`
+        Anything :func:`convmat.to_latex` accepts (a product is shown as ``y = A x``).
+    **options
+        Options of :func:`convmat.to_latex` (``x="x"``, ``y="y"``, ``highlight_row``,
+        ``geometry``, ``zero``, ...). ``max_rows`` and ``max_cols`` default to :data:`ROWS`
+        and :data:`COLS`.
+
+    Returns
+    -------
+    Shown
+        Typeset by Jupyter (``_repr_latex_``); ``str()`` gives the LaTeX fragment. The
+        options are checked, and the LaTeX written, when ``show`` is called.
+
+    Raises
+    ------
+    ConvmatError
+        As :func:`convmat.to_latex`: an unknown option or a value out of its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convmat
+    >>> A = convmat.conv_matrix(np.ones((2, 2), dtype=int), (3, 3))
+    >>> s = show(A, x="x", highlight_row=0, highlight="bold", blocks=None)
+    >>> s  # doctest: +NORMALIZE_WHITESPACE
+    <convmat.show: ConvArray of shape (4, 9), x='x', highlight_row=0, highlight='bold',
+    blocks=None>
+    >>> s.latex.splitlines()[-10:-8]
+    ['\\boldsymbol{x_{0,0}} \\\\', '\\boldsymbol{x_{0,1}} \\\\']
+    """
+    with error_context("show", shape=getattr(matrix, "shape", None)):
+        return Shown(matrix, options)
