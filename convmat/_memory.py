@@ -14,7 +14,7 @@ from . import options
 from .errors import ConvmatError
 
 __all__ = ["CHUNK", "INT32_MAX", "check_budget", "conversion_bytes", "count_diagonals", "engine_tables",
-           "estimate_bytes", "format_bytes",
+           "estimate_bytes", "format_bytes", "kong_lucey_bytes", "polyphase_bytes",
            "index_dtype_for"]
 
 INT32_MAX = int(np.iinfo(np.int32).max)
@@ -34,9 +34,11 @@ def index_dtype_for(largest: int) -> type:
 
 
 def format_bytes(n: float) -> str:
-    """``1536`` → ``'1.5 KiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
+    """``1536`` → ``'1.5 KiB'`` (any size: past an exbibyte as a power of two)."""
+    if n >= 2**70:
+        return f"about 2^{int(n).bit_length() - 1} B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
             return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
@@ -136,3 +138,41 @@ def estimate_bytes(geom, itemsize: int, *, transposed: bool,
     else:
         format_extra = conversion_bytes(format, nnz, rows, cols, itemsize, idx, 1)
     return nnz, max(peak, final + format_extra)
+
+
+#: bytes of Python objects per Kong & Lucey phase or polyphase block (a SciPy array with its
+#: three index arrays, tuples of residues and shapes; about 1 KiB measured, kept generous)
+PER_BLOCK = 4096
+
+
+def kong_lucey_bytes(geom, itemsize: int, n_phases: int, phase_kernel: tuple[int, ...]) -> int:
+    """Peak bytes of :func:`convmat.kong_lucey` on ``geom`` (the strided convolution of the
+    padded input): the strided matrix, the phase order of the padded input, the
+    permutation, the column split into blocks (copies of the matrix), ``unit_weight`` and
+    the Python objects of every phase."""
+    nnz = geom.nnz_upper_bound()
+    rows, _ = geom.shape
+    n = geom.in_channels * math.prod(geom.padded_shape)
+    idx = 8
+    final = nnz * (itemsize + idx) + (rows + 1) * idx
+    unit = (geom.out_channels * (geom.in_channels // geom.groups) * n_phases
+            * math.prod(phase_kernel) * itemsize)
+    build = estimate_bytes(geom, itemsize, transposed=False)[1]
+    after = 4 * final + n * (16 + 2 * (itemsize + 16))
+    return max(build, after) + 2 * unit + n_phases * PER_BLOCK
+
+
+def polyphase_bytes(geom, itemsize: int, n_phases: int, phase_kernel: tuple[int, ...]) -> int:
+    """Peak bytes of :func:`convmat.polyphase`: the stride-1 matrix split by rows and then
+    by columns (about six copies of it), both phase orders and permutations, the block
+    weights and ``n_phases**2`` blocks."""
+    nnz = geom.nnz_upper_bound()
+    rows, _ = geom.shape
+    n = geom.in_channels * math.prod(geom.padded_shape)
+    idx = 8
+    final = nnz * (itemsize + idx) + (max(rows, n) + 1) * idx
+    unit = (geom.out_channels * (geom.in_channels // geom.groups) * n_phases ** 2
+            * math.prod(phase_kernel) * itemsize)
+    build = estimate_bytes(geom, itemsize, transposed=False)[1]
+    after = 7 * final + (rows + n) * (16 + 2 * (itemsize + 16))
+    return max(build, after) + 2 * unit + (n_phases ** 2 + n_phases) * PER_BLOCK

@@ -67,7 +67,8 @@ def as_dtype(dtype: object, name: str = "dtype", kinds: str = "biufc") -> np.dty
     except (TypeError, ValueError):
         raise ConvmatError(f"{name}={brief(dtype)} is not a NumPy dtype") from None
     if value.kind not in kinds or value.fields is not None or value.subdtype is not None:
-        raise ConvmatError(f"{name}={dtype!r} is not a number type ({_KINDS_TEXT(kinds)})")
+        raise ConvmatError(f"{name}={value} is not a number type this accepts "
+                           f"({_KINDS_TEXT(kinds)})")
     if value == np.float16:
         return np.dtype(np.float32)
     return value

@@ -145,6 +145,7 @@ def resolve_padding(
         )
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    allow_negative = as_flag(allow_negative, "allow_negative")
     padding = listed(padding)
     if isinstance(padding, str):
         mode = padding.lower()

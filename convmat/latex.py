@@ -51,7 +51,7 @@ from ._latex_cells import (
 )
 from ._symbols import element, name_of
 from ._validate import as_int, check_choice
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .geometry import ConvGeometry, vector_shapes
 from .striding import KongLucey
 from .symbolic import MatrixProduct
@@ -499,7 +499,7 @@ def to_latex(
                 f"takes {', '.join(_OPTIONS)}"
             )
         if not isinstance(standalone, (bool, np.bool_)):
-            raise ConvmatError(f"standalone={standalone!r} must be True or False")
+            raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
         style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
                        highlight, base)
         if isinstance(matrix, KongLucey):
@@ -559,7 +559,14 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
     with error_context("equations_to_latex"):
         if isinstance(equations, MatrixProduct):
             equations = equations.sums()
-        equations = list(equations)
+        if isinstance(equations, sympy.Eq):
+            equations = [equations]
+        if not isinstance(standalone, (bool, np.bool_)):
+            raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
+        try:
+            equations = list(equations)
+        except TypeError:
+            equations = []
         if not equations or not all(isinstance(e, sympy.Eq) for e in equations):
             raise ConvmatError("equations must be a non-empty sequence of sympy.Eq")
         lines = []

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .errors import ConvmatError
+from .errors import ConvmatError, brief
 
 __all__ = ["get", "override", "set"]
 
@@ -53,6 +53,7 @@ def parse_bytes(text: str | int | float, name: str = "memory_limit") -> int:
     a fraction of a byte is refused rather than rounded to zero)."""
     if isinstance(text, (bool, np.bool_)):
         raise ConvmatError(f"{name}={text!r} must be a number of bytes, not a bool")
+    shown = brief(text)
     if isinstance(text, (int, np.integer)):
         value: float | int = int(text)
     elif isinstance(text, (float, np.floating)):
@@ -60,25 +61,27 @@ def parse_bytes(text: str | int | float, name: str = "memory_limit") -> int:
     elif isinstance(text, str):
         match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
         if match is None:
-            raise ConvmatError(f"{name}={text!r} is not a number of bytes like 8e9 or 4G")
+            raise ConvmatError(f"{name}={shown} is not a number of bytes like 8e9 or 4G")
         try:
             value = float(match.group(1)) * _UNITS[match.group(2).upper()]
         except ValueError:
             raise ConvmatError(
-                f"{name}={text!r} is not a number of bytes like 8e9 or 4G"
+                f"{name}={shown} is not a number of bytes like 8e9 or 4G"
             ) from None
     else:
-        raise ConvmatError(f"{name}={text!r} is not a number of bytes like 8e9 or 4G")
-    if not math.isfinite(value):
-        raise ConvmatError(f"{name}={text!r} must be a finite number of bytes")
+        raise ConvmatError(f"{name}={shown} is not a number of bytes like 8e9 or 4G")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConvmatError(f"{name}={shown} must be a finite number of bytes")
+    if value > 2**62:
+        raise ConvmatError(f"{name}={shown} is out of range (at most 2**62 bytes)")
     if not value >= 1:
-        raise ConvmatError(f"{name}={text!r} must be positive (at least one byte)")
+        raise ConvmatError(f"{name}={shown} must be positive (at least one byte)")
     return int(value)
 
 
 def _as_flag(value: object, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ConvmatError(f"{name}={value!r} must be True or False")
+        raise ConvmatError(f"{name}={brief(value)} must be True or False")
     return bool(value)
 
 

@@ -52,8 +52,11 @@ def pool_geometry(
     channels = as_int(channels, "channels")
     if channels < 1:
         raise ConvmatError(f"channels={channels} must be >= 1")
-    geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
-                                  padding=padding, dilation=dilation, groups=channels)
+    try:
+        geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
+                                      padding=padding, dilation=dilation, groups=channels)
+    except ConvmatError as exc:  # the window is the pooling layer's kernel_size
+        raise ConvmatError(exc.message.replace("kernel_shape=", "kernel_size=")) from None
     for axis, (i, k, s, d, (b, _), o) in enumerate(zip(
             ishape, kshape, geom.stride, geom.dilation, geom.padding, geom.output_shape)):
         empty = _empty_window(i, k, s, d, b, o)

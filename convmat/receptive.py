@@ -19,12 +19,12 @@ its ends when the window lies inside the input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import geometry
 from ._validate import as_per_dim, as_shape
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 
 __all__ = ["Layer", "receptive_field"]
 
@@ -136,6 +136,10 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
     ReceptiveField(size=(13,), jump=(1,), start=(0,))
     """
     with error_context("receptive_field", input_shape=input_shape):
+        if (not isinstance(layers, Iterable) or isinstance(layers, (str, bytes, Mapping))
+                or isinstance(layers, Layer)):
+            raise ConvmatError(f"layers={brief(layers)} must be a sequence of "
+                               f"convmat.receptive.Layer or dicts (first layer first)")
         stack = [_as_layer(layer, n) for n, layer in enumerate(layers)]
         if not stack:
             raise ConvmatError("layers=[] is empty; give at least one layer")
