@@ -116,8 +116,8 @@ def get(name: str) -> object:
     An unreadable environment variable (``CONVMAT_MEMORY_LIMIT=lots``) is reported here, as
     a :class:`~convmat.errors.ConvmatError`, until the option is set explicitly.
     """
-    if name not in _current:
-        raise ConvmatError(f"option {name!r} does not exist; options are {sorted(_current)}")
+    if not isinstance(name, str) or name not in _current:
+        raise ConvmatError(f"option {brief(name)} does not exist; options are {sorted(_current)}")
     if name in _problems:
         raise ConvmatError(f"{_problems[name]} (fix the environment variable or set the "
                            f"option with convmat.options.set({name}=...))")
@@ -141,7 +141,7 @@ def set(**values: object) -> dict[str, object]:  # noqa: A001 - the natural name
         elif name == "force_int64":
             new[name] = _as_flag(value, name)
         else:
-            raise ConvmatError(f"option {name!r} does not exist; options are {sorted(_current)}")
+            raise ConvmatError(f"option {brief(name)} does not exist; options are {sorted(_current)}")
     previous = dict(_current)
     _current.update(new)
     for name in values:

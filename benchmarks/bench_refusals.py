@@ -1,0 +1,68 @@
+"""How fast and how light a refusal is: every hostile case of the hardening tests, each in a
+fresh interpreter, with the time of the refused call and the peak resident memory of the
+whole process (the interpreter with numpy, scipy and sympy loaded included), printed side by
+side with the same process that only imports (the floor).
+
+Run from this folder: ``python bench_refusals.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CASES = [
+    "convmat.conv_matrix([1., 2.], (10**9,))",
+    "convmat.conv_matrix(np.ones((3, 3)), (6, 6), padding=10**9)",
+    "convmat.avg_pool_matrix((10**9,), 2)",
+    "convmat.conv_matrix([1., 2.], (10,), stride=2**63)",
+    "convmat.conv_matrix([1., 2.], (10**30,))",
+    "convmat.conv_operator(np.ones((3, 3)), (2**63, 6))",
+    "convmat.conv_operator(np.ones((3, 3)), (6, 6), padding=2**62)",
+    "convmat.kong_lucey(np.ones(3), (3,), stride=10**7)",
+    "convmat.polyphase(np.ones((3, 3)), (7, 7), factor=10**9)",
+    "convmat.kong_lucey(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
+    "convmat.conv_matrix(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
+    "convmat.conv_matrix(np.ones((64, 16, 3, 3)), (48, 48), padding=1, format='dia')",
+    "convmat.conv_matrix(np.ones((64, 16, 3, 3)), (96, 96), padding=1, format='dok')",
+    "convmat.symbolic.conv_matrix((1000, 1000), (5, 5), stride=0)",
+    "convmat.symbolic.kernel((10**5, 10**5))",
+    "convmat.conv_matrix([1, 2], (4,), stride=10**5000)",
+]
+
+SCRIPT = """
+import resource, time, numpy as np, convmat, convmat.symbolic
+start = time.perf_counter()
+try:
+    {call}
+    outcome = "built"
+except convmat.ConvmatError:
+    outcome = "refused"
+elapsed = time.perf_counter() - start
+print(outcome, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def run(call: str) -> tuple[str, float, int]:
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(call=call)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, check=True)
+    outcome, elapsed, rss = result.stdout.split()
+    return outcome, float(elapsed), int(rss)
+
+
+def main() -> None:
+    _, _, floor = run("pass")
+    print(f"floor: a process that imports convmat, numpy, scipy, sympy peaks at "
+          f"{floor / 1024:.0f} MiB")
+    print(f"{'case':74s} {'outcome':8s} {'time':>9s} {'peak RSS':>9s} {'vs floor':>8s}")
+    for call in CASES:
+        outcome, elapsed, rss = run(call)
+        print(f"{call[:74]:74s} {outcome:8s} {elapsed * 1e3:7.2f}ms {rss / 1024:6.0f}MiB "
+              f"{rss / floor:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
