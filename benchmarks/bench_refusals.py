@@ -8,6 +8,7 @@ Run from this folder: ``python bench_refusals.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ CASES = [
     "convmat.conv_matrix([1, 2], (4,), stride=10**5000)",
 ]
 
+#: the limit every case runs under, so that the figures do not depend on the machine's memory
+LIMIT = "1G"
+
 SCRIPT = """
 import resource, time, numpy as np, convmat, convmat.symbolic
 start = time.perf_counter()
@@ -48,15 +52,16 @@ print(outcome, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def run(call: str) -> tuple[str, float, int]:
     result = subprocess.run([sys.executable, "-c", SCRIPT.format(call=call)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600, check=True)
+                            capture_output=True, text=True, timeout=600, check=True,
+                            env={**os.environ, "CONVMAT_MEMORY_LIMIT": LIMIT})
     outcome, elapsed, rss = result.stdout.split()
     return outcome, float(elapsed), int(rss)
 
 
 def main() -> None:
     _, _, floor = run("pass")
-    print(f"floor: a process that imports convmat, numpy, scipy, sympy peaks at "
-          f"{floor / 1024:.0f} MiB")
+    print(f"memory limit {LIMIT}; floor: a process that imports convmat, numpy, scipy, sympy "
+          f"peaks at {floor / 1024:.0f} MiB")
     print(f"{'case':74s} {'outcome':8s} {'time':>9s} {'peak RSS':>9s} {'vs floor':>8s}")
     for call in CASES:
         outcome, elapsed, rss = run(call)

@@ -13,9 +13,9 @@ import numpy as np
 from . import options
 from .errors import ConvmatError
 
-__all__ = ["CHUNK", "INT32_MAX", "check_budget", "conversion_bytes", "count_diagonals", "engine_tables",
-           "estimate_bytes", "format_bytes", "kong_lucey_bytes", "polyphase_bytes",
-           "index_dtype_for"]
+__all__ = ["CHUNK", "INT32_MAX", "PER_BLOCK", "check_budget", "conversion_bytes",
+           "count_diagonals", "engine_tables", "estimate_bytes", "format_bytes",
+           "index_dtype_for", "kong_lucey_bytes", "polyphase_bytes"]
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 #: entries the engine enumerates per chunk on its mixed-radix path (bounds its temporaries)

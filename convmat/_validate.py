@@ -43,8 +43,9 @@ def as_int(value: object, name: str) -> int:
 def check_size(value: int, name: str) -> int:
     """``value`` when ``|value| <= MAX_SIZE`` (what int64 index arithmetic can hold)."""
     if abs(value) > MAX_SIZE:
-        raise ConvmatError(f"{name}={brief(value)} is out of range: convmat indexes sizes, "
-                           f"steps and paddings up to 2**62 = {MAX_SIZE}")
+        raise ConvmatError(f"{name}={brief(value)} is out of range: convmat takes integers up "
+                           f"to 2**62 = {MAX_SIZE} in magnitude (what int64 index arithmetic "
+                           f"can hold)")
     return value
 
 

@@ -1,8 +1,11 @@
 """The ``convmat`` command line: ``matrix``, ``kong-lucey``, ``shape``, ``demo``.
 
 Every subcommand is a ``_add_<name>`` (arguments) and a ``_cmd_<name>`` (action) pair
-registered in :data:`COMMANDS`. :func:`main` returns the exit code (0 success, 2 bad input);
-weights given on the command line are parsed as numbers only, never evaluated.
+registered in :data:`COMMANDS`. :func:`main` returns the exit code (0 success, 2 input
+refused — a bad option, a ConvmatError, a build past the memory guard —, 1 the output could
+not be written or memory ran out), always with a one-line message and no traceback. Weights
+given on the command line are parsed as numbers only, never evaluated; symbol names are
+letters, digits and Greek-letter macros only, so nothing else reaches the LaTeX.
 """
 
 from __future__ import annotations
@@ -254,7 +257,8 @@ def _add_matrix_output(p: argparse.ArgumentParser) -> None:
     latex.add_argument("--no-blocks", action="store_true", help="no block rules")
     latex.add_argument("--zero", choices=tuple(ZERO_STYLES),
                        help="how structural zeros print (default 0)")
-    latex.add_argument("--precision", type=_any_int, help="significant digits of floats (default 4)")
+    latex.add_argument("--precision", type=_any_int,
+                       help="significant digits of floats (default 4)")
     latex.add_argument("--highlight-row", type=_any_int, metavar="ROW",
                        help="box the entries of one row (the kernel's window)")
     for axis in ("rows", "cols"):

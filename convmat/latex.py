@@ -500,6 +500,8 @@ def to_latex(
             )
         if not isinstance(standalone, (bool, np.bool_)):
             raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
+        if transposed is not None and not isinstance(transposed, (bool, np.bool_)):
+            raise ConvmatError(f"transposed={brief(transposed)} must be True, False or None")
         style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
                        highlight, base)
         if isinstance(matrix, KongLucey):

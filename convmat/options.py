@@ -141,7 +141,8 @@ def set(**values: object) -> dict[str, object]:  # noqa: A001 - the natural name
         elif name == "force_int64":
             new[name] = _as_flag(value, name)
         else:
-            raise ConvmatError(f"option {brief(name)} does not exist; options are {sorted(_current)}")
+            raise ConvmatError(f"option {brief(name)} does not exist; options are "
+                               f"{sorted(_current)}")
     previous = dict(_current)
     _current.update(new)
     for name in values:

@@ -98,7 +98,8 @@ def padding_matrix(
         channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = as_dtype(dtype)
-        padded = tuple(check_size(i + b + a, "padded input size") for i, (b, a) in zip(ishape, pads))
+        padded = tuple(check_size(i + b + a, "padded input size")
+                       for i, (b, a) in zip(ishape, pads))
         n_rows, n_cols = channels * math.prod(padded), channels * math.prod(ishape)
         idx = np.dtype(index_dtype_for(max(n_rows, n_cols) + 1)).itemsize
         # one channel's flat sources and mask (with a temporary), the row counts, the

@@ -515,3 +515,47 @@ def test_cli_symbol_names_accepted(name, capsys):
     code = main(["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--symbolic",
                  "--format", "latex", "--name", name])
     assert code == 0 and f"{name}_{{0}}" in capsys.readouterr().out
+
+
+GUARDED = [  # every builder, at sizes where its temporaries dominate Python's noise
+    lambda: convmat.conv_matrix(np.ones((4, 2, 3, 3)), (80, 80), padding=1),
+    lambda: convmat.conv_matrix(np.ones(3), (300_000,), padding=1, padding_mode="reflect"),
+    lambda: convmat.conv_matrix(np.ones((3, 3)), (120, 120), format="coo"),
+    lambda: convmat.conv_matrix(np.ones((3, 3)), (60, 60), padding=1, format="lil"),
+    lambda: convmat.conv_matrix(np.ones((3, 3)), (60, 60), format="dok"),
+    lambda: convmat.conv_matrix(np.ones((2, 2, 3, 3)), (40, 40), format="dia"),
+    lambda: convmat.conv_transpose_matrix(np.ones((2, 2, 3, 3)), (60, 60), stride=2),
+    lambda: convmat.conv_transpose_matrix(np.ones(3), (200_000,), format="coo"),
+    lambda: convmat.avg_pool_matrix((300, 300), 3, stride=1, padding=1,
+                                    count_include_pad=False),
+    lambda: convmat.max_pool_matrix(np.arange(2 * 200 * 200.0).reshape(2, 200, 200), 3, stride=1),
+    lambda: convmat.kernel_matrix(np.ones((2, 150, 150)), (2, 2, 3, 3), padding=1),
+    lambda: convmat.padding_matrix((300, 300), 2, mode="reflect"),
+    lambda: transposed.stretch_matrix((300, 300), 3, channels=2),
+    lambda: convmat.kong_lucey(np.ones((4, 2, 3, 3)), (100, 100), stride=2, padding=1),
+    lambda: convmat.polyphase(np.ones((2, 2, 3, 3)), (80, 80), factor=2),
+    lambda: convmat.conv_operator(np.ones(3), (100,), padding=200_000),
+    lambda: symbolic.conv_matrix((3, 3), (30, 30)),
+    lambda: symbolic.conv_transpose_matrix((2, 2), (20, 20), stride=2),
+    lambda: symbolic.kernel((150, 150)),
+    lambda: symbolic.kong_lucey((3, 3), (20, 20), stride=2),
+    lambda: convmat.text.to_text(convmat.conv_matrix([1.], (300,)), max_rows=300,
+                                 max_cols=300),
+]
+
+
+@pytest.mark.parametrize("build", GUARDED, ids=range(len(GUARDED)))
+def test_the_guard_refuses_what_would_exceed_the_limit(build):
+    """Measure a build's peak (tracemalloc sees numpy's, SciPy's and Python's allocations);
+    with the limit one byte under it the guard must refuse the build, since its estimate
+    may not fall short of what the build really takes."""
+    build()  # warm caches (sympy's, SciPy's) so that only the build itself is measured
+    tracemalloc.start()
+    try:
+        build()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    with options.override(memory_limit=peak - 1):
+        with pytest.raises(convmat.ConvmatError, match="memory limit"):
+            build()
