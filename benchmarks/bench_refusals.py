@@ -27,7 +27,7 @@ CASES = [
     "convmat.polyphase(np.ones((3, 3)), (7, 7), factor=10**9)",
     "convmat.kong_lucey(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
     "convmat.conv_matrix(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
-    "convmat.conv_matrix(np.ones((64, 16, 3, 3)), (48, 48), padding=1, format='dia')",
+    "convmat.conv_matrix(np.ones((4, 3, 3, 3)), (100, 100), stride=2, padding=1, format='dia')",
     "convmat.conv_matrix(np.ones((64, 16, 3, 3)), (96, 96), padding=1, format='dok')",
     "convmat.symbolic.conv_matrix((1000, 1000), (5, 5), stride=0)",
     "convmat.symbolic.kernel((10**5, 10**5))",
@@ -58,6 +58,32 @@ def run(call: str) -> tuple[str, float, int]:
     return outcome, float(elapsed), int(rss)
 
 
+CLI = [
+    ["shape", "--input", "5", "--kernel", "3"],  # the floor: a command that succeeds
+    ["matrix", "--input", "5", "--kernel", "9" * 5000],
+    ["matrix", "--input", "1000000000", "--kernel", "1000000000"],
+    ["matrix", "--input", "40000x40000", "--kernel", "40000x40000"],
+    ["matrix", "--input", "5", "--kernel", "3", "--in-channels", "100000", "--out-channels",
+     "100000"],
+    ["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "1000000000"],
+]
+
+
+def run_cli(argv: list[str]) -> tuple[int, float, int, int]:
+    """Exit code, wall time, peak RSS (KiB) of the child, lines written to stderr."""
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "convmat", *argv], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, check=False,
+                            env={**os.environ, "CONVMAT_MEMORY_LIMIT": LIMIT})
+    elapsed = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return result.returncode, elapsed, max(rss, before), len(result.stderr.splitlines())
+
+
 def main() -> None:
     _, _, floor = run("pass")
     print(f"memory limit {LIMIT}; floor: a process that imports convmat, numpy, scipy, sympy "
@@ -67,6 +93,13 @@ def main() -> None:
         outcome, elapsed, rss = run(call)
         print(f"{call[:74]:74s} {outcome:8s} {elapsed * 1e3:7.2f}ms {rss / 1024:6.0f}MiB "
               f"{rss / floor:7.2f}x")
+    print()
+    print(f"{'command line (whole process: start, imports, refusal)':74s} {'exit':>4s} "
+          f"{'wall':>8s} {'stderr':>6s}")
+    for argv in CLI:
+        code, elapsed, _, lines = run_cli(argv)
+        shown = " ".join(a if len(a) < 20 else f"<{len(a)} digits>" for a in argv)
+        print(f"{('convmat ' + shown)[:74]:74s} {code:4d} {elapsed:7.2f}s {lines:6d}")
 
 
 if __name__ == "__main__":

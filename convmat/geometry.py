@@ -448,7 +448,7 @@ def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarra
 
 def _weight_layout(weight_shape, ndim, groups, transposed):
     """(out_channels, in_channels, kernel_shape) of the forward convolution."""
-    wshape = tuple(weight_shape)
+    wshape = tuple(as_int(v, "weight.shape") for v in weight_shape)
     if len(wshape) == ndim:
         if groups != 1:
             raise ConvmatError(

@@ -34,8 +34,8 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
     . 1 2
     """
     with error_context("to_text", shape=getattr(matrix, "shape", None)):
-        max_rows = positive_int(max_rows, "max_rows")
-        max_cols = positive_int(max_cols, "max_cols")
+        max_rows = positive_int(max_rows, "max_rows", minimum=0)  # 0: always the summary
+        max_cols = positive_int(max_cols, "max_cols", minimum=0)
         if not isinstance(zero, str):
             raise ConvmatError(f"zero={brief(zero)} must be a string (how a structural zero "
                                f"prints)")

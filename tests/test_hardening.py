@@ -388,7 +388,20 @@ STRAY = [
     (lambda: convmat.text.to_text("bad"), "matrix must be"),
     (lambda: convmat.text.spy(np.eye(3), width=0), "width=0"),
     (lambda: convmat.text.kong_lucey_text(None), "kl=None"),
+    (lambda: convmat.receptive_field(np.array(3)), "layers=array(3)"),
+    (lambda: convmat.receptive_field([(10**5000, 1)]), "layers[0]=(<int of"),
+    (lambda: symbolic.conv_matrix((10**5000, 1), (5,)), "weight.shape=<int of"),
+    (lambda: convmat.to_latex(np.eye(2), blocks=10**5000), "blocks=<int of"),
+    (lambda: convmat.to_latex(np.eye(2), transposed="no"), "transposed='no'"),
+    (lambda: options.get(["memory_limit"]), "option ['memory_limit'] does not exist"),
 ]
+
+
+def test_integers_past_printing_are_typeset():
+    """Python refuses to print an int of more than 4300 digits; LaTeX gets its leading
+    digits and exponent."""
+    tex = convmat.to_latex(np.array([[123456 * 10**5000, -5]], dtype=object))
+    assert r"1.2345 \times 10^{5005}" in tex and "-5" in tex
 
 
 @pytest.mark.parametrize("call, needle", STRAY)
@@ -544,6 +557,7 @@ GUARDED = [  # every builder, at sizes where its temporaries dominate Python's n
 ]
 
 
+@pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")  # dia, on purpose
 @pytest.mark.parametrize("build", GUARDED, ids=range(len(GUARDED)))
 def test_the_guard_refuses_what_would_exceed_the_limit(build):
     """Measure a build's peak (tracemalloc sees numpy's, SciPy's and Python's allocations);

@@ -258,19 +258,28 @@ def test_avg_pool_hostile(input_shape, kernel, stride, padding, count_include_pa
                                     divisor_override=divisor)
     except convmat.ConvmatError:
         return
-    (i,), k = input_shape, kernel
-    s = k if stride is None else stride
-    assert isinstance(count_include_pad, bool) and 0 <= padding and i + 2 * padding >= k
-    x = np.arange(i, dtype=float) + 1
-    padded = np.pad(x, padding)
-    inside = np.pad(np.ones(i), padding)
-    out = []
-    for t in range((i + 2 * padding - k) // s + 1):
-        window = slice(t * s, t * s + k)
-        assert inside[window].sum() > 0
-        total = padded[window].sum()
-        out.append(total / (divisor or (k if count_include_pad else inside[window].sum())))
-    np.testing.assert_allclose(P @ x, out)
+    ishape = _ints(input_shape, len(np.atleast_1d(input_shape)), 1)
+    n = len(ishape)
+    ks, ps = _ints(kernel, n, 1), _ints(padding, n, 0)
+    ss = ks if stride is None else _ints(stride, n, 1)
+    assert isinstance(count_include_pad, bool)
+    # per axis: the window sums (a 0/1 matrix) and the input positions in each window; the
+    # N-D layer is their Kronecker product (the window is a box)
+    sums, counts = np.ones((1, 1)), np.ones(1)
+    for i, k, s, p in zip(ishape, ks, ss, ps):
+        rows = []
+        for t in range((i + 2 * p - k) // s + 1):
+            row = np.zeros(i)
+            for j in range(k):
+                if 0 <= t * s + j - p < i:
+                    row[t * s + j - p] = 1
+            assert row.sum() > 0
+            rows.append(row)
+        axis = np.array(rows)
+        sums, counts = np.kron(sums, axis), np.kron(counts, axis.sum(axis=1))
+    divisor = divisor or (math.prod(ks) if count_include_pad else counts)
+    expected = sums / np.reshape(divisor, (-1, 1))
+    np.testing.assert_allclose(P.toarray(), expected)
 
 
 # ------------------------------------------------------------------ every other public name
