@@ -462,7 +462,7 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
                 if len(wshape) == ndim + 1 else "")
         raise ConvmatError(
             f"weight.shape={wshape!r} has {len(wshape)} dimensions; for {ndim} spatial "
-            f"dimensions use the bare kernel ({ndim} dims) or the layout {layout} "
+            f"dimensions (the length of input_shape) use the bare kernel ({ndim} dims) or the layout {layout} "
             f"({ndim + 2} dims){hint}"
         )
     if any(v < 1 for v in wshape):

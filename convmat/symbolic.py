@@ -380,6 +380,9 @@ def _vector(matrix, axis: int, name: str, base: int, label: str = "name") -> sym
             and all(isinstance(v, (int, np.integer)) for v in shape)):
         raise ConvmatError(f"matrix={brief(matrix)} is not a matrix (no 2-D shape); give the "
                            f"result of convmat.symbolic.conv_matrix or any sympy matrix")
+    if 0 in shape:
+        raise ConvmatError(f"matrix has shape {shape}: it has no "
+                           f"{'columns' if axis else 'rows'} to name")
     shape = _vector_shape(matrix, axis)
     return sympy.Matrix(symbols(shape, name, base=base, what=label)
                         .reshape(math.prod(shape)).tolist())

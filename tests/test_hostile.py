@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import convmat
 from convmat import arithmetic, geometry, options, receptive, symbolic, text, transposed
 
-from .oracle import NUMPY_MODE, direct_conv, direct_matrix, same_pads
+from .oracle import NUMPY_MODE, direct_conv, direct_conv_transpose, direct_matrix, same_pads
 
 HUGE = [2**62 + 1, 2**63, 10**30, 10**5000, -(10**5000)]
 JUNK = [None, 1.5, float("nan"), float("inf"), "x", "3", "", b"3", True, False, np.bool_(True),
@@ -86,7 +86,8 @@ def _pads(padding, ishape, kshape, strides, dilations):
     return None if flat is None else tuple((p, p) for p in flat)
 
 
-def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, flip):
+def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, flip,
+            fits=True):
     """The convolution the arguments describe, by the test's rules; None when invalid."""
     ndim_w = len(weight_shape)
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
@@ -116,7 +117,7 @@ def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, 
     if pads is None or mode not in MODES:
         return None
     for i, k, d, (b, a) in zip(ishape, kshape, dilations, pads):
-        if i + b + a < d * (k - 1) + 1:
+        if fits and i + b + a < d * (k - 1) + 1:
             return None
         if mode == "reflect" and max(b, a) >= i or mode == "circular" and max(b, a) > i:
             return None
@@ -189,6 +190,48 @@ def test_conv_matrix_hostile(args):
     dense = A.toarray()
     if w.dtype.kind in "biu":
         assert dense.tolist() == expected.tolist()  # exact, whatever the dtype
+    else:
+        np.testing.assert_allclose(dense, expected.astype(dense.dtype), rtol=1e-3)
+
+
+@settings(max_examples=100)
+@given(conv_arguments(), hostile(per_dim(2, 0, 2)))
+def test_conv_transpose_matrix_hostile(args, output_padding):
+    """Zero padding given as numbers: the oracle scatters every tap (tests/oracle.py)."""
+    weight_shape, input_shape, stride, padding, dilation, groups, _, flip, dtype = args
+    w = _weight(weight_shape, dtype)
+    try:
+        B = convmat.conv_transpose_matrix(w, input_shape, stride=stride, padding=padding,
+                                          output_padding=output_padding, dilation=dilation,
+                                          groups=groups, flip=flip)
+    except convmat.ConvmatError:
+        return
+    geo = resolve(weight_shape, input_shape, stride, 0, dilation, groups, "zeros", flip,
+                  fits=False)
+    assert geo is not None
+    if isinstance(padding, str):
+        return  # resolved on the forward input; the numeric paddings are checked below
+    n = len(geo["ishape"])
+    pads, q = _pads(padding, geo["ishape"], geo["kshape"], geo["stride"], geo["dilation"]), \
+        _ints(output_padding, n, 0)
+    assert pads is not None and q is not None
+    assert all(qq < max(ss, dd) for qq, ss, dd in zip(q, geo["stride"], geo["dilation"]))
+    # the transposed layout: (C_in, C_out / groups, *kernel)
+    c_in = weight_shape[0] if len(weight_shape) == n + 2 else 1
+    c_out_g = weight_shape[1] if len(weight_shape) == n + 2 else 1
+    w4 = _exact(w).reshape(c_in, c_out_g, *geo["kshape"])
+    columns = []
+    for col in range(c_in * math.prod(geo["ishape"])):
+        e = np.zeros(c_in * math.prod(geo["ishape"]), dtype=object)
+        e[col] = 1
+        columns.append(direct_conv_transpose(
+            e.reshape(c_in, *geo["ishape"]), w4, stride=geo["stride"], pads=pads,
+            dilation=geo["dilation"], output_padding=q, groups=geo["groups"],
+            flip=geo["flip"]).ravel())
+    expected = np.stack(columns, axis=1)
+    dense = B.toarray()
+    if w.dtype.kind in "biu":
+        assert dense.tolist() == expected.tolist()
     else:
         np.testing.assert_allclose(dense, expected.astype(dense.dtype), rtol=1e-3)
 
