@@ -114,6 +114,21 @@ def _complex(value: complex, precision: int) -> str:
     return f"{_float(re, precision)} {'-' if im < 0 else '+'} {size}i"
 
 
+def _integer(value: int) -> str:
+    """An integer exactly, or past Python's 4300-digit printing limit as ``m \\times 10^{e}``
+    (leading digits, found without printing the integer)."""
+    try:
+        return str(value)
+    except ValueError:
+        size = abs(value)
+        exponent = int(size.bit_length() * 0.30103) - 5
+        lead = size // 10**exponent
+        while lead >= 10**5:
+            lead, exponent = lead // 10, exponent + 1
+        sign = "-" if value < 0 else ""
+        return rf"{sign}{lead / 10**4:.4f} \times 10^{{{exponent + 4}}}"
+
+
 class Formatter:
     """LaTeX of one entry: integers as integers, floats to ``precision`` significant digits,
     sympy expressions through :func:`sympy.latex` (memoised: a convolution matrix repeats a
@@ -127,7 +142,7 @@ class Formatter:
         if isinstance(value, str):
             return value  # caller-supplied LaTeX (vector entries)
         if isinstance(value, (bool, np.bool_, int, np.integer, sympy.Integer)):
-            return str(int(value))
+            return _integer(int(value))
         if isinstance(value, (float, np.floating, sympy.Float)):
             return _float(float(value), self.precision)
         if isinstance(value, (complex, np.complexfloating)):

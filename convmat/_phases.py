@@ -66,7 +66,9 @@ def phase_order(shape, stride, channels: int) -> np.ndarray:
 def permutation(order: np.ndarray, dtype) -> sp.csr_array:
     """Square permutation ``Pi[order[k], k] = 1``, so ``(A @ Pi)[:, k] = A[:, order[k]]``."""
     n = order.size
-    return sp.csc_array((np.ones(n, dtype=dtype), order, np.arange(n + 1)), shape=(n, n)).tocsr()
+    index = index_dtype_for(n)  # int32 unless needed, as every other index of the package
+    return sp.csc_array((np.ones(n, dtype=dtype), order.astype(index, copy=False),
+                         np.arange(n + 1, dtype=index)), shape=(n, n)).tocsr()
 
 
 def split_columns(matrix, order: np.ndarray, widths: Sequence[int]) -> tuple:

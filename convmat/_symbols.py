@@ -6,13 +6,15 @@ inputs, so one symbol has one name everywhere.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import sympy
 
+from ._memory import check_budget
 from ._validate import as_int, as_shape
-from .errors import ConvmatError
+from .errors import ConvmatError, brief
 
 __all__ = ["element", "name_of", "phase_vectors", "symbols"]
 
@@ -34,8 +36,16 @@ def element(name: str, shape: Sequence[int], flat: int, base: int = 0) -> sympy.
     return sympy.Symbol(name_of(name, np.unravel_index(flat, tuple(shape)), base))
 
 
-def symbols(shape: Sequence[int], name: str, *, base: int = 0) -> sympy.Array:
+#: bytes per symbol made (a sympy Symbol, its name, sympy's cache; about 300 measured)
+SYMBOL_BYTES = 400
+
+
+def symbols(shape: Sequence[int], name: str, *, base: int = 0,
+            what: str = "name") -> sympy.Array:
     """A sympy Array of distinct symbols ``name_{i,j,...}`` of the given shape.
+
+    ``what`` is the parameter that gave ``name`` (for error messages). The symbols are
+    counted by the memory guard before any is made.
 
     Examples
     --------
@@ -45,7 +55,9 @@ def symbols(shape: Sequence[int], name: str, *, base: int = 0) -> sympy.Array:
     dims = as_shape(shape, "shape")
     base = as_int(base, "base")
     if not isinstance(name, str) or not name:
-        raise ConvmatError(f"name={name!r} must be a non-empty string")
+        raise ConvmatError(f"{what}={brief(name)} must be a non-empty string")
+    count = math.prod(dims)
+    check_budget(count * SYMBOL_BYTES, f"{count:,} symbols {name}_{{...}} of shape {dims}")
     flat = [sympy.Symbol(name_of(name, index, base)) for index in np.ndindex(*dims)]
     return sympy.ImmutableDenseNDimArray(flat, dims)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import geometry
-from ._validate import as_int, as_per_dim, as_shape
+from ._validate import as_flag, as_int, as_per_dim, as_shape
 from .errors import ConvmatError, error_context
 
 __all__ = [
@@ -71,7 +71,8 @@ class Relationship:
 
     def paper(self, **values: int) -> int:
         """The paper's formula evaluated at ``values``."""
-        return self._paper(**self._variables(values, "paper"))
+        with error_context(f"relationship({self.number}).paper"):
+            return self._paper(**self._variables(values, "paper"))
 
     def convmat(self, **values: int) -> int:
         """The same output size computed by :mod:`convmat.geometry`."""
@@ -85,7 +86,17 @@ class Relationship:
                 f"relationship {self.number} ({self.case}) takes the variables "
                 f"{', '.join(self.example)}; {method}() got "
                 f"{', '.join(f'{k}={v!r}' for k, v in values.items()) or 'none'}")
-        return {name: as_int(value, name) for name, value in values.items()}
+        variables = {name: as_int(value, name) for name, value in values.items()}
+        for name, value in variables.items():  # the paper's formulas divide by s
+            least = _LEAST[name]
+            if value < least:
+                raise ConvmatError(f"{name}={value} must be >= {least} (relationship "
+                                   f"{self.number}: {self.case})")
+        return variables
+
+
+#: the smallest value of each variable: sizes, kernels, strides and dilations are positive
+_LEAST = {"i": 1, "k": 1, "s": 1, "d": 1, "p": 0, "a": 0}
 
 
 _T = "transposed: "
@@ -289,6 +300,7 @@ def explain_shape(
         ishape = as_shape(input_shape, "input_shape")
         kshape = as_shape(kernel_shape, "kernel_shape")
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
+        transposed = as_flag(transposed, "transposed")
         if not transposed and any(as_per_dim(output_padding, len(ishape),
                                                       "output_padding", minimum=0)):
             raise ConvmatError(f"output_padding={output_padding!r} applies to a transposed "

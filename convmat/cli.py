@@ -7,6 +7,9 @@ the values are well-formed but describe no valid convolution (a :class:`ConvmatE
 with the options as typed: ``--kernel 3`` rather than ``weight.shape=(3,)``). Weights given on
 the command line are parsed as numbers only, never evaluated; negative numbers may follow an
 option directly (``--weights -1,1``).
+Symbol names (``--name``, and ``--x``/``--y`` given as names) are letters, digits and
+Greek-letter macros only, so nothing else reaches the LaTeX; numbers with absurdly many digits
+are refused before they are converted.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ._choices import (
     TEXT_FORMATS,
     ZERO_STYLES,
 )
+from ._memory import check_budget, estimate_bytes, kong_lucey_bytes
 from .errors import ConvmatError
 from .text import to_text
 
@@ -56,20 +60,39 @@ class _Exit(Exception):
         self.status = status
 
 
+#: digits an integer option may have (sizes go up to 2**62, 19 digits)
+_MAX_DIGITS = 19
+
+
+def _int(token: str, name: str) -> int:
+    """A decimal integer of an option, refused before ``int()`` when it has more digits than
+    any size convmat handles (Python refuses to convert past 4300 digits)."""
+    digits = token.strip().lstrip("+-").lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        raise _UsageError(f"{name}: a number of {len(digits)} digits is out of range (sizes "
+                          f"and steps go up to 2**62)")
+    return int(token)
+
+
+def _shown(text: str) -> str:
+    """An option's text for a message: quoted, cut when long."""
+    return repr(text) if len(text) <= 60 else repr(text[:40] + "...") + f" ({len(text)} chars)"
+
+
 def parse_shape(text: str, name: str = "--input") -> tuple[int, ...]:
     """``"5x5"`` → ``(5, 5)``; ``"7"`` → ``(7,)``."""
     parts = re.split(r"[x×,]", text.strip())
     if not parts or not all(re.fullmatch(r"\d+", p.strip()) for p in parts):
-        raise _UsageError(f"{name} {text!r} is not a shape like 5x5 or 7")
-    return tuple(int(p) for p in parts)
+        raise _UsageError(f"{name} {_shown(text)} is not a shape like 5x5 or 7")
+    return tuple(_int(p, name) for p in parts)
 
 
 def parse_ints(text: str, name: str) -> int | tuple[int, ...]:
     """``"2"`` → ``2``; ``"1x2"`` → ``(1, 2)``."""
     shape = re.split(r"[x×,]", text.strip())
     if not all(re.fullmatch(r"\d+", p.strip()) for p in shape):
-        raise _UsageError(f"{name} {text!r} is not an int or per-dim ints like 1x2")
-    values = tuple(int(p) for p in shape)
+        raise _UsageError(f"{name} {_shown(text)} is not an int or per-dim ints like 1x2")
+    values = tuple(_int(p, name) for p in shape)
     return values[0] if len(values) == 1 else values
 
 
@@ -84,10 +107,11 @@ def parse_padding(text: str):
         m = re.fullmatch(r"(-?\d+)(?::(-?\d+))?", dim.strip())  # negative: a crop
         if m is None:
             raise _UsageError(
-                f"--padding {text!r} is not an int, per-dim ints (1x2), before:after pairs "
-                f"(0:1x2) or one of valid, same, full"
+                f"--padding {_shown(text)} is not an int, per-dim ints (1x2), before:after "
+                f"pairs (0:1x2) or one of valid, same, full"
             )
-        out.append(int(m.group(1)) if m.group(2) is None else (int(m.group(1)), int(m.group(2))))
+        before = _int(m.group(1), "--padding")
+        out.append(before if m.group(2) is None else (before, _int(m.group(2), "--padding")))
     return out[0] if len(out) == 1 and not isinstance(out[0], tuple) else out
 
 
@@ -96,18 +120,22 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _number(token: str, name: str = "--weights"):
     if re.fullmatch(r"[+-]?\d+", token):
-        return int(token)
+        value = _int(token, "--weights")
+        if not -2**63 <= value < 2**63:
+            raise _UsageError(f"--weights: {token!r} does not fit in a 64-bit integer (write "
+                              f"it as a float, e.g. {float(value):.3e})")
+        return value
     if _NUMBER.fullmatch(token):
         value = float(token)
         if not math.isfinite(value):
-            raise _UsageError(f"{name}: {token!r} is not a finite number")
+            raise _UsageError(f"{name}: {_shown(token)} is not a finite number")
         return value
     if re.fullmatch(r"[0-9eE.+\-j()]+", token):
         try:
             return complex(token)
         except ValueError:
             pass
-    raise _UsageError(f"{name}: {token!r} is not a number ({name} takes numbers only)")
+    raise _UsageError(f"{name}: {_shown(token)} is not a number ({name} takes numbers only)")
 
 
 def parse_numbers(text: str, name: str) -> list:
@@ -139,8 +167,17 @@ def parse_weights(text: str, shape: Sequence[int]) -> np.ndarray:
 
 def _positive_int(text: str) -> int:
     """argparse type of ``--in-channels``, ``--out-channels``, ``--groups``."""
+    if re.fullmatch(r"\s*\+?\d+\s*", text) and len(text.strip().lstrip("+0")) > _MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"must be at most 2**62, not {_shown(text)}")
     if not re.fullmatch(r"\s*\+?\d+\s*", text) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {_shown(text)}")
+    return int(text)
+
+
+def _any_int(text: str) -> int:
+    """argparse type of the integer display options (``--max-size``, ``--precision``, ...)."""
+    if not re.fullmatch(r"\s*[+-]?\d+\s*", text) or len(text.strip().lstrip("+-0")) > _MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {_shown(text)}")
     return int(text)
 
 
@@ -150,9 +187,8 @@ def _add_channels(p: argparse.ArgumentParser) -> None:
     p.add_argument("--groups", type=_positive_int, default=1)
 
 
-def _weight(args, kernel: tuple[int, ...], *, transposed: bool = False):
-    """The weight of ``convmat matrix`` / ``kong-lucey``: ``--weights`` (exact rationals with
-    ``--symbolic``), a shape with ``--symbolic`` (symbols are made), else ``1, 2, ...``."""
+def _weight_shape(args, kernel: tuple[int, ...], *, transposed: bool = False):
+    """The weight's shape: the bare kernel, or the channel layout when channels are given."""
     if args.in_channels % args.groups or args.out_channels % args.groups:
         raise _UsageError(f"--groups {args.groups} must divide --in-channels "
                           f"{args.in_channels} and --out-channels {args.out_channels}")
@@ -161,6 +197,20 @@ def _weight(args, kernel: tuple[int, ...], *, transposed: bool = False):
         first, second = ((args.in_channels, args.out_channels) if transposed
                          else (args.out_channels, args.in_channels))
         shape = (first, second // args.groups, *kernel)
+    return shape
+
+
+def _weight(args, kernel: tuple[int, ...], *, transposed: bool = False, build_bytes: int = 0):
+    """The weight of ``convmat matrix`` / ``kong-lucey``: ``--weights`` (exact rationals with
+    ``--symbolic``), a shape with ``--symbolic`` (symbols are made), else ``1, 2, ...``.
+
+    ``build_bytes`` is what the build itself will need (estimated from the geometry, which
+    the caller has checked): the default weights are counted with it by the memory guard
+    before they are made, so a huge kernel or channel count is refused at once."""
+    shape = _weight_shape(args, kernel, transposed=transposed)
+    if args.weights is None and not args.symbolic:
+        check_budget(16 * math.prod(shape) + build_bytes,
+                     f"the default weights 1, 2, ... of shape {shape} and the build")
     if args.weights is not None:
         weight = parse_weights(args.weights, shape)
         if args.symbolic and weight.dtype.kind == "f":
@@ -213,7 +263,7 @@ def _add_matrix(sub) -> None:
     p = sub.add_parser("matrix", help="print a convolution's matrix",
                        description="Print the matrix of a convolution (or its transpose).")
     _add_geometry(p, weights=True)
-    p.add_argument("--max-size", type=int, default=40,
+    p.add_argument("--max-size", type=_any_int, default=40,
                    help="largest rows/cols printed densely (default 40); larger gets a summary")
     _add_matrix_output(p)
 
@@ -241,8 +291,8 @@ def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) 
     latex.add_argument("--no-blocks", action="store_true", help="no block rules")
     latex.add_argument("--zero", choices=tuple(ZERO_STYLES),
                        help="how structural zeros print (default 0)")
-    latex.add_argument("--precision", type=int, help="significant digits of floats (default 4)")
-    latex.add_argument("--highlight-row", type=int, metavar="ROW",
+    latex.add_argument("--precision", type=_any_int, help="significant digits of floats (default 4)")
+    latex.add_argument("--highlight-row", type=_any_int, metavar="ROW",
                        help="highlight the entries of one row (the kernel's window)")
     latex.add_argument("--highlight", choices=tuple(HIGHLIGHTS),
                        help="boxed (default; keeps the row height), bold, or color")
@@ -251,7 +301,7 @@ def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) 
                             + (" (a name)" if kong_lucey else ""))
     latex.add_argument("--y", metavar="NAME|NUMBERS",
                        help="write the output vector before the matrix: y = A x")
-    latex.add_argument("--base", type=int,
+    latex.add_argument("--base", type=_any_int,
                        help="first index of every symbol (default 0; 1 as in most papers)")
     latex.add_argument("--spacing", type=float, metavar="FACTOR",
                        help="row height as a multiple of LaTeX's (default 1.3 with rules)")
@@ -271,17 +321,28 @@ def _add_matrix_output(p: argparse.ArgumentParser) -> None:
     _add_output(p)
     _add_latex_options(p)
     for axis in ("rows", "cols"):
-        p.add_argument(f"--max-{axis}", type=int, metavar="N",
+        p.add_argument(f"--max-{axis}", type=_any_int, metavar="N",
                        help=f"at most N {axis}: LaTeX elides the middle, text prints a "
                        f"summary beyond (default --max-size)")
 
 
+#: a symbol name on the command line: a letter or a Greek-letter macro, then letters and
+#: digits (it is written into LaTeX verbatim, so nothing else is accepted: no ``\input``)
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+          "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+          "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
+          "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")
+_SYMBOL_NAME = re.compile(r"(?:[A-Za-z]|\\(?:" + "|".join(_GREEK) + r")(?![A-Za-z]))[A-Za-z0-9]*")
+_NAME_HINT = ("use a letter or a Greek-letter macro such as \\theta, then letters and digits "
+              "(e.g. h, W2, \\alpha)")
+
+
 def _check_names(args) -> None:
+    """``--name``: applies to ``--symbolic`` only, and must be a symbol name."""
     if args.name is not None and not args.symbolic:
         raise _UsageError("--name applies to --symbolic only (numeric entries have no names)")
-    if args.name is not None and not re.fullmatch(r"[A-Za-z]\w*|\\[A-Za-z]+", args.name):
-        raise _UsageError(f"--name {args.name!r} must be a symbol name like w or h (or a "
-                          f"LaTeX macro like \\theta)")
+    if args.name is not None and not _SYMBOL_NAME.fullmatch(args.name):
+        raise _UsageError(f"--name {_shown(args.name)} is not a symbol name: {_NAME_HINT}")
 
 
 def _cmd_matrix(args) -> int:
@@ -289,7 +350,6 @@ def _cmd_matrix(args) -> int:
     kshape = parse_shape(args.kernel, "--kernel")
     _check_matrix_output(args)
     _check_names(args)
-    wshape, weight = _weight(args, kshape, transposed=args.transpose)
     kw = _common(args)
     _check_dims(args, ishape, kshape, kw)
     kw.update(groups=args.groups, padding_mode=args.mode, flip=args.flip)
@@ -299,13 +359,18 @@ def _cmd_matrix(args) -> int:
         names = dict(name=args.name or "w", base=args.base or 0)
     else:
         builders, names = sparse, {}
-    if args.transpose:
+    wshape = _weight_shape(args, kshape, transposed=args.transpose)
+    if args.transpose:  # the geometry is checked before any weight is made
         kw["output_padding"] = parse_ints(args.output_padding, "--output-padding")
-        matrix = builders.conv_transpose_matrix(weight, ishape, **kw, **names)
         geom = geometry.conv_transpose_geometry(wshape, ishape, **kw)
     else:
-        matrix = builders.conv_matrix(weight, ishape, **kw, **names)
         geom = geometry.conv_geometry(wshape, ishape, **kw)
+    _, weight = _weight(args, kshape, transposed=args.transpose,
+                        build_bytes=estimate_bytes(geom, 8, transposed=args.transpose)[1])
+    if args.transpose:
+        matrix = builders.conv_transpose_matrix(weight, ishape, **kw, **names)
+    else:
+        matrix = builders.conv_matrix(weight, ishape, **kw, **names)
     _write(_render_matrix(args, matrix, geom), args.output)
     return 0
 
@@ -354,8 +419,11 @@ def _vector_option(text: str | None, name: str):
     """``--x``/``--y``: a symbol name, or the entries as numbers."""
     if text is None:
         return None
-    if re.fullmatch(r"[A-Za-z]\w*|\\[A-Za-z]+", text.strip()):
+    if _SYMBOL_NAME.fullmatch(text.strip()):
         return text.strip()
+    if text.strip().startswith("\\") or re.search(r"[A-Za-z]{2,}", text):
+        raise _UsageError(f"{name} {_shown(text)} is not a symbol name: {_NAME_HINT}; or give "
+                          f"the entries as numbers")
     return parse_numbers(text, name)
 
 
@@ -398,14 +466,17 @@ def _render_matrix(args, matrix, geom) -> str | bytes:
 
 
 def _write(output: str | bytes, path: str | None) -> None:
-    """Print ``output``, or write it to ``path`` (``-``: stdout; exit code 2 when that
-    fails)."""
-    if path is None or path == "-":
+    """Print ``output``, or write it to ``path`` (``-``: standard output; exit code 2 when
+    the file cannot be written)."""
+    if path == "-":
         if isinstance(output, bytes):
             sys.stdout.flush()
             sys.stdout.buffer.write(output)
-        else:
-            print(output.rstrip("\n"))
+            sys.stdout.buffer.flush()
+            return
+        path = None
+    if path is None:
+        print(output.rstrip("\n"))
         return
     try:
         if isinstance(output, bytes):
@@ -549,9 +620,11 @@ def _cmd_kong_lucey(args) -> int:
                               f"entries are named from the geometry)")
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
-    _, weight = _weight(args, kshape)
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     _check_dims(args, ishape, kshape, kw)
+    # the geometry and the memory guard are checked before any weight is made
+    geom = geometry.conv_geometry(_weight_shape(args, kshape), ishape, **kw)
+    _, weight = _weight(args, kshape, build_bytes=_kong_lucey_bytes(geom))
     if args.symbolic:
         from . import symbolic
 
@@ -846,6 +919,16 @@ def _cmd_summary(args) -> int:
     return 0
 
 
+def _kong_lucey_bytes(geom) -> int:
+    """What :func:`convmat.kong_lucey` will need for ``geom`` (checked before the weights)."""
+    from ._phases import phase_kernel_shape
+
+    unit = geometry.conv_geometry(geom.weight_shape, geom.padded_shape, stride=geom.stride,
+                                  dilation=geom.dilation, groups=geom.groups)
+    kshape = phase_kernel_shape(geom.kernel_shape, geom.stride, geom.dilation)
+    return kong_lucey_bytes(unit, 8, math.prod(geom.stride), kshape)
+
+
 #: subcommand name -> (add arguments, run)
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "animate": (_add_animate, _cmd_animate), "plot": (_add_plot, _cmd_plot),
@@ -860,7 +943,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse would exit; we return 2 from main instead
-        raise _UsageError(f"{self.prog}: {message}", usage=self.format_usage())
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
     def exit(self, status: int = 0, message: str | None = None):  # --help, --version
         if message:
@@ -925,23 +1008,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command][1](args)
     except _Exit as done:
         return done.status
-    except _UsageError as exc:
-        if exc.usage:
-            print(exc.usage.rstrip("\n"), file=sys.stderr)
-        print(f"convmat: error: {exc}", file=sys.stderr)
+    except _UsageError as exc:  # one line, in the terms the user typed
+        print(f"convmat: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except ConvmatError as exc:
-        print(f"convmat: error: {cli_message(exc)}", file=sys.stderr)
+        print(f"convmat: error: {_one_line(cli_message(exc))}", file=sys.stderr)
         return 1
     except MemoryError:
-        print("convmat: error: out of memory; try a smaller --input", file=sys.stderr)
+        print("convmat: error: out of memory (lower CONVMAT_MEMORY_LIMIT so that the memory "
+              "guard refuses such a build before it starts, or try a smaller --input)",
+              file=sys.stderr)
         return 1
     except BrokenPipeError:
-        raise
-    except Exception as exc:  # never a traceback: report what happened and where to look
-        print(f"convmat: internal error: {type(exc).__name__}: {exc} (please report this "
-              f"with the command line that caused it)", file=sys.stderr)
+        raise  # run() keeps a closed pipe quiet
+    except OSError as exc:  # standard output on a full device, a read-only pipe, ...
+        print(f"convmat: error: cannot write the output ({exc.strerror or exc})",
+              file=sys.stderr)
         return 1
+    except Exception as exc:  # never a traceback: report what happened and where to look
+        print(f"convmat: internal error: {type(exc).__name__}: {_one_line(exc)} (please "
+              f"report this with the command line that caused it)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: object) -> str:
+    return " ".join(str(exc).split("\n"))
 
 
 def run() -> None:
@@ -953,4 +1044,9 @@ def run() -> None:
         # the reader went away: silence the interpreter's final flush of stdout as well
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
+    except OSError as exc:  # the final flush failed (a full device): one line, exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"convmat: error: cannot write the output ({exc.strerror or exc})",
+              file=sys.stderr)
+        code = 1
     sys.exit(code)

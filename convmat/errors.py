@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["ConvmatError"]
+__all__ = ["ConvmatError"]  # error_context, shape_of, brief: for the modules
 
 
 class ConvmatError(ValueError):
@@ -42,11 +42,36 @@ def error_context(function: str, **context: object) -> Iterator[None]:
         yield
     except ConvmatError as exc:
         if _depth.get() == 1:
-            args = ", ".join(f"{k}={v!r}" for k, v in context.items())
+            args = ", ".join(f"{k}={brief(v)}" for k, v in context.items())
             exc.context = f"{function}({args})"
         raise
     finally:
         _depth.reset(token)
+
+
+def brief(value: object, limit: int = 300) -> str:
+    """``repr(value)`` for an error message, safe and short: an integer too long to print
+    (Python refuses ``repr`` past 4300 digits) shows its size, a long repr is cut.
+
+    Examples
+    --------
+    >>> brief((5, 10**5000))
+    '(5, <int of ~5001 digits>)'
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        bits = value.bit_length()
+        digits = str(len(str(abs(value)))) if bits < 14000 else f"~{int(bits * 0.30103) + 1}"
+        text = f"<int of {digits} digits>"
+    elif type(value) in (tuple, list):
+        items = [brief(v, limit) for v in value]  # type: ignore[attr-defined]
+        text = ", ".join(items) + ("," if type(value) is tuple and len(items) == 1 else "")
+        text = f"({text})" if type(value) is tuple else f"[{text}]"
+    else:
+        try:
+            text = repr(value)
+        except (ValueError, TypeError, RuntimeError):  # a repr that fails (huge ints inside)
+            text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 20] + " ... " + text[-12:]
 
 
 def shape_of(value: object) -> object:

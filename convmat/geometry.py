@@ -27,8 +27,18 @@ from typing import Literal, Union
 import numpy as np
 
 from ._choices import PADDING_MODES, PADDING_STRINGS
-from ._validate import as_int, as_per_dim, as_shape, check_choice, listed, positive_int
-from .errors import ConvmatError, error_context
+from ._validate import (
+    MAX_SIZE,
+    as_flag,
+    as_int,
+    as_per_dim,
+    as_shape,
+    check_choice,
+    check_size,
+    listed,
+    positive_int,
+)
+from .errors import ConvmatError, brief, error_context
 
 __all__ = [
     "ConvGeometry",
@@ -135,6 +145,7 @@ def resolve_padding(
         )
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
+    allow_negative = as_flag(allow_negative, "allow_negative")
     padding = listed(padding)
     if isinstance(padding, str):
         mode = padding.lower()
@@ -148,7 +159,7 @@ def resolve_padding(
                 for i, k, s, d in zip(ishape, kshape, strides, dilations)
             )
         raise ConvmatError(
-            f"padding={padding!r} is not a padding; use an int, per-dim ints or "
+            f"padding={brief(padding)} is not a padding; use an int, per-dim ints or "
             f"(before, after) pairs, or one of {PADDING_STRINGS}"
         )
     if isinstance(padding, Sequence) and not isinstance(padding, bytes):
@@ -179,8 +190,8 @@ def resolve_padding(
 
 def _show(value: object) -> str:
     if isinstance(value, Sequence) and not isinstance(value, str):
-        return repr(tuple(_show_plain(v) for v in value))
-    return repr(value)
+        return brief(tuple(_show_plain(v) for v in value))
+    return brief(value)
 
 
 def _show_plain(value: object) -> object:
@@ -348,19 +359,79 @@ class ConvGeometry:
     def weight_shape(self) -> tuple[int, ...]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_shape)
 
+    def axis_entries(self) -> tuple[int, ...]:
+        """Per axis, the (output position, tap) pairs the engine emits: ``sum_t count[t]``.
+
+        Closed form (:func:`axis_entries`), O(log) arithmetic per axis: nothing of the
+        output's length is allocated, so the memory guard can refuse any geometry at once.
+        """
+        return tuple(
+            axis_entries(i, k, s, d, b, o) if self.padding_mode == "zeros" else o * k
+            for o, k, s, d, (b, _), i in zip(
+                self.output_shape, self.kernel_shape, self.stride, self.dilation,
+                self.padding, self.input_shape)
+        )
+
     def nnz_upper_bound(self) -> int:
         """Number of (row, col, tap) triplets the engine emits (exact for zeros padding)."""
-        per_dim = 1
-        for o, k, s, d, (b, a), i in zip(
-            self.output_shape, self.kernel_shape, self.stride, self.dilation, self.padding,
-            self.input_shape,
-        ):
-            if self.padding_mode == "zeros":
-                lo, hi = tap_range(i, k, s, d, b, o)
-                per_dim *= int((hi - lo).sum())
-            else:
-                per_dim *= o * k
-        return self.out_channels * (self.in_channels // self.groups) * per_dim
+        return (self.out_channels * (self.in_channels // self.groups)
+                * math.prod(self.axis_entries()))
+
+
+def floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """``sum(floor((a*t + b) / m) for t in range(n))`` exactly, in O(log) steps.
+
+    ``n >= 0``, ``m >= 1``; ``a`` and ``b`` any integers (Python ints: no overflow).
+    """
+    if n <= 0:
+        return 0
+    total = 0
+    q, a = divmod(a, m)
+    total += q * (n * (n - 1) // 2)
+    q, b = divmod(b, m)
+    total += q * n
+    while True:  # a, b in [0, m): the Euclid-like reduction of the lattice-point count
+        if a >= m:
+            total += (n * (n - 1) // 2) * (a // m)
+            a %= m
+        if b >= m:
+            total += n * (b // m)
+            b %= m
+        y_max = a * n + b
+        if y_max < m:
+            return total
+        n, b = divmod(y_max, m)
+        m, a = a, m
+
+
+def _clipped_ceil_sum(c: int, k: int, s: int, d: int, o: int) -> int:
+    """``sum(clip(ceil((c - t*s) / d), 0, k) for t in range(o))`` in closed form."""
+    # t < full: the value is >= k (clipped to k); t >= zero: the value is <= 0
+    full = min(max((c - d * (k - 1) - 1) // s + 1, 0), o)
+    zero = min(max(ceil_div(c, s), 0), o)
+    n = zero - full  # the values in between are ceil((c - t s)/d), summed backwards
+    return k * full + floor_sum(n, d, s, c - s * (zero - 1) + d - 1)
+
+
+def axis_entries(i: int, k: int, s: int, d: int, b: int, o: int) -> int:
+    r"""``sum(hi - lo)`` of :func:`tap_range`: the taps of ``o`` output positions that land in
+    an input of size ``i`` (zero padding ``b`` before), computed in closed form.
+
+    Notes
+    -----
+    With :math:`\mathrm{lo}(t) = \operatorname{clip}(\lceil (b - ts)/d \rceil, 0, k)` and
+    :math:`\mathrm{hi}(t) = \operatorname{clip}(\lceil (b + i - ts)/d \rceil, 0, k)`, each
+    sum splits at the two positions where the clip starts and stops acting; the middle is a
+    sum of floors of an arithmetic progression (:func:`floor_sum`).
+
+    Examples
+    --------
+    >>> axis_entries(5, 3, 1, 1, 1, 5)   # "same": 2 + 3 + 3 + 3 + 2
+    13
+    >>> axis_entries(10**18, 3, 1, 1, 0, 10**18 - 2)
+    2999999999999999994
+    """
+    return _clipped_ceil_sum(b + i, k, s, d, o) - _clipped_ceil_sum(b, k, s, d, o)
 
 
 def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarray, np.ndarray]:
@@ -377,7 +448,7 @@ def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarra
 
 def _weight_layout(weight_shape, ndim, groups, transposed):
     """(out_channels, in_channels, kernel_shape) of the forward convolution."""
-    wshape = tuple(weight_shape)
+    wshape = tuple(as_int(v, "weight.shape") for v in weight_shape)
     if len(wshape) == ndim:
         if groups != 1:
             raise ConvmatError(
@@ -391,7 +462,7 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
                 if len(wshape) == ndim + 1 else "")
         raise ConvmatError(
             f"weight.shape={wshape!r} has {len(wshape)} dimensions; for {ndim} spatial "
-            f"dimensions use the bare kernel ({ndim} dims) or the layout {layout} "
+            f"dimensions (the length of input_shape) use the bare kernel ({ndim} dims) or the layout {layout} "
             f"({ndim + 2} dims){hint}"
         )
     if any(v < 1 for v in wshape):
@@ -462,8 +533,8 @@ def conv_geometry(
         output_size(i, k, s, d, b, a)
         for i, k, s, d, (b, a) in zip(ishape, kshape, strides, dilations, pads)
     )
-    return ConvGeometry(ishape, kshape, oshape, strides, dilations, pads, c_in, c_out, groups,
-                        mode, bool(flip))
+    return check_indexable(ConvGeometry(ishape, kshape, oshape, strides, dilations, pads,
+                                        c_in, c_out, groups, mode, as_flag(flip, "flip")))
 
 
 def conv_transpose_geometry(
@@ -496,8 +567,28 @@ def conv_transpose_geometry(
     )
     pads = _transpose_padding(padding, ishape, kshape, strides, dilations)
     mode = check_mode(padding_mode, pads, tshape)
-    return ConvGeometry(tshape, kshape, ishape, strides, dilations, pads, c_out_t, c_in_t,
-                        groups, mode, bool(flip))
+    return check_indexable(ConvGeometry(tshape, kshape, ishape, strides, dilations, pads,
+                                        c_out_t, c_in_t, groups, mode, as_flag(flip, "flip")))
+
+
+def check_indexable(geom: ConvGeometry, transposed: bool = False) -> ConvGeometry:
+    """``geom`` when every size, step, padding and matrix dimension is at most ``2**62``, so
+    that all index arithmetic of a build stays inside int64 (larger layers could never be
+    stored anyway); a :class:`ConvmatError` naming the quantity otherwise."""
+    for name, values in (("input_shape", geom.input_shape), ("kernel_shape", geom.kernel_shape),
+                         ("stride", geom.stride), ("dilation", geom.dilation),
+                         ("padding", tuple(v for pair in geom.padding for v in pair)),
+                         ("padded input size", geom.padded_shape),
+                         ("channels", (geom.in_channels, geom.out_channels))):
+        for value in values:
+            check_size(value, name)
+    rows, cols = geom.shape
+    if max(rows, cols, math.prod(geom.weight_shape)) > MAX_SIZE:
+        raise ConvmatError(
+            f"the matrix would have shape ({rows}, {cols}) for a weight of "
+            f"{math.prod(geom.weight_shape)} entries: larger than 2**62 = {MAX_SIZE}, more "
+            f"than any index can address")
+    return geom
 
 
 def vector_shapes(geom: ConvGeometry,

@@ -62,7 +62,7 @@ from ._latex_cells import (
 from ._padmap import index_map
 from ._symbols import element, name_of
 from ._validate import as_int, check_choice
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .geometry import ConvGeometry, vector_shapes
 from .striding import KongLucey
 from .symbolic import MatrixProduct
@@ -111,7 +111,7 @@ def _explicit_levels(value: object) -> tuple[int, ...]:
     values = value if isinstance(value, Sequence) else (value,)
     sizes = tuple(as_int(v, "blocks") for v in values)
     if any(v < 1 for v in sizes):
-        raise ConvmatError(f"blocks={value!r} must hold positive block sizes")
+        raise ConvmatError(f"blocks={brief(value)} must hold positive block sizes")
     return tuple(sorted(set(sizes), reverse=True))
 
 
@@ -125,7 +125,7 @@ def _layout(matrix, shape, geometry, transposed) -> tuple[ConvGeometry, bool] | 
             return None
     elif not isinstance(geometry, ConvGeometry):
         raise ConvmatError(
-            f"geometry={geometry!r} is not a ConvGeometry; make one with "
+            f"geometry={brief(geometry)} is not a ConvGeometry; make one with "
             f"convmat.geometry.conv_geometry or conv_transpose_geometry"
         )
     options = [False, True] if transposed is None else [bool(transposed)]
@@ -262,7 +262,7 @@ def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> C
     by the geometry when known) or the given entries."""
     if isinstance(value, str):
         if not value:
-            raise ConvmatError(f"{name}={value!r} must be a name or the entries")
+            raise ConvmatError(f"{name}={brief(value)} must be a name or the entries")
         shape = (n,) if layout is None else vector_shapes(*layout)[1 - axis]
         return lambda k: element(value, shape, k, base)
     entries = list(np.asarray(value, dtype=object).ravel())
@@ -337,7 +337,7 @@ def _block_levels(blocks: Blocks, layout) -> tuple[tuple[int, ...], tuple[int, .
         return (), ()
     if isinstance(blocks, Sequence) and len(blocks) == 2:
         return tuple(_explicit_levels(b) for b in blocks)  # type: ignore[return-value]
-    raise ConvmatError(f"blocks={blocks!r} is not 'auto', None or a pair (row_blocks, col_blocks)")
+    raise ConvmatError(f"blocks={brief(blocks)} is not 'auto', None or a pair (row_blocks, col_blocks)")
 
 
 def _segments(widths: Sequence[int], limit: int | None) -> tuple[list[int | None], list[int]]:
@@ -481,7 +481,7 @@ def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object
     y = "y" if y is None else y
     for value, label in ((x, "x"), (y, "y")):
         if not isinstance(value, str) or not value:
-            raise ConvmatError(f"{label}={value!r} must be a non-empty name (the symbols of a "
+            raise ConvmatError(f"{label}={brief(value)} must be a non-empty name (the symbols of a "
                                f"Kong & Lucey display are named from the geometry)")
     if part == "all":
         return "\\begin{aligned}\n" + "\n\\\\[2ex]\n".join(
@@ -698,18 +698,20 @@ def to_latex(
                 f"takes {', '.join(_OPTIONS)}"
             )
         if not isinstance(standalone, (bool, np.bool_)):
-            raise ConvmatError(f"standalone={standalone!r} must be True or False")
+            raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
+        if transposed is not None and not isinstance(transposed, (bool, np.bool_)):
+            raise ConvmatError(f"transposed={brief(transposed)} must be True, False or None")
         style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
                        highlight, base, spacing, overlay, grid)
         if isinstance(matrix, KongLucey):
             for name, value in (("geometry", geometry), ("transposed", transposed)):
                 if value is not None:
-                    raise ConvmatError(f"{name}={value!r}: a Kong & Lucey result knows its own "
+                    raise ConvmatError(f"{name}={brief(value)}: a Kong & Lucey result knows its own "
                                        f"geometry; leave {name} out")
             body = _kong_lucey(matrix, "all" if part is None else part, style, x, y)
         else:
             if part is not None:
-                raise ConvmatError(f"part={part!r} applies to Kong & Lucey results only, not "
+                raise ConvmatError(f"part={brief(part)} applies to Kong & Lucey results only, not "
                                    f"to a {type(matrix).__name__}")
             body = _matrix(matrix, style, geometry, transposed, x, y)
         spacing = style.spacing
@@ -773,7 +775,14 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
     with error_context("equations_to_latex"):
         if isinstance(equations, MatrixProduct):
             equations = equations.sums()
-        equations = list(equations)
+        if isinstance(equations, sympy.Eq):
+            equations = [equations]
+        if not isinstance(standalone, (bool, np.bool_)):
+            raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
+        try:
+            equations = list(equations)
+        except TypeError:
+            equations = []
         if not equations or not all(isinstance(e, sympy.Eq) for e in equations):
             raise ConvmatError("equations must be a non-empty sequence of sympy.Eq")
         lines = []

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import geometry
+from ._memory import check_budget
 from ._padmap import index_map
 from ._validate import as_weight
 from .errors import error_context, shape_of
@@ -212,4 +213,8 @@ def conv_operator(
             w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
             groups=groups, padding_mode=padding_mode, flip=flip,
         )
+        # the padding maps (one int64 per padded position per axis, with temporaries) are
+        # made here; the product's buffers are those of the vector the caller gives
+        check_budget(24 * sum(geom.padded_shape), f"conv_operator of shape {geom.shape} "
+                     f"(its padding maps)", advice="Less padding needs less. ")
         return ConvOperator(w, geom)

@@ -33,9 +33,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from ._memory import check_budget, index_dtype_for
+from ._memory import check_budget, conversion_bytes, index_dtype_for
 from ._padmap import index_map
-from ._validate import as_format, as_shape, check_format, positive_int
+from ._validate import as_dtype, as_format, as_shape, check_format, check_size, positive_int
 from .errors import ConvmatError, error_context
 
 __all__ = ["padding_matrix"]
@@ -70,7 +70,7 @@ def padding_matrix(
     format : str
         Any SciPy sparse format name.
     dtype : numpy dtype
-        Entry type (the entries are 0 and 1).
+        Entry type (the entries are 0 and 1); a number type, float16 stored as float32.
 
     Returns
     -------
@@ -108,11 +108,19 @@ def padding_matrix(
         mode = geometry.check_mode(mode, pads, ishape, name="mode")
         channels = positive_int(channels, "channels")
         format = check_format(format)
-        dtype = np.dtype(dtype)
-        padded = tuple(i + b + a for i, (b, a) in zip(ishape, pads))
+        dtype = as_dtype(dtype)
+        padded = tuple(check_size(i + b + a, "padded input size")
+                       for i, (b, a) in zip(ishape, pads))
         n_rows, n_cols = channels * math.prod(padded), channels * math.prod(ishape)
-        idx = index_dtype_for(max(n_rows, n_cols) + 1)
-        check_budget(n_rows * (dtype.itemsize + 2 * idx().itemsize), "padding_matrix")
+        idx = np.dtype(index_dtype_for(max(n_rows, n_cols) + 1)).itemsize
+        # one channel's flat sources and mask (with a temporary), the row counts, the
+        # columns (int64, then the index type), the values, the row pointers
+        per_channel = math.prod(padded)
+        peak = (per_channel * 25 + sum(padded) * 24 + n_rows * (1 + idx)
+                + n_rows * (16 + idx + dtype.itemsize) + idx)
+        if format != "csr":
+            peak += conversion_bytes(format, n_rows, n_rows, n_cols, dtype.itemsize, idx, 1)
+        check_budget(peak, f"padding_matrix of shape ({n_rows}, {n_cols})")
 
         # flat source of every padded position of one channel (-1: a zero)
         source = np.zeros((), dtype=np.int64)
@@ -125,10 +133,11 @@ def padding_matrix(
         per_channel = math.prod(ishape)
         cols = (np.arange(channels, dtype=np.int64)[:, None] * per_channel + source)[:, inside]
         counts = np.broadcast_to(inside, (channels, inside.size)).ravel()
-        indptr = np.zeros(n_rows + 1, dtype=idx)
+        index = index_dtype_for(max(n_rows, n_cols) + 1)
+        indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(counts, out=indptr[1:])
         matrix = sp.csr_array(
-            (np.ones(cols.size, dtype=dtype), cols.ravel().astype(idx), indptr),
+            (np.ones(cols.size, dtype=dtype), cols.ravel().astype(index), indptr),
             shape=(n_rows, n_cols),
         )
-        return as_format(matrix, format)
+        return as_format(matrix, format, "the padding matrix")

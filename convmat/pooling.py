@@ -19,9 +19,18 @@ import scipy.sparse as sp
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
-from ._validate import as_array, as_format, as_int, as_per_dim, as_shape, check_format
+from ._validate import (
+    as_array,
+    as_dtype,
+    as_flag,
+    as_format,
+    as_int,
+    as_per_dim,
+    as_shape,
+    check_format,
+)
 from .arrays import with_geometry
-from .errors import ConvmatError, error_context, shape_of
+from .errors import ConvmatError, brief, error_context, shape_of
 
 __all__ = ["avg_pool_matrix", "max_pool_matrix"]
 
@@ -44,23 +53,55 @@ def pool_geometry(
     channels = as_int(channels, "channels")
     if channels < 1:
         raise ConvmatError(f"channels={channels} must be >= 1")
-    geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
-                                  padding=padding, dilation=dilation, groups=channels)
+    try:
+        geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
+                                      padding=padding, dilation=dilation, groups=channels)
+    except ConvmatError as exc:  # the window is the pooling layer's kernel_size
+        raise ConvmatError(exc.message.replace("kernel_shape=", "kernel_size=")) from None
+    if any(b < 0 or a < 0 for b, a in geom.padding):
+        raise ConvmatError(f"padding={brief(padding)} must not be negative: pooling pads (as "
+                           f"PyTorch); crop the input first to pool a part of it")
     for axis, (i, k, s, d, (b, _), o) in enumerate(zip(
             ishape, kshape, geom.stride, geom.dilation, geom.padding, geom.output_shape)):
-        lo, hi = geometry.tap_range(i, k, s, d, b, o)
-        if np.any(lo == hi):
+        empty = _empty_window(i, k, s, d, b, o)
+        if empty is not None:
+            which = f"window {empty}" if empty >= 0 else "a pooling window"
             raise ConvmatError(
-                f"padding={padding!r} leaves pooling window {int(np.argmax(lo == hi))} of dim "
-                f"{axis} wholly in the padding (no input position to pool); use less padding "
-                f"(PyTorch allows at most half the window)")
+                f"padding={brief(padding)} leaves {which} of dim {axis} wholly in the padding "
+                f"(no input position to pool); use less padding (PyTorch allows at most half "
+                f"the window)")
     return geom
 
 
+def _empty_window(i: int, k: int, s: int, d: int, b: int, o: int) -> int | None:
+    """An output position whose window holds no input position (``-1``: one exists, which
+    is not computed), or None; O(1) arithmetic, nothing of the output's length.
+
+    With ``d < i`` the gaps between taps are shorter than the input, so a window is empty
+    only when its span misses the input, which happens first at either end; with ``d >= i``
+    a window holds at most one input position and the empty ones are those the closed-form
+    count of entries misses.
+    """
+    def inside(t: int) -> int:
+        x = t * s - b  # first tap's position in the input
+        lo = min(max(geometry.ceil_div(-x, d), 0), k)
+        hi = min(max(geometry.ceil_div(i - x, d), 0), k)
+        return max(hi - lo, 0)
+
+    if d < i:
+        for t in (0, o - 1):
+            if inside(t) == 0:
+                return t
+        return None
+    if geometry.axis_entries(i, k, s, d, b, o) < o:
+        return 0 if inside(0) == 0 else (o - 1 if inside(o - 1) == 0 else -1)
+    return None
+
+
 def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str,
-               extra_per_entry: int = 0) -> _engine.Structure:
+               extra_per_entry: int = 0, format: str = "csr") -> _engine.Structure:  # noqa: A002
     nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
-                               extra_per_entry=extra_per_entry)
+                               extra_per_entry=extra_per_entry, format=format)
     check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
     return _engine.build(geom)
 
@@ -136,14 +177,13 @@ def avg_pool_matrix(
         geom = pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
                              dilation=dilation, channels=channels)
         format = check_format(format)
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "fc":
-            raise ConvmatError(f"dtype={dtype} must be a floating type (averages are fractions)")
+        count_include_pad = as_flag(count_include_pad, "count_include_pad")
+        dtype = as_dtype(dtype, "dtype", kinds="fc")
         if divisor_override is not None:  # checked before anything is built
             divisor = as_int(divisor_override, "divisor_override")
             if divisor < 1:
                 raise ConvmatError(f"divisor_override={divisor_override!r} must be >= 1")
-        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix")
+        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix", format=format)
         if divisor_override is not None:
             data = np.full(structure.nnz, 1 / divisor, dtype=dtype)
         elif count_include_pad:
@@ -153,7 +193,7 @@ def avg_pool_matrix(
             data = np.repeat((1 / counts).astype(dtype), counts)
         matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=geom.shape)
         matrix.has_canonical_format = True
-        return with_geometry(as_format(matrix, format), geom)
+        return with_geometry(as_format(matrix, format, "the pooling matrix"), geom)
 
 
 def max_pool_matrix(
@@ -213,11 +253,14 @@ def max_pool_matrix(
             raise ConvmatError(
                 f"x.shape={values.shape!r} must be (C, *input_shape) with at least one "
                 f"spatial dim; use x[None] for a single channel")
+        if values.size == 0:
+            raise ConvmatError(f"x.shape={values.shape!r} is empty: max pooling needs at "
+                               f"least one channel and one position")
         geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
         # gathered values, ranks, the repeated maxima and two masks: about 6 nnz-sized arrays
-        structure = _structure(geom, 8, "max_pool_matrix", extra_per_entry=48)
+        structure = _structure(geom, 8, "max_pool_matrix", extra_per_entry=48, format=format)
         # compared in x's own dtype: a cast to float64 would tie distinct int64 values
         gathered = values.reshape(-1)[structure.indices]
         starts = structure.indptr[:-1]
@@ -234,4 +277,4 @@ def max_pool_matrix(
             (np.ones(rows), structure.indices[first],
              np.arange(rows + 1, dtype=structure.indices.dtype)), shape=geom.shape)
         matrix.has_canonical_format = True
-        return with_geometry(as_format(matrix, format), geom)
+        return with_geometry(as_format(matrix, format, "the selection matrix"), geom)

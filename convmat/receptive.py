@@ -19,12 +19,14 @@ its ends when the window lies inside the input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import geometry
 from ._validate import as_per_dim, as_shape
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 
 __all__ = ["Layer", "receptive_field"]
 
@@ -71,9 +73,9 @@ def _as_layer(layer: object, number: int) -> Layer:
             return Layer(**layer)
         except TypeError:
             raise ConvmatError(
-                f"layers[{number}]={dict(layer)!r} must have the keys kernel, and optionally "
+                f"layers[{number}]={brief(dict(layer))} must have the keys kernel, and optionally "
                 f"stride, padding, dilation") from None
-    raise ConvmatError(f"layers[{number}]={layer!r} must be a convmat.receptive.Layer or a dict "
+    raise ConvmatError(f"layers[{number}]={brief(layer)} must be a convmat.receptive.Layer or a dict "
                        f"with the keys kernel, stride, padding, dilation")
 
 
@@ -136,6 +138,11 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
     ReceptiveField(size=(13,), jump=(1,), start=(0,))
     """
     with error_context("receptive_field", input_shape=input_shape):
+        if (not isinstance(layers, Iterable) or isinstance(layers, (str, bytes, Mapping))
+                or isinstance(layers, Layer)
+                or isinstance(layers, np.ndarray) and layers.ndim == 0):
+            raise ConvmatError(f"layers={brief(layers)} must be a sequence of "
+                               f"convmat.receptive.Layer or dicts (first layer first)")
         stack = [_as_layer(layer, n) for n, layer in enumerate(layers)]
         if not stack:
             raise ConvmatError("layers=[] is empty; give at least one layer")

@@ -6,6 +6,7 @@ structure of the geometry is built once and the values are gathered from the wei
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ from ._validate import (  # noqa: F401 (as_array: kept importable)
     check_format,
 )
 from .arrays import with_geometry
-from .errors import error_context, shape_of
+from .errors import ConvmatError, error_context, shape_of
 
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
 
@@ -40,6 +41,29 @@ def fill(structure: _engine.Structure, weight: np.ndarray):
     else:  # a padding mode read some input twice in a row: sum those (sorts the rows)
         matrix.sum_duplicates()
     return matrix
+
+
+def summing_dtype(weight: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray:
+    """The weight in a dtype that holds the sums a padding mode makes.
+
+    With a padding mode other than zeros several taps of a row can read one input position;
+    their weights are summed into one entry. bool and integer weights narrower than 64 bits
+    are widened to int64 (bool would saturate, int8 wrap); a 64-bit integer weight whose
+    sums could overflow is refused. Zero padding never sums: the weight is returned as is.
+    """
+    if geom.padding_mode == "zeros" or weight.dtype.kind not in "biu":
+        return weight
+    if weight.dtype.kind == "b" or weight.dtype.itemsize < 8:
+        return weight.astype(np.int64)
+    largest = max(int(weight.max()), -int(weight.min()))
+    taps = math.prod(geom.kernel_shape)
+    if largest * taps > int(np.iinfo(weight.dtype).max):
+        raise ConvmatError(
+            f"weight has dtype {weight.dtype} and entries up to {largest}: with "
+            f"padding_mode={geom.padding_mode!r} up to {taps} taps are summed into one entry, "
+            f"which could overflow {weight.dtype}; convert the weight (e.g. "
+            f"weight.astype(float) or dtype=object values with convmat.symbolic)")
+    return weight
 
 
 def conv_matrix(
@@ -87,7 +111,7 @@ def conv_matrix(
         In CSR (the default) a :class:`~convmat.arrays.ConvArray`, a ``csr_array`` that
         carries its ``geometry`` (``to_latex`` draws the blocks from it).
         ``A @ x.ravel()`` equals ``torch.nn.functional.convNd(x[None], weight, ...)[0].ravel()``
-        for ``x`` of shape ``(C_in, *input_shape)``; dtype is the weight's.
+        for ``x`` of shape ``(C_in, *input_shape)``; dtype is the weight's (see Notes).
 
     Notes
     -----
@@ -111,6 +135,12 @@ def conv_matrix(
     ``(C_out, C_in/G, k_1..k_N)``  ``(C_out * prod(o), C_in * prod(i))``
     ============================  ==========================================
 
+    The dtype is the weight's, with two exceptions that keep every entry exact: float16 is
+    stored as float32 (SciPy's sparse arrays do not compute in float16), and with a padding
+    mode other than zeros, where several taps can be summed into one entry, bool and integer
+    weights narrower than 64 bits give an int64 matrix (a 64-bit integer weight whose sums
+    could overflow is refused).
+
     Examples
     --------
     >>> A = conv_matrix([1, 2, 3], (5,))
@@ -131,9 +161,11 @@ def conv_matrix(
             groups=groups, padding_mode=padding_mode, flip=flip,
         )
         format = check_format(format)
-        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False)
+        w = summing_dtype(w, geom)
+        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=False, format=format)
         check_budget(peak, f"conv_matrix of shape {geom.shape}", nnz=nnz, advice=_ADVICE)
-        return with_geometry(as_format(fill(_engine.build(geom), w), format), geom)
+        return with_geometry(as_format(fill(_engine.build(geom), w), format,
+                                       "the convolution matrix"), geom)
 
 
 def conv_transpose_matrix(
@@ -206,7 +238,9 @@ def conv_transpose_matrix(
             padding_mode=padding_mode, flip=flip,
         )
         format = check_format(format)
-        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=format != "csc")
+        w = summing_dtype(w, geom)
+        nnz, peak = estimate_bytes(geom, w.dtype.itemsize, transposed=True, format=format)
         check_budget(peak, f"conv_transpose_matrix of shape {geom.shape[::-1]}", nnz=nnz,
                      advice=_ADVICE)
-        return with_geometry(as_format(fill(_engine.build(geom), w).T, format), geom, True)
+        return with_geometry(as_format(fill(_engine.build(geom), w).T, format,
+                                       "the transposed matrix"), geom, True)

@@ -47,9 +47,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _phases, geometry
-from ._memory import check_budget, estimate_bytes
+from ._memory import check_budget, kong_lucey_bytes, polyphase_bytes
 from ._padmap import index_map
-from ._validate import as_array, as_int, as_per_dim, as_shape, as_weight, check_format
+from ._validate import as_array, as_flag, as_int, as_per_dim, as_shape, as_weight, check_format
 from .errors import ConvmatError, error_context, shape_of
 from .padding import padding_matrix
 from .sparse import conv_matrix
@@ -195,6 +195,7 @@ class KongLucey:
         """
         with error_context("KongLucey.strided_matrix", format=format):
             check_format(format)
+            padded = as_flag(padded, "padded")
         matrix = self.permuted @ self.permutation.T
         if not padded:
             matrix = matrix @ padding_matrix(self.input_shape, self.padding,
@@ -223,7 +224,7 @@ class KongLucey:
         """
         with error_context("KongLucey.space_to_depth", x_shape=shape_of(x)):
             self._check_x(x, self.input_shape, "x", self.in_channels)
-            x = np.asarray(x)
+            x = as_array(x, "x")
             n = self.ndim
             batch = x.shape[:-n - 1] if x.ndim > n else ()
             channels = self.in_channels
@@ -254,8 +255,9 @@ class KongLucey:
         ``padded``, the padding) is dropped.
         """
         with error_context("KongLucey.depth_to_space", z_shape=shape_of(z)):
+            padded = as_flag(padded, "padded")
             self._check_x(z, self.phase_shape, "z", self.in_channels * self.n_phases)
-            z = np.asarray(z)
+            z = as_array(z, "z")
             n = self.ndim
             batch = z.shape[:-n - 1] if z.ndim > n else ()
             # flat index in one channel's (phase, *phase_shape) block: separable per dim
@@ -396,14 +398,26 @@ def kong_lucey(
         w = as_weight(weight)
         geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                  padding_mode)
+        _guard_kong_lucey(w, geom)
         fields, order, widths = _phases.kong_lucey_fields(w, geom)
         # the blocks come from the engine directly, one unit-stride build per phase
         strided = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
                                          dilation=geom.dilation, groups=geom.groups)
-        nnz, peak = estimate_bytes(strided, w.dtype.itemsize, transposed=False)
-        check_budget(peak, f"kong_lucey blocks of a {strided.shape} matrix", nnz=nnz)
         return KongLucey(**fields, permutation=_phases.permutation(order, w.dtype),
                          blocks=_phases.phase_blocks(strided, w))
+
+
+def _guard_kong_lucey(w: np.ndarray, geom: geometry.ConvGeometry) -> None:
+    """Refuse, before anything is allocated, a rearrangement past the memory limit."""
+    unit = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
+                                  dilation=geom.dilation, groups=geom.groups)
+    n_phases = math.prod(geom.stride)
+    kshape = _phases.phase_kernel_shape(geom.kernel_shape, geom.stride, geom.dilation)
+    check_budget(kong_lucey_bytes(unit, w.dtype.itemsize, n_phases, kshape),
+                 f"kong_lucey with {n_phases} phases of a {unit.shape[0]}x{unit.shape[1]} "
+                 f"strided matrix", nnz=unit.nnz_upper_bound(),
+                 advice="Each phase is a block of its own: a stride larger than the input "
+                        "makes empty phases. ")
 
 
 def strided_weight(
@@ -549,7 +563,16 @@ class Polyphase:
         wrap-around delay of a pseudo-circulant matrix).
         """
         n_phases = len(self.phases)
+        with error_context("Polyphase.block_weight", rho=rho, r=r):
+            rho, r = (self._phase_number(value, name) for value, name in ((rho, "rho"), (r, "r")))
         return self.unit_weight[rho::n_phases, r::n_phases]
+
+    def _phase_number(self, value, name: str) -> int:
+        number = as_int(value, name)
+        if not 0 <= number < len(self.phases):
+            raise ConvmatError(f"{name}={number} must be a flat phase index in "
+                               f"range({len(self.phases)})")
+        return number
 
     def matrix(self, format: str = "csr"):  # noqa: A002
         """The ``S x S`` block matrix ``row_permutation.T @ A @ column_permutation``."""
@@ -631,6 +654,15 @@ def polyphase(
         s = as_per_dim(_phases.required(factor, "factor", "2"), n, "factor", minimum=1)
         dilations = geom.dilation
         padded, out_shape = geom.padded_shape, geom.output_shape
+        unit_geom = geometry.conv_geometry(w.shape, padded, dilation=dilations,
+                                           groups=geom.groups)
+        n_phases = math.prod(s)
+        check_budget(
+            polyphase_bytes(unit_geom, w.dtype.itemsize, n_phases, _phases.phase_kernel_shape(
+                geom.kernel_shape, s, dilations, tuple(f - 1 for f in s))),
+            f"polyphase with {n_phases}x{n_phases} blocks of a {unit_geom.shape[0]}x"
+            f"{unit_geom.shape[1]} matrix", nnz=unit_geom.nnz_upper_bound(),
+            advice="A factor larger than the input makes empty blocks. ")
         unit = conv_matrix(w, padded, dilation=dilations, groups=geom.groups)
         phases = _phases.residues(s)
         rows = _phases.phase_order(out_shape, s, geom.out_channels)

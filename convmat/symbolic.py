@@ -31,10 +31,10 @@ import numpy as np
 import sympy
 
 from . import _engine, _phases, geometry
-from ._memory import check_budget
+from ._memory import PER_BLOCK, check_budget, estimate_bytes
 from ._symbols import element, symbols
-from ._validate import as_int, check_format
-from .errors import ConvmatError, error_context, shape_of
+from ._validate import as_int, check_format, plain
+from .errors import ConvmatError, brief, error_context, shape_of
 from .geometry import vector_shapes
 from .padding import padding_matrix
 from .striding import KongLucey
@@ -181,7 +181,8 @@ def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Arr
     >>> kernel((1, 2, 1, 1), base=1)
     [[[[w_{1,1,1,1}]], [[w_{1,2,1,1}]]]]
     """
-    return symbols(shape, name, base=base)
+    with error_context("symbolic.kernel", shape=shape):
+        return symbols(shape, name, base=base)
 
 
 def _is_shape(weight: object) -> bool:
@@ -194,6 +195,7 @@ def _is_shape(weight: object) -> bool:
 def _as_expressions(value: object, what: str) -> np.ndarray:
     """``value`` (sympy Array/Matrix, numpy array, nested list) as an object array of
     sympy expressions; strings are refused, never parsed."""
+    value = plain(value, what)  # a torch tensor (detached) or an unmasked masked array
     if isinstance(value, (sympy.NDimArray, sympy.MatrixBase)):
         array = np.empty(tuple(value.shape), dtype=object)
         if array.size:
@@ -204,7 +206,7 @@ def _as_expressions(value: object, what: str) -> np.ndarray:
         except (ValueError, TypeError) as exc:
             raise ConvmatError(f"{what} could not be read as an array ({exc})") from None
     if array.ndim == 0:
-        raise ConvmatError(f"{what}={value!r} is a scalar; give at least a 1-D array")
+        raise ConvmatError(f"{what}={brief(value)} is a scalar; give at least a 1-D array")
     if array.size == 0:
         raise ConvmatError(f"{what}.shape={array.shape!r} is empty")
     if any(isinstance(v, (list, tuple, np.ndarray, sympy.MatrixBase, sympy.NDimArray))
@@ -242,6 +244,13 @@ def as_symbolic_weight(weight: object, *, name: str = "w", base: int = 0) -> np.
     if _is_shape(weight):
         return np.array(kernel(weight, name, base=base).tolist(), dtype=object).reshape(weight)
     return _as_expressions(weight, "weight")
+
+
+class _Shaped:
+    """Stands for a weight of ``shape`` where only the shape is read (no symbols made)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
 
 
 def _describe(weight: object) -> object:
@@ -282,13 +291,22 @@ def _build(function, geometry_of, weight, input_shape, name, base, format,  # no
                        weight_shape=_describe(weight)):
         if format is not None:
             check_format(format)
-        w = as_symbolic_weight(weight, name=name, base=base)
-        geom = geometry_of(w.shape, input_shape, **kw)
+        # a shape is checked, with the geometry, before a single symbol is made
+        w = None if _is_shape(weight) else as_symbolic_weight(weight, name=name, base=base)
+        geom = geometry_of(weight if w is None else w.shape, input_shape, **kw)
         nnz = geom.nnz_upper_bound()
         shape = geom.shape[::-1] if transposed else geom.shape
-        check_budget(nnz * ENTRY_BYTES, f"symbolic.{function} of shape {shape}", nnz=nnz,
+        check_budget(nnz * ENTRY_BYTES + _engine_bytes(geom),
+                     f"symbolic.{function} of shape {shape}", nnz=nnz,
                      advice="A smaller input_shape shows the same structure. ")
+        if w is None:
+            w = as_symbolic_weight(weight, name=name, base=base)
         return _based(_fill(_engine.build(geom), w.reshape(-1), transposed=transposed), base)
+
+
+def _engine_bytes(geom: geometry.ConvGeometry) -> int:
+    """The numeric structure a symbolic build starts from (its indices, taps, rows)."""
+    return estimate_bytes(geom, 8, transposed=False, extra_per_entry=32)[1]
 
 
 def conv_matrix(
@@ -430,11 +448,21 @@ def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
     return (matrix.shape[axis],)
 
 
-def _vector(matrix, axis: int, name: str, base: int | None) -> sympy.Matrix:
+def _vector(matrix, axis: int, name: str, base: int | None,
+            label: str = "name") -> sympy.Matrix:
+    shape = getattr(matrix, "shape", None)
+    if not (isinstance(shape, tuple) and len(shape) == 2
+            and all(isinstance(v, (int, np.integer)) for v in shape)):
+        raise ConvmatError(f"matrix={brief(matrix)} is not a matrix (no 2-D shape); give the "
+                           f"result of convmat.symbolic.conv_matrix or any sympy matrix")
+    if 0 in shape:
+        raise ConvmatError(f"matrix has shape {shape}: it has no "
+                           f"{'columns' if axis else 'rows'} to name")
     shape = _vector_shape(matrix, axis)
     if base is None:  # the base the matrix's symbols were made with
         base = matrix.base if isinstance(matrix, ConvMatrix) else 0
-    return sympy.Matrix(symbols(shape, name, base=base).reshape(math.prod(shape)).tolist())
+    return sympy.Matrix(symbols(shape, name, base=base, what=label)
+                        .reshape(math.prod(shape)).tolist())
 
 
 def inputs(matrix, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
@@ -447,7 +475,8 @@ def inputs(matrix, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
     >>> inputs(sympy.eye(2)).T
     Matrix([[x_{0}, x_{1}]])
     """
-    return _vector(matrix, 1, name, base)
+    with error_context("symbolic.inputs", name=name):
+        return _vector(matrix, 1, name, base)
 
 
 def outputs(matrix, name: str = "y", *, base: int | None = None) -> sympy.Matrix:
@@ -458,7 +487,8 @@ def outputs(matrix, name: str = "y", *, base: int | None = None) -> sympy.Matrix
     >>> outputs(conv_matrix((2, 2), (3, 3))).T
     Matrix([[y_{0,0}, y_{0,1}, y_{1,0}, y_{1,1}]])
     """
-    return _vector(matrix, 0, name, base)
+    with error_context("symbolic.outputs", name=name):
+        return _vector(matrix, 0, name, base)
 
 
 @dataclass(frozen=True)
@@ -550,7 +580,7 @@ def product(matrix, x: str | Sequence = "x", y: str = "y", *,
                 f"convmat.symbolic.conv_matrix or wrap it in sympy.SparseMatrix"
             )
         if isinstance(x, str):
-            xs = inputs(matrix, x, base=base)
+            xs = _vector(matrix, 1, x, base, "x")
         else:
             flat = _as_expressions(x, "x").ravel()
             if flat.size != matrix.cols:
@@ -558,7 +588,7 @@ def product(matrix, x: str | Sequence = "x", y: str = "y", *,
                     f"x has {flat.size} entries but the matrix has {matrix.cols} columns"
                 )
             xs = sympy.Matrix(flat.tolist())
-        return MatrixProduct(matrix, xs, outputs(matrix, y, base=base))
+        return MatrixProduct(matrix, xs, _vector(matrix, 0, y, base, "y"))
 
 
 # -- Kong & Lucey ---------------------------------------------------------------------------
@@ -654,9 +684,23 @@ def kong_lucey(
     """
     with error_context("symbolic.kong_lucey", input_shape=input_shape,
                        weight_shape=_describe(weight), stride=stride):
-        w = as_symbolic_weight(weight, name=name, base=base)
-        geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
-                                 padding_mode)
+        shape = weight if _is_shape(weight) else None
+        w = None if shape else as_symbolic_weight(weight, name=name, base=base)
+        geom = _phases.strided_geometry(_Shaped(shape) if w is None else w, input_shape,
+                                        stride, padding, dilation, groups, padding_mode)
+        strided = geometry.conv_geometry(geom.weight_shape, geom.padded_shape,
+                                         stride=geom.stride, dilation=geom.dilation,
+                                         groups=geom.groups)
+        nnz = strided.nnz_upper_bound()
+        n_phases = math.prod(geom.stride)
+        size = geom.in_channels * math.prod(geom.padded_shape)
+        check_budget(3 * nnz * ENTRY_BYTES + size * ENTRY_BYTES + n_phases * PER_BLOCK
+                     + _engine_bytes(strided),
+                     f"symbolic.kong_lucey with {n_phases} phases of a {strided.shape[0]}x"
+                     f"{strided.shape[1]} strided matrix", nnz=nnz,
+                     advice="A smaller input_shape shows the same structure. ")
+        if w is None:
+            w = as_symbolic_weight(weight, name=name, base=base)
         fields, order, widths = _phases.kong_lucey_fields(w, geom)
         fields["unit_weight"] = np.frompyfunc(sympy.sympify, 1, 1)(fields["unit_weight"])
         matrix = _based(conv_matrix(w, geom.padded_shape, stride=geom.stride,

@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-from ._validate import positive_int
-from .errors import error_context
+from ._memory import check_budget
+from ._validate import as_array, positive_int
+from .errors import ConvmatError, brief, error_context
 
 __all__ = [
     "kong_lucey_text", "spy", "summary", "summary_latex", "summary_markdown", "summary_text",
@@ -35,12 +36,38 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
     1 2 .
     . 1 2
     """
-    if _is_sympy_matrix(matrix):
-        return _symbolic_text(matrix, zero, max_rows, max_cols)
-    matrix = sp.csr_array(matrix)
+    with error_context("to_text", shape=getattr(matrix, "shape", None)):
+        max_rows = positive_int(max_rows, "max_rows", minimum=0)  # 0: always the summary
+        max_cols = positive_int(max_cols, "max_cols", minimum=0)
+        if not isinstance(zero, str):
+            raise ConvmatError(f"zero={brief(zero)} must be a string (how a structural zero "
+                               f"prints)")
+        if _is_sympy_matrix(matrix):
+            return _symbolic_text(matrix, zero, max_rows, max_cols)
+        matrix = _as_sparse(matrix)
+        rows, cols = matrix.shape
+        if rows > max_rows or cols > max_cols:
+            return summary(matrix) + "\n" + _spy(matrix.tocoo(), 64, 24)
+        check_budget(rows * cols * (matrix.dtype.itemsize + 1 + 16),
+                     f"to_text of a {rows}x{cols} matrix (printed densely up to max_rows x "
+                     f"max_cols)")
+        return _dense_text(matrix, zero)
+
+
+def _as_sparse(matrix) -> sp.csr_array:
+    """A SciPy sparse array, or a 2-D numeric array, as CSR (anything else refused)."""
+    if not sp.issparse(matrix):
+        array = as_array(matrix, "matrix")
+        if array.ndim != 2 or array.dtype.kind not in "biufc":
+            raise ConvmatError(f"matrix must be a 2-D numeric array, a SciPy sparse array or a "
+                               f"sympy matrix, not {type(matrix).__name__} of shape "
+                               f"{array.shape} and dtype {array.dtype}")
+        matrix = array
+    return sp.csr_array(matrix)
+
+
+def _dense_text(matrix, zero: str) -> str:
     rows, cols = matrix.shape
-    if rows > max_rows or cols > max_cols:
-        return summary(matrix) + "\n" + spy(matrix)
     stored = np.zeros(matrix.shape, dtype=bool)
     coo = matrix.tocoo()
     stored[coo.row, coo.col] = True
@@ -63,7 +90,7 @@ def _symbolic_text(matrix, zero: str, max_rows: int, max_cols: int) -> str:
         pattern = sp.coo_array((np.ones(len(where)), (where[:, 0], where[:, 1])),
                                shape=(rows, cols))
         return (f"{rows} x {cols} symbolic matrix, {len(nonzero):,} nonzero entries\n"
-                + spy(pattern))
+                + _spy(pattern.tocoo(), 64, 24))
     return _grid([[str(nonzero[r, c]) if (r, c) in nonzero else zero for c in range(cols)]
                   for r in range(rows)])
 
@@ -76,6 +103,9 @@ def _grid(cells: list[list[str]]) -> str:
 
 def summary(matrix) -> str:
     """One line: shape, stored entries, density, dtype."""
+    with error_context("summary", shape=getattr(matrix, "shape", None)):
+        if not sp.issparse(matrix):
+            matrix = _as_sparse(matrix)
     rows, cols = matrix.shape
     density = matrix.nnz / (rows * cols) if rows * cols else 0.0
     return (f"{rows} x {cols} sparse matrix, {matrix.nnz:,} stored entries "
@@ -84,7 +114,14 @@ def summary(matrix) -> str:
 
 def spy(matrix, *, width: int = 64, height: int = 24) -> str:
     """Character picture of the sparsity pattern: ``#`` where a cell holds entries."""
-    coo = sp.coo_array(matrix)
+    with error_context("spy", shape=getattr(matrix, "shape", None)):
+        width, height = positive_int(width, "width"), positive_int(height, "height")
+        coo = _as_sparse(matrix).tocoo()
+        check_budget(width * height * 2, f"spy of {height}x{width} characters")
+    return _spy(coo, width, height)
+
+
+def _spy(coo, width: int, height: int) -> str:
     rows, cols = coo.shape
     h, w = min(height, rows), min(width, cols)
     grid = np.zeros((h, w), dtype=bool)
@@ -119,6 +156,9 @@ def kong_lucey_text(kl, *, max_size: int = 40) -> str:
     parameters: strided 3, unit-stride 4
     """
     with error_context("kong_lucey_text", max_size=max_size):
+        if not all(hasattr(kl, a) for a in ("n_phases", "blocks", "strided_matrix")):
+            raise ConvmatError(f"kl={brief(kl)} is not a Kong & Lucey result; make one with "
+                               f"convmat.kong_lucey or convmat.symbolic.kong_lucey")
         max_size = positive_int(max_size, "max_size")
         n_blocks = " | ".join(f"T_{r}" for r in range(kl.n_phases))
         lines = [

@@ -30,10 +30,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
-from ._memory import check_budget, index_dtype_for
-from ._validate import as_format, as_int, as_per_dim, as_shape, as_weight, check_format
+from ._memory import check_budget, conversion_bytes, index_dtype_for
+from ._validate import (
+    as_dtype,
+    as_format,
+    as_int,
+    as_per_dim,
+    as_shape,
+    as_weight,
+    check_format,
+    check_size,
+)
 from .arrays import with_geometry
-from .errors import ConvmatError, error_context, shape_of
+from .errors import ConvmatError, brief, error_context, shape_of
 from .sparse import conv_matrix
 
 __all__ = ["equivalent_convolution", "stretch_matrix"]
@@ -99,15 +108,21 @@ def stretch_matrix(
         if channels < 1:
             raise ConvmatError(f"channels={channels} must be >= 1")
         format = check_format(format)
-        dtype = np.dtype(dtype)
+        dtype = as_dtype(dtype)
         lengths = tuple((i - 1) * s + 1 + b + a for i, s, (b, a) in zip(ishape, strides, pads))
         if any(length < 1 for length in lengths):
-            raise ConvmatError(f"padding={padding!r} crops the stretched signal to "
-                               f"{lengths!r}; every size must stay positive")
+            raise ConvmatError(f"padding={brief(padding)} crops the stretched signal to "
+                               f"{brief(lengths)}; every size must stay positive")
+        for length in lengths:
+            check_size(length, "stretched size")
         n_rows, n_cols = channels * math.prod(lengths), channels * math.prod(ishape)
+        idx = np.dtype(index_dtype_for(max(n_rows, n_cols) + 1)).itemsize
+        # per input entry: new positions, masks and columns (int64 temporaries), the values
+        peak = n_rows * idx + n_cols * (dtype.itemsize + 2 * idx + 40) + sum(ishape) * 24
+        if format != "csr":
+            peak += conversion_bytes(format, n_cols, n_rows, n_cols, dtype.itemsize, idx, 1)
+        check_budget(peak, f"stretch_matrix of shape ({n_rows}, {n_cols})")
         idx = index_dtype_for(max(n_rows, n_cols) + 1)
-        check_budget(n_rows * idx().itemsize + n_cols * (dtype.itemsize + 2 * idx().itemsize),
-                     "stretch_matrix")
 
         # per axis: new position of every input entry, and whether it survives the crop
         row = np.zeros((), dtype=np.int64)
@@ -127,7 +142,7 @@ def stretch_matrix(
         matrix = sp.csr_array((np.ones(cols.size, dtype=dtype), cols.astype(idx), indptr),
                               shape=(n_rows, n_cols))
         matrix.has_canonical_format = True
-        return with_geometry(as_format(matrix, format), None)
+        return with_geometry(as_format(matrix, format, "the stretch matrix"), None)
 
 
 @dataclass(frozen=True)
@@ -182,7 +197,7 @@ class EquivalentConvolution:
                                channels=self.in_channels, dtype=self.weight.dtype)
             padded = tuple(n + b + a for n, (b, a) in zip(self.stretched_shape, self.padding))
             conv = conv_matrix(self.weight, padded, dilation=self.dilation, groups=self.groups)
-            return as_format(sp.csr_array(conv @ z), format)
+            return as_format(sp.csr_array(conv @ z), format, "the equivalent matrix")
 
 
 def equivalent_convolution(

@@ -16,6 +16,7 @@ from input/output pairs is then a linear least-squares problem in :math:`w`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,9 +24,9 @@ import scipy.sparse as sp
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
-from ._validate import as_array, as_format, as_int, as_shape, check_format
+from ._validate import as_array, as_format, as_int, as_shape, check_format, positive_int
 from .arrays import with_geometry
-from .errors import ConvmatError, error_context, shape_of
+from .errors import ConvmatError, brief, error_context, shape_of
 
 __all__ = ["kernel_matrix"]
 
@@ -85,13 +86,20 @@ def kernel_matrix(
         values = as_array(x, "x")
         if values.dtype.kind not in "biufc":
             raise ConvmatError(f"x has dtype {values.dtype}, not a number type")
+        if values.ndim == 0:
+            raise ConvmatError(f"x={brief(values)} is a scalar; give the input, of shape "
+                               f"input_shape or (C_in, *input_shape)")
+        if values.size == 0:
+            raise ConvmatError(f"x.shape={values.shape!r} is empty")
+        if values.dtype == np.float16:  # SciPy's sparse arrays cannot compute in float16
+            values = values.astype(np.float32)
         wshape = as_shape(weight_shape, "weight_shape")
         if len(wshape) == values.ndim:
             ishape = values.shape
         elif len(wshape) == values.ndim + 1:
             ishape = values.shape[1:]
-            if values.ndim < 2 or values.shape[0] != wshape[1] * as_int(groups,
-                                                                                "groups"):
+            if values.ndim < 2 or values.shape[0] != wshape[1] * positive_int(groups,
+                                                                                   "groups"):
                 raise ConvmatError(
                     f"x.shape={values.shape!r} must be (C_in, *input_shape) with C_in = "
                     f"weight_shape[1] * groups = {wshape[1]} * {groups} for "
@@ -107,14 +115,14 @@ def kernel_matrix(
         format = check_format(format)
         # the structure's indices and its tap array both live until the matrix is made
         nnz, peak = estimate_bytes(geom, values.dtype.itemsize, transposed=False,
-                                   extra_per_entry=16)
-        check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], int(np.prod(wshape)))}",
+                                   extra_per_entry=16, format=format)
+        check_budget(peak, f"kernel_matrix of shape {(geom.shape[0], math.prod(wshape))}",
                      nnz=nnz)
         structure = _engine.build(geom, merge=False)  # one (row, tap) per tap
         data = values.reshape(-1)[structure.indices]
         matrix = sp.csr_array((data, structure.tap, structure.indptr),
-                              shape=(geom.shape[0], int(np.prod(wshape))))
+                              shape=(geom.shape[0], math.prod(wshape)))
         # each (row, tap) occurs once (a tap reads one position); flip reverses the order
         matrix.sort_indices()
         matrix.has_canonical_format = True
-        return with_geometry(as_format(matrix, format), None)
+        return with_geometry(as_format(matrix, format, "the kernel matrix"), None)

@@ -82,7 +82,7 @@ def test_shape(capsys):
     ],
 )
 def test_bad_arguments_exit_2_or_1(argv, needle, code, capsys):
-    """Exit 2 for usage errors (argparse's usage line first), 1 for values that describe no
+    """Exit 2 for usage errors, 1 for values that describe no
     convolution; the message names the options as typed and there is no traceback."""
     assert main(argv) == code
     err = capsys.readouterr().err

@@ -100,7 +100,7 @@ def test_windows_sequence_behaviour():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(stride=0), "stride=0"),
-    (dict(padding=-2), "padding -2\+-2"),  # a crop that leaves less than the kernel
+    (dict(padding=-2), r"padding -2\+-2"),  # a crop that leaves less than the kernel
     (dict(output_padding=1), "output_padding"),
     (dict(padding="bogus"), "padding='bogus'"),
 ])

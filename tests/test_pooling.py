@@ -170,3 +170,11 @@ def test_divisor_override_checked_before_building():
     with convmat.options.override(memory_limit=1000):
         with pytest.raises(convmat.ConvmatError, match=r"divisor_override=0"):
             avg_pool_matrix((100, 100), 2, divisor_override=0)
+
+
+def test_pooling_refuses_negative_padding():
+    """Convolutions read a negative side as a crop; pooling pads only, as PyTorch."""
+    with pytest.raises(convmat.ConvmatError, match=r"padding=-1 must not be negative"):
+        convmat.avg_pool_matrix((3,), 1, padding=-1)
+    with pytest.raises(convmat.ConvmatError, match=r"must not be negative"):
+        convmat.max_pool_matrix(np.arange(6.0)[None], 2, padding=[(-1, 0)])
