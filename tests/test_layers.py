@@ -28,7 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
                 "_from_torch"),
     "renderers": ("text", "latex", "_latex_cells", "figures", "_drawing", "_animation",
                   "display"),
-    "front": ("cli", "demo", "__main__", "__init__"),
+    "front": ("cli", "_cli_args", "_cli_tools", "demo", "__main__", "__init__"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 NAMES = list(LAYERS)

@@ -1,0 +1,305 @@
+"""The subcommands around the matrix: ``animate`` and ``plot`` (pictures, matplotlib),
+``spectrum`` (singular values) and ``summary`` (a network layer by layer)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+
+import numpy as np
+
+from . import geometry, sparse
+from ._cli_args import (
+    _add_geometry,
+    _common,
+    _positive_int,
+    _UsageError,
+    parse_ints,
+    parse_shape,
+    parse_weights,
+)
+
+__all__ = ["COMMANDS"]
+
+
+
+# -- pictures: `convmat animate` and `convmat plot` (matplotlib: pip install "convmat[plot]") --
+
+def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
+    _add_geometry(p, weights=False)
+    p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';'")
+    if values:
+        p.add_argument("--x", help="input numbers in C order, rows separated by ';' (with "
+                       "--weights the output cells show their values)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="file to write; the format is taken from the suffix")
+
+
+def _add_animate(sub) -> None:
+    p = sub.add_parser(
+        "animate", help="animate a convolution (GIF; needs matplotlib)",
+        description="Animate a 1-D or 2-D convolution, one frame per output position: "
+                    "'convolution' slides the kernel over the input; 'matrix' shows the same "
+                    "next to y = A x with row t of A highlighted. Writes .gif (or .mp4 with "
+                    "ffmpeg).")
+    p.add_argument("what", choices=("convolution", "matrix"))
+    _add_picture_options(p, values=True)
+    p.add_argument("--fps", type=float, default=1.5, help="frames per second (default 1.5)")
+
+
+def _add_plot(sub) -> None:
+    p = sub.add_parser(
+        "plot", help="draw a convolution's matrix, connectivity or Kong & Lucey blocks",
+        description="Draw a 1-D or 2-D convolution: 'matrix' (with block rules), "
+                    "'connectivity' (input-output graph, edges coloured by tap) or "
+                    "'kong-lucey' (strided matrix, column permutation, unit-stride blocks; "
+                    "needs --stride). Writes .png, .pdf or .svg.")
+    p.add_argument("what", choices=("matrix", "connectivity", "kong-lucey"))
+    _add_picture_options(p, values=False)
+    p.add_argument("--highlight-row", type=int, metavar="ROW",
+                   help="with 'matrix': outline one row (the kernel's window)")
+
+
+def _picture_arrays(args, kshape, ishape):
+    weight = None if args.weights is None else parse_weights(args.weights, kshape)
+    x = None
+    if getattr(args, "x", None) is not None:
+        try:
+            x = parse_weights(args.x, ishape)
+        except _UsageError as exc:
+            raise _UsageError(str(exc).replace("--weights", "--x").replace(
+                "the weight shape", "the input shape")) from None
+    return weight, x
+
+
+def _picture_kw(args) -> dict:
+    kw = _common(args)
+    output_padding = parse_ints(args.output_padding, "--output-padding")
+    if not args.transpose and any(np.atleast_1d(output_padding)):
+        raise _UsageError("--output-padding applies to --transpose only")
+    if args.transpose:
+        kw.update(transposed=True, output_padding=output_padding)
+    return kw
+
+
+def _save_picture(obj, path, **kw) -> int:
+    from .figures import save
+
+    try:
+        save(obj, path, **kw)
+    except OSError as exc:
+        raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_animate(args) -> int:
+    from . import figures
+
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    kw = _picture_kw(args)
+    weight, x = _picture_arrays(args, kshape, ishape)
+    if os.path.splitext(args.output)[1].lower() not in (".gif", ".mp4"):
+        raise _UsageError(f"-o {args.output}: an animation is written as .gif or .mp4")
+    if not 0 < args.fps <= 100:
+        raise _UsageError(f"--fps {args.fps} must be in (0, 100]")
+    make = figures.animate_convolution if args.what == "convolution" else figures.animate_matrix
+    return _save_picture(make(ishape, kshape, x=x, weight=weight, **kw), args.output,
+                         fps=args.fps)
+
+
+def _cmd_plot(args) -> int:
+    from . import figures
+
+    ishape = parse_shape(args.input, "--input")
+    kshape = parse_shape(args.kernel, "--kernel")
+    kw = _picture_kw(args)
+    weight, _ = _picture_arrays(args, kshape, ishape)
+    if os.path.splitext(args.output)[1].lower() not in (".png", ".pdf", ".svg"):
+        raise _UsageError(f"-o {args.output}: a figure is written as .png, .pdf or .svg")
+    if args.highlight_row is not None and args.what != "matrix":
+        raise _UsageError("--highlight-row applies to 'plot matrix' only")
+    if args.what == "connectivity":
+        if weight is not None:
+            raise _UsageError("--weights does not apply to 'plot connectivity' (edges are "
+                              "coloured by tap)")
+        return _save_picture(figures.plot_connectivity(ishape, kshape, **kw), args.output)
+    if weight is None:
+        weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
+    if args.what == "kong-lucey":
+        if args.transpose:
+            raise _UsageError("--transpose does not apply to 'plot kong-lucey'")
+        from .striding import kong_lucey
+
+        return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw)),
+                             args.output)
+    if args.transpose:
+        kw.pop("transposed")
+        matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
+        geom = geometry.conv_transpose_geometry(kshape, ishape, **kw)
+    else:
+        matrix = sparse.conv_matrix(weight, ishape, **kw)
+        geom = geometry.conv_geometry(kshape, ishape, **kw)
+    return _save_picture(figures.plot_matrix(matrix, geometry=geom,
+                                             highlight_row=args.highlight_row), args.output)
+
+
+def _add_spectrum(sub) -> None:
+    p = sub.add_parser(
+        "spectrum", help="exact singular values and spectral norm of a layer",
+        description="Exact singular values of a convolution layer's matrix (its spectral "
+                    "norm is the largest): FFT for block-circulant layers (circular padding, "
+                    "any stride dividing the input), Lanczos or a dense SVD otherwise.")
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 32x32")
+    p.add_argument("--kernel", help="spatial kernel shape, e.g. 3x3 (default: from "
+                   "--weights-file)")
+    p.add_argument("--channels", metavar="C_IN:C_OUT",
+                   help="input and output channels, e.g. 16:16 (default 1:1, or from "
+                        "--weights-file)")
+    p.add_argument("--groups", type=_positive_int, default=1)
+    p.add_argument("--stride", default="1", help="int or per-dim ints like 2x1")
+    p.add_argument("--padding", default="0",
+                   help="int, per-dim ints (1x2), before:after pairs (0:1x2), valid, same, full")
+    p.add_argument("--dilation", default="1", help="int or per-dim ints")
+    p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
+                   help="padding mode")
+    p.add_argument("--k", type=_positive_int, help="only the k largest (default: all)")
+    p.add_argument("--method", default="auto", choices=("auto", "fft", "sparse", "dense"))
+    p.add_argument("--weights-file", metavar="W.npy",
+                   help="weights (C_out, C_in/groups, *kernel) saved by numpy.save; default "
+                        "random normal weights with std 1/sqrt(fan_in) and a fixed seed")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--show", default="10", metavar="N|all",
+                   help="how many values to print, largest first (default 10)")
+    p.add_argument("-o", "--output", metavar="FILE.npy",
+                   help="save every computed singular value with numpy.save")
+
+
+def _spectrum_weight(args, ndim: int):
+    """(weight, description) from ``--weights-file`` or random with ``--seed``."""
+    kernel = parse_shape(args.kernel, "--kernel") if args.kernel else None
+    channels = None
+    if args.channels is not None:
+        m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", args.channels)
+        if m is None or min(int(m.group(1)), int(m.group(2))) < 1:
+            raise _UsageError(f"--channels {args.channels!r} is not C_IN:C_OUT like 16:16")
+        channels = int(m.group(1)), int(m.group(2))
+    if args.weights_file is not None:
+        try:
+            weight = np.load(args.weights_file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise _UsageError(f"--weights-file {args.weights_file}: cannot read a .npy "
+                              f"array ({exc})") from None
+        if weight.ndim != ndim + 2:
+            raise _UsageError(f"--weights-file holds shape {weight.shape}; for a "
+                              f"{ndim}-D input it must be (C_out, C_in/groups, *kernel)")
+        if kernel is not None and tuple(weight.shape[2:]) != kernel:
+            raise _UsageError(f"--kernel {args.kernel} does not match the file's kernel "
+                              f"{tuple(weight.shape[2:])}")
+        if channels is not None and (weight.shape[0], weight.shape[1] * args.groups) != (
+                channels[1], channels[0]):
+            raise _UsageError(f"--channels {args.channels} does not match the file's shape "
+                              f"{weight.shape} with --groups {args.groups}")
+        return weight, f"from {args.weights_file}, shape {weight.shape}"
+    if kernel is None:
+        raise _UsageError("give --kernel (or --weights-file)")
+    c_in, c_out = channels or (1, 1)
+    if c_in % args.groups or c_out % args.groups:
+        raise _UsageError(f"--groups {args.groups} must divide both channel counts of "
+                          f"--channels {c_in}:{c_out}")
+    shape = (c_out, c_in // args.groups, *kernel)
+    fan_in = math.prod(shape[1:])
+    weight = np.random.default_rng(args.seed).standard_normal(shape) / math.sqrt(fan_in)
+    return weight, (f"random normal, std 1/sqrt(fan_in) = 1/sqrt({fan_in}), seed "
+                    f"{args.seed}, shape {shape} (--weights-file W.npy for your own)")
+
+
+def _cmd_spectrum(args) -> int:
+    import time
+
+    from .spectral import choose_method, singular_values
+
+    ishape = parse_shape(args.input, "--input")
+    show = args.show.strip().lower()
+    if show != "all" and not re.fullmatch(r"\d+", show):
+        raise _UsageError(f"--show {args.show!r} must be a number or 'all'")
+    weight, origin = _spectrum_weight(args, len(ishape))
+    kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
+    geom = geometry.conv_geometry(weight.shape, ishape, **kw)
+    method = args.method
+    if method == "auto":
+        method = choose_method(weight, ishape, k=args.k, **kw)
+    start = time.perf_counter()
+    values = singular_values(weight, ishape, k=args.k, method=method, **kw)
+    seconds = time.perf_counter() - start
+    rows, cols = geom.shape
+    shown = values if show == "all" else values[:int(show)]
+    lines = [
+        f"layer:    input {geom.input_shape}, kernel {geom.kernel_shape}, channels "
+        f"{geom.in_channels} -> {geom.out_channels}, groups {geom.groups}, stride "
+        f"{geom.stride}, padding {geom.padding} ({geom.padding_mode}), dilation "
+        f"{geom.dilation}",
+        f"weights:  {origin}",
+        f"matrix:   {rows:,} x {cols:,}, output {geom.output_shape}",
+        f"method:   {method}{' (auto)' if args.method == 'auto' else ''}, {seconds:.3g} s",
+        f"spectral norm: {values[0]:.12g}",
+        (f"singular values: the {values.size:,} largest" if args.k is not None else
+         f"singular values: all {values.size:,}, smallest {values[-1]:.6g}"),
+    ]
+    lines += [f"  {v:.12g}" for v in shown]
+    if shown.size < values.size:
+        lines.append(f"  ... {values.size - shown.size:,} more (--show all, or -o FILE.npy)")
+    if args.output is not None:
+        try:
+            np.save(args.output, values)
+        except OSError as exc:
+            raise _UsageError(f"-o {args.output}: cannot write the file ({exc.strerror})") \
+                from None
+        lines.append(f"saved {values.size:,} values to {args.output}")
+    print("\n".join(lines))
+    return 0
+
+
+def _add_summary(sub) -> None:
+    from .networks import LAYER_GRAMMAR, MODELS
+
+    p = sub.add_parser(
+        "summary", help="a network layer by layer: shapes, parameters, matrices, sparsity",
+        description="Tabulate a network layer by layer: output shape, parameters, the "
+                    "layer's matrix shape, stored entries, density and receptive field.",
+        epilog=f"models: {', '.join(sorted(MODELS))}\n\n{LAYER_GRAMMAR}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", choices=sorted(MODELS), help="a named model")
+    source.add_argument("--layers", metavar="SPEC",
+                        help="layer descriptions, e.g. \"conv 6 5x5 pad 2; avgpool 2\"")
+    p.add_argument("--input", required=True, help="spatial input shape, e.g. 32x32")
+    p.add_argument("--in-channels", type=_positive_int, default=1,
+                   help="input channels (default 1)")
+    p.add_argument("--format", default="text", choices=("text", "markdown", "latex"))
+    p.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a complete document that compiles with pdflatex")
+
+
+def _cmd_summary(args) -> int:
+    from .networks import MODELS, summary
+
+    if args.standalone and args.format != "latex":
+        raise _UsageError("--standalone applies to --format latex only")
+    spec = MODELS[args.model] if args.model else args.layers
+    table = summary(spec, parse_shape(args.input, "--input"), in_channels=args.in_channels)
+    if args.format == "latex":
+        print(table.latex(standalone=args.standalone))
+    else:
+        print(table.markdown() if args.format == "markdown" else table.text())
+    return 0
+
+
+#: subcommand name -> (add arguments, run), for :data:`convmat.cli.COMMANDS`
+COMMANDS = {
+    "animate": (_add_animate, _cmd_animate), "plot": (_add_plot, _cmd_plot),
+    "spectrum": (_add_spectrum, _cmd_spectrum), "summary": (_add_summary, _cmd_summary),
+}
