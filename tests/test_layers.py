@@ -26,8 +26,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "fillers": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
                 "operator", "transposed", "striding", "spectral", "networks", "_layers",
                 "_from_torch"),
-    "renderers": ("text", "latex", "_latex_cells", "figures", "_drawing", "_animation",
-                  "display"),
+    "renderers": ("text", "latex", "_latex_cells", "_latex_pages", "figures", "_drawing",
+                  "_animation", "display"),
     "front": ("cli", "_cli_args", "_cli_tools", "demo", "__main__", "__init__"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
