@@ -20,6 +20,7 @@ from ._cli_args import (
     parse_shape,
     parse_weights,
 )
+from .errors import brief
 
 __all__ = ["COMMANDS"]
 
@@ -185,7 +186,7 @@ def _spectrum_weight(args, ndim: int):
     if args.channels is not None:
         m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", args.channels)
         if m is None or min(int(m.group(1)), int(m.group(2))) < 1:
-            raise _UsageError(f"--channels {args.channels!r} is not C_IN:C_OUT like 16:16")
+            raise _UsageError(f"--channels {brief(args.channels)} is not C_IN:C_OUT like 16:16")
         channels = int(m.group(1)), int(m.group(2))
     if args.weights_file is not None:
         try:
@@ -225,7 +226,7 @@ def _cmd_spectrum(args) -> int:
     ishape = parse_shape(args.input, "--input")
     show = args.show.strip().lower()
     if show != "all" and not re.fullmatch(r"\d+", show):
-        raise _UsageError(f"--show {args.show!r} must be a number or 'all'")
+        raise _UsageError(f"--show {brief(args.show)} must be a number or 'all'")
     weight, origin = _spectrum_weight(args, len(ishape))
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     geom = geometry.conv_geometry(weight.shape, ishape, **kw)

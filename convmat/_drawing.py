@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._windows import SlidingWindows
-from .errors import ConvmatError
+from .errors import ConvmatError, brief
 from .geometry import ConvGeometry, conv_transpose_geometry
 
 COLORS = {
@@ -72,10 +72,10 @@ def _weight_and_x(weight, x, kshape, ishape, transposed):
             w = w[0, 0]
         if w.ndim != n:
             raise ConvmatError(
-                f"weight.shape={w.shape!r}: the pictures show one input and one output "
-                f"channel; give the bare kernel of shape {kshape!r} (or (1, 1, *kernel))")
+                f"weight.shape={brief(w.shape)}: the pictures show one input and one output "
+                f"channel; give the bare kernel of shape {brief(kshape)} (or (1, 1, *kernel))")
         if w.shape != tuple(kshape):
-            raise ConvmatError(f"weight.shape={w.shape!r} does not match "
+            raise ConvmatError(f"weight.shape={brief(w.shape)} does not match "
                                f"kernel_shape={tuple(kshape)!r}")
         weight = w
     if x is not None:
@@ -86,7 +86,7 @@ def _weight_and_x(weight, x, kshape, ishape, transposed):
             if xa.size == math.prod(ishape) and xa.ndim in (1, n + 1):
                 xa = xa.reshape(ishape)
             else:
-                raise ConvmatError(f"x.shape={xa.shape!r} must be input_shape="
+                raise ConvmatError(f"x.shape={brief(xa.shape)} must be input_shape="
                                    f"{tuple(ishape)!r} (one channel)")
         if xa.dtype.kind not in "biuf":
             raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
@@ -287,7 +287,7 @@ def _entries(matrix):
         return rows, cols, values, shape, True
     array = np.asarray(matrix)
     if array.ndim != 2:
-        raise ConvmatError(f"A.shape={array.shape!r}: plot_matrix draws a 2-D matrix")
+        raise ConvmatError(f"A.shape={brief(array.shape)}: plot_matrix draws a 2-D matrix")
     if array.dtype.kind not in "biuf":
         raise ConvmatError(f"A has dtype {array.dtype}; give a real numeric, SciPy sparse "
                            f"or sympy matrix")
@@ -312,7 +312,7 @@ def _layout(shape, geometry, permuted=False):
         raise ConvmatError(f"geometry is a Kong & Lucey result for a {g.shape[0]} x "
                            f"{g.shape[1]} matrix; A has shape {shape}")
     if not isinstance(geometry, ConvGeometry):
-        raise ConvmatError(f"geometry={geometry!r} is not a ConvGeometry (make one with "
+        raise ConvmatError(f"geometry={brief(geometry)} is not a ConvGeometry (make one with "
                            f"convmat.geometry.conv_geometry or conv_transpose_geometry) or a "
                            f"Kong & Lucey result")
     g = geometry

@@ -12,7 +12,7 @@ import numpy as np
 from . import geometry
 from ._layers import _PAD_MODES, _UPSAMPLE_DIMS, ACTIVATIONS, _Op, _out_shape
 from ._validate import as_per_dim, as_shape
-from .errors import ConvmatError
+from .errors import ConvmatError, brief
 
 # ------------------------------------------------------------------------- from PyTorch
 
@@ -157,7 +157,7 @@ def _torch_op(name: str, m) -> _Op:
                       padding_mode=m.padding_mode)
     elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
         if m.padding_mode != "zeros":
-            raise ConvmatError(f"padding_mode={m.padding_mode!r}: PyTorch's transposed "
+            raise ConvmatError(f"padding_mode={brief(m.padding_mode)}: PyTorch's transposed "
                                f"convolutions support zeros only")
         op.kind = "conv_transpose"
         op.cfg = dict(ndim=n, in_channels=m.in_channels, out_channels=m.out_channels,
@@ -228,7 +228,7 @@ def _torch_op(name: str, m) -> _Op:
                                  or getattr(m, "downscale_factor", None)))
     elif isinstance(m, nn.Upsample):
         if m.mode not in ("nearest", "nearest-exact", *_UPSAMPLE_DIMS):
-            raise ConvmatError(f"mode={m.mode!r} is not supported (nearest, nearest-exact, "
+            raise ConvmatError(f"mode={brief(m.mode)} is not supported (nearest, nearest-exact, "
                                f"linear, bilinear, trilinear are)")
         op.kind = "upsample"
         op.cfg = dict(size=m.size, scale_factor=m.scale_factor, mode=m.mode,
@@ -297,7 +297,7 @@ def _input_shape(ops, input_shape, at=None, in_channels=None) -> tuple:
             shape = shape[1:]  # a batch of one
         if shape != given and shape[1:] != given:
             raise ConvmatError(f"at.shape={tuple(np.shape(at))!r} does not match "
-                               f"input_shape={given!r} (give x of shape (C, *input_shape))")
+                               f"input_shape={brief(given)} (give x of shape (C, *input_shape))")
         return shape
     shape = as_shape(input_shape, "input_shape")
     channels = in_channels if in_channels is not None else channels
@@ -306,7 +306,7 @@ def _input_shape(ops, input_shape, at=None, in_channels=None) -> tuple:
     if ndim is not None and len(shape) == ndim:
         if channels is None:
             raise ConvmatError(
-                f"input_shape={shape!r} is spatial but the first layers do not fix the number "
+                f"input_shape={brief(shape)} is spatial but the first layers do not fix the number "
                 f"of channels; give the full shape (C, *spatial)")
         return (channels, *shape)
     if ndim is None and channels is not None and len(shape) == 1 and shape != (channels,):

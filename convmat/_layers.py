@@ -14,7 +14,7 @@ from . import geometry
 from ._memory import check_budget
 from ._padmap import index_map
 from ._validate import as_per_dim
-from .errors import ConvmatError
+from .errors import ConvmatError, brief
 from .operator import conv_operator
 from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
@@ -62,7 +62,7 @@ class _Op:
 def _spatial(shape: tuple, n: int, op: _Op) -> tuple[int, tuple]:
     """(leading size, spatial shape) of ``shape`` for a layer of ``n`` spatial dims."""
     if len(shape) < n + 1:
-        raise ConvmatError(f"the input of shape {shape!r} has no room for a channel axis and "
+        raise ConvmatError(f"the input of shape {brief(shape)} has no room for a channel axis and "
                            f"{n} spatial dims")
     return math.prod(shape[:-n]), tuple(shape[-n:])
 
@@ -70,7 +70,7 @@ def _spatial(shape: tuple, n: int, op: _Op) -> tuple[int, tuple]:
 def _channels(shape: tuple, n: int, op: _Op) -> tuple[int, tuple]:
     if len(shape) != n + 1:
         raise ConvmatError(f"expects an input (channels, {n} spatial dims), got shape "
-                           f"{shape!r}")
+                           f"{brief(shape)}")
     return shape[0], tuple(shape[1:])
 
 
@@ -163,7 +163,7 @@ def _upsample_plan(op: _Op, spatial: tuple):
     size = tuple(int(math.floor(float(i) * float(f))) for i, f in zip(spatial, factors))
     if any(v < 1 for v in size):
         raise ConvmatError(f"scale_factor={cfg['scale_factor']!r} gives the empty output "
-                           f"{size!r}")
+                           f"{brief(size)}")
     scales = (None,) * n if cfg.get("recompute_scale_factor") else tuple(map(float, factors))
     return size, scales
 
@@ -201,7 +201,7 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
         c, spatial = _channels(shape, n, op)
         if cfg["in_channels"] is not None and c != cfg["in_channels"]:
             raise ConvmatError(f"in_channels={cfg['in_channels']} but the input has {c} "
-                               f"channels (shape {shape!r})")
+                               f"channels (shape {brief(shape)})")
         if c % cfg["groups"]:
             raise ConvmatError(f"groups={cfg['groups']} does not divide the {c} input "
                                f"channels")
@@ -233,14 +233,14 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
                 cfg["num_features"] is not None:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ConvmatError(f"expects a {want} input with {cfg['num_features']} channels, "
-                               f"got shape {shape!r}")
+                               f"got shape {brief(shape)}")
         return shape
     if kind == "linear":
         if cfg["flatten"]:
             shape = (math.prod(shape),)
         if cfg["in_features"] is not None and shape[-1] != cfg["in_features"]:
             raise ConvmatError(f"in_features={cfg['in_features']} but the input has shape "
-                               f"{shape!r} (Linear acts on the last axis; a Flatten before "
+                               f"{brief(shape)} (Linear acts on the last axis; a Flatten before "
                                f"it makes that all {math.prod(shape)} values)")
         return (*shape[:-1], cfg["out_features"])
     if kind == "flatten":
@@ -258,8 +258,8 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
         dim = cfg["dim"] % len(batched)
         sizes = tuple(cfg["sizes"])
         if dim == 0 or math.prod(sizes) != batched[dim]:
-            raise ConvmatError(f"cannot unflatten dim {cfg['dim']} of {batched!r} into "
-                               f"{sizes!r}")
+            raise ConvmatError(f"cannot unflatten dim {cfg['dim']} of {brief(batched)} into "
+                               f"{brief(sizes)}")
         return (*batched[1:dim], *sizes, *batched[dim + 1:])
     if kind in ("identity", "activation"):
         return shape
@@ -268,7 +268,7 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
         _spatial(shape, n, op)
         out = tuple(i + b + a for i, (b, a) in zip(shape[-n:], cfg["pairs"]))
         if any(v < 1 for v in out):
-            raise ConvmatError(f"padding {cfg['pairs']!r} crops the input {shape!r} to "
+            raise ConvmatError(f"padding {cfg['pairs']!r} crops the input {brief(shape)} to "
                                f"nothing")
         if cfg["mode"] != "zeros":
             if any(min(p) < 0 for p in cfg["pairs"]):
@@ -279,7 +279,7 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
     if kind in ("pixel_shuffle", "pixel_unshuffle"):
         r = cfg["factor"]
         if len(shape) < 3:
-            raise ConvmatError(f"expects an input (channels, height, width), got {shape!r}")
+            raise ConvmatError(f"expects an input (channels, height, width), got {brief(shape)}")
         *lead, c, h, w = shape
         if kind == "pixel_shuffle":
             if c % (r * r):
@@ -295,7 +295,7 @@ def _out_shape(op: _Op, shape: tuple) -> tuple:
         want = _UPSAMPLE_DIMS.get(cfg["mode"])
         if n < 1 or (want is not None and n != want):
             raise ConvmatError(f"mode={cfg['mode']!r} expects {want} spatial dims, got an "
-                               f"input of shape {shape!r}")
+                               f"input of shape {brief(shape)}")
         size, _ = _upsample_plan(op, shape[1:])
         return (shape[0], *size)
     raise AssertionError(kind)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_shape
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .geometry import conv_geometry, conv_transpose_geometry
 
 
@@ -163,8 +163,8 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
     kshape = as_shape(kernel_shape, "kernel_shape")
     ishape = as_shape(input_shape, "input_shape")
     if len(kshape) != len(ishape):
-        raise ConvmatError(f"kernel_shape={kshape!r} has {len(kshape)} dimensions but "
-                           f"input_shape={ishape!r} has {len(ishape)}")
+        raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions but "
+                           f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
     if transposed:
         geom = conv_transpose_geometry(kshape, ishape, stride=stride, padding=padding,
@@ -179,7 +179,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
         slide, spacing = (1,) * n, s
     else:
         if output_padding not in (0, None) and np.any(np.asarray(output_padding) != 0):
-            raise ConvmatError(f"output_padding={output_padding!r} applies to "
+            raise ConvmatError(f"output_padding={brief(output_padding)} applies to "
                                f"transposed=True only")
         geom = conv_geometry(kshape, ishape, stride=stride, padding=padding, dilation=dilation)
         grid, out, pads = ishape, geom.output_shape, list(geom.padding)

@@ -35,7 +35,7 @@ $$
 
 from __future__ import annotations
 
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .latex import to_latex
 from .symbolic import MatrixProduct
 
@@ -152,7 +152,7 @@ class Shown:
     def __repr__(self) -> str:
         shape = getattr(self.obj, "shape", None)
         what = type(self.obj).__name__ + ("" if shape is None else f" of shape {tuple(shape)}")
-        given = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        given = ", ".join(f"{k}={brief(v)}" for k, v in self.options.items())
         return f"<convmat.show: {what}{', ' + given if given else ''}>"
 
 

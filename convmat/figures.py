@@ -64,7 +64,7 @@ from ._drawing import (
 )
 from ._validate import as_shape
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .geometry import ConvGeometry, conv_transpose_geometry
 
 __all__ = [
@@ -597,7 +597,7 @@ def save(obj, path, *, fps: float | None = None, dpi: float | None = None) -> Pa
         if isinstance(obj, mpl.animation.Animation):
             fps = 1.5 if fps is None else fps
             if not (isinstance(fps, (int, float)) and 0 < fps <= 100):
-                raise ConvmatError(f"fps={fps!r} must be a number in (0, 100]")
+                raise ConvmatError(f"fps={brief(fps)} must be a number in (0, 100]")
             if suffix == ".gif" and callable(getattr(obj, "show_frame", None)):
                 _parent(path)
                 _save_gif(obj, path, fps, dpi)

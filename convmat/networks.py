@@ -45,7 +45,7 @@ from ._layers import (
 )
 from ._memory import check_budget
 from ._validate import as_int, as_per_dim, as_shape
-from .errors import ConvmatError, error_context
+from .errors import ConvmatError, brief, error_context
 from .receptive import receptive_field
 from .spectral import spectral_norm
 
@@ -291,7 +291,7 @@ _INTERPOLATION = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
 def _size(token: str, what: str):
     parts = re.split(r"[x×,]", token)
     if not all(re.fullmatch(r"-?\d+", p) for p in parts):
-        raise ConvmatError(f"{what} {token!r} is not an int or per-dim ints like 5x5")
+        raise ConvmatError(f"{what} {brief(token)} is not an int or per-dim ints like 5x5")
     values = tuple(int(p) for p in parts)
     return values[0] if len(values) == 1 else values
 
@@ -348,12 +348,12 @@ def _parse_one(text: str, number: int) -> dict:
                     layer[key] = float(word) if "." in word else int(word)
                 except ValueError:
                     raise ConvmatError(f"layer {number} {text.strip()!r}: scale factor "
-                                       f"{word!r} is not a number") from None
+                                       f"{brief(word)} is not a number") from None
             else:
                 layer[key] = _size(word, key)
             k += 1
         else:
-            raise ConvmatError(f"layer {number} {text.strip()!r}: {word!r} is not understood "
+            raise ConvmatError(f"layer {number} {text.strip()!r}: {brief(word)} is not understood "
                                f"(see the layer grammar: convmat summary --help)")
     if k < len(positional):
         raise ConvmatError(f"layer {number} {text.strip()!r} needs {' and '.join(positional)}")
@@ -372,10 +372,10 @@ def parse_layers(spec: str) -> list[dict]:
      {'type': 'linear', 'out_features': 10}]
     """
     if not isinstance(spec, str):
-        raise ConvmatError(f"spec={spec!r} must be a string")
+        raise ConvmatError(f"spec={brief(spec)} must be a string")
     parts = [p for p in spec.replace("\n", " ").split(";") if p.strip()]
     if not parts:
-        raise ConvmatError(f"spec={spec!r} has no layers")
+        raise ConvmatError(f"spec={brief(spec)} has no layers")
     return [_parse_one(p, n) for n, p in enumerate(parts)]
 
 
@@ -383,7 +383,7 @@ def _description_op(layer, number: int, ndim: int, channels: int) -> _Op:
     if isinstance(layer, str):
         layer = _parse_one(layer, number)
     if not isinstance(layer, Mapping) or "type" not in layer:
-        raise ConvmatError(f"layers[{number}]={layer!r} must be a dict with a 'type' (or a "
+        raise ConvmatError(f"layers[{number}]={brief(layer)} must be a dict with a 'type' (or a "
                            f"string like 'conv 6 5x5')")
     d = dict(layer)
     raw = str(d.pop("type")).lower()
@@ -392,7 +392,7 @@ def _description_op(layer, number: int, ndim: int, channels: int) -> _Op:
     if kind is None and raw.replace("_", "") in _ACTIVATION_NAMES:
         kind = "activation"
     if kind is None:
-        raise ConvmatError(f"layers[{number}] type={raw!r} is not a known layer type; use "
+        raise ConvmatError(f"layers[{number}] type={brief(raw)} is not a known layer type; use "
                            f"one of {sorted(set(_KIND_ALIASES))} or an activation "
                            f"({', '.join(sorted(_ACTIVATION_NAMES))})")
     if "kernel" in d:
@@ -491,7 +491,7 @@ def _description_ops(layers, shape: tuple) -> tuple[list[_Op], list[tuple]]:
     if isinstance(layers, str):
         layers = parse_layers(layers)
     if not isinstance(layers, Sequence) or not layers:
-        raise ConvmatError(f"layers={layers!r} must be a non-empty list of layer descriptions")
+        raise ConvmatError(f"layers={brief(layers)} must be a non-empty list of layer descriptions")
     ops, shapes = [], [shape]
     for number, layer in enumerate(layers):
         current = shapes[-1]

@@ -50,7 +50,7 @@ from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
 from ._validate import as_int, as_weight
-from .errors import ConvmatError, error_context, shape_of
+from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
 from .sparse import conv_matrix
 
@@ -120,16 +120,16 @@ def _check_k(k, count: int) -> int | None:
         return None
     k = as_int(k, "k")
     if k < 1:
-        raise ConvmatError(f"k={k} must be >= 1 (or None for all singular values)")
+        raise ConvmatError(f"k={brief(k)} must be >= 1 (or None for all singular values)")
     if k > count:
-        raise ConvmatError(f"k={k} exceeds the number of singular values of the layer, "
+        raise ConvmatError(f"k={brief(k)} exceeds the number of singular values of the layer, "
                            f"{count:,} (the matrix's smaller side)")
     return k
 
 
 def _check_method(method) -> str:
     if not isinstance(method, str) or method not in METHODS:
-        raise ConvmatError(f"method={method!r} is not one of {METHODS}")
+        raise ConvmatError(f"method={brief(method)} is not one of {METHODS}")
     return method
 
 
@@ -169,7 +169,7 @@ def _circulant_taps(geom: geometry.ConvGeometry):
         base = reads[0]
         shifted = np.where(base >= 0, (base + np.arange(o)[:, None] * s) % n, -1)
         if not np.array_equal(reads, shifted):
-            return None, (f"{where} the window reads {geom.padding_mode!r} padding, so "
+            return None, (f"{where} the window reads {brief(geom.padding_mode)} padding, so "
                           f"shifting the input by the stride does not shift the output by "
                           f"one (only padding_mode='circular', or no padding read, keeps it)")
         taps.append(base)
