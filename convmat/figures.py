@@ -77,7 +77,7 @@ __all__ = [
     "save",
 ]
 
-#: the colours of every picture (Okabe & Ito): fill (light) and edge (strong) per role
+
 def animate_convolution(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
