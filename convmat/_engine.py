@@ -394,7 +394,7 @@ def _build_small(geom: ConvGeometry, merge: bool) -> Structure:
     the taps they do not have are masked out. Output channels are one broadcast more. A
     fixed, small number of NumPy calls with long inner loops: the per-call cost stays low.
     The columns come sorted, as on the general path."""
-    n, c_in_g = geom.ndim, geom.in_channels // geom.groups
+    c_in_g = geom.in_channels // geom.groups
     tables = []  # per axis: (valid, source, tap), each (o, k)
     axes: tuple = ()
     if geom.padding_mode == "zeros":
