@@ -1,9 +1,10 @@
 """convmat: every convolution a neural network uses, written as an explicit linear map.
 
 Numeric builders return SciPy sparse arrays; :mod:`convmat.symbolic` builds the same matrices
-with sympy symbols and :func:`to_latex` typesets any of them. The sympy-backed names
-(``symbolic``, ``latex``, ``to_latex``) are imported on first use, so ``import convmat`` stays
-light.
+with sympy symbols and :func:`to_latex` typesets any of them; :mod:`convmat.figures` draws
+them, :func:`singular_values` analyses a layer and :func:`from_torch` reads a PyTorch model.
+The sympy- and matplotlib-backed names (``symbolic``, ``latex``, ``to_latex``, ``display``,
+``show``, ``figures``) are imported on first use, so ``import convmat`` stays light.
 
 The package is layered (foundations, geometry, the index engine ``convmat._engine``, value
 fillers, renderers, command line) with one dependency direction; ``docs/architecture.md``
@@ -66,10 +67,11 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+#: names imported on first use: sympy-backed ones, and figures (matplotlib is imported only
+#: when a picture is drawn)
 _LAZY = {"symbolic": ("convmat.symbolic", None), "latex": ("convmat.latex", None),
          "to_latex": ("convmat.latex", "to_latex"), "display": ("convmat.display", None),
-         "show": ("convmat.display", "show")}
-_LAZY["figures"] = ("convmat.figures", None)  # matplotlib is imported when a picture is drawn
+         "show": ("convmat.display", "show"), "figures": ("convmat.figures", None)}
 
 
 def __getattr__(name: str):
