@@ -1,9 +1,11 @@
-"""Shared timing helper of the benchmark scripts."""
+"""Shared helpers of the benchmark scripts: timing and the memory-write floor."""
 
 from __future__ import annotations
 
 import gc
 import time
+
+import numpy as np
 
 
 def best_time(fn, repeat: int = 5, number: int = 1) -> float:
@@ -17,3 +19,32 @@ def best_time(fn, repeat: int = 5, number: int = 1) -> float:
         best = min(best, (time.perf_counter() - t) / number)
         del result
     return best
+
+
+def best_cpu_time(fn, repeat: int, number: int) -> float:
+    """Like :func:`best_time`, in CPU time of this process (robust when the machine is
+    shared)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.process_time() - t) / number)
+    return best
+
+
+def floor(nnz, rows, idx=np.int32, dtype=np.float64):
+    """The memory-write floor: allocate and fill data, indices and indptr of a CSR with
+    ``nnz`` entries."""
+    data = np.empty(nnz, dtype=dtype)
+    data.fill(1)
+    indices = np.empty(nnz, dtype=idx)
+    indices.fill(1)
+    indptr = np.empty(rows + 1, dtype=idx)
+    indptr.fill(1)
+    return data, indices, indptr
+
+
+def csr_bytes(a) -> int:
+    """Bytes of a CSR array's three arrays."""
+    return a.data.nbytes + a.indices.nbytes + a.indptr.nbytes

@@ -16,22 +16,7 @@ import numpy as np
 
 import convmat
 
-from _timing import best_time
-
-
-def floor(nnz, rows, dtype=np.float64, idx=np.int32):
-    """Allocate and fill data, indices and indptr of a CSR with nnz entries."""
-    data = np.empty(nnz, dtype=dtype)
-    data.fill(1)
-    indices = np.empty(nnz, dtype=idx)
-    indices.fill(1)
-    indptr = np.empty(rows + 1, dtype=idx)
-    indptr.fill(1)
-    return data, indices, indptr
-
-
-def csr_bytes(a):
-    return a.data.nbytes + a.indices.nbytes + a.indptr.nbytes
+from _timing import best_time, csr_bytes, floor
 
 
 def case(name, weight, shape, repeat, **kw):

@@ -12,40 +12,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import time
 import tracemalloc
 
 import numpy as np
 
 import convmat
 
-from _timing import best_time
-
-
-def best_cpu_time(fn, repeat, number):
-    """Like best_time, in CPU time of this process (robust when the machine is shared)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.process_time()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.process_time() - t) / number)
-    return best
-
-
-def floor(nnz, rows, idx):
-    """Allocate and fill data, indices and indptr of a CSR with nnz entries."""
-    data = np.empty(nnz, dtype=np.float64)
-    data.fill(1)
-    indices = np.empty(nnz, dtype=idx)
-    indices.fill(1)
-    indptr = np.empty(rows + 1, dtype=idx)
-    indptr.fill(1)
-    return data, indices, indptr
-
-
-def csr_bytes(a):
-    return a.data.nbytes + a.indices.nbytes + a.indptr.nbytes
+from _timing import best_cpu_time, best_time, csr_bytes, floor
 
 
 def peak_ratio(fn, final):
