@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ._choices import ENVIRONMENTS, ZERO_STYLES
+from ._choices import ENVIRONMENTS
 from .errors import ConvmatError
 
 __all__ = [
@@ -205,6 +205,13 @@ def write_environment(cells: list[list[str]], row_rules: dict[int, str],
     return f"\\left{delimiters[0]}{array}\\right{delimiters[1]}"
 
 
+def _ellipsis(row: int | None, col: int | None) -> str:
+    """The cell where an elided row (``None``) or column meets the rest."""
+    if row is None:
+        return r"\ddots" if col is None else r"\vdots"
+    return r"\cdots"
+
+
 def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None],
                 fmt: Formatter, zero_text: str, mark: Mark | None = None) -> list[list[str]]:
     """The written cells: entries of ``rows x cols`` (``None``: the ellipsis), reading only
@@ -217,8 +224,7 @@ def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None]
         line, j = [], 0
         for c in cols:
             if r is None or c is None:
-                line.append(r"\ddots" if r is None and c is None
-                            else r"\vdots" if r is None else r"\cdots")
+                line.append(_ellipsis(r, c))
                 continue
             value = stored.get((i, j))
             if value is None:
@@ -261,8 +267,7 @@ def write_grid(entry: Callable, shape: Sequence[int], fmt: Formatter, environmen
         line = []
         for c in cols:
             if r is None or c is None:
-                line.append(r"\ddots" if r is None and c is None
-                            else r"\vdots" if r is None else r"\cdots")
+                line.append(_ellipsis(r, c))
                 continue
             k = r * width + c
             text = fmt(entry(k))

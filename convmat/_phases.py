@@ -35,7 +35,8 @@ from .geometry import ConvGeometry, ceil_div
 
 __all__ = [
     "as_channels", "kong_lucey_fields", "permutation", "phase_kernel_shape", "phase_order",
-    "phase_blocks", "phase_geometry", "phase_shape", "rearrange_weight", "residues", "required", "split_columns",
+    "phase_blocks", "phase_geometry", "phase_shape", "rearrange_weight", "residues", "required",
+    "split_columns",
     "strided_geometry", "tap_slots",
 ]
 

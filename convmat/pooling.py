@@ -24,10 +24,10 @@ from ._validate import (
     as_dtype,
     as_flag,
     as_format,
-    as_int,
     as_per_dim,
     as_shape,
     check_format,
+    positive_int,
 )
 from .arrays import with_geometry
 from .errors import ConvmatError, brief, error_context, shape_of
@@ -50,9 +50,7 @@ def pool_geometry(
     n = len(ishape)
     kshape = as_per_dim(kernel_size, n, "kernel_size", minimum=1)
     strides = kshape if stride is None else as_per_dim(stride, n, "stride", minimum=1)
-    channels = as_int(channels, "channels")
-    if channels < 1:
-        raise ConvmatError(f"channels={channels} must be >= 1")
+    channels = positive_int(channels, "channels")
     try:
         geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
                                       padding=padding, dilation=dilation, groups=channels)
@@ -180,9 +178,7 @@ def avg_pool_matrix(
         count_include_pad = as_flag(count_include_pad, "count_include_pad")
         dtype = as_dtype(dtype, "dtype", kinds="fc")
         if divisor_override is not None:  # checked before anything is built
-            divisor = as_int(divisor_override, "divisor_override")
-            if divisor < 1:
-                raise ConvmatError(f"divisor_override={divisor_override!r} must be >= 1")
+            divisor = positive_int(divisor_override, "divisor_override")
         structure = _structure(geom, dtype.itemsize, "avg_pool_matrix", format=format)
         if divisor_override is not None:
             data = np.full(structure.nnz, 1 / divisor, dtype=dtype)

@@ -298,7 +298,8 @@ class KongLucey:
         return latex_repr(self)
 
     def text(self, *, max_size: int = 40) -> str:
-        """Plain-text account (what ``convmat kong-lucey`` prints): ``convmat.text.kong_lucey_text``."""
+        """Plain-text account (what ``convmat kong-lucey`` prints):
+        :func:`convmat.text.kong_lucey_text`."""
         from .text import kong_lucey_text
 
         return kong_lucey_text(self, max_size=max_size)
@@ -397,20 +398,20 @@ def kong_lucey(
                        weight_shape=shape_of(weight), stride=stride):
         w = as_weight(weight)
         geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
-                                 padding_mode)
-        _guard_kong_lucey(w, geom)
-        fields, order, widths = _phases.kong_lucey_fields(w, geom)
-        # the blocks come from the engine directly, one unit-stride build per phase
+                                        padding_mode)
+        # the strided convolution on the padded input, whose phase blocks the engine builds
         strided = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
                                          dilation=geom.dilation, groups=geom.groups)
+        _guard_kong_lucey(w, geom, strided)
+        fields, order, _ = _phases.kong_lucey_fields(w, geom)
         return KongLucey(**fields, permutation=_phases.permutation(order, w.dtype),
                          blocks=_phases.phase_blocks(strided, w))
 
 
-def _guard_kong_lucey(w: np.ndarray, geom: geometry.ConvGeometry) -> None:
-    """Refuse, before anything is allocated, a rearrangement past the memory limit."""
-    unit = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
-                                  dilation=geom.dilation, groups=geom.groups)
+def _guard_kong_lucey(w: np.ndarray, geom: geometry.ConvGeometry,
+                      unit: geometry.ConvGeometry) -> None:
+    """Refuse, before anything is allocated, a rearrangement past the memory limit
+    (``unit``: the strided convolution on the padded input)."""
     n_phases = math.prod(geom.stride)
     kshape = _phases.phase_kernel_shape(geom.kernel_shape, geom.stride, geom.dilation)
     check_budget(kong_lucey_bytes(unit, w.dtype.itemsize, n_phases, kshape),
@@ -669,10 +670,12 @@ def polyphase(
         cols = _phases.phase_order(padded, s, geom.in_channels)
         row_widths = [geom.out_channels * math.prod(_phases.phase_shape(out_shape, s, p))
                       for p in phases]
-        col_widths = [geom.in_channels * math.prod(_phases.phase_shape(padded, s, p)) for p in phases]
+        col_widths = [geom.in_channels * math.prod(_phases.phase_shape(padded, s, p))
+                      for p in phases]
         by_rows = _phases.split_columns(unit.T, rows, row_widths)  # transposed: rows as columns
         blocks = tuple(_phases.split_columns(band.T, cols, col_widths) for band in by_rows)
-        kshape = _phases.phase_kernel_shape(geom.kernel_shape, s, dilations, tuple(f - 1 for f in s))
+        kshape = _phases.phase_kernel_shape(geom.kernel_shape, s, dilations,
+                                            tuple(f - 1 for f in s))
         w4 = _phases.as_channels(w, n)
         per_phase = [_phases.rearrange_weight(w4, s, dilations, rho, kshape) for rho in phases]
         unit_weight = np.stack(per_phase, axis=1).reshape(-1, *per_phase[0].shape[1:])

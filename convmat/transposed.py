@@ -34,12 +34,12 @@ from ._memory import check_budget, conversion_bytes, index_dtype_for
 from ._validate import (
     as_dtype,
     as_format,
-    as_int,
     as_per_dim,
     as_shape,
     as_weight,
     check_format,
     check_size,
+    positive_int,
 )
 from .arrays import with_geometry
 from .errors import ConvmatError, brief, error_context, shape_of
@@ -104,9 +104,7 @@ def stretch_matrix(
             raise ConvmatError(f"padding={padding!r}: the stretched signal takes an int, "
                                f"per-dim ints or (before, after) pairs (negative crops)")
         pads = geometry.resolve_padding(padding, ishape, (1,) * n, allow_negative=True)
-        channels = as_int(channels, "channels")
-        if channels < 1:
-            raise ConvmatError(f"channels={channels} must be >= 1")
+        channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = as_dtype(dtype)
         lengths = tuple((i - 1) * s + 1 + b + a for i, s, (b, a) in zip(ishape, strides, pads))

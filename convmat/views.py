@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
-from ._validate import as_array, as_format, as_int, as_shape, check_format, positive_int
+from ._validate import as_array, as_format, as_shape, check_format, positive_int
 from .arrays import with_geometry
 from .errors import ConvmatError, brief, error_context, shape_of
 
