@@ -5,10 +5,11 @@ the terms the user typed. :mod:`convmat.cli` builds the subcommands from these."
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -284,13 +285,20 @@ def _write(output: str | bytes, path: str | None) -> None:
     if path is None:
         print(output.rstrip("\n"))
         return
-    try:
+    with writing(path):
         if isinstance(output, bytes):
             with open(path, "wb") as f:
                 f.write(output)
         else:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(output.rstrip("\n") + "\n")
+
+
+@contextlib.contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Report a file that cannot be written (``-o path``) as a usage error, in one line."""
+    try:
+        yield
     except OSError as exc:
         raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
 

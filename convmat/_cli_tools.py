@@ -19,6 +19,7 @@ from ._cli_args import (
     parse_ints,
     parse_shape,
     parse_weights,
+    writing,
 )
 from .errors import brief
 
@@ -88,10 +89,8 @@ def _picture_kw(args) -> dict:
 def _save_picture(obj, path, **kw) -> int:
     from .figures import save
 
-    try:
+    with writing(path):
         save(obj, path, **kw)
-    except OSError as exc:
-        raise _UsageError(f"-o {path}: cannot write the file ({exc.strerror})") from None
     print(f"wrote {path}")
     return 0
 
@@ -254,11 +253,8 @@ def _cmd_spectrum(args) -> int:
     if shown.size < values.size:
         lines.append(f"  ... {values.size - shown.size:,} more (--show all, or -o FILE.npy)")
     if args.output is not None:
-        try:
+        with writing(args.output):
             np.save(args.output, values)
-        except OSError as exc:
-            raise _UsageError(f"-o {args.output}: cannot write the file ({exc.strerror})") \
-                from None
         lines.append(f"saved {values.size:,} values to {args.output}")
     print("\n".join(lines))
     return 0
