@@ -38,8 +38,9 @@ How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, 
   entries); along the last axis columns, taps and CSR offsets are arithmetic progressions
   laid down by one cumulative sum each, in bounded chunks, straight into the CSR arrays
   when there is one channel;
-* small layers (up to :data:`SMALL` row-tap candidates) are built in one shot: a dense
-  ``(rows, taps)`` layout, exact for interior rows, border rows looked up and masked.
+* small and middle-sized layers (up to :data:`ONE_SHOT` row-tap candidates) are built in
+  one shot: a dense ``(rows, taps)`` layout, exact for interior rows, border rows looked
+  up and masked; their structures are cached per geometry (up to :data:`CACHE_BYTES`).
 """
 
 from __future__ import annotations
@@ -57,13 +58,15 @@ from ._padmap import index_map
 from .geometry import ConvGeometry, ceil_div, tap_range
 
 __all__ = ["Structure", "build", "expand_weight", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS",
-           "SMALL"]
+           "ONE_SHOT", "CACHE_BYTES"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
 MAX_CLASS_PRODUCTS = 1 << 16
-#: most (row, tap) candidates, over all output channels, for the one-shot small build
-SMALL = 1 << 16
+#: most (row, tap) candidates, over all output channels, for the one-shot build (a few
+#: O(nnz) NumPy calls; beyond, the block and run path's fixed call count is cheaper than
+#: its extra passes); its structures are cached per geometry
+ONE_SHOT = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,8 @@ class Structure:
     #: the geometry with the (extended) kernel shape the taps index: merged tap groups
     #: add positions per axis (see :func:`expand_weight`)
     tap_geometry: ConvGeometry | None = field(default=None, repr=False)
-    #: small builds: the tap of every entry, made in one shot with the columns
+    #: one-shot builds: the tap of every entry of output channel 0 (intp); channel ``c``'s
+    #: are these plus ``c`` times the taps per output channel
     small_tap: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -162,9 +166,11 @@ class Structure:
         if self.merged:
             values = expand_weight(values, self.axes, self.geometry.weight_shape)
         flat = np.asarray(values).reshape(-1)
-        if self.small_tap is not None:
-            return np.take(flat, self.small_tap)
         per_channel = flat.reshape(self.geometry.out_channels, -1)
+        if self.small_tap is not None:  # intp: NumPy takes narrower indices ~10x slower
+            if per_channel.shape[0] == 1:
+                return np.take(flat, self.small_tap, mode="clip")
+            return np.take(per_channel, self.small_tap, axis=1, mode="clip").reshape(-1)
         data = np.empty(self.nnz, dtype=flat.dtype)
         for block in self.blocks:
             view = self._view(data, block)
@@ -177,10 +183,11 @@ class Structure:
     def tap(self) -> np.ndarray:
         """Flat weight index of every stored entry (an nnz-sized array, made on demand); an
         index into the extended weight when tap groups are merged."""
-        if self.small_tap is not None:
-            return self.small_tap
-        tap = np.empty(self.nnz, dtype=self.tap_dtype)
         per_channel = math.prod((self.tap_geometry or self.geometry).weight_shape[1:])
+        if self.small_tap is not None:  # output channel 0's, shared with the cache
+            first = np.arange(self.geometry.out_channels, dtype=np.intp) * per_channel
+            return np.add.outer(first, self.small_tap).reshape(-1)
+        tap = np.empty(self.nnz, dtype=self.tap_dtype)
         for block in self.blocks:
             view = self._view(tap, block)
             first = np.arange(block.shape[0], dtype=np.int64) * per_channel
@@ -328,12 +335,12 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     c_in_g = geom.in_channels // geom.groups
     out_size = math.prod(geom.output_shape)
     dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
-    if dense * geom.out_channels <= SMALL:
-        # small layers recur (teaching, the layers of one network): their structure is
-        # cached per geometry; every caller gets its own copy of the arrays
+    if dense * geom.out_channels <= ONE_SHOT:
+        # small layers recur (teaching, the layers of one network, a Jacobian at many
+        # points): their structure is cached per geometry; every caller gets its own copy
+        # of the CSR arrays (the taps are only read)
         cached = _small_cached(geom, merge, index_dtype_for(0))  # the index-width option
-        return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy(),
-                       small_tap=cached.small_tap.copy())
+        return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy())
     axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape
     nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)
@@ -381,19 +388,50 @@ def _tap_geometry(geom, axes, nnz):
     return replace(geom, kernel_shape=ext)
 
 
-@functools.lru_cache(maxsize=64)
-def _small_cached(geom: ConvGeometry, merge: bool, index_option) -> Structure:
-    """:func:`_build_small`, remembered per geometry (and per index-width option)."""
-    return _build_small(geom, merge)
+class _StructureCache:
+    """The one-shot structures of the most recently built geometries, least recently used
+    first out, holding at most :data:`CACHE_BYTES` of arrays."""
+
+    def __init__(self):
+        self.entries: dict = {}
+        self.nbytes = 0
+
+    def __call__(self, geom: ConvGeometry, merge: bool, index_option) -> Structure:
+        key = (geom, merge, index_option)
+        found = self.entries.pop(key, None)
+        if found is None:
+            found = _build_small(geom, merge)
+            self.nbytes += self._size(found)
+            while self.entries and self.nbytes > CACHE_BYTES:
+                self.nbytes -= self._size(self.entries.pop(next(iter(self.entries))))
+        self.entries[key] = found  # most recent last
+        return found
+
+    @staticmethod
+    def _size(s: Structure) -> int:
+        return s.indptr.nbytes + s.indices.nbytes + s.small_tap.nbytes
+
+    def cache_clear(self):
+        self.entries.clear()
+        self.nbytes = 0
+
+
+#: most bytes of cached one-shot structures
+CACHE_BYTES = 64 << 20
+#: :func:`_build_small`, remembered per geometry (and per index-width option)
+_small_cached = _StructureCache()
 
 
 def _build_small(geom: ConvGeometry, merge: bool) -> Structure:
-    """Small builds in one shot, as a dense ``(rows, taps)`` layout of output channel 0:
-    every row's columns are ``row base + tap offset`` (one outer add), which is exact for
-    every interior row; the few border rows are then looked up in the per-axis tables and
-    the taps they do not have are masked out. Output channels are one broadcast more. A
-    fixed, small number of NumPy calls with long inner loops: the per-call cost stays low.
-    The columns come sorted, as on the general path."""
+    """Small and middle-sized builds in one shot, for output channel 0 as a dense array of
+    shape ``(o_1, ..., o_N, C_in/G, k_1, ..., k_N)`` (every row, every tap): per axis a
+    table gives each (position, rank) its input position, tap and validity, and the column
+    of an entry is the sum of the axes' contributions (one broadcast add per axis, the
+    large ones last); the valid entries are then picked by one boolean mask, in row order
+    and, within a row, by input channel then per axis by input position (sorted columns,
+    as on the general path). Output channels repeat channel 0's pattern: one broadcast
+    add writes their columns. A fixed, small number of NumPy calls, each O(nnz)."""
+    n = geom.ndim
     c_in_g = geom.in_channels // geom.groups
     tables = []  # per axis: (valid, source, tap), each (o, k)
     axes: tuple = ()
@@ -403,7 +441,7 @@ def _build_small(geom: ConvGeometry, merge: bool) -> Structure:
                                          geom.padding):
             j = np.arange(k, dtype=np.int64)
             source = np.arange(o, dtype=np.int64)[:, None] * s + (j * d - b)
-            tap = np.broadcast_to(k - 1 - j if geom.flip else j, source.shape)
+            tap = (k - 1 - j if geom.flip else j)[None, :]
             tables.append(((source >= 0) & (source < i), source, tap))
         tgeom = geom
     else:
@@ -418,67 +456,51 @@ def _build_small(geom: ConvGeometry, merge: bool) -> Structure:
     in_strides, k_strides = _strides(geom.input_shape), _strides(tgeom.kernel_shape)
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(tgeom.kernel_shape)
     rows, cols = geom.shape
-    out_size, taps_per_row = math.prod(geom.output_shape), c_in_g * math.prod(geom.kernel_shape)
-    idx = index_dtype_for(max(rows * taps_per_row, rows, cols))  # an upper bound of nnz
-    tap_dtype = index_dtype_for(geom.out_channels * c_in_g * kernel_size)
+    out_size = math.prod(geom.output_shape)
+    idx = index_dtype_for(max(rows * c_in_g * math.prod(geom.kernel_shape), rows, cols))
 
-    # per axis: output position of every row, kernel index of every tap (C order)
-    t = np.unravel_index(np.arange(out_size), geom.output_shape)
-    j = np.unravel_index(np.arange(math.prod(geom.kernel_shape)), geom.kernel_shape)
-    cin = np.repeat(np.arange(c_in_g, dtype=np.int64), math.prod(geom.kernel_shape))
-    base = np.zeros(out_size, dtype=np.int64)
-    offset = cin * in_size
-    tap_offset = cin * kernel_size
-    border = np.zeros(out_size, dtype=bool)
-    for a, (ok, source, tap) in enumerate(tables):
-        o, k = source.shape
-        s, d, b = geom.stride[a], geom.dilation[a], geom.padding[a][0]
-        kj = np.arange(k, dtype=np.int64)
-        straight = k - 1 - kj if geom.flip else kj  # an interior row's taps
-        base += (t[a] * s - b) * in_strides[a]
-        offset = offset + np.tile(j[a], c_in_g) * (d * in_strides[a])
-        tap_offset = tap_offset + np.tile(straight[j[a]], c_in_g) * k_strides[a]
-        # interior rows: every tap inside the input, columns and taps as the formula says
-        interior = ok.all(axis=1)
-        if geom.padding_mode != "zeros":
-            affine = np.arange(o, dtype=np.int64)[:, None] * s - b + kj * d
-            interior &= (source == affine).all(axis=1) & (tap == straight).all(axis=1)
-        border |= ~interior[t[a]]
-    column = np.add.outer(base.astype(idx), offset.astype(idx))
-    taps = np.broadcast_to(tap_offset.astype(tap_dtype), column.shape)
-    valid = None
-    edge = np.flatnonzero(border)
-    if edge.size:  # the border rows, from the per-axis tables
-        jj = [np.tile(ja, c_in_g) for ja in j]
-        column[edge] = cin * in_size + sum(
-            tb[1][t[a][edge][:, None], jj[a]] * in_strides[a] for a, tb in enumerate(tables))
-        taps = taps.copy()
-        taps[edge] = cin * kernel_size + sum(
-            tb[2][t[a][edge][:, None], jj[a]] * k_strides[a] for a, tb in enumerate(tables))
-        ok = np.logical_and.reduce([tb[0][t[a][edge][:, None], jj[a]]
-                                    for a, tb in enumerate(tables)])
-        if not ok.all():
-            valid = np.ones(column.shape, dtype=bool)
-            valid[edge] = ok
-    counts = np.full(out_size, taps_per_row, dtype=np.int64)
-    if valid is None:
-        column, taps = column.reshape(-1), np.array(taps).reshape(-1)  # own, writable
+    def placed(table, a, kind):  # an (o, k) table on its axes of the dense layout
+        shape = [1] * (2 * n + 1)
+        shape[a], shape[n + 1 + a] = table.shape[0], table.shape[1]
+        return table.astype(kind, copy=False).reshape(shape)
+
+    channel = np.arange(c_in_g, dtype=idx).reshape((1,) * n + (-1,) + (1,) * n)
+    column = channel * idx(in_size)
+    taps = channel.astype(np.intp) * kernel_size
+    ok = None
+    for a in reversed(range(n)):  # the first axis has the longest strides: added last
+        valid, source, tap = tables[a]
+        column = column + placed(source * in_strides[a], a, idx)
+        taps = taps + placed(tap * k_strides[a], a, np.intp)
+        if not valid.all():
+            ok = placed(valid, a, bool) if ok is None else ok & placed(valid, a, bool)
+    taps = np.broadcast_to(taps, column.shape)
+    per_axis = [valid.sum(axis=1) for valid, _, _ in tables]
+    counts = per_axis[0]
+    for c in per_axis[1:]:
+        counts = np.multiply.outer(counts, c)
+    counts = counts.reshape(-1) * c_in_g
+    if ok is None:
+        column, taps = column.reshape(-1), np.array(taps).reshape(-1)
     else:
-        counts[edge] = np.count_nonzero(ok, axis=1)
-        column, taps = column[valid], taps[valid]
+        ok = np.broadcast_to(ok, column.shape)
+        column, taps = column[ok], taps[ok]
     indptr = np.empty(rows + 1, dtype=idx)
     indptr[0] = 0
     if geom.out_channels == 1:
         np.cumsum(counts, out=indptr[1:])
         indices = column
-    else:
-        np.cumsum(np.tile(counts, geom.out_channels), out=indptr[1:])
+    else:  # every output channel repeats channel 0's pattern, in its group's columns
+        by_channel = indptr[1:].reshape(geom.out_channels, out_size)
+        np.cumsum(np.broadcast_to(counts, by_channel.shape), axis=1, out=by_channel)
+        by_channel += (np.arange(geom.out_channels, dtype=idx) * idx(column.size))[:, None]
         ch = np.arange(geom.out_channels)[:, None]
         group_cols = ((ch // (geom.out_channels // geom.groups)) * c_in_g * in_size)
-        indices = (column + group_cols.astype(idx)).reshape(-1)
-        taps = (taps + (ch * c_in_g * kernel_size).astype(tap_dtype)).reshape(-1)
+        indices = np.empty((geom.out_channels, column.size), dtype=idx)
+        np.add(column, group_cols.astype(idx), out=indices)
+        indices = indices.reshape(-1)
     canonical = not any(ax.duplicates for ax in axes)
-    return Structure(geom, indptr, indices, canonical, tap_dtype, (), axes,
+    return Structure(geom, indptr, indices, canonical, np.intp, (), axes,
                      np.zeros(0, dtype=np.int64), None, tgeom, taps)
 
 
@@ -661,8 +683,9 @@ def _write_rest(geom, indptr, chunks, dest, kind, flat=None):
     in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
     per_channel = int(indptr[-1]) // geom.out_channels
     column = kind == "column"
-    # the taps of a chunk, reused (no fresh pages), as narrow as the taps allow
-    scratch = np.empty(0, dtype=index_dtype_for(geom.out_channels * c_in_g * kernel_size))
+    # the taps of a chunk, reused (no fresh pages); intp, as np.take reads narrower
+    # indices through a conversion buffer (about 10x slower)
+    scratch = np.empty(0, dtype=np.intp)
     for runs in chunks:
         if geom.out_channels == 1 and c_in_g == 1 and runs.span is not None:
             if kind == "value":

@@ -52,10 +52,14 @@ class ConvArray(sp.csr_array):
     @classmethod
     def of(cls, matrix: sp.csr_array, geometry: ConvGeometry | None,
            transposed: bool = False) -> ConvArray:
-        """``matrix`` (CSR, shared, not copied) with its geometry attached."""
-        out = cls((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape,
-                  copy=False)
-        out.has_canonical_format = matrix.has_canonical_format
+        """``matrix`` (CSR, shared, not copied) with its geometry attached (``matrix``
+        itself when it already is a :class:`ConvArray`)."""
+        if type(matrix) is cls:
+            out = matrix
+        else:
+            out = cls((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape,
+                      copy=False)
+            out.has_canonical_format = matrix.has_canonical_format
         out.geometry, out.transposed = geometry, bool(transposed)
         return out
 

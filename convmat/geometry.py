@@ -19,6 +19,7 @@ and for the transposed convolution, with output padding :math:`q`:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -508,6 +509,43 @@ def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
     return mode
 
 
+def _plain_key(value):
+    """A hashable key that tells apart everything validation tells apart (``True`` from
+    ``1``, a list from a tuple), or ``None`` for anything but ints, strings, bools, ``None``
+    and (nested) tuples and lists of them."""
+    kind = type(value)
+    if kind in (int, str, bool) or value is None:
+        return kind, value
+    if kind in (tuple, list):
+        parts = tuple(_plain_key(v) for v in value)
+        return None if None in parts else (kind, parts)
+    return None
+
+
+def _remembered(builder):
+    """``builder`` with its results remembered for plain arguments (see :func:`_plain_key`):
+    geometries are immutable and recur (a network's layers, a lecture's examples), and
+    their validation is most of a small build's fixed cost. Refusals are not remembered."""
+    memo: dict = {}
+
+    @functools.wraps(builder)
+    def remembered(*args, **kwargs):
+        key = _plain_key((args, tuple(sorted(kwargs.items()))))
+        if key is None:
+            return builder(*args, **kwargs)
+        found = memo.get(key)
+        if found is None:
+            found = builder(*args, **kwargs)
+            if len(memo) >= 256:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    remembered.cache_clear = memo.clear
+    return remembered
+
+
+@_remembered
 def conv_geometry(
     weight_shape: Sequence[int],
     input_shape: Sequence[int],
@@ -537,6 +575,7 @@ def conv_geometry(
                                         c_in, c_out, groups, mode, as_flag(flip, "flip")))
 
 
+@_remembered
 def conv_transpose_geometry(
     weight_shape: Sequence[int],
     input_shape: Sequence[int],

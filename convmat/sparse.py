@@ -10,7 +10,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
@@ -20,7 +19,7 @@ from ._validate import (  # noqa: F401 (as_array: kept importable)
     as_weight,
     check_format,
 )
-from .arrays import with_geometry
+from .arrays import ConvArray, with_geometry
 from .errors import ConvmatError, error_context, shape_of
 
 __all__ = ["conv_matrix", "conv_transpose_matrix"]
@@ -35,7 +34,7 @@ _ADVICE = (
 def fill(structure: _engine.Structure, weight: np.ndarray):
     """CSR array of ``structure`` with values gathered from ``weight``."""
     data = structure.gather(weight)
-    matrix = sp.csr_array((data, structure.indices, structure.indptr), shape=structure.shape)
+    matrix = ConvArray((data, structure.indices, structure.indptr), shape=structure.shape)
     if structure.canonical:  # the engine wrote every row's columns in order, once each
         matrix.has_canonical_format = True
     else:  # a padding mode read some input twice in a row: sum those (sorts the rows)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convmat
+from convmat.errors import ConvmatError
 from convmat.geometry import resolve_padding
 
 from .conftest import requires_torch, torch
@@ -121,3 +122,22 @@ def test_negative_padding_only_when_allowed():
     assert resolve_padding([(-1, 2)], (4,), (1,), allow_negative=True) == ((-1, 2),)
     with pytest.raises(convmat.ConvmatError, match="negative"):
         resolve_padding([(-1, 2)], (4,), (1,))
+
+
+def test_remembered_geometries_tell_apart_what_validation_does():
+    """Validated geometries are remembered for plain arguments; a remembered one never
+    stands in for an argument that validation treats differently (True is not 1)."""
+    from convmat.geometry import conv_geometry
+
+    first = conv_geometry((3, 3), (8, 8), stride=1, padding="same")
+    assert conv_geometry((3, 3), (8, 8), stride=1, padding="same") is first
+    with pytest.raises(ConvmatError, match="stride"):
+        conv_geometry((3, 3), (8, 8), stride=True, padding="same")
+    with pytest.raises(ConvmatError, match="stride"):
+        conv_geometry((3, 3), (8, 8), stride=[True], padding="same")
+    assert conv_geometry((3, 3), [8, 8], stride=1, padding="same") == first
+    assert conv_geometry((3, 3), np.array([8, 8]), stride=1, padding="same") == first
+    # a refusal is not remembered: the same bad call is refused again
+    for _ in range(2):
+        with pytest.raises(ConvmatError, match="padding"):
+            conv_geometry((3, 3), (8, 8), padding="sideways")

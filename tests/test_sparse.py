@@ -380,11 +380,11 @@ def test_int64_path_equals_int32(geo):
 
 
 ENGINE_PATHS = {
-    "blocks only": dict(MIN_BLOCK=1, SMALL=0),
-    "chunks only": dict(MIN_BLOCK=10**12, SMALL=0),
-    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7, SMALL=0),
-    "general path": dict(SMALL=0),
-    "default (one-shot small builds)": {},
+    "blocks only": dict(MIN_BLOCK=1, ONE_SHOT=0),
+    "chunks only": dict(MIN_BLOCK=10**12, ONE_SHOT=0),
+    "largest block, tiny chunks": dict(MAX_CLASS_PRODUCTS=1, CHUNK=7, ONE_SHOT=0),
+    "general path": dict(ONE_SHOT=0),
+    "default (one-shot builds)": {},
 }
 
 
@@ -483,3 +483,31 @@ def test_small_builds_are_cached_but_never_shared():
     k = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
     k2 = convmat.kernel_matrix(RNG.standard_normal((6, 6)), (3, 3), padding=1)
     assert not np.shares_memory(k.indices, k2.indices)
+
+
+def test_cached_structures_are_bounded_and_never_shared():
+    """A geometry's one-shot structure is cached: a second build equals the first, what a
+    caller changes in its matrix does not reach the cache, and the cache holds at most
+    CACHE_BYTES (the newest entry always)."""
+    from convmat import _engine
+
+    w = RNG.standard_normal((3, 2, 3, 3))
+    first = convmat.conv_matrix(w, (9, 9), padding=1)
+    expected = first.toarray()
+    first.indices[:] = 0  # the caller's arrays are its own
+    first.indptr[:] = 0
+    again = convmat.conv_matrix(w, (9, 9), padding=1)
+    np.testing.assert_array_equal(again.toarray(), expected)
+    cache, saved = _engine._small_cached, _engine.CACHE_BYTES
+    try:
+        _engine.CACHE_BYTES = 0
+        for n in (5, 6, 7):
+            convmat.conv_matrix(w, (n, n), padding=1)
+            assert len(cache.entries) == 1
+            only = next(iter(cache.entries.values()))
+            assert cache.nbytes == only.indptr.nbytes + only.indices.nbytes + \
+                only.small_tap.nbytes
+    finally:
+        _engine.CACHE_BYTES = saved
+    np.testing.assert_array_equal(convmat.conv_matrix(w, (9, 9), padding=1).toarray(),
+                                  expected)
