@@ -17,7 +17,7 @@ from ._validate import as_per_dim
 from .errors import ConvmatError, brief
 from .operator import conv_operator
 from .padding import padding_matrix
-from .pooling import avg_pool_matrix, max_pool_matrix
+from .pooling import avg_pool_matrix
 from .receptive import Layer
 from .sparse import conv_matrix, conv_transpose_matrix
 
@@ -311,8 +311,9 @@ def _bias_vector(op: _Op, out_shape: tuple, *, last_axis: bool = False) -> np.nd
     return np.repeat(op.bias, size // op.bias.size)
 
 
-def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
-    """``(A, b)`` of one layer on an input of ``shape`` (at ``x`` for non-linear layers)."""
+def _matrix(op: _Op, shape: tuple):
+    """``(A, b)`` of one linear layer on an input of ``shape`` (the non-linear ones have a
+    Jacobian at a point: :func:`convmat._chain.linearise`)."""
     cfg, kind = op.cfg, op.kind
     out_shape = _out_shape(op, shape)
     n_in, n_out = math.prod(shape), math.prod(out_shape)
@@ -330,15 +331,11 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
                                       output_padding=cfg["output_padding"],
                                       dilation=cfg["dilation"], groups=cfg["groups"])
         return a, _bias_vector(op, out_shape)
-    if kind in ("avgpool", "maxpool"):
+    if kind == "avgpool":
         n = cfg["ndim"]
         lead, spatial = _spatial(shape, n, op)
         pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                               cfg["dilation"], cfg["ceil_mode"], kind[:3] + " pooling")
-        if kind == "maxpool":
-            a = max_pool_matrix(x.reshape(lead, *spatial), cfg["kernel_size"],
-                                stride=cfg["stride"], padding=pairs, dilation=cfg["dilation"])
-            return a, zeros
+                               cfg["dilation"], cfg["ceil_mode"], "avg pooling")
         a = avg_pool_matrix(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
                             channels=lead, divisor_override=1)
         if cfg["divisor_override"]:
@@ -355,18 +352,14 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
             divisor = divisor.ravel()
         a.data /= np.repeat(np.tile(divisor, lead), np.diff(a.indptr))
         return a, zeros
-    if kind in ("adaptive_avgpool", "adaptive_maxpool"):
+    if kind == "adaptive_avgpool":
         n = cfg["ndim"]
         lead, spatial = _spatial(shape, n, op)
         factors = []
         for i, o in zip(spatial, out_shape[-n:]):
             start, end = _adaptive_windows(i, o)
-            scale = 1.0 / (end - start) if kind == "adaptive_avgpool" else None
-            factors.append(_window_matrix(start, end, i, scale))
-        windows = _kron_all(factors, lead)
-        if kind == "adaptive_avgpool":
-            return windows, zeros
-        return _select_maxima(windows, x), zeros
+            factors.append(_window_matrix(start, end, i, 1.0 / (end - start)))
+        return _kron_all(factors, lead), zeros
     if kind == "batchnorm":
         per = n_in // shape[0]
         return (sp.diags_array(np.repeat(op.weight, per), format="csr"),
@@ -375,15 +368,14 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
         w = np.asarray(op.weight, dtype=np.float64)
         lead = n_out // w.shape[0]
         check_budget(lead * w.size * 16, f"the matrix of {op.label}", nnz=lead * w.size)
-        rows, cols = w.shape  # every weight stored, as the dense layer it is
+        if lead == 1:  # the dense layer it is (the chain's products take arrays as well)
+            return w, _bias_vector(op, out_shape, last_axis=True)
+        rows, cols = w.shape  # every weight stored, once per leading position
         a = sp.csr_array((w.ravel(), np.tile(np.arange(cols), rows),
                           np.arange(0, rows * cols + 1, cols)), shape=w.shape)
-        a = _kron_all([a], lead) if lead > 1 else a
-        return a, _bias_vector(op, out_shape, last_axis=True)
+        return _kron_all([a], lead), _bias_vector(op, out_shape, last_axis=True)
     if kind in ("flatten", "unflatten", "identity"):
         return sp.eye_array(n_in, format="csr"), zeros
-    if kind == "activation":
-        return _diagonal(_activation(op, x, shape)[0]), zeros
     if kind == "pad":
         n = cfg["ndim"]
         lead, spatial = _spatial(shape, n, op)
@@ -420,29 +412,6 @@ def _matrix(op: _Op, shape: tuple, x: np.ndarray | None = None):
                    for i, o, s in zip(shape[1:], size, scales)]
         return _kron_all(factors, shape[0]), zeros
     raise AssertionError(kind)
-
-
-def _select_maxima(windows: sp.csr_array, x: np.ndarray) -> sp.csr_array:
-    """One 1 per row at the first maximum of the row's window (the last NaN, if any)."""
-    gathered = x.reshape(-1)[windows.indices]
-    starts, counts = windows.indptr[:-1], np.diff(windows.indptr)
-    order = np.arange(windows.nnz)
-    best = np.maximum.reduceat(gathered, starts)
-    first = np.minimum.reduceat(np.where(gathered == np.repeat(best, counts), order,
-                                         windows.nnz), starts)
-    last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
-    first = np.where(last_nan >= 0, last_nan, first)
-    rows = windows.shape[0]
-    return sp.csr_array((np.ones(rows), windows.indices[first], np.arange(rows + 1)),
-                        shape=windows.shape)
-
-
-def _diagonal(values: np.ndarray) -> sp.csr_array:
-    """``diag(values)`` storing its non-zero entries only (a dead ReLU unit stores nothing)."""
-    keep = values != 0
-    indptr = np.concatenate(([0], np.cumsum(keep)))
-    return sp.csr_array((values[keep], np.flatnonzero(keep), indptr),
-                        shape=(values.size, values.size))
 
 
 def _activation(op: _Op, x: np.ndarray, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -486,10 +455,11 @@ def _call(op: _Op, xt):
     import torch
 
     module = op.module
+    tensors = [*module.named_parameters(), *module.named_buffers()]
+    if all(v.dtype == torch.float64 or not v.is_floating_point() for _, v in tensors):
+        return module(xt)  # already float64 (or nothing to convert)
     state = {k: (v.detach().to(torch.float64) if v.is_floating_point() else v)
-             for k, v in [*module.named_parameters(), *module.named_buffers()]}
-    if not state:
-        return module(xt)
+             for k, v in tensors}
     return torch.func.functional_call(module, state, (xt,))
 
 

@@ -27,23 +27,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import geometry
+from ._chain import compose, linearise
 from ._from_torch import _input_shape, _shapes, _torch_ops
 from ._layers import (
     _ACTIVATION_NAMES,
-    _activation,
-    _diagonal,
     _field_step,
-    _LazyConv,
     _matrix,
     _Op,
     _out_shape,
     _spectral,
     _stored,
 )
-from ._memory import check_budget
 from ._validate import as_int, as_per_dim, as_shape
 from .errors import ConvmatError, brief, error_context
 from .receptive import receptive_field
@@ -82,83 +78,6 @@ replicate, circular). Example (LeNet-5):
    linear 84; tanh; linear 10"
 """
 
-
-
-def _built(a):
-    return a.matrix() if isinstance(a, _LazyConv) else a
-
-
-def _apply(a, v: np.ndarray) -> np.ndarray:
-    """``a @ v`` for a vector ``v``."""
-    return a.operator.matvec(v) if isinstance(a, _LazyConv) else a @ v
-
-
-def _product(left, right, what: str):
-    """``left @ right`` with the memory guard (the multiplications bound the result).
-
-    A factor held as a numpy array (a product that came out at least half full, where the
-    array takes no more memory than CSR) is multiplied as sparse-by-dense.
-    """
-    if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
-        check_budget(8 * left.shape[0] * right.shape[1], what)
-        if isinstance(right, _LazyConv):  # rows of `left` through the transposed layer
-            return np.asarray(right.operator.rmatmat(left.T)).T
-        if isinstance(left, _LazyConv):
-            return np.asarray(left.operator.matmat(right))
-        return np.asarray(left @ right)
-    left, right = _built(left), _built(right)
-    cols = np.bincount(left.indices, minlength=left.shape[1])
-    rows = np.diff(right.indptr)
-    bound = min(int(cols @ rows), left.shape[0] * right.shape[1])
-    check_budget(bound * 24 + (left.shape[0] + 1) * 16, what, nnz=bound,
-                 advice="The Jacobian-vector products of the layers (or a smaller input) "
-                        "avoid forming the product. ")
-    out = sp.csr_array(left @ right)
-    if 2 * out.nnz >= out.shape[0] * out.shape[1]:
-        return out.toarray()
-    return out
-
-
-def _counts(a) -> tuple[np.ndarray, np.ndarray]:
-    """(stored entries per column, per row) of a factor."""
-    a = _built(a)
-    if isinstance(a, np.ndarray):
-        return np.full(a.shape[1], a.shape[0]), np.full(a.shape[0], a.shape[1])
-    return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
-
-
-def _compose(pairs: list, n_in: int, n_out: int):
-    """``A = A_L ... A_1`` and the bias carried through.
-
-    When the output (input) is much narrower than every other point of the chain, the
-    products are taken from that end, so that every partial product is that narrow (as
-    reverse- and forward-mode differentiation do). Otherwise the chain is associated
-    greedily: the adjacent pair whose product needs the fewest multiplications (counted
-    exactly from the factors' column and row counts) is multiplied first. A segment's bias
-    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
-    """
-    mats = [a for a, _ in pairs]
-    biases = [np.asarray(b, dtype=np.float64) for _, b in pairs]
-    inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
-    narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
-    narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
-    counts = [] if narrow_out or narrow_in else [_counts(a) for a in mats]
-    while len(mats) > 1:
-        if narrow_out:
-            i = len(mats) - 2
-        elif narrow_in:
-            i = 0
-        else:
-            costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
-            i = int(np.argmin(costs))
-        a = _product(mats[i + 1], mats[i], "the network's matrix")
-        b = _apply(mats[i + 1], biases[i]) + biases[i + 1]
-        mats[i:i + 2], biases[i:i + 2] = [a], [b]
-        if counts:
-            counts[i:i + 2] = [_counts(a)]
-    a = sp.csr_array(_built(mats[0]))
-    a.sort_indices()
-    return a, biases[0]
 
 
 def from_torch(module, input_shape, *, at=None):
@@ -235,34 +154,8 @@ def from_torch(module, input_shape, *, at=None):
                     pairs.append(_matrix(op, shape))
                 except ConvmatError as exc:
                     raise ConvmatError(f"{op.label}: {exc.message}") from None
-            return _compose(pairs, n_in, n_out)
-        return _linearise(ops, shapes, np.asarray(at, dtype=np.float64))
-
-
-def _linearise(ops, shapes, x):
-    """(Jacobian, f(x) - J x) at ``x``.
-
-    A linear layer's output is ``A_l x_l + b_l``; a max pooling's is its selection of
-    ``x_l``; an activation's value and slope come from PyTorch (one backward pass).
-    """
-    x0 = x.reshape(-1)
-    value = x0
-    pairs = []
-    for op, shape in zip(ops, shapes):
-        try:
-            if op.kind == "activation":
-                slope, after = _activation(op, value, shape)
-                pairs.append((_diagonal(slope), np.zeros(slope.size)))
-                value = after
-                continue
-            a_l, b_l = _matrix(op, shape, value)
-        except ConvmatError as exc:
-            raise ConvmatError(f"{op.label}: {exc.message}") from None
-        pairs.append((a_l, b_l))
-        value = _apply(a_l, value) + b_l
-    a, _ = _compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
-    with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
-        return a, value - a @ x0
+            return compose(pairs, n_in, n_out)
+        return linearise(ops, shapes, np.asarray(at, dtype=np.float64))
 
 
 # ------------------------------------------------------------------- layer descriptions

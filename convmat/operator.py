@@ -22,6 +22,12 @@ from .errors import error_context, shape_of
 
 __all__ = ["conv_operator"]
 
+#: most values of the stacked per-tap products held at once (one matrix product per chunk
+#: of taps; memory stays that of the vectors plus this many values)
+TAP_CHUNK = 1 << 16
+#: taps are stacked into one product when each tap's product has fewer values than this
+STACK_BELOW = 1 << 14
+
 
 class ConvOperator(LinearOperator):
     r"""The convolution of a :class:`~convmat.geometry.ConvGeometry` as a ``LinearOperator``.
@@ -98,23 +104,40 @@ class ConvOperator(LinearOperator):
             yield (slice(k * c_out_g, (k + 1) * c_out_g), slice(k * c_in_g, (k + 1) * c_in_g))
 
     # -- LinearOperator interface -------------------------------------------------------------
+    def _tap_chunks(self, per_tap: int):
+        """The taps in chunks whose stacked products hold about :data:`TAP_CHUNK` values
+        (``per_tap`` each): one matrix product per chunk instead of one per tap, when the
+        per-tap products are small (below :data:`STACK_BELOW` values) and their number,
+        not their size, would set the time."""
+        taps = list(self._taps())
+        # large products are efficient one per tap (stacking would only copy the input)
+        step = 1 if per_tap >= STACK_BELOW else max(1, TAP_CHUNK // max(per_tap, 1))
+        for first in range(0, len(taps), step):
+            yield taps[first:first + step]
+
     def _matmat(self, x: np.ndarray) -> np.ndarray:
         g = self.geom
         batch = x.shape[1]
         xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
         dtype = np.result_type(self._w, x)
         y = np.zeros((g.out_channels, *g.output_shape, batch), dtype=dtype)
-        single = g.in_channels == g.groups  # one input channel per group: no channel sum
-        for j, window in self._taps():
-            patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a strided view
-            if not single:
-                patch = patch.reshape(g.in_channels, -1)
-            for rows, cols in self._grouped():
-                w = self._w[(rows, slice(None)) + j]  # (C_out/G, C_in/G)
-                if single:  # broadcast multiply-add on the view: no copy of the patch
+        if g.in_channels == g.groups:  # one input channel per group: no channel sum
+            for j, window in self._taps():
+                patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a view
+                for rows, cols in self._grouped():
+                    w = self._w[(rows, slice(None)) + j]  # (C_out/G, 1)
                     y[rows] += w.reshape(w.shape + (1,) * (y.ndim - 2)) * patch[cols]
-                else:
-                    y[rows] += (w @ patch[cols]).reshape(y[rows].shape)
+            return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
+        flat = y.reshape(g.out_channels, -1)
+        c_in_g = g.in_channels // g.groups
+        for chunk in self._tap_chunks(c_in_g * flat.shape[1]):
+            # the chunk's patches stacked (C_in, taps, positions), one product per group
+            stacked = np.stack([xp[(slice(None),) + window] for _, window in chunk], axis=1)
+            stacked = stacked.reshape(g.in_channels, len(chunk), -1)
+            for rows, cols in self._grouped():
+                w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
+                flat[rows] += w.reshape(w.shape[0], -1) @ stacked[cols].reshape(
+                    -1, stacked.shape[2])
         return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
 
     def _rmatmat(self, y: np.ndarray) -> np.ndarray:
@@ -123,16 +146,24 @@ class ConvOperator(LinearOperator):
         y = np.asarray(y).reshape(g.out_channels, -1)
         dtype = np.result_type(self._w, y)
         xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)
-        single = g.out_channels == g.groups  # one output channel per group
         shaped = y.reshape(g.out_channels, *g.output_shape, batch)
-        for j, window in self._taps():
-            target = xp[(slice(None),) + window]
-            for rows, cols in self._grouped():
-                w = self._w[(rows, slice(None)) + j].conj().T  # (C_in/G, C_out/G)
-                if single:
+        if g.out_channels == g.groups:  # one output channel per group
+            for j, window in self._taps():
+                target = xp[(slice(None),) + window]
+                for rows, cols in self._grouped():
+                    w = self._w[(rows, slice(None)) + j].conj().T  # (C_in/G, 1)
                     target[cols] += w.reshape(w.shape[:1] + (1,) * (xp.ndim - 1)) * shaped[rows]
-                else:
-                    target[cols] += (w @ y[rows]).reshape(target[cols].shape)
+            return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
+        c_in_g = g.in_channels // g.groups
+        out_shape = (*g.output_shape, batch)
+        for chunk in self._tap_chunks(c_in_g * y.shape[1]):
+            # every tap's products in one matrix product per group: (C_in/G * taps, positions)
+            for rows, cols in self._grouped():
+                w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
+                w = w.reshape(w.shape[0], -1).conj().T  # (C_in/G * taps, C_out/G)
+                products = (w @ y[rows]).reshape(c_in_g, len(chunk), *out_shape)
+                for t, (_, window) in enumerate(chunk):
+                    xp[(cols,) + window] += products[:, t]
         return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
 
     def _matvec(self, x):

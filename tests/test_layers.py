@@ -24,7 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "geometry": ("geometry", "arithmetic", "receptive"),
     "engine": ("_engine", "_padmap", "_phases", "_windows"),
     "fillers": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
-                "operator", "transposed", "striding", "spectral", "networks", "_layers",
+                "operator", "transposed", "striding", "spectral", "networks", "_layers", "_chain",
                 "_from_torch"),
     "renderers": ("text", "latex", "_latex_cells", "_latex_pages", "figures", "_drawing",
                   "_animation", "display"),

@@ -1,0 +1,271 @@
+r"""Products of a chain of layer factors: a network's matrix, and its Jacobian at a point.
+
+A factor is a SciPy CSR array, a dense ``numpy`` array (a partial product that came out
+mostly full), a convolution held lazily (:class:`convmat._layers._LazyConv`: its matrix
+is built only when a sparse product needs it, a dense partial goes through the
+matrix-free operator) or a :class:`Rows` matrix (at most one entry per row: the Jacobian
+of an activation, a diagonal, or of max pooling, a selection), which is multiplied by
+gathering and scaling rows or by renaming columns, never by a sparse product.
+
+At a point, every layer's factor is taken at the value that layer sees; max pooling picks
+each window's maximum as PyTorch does (the first in C order, the last NaN), so the product
+is the Jacobian that PyTorch's autograd computes, ties and NaNs included.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._layers import (
+    _activation,
+    _adaptive_windows,
+    _kron_all,
+    _LazyConv,
+    _matrix,
+    _out_shape,
+    _pool_pairs,
+    _spatial,
+    _window_matrix,
+)
+from ._memory import check_budget
+from .errors import ConvmatError
+from .pooling import max_pool_matrix
+
+__all__ = ["Rows", "compose", "linearise"]
+
+
+class Rows:
+    """A matrix with at most one stored entry per row: row ``r`` holds ``values[r]`` in
+    column ``columns[r]`` (a zero value stores nothing). ``diag(d)`` is ``Rows(arange, d)``;
+    the selection of the windows' maxima is ``Rows(argmax, 1)``."""
+
+    def __init__(self, columns: np.ndarray, values: np.ndarray, n_columns: int,
+                 diagonal: bool = False):
+        self.columns = np.asarray(columns, dtype=np.int64)
+        self.values = np.asarray(values, dtype=np.float64)
+        self.shape = (self.columns.size, int(n_columns))
+        self.diagonal = diagonal  # columns == arange: a diagonal matrix
+
+    @classmethod
+    def diag(cls, values: np.ndarray) -> Rows:
+        return cls(np.arange(values.size), values, values.size, diagonal=True)
+
+    def tocsr(self) -> sp.csr_array:
+        keep = self.values != 0
+        indptr = np.concatenate(([0], np.cumsum(keep)))
+        return sp.csr_array((self.values[keep], self.columns[keep], indptr), shape=self.shape)
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:  # a vector (the bias carried through)
+        return self.values * v[self.columns]
+
+
+def _built(a):
+    if isinstance(a, _LazyConv):
+        return a.matrix()
+    return a.tocsr() if isinstance(a, Rows) else a
+
+
+def _apply(a, v: np.ndarray) -> np.ndarray:
+    """``a @ v`` for a vector ``v``."""
+    return a.operator.matvec(v) if isinstance(a, _LazyConv) else a @ v
+
+
+def _gather_rows(rows: Rows, right):
+    """``rows @ right``: the rows ``right[columns]`` scaled by ``values``."""
+    if isinstance(right, np.ndarray):
+        return rows.values[:, None] * right[rows.columns]
+    right = sp.csr_array(_built(right))
+    counts = np.diff(right.indptr)[rows.columns] * (rows.values != 0)
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    total = int(indptr[-1])
+    # entry e of output row r is entry (e - indptr[r]) of right's row columns[r]
+    source = np.repeat(right.indptr[:-1][rows.columns] - indptr[:-1], counts) + \
+        np.arange(total, dtype=np.int64)
+    data = right.data[source] * np.repeat(rows.values, counts)
+    out = sp.csr_array((data, right.indices[source], indptr),
+                       shape=(rows.shape[0], right.shape[1]))
+    out.has_canonical_format = right.has_canonical_format
+    return out
+
+
+def _rename_columns(left, rows: Rows):
+    """``left @ rows``: column ``c`` of ``left`` moves to ``columns[c]``, scaled by
+    ``values[c]``."""
+    if isinstance(left, np.ndarray):
+        scaled = left * rows.values
+        if rows.diagonal:
+            return scaled
+        if np.bincount(rows.columns, minlength=rows.shape[1]).max(initial=0) <= 1:
+            out = np.zeros((left.shape[0], rows.shape[1]), dtype=scaled.dtype)
+            out[:, rows.columns] = scaled
+            return out
+        return np.asarray((rows.tocsr().T @ scaled.T).T)
+    left = sp.csr_array(_built(left))
+    data = left.data * rows.values[left.indices]
+    if rows.diagonal:  # columns stay where they are
+        out = sp.csr_array((data, left.indices, left.indptr), shape=left.shape)
+        out.has_canonical_format = left.has_canonical_format
+        out.eliminate_zeros()
+        return out
+    out = sp.csr_array((data, rows.columns[left.indices], left.indptr),
+                       shape=(left.shape[0], rows.shape[1]))
+    if np.all(np.diff(rows.columns) > 0):  # order kept, nothing merged (a diagonal)
+        out.has_canonical_format = left.has_canonical_format
+    else:
+        out.sum_duplicates()
+    out.eliminate_zeros()
+    return out
+
+
+def _product(left, right, what: str):
+    """``left @ right`` with the memory guard (the multiplications bound the result).
+
+    A factor held as a numpy array (a product that came out at least half full, where the
+    array takes no more memory than CSR) is multiplied as sparse-by-dense.
+    """
+    if isinstance(left, Rows) and isinstance(right, Rows):
+        return Rows(right.columns[left.columns], left.values * right.values[left.columns],
+                    right.shape[1], left.diagonal and right.diagonal)
+    if isinstance(left, Rows):
+        return _gather_rows(left, right)
+    if isinstance(right, Rows):
+        return _rename_columns(left, right)
+    if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+        size = left.shape[0] * right.shape[1]
+        check_budget(8 * size, what, nnz=size)
+        if isinstance(right, _LazyConv):  # rows of `left` through the transposed layer
+            return np.asarray(right.operator.rmatmat(left.T)).T
+        if isinstance(left, _LazyConv):
+            return np.asarray(left.operator.matmat(right))
+        return np.asarray(left @ right)
+    left, right = _built(left), _built(right)
+    cols = np.bincount(left.indices, minlength=left.shape[1])
+    rows = np.diff(right.indptr)
+    bound = min(int(cols @ rows), left.shape[0] * right.shape[1])
+    check_budget(bound * 24 + (left.shape[0] + 1) * 16, what, nnz=bound,
+                 advice="The Jacobian-vector products of the layers (or a smaller input) "
+                        "avoid forming the product. ")
+    out = sp.csr_array(left @ right)
+    if 2 * out.nnz >= out.shape[0] * out.shape[1]:
+        return out.toarray()
+    return out
+
+
+def _counts(a) -> tuple[np.ndarray, np.ndarray]:
+    """(stored entries per column, per row) of a factor."""
+    if isinstance(a, Rows):
+        stored = a.values != 0
+        return np.bincount(a.columns[stored], minlength=a.shape[1]), stored.astype(np.int64)
+    a = _built(a)
+    if isinstance(a, np.ndarray):
+        return np.full(a.shape[1], a.shape[0]), np.full(a.shape[0], a.shape[1])
+    return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
+
+
+def compose(pairs: list, n_in: int, n_out: int):
+    """``A = A_L ... A_1`` and the bias carried through.
+
+    When the output (input) is much narrower than every other point of the chain, the
+    products are taken from that end, so that every partial product is that narrow (as
+    reverse- and forward-mode differentiation do). Otherwise the chain is associated
+    greedily: the adjacent pair whose product needs the fewest multiplications (counted
+    exactly from the factors' column and row counts) is multiplied first. A segment's bias
+    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
+    """
+    mats = [a for a, _ in pairs]
+    biases = [np.asarray(b, dtype=np.float64) for _, b in pairs]
+    inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
+    narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
+    narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
+    counts = [] if narrow_out or narrow_in else [_counts(a) for a in mats]
+    while len(mats) > 1:
+        if narrow_out:
+            i = len(mats) - 2
+        elif narrow_in:
+            i = 0
+        else:
+            costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
+            i = int(np.argmin(costs))
+        a = _product(mats[i + 1], mats[i], "the network's matrix")
+        b = _apply(mats[i + 1], biases[i]) + biases[i + 1]
+        mats[i:i + 2], biases[i:i + 2] = [a], [b]
+        if counts:
+            counts[i:i + 2] = [_counts(a)]
+    a = sp.csr_array(_built(mats[0]))
+    a.sort_indices()
+    return a, biases[0]
+
+
+def _window_maxima(windows: sp.csr_array, x: np.ndarray) -> Rows:
+    """The selection of every window's (row's) maximum of ``x``: the first in C order, the
+    last NaN when there is one (as PyTorch picks them)."""
+    gathered = x[windows.indices]
+    starts, counts = windows.indptr[:-1], np.diff(windows.indptr)
+    order = np.arange(windows.nnz)
+    best = np.maximum.reduceat(gathered, starts)
+    first = np.minimum.reduceat(np.where(gathered == np.repeat(best, counts), order,
+                                         windows.nnz), starts)
+    last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
+    first = np.where(last_nan >= 0, last_nan, first)
+    return Rows(windows.indices[first], np.ones(first.size), windows.shape[1])
+
+
+def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
+    """Max pooling's Jacobian at ``x``: the selection of every window's maximum.
+
+    Windows that tile the input (stride = window, no padding or dilation) are a reshape
+    of ``x``, their maxima one ``argmax``; other windows come from the pooling matrices."""
+    cfg, n = op.cfg, op.cfg["ndim"]
+    lead, spatial = _spatial(shape, n, op)
+    out = _out_shape(op, shape)[-n:]
+    if op.kind == "adaptive_maxpool":
+        factors = [_window_matrix(*_adaptive_windows(i, o), i) for i, o in zip(spatial, out)]
+        return _window_maxima(_kron_all(factors, lead), x)
+    k = cfg["kernel_size"]
+    if (tuple(cfg["stride"]) == tuple(k) and not any(cfg["padding"]) and
+            all(d == 1 for d in cfg["dilation"]) and tuple(o * kk for o, kk in zip(out, k))
+            == tuple(spatial) and not np.isnan(x).any()):
+        tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
+        tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
+        pick = np.argmax(tiles.reshape(-1, math.prod(k)), axis=1)  # first maximum
+        within = np.unravel_index(pick, k)
+        position = np.unravel_index(np.arange(pick.size), (lead, *out))
+        column = np.ravel_multi_index(
+            (position[0], *(t * kk + j for t, kk, j in zip(position[1:], k, within))),
+            (lead, *spatial))
+        return Rows(column, np.ones(pick.size), lead * math.prod(spatial))
+    pairs, _ = _pool_pairs(spatial, k, cfg["stride"], cfg["padding"], cfg["dilation"],
+                           cfg["ceil_mode"], "max pooling")
+    selection = max_pool_matrix(x.reshape(lead, *spatial), k, stride=cfg["stride"],
+                                padding=pairs, dilation=cfg["dilation"])
+    return Rows(selection.indices, np.ones(selection.shape[0]), selection.shape[1])
+
+
+def linearise(ops, shapes, x: np.ndarray):
+    """(Jacobian, f(x) - J x) at ``x``: every layer's factor at its own input, multiplied
+    by :func:`compose`. Activations contribute ``diag(slope)``, max pooling its selection
+    (both :class:`Rows`), linear layers their matrix; a layer's output is its factor
+    applied to its input (plus its bias), an activation's its own formula."""
+    value = x.reshape(-1)
+    pairs = []
+    for op, shape in zip(ops, shapes):
+        try:
+            if op.kind == "activation":
+                slope, after = _activation(op, value, shape)
+                factor, bias = Rows.diag(slope), None
+            elif op.kind in ("maxpool", "adaptive_maxpool"):
+                factor, bias = _maxima(op, value, shape), None
+                after = value[factor.columns]
+            else:
+                factor, bias = _matrix(op, shape)
+                after = _apply(factor, value) + bias
+        except ConvmatError as exc:
+            raise ConvmatError(f"{op.label}: {exc.message}") from None
+        pairs.append((factor, np.zeros(after.size) if bias is None else bias))
+        value = after
+    a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
+    with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
+        return a, value - a @ x.reshape(-1)
