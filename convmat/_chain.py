@@ -77,6 +77,16 @@ def _gather_rows(rows: Rows, right):
     """``rows @ right``: the rows ``right[columns]`` scaled by ``values``."""
     if isinstance(right, np.ndarray):
         return rows.values[:, None] * right[rows.columns]
+    if isinstance(right, _LazyConv):  # only the rows needed are built
+        keep = np.flatnonzero(rows.values)
+        picked = right.take_rows(rows.columns[keep], rows.values[keep])
+        counts = np.zeros(rows.shape[0], dtype=np.int64)
+        counts[keep] = np.diff(picked.indptr)
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        out = sp.csr_array((picked.data, picked.indices, indptr),
+                           shape=(rows.shape[0], right.shape[1]))
+        out.has_canonical_format = True
+        return out
     right = sp.csr_array(_built(right))
     counts = np.diff(right.indptr)[rows.columns] * (rows.values != 0)
     indptr = np.concatenate(([0], np.cumsum(counts)))
@@ -159,6 +169,8 @@ def _counts(a) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(a, Rows):
         stored = a.values != 0
         return np.bincount(a.columns[stored], minlength=a.shape[1]), stored.astype(np.int64)
+    if isinstance(a, _LazyConv) and a._built is None:
+        return a.counts()
     a = _built(a)
     if isinstance(a, np.ndarray):
         return np.full(a.shape[1], a.shape[0]), np.full(a.shape[0], a.shape[1])
@@ -251,7 +263,7 @@ def linearise(ops, shapes, x: np.ndarray):
     applied to its input (plus its bias), an activation's its own formula."""
     value = x.reshape(-1)
     pairs = []
-    for op, shape in zip(ops, shapes):
+    for op, shape, out_shape in zip(ops, shapes, shapes[1:]):
         try:
             if op.kind == "activation":
                 slope, after = _activation(op, value, shape)
@@ -260,7 +272,7 @@ def linearise(ops, shapes, x: np.ndarray):
                 factor, bias = _maxima(op, value, shape), None
                 after = value[factor.columns]
             else:
-                factor, bias = _matrix(op, shape)
+                factor, bias = _matrix(op, shape, out_shape)
                 after = _apply(factor, value) + bias
         except ConvmatError as exc:
             raise ConvmatError(f"{op.label}: {exc.message}") from None

@@ -57,8 +57,8 @@ from ._memory import CHUNK, index_dtype_for
 from ._padmap import index_map
 from .geometry import ConvGeometry, ceil_div, tap_range
 
-__all__ = ["Structure", "build", "expand_weight", "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS",
-           "ONE_SHOT", "CACHE_BYTES"]
+__all__ = ["Structure", "build", "shared", "expand_weight", "CHUNK", "MIN_BLOCK",
+           "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
@@ -196,6 +196,24 @@ class Structure:
         self._write_rest(tap, "tap")
         return tap
 
+    def take_rows(self, rows: np.ndarray, values) -> tuple[np.ndarray, ...]:
+        """``(indptr, indices, data)`` of the matrix's ``rows`` alone (in that order), the
+        data gathered from ``values`` (the weight): O(entries of those rows), for
+        one-shot structures (whose taps are kept)."""
+        if self.merged:
+            values = expand_weight(values, self.axes, self.geometry.weight_shape)
+        per_channel = np.asarray(values).reshape(self.geometry.out_channels, -1)
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = np.diff(self.indptr)[rows].astype(np.int64)
+        indptr = np.zeros(rows.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        # entry e of the new row r is entry e - indptr[r] of the old row rows[r]
+        source = np.repeat(self.indptr[:-1][rows] - indptr[:-1], counts) + \
+            np.arange(indptr[-1], dtype=np.int64)
+        channel = np.repeat(rows // math.prod(self.geometry.output_shape), counts)
+        tap = self.small_tap[source - channel * (self.nnz // self.geometry.out_channels)]
+        return indptr, self.indices[source], per_channel[channel, tap]
+
     def rows(self) -> np.ndarray:
         """Row index of every stored entry (an nnz-sized array; for views that need COO)."""
         counts = np.diff(self.indptr)
@@ -312,6 +330,19 @@ def _strides(shape) -> list[int]:
     return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
 
+def shared(geom: ConvGeometry, merge: bool = True) -> Structure | None:
+    """The cached one-shot structure of ``geom`` (shared: read it, never write to it), or
+    ``None`` when ``geom`` is too large for the one-shot build (see :data:`ONE_SHOT`).
+
+    Small layers recur (teaching, the layers of one network, a Jacobian at many points):
+    their structure is built once per geometry and kept (up to :data:`CACHE_BYTES`)."""
+    c_in_g = geom.in_channels // geom.groups
+    dense = math.prod(geom.output_shape) * c_in_g * math.prod(geom.kernel_shape)
+    if dense * geom.out_channels > ONE_SHOT:
+        return None
+    return _small_cached(geom, merge, index_dtype_for(0))  # the index-width option
+
+
 def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     """Build the (row, col, tap) structure of ``geom``.
 
@@ -335,11 +366,8 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     c_in_g = geom.in_channels // geom.groups
     out_size = math.prod(geom.output_shape)
     dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
-    if dense * geom.out_channels <= ONE_SHOT:
-        # small layers recur (teaching, the layers of one network, a Jacobian at many
-        # points): their structure is cached per geometry; every caller gets its own copy
-        # of the CSR arrays (the taps are only read)
-        cached = _small_cached(geom, merge, index_dtype_for(0))  # the index-width option
+    cached = shared(geom, merge)
+    if cached is not None:  # every caller gets its own copy of the CSR arrays
         return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy())
     axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import geometry
+from . import _engine, geometry
 from ._memory import check_budget
 from ._padmap import index_map
 from ._validate import as_per_dim
@@ -311,11 +311,12 @@ def _bias_vector(op: _Op, out_shape: tuple, *, last_axis: bool = False) -> np.nd
     return np.repeat(op.bias, size // op.bias.size)
 
 
-def _matrix(op: _Op, shape: tuple):
-    """``(A, b)`` of one linear layer on an input of ``shape`` (the non-linear ones have a
-    Jacobian at a point: :func:`convmat._chain.linearise`)."""
+def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
+    """``(A, b)`` of one linear layer on an input of ``shape`` (its output shape, when
+    known, as ``out_shape``; the non-linear layers have a Jacobian at a point:
+    :func:`convmat._chain.linearise`)."""
     cfg, kind = op.cfg, op.kind
-    out_shape = _out_shape(op, shape)
+    out_shape = _out_shape(op, shape) if out_shape is None else out_shape
     n_in, n_out = math.prod(shape), math.prod(out_shape)
     zeros = np.zeros(n_out)
     if kind in ("conv", "conv_transpose"):
@@ -593,3 +594,37 @@ class _LazyConv:
         if self._built is None:
             self._built = conv_matrix(self.weight, self.spatial, **self.kw)
         return self._built
+
+    def take_rows(self, rows: np.ndarray, scale: np.ndarray) -> sp.csr_array:
+        """``diag(scale) @ A[rows]`` as CSR, without building the other rows when the
+        layer's structure is a cached one-shot build."""
+        structure = None if self._built is not None else _engine.shared(self.operator.geom)
+        if structure is None:
+            full = self.matrix()
+            counts = np.diff(full.indptr)[rows]
+            picked = sp.csr_array(full[rows])
+            picked.data *= np.repeat(scale, counts)
+            return picked
+        indptr, indices, data = structure.take_rows(rows, self.operator._w_unflipped)
+        return sp.csr_array((data * np.repeat(scale, np.diff(indptr)), indices, indptr),
+                            shape=(rows.size, self.shape[1]))
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(stored entries per column, per row) of the matrix, from the geometry alone:
+        per axis, the distinct input positions each output position reads (the padding
+        map's duplicates merged), multiplied over the axes and the channels."""
+        g = self.operator.geom
+        per_row, per_col = np.ones((), dtype=np.int64), np.ones((), dtype=np.int64)
+        for i, k, o, s, d, (b, a) in zip(g.input_shape, g.kernel_shape, g.output_shape,
+                                         g.stride, g.dilation, g.padding):
+            read = index_map(i, b, a, g.padding_mode)[
+                np.arange(o, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d]
+            read = np.sort(read, axis=1)
+            distinct = np.ones(read.shape, dtype=bool)
+            distinct[:, 1:] = read[:, 1:] != read[:, :-1]
+            distinct &= read >= 0
+            per_row = np.multiply.outer(per_row, distinct.sum(axis=1))
+            per_col = np.multiply.outer(per_col, np.bincount(read[distinct], minlength=i))
+        c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
+        return (np.tile(per_col.ravel() * c_out_g, g.in_channels),
+                np.tile(per_row.ravel() * c_in_g, g.out_channels))

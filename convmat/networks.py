@@ -149,9 +149,9 @@ def from_torch(module, input_shape, *, at=None):
         n_in, n_out = math.prod(shapes[0]), math.prod(shapes[-1])
         if at is None:
             pairs = []
-            for op, shape in zip(ops, shapes):
+            for op, shape, out_shape in zip(ops, shapes, shapes[1:]):
                 try:
-                    pairs.append(_matrix(op, shape))
+                    pairs.append(_matrix(op, shape, out_shape))
                 except ConvmatError as exc:
                     raise ConvmatError(f"{op.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)

@@ -51,7 +51,8 @@ class ConvOperator(LinearOperator):
     def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
         self.geom = geom
         n = geom.ndim
-        self._w = weight.reshape(geom.weight_shape)
+        self._tap_list = None
+        self._w = self._w_unflipped = weight.reshape(geom.weight_shape)
         if geom.flip:
             self._w = self._w[(slice(None), slice(None)) + (slice(None, None, -1),) * n]
         self._maps = [index_map(i, b, a, geom.padding_mode)
@@ -59,15 +60,16 @@ class ConvOperator(LinearOperator):
         super().__init__(dtype=weight.dtype, shape=geom.shape)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _taps(self):
-        """Per tap: the kernel index and the strided slice of the padded input it reads."""
-        g = self.geom
-        for j in np.ndindex(*g.kernel_shape):
-            window = tuple(
-                slice(jj * d, jj * d + (o - 1) * s + 1, s)
-                for jj, d, o, s in zip(j, g.dilation, g.output_shape, g.stride)
-            )
-            yield j, window
+    def _taps(self) -> list:
+        """Per tap: the kernel index and the strided slice of the padded input it reads
+        (made once per operator)."""
+        if self._tap_list is None:
+            g = self.geom
+            self._tap_list = [
+                (j, tuple(slice(jj * d, jj * d + (o - 1) * s + 1, s)
+                          for jj, d, o, s in zip(j, g.dilation, g.output_shape, g.stride)))
+                for j in np.ndindex(*g.kernel_shape)]
+        return self._tap_list
 
     def _pad(self, x: np.ndarray) -> np.ndarray:
         """(C, *input_shape, B) -> (C, *padded_shape, B), zeros where the mode says so."""
@@ -109,7 +111,7 @@ class ConvOperator(LinearOperator):
         (``per_tap`` each): one matrix product per chunk instead of one per tap, when the
         per-tap products are small (below :data:`STACK_BELOW` values) and their number,
         not their size, would set the time."""
-        taps = list(self._taps())
+        taps = self._taps()
         # large products are efficient one per tap (stacking would only copy the input)
         step = 1 if per_tap >= STACK_BELOW else max(1, TAP_CHUNK // max(per_tap, 1))
         for first in range(0, len(taps), step):
