@@ -112,7 +112,7 @@ def _rename_columns(left, rows: Rows):
             out = np.zeros((left.shape[0], rows.shape[1]), dtype=scaled.dtype)
             out[:, rows.columns] = scaled
             return out
-        return np.asarray((rows.tocsr().T @ scaled.T).T)
+        return np.asarray((rows.tocsr().T @ left.T).T)  # columns merged: summed
     left = sp.csr_array(_built(left))
     data = left.data * rows.values[left.indices]
     if rows.diagonal:  # columns stay where they are

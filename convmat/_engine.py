@@ -356,7 +356,7 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     >>> from convmat.geometry import conv_geometry
     >>> s = build(conv_geometry((2,), (4,)))
     >>> s.indptr, s.indices, s.tap
-    (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1], dtype=int32))
+    (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1]))
     >>> s.gather([10, 20])
     array([10, 20, 10, 20, 10, 20])
     >>> s = build(conv_geometry((3,), (3,), padding=1, padding_mode="replicate"))

@@ -605,7 +605,7 @@ class _LazyConv:
             picked = sp.csr_array(full[rows])
             picked.data *= np.repeat(scale, counts)
             return picked
-        indptr, indices, data = structure.take_rows(rows, self.operator._w_unflipped)
+        indptr, indices, data = structure.take_rows(rows, self.operator.weight)
         return sp.csr_array((data * np.repeat(scale, np.diff(indptr)), indices, indptr),
                             shape=(rows.size, self.shape[1]))
 

@@ -52,7 +52,8 @@ class ConvOperator(LinearOperator):
         self.geom = geom
         n = geom.ndim
         self._tap_list = None
-        self._w = self._w_unflipped = weight.reshape(geom.weight_shape)
+        #: the weight in the layout ``(C_out, C_in / groups, *kernel)``, as given
+        self.weight = self._w = weight.reshape(geom.weight_shape)
         if geom.flip:
             self._w = self._w[(slice(None), slice(None)) + (slice(None, None, -1),) * n]
         self._maps = [index_map(i, b, a, geom.padding_mode)

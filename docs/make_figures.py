@@ -54,9 +54,36 @@ def main() -> None:
         "kong-lucey.png": figures.plot_kong_lucey(
             convmat.kong_lucey(np.arange(1, 10).reshape(3, 3), (7, 7), stride=2)),
     }
+    sparsity = network_sparsity()
+    if sparsity is not None:  # needs PyTorch
+        jobs["network-sparsity.png"] = sparsity
     for name, picture in jobs.items():
         path = figures.save(picture, IMG / name, fps=1.5)
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB")
+
+
+def network_sparsity():
+    """docs/networks.md: LeNet-5's Jacobian after layers 0, 2, 3 and 5 (as that page)."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        print("network-sparsity.png: skipped (PyTorch is not installed)")
+        return None
+    import matplotlib.pyplot as plt
+
+    torch.manual_seed(0)
+    lenet = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2)).double().eval()
+    x = np.random.default_rng(3).standard_normal((1, 32, 32))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 5), layout="constrained")
+    for ax, depth in zip(axes, (1, 3, 4, 6)):
+        jd, _ = convmat.from_torch(lenet[:depth], (32, 32), at=x)
+        figures.plot_matrix(jd, ax=ax)
+        ax.set_title(f"after layer {depth - 1}: {jd.shape[0]} x {jd.shape[1]}\n"
+                     f"{jd.nnz:,} stored", fontsize=11)
+    return fig
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import types
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +24,13 @@ from convmat.cli import main
 from convmat.networks import MODELS, parse_layers, summary
 
 from .conftest import requires_pdflatex, requires_torch, torch
+from .strategies import MODES, geometries
 
 if torch is not None:
     import torch.nn as nn
 
 GEOMETRIES_CHECKED: dict[str, int] = {}
+RNG = np.random.default_rng(11)
 FEW = settings(max_examples=25, deadline=None)
 
 
@@ -745,3 +748,105 @@ def test_summary_rows_are_consistent():
             assert row.matrix_shape == (math.prod(row.output_shape), math.prod(shape)), name
             assert 0 < row.density <= 1
             shape = row.output_shape
+
+
+# ------------------------------------------------------- the chain's factors and products
+
+
+def _random_factor(kind, rows, cols, rng):
+    """A factor of the chain and its dense value: CSR, dense, or Rows (a diagonal or a
+    selection with repeated columns and zero values)."""
+    from convmat._chain import Rows
+
+    if kind == "csr":
+        a = sp.random_array((rows, cols), density=0.3, format="csr", rng=rng)
+        return sp.csr_array(a), a.toarray()
+    if kind == "dense":
+        a = rng.standard_normal((rows, cols))
+        return a, a
+    if kind == "diag":
+        values = rng.standard_normal(rows) * (rng.random(rows) < 0.7)
+        return Rows.diag(values), np.diag(values)
+    columns = rng.integers(0, cols, rows)
+    values = rng.standard_normal(rows) * (rng.random(rows) < 0.8)
+    dense = np.zeros((rows, cols))
+    dense[np.arange(rows), columns] = values
+    return Rows(columns, values, cols), dense
+
+
+FACTORS = ("csr", "dense", "diag", "rows")
+
+
+@pytest.mark.parametrize("left", FACTORS)
+@pytest.mark.parametrize("right", FACTORS)
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 9), m=st.integers(1, 9),
+       k=st.integers(1, 9))
+def test_every_product_of_factors_equals_the_dense_product(left, right, seed, n, m, k):
+    """Rows (diagonals, selections) are multiplied by gathering rows and renaming columns;
+    every pairing equals NumPy's dense product, and a sparse result is canonical."""
+    from convmat._chain import Rows, _product
+
+    rng = np.random.default_rng(seed)
+    m = n if "diag" in (left, right) else m  # a diagonal is square
+    k = m if right == "diag" else k
+    a, a_dense = _random_factor(left, n, m, rng)
+    b, b_dense = _random_factor(right, m, k, rng)
+    out = _product(a, b, "a test product")
+    value = out.toarray() if sp.issparse(out) else (
+        np.diag(out.values) if isinstance(out, Rows) and out.diagonal else
+        _random_factor_dense(out) if isinstance(out, Rows) else out)
+    np.testing.assert_allclose(value, a_dense @ b_dense, atol=1e-12)
+    if sp.issparse(out):
+        canonical = sp.csr_array(out)
+        canonical.sum_duplicates()
+        assert np.array_equal(canonical.indices, out.indices)
+        assert np.all(out.data != 0) or left == right == "csr"
+
+
+def _random_factor_dense(rows):
+    dense = np.zeros(rows.shape)
+    dense[np.arange(rows.shape[0]), rows.columns] = rows.values
+    return dense
+
+
+@settings(max_examples=60)
+@given(geo=geometries(modes=MODES))
+def test_conv_rows_and_counts_come_from_the_geometry(geo):
+    """A convolution's rows gathered from its cached structure, scaled, equal the rows of
+    its matrix; its per-column and per-row stored entries counted from the geometry equal
+    the matrix's."""
+    from convmat._layers import _LazyConv
+
+    w = RNG.standard_normal((geo.c_out, geo.c_in // geo.groups, *geo.kernel))
+    lazy = _LazyConv(w, geo.input_shape, **geo.kwargs())
+    a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
+    rows = RNG.integers(0, a.shape[0], RNG.integers(1, 2 * a.shape[0] + 1))
+    scale = RNG.standard_normal(rows.size)
+    picked = lazy.take_rows(rows, scale)
+    np.testing.assert_allclose(picked.toarray(), scale[:, None] * a.toarray()[rows],
+                               atol=1e-12)
+    cols, per_row = lazy.counts()
+    np.testing.assert_array_equal(cols, np.bincount(a.indices, minlength=a.shape[1]))
+    np.testing.assert_array_equal(per_row, np.diff(a.indptr))
+
+
+@requires_torch
+@pytest.mark.parametrize("values", ["ties", "distinct", "nan"])
+def test_tiled_max_pooling_picks_what_autograd_picks(values):
+    """Windows that tile the input take the reshape-and-argmax path: with ties (integer
+    inputs), NaNs and distinct values the Jacobian is autograd's."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.MaxPool2d((2, 3))).double()
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, (2, 6, 9)).astype(float) if values == "ties" else \
+        rng.standard_normal((2, 6, 9))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[[[1.0]], [[0.0]]], [[[0.0]], [[1.0]]],
+                                            [[[1.0]], [[1.0]]]], dtype=torch.float64))
+    if values == "nan":
+        x[0, 1, 1] = x[1, 4, 7] = np.nan
+    a, _ = convmat.from_torch(model, (6, 9), at=x)
+    xt = torch.from_numpy(x[None])
+    jac = torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1), xt)
+    np.testing.assert_array_equal(a.toarray(), jac.reshape(a.shape).numpy())

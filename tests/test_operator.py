@@ -90,3 +90,35 @@ def test_operator_errors():
 def test_ragged_weight_is_a_convmat_error():
     with pytest.raises(convmat.ConvmatError, match=r"weight could not be read.*in conv_operator"):
         convmat.conv_operator([[1, 2], [3]], (5, 5))
+
+
+OPERATOR_PATHS = {
+    "one product per tap": dict(STACK_BELOW=0),
+    "taps stacked, chunks of one or two taps": dict(TAP_CHUNK=1),
+    "taps stacked (default)": {},
+}
+
+
+@pytest.mark.parametrize("path", OPERATOR_PATHS)
+@settings(max_examples=40)
+@given(geo=geometries(modes=MODES, crop=True))
+def test_every_operator_path_equals_the_matrix(path, geo):
+    """The per-tap products and the stacked products (in chunks of any size) all give
+    the matrix's product and its transpose's."""
+    from convmat import operator
+
+    w = RNG.standard_normal((geo.c_out, geo.c_in // geo.groups, *geo.kernel))
+    a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
+    x = RNG.standard_normal((a.shape[1], 3))
+    y = RNG.standard_normal((a.shape[0], 2))
+    saved = {name: getattr(operator, name) for name in OPERATOR_PATHS[path]}
+    try:
+        for name, value in OPERATOR_PATHS[path].items():
+            setattr(operator, name, value)
+        op = convmat.conv_operator(w, geo.input_shape, **geo.kwargs())
+        forward, backward = op @ x, op.H @ y
+    finally:
+        for name, value in saved.items():
+            setattr(operator, name, value)
+    np.testing.assert_allclose(forward, a @ x, atol=1e-10)
+    np.testing.assert_allclose(backward, a.T @ y, atol=1e-10)
