@@ -97,8 +97,8 @@ def conv_matrix(
         (``groups == C_in`` with one input channel per group is depthwise).
     padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
         How padded positions are filled, as :func:`torch.nn.functional.pad`; ``"symmetric"``
-        repeats the edge sample (:func:`numpy.pad`'s ``"symmetric"``). Two taps reading one
-        input are merged into one entry (their sum).
+        repeats the edge sample (:func:`numpy.pad`'s ``"symmetric"``). Taps reading one
+        input are merged into one entry: their sum, added in the kernel's C order.
     flip : bool
         ``True`` reverses the kernel along every spatial axis (true convolution).
     format : str
