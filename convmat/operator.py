@@ -124,7 +124,7 @@ class ConvOperator(LinearOperator):
         xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
         dtype = np.result_type(self._w, x)
         y = np.zeros((g.out_channels, *g.output_shape, batch), dtype=dtype)
-        if g.in_channels == g.groups:  # one input channel per group: no channel sum
+        if g.in_channels == g.groups > 1:  # depthwise: no channel sum, no product
             for j, window in self._taps():
                 patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a view
                 for rows, cols in self._grouped():
@@ -150,7 +150,7 @@ class ConvOperator(LinearOperator):
         dtype = np.result_type(self._w, y)
         xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)
         shaped = y.reshape(g.out_channels, *g.output_shape, batch)
-        if g.out_channels == g.groups:  # one output channel per group
+        if g.out_channels == g.groups > 1:  # depthwise: one output channel per group
             for j, window in self._taps():
                 target = xp[(slice(None),) + window]
                 for rows, cols in self._grouped():
