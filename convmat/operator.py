@@ -124,7 +124,10 @@ class ConvOperator(LinearOperator):
         xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
         dtype = np.result_type(self._w, x)
         y = np.zeros((g.out_channels, *g.output_shape, batch), dtype=dtype)
-        if g.in_channels == g.groups > 1:  # depthwise: no channel sum, no product
+        c_in_g = g.in_channels // g.groups
+        if c_in_g == 1 and (g.groups > 1 or batch * math.prod(g.output_shape) >= STACK_BELOW):
+            # one input channel per group (no channel sum): a broadcast multiply-add per tap
+            # on a view of the input (no copy), unless one stacked product is cheaper
             for j, window in self._taps():
                 patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a view
                 for rows, cols in self._grouped():
@@ -132,7 +135,6 @@ class ConvOperator(LinearOperator):
                     y[rows] += w.reshape(w.shape + (1,) * (y.ndim - 2)) * patch[cols]
             return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
         flat = y.reshape(g.out_channels, -1)
-        c_in_g = g.in_channels // g.groups
         for chunk in self._tap_chunks(c_in_g * flat.shape[1]):
             # the chunk's patches stacked (C_in, taps, positions), one product per group
             stacked = np.stack([xp[(slice(None),) + window] for _, window in chunk], axis=1)
@@ -150,14 +152,16 @@ class ConvOperator(LinearOperator):
         dtype = np.result_type(self._w, y)
         xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)
         shaped = y.reshape(g.out_channels, *g.output_shape, batch)
-        if g.out_channels == g.groups > 1:  # depthwise: one output channel per group
+        c_in_g = g.in_channels // g.groups
+        if g.out_channels == g.groups and (g.groups > 1 or c_in_g * y.shape[1] >= STACK_BELOW):
+            # one output channel per group: a broadcast multiply-add per tap, unless one
+            # stacked product is cheaper
             for j, window in self._taps():
                 target = xp[(slice(None),) + window]
                 for rows, cols in self._grouped():
                     w = self._w[(rows, slice(None)) + j].conj().T  # (C_in/G, 1)
                     target[cols] += w.reshape(w.shape[:1] + (1,) * (xp.ndim - 1)) * shaped[rows]
             return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
-        c_in_g = g.in_channels // g.groups
         out_shape = (*g.output_shape, batch)
         for chunk in self._tap_chunks(c_in_g * y.shape[1]):
             # every tap's products in one matrix product per group: (C_in/G * taps, positions)
