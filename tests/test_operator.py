@@ -111,14 +111,10 @@ def test_every_operator_path_equals_the_matrix(path, geo):
     a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
     x = RNG.standard_normal((a.shape[1], 3))
     y = RNG.standard_normal((a.shape[0], 2))
-    saved = {name: getattr(operator, name) for name in OPERATOR_PATHS[path]}
-    try:
+    with pytest.MonkeyPatch.context() as patch:
         for name, value in OPERATOR_PATHS[path].items():
-            setattr(operator, name, value)
+            patch.setattr(operator, name, value)
         op = convmat.conv_operator(w, geo.input_shape, **geo.kwargs())
         forward, backward = op @ x, op.H @ y
-    finally:
-        for name, value in saved.items():
-            setattr(operator, name, value)
     np.testing.assert_allclose(forward, a @ x, atol=1e-10)
     np.testing.assert_allclose(backward, a.T @ y, atol=1e-10)

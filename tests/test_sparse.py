@@ -397,16 +397,12 @@ def test_every_engine_path_matches_the_definition(path, geo):
     from convmat import _engine
 
     w = _weight(geo)
-    saved = {name: getattr(_engine, name) for name in ENGINE_PATHS[path]}
-    try:
+    with pytest.MonkeyPatch.context() as patch:
         for name, value in ENGINE_PATHS[path].items():
-            setattr(_engine, name, value)
+            patch.setattr(_engine, name, value)
         a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
         s = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
                                                             **geo.kwargs()))
-    finally:
-        for name, value in saved.items():
-            setattr(_engine, name, value)
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
     expected = direct_conv(x, w, stride=geo.per_dim(geo.stride), pads=geo.pads,
                            dilation=geo.per_dim(geo.dilation), groups=geo.groups,
