@@ -122,10 +122,13 @@ def from_torch(module, input_shape, *, at=None):
 
     multiplied as sparse products: from the output (input) end when that is much narrower
     than the rest of the chain, as reverse-mode (forward-mode) differentiation does, else
-    cheapest adjacent pair first (multiplications counted exactly from the factors). With ``at=x`` a non-linear layer contributes its Jacobian at
-    its own input :math:`x_l`: an activation :math:`\operatorname{diag}(\sigma'(x_l))`, max
-    pooling the 0/1 selection of every window's maximum (the first in C order, as PyTorch
-    picks it); then ``A`` is the network's Jacobian at ``x`` and :math:`b = f(x) - A x`.
+    cheapest adjacent pair first (multiplications counted exactly from the factors). With
+    ``at=x`` a non-linear layer contributes its Jacobian at its own input :math:`x_l`: an
+    activation :math:`\operatorname{diag}(\sigma'(x_l))`, max pooling the 0/1 selection of
+    every window's maximum (the first in C order, as PyTorch picks it); then ``A`` is the
+    network's Jacobian at ``x`` and :math:`b = f(x) - A x`. Those factors hold one entry per
+    row: they are applied by gathering and scaling rows (a convolution's rows that a
+    selection keeps are the only ones built) or by renaming columns, not by products.
     Every layer's matrix stores O(its outputs × its window) entries and the product is
     refused, before it is formed, when its bound exceeds the memory limit.
 
