@@ -11,7 +11,9 @@ Cases, on one 32x32 single-channel input, float64:
 Each with ReLU + max pooling and with tanh + average pooling. Both Jacobians are checked
 equal (to 1e-12) before timing; ours is a SciPy sparse matrix, autograd's a dense tensor.
 Autograd is timed with PyTorch's default number of threads (the setting the goals refer
-to) and with one thread (much faster than two on a busy machine).
+to) and with one thread (much faster than two on a busy machine). Each side runs for about
+0.3 s per round, in three interleaved rounds, best run kept: PyTorch's thread pool and
+NumPy's BLAS threads each slow the other for a while after they ran.
 Run: ``python benchmarks/bench_networks.py``.
 """
 
@@ -36,6 +38,11 @@ def lenet5(act, pool, conv_only: bool) -> nn.Sequential:
     return nn.Sequential(*layers).double().eval()
 
 
+def repeats(fn, budget: float = 0.3) -> int:
+    """Runs of ``fn`` that take about ``budget`` seconds (2 to 50)."""
+    return int(min(50, max(2, budget / best_time(fn, repeat=1))))
+
+
 def main() -> None:
     x = np.random.default_rng(0).standard_normal((1, 32, 32))
     xt = torch.from_numpy(x[None])
@@ -56,13 +63,15 @@ def main() -> None:
 
             a, jac = ours(), autograd().reshape(-1, x.size).numpy()
             assert np.abs(a.toarray() - jac).max() < 1e-12
-            t_ours = best_time(ours, repeat=7)
-            t_torch = best_time(autograd, repeat=2)
-            torch.set_num_threads(1)
-            try:
-                t_one = best_time(autograd, repeat=3)
-            finally:
-                torch.set_num_threads(threads)
+            t_ours, t_torch, t_one = (float("inf"),) * 3
+            for _ in range(3):  # interleaved rounds, each side about 0.3 s a round
+                t_ours = min(t_ours, best_time(ours, repeat=repeats(ours)))
+                t_torch = min(t_torch, best_time(autograd, repeat=repeats(autograd)))
+                torch.set_num_threads(1)
+                try:
+                    t_one = min(t_one, best_time(autograd, repeat=repeats(autograd)))
+                finally:
+                    torch.set_num_threads(threads)
             name = ("LeNet-5 conv part" if conv_only else "LeNet-5 whole") + \
                 f" ({act.__name__}, {pool.__name__})"
             print(f"{name:<42} {jac.shape[0]:>7} {t_ours * 1e3:>7.1f}ms {t_torch * 1e3:>8.1f}ms "

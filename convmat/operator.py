@@ -23,8 +23,9 @@ from .errors import error_context, shape_of
 __all__ = ["conv_operator"]
 
 #: most values of the stacked per-tap products held at once (one matrix product per chunk
-#: of taps; memory stays that of the vectors plus this many values)
-TAP_CHUNK = 1 << 16
+#: of taps, in one buffer reused by every chunk; memory stays that of the vectors plus this
+#: many values)
+TAP_CHUNK = 1 << 18
 #: taps are stacked into one product when each tap's product has fewer values than this
 STACK_BELOW = 1 << 14
 
@@ -135,9 +136,14 @@ class ConvOperator(LinearOperator):
                     y[rows] += w.reshape(w.shape + (1,) * (y.ndim - 2)) * patch[cols]
             return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
         flat = y.reshape(g.out_channels, -1)
+        buffer = None  # one buffer for every chunk's patches (fresh pages once, not per chunk)
         for chunk in self._tap_chunks(c_in_g * flat.shape[1]):
             # the chunk's patches stacked (C_in, taps, positions), one product per group
-            stacked = np.stack([xp[(slice(None),) + window] for _, window in chunk], axis=1)
+            if buffer is None:
+                buffer = np.empty((g.in_channels, len(chunk), *g.output_shape, batch),
+                                  dtype=xp.dtype)
+            stacked = np.stack([xp[(slice(None),) + window] for _, window in chunk], axis=1,
+                               out=buffer[:, :len(chunk)])
             stacked = stacked.reshape(g.in_channels, len(chunk), -1)
             for rows, cols in self._grouped():
                 w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
@@ -163,12 +169,16 @@ class ConvOperator(LinearOperator):
                     target[cols] += w.reshape(w.shape[:1] + (1,) * (xp.ndim - 1)) * shaped[rows]
             return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
         out_shape = (*g.output_shape, batch)
+        buffer = None  # one buffer for every chunk's products (fresh pages once, not per chunk)
         for chunk in self._tap_chunks(c_in_g * y.shape[1]):
             # every tap's products in one matrix product per group: (C_in/G * taps, positions)
+            if buffer is None:
+                buffer = np.empty((c_in_g * len(chunk), y.shape[1]), dtype=dtype)
             for rows, cols in self._grouped():
                 w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
                 w = w.reshape(w.shape[0], -1).conj().T  # (C_in/G * taps, C_out/G)
-                products = (w @ y[rows]).reshape(c_in_g, len(chunk), *out_shape)
+                products = np.matmul(w, y[rows], out=buffer[:w.shape[0]]).reshape(
+                    c_in_g, len(chunk), *out_shape)
                 for t, (_, window) in enumerate(chunk):
                     xp[(cols,) + window] += products[:, t]
         return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
