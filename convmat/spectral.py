@@ -394,8 +394,8 @@ def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -
     deflated by the vectors found, and whatever it finds above the ``k``-th value joins
     them (a Rayleigh-Ritz step on the union), until nothing is found above it.
     """
-    if not layer.group_weight(index).any():
-        return np.zeros(k)
+    if not layer.group_weight(index).any() or 0 in geom_g.axis_entries():
+        return np.zeros(k)  # a zero block (or every tap reads zero padding): Lanczos breaks down
     matvec, rmatvec = _engine(layer, index, geom_g)
     if layer.rows <= layer.cols:  # A A^H on the output side
         size, outer, inner = layer.rows, matvec, rmatvec
