@@ -19,6 +19,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from . import _engine
 from ._layers import (
     _activation,
     _adaptive_windows,
@@ -77,24 +78,13 @@ def _gather_rows(rows: Rows, right):
     """``rows @ right``: the rows ``right[columns]`` scaled by ``values``."""
     if isinstance(right, np.ndarray):
         return rows.values[:, None] * right[rows.columns]
-    if isinstance(right, _LazyConv):  # only the rows needed are built
-        keep = np.flatnonzero(rows.values)
-        picked = right.take_rows(rows.columns[keep], rows.values[keep])
-        counts = np.zeros(rows.shape[0], dtype=np.int64)
-        counts[keep] = np.diff(picked.indptr)
-        indptr = np.concatenate(([0], np.cumsum(counts)))
-        out = sp.csr_array((picked.data, picked.indices, indptr),
-                           shape=(rows.shape[0], right.shape[1]))
-        out.has_canonical_format = True
-        return out
+    if isinstance(right, _LazyConv):  # only the rows needed are built, when it can
+        picked = right.take_rows(rows.columns, rows.values)
+        if picked is not None:
+            return picked
     right = sp.csr_array(_built(right))
-    counts = np.diff(right.indptr)[rows.columns] * (rows.values != 0)
-    indptr = np.concatenate(([0], np.cumsum(counts)))
-    total = int(indptr[-1])
-    # entry e of output row r is entry (e - indptr[r]) of right's row columns[r]
-    source = np.repeat(right.indptr[:-1][rows.columns] - indptr[:-1], counts) + \
-        np.arange(total, dtype=np.int64)
-    data = right.data[source] * np.repeat(rows.values, counts)
+    indptr, source = _engine.row_entries(right.indptr, rows.columns, rows.values != 0)
+    data = right.data[source] * np.repeat(rows.values, np.diff(indptr))
     out = sp.csr_array((data, right.indices[source], indptr),
                        shape=(rows.shape[0], right.shape[1]))
     out.has_canonical_format = right.has_canonical_format
@@ -211,48 +201,22 @@ def compose(pairs: list, n_in: int, n_out: int):
     return a, biases[0]
 
 
-def _window_maxima(windows: sp.csr_array, x: np.ndarray) -> Rows:
-    """The selection of every window's (row's) maximum of ``x``: the first in C order, the
-    last NaN when there is one (as PyTorch picks them)."""
-    gathered = x[windows.indices]
-    starts, counts = windows.indptr[:-1], np.diff(windows.indptr)
-    order = np.arange(windows.nnz)
-    best = np.maximum.reduceat(gathered, starts)
-    first = np.minimum.reduceat(np.where(gathered == np.repeat(best, counts), order,
-                                         windows.nnz), starts)
-    last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
-    first = np.where(last_nan >= 0, last_nan, first)
-    return Rows(windows.indices[first], np.ones(first.size), windows.shape[1])
-
-
 def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
-    """Max pooling's Jacobian at ``x``: the selection of every window's maximum.
-
-    Windows that tile the input (stride = window, no padding or dilation) are a reshape
-    of ``x``, their maxima one ``argmax``; other windows come from the pooling matrices."""
+    """Max pooling's Jacobian at ``x``: the selection of every window's maximum (the first
+    in C order, the last NaN), by :func:`convmat.max_pool_matrix` or, for adaptive
+    windows, by the engine's row maxima on the windows' matrix."""
     cfg, n = op.cfg, op.cfg["ndim"]
     lead, spatial = _spatial(shape, n, op)
-    out = _out_shape(op, shape)[-n:]
     if op.kind == "adaptive_maxpool":
-        factors = [_window_matrix(*_adaptive_windows(i, o), i) for i, o in zip(spatial, out)]
-        return _window_maxima(_kron_all(factors, lead), x)
-    k = cfg["kernel_size"]
-    if (tuple(cfg["stride"]) == tuple(k) and not any(cfg["padding"]) and
-            all(d == 1 for d in cfg["dilation"]) and tuple(o * kk for o, kk in zip(out, k))
-            == tuple(spatial) and not np.isnan(x).any()):
-        tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
-        tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
-        pick = np.argmax(tiles.reshape(-1, math.prod(k)), axis=1)  # first maximum
-        within = np.unravel_index(pick, k)
-        position = np.unravel_index(np.arange(pick.size), (lead, *out))
-        column = np.ravel_multi_index(
-            (position[0], *(t * kk + j for t, kk, j in zip(position[1:], k, within))),
-            (lead, *spatial))
-        return Rows(column, np.ones(pick.size), lead * math.prod(spatial))
-    pairs, _ = _pool_pairs(spatial, k, cfg["stride"], cfg["padding"], cfg["dilation"],
-                           cfg["ceil_mode"], "max pooling")
-    selection = max_pool_matrix(x.reshape(lead, *spatial), k, stride=cfg["stride"],
-                                padding=pairs, dilation=cfg["dilation"])
+        factors = [_window_matrix(*_adaptive_windows(i, o), i)
+                   for i, o in zip(spatial, _out_shape(op, shape)[-n:])]
+        windows = _kron_all(factors, lead)
+        columns = windows.indices[_engine.row_argmax(windows.indptr, windows.indices, x)]
+        return Rows(columns, np.ones(columns.size), windows.shape[1])
+    pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
+                           cfg["dilation"], cfg["ceil_mode"], "max pooling")
+    selection = max_pool_matrix(x.reshape(lead, *spatial), cfg["kernel_size"],
+                                stride=cfg["stride"], padding=pairs, dilation=cfg["dilation"])
     return Rows(selection.indices, np.ones(selection.shape[0]), selection.shape[1])
 
 

@@ -39,8 +39,9 @@ How it is built (vectorised, O(nnz), no Python loop over rows, columns or taps, 
   laid down by one cumulative sum each, in bounded chunks, straight into the CSR arrays
   when there is one channel;
 * small and middle-sized layers (up to :data:`ONE_SHOT` row-tap candidates) are built in
-  one shot: a dense ``(rows, taps)`` layout, exact for interior rows, border rows looked
-  up and masked; their structures are cached per geometry (up to :data:`CACHE_BYTES`).
+  one shot: every (row, tap) of output channel 0 as a dense array, one broadcast add per
+  axis, the taps a row does not have masked out; their structures are cached per
+  geometry (up to :data:`CACHE_BYTES`).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ from ._memory import CHUNK, index_dtype_for
 from ._padmap import index_map
 from .geometry import ConvGeometry, ceil_div, tap_range
 
-__all__ = ["Structure", "build", "shared", "expand_weight", "CHUNK", "MIN_BLOCK",
-           "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
+__all__ = ["Structure", "build", "shared", "expand_weight", "row_entries", "row_argmax",
+           "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
@@ -196,21 +197,17 @@ class Structure:
         self._write_rest(tap, "tap")
         return tap
 
-    def take_rows(self, rows: np.ndarray, values) -> tuple[np.ndarray, ...]:
-        """``(indptr, indices, data)`` of the matrix's ``rows`` alone (in that order), the
-        data gathered from ``values`` (the weight): O(entries of those rows), for
-        one-shot structures (whose taps are kept)."""
+    def take_rows(self, rows: np.ndarray, values,
+                  keep: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """``(indptr, indices, data)`` of the matrix's ``rows`` alone (in that order; those
+        not in ``keep`` left empty), the data gathered from ``values`` (the weight):
+        O(entries of those rows), for one-shot structures (whose taps are kept)."""
         if self.merged:
             values = expand_weight(values, self.axes, self.geometry.weight_shape)
         per_channel = np.asarray(values).reshape(self.geometry.out_channels, -1)
         rows = np.asarray(rows, dtype=np.int64)
-        counts = np.diff(self.indptr)[rows].astype(np.int64)
-        indptr = np.zeros(rows.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        # entry e of the new row r is entry e - indptr[r] of the old row rows[r]
-        source = np.repeat(self.indptr[:-1][rows] - indptr[:-1], counts) + \
-            np.arange(indptr[-1], dtype=np.int64)
-        channel = np.repeat(rows // math.prod(self.geometry.output_shape), counts)
+        indptr, source = row_entries(self.indptr, rows, keep)
+        channel = np.repeat(rows // math.prod(self.geometry.output_shape), np.diff(indptr))
         tap = self.small_tap[source - channel * (self.nnz // self.geometry.out_channels)]
         return indptr, self.indices[source], per_channel[channel, tap]
 
@@ -326,6 +323,38 @@ def expand_weight(values: np.ndarray, axes, weight_shape) -> np.ndarray:
     return total
 
 
+def row_entries(indptr: np.ndarray, rows: np.ndarray,
+                keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR rows ``rows`` (repeats allowed; those not in ``keep`` left empty) of a matrix
+    with row pointers ``indptr``: their new row pointers and, for every entry, its
+    position in the old arrays (entry ``e`` of new row ``r`` is entry ``e - new[r]`` of
+    old row ``rows[r]``)."""
+    counts = np.diff(indptr)[rows].astype(np.int64)
+    if keep is not None:
+        counts *= keep
+    new = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=new[1:])
+    source = np.repeat(indptr[:-1][rows] - new[:-1], counts) + np.arange(new[-1])
+    return new, source
+
+
+def row_argmax(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row of a CSR skeleton (every row non-empty), the position in ``indices`` of the
+    row's largest ``values[indices]``: the first in the row's order, or, in floating
+    point, the row's last NaN (as PyTorch's max pooling picks). Compared in ``values``'
+    own dtype (a cast to float64 would tie distinct int64 values)."""
+    gathered = values[indices]
+    starts, counts = indptr[:-1], np.diff(indptr)
+    order = np.arange(indices.size)
+    best = np.maximum.reduceat(gathered, starts)
+    first = np.minimum.reduceat(np.where(gathered == np.repeat(best, counts), order,
+                                         indices.size), starts)
+    if values.dtype.kind == "f":
+        last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
+        first = np.where(last_nan >= 0, last_nan, first)
+    return first
+
+
 def _strides(shape) -> list[int]:
     return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
@@ -363,12 +392,11 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     >>> s.indices, s.gather([1, 10, 100])   # row 0 reads input 0 twice: 1 + 10
     (array([0, 1, 0, 1, 2, 1, 2], dtype=int32), array([ 11, 100,   1,  10, 100,   1, 110]))
     """
-    c_in_g = geom.in_channels // geom.groups
-    out_size = math.prod(geom.output_shape)
-    dense = out_size * c_in_g * math.prod(geom.kernel_shape)  # every (row, tap) of channel 0
     cached = shared(geom, merge)
     if cached is not None:  # every caller gets its own copy of the CSR arrays
         return replace(cached, indptr=cached.indptr.copy(), indices=cached.indices.copy())
+    c_in_g = geom.in_channels // geom.groups
+    out_size = math.prod(geom.output_shape)
     axes = _axes(geom, merge)
     rows_total, cols_total = geom.shape
     nnz = geom.out_channels * c_in_g * math.prod(int(ax.count.sum()) for ax in axes)

@@ -171,13 +171,19 @@ def _upsample_plan(op: _Op, spatial: tuple):
 _UPSAMPLE_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 
+def _distinct_reads(i, k, s, d, b, a, mode, o) -> tuple[np.ndarray, np.ndarray]:
+    """Per output position ``t < o`` of one dim, the input positions its taps read, sorted
+    (``-1``: zero padding), and a mask of the first read of each distinct input."""
+    pos = (np.arange(o, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d)
+    read = np.sort(index_map(i, b, a, mode)[pos], axis=1)
+    distinct = read >= 0
+    distinct[:, 1:] &= read[:, 1:] != read[:, :-1]
+    return read, distinct
+
+
 def _conv_counts(i, k, s, d, b, a, mode, o):
     """Per output position ``t < o`` of one dim, the distinct input positions it reads."""
-    source = index_map(i, b, a, mode)
-    pos = (np.arange(o, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d)
-    read = np.sort(source[pos], axis=1)
-    distinct = 1 + (np.diff(read, axis=1) != 0).sum(axis=1)
-    return distinct - (read[:, 0] < 0)
+    return _distinct_reads(i, k, s, d, b, a, mode, o)[1].sum(axis=1)
 
 
 def _resolved_conv_padding(cfg, spatial):
@@ -595,19 +601,18 @@ class _LazyConv:
             self._built = conv_matrix(self.weight, self.spatial, **self.kw)
         return self._built
 
-    def take_rows(self, rows: np.ndarray, scale: np.ndarray) -> sp.csr_array:
-        """``diag(scale) @ A[rows]`` as CSR, without building the other rows when the
-        layer's structure is a cached one-shot build."""
+    def take_rows(self, rows: np.ndarray, scale: np.ndarray) -> sp.csr_array | None:
+        """``diag(scale) @ A[rows]`` as CSR (rows scaled by 0 store nothing) from the
+        layer's cached one-shot structure, without building the other rows; ``None`` when
+        there is none (then the rows come from :meth:`matrix`)."""
         structure = None if self._built is not None else _engine.shared(self.operator.geom)
         if structure is None:
-            full = self.matrix()
-            counts = np.diff(full.indptr)[rows]
-            picked = sp.csr_array(full[rows])
-            picked.data *= np.repeat(scale, counts)
-            return picked
-        indptr, indices, data = structure.take_rows(rows, self.operator.weight)
-        return sp.csr_array((data * np.repeat(scale, np.diff(indptr)), indices, indptr),
-                            shape=(rows.size, self.shape[1]))
+            return None
+        indptr, indices, data = structure.take_rows(rows, self.operator.weight, scale != 0)
+        out = sp.csr_array((data * np.repeat(scale, np.diff(indptr)), indices, indptr),
+                           shape=(rows.size, self.shape[1]))
+        out.has_canonical_format = True
+        return out
 
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(stored entries per column, per row) of the matrix, from the geometry alone:
@@ -617,12 +622,7 @@ class _LazyConv:
         per_row, per_col = np.ones((), dtype=np.int64), np.ones((), dtype=np.int64)
         for i, k, o, s, d, (b, a) in zip(g.input_shape, g.kernel_shape, g.output_shape,
                                          g.stride, g.dilation, g.padding):
-            read = index_map(i, b, a, g.padding_mode)[
-                np.arange(o, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d]
-            read = np.sort(read, axis=1)
-            distinct = np.ones(read.shape, dtype=bool)
-            distinct[:, 1:] = read[:, 1:] != read[:, :-1]
-            distinct &= read >= 0
+            read, distinct = _distinct_reads(i, k, s, d, b, a, g.padding_mode, o)
             per_row = np.multiply.outer(per_row, distinct.sum(axis=1))
             per_col = np.multiply.outer(per_col, np.bincount(read[distinct], minlength=i))
         c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups

@@ -96,12 +96,12 @@ def _empty_window(i: int, k: int, s: int, d: int, b: int, o: int) -> int | None:
     return None
 
 
-def _structure(geom: geometry.ConvGeometry, itemsize: int, what: str,
-               extra_per_entry: int = 0, format: str = "csr") -> _engine.Structure:  # noqa: A002
+def _guard(geom: geometry.ConvGeometry, itemsize: int, what: str,
+           extra_per_entry: int = 0, format: str = "csr") -> None:  # noqa: A002
+    """The memory guard for a pooling matrix of ``geom`` (before anything is built)."""
     nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
                                extra_per_entry=extra_per_entry, format=format)
     check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
-    return _engine.build(geom)
 
 
 def avg_pool_matrix(
@@ -179,7 +179,8 @@ def avg_pool_matrix(
         dtype = as_dtype(dtype, "dtype", kinds="fc")
         if divisor_override is not None:  # checked before anything is built
             divisor = positive_int(divisor_override, "divisor_override")
-        structure = _structure(geom, dtype.itemsize, "avg_pool_matrix", format=format)
+        _guard(geom, dtype.itemsize, "avg_pool_matrix", format=format)
+        structure = _engine.build(geom)
         if divisor_override is not None:
             data = np.full(structure.nnz, 1 / divisor, dtype=dtype)
         elif count_include_pad:
@@ -256,21 +257,34 @@ def max_pool_matrix(
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
         # gathered values, ranks, the repeated maxima and two masks: about 6 nnz-sized arrays
-        structure = _structure(geom, 8, "max_pool_matrix", extra_per_entry=48, format=format)
-        # compared in x's own dtype: a cast to float64 would tie distinct int64 values
-        gathered = values.reshape(-1)[structure.indices]
-        starts = structure.indptr[:-1]
-        counts = np.diff(structure.indptr)
-        best = np.maximum.reduceat(gathered, starts)
-        order = np.arange(structure.nnz)
-        is_best = gathered == np.repeat(best, counts)
-        first = np.minimum.reduceat(np.where(is_best, order, structure.nnz), starts)
-        if values.dtype.kind == "f":  # PyTorch keeps the last NaN of a window
-            last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
-            first = np.where(last_nan >= 0, last_nan, first)
+        _guard(geom, 8, "max_pool_matrix", extra_per_entry=48, format=format)
+        columns = _tiled_argmax(values, geom)
+        if columns is None:
+            structure = _engine.build(geom)
+            columns = structure.indices[_engine.row_argmax(
+                structure.indptr, structure.indices, values.reshape(-1))]
         rows = geom.shape[0]
-        matrix = sp.csr_array(
-            (np.ones(rows), structure.indices[first],
-             np.arange(rows + 1, dtype=structure.indices.dtype)), shape=geom.shape)
+        matrix = sp.csr_array((np.ones(rows), columns, np.arange(rows + 1, dtype=columns.dtype)),
+                              shape=geom.shape)
         matrix.has_canonical_format = True
         return with_geometry(as_format(matrix, format, "the selection matrix"), geom)
+
+
+def _tiled_argmax(x: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray | None:
+    """The flat input index of every window's maximum when the windows tile the input
+    (stride = window, no padding or dilation, sizes divisible): a reshape of ``x`` and one
+    ``argmax`` (its first maximum, as the general path picks); ``None`` otherwise, and
+    for floating input holding a NaN (PyTorch picks a window's *last* NaN)."""
+    k, out, spatial = geom.kernel_shape, geom.output_shape, geom.input_shape
+    if (geom.stride != k or any(b or a for b, a in geom.padding) or any(
+            d != 1 for d in geom.dilation) or tuple(o * kk for o, kk in zip(out, k)) != spatial
+            or (x.dtype.kind == "f" and np.isnan(x).any())):
+        return None
+    n, lead = len(k), x.shape[0]
+    tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
+    tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
+    within = np.unravel_index(np.argmax(tiles.reshape(-1, math.prod(k)), axis=1), k)
+    position = np.unravel_index(np.arange(within[0].size), (lead, *out))
+    return np.ravel_multi_index(
+        (position[0], *(t * kk + j for t, kk, j in zip(position[1:], k, within))),
+        (lead, *spatial))

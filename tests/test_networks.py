@@ -823,9 +823,11 @@ def test_conv_rows_and_counts_come_from_the_geometry(geo):
     a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
     rows = RNG.integers(0, a.shape[0], RNG.integers(1, 2 * a.shape[0] + 1))
     scale = RNG.standard_normal(rows.size)
+    scale[::3] = 0  # a dead unit's row stores nothing
     picked = lazy.take_rows(rows, scale)
     np.testing.assert_allclose(picked.toarray(), scale[:, None] * a.toarray()[rows],
                                atol=1e-12)
+    assert np.diff(picked.indptr)[scale == 0].sum() == 0
     cols, per_row = lazy.counts()
     np.testing.assert_array_equal(cols, np.bincount(a.indices, minlength=a.shape[1]))
     np.testing.assert_array_equal(per_row, np.diff(a.indptr))

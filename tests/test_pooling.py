@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convmat
+from convmat import pooling
 from convmat.pooling import avg_pool_matrix, max_pool_matrix
 
 from .conftest import requires_torch, torch
@@ -178,3 +179,22 @@ def test_pooling_refuses_negative_padding():
         convmat.avg_pool_matrix((3,), 1, padding=-1)
     with pytest.raises(convmat.ConvmatError, match=r"must not be negative"):
         convmat.max_pool_matrix(np.arange(6.0)[None], 2, padding=[(-1, 0)])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+@pytest.mark.parametrize("shape, kernel", [((3, 6, 9), (2, 3)), ((2, 8), (4,)),
+                                           ((1, 4, 4, 6), (2, 2, 3))])
+def test_tiling_windows_pick_what_the_window_path_picks(dtype, shape, kernel):
+    """Windows that tile the input take a reshape and one argmax; with ties everywhere
+    (few distinct values, int64 beyond 2**53 too) they pick what the general window path
+    picks, the first maximum in C order."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    if dtype == np.int64:
+        x = x + 2**60  # distinct int64 values that float64 would tie
+    tiled = convmat.max_pool_matrix(x, kernel)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pooling, "_tiled_argmax", lambda x, geom: None)
+        general = convmat.max_pool_matrix(x, kernel)
+    np.testing.assert_array_equal(tiled.indices, general.indices)
+    assert tiled.shape == general.shape
