@@ -57,6 +57,8 @@ class ConvOperator(LinearOperator):
         self.weight = self._w = weight.reshape(geom.weight_shape)
         if geom.flip:
             self._w = self._w[(slice(None), slice(None)) + (slice(None, None, -1),) * n]
+        # (C_out, C_in / groups, taps), taps in the order of :meth:`_taps`
+        self._w_taps = self._w.reshape(*geom.weight_shape[:2], -1)
         self._maps = [index_map(i, b, a, geom.padding_mode)
                       for i, (b, a) in zip(geom.input_shape, geom.padding)]
         super().__init__(dtype=weight.dtype, shape=geom.shape)
@@ -117,7 +119,7 @@ class ConvOperator(LinearOperator):
         # large products are efficient one per tap (stacking would only copy the input)
         step = 1 if per_tap >= STACK_BELOW else max(1, TAP_CHUNK // max(per_tap, 1))
         for first in range(0, len(taps), step):
-            yield taps[first:first + step]
+            yield slice(first, first + step), taps[first:first + step]
 
     def _matmat(self, x: np.ndarray) -> np.ndarray:
         g = self.geom
@@ -137,7 +139,7 @@ class ConvOperator(LinearOperator):
             return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
         flat = y.reshape(g.out_channels, -1)
         buffer = None  # one buffer for every chunk's patches (fresh pages once, not per chunk)
-        for chunk in self._tap_chunks(c_in_g * flat.shape[1]):
+        for taps, chunk in self._tap_chunks(c_in_g * flat.shape[1]):
             # the chunk's patches stacked (C_in, taps, positions), one product per group
             if buffer is None:
                 buffer = np.empty((g.in_channels, len(chunk), *g.output_shape, batch),
@@ -146,7 +148,7 @@ class ConvOperator(LinearOperator):
                                out=buffer[:, :len(chunk)])
             stacked = stacked.reshape(g.in_channels, len(chunk), -1)
             for rows, cols in self._grouped():
-                w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
+                w = self._w_taps[rows, :, taps]  # (C_out/G, C_in/G, taps of the chunk)
                 flat[rows] += w.reshape(w.shape[0], -1) @ stacked[cols].reshape(
                     -1, stacked.shape[2])
         return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
@@ -170,12 +172,12 @@ class ConvOperator(LinearOperator):
             return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
         out_shape = (*g.output_shape, batch)
         buffer = None  # one buffer for every chunk's products (fresh pages once, not per chunk)
-        for chunk in self._tap_chunks(c_in_g * y.shape[1]):
+        for taps, chunk in self._tap_chunks(c_in_g * y.shape[1]):
             # every tap's products in one matrix product per group: (C_in/G * taps, positions)
             if buffer is None:
                 buffer = np.empty((c_in_g * len(chunk), y.shape[1]), dtype=dtype)
             for rows, cols in self._grouped():
-                w = np.stack([self._w[(rows, slice(None)) + j] for j, _ in chunk], axis=2)
+                w = self._w_taps[rows, :, taps]  # (C_out/G, C_in/G, taps of the chunk)
                 w = w.reshape(w.shape[0], -1).conj().T  # (C_in/G * taps, C_out/G)
                 products = np.matmul(w, y[rows], out=buffer[:w.shape[0]]).reshape(
                     c_in_g, len(chunk), *out_shape)
