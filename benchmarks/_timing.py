@@ -48,3 +48,19 @@ def floor(nnz, rows, idx=np.int32, dtype=np.float64):
 def csr_bytes(a) -> int:
     """Bytes of a CSR array's three arrays."""
     return a.data.nbytes + a.indices.nbytes + a.indptr.nbytes
+
+
+def torch_jacobian(w, n):
+    """PyTorch's autograd Jacobian of the one-channel 'same' convolution (padding 1) of
+    the kernel ``w`` on an ``n x n`` input, as a CSR matrix (what a user without convmat
+    would do)."""
+    import scipy.sparse as sp
+    import torch
+
+    wt = torch.from_numpy(w)[None, None]
+
+    def layer(x):
+        return torch.nn.functional.conv2d(x.view(1, 1, n, n), wt, padding=1).reshape(-1)
+
+    jac = torch.autograd.functional.jacobian(layer, torch.zeros(n * n, dtype=torch.float64))
+    return sp.csr_array(jac.numpy())

@@ -18,7 +18,7 @@ import numpy as np
 
 import convmat
 
-from _timing import best_cpu_time, best_time, csr_bytes, floor
+from _timing import best_cpu_time, best_time, csr_bytes, floor, torch_jacobian
 
 
 def peak_ratio(fn, final):
@@ -52,19 +52,6 @@ def row(name, build, nnz, flo, peak=None, extra=""):
 
 def conv(weight, shape, **kw):
     return lambda: convmat.conv_matrix(weight, shape, **kw)
-
-
-def torch_jacobian(w, n):
-    import torch
-    import scipy.sparse as sp
-
-    wt = torch.from_numpy(w)[None, None]
-
-    def layer(x):
-        return torch.nn.functional.conv2d(x.view(1, 1, n, n), wt, padding=1).reshape(-1)
-
-    jac = torch.autograd.functional.jacobian(layer, torch.zeros(n * n, dtype=torch.float64))
-    return sp.csr_array(jac.numpy())
 
 
 def main():

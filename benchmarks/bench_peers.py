@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 import convmat
 
-from _timing import best_time
+from _timing import best_time, torch_jacobian
 
 RNG = np.random.default_rng(0)
 N, K = 48, 3
@@ -42,18 +42,6 @@ def python_loop():
     return sp.csr_array((vals, (rows, cols)), shape=(N * N, N * N))
 
 
-def torch_jacobian():
-    import torch
-
-    w = torch.from_numpy(W)[None, None]
-
-    def layer(x):
-        return torch.nn.functional.conv2d(x.view(1, 1, N, N), w, padding=1).reshape(-1)
-
-    jac = torch.autograd.functional.jacobian(layer, torch.zeros(N * N, dtype=torch.float64))
-    return sp.csr_array(jac.numpy())
-
-
 def pylops_tosparse():
     import pylops
 
@@ -69,7 +57,7 @@ def main():
           f" {ours().nnz:,} stored entries)")
     print(f"  convmat.conv_matrix                 {t_ours * 1e3:9.3f} ms")
     for name, fn, repeat in [("Python loop (rows x taps)", python_loop, 3),
-                             ("PyTorch autograd Jacobian -> CSR", torch_jacobian, 3),
+                             ("PyTorch autograd Jacobian -> CSR", lambda: torch_jacobian(W, N), 3),
                              ("PyLops ConvolveND.tosparse()", pylops_tosparse, 2)]:
         try:
             matrix = fn()
