@@ -31,9 +31,9 @@ from ._layers import (
     _spatial,
     _window_matrix,
 )
-from ._memory import check_budget
+from ._memory import check_budget, estimate_bytes
 from .errors import ConvmatError
-from .pooling import max_pool_matrix
+from .pooling import pool_geometry
 
 __all__ = ["Rows", "compose", "linearise"]
 
@@ -177,8 +177,20 @@ def compose(pairs: list, n_in: int, n_out: int):
     exactly from the factors' column and row counts) is multiplied first. A segment's bias
     is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
     """
-    mats = [a for a, _ in pairs]
-    biases = [np.asarray(b, dtype=np.float64) for _, b in pairs]
+    mats, biases = [], []
+    for a, b in pairs:
+        b = np.asarray(b, dtype=np.float64)
+        if a is None:  # a reshape: the identity (its bias is zero)
+            continue
+        if isinstance(a, Rows) and mats and isinstance(mats[-1], Rows):
+            # one-entry factors in a row merge into one, in O(rows)
+            mats[-1], biases[-1] = _product(a, mats[-1], "the network's matrix"), \
+                a @ biases[-1] + b
+        else:
+            mats.append(a)
+            biases.append(b)
+    if not mats:
+        return sp.eye_array(n_in, format="csr"), np.zeros(n_in)
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
     narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
@@ -196,14 +208,35 @@ def compose(pairs: list, n_in: int, n_out: int):
         mats[i:i + 2], biases[i:i + 2] = [a], [b]
         if counts:
             counts[i:i + 2] = [_counts(a)]
-    a = sp.csr_array(_built(mats[0]))
-    a.sort_indices()
+    a = _built(mats[0])
+    if isinstance(a, np.ndarray):
+        return _dense_csr(a), biases[0]
+    a = sp.csr_array(a)
+    if not a.has_sorted_indices:  # two transposes (counting sorts): O(nnz), no row sorts
+        a = sp.csr_array(a.tocsc().tocsr())
     return a, biases[0]
+
+
+def _dense_csr(a: np.ndarray) -> sp.csr_array:
+    """A dense array's non-zeros as CSR (canonical): columns by a broadcast index, all of
+    them at once when nothing is zero (a whole network's Jacobian usually)."""
+    stored = a != 0
+    per_row = np.count_nonzero(stored, axis=1)
+    indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
+    if indptr[-1] == a.size:
+        data, columns = a.ravel(), np.tile(np.arange(a.shape[1]), a.shape[0])
+    else:
+        data = a[stored]
+        columns = np.broadcast_to(np.arange(a.shape[1]), a.shape)[stored]
+    out = sp.csr_array((np.array(data, dtype=np.float64), columns, indptr), shape=a.shape)
+    out.has_canonical_format = True
+    return out
 
 
 def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
     """Max pooling's Jacobian at ``x``: the selection of every window's maximum (the first
-    in C order, the last NaN), by :func:`convmat.max_pool_matrix` or, for adaptive
+    in C order, the last NaN), as :func:`convmat.max_pool_matrix` picks it or, for adaptive
     windows, by the engine's row maxima on the windows' matrix."""
     cfg, n = op.cfg, op.cfg["ndim"]
     lead, spatial = _spatial(shape, n, op)
@@ -215,9 +248,15 @@ def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
         return Rows(columns, np.ones(columns.size), windows.shape[1])
     pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
                            cfg["dilation"], cfg["ceil_mode"], "max pooling")
-    selection = max_pool_matrix(x.reshape(lead, *spatial), cfg["kernel_size"],
-                                stride=cfg["stride"], padding=pairs, dilation=cfg["dilation"])
-    return Rows(selection.indices, np.ones(selection.shape[0]), selection.shape[1])
+    geom = pool_geometry(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
+                         dilation=cfg["dilation"], channels=lead)
+
+    def guard():  # before the windows' structure is built (6 arrays of its size)
+        nnz, peak = estimate_bytes(geom, 8, transposed=False, extra_per_entry=48)
+        check_budget(peak, f"max pooling of shape {geom.shape}", nnz=nnz)
+
+    columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard)
+    return Rows(columns, np.ones(columns.size), geom.shape[1])
 
 
 def linearise(ops, shapes, x: np.ndarray):
@@ -237,7 +276,7 @@ def linearise(ops, shapes, x: np.ndarray):
                 after = value[factor.columns]
             else:
                 factor, bias = _matrix(op, shape, out_shape)
-                after = _apply(factor, value) + bias
+                after = value if factor is None else _apply(factor, value) + bias
         except ConvmatError as exc:
             raise ConvmatError(f"{op.label}: {exc.message}") from None
         pairs.append((factor, np.zeros(after.size) if bias is None else bias))

@@ -201,15 +201,27 @@ class Structure:
                   keep: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """``(indptr, indices, data)`` of the matrix's ``rows`` alone (in that order; those
         not in ``keep`` left empty), the data gathered from ``values`` (the weight):
-        O(entries of those rows), for one-shot structures (whose taps are kept)."""
+        O(entries of those rows), for one-shot structures (whose taps are kept).
+
+        A row of output channel ``c`` holds the taps of channel 0's row at the same
+        position (kept as ``small_tap``) and its columns, shifted to ``c``'s group."""
         if self.merged:
             values = expand_weight(values, self.axes, self.geometry.weight_shape)
-        per_channel = np.asarray(values).reshape(self.geometry.out_channels, -1)
-        rows = np.asarray(rows, dtype=np.int64)
-        indptr, source = row_entries(self.indptr, rows, keep)
-        channel = np.repeat(rows // math.prod(self.geometry.output_shape), np.diff(indptr))
-        tap = self.small_tap[source - channel * (self.nnz // self.geometry.out_channels)]
-        return indptr, self.indices[source], per_channel[channel, tap]
+        flat = np.asarray(values).reshape(-1)
+        g = self.geometry
+        rows = np.asarray(rows, dtype=np.intp)
+        channel, position = np.divmod(rows, math.prod(g.output_shape))
+        indptr, local = row_entries(self.indptr, position, keep)  # channel 0's entries
+        counts = np.diff(indptr)
+        indices = np.take(self.indices, local)
+        if g.groups > 1:  # a group reads its own input channels
+            shift = channel // (g.out_channels // g.groups) * (
+                g.in_channels // g.groups * math.prod(g.input_shape))
+            indices += np.repeat(shift.astype(indices.dtype), counts)
+        tap = np.take(self.small_tap, local)
+        if g.out_channels > 1:  # channel c's taps follow in the weight
+            tap += np.repeat(channel * (flat.size // g.out_channels), counts)
+        return indptr, indices, np.take(flat, tap)
 
     def rows(self) -> np.ndarray:
         """Row index of every stored entry (an nnz-sized array; for views that need COO)."""
@@ -353,6 +365,45 @@ def row_argmax(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> n
         last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
         first = np.where(last_nan >= 0, last_nan, first)
     return first
+
+
+def window_maxima(x: np.ndarray, geom: ConvGeometry, before_build=None) -> np.ndarray:
+    """The flat input index of every window's maximum (max pooling of ``x``, shape
+    ``(C, *input_shape)``, in the depthwise geometry ``geom``): one ``argmax`` over the
+    tiles when the windows tile the input, else :func:`row_argmax` on the windows'
+    structure (``before_build()`` called first: a memory guard)."""
+    columns = _tiled_argmax(x, geom)
+    if columns is None:
+        if before_build is not None:
+            before_build()
+        structure = build(geom)
+        columns = structure.indices[row_argmax(structure.indptr, structure.indices,
+                                               x.reshape(-1))]
+    return columns
+
+
+def _tiled_argmax(x: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray | None:
+    """The flat input index of every window's maximum when the windows tile the input
+    (stride = window, no padding or dilation, sizes divisible): a reshape of ``x`` and one
+    ``argmax`` (its first maximum, as the general path picks); ``None`` otherwise, and
+    for floating input holding a NaN (PyTorch picks a window's *last* NaN)."""
+    k, out, spatial = geom.kernel_shape, geom.output_shape, geom.input_shape
+    if (geom.stride != k or any(b or a for b, a in geom.padding) or any(
+            d != 1 for d in geom.dilation) or tuple(o * kk for o, kk in zip(out, k)) != spatial
+            or (x.dtype.kind == "f" and np.isnan(x).any())):
+        return None
+    n, lead = len(k), x.shape[0]
+    tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
+    tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
+    within = np.argmax(tiles.reshape(-1, math.prod(k)), axis=1)
+    # flat index = the window's first position + the maximum's offset inside the window
+    first, offset = np.arange(0, x.size, math.prod(spatial)), np.zeros(1, dtype=np.intp)
+    step = x.size // lead
+    for o, kk, i in zip(out, k, spatial):
+        step //= i  # the axis's C-order stride
+        first = np.add.outer(first, np.arange(0, o * kk * step, kk * step)).ravel()
+        offset = np.add.outer(offset, np.arange(0, kk * step, step)).ravel()
+    return first + offset[within]
 
 
 def _strides(shape) -> list[int]:

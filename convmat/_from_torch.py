@@ -29,7 +29,16 @@ def _import_torch():
 def _numpy(tensor) -> np.ndarray | None:
     if tensor is None:
         return None
-    return tensor.detach().cpu().to(dtype=tensor.dtype).double().numpy()
+    tensor = tensor.detach()
+    if tensor.device.type != "cpu" or tensor.dtype is not _float64():
+        tensor = tensor.cpu().double()
+    return tensor.numpy()
+
+
+def _float64():
+    import torch
+
+    return torch.float64
 
 
 def _count(module) -> int:
@@ -135,12 +144,13 @@ def _traced(module, prefix: str):
     raise fail(nodes[-1], "has no output")
 
 
-def _torch_op(name: str, m) -> _Op:
-    """The :class:`_Op` of one PyTorch leaf module (or a ConvmatError naming it)."""
+def _torch_op(name: str, m, count: bool = False) -> _Op:
+    """The :class:`_Op` of one PyTorch leaf module (or a ConvmatError naming it); its
+    parameters counted when ``count``."""
     import torch.nn as nn
 
     t = type(m).__name__
-    op = _Op(name, t, "", {}, module=m, parameters=_count(m))
+    op = _Op(name, t, "", {}, module=m, parameters=_count(m) if count else None)
     match = re.fullmatch(r"(\D+?)(\d)d", t)
     base, n = (match.group(1), int(match.group(2))) if match else (t, None)
 
@@ -251,7 +261,7 @@ def _torch_op(name: str, m) -> _Op:
     return op
 
 
-def _torch_ops(module) -> list[_Op]:
+def _torch_ops(module, count: bool = False) -> list[_Op]:
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
         raise ConvmatError(f"module={type(module).__name__} is not a torch.nn.Module")
@@ -261,7 +271,7 @@ def _torch_ops(module) -> list[_Op]:
         raise ConvmatError("the model has no layers")
     for name, m in leaves:
         try:
-            ops.append(_torch_op(name, m))
+            ops.append(_torch_op(name, m, count))
         except ConvmatError as exc:
             raise ConvmatError(f"layer {name} ({type(m).__name__}) {exc.message}") from None
     return ops

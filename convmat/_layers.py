@@ -17,7 +17,7 @@ from ._validate import as_per_dim
 from .errors import ConvmatError, brief
 from .operator import conv_operator
 from .padding import padding_matrix
-from .pooling import avg_pool_matrix
+from .pooling import avg_pool_matrix, pool_geometry
 from .receptive import Layer
 from .sparse import conv_matrix, conv_transpose_matrix
 
@@ -320,7 +320,8 @@ def _bias_vector(op: _Op, out_shape: tuple, *, last_axis: bool = False) -> np.nd
 def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
     """``(A, b)`` of one linear layer on an input of ``shape`` (its output shape, when
     known, as ``out_shape``; the non-linear layers have a Jacobian at a point:
-    :func:`convmat._chain.linearise`)."""
+    :func:`convmat._chain.linearise`). ``A`` is ``None`` for a layer that only reshapes
+    (the identity on the flattened values)."""
     cfg, kind = op.cfg, op.kind
     out_shape = _out_shape(op, shape) if out_shape is None else out_shape
     n_in, n_out = math.prod(shape), math.prod(out_shape)
@@ -343,8 +344,6 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
         lead, spatial = _spatial(shape, n, op)
         pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
                                cfg["dilation"], cfg["ceil_mode"], "avg pooling")
-        a = avg_pool_matrix(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
-                            channels=lead, divisor_override=1)
         if cfg["divisor_override"]:
             divisor = np.full(n_out // lead, float(cfg["divisor_override"]))
         else:  # PyTorch's divisor: the window clipped to the padded (or the bare) input
@@ -357,7 +356,19 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
                     start, end = np.maximum(start, 0), np.minimum(end, i)
                 divisor = np.multiply.outer(divisor, end - start)
             divisor = divisor.ravel()
-        a.data /= np.repeat(np.tile(divisor, lead), np.diff(a.indptr))
+        structure = _engine.shared(pool_geometry(spatial, cfg["kernel_size"],
+                                                 stride=cfg["stride"], padding=pairs,
+                                                 channels=lead))
+        if structure is None:  # a large layer: built (memory-guarded) as the public one is
+            a = avg_pool_matrix(spatial, cfg["kernel_size"], stride=cfg["stride"],
+                                padding=pairs, channels=lead, divisor_override=1)
+            a.data /= np.repeat(np.tile(divisor, lead), np.diff(a.indptr))
+            return a, zeros
+        # the windows' cached structure (its index arrays copied: the cache shares them)
+        data = np.repeat(np.tile(1 / divisor, lead), np.diff(structure.indptr))
+        a = sp.csr_array((data, structure.indices.copy(), structure.indptr.copy()),
+                         shape=structure.shape)
+        a.has_canonical_format = True
         return a, zeros
     if kind == "adaptive_avgpool":
         n = cfg["ndim"]
@@ -382,7 +393,7 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
                           np.arange(0, rows * cols + 1, cols)), shape=w.shape)
         return _kron_all([a], lead), _bias_vector(op, out_shape, last_axis=True)
     if kind in ("flatten", "unflatten", "identity"):
-        return sp.eye_array(n_in, format="csr"), zeros
+        return None, zeros  # the identity: a chain of factors leaves it out
     if kind == "pad":
         n = cfg["ndim"]
         lead, spatial = _spatial(shape, n, op)
@@ -608,9 +619,11 @@ class _LazyConv:
         structure = None if self._built is not None else _engine.shared(self.operator.geom)
         if structure is None:
             return None
-        indptr, indices, data = structure.take_rows(rows, self.operator.weight, scale != 0)
-        out = sp.csr_array((data * np.repeat(scale, np.diff(indptr)), indices, indptr),
-                           shape=(rows.size, self.shape[1]))
+        kept = scale != 0
+        indptr, indices, data = structure.take_rows(rows, self.operator.weight, kept)
+        if not np.all(scale[kept] == 1):  # a selection keeps its rows as they are
+            data *= np.repeat(scale, np.diff(indptr))
+        out = sp.csr_array((data, indices, indptr), shape=(rows.size, self.shape[1]))
         out.has_canonical_format = True
         return out
 

@@ -6,6 +6,7 @@ the public entry points add the call's context (:func:`~convmat.errors.error_con
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterable, Sequence
 
@@ -18,7 +19,7 @@ from .errors import ConvmatError, brief
 __all__ = [
     "FORMATS", "MAX_SIZE", "as_array", "as_dtype", "as_flag", "as_format", "as_int",
     "as_per_dim", "as_shape", "as_weight", "check_choice", "check_format", "check_size",
-    "listed", "plain", "positive_int",
+    "listed", "plain", "plain_key", "positive_int", "remembered",
 ]
 
 #: the largest size, step or padding a builder indexes (``2**62``: sums of two stay in int64)
@@ -222,3 +223,42 @@ def as_weight(weight: object, name: str = "weight") -> np.ndarray:
     if array.dtype == np.float16:  # SciPy's sparse arrays cannot compute in float16
         array = array.astype(np.float32)
     return array
+
+
+def plain_key(value):
+    """A hashable key that tells apart everything validation tells apart (``True`` from
+    ``1``, a list from a tuple), or ``None`` for anything but ints, strings, bools, ``None``
+    and (nested) tuples and lists of them."""
+    kind = type(value)
+    if kind in (int, str, bool) or value is None:
+        return kind, value
+    if kind in (tuple, list):
+        if all(type(v) is int for v in value):  # the common case, keyed flat
+            return kind, int, tuple(value)
+        parts = tuple(map(plain_key, value))
+        return None if None in parts else (kind, parts)
+    return None
+
+
+def remembered(builder):
+    """``builder`` with its results remembered for plain arguments (see :func:`plain_key`):
+    validated geometries are immutable and recur (a network's layers, a lecture's
+    examples), and their validation is most of a small build's fixed cost. Refusals are
+    not remembered."""
+    memo: dict = {}
+
+    @functools.wraps(builder)
+    def wrapper(*args, **kwargs):
+        key = plain_key((args, tuple(sorted(kwargs.items()))))
+        if key is None:
+            return builder(*args, **kwargs)
+        found = memo.get(key)
+        if found is None:
+            found = builder(*args, **kwargs)
+            if len(memo) >= 256:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    wrapper.cache_clear = memo.clear
+    return wrapper

@@ -38,6 +38,7 @@ from ._validate import (
     check_size,
     listed,
     positive_int,
+    remembered,
 )
 from .errors import ConvmatError, brief, error_context
 
@@ -98,6 +99,7 @@ def same_padding(i: int, k: int, s: int, d: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+@remembered
 def resolve_padding(
     padding: Padding,
     input_shape: Sequence[int],
@@ -211,6 +213,7 @@ def _check_fits(ishape, kshape, dilations, pads) -> None:
             )
 
 
+@remembered
 def conv_output_shape(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
@@ -259,6 +262,7 @@ def _transpose_padding(padding, ishape, kshape, strides, dilations):
     return resolve_padding(padding, ishape, kshape, strides, dilations, allow_negative=True)
 
 
+@remembered
 def conv_transpose_output_shape(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
@@ -509,43 +513,7 @@ def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
     return mode
 
 
-def _plain_key(value):
-    """A hashable key that tells apart everything validation tells apart (``True`` from
-    ``1``, a list from a tuple), or ``None`` for anything but ints, strings, bools, ``None``
-    and (nested) tuples and lists of them."""
-    kind = type(value)
-    if kind in (int, str, bool) or value is None:
-        return kind, value
-    if kind in (tuple, list):
-        parts = tuple(_plain_key(v) for v in value)
-        return None if None in parts else (kind, parts)
-    return None
-
-
-def _remembered(builder):
-    """``builder`` with its results remembered for plain arguments (see :func:`_plain_key`):
-    geometries are immutable and recur (a network's layers, a lecture's examples), and
-    their validation is most of a small build's fixed cost. Refusals are not remembered."""
-    memo: dict = {}
-
-    @functools.wraps(builder)
-    def remembered(*args, **kwargs):
-        key = _plain_key((args, tuple(sorted(kwargs.items()))))
-        if key is None:
-            return builder(*args, **kwargs)
-        found = memo.get(key)
-        if found is None:
-            found = builder(*args, **kwargs)
-            if len(memo) >= 256:
-                memo.clear()
-            memo[key] = found
-        return found
-
-    remembered.cache_clear = memo.clear
-    return remembered
-
-
-@_remembered
+@remembered
 def conv_geometry(
     weight_shape: Sequence[int],
     input_shape: Sequence[int],
@@ -575,7 +543,7 @@ def conv_geometry(
                                         c_in, c_out, groups, mode, as_flag(flip, "flip")))
 
 
-@_remembered
+@remembered
 def conv_transpose_geometry(
     weight_shape: Sequence[int],
     input_shape: Sequence[int],

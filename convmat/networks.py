@@ -523,7 +523,7 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
     with error_context("summary", input_shape=input_shape):
         torch_model = not isinstance(model, (str, Sequence))
         if torch_model:
-            ops = _torch_ops(model)
+            ops = _torch_ops(model, count=True)
             shapes = _shapes(ops, _input_shape(ops, input_shape, in_channels=in_channels))
         else:
             shape = as_shape(input_shape, "input_shape")

@@ -8,6 +8,7 @@ input, the padded input and the output; time is one small matrix product per ker
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -28,6 +29,15 @@ __all__ = ["conv_operator"]
 TAP_CHUNK = 1 << 18
 #: taps are stacked into one product when each tap's product has fewer values than this
 STACK_BELOW = 1 << 14
+
+
+@functools.lru_cache(maxsize=64)
+def _tap_windows(g: geometry.ConvGeometry) -> list:
+    """Per tap of ``g``: its kernel index and the strided slices of the padded input it
+    reads (made once per geometry: a network's layers recur)."""
+    return [(j, tuple(slice(jj * d, jj * d + (o - 1) * s + 1, s)
+                      for jj, d, o, s in zip(j, g.dilation, g.output_shape, g.stride)))
+            for j in np.ndindex(*g.kernel_shape)]
 
 
 class ConvOperator(LinearOperator):
@@ -52,7 +62,6 @@ class ConvOperator(LinearOperator):
     def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
         self.geom = geom
         n = geom.ndim
-        self._tap_list = None
         #: the weight in the layout ``(C_out, C_in / groups, *kernel)``, as given
         self.weight = self._w = weight.reshape(geom.weight_shape)
         if geom.flip:
@@ -65,15 +74,8 @@ class ConvOperator(LinearOperator):
 
     # -- helpers ---------------------------------------------------------------------------
     def _taps(self) -> list:
-        """Per tap: the kernel index and the strided slice of the padded input it reads
-        (made once per operator)."""
-        if self._tap_list is None:
-            g = self.geom
-            self._tap_list = [
-                (j, tuple(slice(jj * d, jj * d + (o - 1) * s + 1, s)
-                          for jj, d, o, s in zip(j, g.dilation, g.output_shape, g.stride)))
-                for j in np.ndindex(*g.kernel_shape)]
-        return self._tap_list
+        """Per tap: the kernel index and the strided slice of the padded input it reads."""
+        return _tap_windows(self.geom)
 
     def _pad(self, x: np.ndarray) -> np.ndarray:
         """(C, *input_shape, B) -> (C, *padded_shape, B), zeros where the mode says so."""

@@ -28,6 +28,7 @@ from ._validate import (
     as_shape,
     check_format,
     positive_int,
+    remembered,
 )
 from .arrays import with_geometry
 from .errors import ConvmatError, brief, error_context, shape_of
@@ -35,6 +36,7 @@ from .errors import ConvmatError, brief, error_context, shape_of
 __all__ = ["avg_pool_matrix", "max_pool_matrix"]
 
 
+@remembered
 def pool_geometry(
     input_shape: Sequence[int],
     kernel_size,
@@ -258,33 +260,9 @@ def max_pool_matrix(
         format = check_format(format)
         # gathered values, ranks, the repeated maxima and two masks: about 6 nnz-sized arrays
         _guard(geom, 8, "max_pool_matrix", extra_per_entry=48, format=format)
-        columns = _tiled_argmax(values, geom)
-        if columns is None:
-            structure = _engine.build(geom)
-            columns = structure.indices[_engine.row_argmax(
-                structure.indptr, structure.indices, values.reshape(-1))]
+        columns = _engine.window_maxima(values, geom)
         rows = geom.shape[0]
         matrix = sp.csr_array((np.ones(rows), columns, np.arange(rows + 1, dtype=columns.dtype)),
                               shape=geom.shape)
         matrix.has_canonical_format = True
         return with_geometry(as_format(matrix, format, "the selection matrix"), geom)
-
-
-def _tiled_argmax(x: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray | None:
-    """The flat input index of every window's maximum when the windows tile the input
-    (stride = window, no padding or dilation, sizes divisible): a reshape of ``x`` and one
-    ``argmax`` (its first maximum, as the general path picks); ``None`` otherwise, and
-    for floating input holding a NaN (PyTorch picks a window's *last* NaN)."""
-    k, out, spatial = geom.kernel_shape, geom.output_shape, geom.input_shape
-    if (geom.stride != k or any(b or a for b, a in geom.padding) or any(
-            d != 1 for d in geom.dilation) or tuple(o * kk for o, kk in zip(out, k)) != spatial
-            or (x.dtype.kind == "f" and np.isnan(x).any())):
-        return None
-    n, lead = len(k), x.shape[0]
-    tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
-    tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
-    within = np.unravel_index(np.argmax(tiles.reshape(-1, math.prod(k)), axis=1), k)
-    position = np.unravel_index(np.arange(within[0].size), (lead, *out))
-    return np.ravel_multi_index(
-        (position[0], *(t * kk + j for t, kk, j in zip(position[1:], k, within))),
-        (lead, *spatial))

@@ -135,6 +135,13 @@ def test_remembered_geometries_tell_apart_what_validation_does():
         conv_geometry((3, 3), (8, 8), stride=True, padding="same")
     with pytest.raises(ConvmatError, match="stride"):
         conv_geometry((3, 3), (8, 8), stride=[True], padding="same")
+    with pytest.raises(ConvmatError, match="stride"):  # ints with a bool: not keyed as ints
+        conv_geometry((3, 3), (8, 8), stride=(1, True), padding="same")
+    assert conv_geometry((3, 3), (8, 8), stride=(1, 1), padding="same") == first
+    for _ in range(2):  # the output-shape arithmetic is remembered the same way
+        assert convmat.conv_output_shape((8, 8), (3, 3), stride=(1, 1), padding="same") == (8, 8)
+        with pytest.raises(ConvmatError, match="stride"):
+            convmat.conv_output_shape((8, 8), (3, 3), stride=(True, 1))
     assert conv_geometry((3, 3), [8, 8], stride=1, padding="same") == first
     assert conv_geometry((3, 3), np.array([8, 8]), stride=1, padding="same") == first
     # a refusal is not remembered: the same bad call is refused again
