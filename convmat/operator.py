@@ -79,6 +79,16 @@ class ConvOperator(LinearOperator):
 
     def _pad(self, x: np.ndarray) -> np.ndarray:
         """(C, *input_shape, B) -> (C, *padded_shape, B), zeros where the mode says so."""
+        g = self.geom
+        if g.padding_mode == "zeros":  # the input (cropped where negative) into zeros
+            source, target = [slice(None)], [slice(None)]
+            for (b, a), n in zip(g.padding, g.input_shape):
+                kept = n - max(-b, 0) - max(-a, 0)
+                source.append(slice(max(-b, 0), max(-b, 0) + kept))
+                target.append(slice(max(b, 0), max(b, 0) + kept))
+            xp = np.zeros((x.shape[0], *g.padded_shape, x.shape[-1]), dtype=x.dtype)
+            xp[tuple(target)] = x[tuple(source)]
+            return xp
         for axis, m in enumerate(self._maps, start=1):
             inside = m >= 0
             taken = np.take(x, np.where(inside, m, 0), axis=axis)
@@ -180,11 +190,12 @@ class ConvOperator(LinearOperator):
                 buffer = np.empty((c_in_g * len(chunk), y.shape[1]), dtype=dtype)
             for rows, cols in self._grouped():
                 w = self._w_taps[rows, :, taps]  # (C_out/G, C_in/G, taps of the chunk)
-                w = w.reshape(w.shape[0], -1).conj().T  # (C_in/G * taps, C_out/G)
+                # (taps * C_in/G, C_out/G): each tap's products one contiguous block
+                w = w.transpose(2, 1, 0).reshape(-1, w.shape[0]).conj()
                 products = np.matmul(w, y[rows], out=buffer[:w.shape[0]]).reshape(
-                    c_in_g, len(chunk), *out_shape)
+                    len(chunk), c_in_g, *out_shape)
                 for t, (_, window) in enumerate(chunk):
-                    xp[(cols,) + window] += products[:, t]
+                    xp[(cols,) + window] += products[t]
         return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
 
     def _matvec(self, x):

@@ -152,9 +152,11 @@ def _circulant_taps(geom: geometry.ConvGeometry):
     A dim is block-circulant when ``n % s == 0``, ``o == n / s`` and shifting the output by
     one is shifting every read by ``s`` modulo ``n``: ``read[t, j] == (read[0, j] + t s) mod
     n`` for every output ``t`` and tap ``j`` (and a tap that reads a padding zero does so for
-    every ``t``).
+    every ``t``). A layer whose every window reads only padding along some dim is zero,
+    block-circulant with no tap.
     """
     taps = []
+    zero = 0 in geom.axis_entries()  # along some dim every tap reads padding: the layer is 0
     for axis, (n, k, s, d, (b, a), o) in enumerate(zip(
             geom.input_shape, geom.kernel_shape, geom.stride, geom.dilation, geom.padding,
             geom.output_shape)):
@@ -168,6 +170,9 @@ def _circulant_taps(geom: geometry.ConvGeometry):
         reads = source[np.arange(o)[:, None] * s + np.arange(k)[None, :] * d]  # (o, k)
         base = reads[0]
         shifted = np.where(base >= 0, (base + np.arange(o)[:, None] * s) % n, -1)
+        if zero:  # a zero matrix is block-circulant: no tap reads anything
+            taps.append(np.full(k, -1))
+            continue
         if not np.array_equal(reads, shifted):
             return None, (f"{where} the window reads {brief(geom.padding_mode)} padding, so "
                           f"shifting the input by the stride does not shift the output by "

@@ -476,16 +476,20 @@ def test_strided_blocks_are_the_dft_of_kong_lucey_unit_weight():
     assert_same(singular_values(w, n, **kw), dense_svd(w, n, **kw))
 
 
-@pytest.mark.parametrize("method", ["sparse", "dense", "auto"])
+@pytest.mark.parametrize("method", ["sparse", "dense", "auto", "fft"])
 def test_a_layer_that_reads_only_padding_has_zero_singular_values(method):
     """Every tap of this layer lands in the zero padding (a one-position axis, a dilated
     kernel): its matrix is zero. Lanczos would break down on it (ARPACK's "starting vector
-    is zero"); every method returns zeros instead."""
-    w = np.random.default_rng(0).standard_normal((1, 1, 2, 1, 1))
-    kw = dict(padding="same", dilation=(2, 1, 1))
-    assert convmat.conv_matrix(w, (1, 4, 6), **kw).nnz == 0
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(spectral, "CSR_ENTRIES", -1)  # the matrix-free path
-        got = singular_values(w, (1, 4, 6), k=1 if method == "sparse" else None,
-                              method=method, **kw)
-    assert np.all(got == 0)
+    is zero"); every method returns zeros instead. A zero matrix is block-circulant, so
+    the FFT applies too, although the other axes' windows read padding unevenly."""
+    rng = np.random.default_rng(0)
+    for w, n, kw in [(rng.standard_normal((1, 1, 2, 1, 1)), (1, 4, 6),
+                      dict(padding="same", dilation=(2, 1, 1))),
+                     (rng.standard_normal((1, 1, 2, 2)), (1, 2),
+                      dict(padding="same", dilation=2))]:  # dim 1 alone is not circulant
+        assert convmat.conv_matrix(w, n, **kw).nnz == 0
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(spectral, "CSR_ENTRIES", -1)  # the matrix-free path
+            got = singular_values(w, n, k=1 if method == "sparse" else None, method=method,
+                                  **kw)
+        assert got.size and np.all(got == 0)
