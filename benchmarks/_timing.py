@@ -8,11 +8,13 @@ import time
 import numpy as np
 
 
-def best_time(fn, repeat: int = 5, number: int = 1) -> float:
-    """Best of ``repeat`` runs of ``number`` calls, in seconds per call."""
+def best_time(fn, repeat: int = 5, number: int = 1, collect: bool = True) -> float:
+    """Best of ``repeat`` runs of ``number`` calls, in seconds per call; a garbage
+    collection before each run unless not ``collect`` (runs back to back, caches warm)."""
     best = float("inf")
     for _ in range(repeat):
-        gc.collect()
+        if collect:
+            gc.collect()
         t = time.perf_counter()
         for _ in range(number):
             result = fn()

@@ -14,6 +14,10 @@ Autograd is timed with PyTorch's default number of threads (the setting the goal
 to) and with one thread (much faster than two on a busy machine). Each side runs for about
 0.3 s per round, in three interleaved rounds, best run kept: PyTorch's thread pool and
 NumPy's BLAS threads each slow the other for a while after they ran.
+
+Every run is timed twice over: "cold", after a garbage collection (which walks every
+Python object, about 90 ms with PyTorch loaded, and leaves the caches cold: a single
+Jacobian in a program), and "warm", runs back to back (a Jacobian at many points).
 Run: ``python benchmarks/bench_networks.py``.
 """
 
@@ -43,14 +47,21 @@ def repeats(fn, budget: float = 0.3) -> int:
     return int(min(50, max(2, budget / best_time(fn, repeat=1))))
 
 
+def best(fn, collect: bool = True) -> float:
+    return best_time(fn, repeat=repeats(fn), collect=collect)
+
+
 def main() -> None:
     x = np.random.default_rng(0).standard_normal((1, 32, 32))
     xt = torch.from_numpy(x[None])
     threads = torch.get_num_threads()
     print(f"torch {torch.__version__}; best of runs; autograd with PyTorch's default "
           f"{threads} threads and with 1 thread\n")
+    print(f"{'':<42} {'':>7} {'cold (a collection before each run)':^38} "
+          f"{'warm (back to back)':^29}")
     print(f"{'case':<42} {'outputs':>7} {'convmat':>9} {'autograd':>10} {'ratio':>7} "
-          f"{'1 thread':>9} {'ratio':>7} {'stored':>8} {'dense':>8}")
+          f"{'1 thread':>9} {'convmat':>9} {'autograd':>10} {'ratio':>7} {'stored':>8} "
+          f"{'dense':>8}")
     for conv_only in (True, False):
         for act, pool in ((nn.ReLU, nn.MaxPool2d), (nn.Tanh, nn.AvgPool2d)):
             model = lenet5(act, pool, conv_only)
@@ -63,21 +74,25 @@ def main() -> None:
 
             a, jac = ours(), autograd().reshape(-1, x.size).numpy()
             assert np.abs(a.toarray() - jac).max() < 1e-12
-            t_ours, t_torch, t_one = (float("inf"),) * 3
+            t = dict.fromkeys(("ours", "torch", "one", "ours warm", "torch warm"),
+                              float("inf"))
             for _ in range(3):  # interleaved rounds, each side about 0.3 s a round
-                t_ours = min(t_ours, best_time(ours, repeat=repeats(ours)))
-                t_torch = min(t_torch, best_time(autograd, repeat=repeats(autograd)))
+                t["ours"] = min(t["ours"], best(ours))
+                t["torch"] = min(t["torch"], best(autograd))
+                t["ours warm"] = min(t["ours warm"], best(ours, collect=False))
+                t["torch warm"] = min(t["torch warm"], best(autograd, collect=False))
                 torch.set_num_threads(1)
                 try:
-                    t_one = min(t_one, best_time(autograd, repeat=repeats(autograd)))
+                    t["one"] = min(t["one"], best(autograd))
                 finally:
                     torch.set_num_threads(threads)
             name = ("LeNet-5 conv part" if conv_only else "LeNet-5 whole") + \
                 f" ({act.__name__}, {pool.__name__})"
-            print(f"{name:<42} {jac.shape[0]:>7} {t_ours * 1e3:>7.1f}ms {t_torch * 1e3:>8.1f}ms "
-                  f"{t_torch / t_ours:>6.1f}x {t_one * 1e3:>7.1f}ms {t_one / t_ours:>6.1f}x "
+            ms = {k: f"{v * 1e3:.1f}ms" for k, v in t.items()}
+            print(f"{name:<42} {jac.shape[0]:>7} {ms['ours']:>9} {ms['torch']:>10} "
+                  f"{t['torch'] / t['ours']:>6.2f}x {ms['one']:>9} {ms['ours warm']:>9} "
+                  f"{ms['torch warm']:>10} {t['torch warm'] / t['ours warm']:>6.2f}x "
                   f"{a.nnz:>8,} {jac.size:>8,}")
-
 
 if __name__ == "__main__":
     main()

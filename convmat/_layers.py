@@ -365,7 +365,10 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
             a.data /= np.repeat(np.tile(divisor, lead), np.diff(a.indptr))
             return a, zeros
         # the windows' cached structure (its index arrays copied: the cache shares them)
-        data = np.repeat(np.tile(1 / divisor, lead), np.diff(structure.indptr))
+        if np.all(divisor == divisor[0]):  # every window divided alike
+            data = np.full(structure.nnz, 1 / divisor[0])
+        else:
+            data = np.repeat(np.tile(1 / divisor, lead), np.diff(structure.indptr))
         a = sp.csr_array((data, structure.indices.copy(), structure.indptr.copy()),
                          shape=structure.shape)
         a.has_canonical_format = True

@@ -143,11 +143,13 @@ class ConvOperator(LinearOperator):
         if c_in_g == 1 and (g.groups > 1 or batch * math.prod(g.output_shape) >= STACK_BELOW):
             # one input channel per group (no channel sum): a broadcast multiply-add per tap
             # on a view of the input (no copy), unless one stacked product is cheaper
+            # every group at once: y as (G, C_out/G, ...), the input's channel g broadcast
+            per_group = y.reshape(g.groups, -1, *y.shape[1:])
+            ones = (1,) * (y.ndim - 1)
             for j, window in self._taps():
                 patch = xp[(slice(None),) + window]  # (C_in, *output_shape, B), a view
-                for rows, cols in self._grouped():
-                    w = self._w[(rows, slice(None)) + j]  # (C_out/G, 1)
-                    y[rows] += w.reshape(w.shape + (1,) * (y.ndim - 2)) * patch[cols]
+                w = self._w[(slice(None), 0) + j]  # (C_out,)
+                per_group += w.reshape(per_group.shape[:2] + ones) * patch[:, None]
             return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
         flat = y.reshape(g.out_channels, -1)
         buffer = None  # one buffer for every chunk's patches (fresh pages once, not per chunk)
@@ -176,11 +178,13 @@ class ConvOperator(LinearOperator):
         if g.out_channels == g.groups and (g.groups > 1 or c_in_g * y.shape[1] >= STACK_BELOW):
             # one output channel per group: a broadcast multiply-add per tap, unless one
             # stacked product is cheaper
+            # every group at once: the input as (G, C_in/G, ...), output channel g broadcast
+            per_group = xp.reshape(g.groups, c_in_g, *xp.shape[1:])
+            ones = (1,) * (xp.ndim - 1)
             for j, window in self._taps():
-                target = xp[(slice(None),) + window]
-                for rows, cols in self._grouped():
-                    w = self._w[(rows, slice(None)) + j].conj().T  # (C_in/G, 1)
-                    target[cols] += w.reshape(w.shape[:1] + (1,) * (xp.ndim - 1)) * shaped[rows]
+                w = self._w[(slice(None), slice(None)) + j].conj()  # (G, C_in/G)
+                per_group[(slice(None), slice(None)) + window] += \
+                    w.reshape(w.shape + ones) * shaped[:, None]
             return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
         out_shape = (*g.output_shape, batch)
         buffer = None  # one buffer for every chunk's products (fresh pages once, not per chunk)

@@ -118,3 +118,18 @@ def test_every_operator_path_equals_the_matrix(path, geo):
         forward, backward = op @ x, op.H @ y
     np.testing.assert_allclose(forward, a @ x, atol=1e-10)
     np.testing.assert_allclose(backward, a.T @ y, atol=1e-10)
+
+
+@pytest.mark.parametrize("c_in, c_out, groups", [(4, 4, 4), (3, 6, 3), (6, 3, 3), (1, 5, 1),
+                                                 (5, 1, 1)])
+def test_one_channel_per_group_takes_every_group_at_once(c_in, c_out, groups):
+    """Depthwise layers (one input channel per group, any channel multiplier) and their
+    adjoints with one output channel per group are applied to every group in one broadcast
+    per tap; the result is the matrix's, padding and stride included."""
+    w = RNG.standard_normal((c_out, c_in // groups, 3, 2))
+    kw = dict(stride=(2, 1), padding=((1, 2), (0, 1)), groups=groups)
+    a = convmat.conv_matrix(w, (7, 5), **kw)
+    op = convmat.conv_operator(w, (7, 5), **kw)
+    x, y = RNG.standard_normal((a.shape[1], 2)), RNG.standard_normal((a.shape[0], 3))
+    np.testing.assert_allclose(op @ x, a @ x, atol=1e-12)
+    np.testing.assert_allclose(op.H @ y, a.T @ y, atol=1e-12)
