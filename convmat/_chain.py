@@ -31,7 +31,7 @@ from ._layers import (
     _spatial,
     _window_matrix,
 )
-from ._memory import check_budget, estimate_bytes
+from ._memory import check_budget, estimate_bytes, index_dtype_for
 from .errors import ConvmatError
 from .pooling import pool_geometry
 
@@ -218,18 +218,20 @@ def compose(pairs: list, n_in: int, n_out: int):
 
 
 def _dense_csr(a: np.ndarray) -> sp.csr_array:
-    """A dense array's non-zeros as CSR (canonical): columns by a broadcast index, all of
-    them at once when nothing is zero (a whole network's Jacobian usually)."""
+    """A dense array's non-zeros as CSR (canonical, the package's index width): columns by
+    a broadcast index, all of them at once when nothing is zero (a whole network's
+    Jacobian usually)."""
     stored = a != 0
-    per_row = np.count_nonzero(stored, axis=1)
-    indptr = np.zeros(a.shape[0] + 1, dtype=np.int64)
-    np.cumsum(per_row, out=indptr[1:])
-    if indptr[-1] == a.size:
-        data, columns = a.ravel(), np.tile(np.arange(a.shape[1]), a.shape[0])
+    index = index_dtype_for(max(a.size, a.shape[1]))
+    columns = np.arange(a.shape[1], dtype=index)
+    if stored.all():
+        indptr = np.arange(a.shape[0] + 1, dtype=index) * a.shape[1]
+        data, columns = a.astype(np.float64).ravel(), np.tile(columns, a.shape[0])
     else:
-        data = a[stored]
-        columns = np.broadcast_to(np.arange(a.shape[1]), a.shape)[stored]
-    out = sp.csr_array((np.array(data, dtype=np.float64), columns, indptr), shape=a.shape)
+        indptr = np.zeros(a.shape[0] + 1, dtype=index)
+        np.cumsum(stored.sum(axis=1), out=indptr[1:])
+        data, columns = a[stored].astype(np.float64), np.broadcast_to(columns, a.shape)[stored]
+    out = sp.csr_array((data, columns, indptr), shape=a.shape)
     out.has_canonical_format = True
     return out
 

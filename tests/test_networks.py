@@ -810,6 +810,25 @@ def _random_factor_dense(rows):
     return dense
 
 
+@pytest.mark.parametrize("shape, zeros", [((10, 64), 0.0), ((7, 9), 0.4), ((3, 4), 1.0),
+                                          ((2, 0), 0.0), ((0, 3), 0.0), ((4, 1), 0.5)])
+def test_a_dense_result_becomes_the_csr_scipy_makes(shape, zeros):
+    """A dense partial product (a whole network's Jacobian) is turned into CSR directly:
+    the same canonical arrays as SciPy's conversion, NaN kept, zeros dropped."""
+    from convmat._chain import _dense_csr
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shape)
+    a[rng.random(shape) < zeros] = 0
+    if a.size:
+        a.flat[-1] = np.nan
+    got, want = _dense_csr(a), sp.csr_array(a)
+    assert got.shape == want.shape and got.has_canonical_format
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_array_equal(got.data, want.data)
+
+
 @settings(max_examples=60)
 @given(geo=geometries(modes=MODES))
 def test_conv_rows_and_counts_come_from_the_geometry(geo):
