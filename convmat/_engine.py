@@ -382,7 +382,7 @@ def window_maxima(x: np.ndarray, geom: ConvGeometry, before_build=None) -> np.nd
     return columns
 
 
-def _tiled_argmax(x: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray | None:
+def _tiled_argmax(x: np.ndarray, geom: ConvGeometry) -> np.ndarray | None:
     """The flat input index of every window's maximum when the windows tile the input
     (stride = window, no padding or dilation, sizes divisible): a reshape of ``x`` and one
     ``argmax`` (its first maximum, as the general path picks); ``None`` otherwise, and

@@ -27,18 +27,15 @@ def _import_torch():
 
 
 def _numpy(tensor) -> np.ndarray | None:
+    """A tensor's values as float64 NumPy (a view when it is float64 on the CPU already)."""
+    import torch
+
     if tensor is None:
         return None
     tensor = tensor.detach()
-    if tensor.device.type != "cpu" or tensor.dtype is not _float64():
+    if tensor.device.type != "cpu" or tensor.dtype != torch.float64:
         tensor = tensor.cpu().double()
     return tensor.numpy()
-
-
-def _float64():
-    import torch
-
-    return torch.float64
 
 
 def _count(module) -> int:

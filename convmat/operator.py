@@ -142,8 +142,8 @@ class ConvOperator(LinearOperator):
         c_in_g = g.in_channels // g.groups
         if c_in_g == 1 and (g.groups > 1 or batch * math.prod(g.output_shape) >= STACK_BELOW):
             # one input channel per group (no channel sum): a broadcast multiply-add per tap
-            # on a view of the input (no copy), unless one stacked product is cheaper
-            # every group at once: y as (G, C_out/G, ...), the input's channel g broadcast
+            # on a view of the input (no copy), unless one stacked product is cheaper; every
+            # group at once: y as (G, C_out/G, ...), the input's channel g broadcast
             per_group = y.reshape(g.groups, -1, *y.shape[1:])
             ones = (1,) * (y.ndim - 1)
             for j, window in self._taps():
@@ -177,8 +177,8 @@ class ConvOperator(LinearOperator):
         c_in_g = g.in_channels // g.groups
         if g.out_channels == g.groups and (g.groups > 1 or c_in_g * y.shape[1] >= STACK_BELOW):
             # one output channel per group: a broadcast multiply-add per tap, unless one
-            # stacked product is cheaper
-            # every group at once: the input as (G, C_in/G, ...), output channel g broadcast
+            # stacked product is cheaper; every group at once: the input as (G, C_in/G, ...),
+            # output channel g broadcast
             per_group = xp.reshape(g.groups, c_in_g, *xp.shape[1:])
             ones = (1,) * (xp.ndim - 1)
             for j, window in self._taps():
