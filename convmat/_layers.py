@@ -4,6 +4,7 @@ receptive-field step and spectral norm. :mod:`convmat.networks` chains them."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -317,6 +318,27 @@ def _bias_vector(op: _Op, out_shape: tuple, *, last_axis: bool = False) -> np.nd
     return np.repeat(op.bias, size // op.bias.size)
 
 
+@functools.lru_cache(maxsize=64)
+def _avg_divisor(spatial, kernel, stride, pairs, out, count_include_pad, override):
+    """PyTorch's divisor of every average-pooling window (C order over the positions, made
+    once per configuration; read-only) and whether all are alike: ``override`` when
+    given, else the window clipped to the padded input (to the bare input without
+    ``count_include_pad``)."""
+    if override:
+        divisor = np.full(math.prod(out), override)
+    else:
+        divisor = np.ones(())
+        for i, k, s, (p, _), o in zip(spatial, kernel, stride, pairs, out):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, i + p)
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, i)
+            divisor = np.multiply.outer(divisor, end - start)
+        divisor = divisor.ravel().astype(np.float64)
+    divisor.flags.writeable = False
+    return divisor, bool(np.all(divisor == divisor[0]))
+
+
 def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
     """``(A, b)`` of one linear layer on an input of ``shape`` (its output shape, when
     known, as ``out_shape``; the non-linear layers have a Jacobian at a point:
@@ -344,18 +366,11 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
         lead, spatial = _spatial(shape, n, op)
         pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
                                cfg["dilation"], cfg["ceil_mode"], "avg pooling")
-        if cfg["divisor_override"]:
-            divisor = np.full(n_out // lead, float(cfg["divisor_override"]))
-        else:  # PyTorch's divisor: the window clipped to the padded (or the bare) input
-            divisor = np.ones(())
-            for i, k, s, (p, _), o in zip(spatial, cfg["kernel_size"], cfg["stride"], pairs,
-                                          out_shape[-n:]):
-                start = np.arange(o) * s - p
-                end = np.minimum(start + k, i + p)
-                if not cfg["count_include_pad"]:
-                    start, end = np.maximum(start, 0), np.minimum(end, i)
-                divisor = np.multiply.outer(divisor, end - start)
-            divisor = divisor.ravel()
+        override = cfg["divisor_override"]
+        divisor, alike = _avg_divisor(spatial, tuple(cfg["kernel_size"]), tuple(cfg["stride"]),
+                                      pairs, tuple(out_shape[-n:]),
+                                      bool(cfg["count_include_pad"]),
+                                      float(override) if override else None)
         structure = _engine.shared(pool_geometry(spatial, cfg["kernel_size"],
                                                  stride=cfg["stride"], padding=pairs,
                                                  channels=lead))
@@ -365,7 +380,7 @@ def _matrix(op: _Op, shape: tuple, out_shape: tuple | None = None):
             a.data /= np.repeat(np.tile(divisor, lead), np.diff(a.indptr))
             return a, zeros
         # the windows' cached structure (its index arrays copied: the cache shares them)
-        if np.all(divisor == divisor[0]):  # every window divided alike
+        if alike:  # every window divided alike
             data = np.full(structure.nnz, 1 / divisor[0])
         else:
             data = np.repeat(np.tile(1 / divisor, lead), np.diff(structure.indptr))

@@ -29,6 +29,8 @@ __all__ = ["conv_operator"]
 TAP_CHUNK = 1 << 18
 #: taps are stacked into one product when each tap's product has fewer values than this
 STACK_BELOW = 1 << 14
+#: windows that tile the input are applied as one product per group on the input's tiles
+TILES = True
 
 
 @functools.lru_cache(maxsize=64)
@@ -70,6 +72,11 @@ class ConvOperator(LinearOperator):
         self._w_taps = self._w.reshape(*geom.weight_shape[:2], -1)
         self._maps = [index_map(i, b, a, geom.padding_mode)
                       for i, (b, a) in zip(geom.input_shape, geom.padding)]
+        #: the windows tile the input (stride = kernel, no padding or dilation): then the
+        #: layer is one matrix product per group on the input's tiles (space to depth), and
+        #: with one output channel per group its adjoint on a batch one broadcast product
+        self._tiled = TILES and geom.stride == geom.kernel_shape and all(
+            d == 1 for d in geom.dilation) and not any(b or a for b, a in geom.padding)
         super().__init__(dtype=weight.dtype, shape=geom.shape)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -133,9 +140,49 @@ class ConvOperator(LinearOperator):
         for first in range(0, len(taps), step):
             yield slice(first, first + step), taps[first:first + step]
 
+    def _tiled_matmat(self, x: np.ndarray) -> np.ndarray:
+        """``A x`` when the windows tile the input: per group, the weight
+        ``(C_out/G, C_in/G * k)`` times the tiles ``(C_in/G * k, positions * B)``."""
+        g = self.geom
+        batch = x.shape[-1]
+        c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
+        used = tuple(slice(0, o * k) for o, k in zip(g.output_shape, g.kernel_shape))
+        x = x[(slice(None),) + used]  # the remainder no window reads (o k <= i)
+        tiles = x.reshape(g.groups, c_in_g,
+                          *[v for o, k in zip(g.output_shape, g.kernel_shape) for v in (o, k)],
+                          batch)
+        at = [2 + 2 * a for a in range(g.ndim)]  # (G, C_in/G, o_1, k_1, ..., o_N, k_N, B)
+        tiles = tiles.transpose(0, 1, *[a + 1 for a in at], *at, tiles.ndim - 1).reshape(
+            g.groups, c_in_g * math.prod(g.kernel_shape), -1)
+        w = self._w_taps.reshape(g.groups, c_out_g, -1)  # (G, C_out/G, C_in/G * k)
+        y = np.matmul(w, tiles)  # (G, C_out/G, positions * B)
+        return y.reshape(g.out_channels * math.prod(g.output_shape), batch)
+
+    def _tiled_rmatmat(self, y: np.ndarray) -> np.ndarray:
+        """``A^T y`` when the windows tile the input and each group has one output channel:
+        every tile is its output's value times the window's weights, one broadcast product
+        written in the input's layout (zeros where no window reads)."""
+        g = self.geom
+        batch = y.shape[-1]
+        c_in_g = g.in_channels // g.groups
+        w = self._w_taps.conj().reshape(
+            g.groups, c_in_g, *[v for k in g.kernel_shape for v in (1, k)], 1)
+        y = y.reshape(g.groups, 1, *[v for o in g.output_shape for v in (o, 1)], batch)
+        tiles = w * y  # (G, C_in/G, o_1, k_1, ..., o_N, k_N, B)
+        covered = tuple(o * k for o, k in zip(g.output_shape, g.kernel_shape))
+        if covered == g.input_shape:
+            return tiles.reshape(g.in_channels * math.prod(g.input_shape), batch)
+        x = np.zeros((g.in_channels, *g.input_shape, batch), dtype=tiles.dtype)
+        x[(slice(None),) + tuple(slice(0, c) for c in covered)] = tiles.reshape(
+            g.in_channels, *covered, batch)
+        return x.reshape(g.in_channels * math.prod(g.input_shape), batch)
+
     def _matmat(self, x: np.ndarray) -> np.ndarray:
         g = self.geom
         batch = x.shape[1]
+        if self._tiled:
+            return self._tiled_matmat(np.asarray(x).reshape(g.in_channels, *g.input_shape,
+                                                            batch))
         xp = self._pad(np.asarray(x).reshape(g.in_channels, *g.input_shape, batch))
         dtype = np.result_type(self._w, x)
         y = np.zeros((g.out_channels, *g.output_shape, batch), dtype=dtype)
@@ -170,6 +217,11 @@ class ConvOperator(LinearOperator):
     def _rmatmat(self, y: np.ndarray) -> np.ndarray:
         g = self.geom
         batch = y.shape[1]
+        if self._tiled and g.out_channels == g.groups and batch > 1:
+            # (several output channels a group would need a transposed copy, and with one
+            # column the broadcast's innermost loop is a window's few positions: the per-tap
+            # path is faster then)
+            return self._tiled_rmatmat(np.asarray(y).reshape(g.out_channels, -1, batch))
         y = np.asarray(y).reshape(g.out_channels, -1)
         dtype = np.result_type(self._w, y)
         xp = np.zeros((g.in_channels, *g.padded_shape, batch), dtype=dtype)

@@ -93,7 +93,8 @@ def test_ragged_weight_is_a_convmat_error():
 
 
 OPERATOR_PATHS = {
-    "one product per tap": dict(STACK_BELOW=0),
+    "one product per tap": dict(STACK_BELOW=0, TILES=False),
+    "windows that tile by taps too": dict(TILES=False),
     "taps stacked, chunks of one or two taps": dict(TAP_CHUNK=1),
     "taps stacked (default)": {},
 }
@@ -133,3 +134,27 @@ def test_one_channel_per_group_takes_every_group_at_once(c_in, c_out, groups):
     x, y = RNG.standard_normal((a.shape[1], 2)), RNG.standard_normal((a.shape[0], 3))
     np.testing.assert_allclose(op @ x, a @ x, atol=1e-12)
     np.testing.assert_allclose(op.H @ y, a.T @ y, atol=1e-12)
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, kernel, shape, flip", [
+    (6, 6, 6, (2, 2), (32, 32), False),  # average pooling's geometry
+    (4, 6, 2, (2, 3), (7, 9), True),  # a remainder no window reads; flipped
+    (4, 2, 2, (2, 3), (7, 9), True),  # the same with one output channel per group
+    (3, 3, 1, (3,), (10,), False),
+    (2, 4, 2, (2, 2, 2), (4, 5, 6), False),
+    (1, 1, 1, (1, 1), (3, 3), False),
+])
+def test_windows_that_tile_the_input_are_one_product_on_the_tiles(c_in, c_out, groups, kernel,
+                                                                   shape, flip):
+    """Stride = kernel, no padding or dilation: the layer is one matrix product per group
+    on the input's tiles (space to depth), forward and adjoint; equal to the matrix."""
+    w = RNG.standard_normal((c_out, c_in // groups, *kernel))
+    kw = dict(stride=kernel, groups=groups, flip=flip)
+    a = convmat.conv_matrix(w, shape, **kw)
+    op = convmat.conv_operator(w, shape, **kw)
+    assert op._tiled
+    x, y = RNG.standard_normal((a.shape[1], 2)), RNG.standard_normal((a.shape[0], 3))
+    np.testing.assert_allclose(op @ x, a @ x, atol=1e-12)
+    np.testing.assert_allclose(op.H @ y, a.T @ y, atol=1e-12)
+    np.testing.assert_allclose(op @ x[:, 0], a @ x[:, 0], atol=1e-12)
+    np.testing.assert_allclose(op.H @ y[:, 0], a.T @ y[:, 0], atol=1e-12)
