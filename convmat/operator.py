@@ -3,7 +3,8 @@ r"""Matrix-free convolution: a SciPy ``LinearOperator`` for layers too large to 
 :func:`conv_operator` takes the arguments of :func:`convmat.conv_matrix` and returns an
 operator that applies the same map, :math:`y = A x`, and its adjoint (the transposed
 convolution), :math:`x = A^\mathsf{T} y`, without forming :math:`A`. Memory is that of the
-input, the padded input and the output; time is one small matrix product per kernel tap.
+input, the padded input and the output; time is one small matrix product per kernel tap
+(or one in all, when the windows tile the input).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class ConvOperator(LinearOperator):
 
     where :math:`\tilde X = P x` is the padded input (per-axis padding maps of
     :func:`convmat.padding.index_map`). The adjoint scatters the same products back and
-    folds the padding with :math:`P^\mathsf{T}`.
+    folds the padding with :math:`P^\mathsf{T}`. When the windows tile the input (stride
+    = kernel, no padding or dilation) the taps of a window are one column of the
+    input's tiles :math:`T_g` (space to depth) and :math:`Y_g = W_g T_g`, one product.
     """
 
     def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
