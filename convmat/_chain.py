@@ -31,7 +31,7 @@ from ._layers import (
     _spatial,
     _window_matrix,
 )
-from ._memory import check_budget, estimate_bytes, index_dtype_for
+from ._memory import check_budget, index_dtype_for
 from .errors import ConvmatError
 from .pooling import pool_geometry
 
@@ -252,12 +252,7 @@ def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
                            cfg["dilation"], cfg["ceil_mode"], "max pooling")
     geom = pool_geometry(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
                          dilation=cfg["dilation"], channels=lead)
-
-    def guard():  # before the windows' structure is built (6 arrays of its size)
-        nnz, peak = estimate_bytes(geom, 8, transposed=False, extra_per_entry=48)
-        check_budget(peak, f"max pooling of shape {geom.shape}", nnz=nnz)
-
-    columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard)
+    columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
     return Rows(columns, np.ones(columns.size), geom.shape[1])
 
 

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._memory import CHUNK, index_dtype_for
+from ._memory import CHUNK, check_build, index_dtype_for
 from ._padmap import index_map
 from .geometry import ConvGeometry, ceil_div, tap_range
 
@@ -367,15 +367,20 @@ def row_argmax(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> n
     return first
 
 
-def window_maxima(x: np.ndarray, geom: ConvGeometry, before_build=None) -> np.ndarray:
+#: bytes per stored entry of :func:`row_argmax`'s temporaries (the gathered values, their
+#: order, the repeated maxima and two masks: about 6 entry-sized arrays)
+ARGMAX_BYTES = 48
+
+
+def window_maxima(x: np.ndarray, geom: ConvGeometry, guard: str | None = None) -> np.ndarray:
     """The flat input index of every window's maximum (max pooling of ``x``, shape
     ``(C, *input_shape)``, in the depthwise geometry ``geom``): one ``argmax`` over the
     tiles when the windows tile the input, else :func:`row_argmax` on the windows'
-    structure (``before_build()`` called first: a memory guard)."""
+    structure (memory-guarded first as ``guard``, when given)."""
     columns = _tiled_argmax(x, geom)
     if columns is None:
-        if before_build is not None:
-            before_build()
+        if guard is not None:
+            check_build(geom, 8, guard, extra_per_entry=ARGMAX_BYTES)
         structure = build(geom)
         columns = structure.indices[row_argmax(structure.indptr, structure.indices,
                                                x.reshape(-1))]

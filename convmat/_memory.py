@@ -13,9 +13,9 @@ import numpy as np
 from . import options
 from .errors import ConvmatError
 
-__all__ = ["CHUNK", "INT32_MAX", "PER_BLOCK", "check_budget", "conversion_bytes",
-           "count_diagonals", "engine_tables", "estimate_bytes", "format_bytes",
-           "index_dtype_for", "kong_lucey_bytes", "polyphase_bytes"]
+__all__ = ["CHUNK", "INT32_MAX", "PER_BLOCK", "check_budget", "check_build",
+           "conversion_bytes", "count_diagonals", "engine_tables", "estimate_bytes",
+           "format_bytes", "index_dtype_for", "kong_lucey_bytes", "polyphase_bytes"]
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 #: entries the engine enumerates per chunk on its rest path (bounds its temporaries, kept
@@ -139,6 +139,15 @@ def estimate_bytes(geom, itemsize: int, *, transposed: bool,
     else:
         format_extra = conversion_bytes(format, nnz, rows, cols, itemsize, idx, 1)
     return nnz, max(peak, final + format_extra)
+
+
+def check_build(geom, itemsize: int, what: str, *, extra_per_entry: int = 0,
+                format: str = "csr") -> None:  # noqa: A002
+    """The memory guard of a build on ``geom`` (:func:`estimate_bytes`), before anything
+    is allocated: a refusal names ``what`` and its shape."""
+    nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
+                               extra_per_entry=extra_per_entry, format=format)
+    check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
 
 
 #: bytes of Python objects per Kong & Lucey phase or polyphase block (a SciPy array with its

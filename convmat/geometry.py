@@ -19,7 +19,6 @@ and for the transposed convolution, with output padding :math:`q`:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass

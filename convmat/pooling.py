@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _engine, geometry
-from ._memory import check_budget, estimate_bytes
+from ._memory import check_build
 from ._validate import (
     as_array,
     as_dtype,
@@ -98,14 +98,6 @@ def _empty_window(i: int, k: int, s: int, d: int, b: int, o: int) -> int | None:
     return None
 
 
-def _guard(geom: geometry.ConvGeometry, itemsize: int, what: str,
-           extra_per_entry: int = 0, format: str = "csr") -> None:  # noqa: A002
-    """The memory guard for a pooling matrix of ``geom`` (before anything is built)."""
-    nnz, peak = estimate_bytes(geom, itemsize, transposed=False,
-                               extra_per_entry=extra_per_entry, format=format)
-    check_budget(peak, f"{what} of shape {geom.shape}", nnz=nnz)
-
-
 def avg_pool_matrix(
     input_shape: Sequence[int],
     kernel_size,
@@ -181,7 +173,7 @@ def avg_pool_matrix(
         dtype = as_dtype(dtype, "dtype", kinds="fc")
         if divisor_override is not None:  # checked before anything is built
             divisor = positive_int(divisor_override, "divisor_override")
-        _guard(geom, dtype.itemsize, "avg_pool_matrix", format=format)
+        check_build(geom, dtype.itemsize, "avg_pool_matrix", format=format)
         structure = _engine.build(geom)
         if divisor_override is not None:
             data = np.full(structure.nnz, 1 / divisor, dtype=dtype)
@@ -258,8 +250,8 @@ def max_pool_matrix(
         geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
-        # gathered values, ranks, the repeated maxima and two masks: about 6 nnz-sized arrays
-        _guard(geom, 8, "max_pool_matrix", extra_per_entry=48, format=format)
+        check_build(geom, 8, "max_pool_matrix", extra_per_entry=_engine.ARGMAX_BYTES,
+                    format=format)
         columns = _engine.window_maxima(values, geom)
         rows = geom.shape[0]
         matrix = sp.csr_array((np.ones(rows), columns, np.arange(rows + 1, dtype=columns.dtype)),

@@ -871,3 +871,31 @@ def test_tiled_max_pooling_picks_what_autograd_picks(values):
     xt = torch.from_numpy(x[None])
     jac = torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1), xt)
     np.testing.assert_array_equal(a.toarray(), jac.reshape(a.shape).numpy())
+
+
+def test_windows_maxima_are_guarded_only_when_their_structure_is_built():
+    """Overlapping max-pooling windows need the windows' structure (and its argmax
+    temporaries): refused past the memory limit, named, before it is built; windows that
+    tile the input need only the input, so the same limit lets them through."""
+    from convmat import _engine
+    from convmat.pooling import pool_geometry
+
+    x = np.random.default_rng(0).standard_normal((2, 200, 200))
+    overlapping = pool_geometry((200, 200), 3, stride=1, channels=2)
+    tiling = pool_geometry((200, 200), 2, channels=2)
+    with convmat.options.override(memory_limit="64K"):
+        with pytest.raises(ConvmatError, match=r"max pooling of shape \(78408, 80000\)"):
+            _engine.window_maxima(x, overlapping, guard="max pooling")
+        columns = _engine.window_maxima(x, tiling, guard="max pooling")
+    assert columns.shape == (tiling.shape[0],)
+    np.testing.assert_array_equal(x.ravel()[columns],
+                                  x.reshape(2, 100, 2, 100, 2).max(axis=(2, 4)).ravel())
+
+
+@requires_torch
+def test_a_jacobian_refuses_overlapping_max_pooling_past_the_limit():
+    model = nn.Sequential(nn.MaxPool2d(3, stride=1)).double()
+    x = np.random.default_rng(0).standard_normal((2, 200, 200))
+    with convmat.options.override(memory_limit="64K"):
+        with pytest.raises(ConvmatError, match=r"layer 0 \(MaxPool2d\): max pooling of shape"):
+            convmat.from_torch(model, (200, 200), at=x)
