@@ -102,7 +102,7 @@ def kernel_matrix(
                                                                                    "groups"):
                 raise ConvmatError(
                     f"x.shape={values.shape!r} must be (C_in, *input_shape) with C_in = "
-                    f"weight_shape[1] * groups = {wshape[1]} * {groups} for "
+                    f"weight_shape[1] * groups = {wshape[1]} * {brief(groups)} for "
                     f"weight_shape={wshape!r}")
         else:
             raise ConvmatError(

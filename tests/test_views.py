@@ -74,3 +74,7 @@ def test_errors_name_the_parameter():
         kernel_matrix(np.array(["a", "b"]), (1,))
     with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*kernel_matrix"):
         kernel_matrix([[1, 2], [3]], (2,))  # ragged: once a bare ValueError from np.shape
+    # x without its channel axis, with groups too long to print (Python refuses str() past
+    # 4300 digits): the message shows the number's size
+    with pytest.raises(convmat.ConvmatError, match=r"groups = 2 \* <int of ~5001 digits>"):
+        kernel_matrix(np.ones(5), (1, 2), groups=10**5000)
