@@ -19,23 +19,27 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "convmat"
 
+#: the layers, lowest first; a subpackage (``latex``, ``figures``, ``networks``, ``cli``) sits
+#: in one layer with every module inside it
 LAYERS: dict[str, tuple[str, ...]] = {
     "foundations": ("errors", "options", "_validate", "_memory", "_choices"),
     "geometry": ("geometry", "arithmetic", "receptive"),
-    "engine": ("_engine", "_padmap", "_phases", "_windows"),
-    "fillers": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
-                "operator", "transposed", "striding", "spectral", "networks", "_layers", "_chain",
-                "_from_torch"),
-    "renderers": ("text", "latex", "_latex_cells", "_latex_pages", "figures", "_drawing",
-                  "_animation", "display"),
-    "front": ("cli", "_cli_args", "_cli_tools", "demo", "__main__", "__init__"),
+    "engine": ("_engine", "_padmap", "_phases"),
+    "builders": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
+                 "operator", "transposed", "striding", "spectral"),
+    "networks": ("networks",),
+    "renderers": ("layout", "text", "latex", "figures", "display"),
+    "front": ("cli", "demo", "__main__", "__init__"),
 }
+SUBPACKAGES = ("latex", "figures", "networks", "cli")
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 NAMES = list(LAYERS)
 
 
 def _private(module: str) -> bool:
-    return module.startswith("_") and module not in ("__init__", "__main__")
+    """``_engine`` and ``latex._cells`` are private; ``latex`` and ``__init__`` are not."""
+    last = module.rsplit(".", 1)[-1]
+    return last.startswith("_") and last not in ("__init__", "__main__")
 
 
 def _convenience(function: ast.AST) -> bool:
@@ -46,14 +50,30 @@ def _convenience(function: ast.AST) -> bool:
     return len(rest) == 1 and isinstance(rest[0], ast.Return)
 
 
-class _Imports(ast.NodeVisitor):
-    """Every import of a sibling module: (target, names, lazy, in a convenience method, line)."""
+def modules_of(package: Path) -> dict[str, Path]:
+    """Every module of the package by dotted name relative to it: ``sparse``, ``latex``
+    (a subpackage's ``__init__``), ``latex._cells``."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
+        if len(parts) > 1 and parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
 
-    def __init__(self) -> None:
+
+class _Imports(ast.NodeVisitor):
+    """Every import of a module of the package: (target, names, lazy, in a convenience method,
+    line), targets as dotted names relative to the package."""
+
+    def __init__(self, module: str, is_package: bool, known: set[str]) -> None:
         self.found: list[tuple[str, tuple[str, ...], bool, bool, int]] = []
-        self.aliases: dict[str, str] = {}  # local name -> sibling module
+        self.aliases: dict[str, str] = {}  # local name -> module
         self.attributes: list[tuple[str, str, int]] = []
         self.functions: list[ast.AST] = []
+        parts = module.split(".") if module != "__init__" else []
+        self.here = parts if is_package else parts[:-1]  # the package a relative import starts in
+        self.known = known
 
     def _record(self, target: str, names: tuple[str, ...], node: ast.AST) -> None:
         function = self.functions[-1] if self.functions else None
@@ -67,27 +87,32 @@ class _Imports(ast.NodeVisitor):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
+    def _base(self, node) -> list[str] | None:
+        if node.level == 0:
+            parts = (node.module or "").split(".")
+            return parts[1:] if parts[0] == "convmat" else None
+        if node.level - 1 > len(self.here):
+            return None
+        base = self.here[:len(self.here) - (node.level - 1)]
+        return base + (node.module.split(".") if node.module else [])
+
     def visit_ImportFrom(self, node):  # noqa: N802
-        if node.level == 1:  # from .x import a / from . import x
-            if node.module:
-                self._record(node.module.split(".")[0], tuple(a.name for a in node.names), node)
-            else:
-                for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = alias.name
-                    self._record(alias.name, (), node)
-        elif node.module and node.module.split(".")[0] == "convmat" and node.level == 0:
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                self._record(parts[1], tuple(a.name for a in node.names), node)
-            else:
-                for alias in node.names:
-                    self._record(alias.name, (), node)
+        base = self._base(node)
+        if base is None:
+            return
+        for alias in node.names:  # from .x import y: y may be a module itself
+            sub = ".".join(base + [alias.name])
+            if sub in self.known:
+                self.aliases[alias.asname or alias.name] = sub
+                self._record(sub, (), node)
+            elif base:
+                self._record(".".join(base), (alias.name,), node)
 
     def visit_Import(self, node):  # noqa: N802
         for alias in node.names:
             parts = alias.name.split(".")
             if parts[0] == "convmat" and len(parts) > 1:
-                self._record(parts[1], (), node)
+                self._record(".".join(parts[1:]), (), node)
 
     def visit_Attribute(self, node):  # noqa: N802
         if isinstance(node.value, ast.Name) and node.value.id in self.aliases:
@@ -95,36 +120,47 @@ class _Imports(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _layer(module: str, layers: dict[str, int]) -> int | None:
+    return layers.get(module.split(".")[0]) if module != "__init__" else layers.get("__init__")
+
+
 def violations(package: Path, layers: dict[str, int]) -> list[str]:
     """Every breach of the rules in the package at ``package`` (empty: the package is clean)."""
     found: list[str] = []
     graph: dict[str, set[str]] = {}
-    for path in sorted(package.glob("*.py")):
-        module = path.stem
-        if module not in layers:
+    modules = modules_of(package)
+    for module, path in modules.items():
+        rank = _layer(module, layers)
+        if rank is None:
             found.append(f"{module}: not placed in a layer (add it to LAYERS)")
             continue
-        visitor = _Imports()
+        visitor = _Imports(module, path.name == "__init__.py" and "." not in module
+                           and module != "__init__" and path.parent != package, set(modules))
         visitor.visit(ast.parse(path.read_text(), str(path)))
         graph[module] = set()
         for target, names, lazy, convenience, line in visitor.found:
             where = f"{module}:{line}"
-            if target not in layers:
-                if (package / f"{target}.py").exists():
-                    found.append(f"{where}: imports {target}, which is not placed in a layer")
+            if target not in modules:
+                continue
+            target_rank = _layer(target, layers)
+            if target_rank is None:
+                found.append(f"{where}: imports {target}, which is not placed in a layer")
                 continue
             for name in names:
-                if name.startswith("_") and not _private(target):
+                if name.startswith("_") and not name.startswith("__") and not _private(target):
                     found.append(f"{where}: imports private name {name} from public module "
                                  f"{target}")
-            if layers[target] > layers[module] and module != "__init__":
+            family = target.split(".")[0]
+            if "." in target and _private(target) and module.split(".")[0] != family:
+                found.append(f"{where}: imports {target}, private to the subpackage {family}")
+            if target_rank > rank and module != "__init__":
                 allowed = (lazy and convenience and not _private(target)
                            and not any(n.startswith("_") for n in names))
                 if not allowed:
                     found.append(
-                        f"{where}: {NAMES[layers[module]]} module {module} imports "
-                        f"{NAMES[layers[target]]} module {target} (upward"
-                        f"{', lazy' if lazy else ''})")
+                        f"{where}: {NAMES[rank] if rank < len(NAMES) else rank} module {module} "
+                        f"imports {NAMES[target_rank] if target_rank < len(NAMES) else target_rank}"
+                        f" module {target} (upward{', lazy' if lazy else ''})")
                 continue  # the allowed upward convenience is not an edge of the graph
             if target != module:
                 graph[module].add(target)
@@ -162,18 +198,35 @@ def test_every_module_keeps_the_direction():
 
 
 def test_every_module_is_in_a_layer_and_no_layer_lists_a_missing_module():
-    modules = {path.stem for path in PACKAGE.glob("*.py")}
-    placed = set(RANK)
-    assert modules <= placed
-    planned = {"spectral", "networks", "figures", "display"}  # placed before they land
-    assert placed - modules <= planned
+    modules = modules_of(PACKAGE)
+    tops = {m.split(".")[0] for m in modules}
+    assert tops <= set(RANK)
+    assert set(RANK) - tops <= {"layout"}  # placed before it lands
+
+
+def test_the_four_families_are_subpackages_holding_their_helpers():
+    """latex/, figures/, networks/ and cli/ are packages; no family helper is left flat."""
+    for family in SUBPACKAGES:
+        assert (PACKAGE / family / "__init__.py").exists(), family
+    flat = {path.stem for path in PACKAGE.glob("*.py")}
+    helpers = {"_latex_cells", "_latex_pages", "_windows", "_drawing", "_animation", "_layers",
+               "_chain", "_from_torch", "_cli_args", "_cli_tools"}
+    assert flat & helpers == set()
+    private = {m for m in modules_of(PACKAGE) if "." in m}
+    assert private and all(_private(m) for m in private), private
+
+
+def test_no_module_is_longer_than_750_lines():
+    long = {m: len(p.read_text().splitlines()) for m, p in modules_of(PACKAGE).items()}
+    assert {m: n for m, n in long.items() if n > 750} == {}
 
 
 def test_the_architecture_page_names_every_module():
     """docs/architecture.md draws the layers; a module missing there is a drifted picture."""
     page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
-    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
-    missing = sorted(m for m in modules if f"`{m}`" not in page and f" {m} " not in page)
+    modules = set(modules_of(PACKAGE)) - {"__init__"}
+    missing = sorted(m for m in modules if f"`{m}`" not in page and f" {m} " not in page
+                     and f"`{m.split('.')[-1]}`" not in page)
     assert missing == []
 
 
@@ -181,12 +234,14 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "pkg"
     root.mkdir()
     for name, text in files.items():
-        (root / f"{name}.py").write_text(textwrap.dedent(text))
+        path = root / (name.replace(".", "/") + ".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
     return root
 
 
 LAYOUT = {"errors": 0, "geometry": 1, "_engine": 2, "sparse": 3, "striding": 3, "symbolic": 3,
-          "latex": 4, "_cells": 4, "cli": 5}
+          "latex": 4, "figures": 4, "cli": 5}
 
 
 @pytest.mark.parametrize("files, needle", [
@@ -199,7 +254,12 @@ LAYOUT = {"errors": 0, "geometry": 1, "_engine": 2, "sparse": 3, "striding": 3, 
      "private name symbolic._name"),
     ({"symbolic": "from .striding import kong_lucey\n",
       "striding": "from .symbolic import kernel\n"}, "import cycle"),
-    ({"figures": "import numpy\n"}, "not placed in a layer"),
+    ({"display": "import numpy\n"}, "not placed in a layer"),
+    ({"latex/__init__": "from ._cells import cell\n", "latex/_cells": "",
+      "figures/__init__": "from ..latex._cells import cell\n"},
+     "private to the subpackage latex"),
+    ({"latex/__init__": "", "latex/_cells": "from ...sparse import x\nfrom ..cli import run\n",
+      "cli/__init__": "", "sparse": ""}, "renderers"),
 ])
 def test_the_checker_catches_each_breach(tmp_path, files, needle):
     """The rules can fail: each breach in a small made-up package is reported."""

@@ -756,7 +756,7 @@ def test_summary_rows_are_consistent():
 def _random_factor(kind, rows, cols, rng):
     """A factor of the chain and its dense value: CSR, dense, or Rows (a diagonal or a
     selection with repeated columns and zero values)."""
-    from convmat._chain import Rows
+    from convmat.networks._chain import Rows
 
     if kind == "csr":
         a = sp.random_array((rows, cols), density=0.3, format="csr", rng=rng)
@@ -785,7 +785,7 @@ FACTORS = ("csr", "dense", "diag", "rows")
 def test_every_product_of_factors_equals_the_dense_product(left, right, seed, n, m, k):
     """Rows (diagonals, selections) are multiplied by gathering rows and renaming columns;
     every pairing equals NumPy's dense product, and a sparse result is canonical."""
-    from convmat._chain import Rows, _product
+    from convmat.networks._chain import Rows, _product
 
     rng = np.random.default_rng(seed)
     m = n if "diag" in (left, right) else m  # a diagonal is square
@@ -815,7 +815,7 @@ def _random_factor_dense(rows):
 def test_a_dense_result_becomes_the_csr_scipy_makes(shape, zeros):
     """A dense partial product (a whole network's Jacobian) is turned into CSR directly:
     the same canonical arrays as SciPy's conversion, NaN kept, zeros dropped."""
-    from convmat._chain import _dense_csr
+    from convmat.networks._chain import _dense_csr
 
     rng = np.random.default_rng(5)
     a = rng.standard_normal(shape)
@@ -835,7 +835,7 @@ def test_conv_rows_and_counts_come_from_the_geometry(geo):
     """A convolution's rows gathered from its cached structure, scaled, equal the rows of
     its matrix; its per-column and per-row stored entries counted from the geometry equal
     the matrix's."""
-    from convmat._layers import _LazyConv
+    from convmat.networks._layers import _LazyConv
 
     w = RNG.standard_normal((geo.c_out, geo.c_in // geo.groups, *geo.kernel))
     lazy = _LazyConv(w, geo.input_shape, **geo.kwargs())

@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 
-from . import geometry, sparse
-from ._cli_args import (
+from .. import geometry, sparse
+from ._args import (
     _add_geometry,
     _common,
     _positive_int,
@@ -21,7 +21,7 @@ from ._cli_args import (
     parse_weights,
     writing,
 )
-from .errors import brief
+from ..errors import brief
 
 __all__ = ["COMMANDS"]
 
@@ -87,7 +87,7 @@ def _picture_kw(args) -> dict:
 
 
 def _save_picture(obj, path, **kw) -> int:
-    from .figures import save
+    from ..figures import save
 
     with writing(path):
         save(obj, path, **kw)
@@ -96,7 +96,7 @@ def _save_picture(obj, path, **kw) -> int:
 
 
 def _cmd_animate(args) -> int:
-    from . import figures
+    from .. import figures
 
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
@@ -112,7 +112,7 @@ def _cmd_animate(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from . import figures
+    from .. import figures
 
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
@@ -132,7 +132,7 @@ def _cmd_plot(args) -> int:
     if args.what == "kong-lucey":
         if args.transpose:
             raise _UsageError("--transpose does not apply to 'plot kong-lucey'")
-        from .striding import kong_lucey
+        from ..striding import kong_lucey
 
         return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw)),
                              args.output)
@@ -220,7 +220,7 @@ def _spectrum_weight(args, ndim: int):
 def _cmd_spectrum(args) -> int:
     import time
 
-    from .spectral import choose_method, singular_values
+    from ..spectral import choose_method, singular_values
 
     ishape = parse_shape(args.input, "--input")
     show = args.show.strip().lower()
@@ -261,7 +261,7 @@ def _cmd_spectrum(args) -> int:
 
 
 def _add_summary(sub) -> None:
-    from .networks import LAYER_GRAMMAR, MODELS
+    from ..networks import LAYER_GRAMMAR, MODELS
 
     p = sub.add_parser(
         "summary", help="a network layer by layer: shapes, parameters, matrices, sparsity",
@@ -282,7 +282,7 @@ def _add_summary(sub) -> None:
 
 
 def _cmd_summary(args) -> int:
-    from .networks import MODELS, summary
+    from ..networks import MODELS, summary
 
     if args.standalone and args.format != "latex":
         raise _UsageError("--standalone applies to --format latex only")

@@ -27,7 +27,7 @@ from ._drawing import (
     _weight_and_x,
 )
 from ._windows import SlidingWindows, _windows
-from .errors import ConvmatError
+from ..errors import ConvmatError
 
 
 class _Sliding:

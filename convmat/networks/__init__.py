@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import geometry
+from .. import geometry
 from ._chain import compose, linearise
 from ._from_torch import _input_shape, _shapes, _torch_ops
 from ._layers import (
@@ -40,10 +40,10 @@ from ._layers import (
     _spectral,
     _stored,
 )
-from ._validate import as_int, as_per_dim, as_shape
-from .errors import ConvmatError, brief, error_context
-from .receptive import receptive_field
-from .spectral import spectral_norm
+from .._validate import as_int, as_per_dim, as_shape
+from ..errors import ConvmatError, brief, error_context
+from ..receptive import receptive_field
+from ..spectral import spectral_norm
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "summary"]
 
@@ -447,19 +447,19 @@ class Summary:
 
     def text(self) -> str:
         """A plain-text table (numbers right-aligned): :func:`convmat.text.summary_text`."""
-        from .text import summary_text
+        from ..text import summary_text
 
         return summary_text(self)
 
     def markdown(self) -> str:
         """A Markdown (GitHub) table: :func:`convmat.text.summary_markdown`."""
-        from .text import summary_markdown
+        from ..text import summary_markdown
 
         return summary_markdown(self)
 
     def latex(self, *, standalone: bool = False) -> str:
         r"""A LaTeX ``tabular``: :func:`convmat.text.summary_latex`."""
-        from .text import summary_latex
+        from ..text import summary_latex
 
         return summary_latex(self, standalone=standalone)
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._layers import _PAD_MODES, _UPSAMPLE_DIMS, ACTIVATIONS, _Op, _out_shape
-from ._validate import as_per_dim, as_shape
-from .errors import ConvmatError, brief
+from .._validate import as_per_dim, as_shape
+from ..errors import ConvmatError, brief
 
 # ------------------------------------------------------------------------- from PyTorch
 

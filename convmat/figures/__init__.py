@@ -62,10 +62,10 @@ from ._drawing import (
     _new_figure,
     _tap_colors,
 )
-from ._validate import as_shape
+from .._validate import as_shape
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
-from .errors import ConvmatError, brief, error_context
-from .geometry import ConvGeometry, conv_transpose_geometry
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import ConvGeometry, conv_transpose_geometry
 
 __all__ = [
     "sliding_windows",
@@ -433,7 +433,7 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     'A: 4 × 9, 16 stored entries'
     """
     with error_context("plot_matrix", shape=getattr(A, "shape", None)):
-        from .striding import KongLucey
+        from ..striding import KongLucey
 
         permuted = isinstance(A, KongLucey)
         if permuted:
@@ -444,7 +444,7 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
         rows, cols, values, shape, symbolic = _entries(A)
         row_levels, col_levels, bands = _layout(tuple(shape), geometry, permuted)
         if highlight_row is not None:
-            from .geometry import as_int
+            from ..geometry import as_int
 
             highlight_row = as_int(highlight_row, "highlight_row")
             if not 0 <= highlight_row < shape[0]:
@@ -486,7 +486,7 @@ def plot_kong_lucey(kl):
     >>> len(fig.axes)
     3
     """
-    from .striding import KongLucey
+    from ..striding import KongLucey
 
     with error_context("plot_kong_lucey", kl=type(kl).__name__):
         if not isinstance(kl, KongLucey):

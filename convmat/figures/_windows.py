@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_shape
-from .errors import ConvmatError, brief, error_context
-from .geometry import conv_geometry, conv_transpose_geometry
+from .._validate import as_shape
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import conv_geometry, conv_transpose_geometry
 
 
 class Window(NamedTuple):

@@ -44,8 +44,8 @@ from typing import Literal, Union
 import numpy as np
 import sympy
 
-from ._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
-from ._latex_cells import (
+from .._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
+from ._cells import (
     MAX_CELLS,
     Entries,
     Formatter,
@@ -59,14 +59,14 @@ from ._latex_cells import (
     write_grid,
     write_vector,
 )
-from ._latex_pages import beamer_document, beamer_frame, document
-from ._padmap import index_map
-from ._symbols import element, name_of
-from ._validate import as_int, check_choice
-from .errors import ConvmatError, brief, error_context
-from .geometry import ConvGeometry, vector_shapes
-from .striding import KongLucey
-from .symbolic import MatrixProduct
+from ._pages import beamer_document, beamer_frame, document
+from .._padmap import index_map
+from .._symbols import element, name_of
+from .._validate import as_int, check_choice
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import ConvGeometry, vector_shapes
+from ..striding import KongLucey
+from ..symbolic import MatrixProduct
 
 __all__ = ["beamer_document", "block_sizes", "document", "equations_to_latex", "to_latex"]
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from . import geometry
-from ._choices import (
+from .. import geometry
+from .._choices import (
     PADDING_MODES,
 )
-from ._memory import check_budget, kong_lucey_bytes
-from .errors import ConvmatError
+from .._memory import check_budget, kong_lucey_bytes
+from ..errors import ConvmatError
 
 __all__ = [
     "cli_message", "parse_ints", "parse_numbers", "parse_padding", "parse_shape", "parse_weights",
@@ -366,7 +366,7 @@ def _one_line(exc: object) -> str:
 
 def _kong_lucey_bytes(geom) -> int:
     """What :func:`convmat.kong_lucey` will need for ``geom`` (checked before the weights)."""
-    from ._phases import phase_kernel_shape
+    from .._phases import phase_kernel_shape
 
     unit = geometry.conv_geometry(geom.weight_shape, geom.padded_shape, stride=geom.stride,
                                   dilation=geom.dilation, groups=geom.groups)

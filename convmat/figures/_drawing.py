@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._windows import SlidingWindows
-from .errors import ConvmatError, brief
-from .geometry import ConvGeometry, conv_transpose_geometry
+from ..errors import ConvmatError, brief
+from ..geometry import ConvGeometry, conv_transpose_geometry
 
 COLORS = {
     "input": "#cfe7f5", "input_edge": "#0072B2",
@@ -63,7 +63,7 @@ def _check_drawable(ndim: int, what: str) -> None:
 
 def _weight_and_x(weight, x, kshape, ishape, transposed):
     """The kernel as an array of ``kshape`` (or None) and ``x`` of ``ishape`` (or None)."""
-    from ._validate import as_weight
+    from .._validate import as_weight
 
     n = len(kshape)
     if weight is not None:
@@ -79,7 +79,7 @@ def _weight_and_x(weight, x, kshape, ishape, transposed):
                                f"kernel_shape={tuple(kshape)!r}")
         weight = w
     if x is not None:
-        from ._validate import as_array
+        from .._validate import as_array
 
         xa = as_array(x, "x")
         if xa.shape != tuple(ishape):
@@ -96,7 +96,7 @@ def _weight_and_x(weight, x, kshape, ishape, transposed):
 
 def _matrix(win: SlidingWindows, weight, *, stride, padding, dilation, output_padding):
     """The matrix of the picture (taps numbered 1, 2, ... when no weight is given)."""
-    from .sparse import conv_matrix, conv_transpose_matrix
+    from ..sparse import conv_matrix, conv_transpose_matrix
 
     w = weight if weight is not None else np.arange(1, math.prod(win.kernel_shape) + 1
                                                     ).reshape(win.kernel_shape)
@@ -297,7 +297,7 @@ def _entries(matrix):
 
 def _layout(shape, geometry, permuted=False):
     """Row and column block sizes, and Kong & Lucey column bands, for a matrix of ``shape``."""
-    from .striding import KongLucey
+    from ..striding import KongLucey
 
     if geometry is None:
         return (), (), None

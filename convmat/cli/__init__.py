@@ -27,8 +27,8 @@ import numpy as np
 import scipy.io
 import scipy.sparse
 
-from . import geometry, sparse
-from ._choices import (
+from .. import geometry, sparse
+from .._choices import (
     CLI_MATRIX_FORMATS,
     ENVIRONMENTS,
     HIGHLIGHTS,
@@ -37,7 +37,7 @@ from ._choices import (
     TEXT_FORMATS,
     ZERO_STYLES,
 )
-from ._cli_args import (  # noqa: F401 (parse_*: the documented parsers)
+from ._args import (  # noqa: F401 (parse_*: the documented parsers)
     _add_geometry,
     _add_shape_options,
     _add_weight_options,
@@ -59,10 +59,10 @@ from ._cli_args import (  # noqa: F401 (parse_*: the documented parsers)
     parse_shape,
     parse_weights,
 )
-from ._cli_tools import COMMANDS as TOOL_COMMANDS
-from ._memory import estimate_bytes
-from .errors import ConvmatError
-from .text import to_text
+from ._tools import COMMANDS as TOOL_COMMANDS
+from .._memory import estimate_bytes
+from ..errors import ConvmatError
+from ..text import to_text
 
 __all__ = ["main"]
 
@@ -143,7 +143,7 @@ def _cmd_matrix(args) -> int:
     _check_dims(args, ishape, kshape, kw)
     kw.update(groups=args.groups, padding_mode=args.mode, flip=args.flip)
     if args.symbolic:
-        from . import symbolic as builders
+        from .. import symbolic as builders
 
         names = dict(name=args.name or "w", base=args.base or 0)
     else:
@@ -225,7 +225,7 @@ def _render_matrix(args, matrix, geom) -> str | bytes:
     if args.format == "text":
         return to_text(matrix, max_rows=max_rows, max_cols=max_cols)
     if args.format == "latex":
-        from .latex import to_latex
+        from ..latex import to_latex
 
         options = _latex_options(args, max_rows, max_cols)
         if args.block is not None:
@@ -250,7 +250,7 @@ def _add_shape(sub) -> None:
 
 
 def _cmd_shape(args) -> int:
-    from .arithmetic import explain_shape
+    from ..arithmetic import explain_shape
 
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
@@ -271,7 +271,7 @@ def _add_demo(sub) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from .demo import tour
+    from ..demo import tour
 
     _write(tour(), args.output)
     return 0
@@ -297,7 +297,7 @@ def _add_kong_lucey(sub) -> None:
 
 
 def _cmd_kong_lucey(args) -> int:
-    from . import striding
+    from .. import striding
 
     given = [g for g in _latex_only(args) if not (g == "--base" and args.symbolic)]
     if given and args.format != "latex":
@@ -322,7 +322,7 @@ def _cmd_kong_lucey(args) -> int:
     geom = geometry.conv_geometry(_weight_shape(args, kshape), ishape, **kw)
     _, weight = _weight(args, kshape, build_bytes=_kong_lucey_bytes(geom))
     if args.symbolic:
-        from . import symbolic
+        from .. import symbolic
 
         result = symbolic.kong_lucey(weight, ishape, name=args.name or "w",
                                      base=args.base or 0, **kw)
@@ -331,12 +331,12 @@ def _cmd_kong_lucey(args) -> int:
     max_rows = 40 if args.max_rows is None else args.max_rows
     max_cols = 40 if args.max_cols is None else args.max_cols
     if args.format == "latex":
-        from .latex import to_latex
+        from ..latex import to_latex
 
         _write(to_latex(result, part=args.part, **_latex_options(args, max_rows, max_cols)),
                args.output)
     else:
-        from .text import kong_lucey_text
+        from ..text import kong_lucey_text
 
         _write(kong_lucey_text(result, max_size=max(max_rows, max_cols)), args.output)
     return 0
@@ -363,7 +363,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog="convmat", description="Convolutions as explicit matrices.",
                      epilog="Run 'convmat COMMAND --help' for the options of a command.")

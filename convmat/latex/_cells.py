@@ -14,8 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ._choices import ENVIRONMENTS
-from .errors import ConvmatError
+from .._choices import ENVIRONMENTS
+from ..errors import ConvmatError
 
 __all__ = [
     "MAX_CELLS", "Entries", "Formatter", "Mark",

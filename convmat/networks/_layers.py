@@ -11,16 +11,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _engine, geometry
-from ._memory import check_budget
-from ._padmap import index_map
-from ._validate import as_per_dim
-from .errors import ConvmatError, brief
-from .operator import conv_operator
-from .padding import padding_matrix
-from .pooling import avg_pool_matrix, pool_geometry
-from .receptive import Layer
-from .sparse import conv_matrix, conv_transpose_matrix
+from .. import _engine, geometry
+from .._memory import check_budget
+from .._padmap import index_map
+from .._validate import as_per_dim
+from ..errors import ConvmatError, brief
+from ..operator import conv_operator
+from ..padding import padding_matrix
+from ..pooling import avg_pool_matrix, pool_geometry
+from ..receptive import Layer
+from ..sparse import conv_matrix, conv_transpose_matrix
 
 #: element-wise activations (PyTorch class names): Jacobian at x is diagonal
 ACTIVATIONS = (

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from . import _engine
+from .. import _engine
 from ._layers import (
     _activation,
     _adaptive_windows,
@@ -31,9 +31,9 @@ from ._layers import (
     _spatial,
     _window_matrix,
 )
-from ._memory import check_budget, index_dtype_for
-from .errors import ConvmatError
-from .pooling import pool_geometry
+from .._memory import check_budget, index_dtype_for
+from ..errors import ConvmatError
+from ..pooling import pool_geometry
 
 __all__ = ["Rows", "compose", "linearise"]
 
