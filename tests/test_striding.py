@@ -517,10 +517,11 @@ def test_latex_names_only_the_written_entries(monkeypatch):
     for ``kl.latex()`` of a 3 x 224 x 224 input."""
     kl = kong_lucey(np.ones((4, 3, 3, 3)), (96, 96), stride=2, padding=1)
     named = []
-    from convmat import _symbols, latex
+    from convmat import _symbols
+    from convmat.latex import _writer
 
-    name_of = _symbols.name_of
-    monkeypatch.setattr(latex, "name_of", lambda *a: named.append(a) or name_of(*a))
+    subscript = _writer.subscript
+    monkeypatch.setattr(_writer, "subscript", lambda *a: named.append(a) or subscript(*a))
     monkeypatch.setattr(_symbols, "symbols", lambda *a, **k: pytest.fail("a whole vector"))
     for part in ("strided", "permuted", "sum", "all"):
         kl.latex(part)

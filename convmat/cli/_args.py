@@ -18,6 +18,7 @@ from .._choices import (
     PADDING_MODES,
 )
 from .._memory import check_budget, kong_lucey_bytes
+from .._validate import SYMBOL_NAME, SYMBOL_NAME_HINT
 from ..errors import ConvmatError
 
 __all__ = [
@@ -241,15 +242,9 @@ def _common(args) -> dict:
     )
 
 
-#: a symbol name on the command line: a letter or a Greek-letter macro, then letters and
-#: digits (it is written into LaTeX verbatim, so nothing else is accepted: no ``\input``)
-_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
-          "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
-          "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
-          "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")
-_SYMBOL_NAME = re.compile(r"(?:[A-Za-z]|\\(?:" + "|".join(_GREEK) + r")(?![A-Za-z]))[A-Za-z0-9]*")
-_NAME_HINT = ("use a letter or a Greek-letter macro such as \\theta, then letters and digits "
-              "(e.g. h, W2, \\alpha)")
+#: a symbol name on the command line: the package's one rule (a letter or a Greek-letter
+#: macro, then letters and digits; it is written into LaTeX verbatim, so no ``\input``)
+_SYMBOL_NAME, _NAME_HINT = SYMBOL_NAME, SYMBOL_NAME_HINT
 
 
 def _check_names(args) -> None:
