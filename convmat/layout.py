@@ -227,7 +227,7 @@ def rules_at(shown: Sequence[int | None], levels: tuple[int, ...]) -> dict[int, 
 
     Examples
     --------
-    >>> rules_at([0, 1, 2, 3, None, 8], (4, 2))
+    >>> rules_at([0, 1, 2, 3, 4, None, 8], (4, 2))
     {1: 1, 3: 2}
     """
     out: dict[int, int] = {}

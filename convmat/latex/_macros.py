@@ -37,14 +37,14 @@ def ellipsis(row: int | None, col: int | None) -> str:
 
 
 def subscript(name: str, index: Sequence[int], base: int = 0) -> str:
-    """``name`` subscripted by every index of ``index`` (shifted by ``base``): the name of
+    r"""``name`` subscripted by every index of ``index`` (shifted by ``base``): the name of
     the symbols of :mod:`convmat.symbolic`, spelled without making a symbol.
 
     Examples
     --------
     >>> subscript("x", (1, 2))
     'x_{1,2}'
-    >>> subscript(r"\\tilde{x}", (0,), base=1)
+    >>> subscript(r"\tilde{x}", (0,), base=1)
     '\\tilde{x}_{1}'
     """
     return f"{name}_{{{','.join(str(int(i) + base) for i in index)}}}"

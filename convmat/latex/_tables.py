@@ -29,7 +29,7 @@ def summary_latex(s, *, standalone: bool = False) -> str:
     \hline
     layer & type & output & params & matrix & stored & density & receptive field \\
     \hline
-    a\_\{1\} & Conv1d & 2$\times$3 & 8 & 6$\times$5 & $\le$18 & $\le$60\% & 3 \\
+    a\_\{1\} & Conv1d & 2$\times$3 & 8 & 6$\times$5 & 18 & 60\% & 3 \\
     \hline
     total &  &  & 8 &  &  &  &  \\
     \hline
