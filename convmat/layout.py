@@ -442,7 +442,7 @@ class MatrixLayout:
     x_shape, y_shape : tuple or None
         The shapes the input and output vectors flatten (channels first), when the geometry
         is known.
-    x_index : tuple of int or None
+    x_index : sequence of int or None
         The input entry beside each column (Kong & Lucey's phase order); ``None``: column
         ``k`` is entry ``k``.
     """
@@ -453,11 +453,11 @@ class MatrixLayout:
     highlights: Highlights = field(default_factory=Highlights)
     x_shape: tuple[int, ...] | None = None
     y_shape: tuple[int, ...] | None = None
-    x_index: tuple[int, ...] | None = None
+    x_index: Sequence[int] | None = None
 
     def x_entry(self, k: int) -> int:
         """The input entry written beside column ``k``."""
-        return k if self.x_index is None else self.x_index[k]
+        return k if self.x_index is None else int(self.x_index[k])
 
 
 def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
@@ -509,7 +509,7 @@ class KongLuceyLayout:
         Column offsets of the phases in the permuted matrix, ``0`` first and the column count
         last: phase ``r`` is columns ``cuts[r]:cuts[r + 1]`` (the phase sizes are the
         differences).
-    order : tuple of int
+    order : numpy.ndarray of int
         The padded input entry of each column of the permuted matrix (``x`` in phase order).
     """
 
@@ -525,8 +525,8 @@ class KongLuceyLayout:
         return tuple(int(c) for c in np.cumsum([0] + [b.shape[1] for b in self.kl.blocks]))
 
     @property
-    def order(self) -> tuple[int, ...]:
-        return tuple(int(c) for c in self.kl.column_order)
+    def order(self) -> np.ndarray:
+        return self.kl.column_order
 
     def _levels(self):
         return block_levels(self.blocks, (self.kl.geometry, False))
@@ -587,8 +587,8 @@ def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
     --------
     >>> import convmat
     >>> lay = kong_lucey_layout(convmat.kong_lucey([1, 2, 3], (5,), stride=2))
-    >>> lay.cuts, lay.order         # phase 0 is x_0, x_2, x_4; phase 1 is x_1, x_3
-    ((0, 3, 5), (0, 2, 4, 1, 3))
+    >>> lay.cuts, lay.order.tolist()   # phase 0 is x_0, x_2, x_4; phase 1 is x_1, x_3
+    ((0, 3, 5), [0, 2, 4, 1, 3])
     >>> lay.permuted().cols.rules   # one rule, after the first phase
     {2: 1}
     """

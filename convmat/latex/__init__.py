@@ -143,10 +143,13 @@ def to_latex(
 
     Parameters
     ----------
-    matrix : scipy sparse array/matrix, numpy array, sympy matrix, or a Kong & Lucey result
+    matrix : scipy sparse array/matrix, numpy array, sympy matrix, Kong & Lucey result, or
+        :class:`~convmat.symbolic.MatrixProduct`
         What to write. A 1-D array is written as a column. A result of
         :func:`convmat.kong_lucey` or :func:`convmat.symbolic.kong_lucey` is written as the
-        display(s) ``part`` names, every option applying to each matrix in it.
+        display(s) ``part`` names, every option applying to each matrix in it. A product
+        (:func:`convmat.symbolic.product`) is written as ``y = A x`` with its own vectors
+        unless ``x``/``y`` are given. The writer of each type is found in :data:`WRITERS`.
     part : {"all", "strided", "permuted", "sum"}, optional
         Kong & Lucey results only (default ``"all"``). ``"strided"``: :math:`y = A x` on the
         padded input; ``"permuted"``: :math:`y = [T_0 \mid T_1 \mid \cdots] [x_0; x_1;
@@ -191,8 +194,11 @@ def to_latex(
     x, y : str or sequence, optional
         Also write the input vector after the matrix (``A x``) and the output vector before
         it (``y = A x``): a name (symbols ``x_{i,j}`` indexed by the geometry, flat ``x_{7}``
-        without one) or the entries (numbers, sympy expressions or LaTeX strings). In a
-        Kong & Lucey display the padded input is written with the input's own indices: a
+        without one) or the entries (numbers, sympy expressions or LaTeX strings). A name is
+        a letter or a Greek-letter macro, then letters and digits (the command line's rule);
+        a LaTeX string may hold math macros (``\alpha``, ``\hat{x}_{1}``) and balanced
+        braces, and is refused when it could leave the formula (``\input``, ``\def``,
+        ``$``, ``%``, ``&``, ``\\``, ...). In a Kong & Lucey display the padded input is written with the input's own indices: a
         zero-padded position is ``0`` and a position another padding mode copies is
         ``\tilde{x}`` at the index it copies.
     base : int, optional
@@ -219,8 +225,9 @@ def to_latex(
     Raises
     ------
     ConvmatError
-        An unknown option, a value out of its range, ``part`` for a plain matrix, or
-        ``geometry``/``transposed`` for a Kong & Lucey result (it knows its own).
+        An unknown option, a value out of its range, ``part`` for a plain matrix,
+        ``geometry``/``transposed`` for a Kong & Lucey result (it knows its own), or a name
+        or LaTeX string in ``x``/``y`` that does not follow the rule above.
 
     Returns
     -------
