@@ -603,7 +603,7 @@ def test_summary_stored_entries_match_the_builders():
         ("avgpool 3 stride 2 pad 1", (2, 6, 6),
          convmat.avg_pool_matrix((6, 6), 3, stride=2, padding=1, channels=2)),
         ("pad 2 mode replicate", (1, 4),
-         convmat.padding_matrix((4,), 2, mode="replicate")),
+         convmat.padding_matrix((4,), 2, padding_mode="replicate")),
         ("pad 1x2", (3, 4, 4), convmat.padding_matrix((4, 4), [1, 2], channels=3)),
     ]
     for spec, full, matrix in cases:

@@ -302,9 +302,9 @@ def test_layer_identity_every_padding_form(padding):
 @settings(max_examples=100)
 def test_polyphase_blocks_are_tied_phase_shifted_filters(case):
     s, d, g = case.stride, case.dilation, case.groups
-    pp = polyphase(case.weight, case.input_shape, factor=s, padding=case.pads, dilation=d,
+    pp = polyphase(case.weight, case.input_shape, stride=s, padding=case.pads, dilation=d,
                    groups=g)
-    s = pp.factor
+    s = pp.stride
     n_phases = math.prod(s)
     unit = convmat.conv_matrix(case.weight, case.padded, dilation=d, groups=g)
     assert_same(pp.row_permutation.T @ unit @ pp.column_permutation, pp.matrix())
@@ -656,7 +656,7 @@ def test_dtypes_follow_the_weight():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(), "stride=None"),
+    (dict(stride=None), "stride=None"),
     (dict(stride=0), "stride=0"),
     (dict(stride=(2, 2)), "stride=\\(2, 2\\)"),
     (dict(stride=2, padding=-4), "padding \\(-4, -4\\) in dim 0 crops the whole input"),
@@ -681,18 +681,18 @@ def test_bad_inputs_to_the_maps():
         kl.phase_weight(2)
     with pytest.raises(convmat.ConvmatError, match=r"phase=\(3,\)"):
         kl.phase_weight((3,))
-    with pytest.raises(convmat.ConvmatError, match="factor=None"):
-        polyphase([1, 2], (5,))
+    with pytest.raises(convmat.ConvmatError, match="stride=None"):
+        polyphase([1, 2], (5,), stride=None)
     # once scipy's bare ValueError "Format bogus is unknown."
     with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
         kl.strided_matrix(format="bogus")
     with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
-        polyphase([1, 2], (5,), factor=2).matrix("bogus")
+        polyphase([1, 2], (5,), stride=2).matrix("bogus")
     assert kl.strided_matrix(format="csc").format == "csc"
 
 
 @pytest.mark.parametrize("args, kwargs, match", [
-    (([[[1, 2]]],), dict(), "stride=None"),
+    (([[[1, 2]]],), dict(stride=None), "stride=None"),
     (([[[1, 2], [3, 4], [5, 6]]], (3,)), dict(stride=2), "not a multiple of prod"),
     (([[[1, 2], [3, 4]]], (5,)), dict(stride=2), r"kernel_shape=\(5,\) does not match"),
     (([[[1, 2], [3, 4]]], (3, 3)), dict(stride=2), "must have 1 dims"),
@@ -708,3 +708,30 @@ def test_ragged_input_to_space_to_depth_is_a_convmat_error():
     kl = convmat.kong_lucey([1.0, 2.0], (5,), stride=2)
     with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*space_to_depth"):
         kl.space_to_depth([[1, 2], [3]])
+
+
+# ------------------------------------------------------------- one vocabulary: stride
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kong_lucey([1, 2, 3], (7,)),
+    lambda: symbolic.kong_lucey((3,), (7,)),
+    lambda: strided_weight([[[1, 2]]]),
+    lambda: polyphase([1, 2, 3], (6,)),
+])
+def test_stride_is_a_required_keyword(call):
+    """A missing stride is Python's own TypeError for a missing keyword-only argument."""
+    with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'stride'"):
+        call()
+
+
+def test_polyphase_factor_is_a_deprecated_stride():
+    new = polyphase([1, 2, 3], (6,), stride=2, padding=1)
+    with pytest.warns(DeprecationWarning, match=r"polyphase\(factor=\.\.\.\) is deprecated; "
+                                                r"use polyphase\(stride=\.\.\.\)"):
+        old = polyphase([1, 2, 3], (6,), factor=2, padding=1)
+    assert (old.matrix() != new.matrix()).nnz == 0 and old.stride == new.stride == (2,)
+    with pytest.warns(DeprecationWarning, match=r"Polyphase\(factor=\.\.\.\)"):
+        assert new.factor == (2,)
+    with pytest.raises(convmat.ConvmatError, match="give only stride="):
+        polyphase([1, 2, 3], (6,), stride=2, factor=2)
