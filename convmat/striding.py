@@ -252,8 +252,11 @@ class KongLucey:
         """Inverse of :meth:`space_to_depth`: ``(..., C_in * prod(stride), *phase_shape)`` →
         ``(..., C_in, *input_shape)`` (or ``(..., C_in, *padded_shape)`` with ``padded=True``).
 
-        ``depth_to_space(space_to_depth(x))`` equals ``x``; the zero fill (and, unless
-        ``padded``, the padding) is dropped.
+        Input position ``p`` is read at padded position ``p + before`` (per dim), so
+        ``depth_to_space(space_to_depth(x))`` equals ``x`` on every input position the
+        padding keeps; the zero fill (and, unless ``padded``, the padding) is dropped. An
+        input position that a negative padding crops away is in no phase: it comes back as
+        zero (as the adjoint of zero padding gives it: the convolution never reads it).
         """
         with error_context("KongLucey.depth_to_space", z_shape=shape_of(z)):
             padded = as_flag(padded, "padded")
@@ -266,12 +269,20 @@ class KongLucey:
             phase_strides = (np.cumprod((1,) + self.stride[:0:-1])[::-1]
                              * math.prod(self.phase_shape))
             flat = np.zeros((), dtype=np.int64)
+            kept = np.ones((), dtype=bool)
             for i, (b, a), s, ps, ms in zip(self.input_shape, self.padding, self.stride,
                                             phase_strides, pos_strides):
-                m, r = np.divmod(np.arange(i + b + a) if padded else np.arange(b, b + i), s)
+                # the padded position of every position asked for (crops: outside [0, i+b+a))
+                where = np.arange(i + b + a) if padded else np.arange(i) + b
+                inside = (where >= 0) & (where < i + b + a)
+                m, r = np.divmod(np.where(inside, where, 0), s)
                 flat = flat[..., None] + (r * ps + m * ms)
+                kept = kept[..., None] & inside
             values = z.reshape(*batch, self.in_channels, -1)
-            return values[..., flat]
+            out = values[..., flat]
+            if not kept.all():
+                out[..., ~kept] = 0
+            return out
 
     @property
     def geometry(self) -> geometry.ConvGeometry:
