@@ -25,7 +25,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "foundations": ("errors", "options", "_validate", "_memory", "_choices", "_padmap",
                     "_deprecation"),
     "geometry": ("geometry", "arithmetic", "receptive"),
-    "engine": ("_engine", "_phases"),
+    "engine": ("_engine", "_runs", "_maxima", "_phases"),
     "builders": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
                  "operator", "transposed", "striding", "spectral"),
     "networks": ("networks",),

@@ -394,12 +394,12 @@ ENGINE_PATHS = {
 def test_every_engine_path_matches_the_definition(path, geo):
     """Blocks, mixed-radix chunks and their mixes all give the direct definition, with
     every row's columns strictly increasing after duplicates are summed."""
-    from convmat import _engine
+    from convmat import _engine, _runs
 
     w = _weight(geo)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENGINE_PATHS[path].items():
-            patch.setattr(_engine, name, value)
+            patch.setattr(_runs if name == "CHUNK" else _engine, name, value)
         a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
         s = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
                                                             **geo.kwargs()))
