@@ -624,7 +624,7 @@ class SymbolicKongLucey(KongLucey):
                 check_format(format)
         matrix = self.permuted * self.permutation.T
         if not padded:
-            pad = padding_matrix(self.input_shape, self.padding, mode=self.padding_mode,
+            pad = padding_matrix(self.input_shape, self.padding, padding_mode=self.padding_mode,
                                  channels=self.in_channels, dtype=int).tocoo()
             entries = zip(zip(pad.row.tolist(), pad.col.tolist()), pad.data.tolist())
             matrix = matrix * sympy.SparseMatrix(*pad.shape, dict(entries))
@@ -638,7 +638,7 @@ def kong_lucey(
     weight,
     input_shape: Sequence[int],
     *,
-    stride: int | Sequence[int] | None = None,
+    stride: int | Sequence[int],
     padding: geometry.Padding = 0,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,

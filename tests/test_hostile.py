@@ -280,7 +280,7 @@ def test_conv_operator_and_output_shape_hostile(args):
                  st.sampled_from(["foo", str, object, None, 3])))
 def test_padding_matrix_hostile(input_shape, padding, mode, channels, dtype):
     try:
-        P = convmat.padding_matrix(input_shape, padding, mode=mode, channels=channels,
+        P = convmat.padding_matrix(input_shape, padding, padding_mode=mode, channels=channels,
                                    dtype=dtype)
     except convmat.ConvmatError:
         return
@@ -334,7 +334,7 @@ ANY = st.one_of(st.sampled_from(HUGE + JUNK), st.integers(-3, 6), st.text(max_si
                 st.tuples(st.integers(-2, 6), st.integers(-2, 6)))
 W = np.arange(1.0, 4.0)
 KL = convmat.kong_lucey(W, (7,), stride=2)
-PP = convmat.polyphase(W, (7,), factor=2)
+PP = convmat.polyphase(W, (7,), stride=2)
 SYM = symbolic.conv_matrix((2,), (3,))
 EQ = transposed.equivalent_convolution(W, (4,), stride=2)
 
@@ -364,7 +364,7 @@ CALLS = {
                                 format="csr"),
     convmat.kong_lucey: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                              groups=1, padding_mode="zeros"),
-    convmat.polyphase: dict(weight=W, input_shape=(7,), factor=2, padding=0, dilation=1,
+    convmat.polyphase: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                             groups=1),
     convmat.strided_weight: dict(unit_weight=KL.unit_weight, kernel_shape=(3,), stride=2,
                                  dilation=1),

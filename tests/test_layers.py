@@ -22,9 +22,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convmat"
 #: the layers, lowest first; a subpackage (``latex``, ``figures``, ``networks``, ``cli``) sits
 #: in one layer with every module inside it
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundations": ("errors", "options", "_validate", "_memory", "_choices"),
+    "foundations": ("errors", "options", "_validate", "_memory", "_choices", "_padmap",
+                    "_deprecation"),
     "geometry": ("geometry", "arithmetic", "receptive"),
-    "engine": ("_engine", "_padmap", "_phases"),
+    "engine": ("_engine", "_runs", "_maxima", "_phases"),
     "builders": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
                  "operator", "transposed", "striding", "spectral"),
     "networks": ("networks",),

@@ -603,7 +603,7 @@ def test_summary_stored_entries_match_the_builders():
         ("avgpool 3 stride 2 pad 1", (2, 6, 6),
          convmat.avg_pool_matrix((6, 6), 3, stride=2, padding=1, channels=2)),
         ("pad 2 mode replicate", (1, 4),
-         convmat.padding_matrix((4,), 2, mode="replicate")),
+         convmat.padding_matrix((4,), 2, padding_mode="replicate")),
         ("pad 1x2", (3, 4, 4), convmat.padding_matrix((4, 4), [1, 2], channels=3)),
     ]
     for spec, full, matrix in cases:
@@ -877,7 +877,7 @@ def test_windows_maxima_are_guarded_only_when_their_structure_is_built():
     """Overlapping max-pooling windows need the windows' structure (and its argmax
     temporaries): refused past the memory limit, named, before it is built; windows that
     tile the input need only the input, so the same limit lets them through."""
-    from convmat import _engine
+    from convmat import _maxima
     from convmat.pooling import pool_geometry
 
     x = np.random.default_rng(0).standard_normal((2, 200, 200))
@@ -885,8 +885,8 @@ def test_windows_maxima_are_guarded_only_when_their_structure_is_built():
     tiling = pool_geometry((200, 200), 2, channels=2)
     with convmat.options.override(memory_limit="64K"):
         with pytest.raises(ConvmatError, match=r"max pooling of shape \(78408, 80000\)"):
-            _engine.window_maxima(x, overlapping, guard="max pooling")
-        columns = _engine.window_maxima(x, tiling, guard="max pooling")
+            _maxima.window_maxima(x, overlapping, guard="max pooling")
+        columns = _maxima.window_maxima(x, tiling, guard="max pooling")
     assert columns.shape == (tiling.shape[0],)
     np.testing.assert_array_equal(x.ravel()[columns],
                                   x.reshape(2, 100, 2, 100, 2).max(axis=(2, 4)).ravel())

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _engine
+from .._maxima import row_argmax, window_maxima
 from ._layers import (
     _activation,
     _adaptive_windows,
@@ -246,13 +247,13 @@ def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
         factors = [_window_matrix(*_adaptive_windows(i, o), i)
                    for i, o in zip(spatial, _out_shape(op, shape)[-n:])]
         windows = _kron_all(factors, lead)
-        columns = windows.indices[_engine.row_argmax(windows.indptr, windows.indices, x)]
+        columns = windows.indices[row_argmax(windows.indptr, windows.indices, x)]
         return Rows(columns, np.ones(columns.size), windows.shape[1])
     pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
                            cfg["dilation"], cfg["ceil_mode"], "max pooling")
     geom = pool_geometry(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
                          dilation=cfg["dilation"], channels=lead)
-    columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
+    columns = window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
     return Rows(columns, np.ones(columns.size), geom.shape[1])
 
 
