@@ -13,9 +13,6 @@ import re
 import sys
 from pathlib import Path
 
-from docutils import nodes
-from docutils.parsers.rst import Directive
-
 ROOT = Path(__file__).resolve().parent.parent
 if (ROOT / "convmat" / "__init__.py").exists():  # a source checkout documents itself
     sys.path.insert(0, str(ROOT))
@@ -70,22 +67,22 @@ html_show_sourcelink = False
 # ------------------------------------------------------------------ the CLI's --help
 
 
-class CliHelp(Directive):
+def _cli_help(_directive) -> list:
     """``.. convmat-cli-help::``: the parser's help and every subcommand's, as literal blocks."""
+    from docutils import nodes
 
-    def run(self):
-        from convmat.cli import build_parser
+    from convmat.cli import build_parser
 
-        parser = build_parser()
-        out = [nodes.literal_block(text=parser.format_help().replace("  ", "  "))]
-        actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
-        for action in actions:
-            for name, sub in action.choices.items():
-                section = nodes.section(ids=[f"convmat-{name}"])
-                section += nodes.title(text=f"convmat {name}")
-                section += nodes.literal_block(text=sub.format_help())
-                out.append(section)
-        return out
+    parser = build_parser()
+    out = [nodes.literal_block(text=parser.format_help())]
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    for action in actions:
+        for name, sub in action.choices.items():
+            section = nodes.section(ids=[f"convmat-{name}"])
+            section += nodes.title(text=f"convmat {name}")
+            section += nodes.literal_block(text=sub.format_help())
+            out.append(section)
+    return out
 
 
 # ----------------------------------------------------------- inline code -> API links
@@ -96,6 +93,8 @@ _NAME = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)(?:\([^()]*\))?$")
 
 def _link_code(app, doctree, docname):
     """Turn inline code that names a documented object into a link to its entry."""
+    from docutils import nodes
+
     objects = app.env.get_domain("py").objects
     for literal in list(doctree.findall(nodes.literal)):
         if isinstance(literal.parent, (nodes.reference, nodes.literal_block)):
@@ -120,6 +119,9 @@ def _link_code(app, doctree, docname):
 
 
 def setup(app):
-    app.add_directive("convmat-cli-help", CliHelp)
+    from docutils.parsers.rst import Directive
+
+    # conf.py itself imports no docutils: tests read its version without the docs extra
+    app.add_directive("convmat-cli-help", type("CliHelp", (Directive,), {"run": _cli_help}))
     app.connect("doctree-resolved", _link_code)
     return {"parallel_read_safe": True}
