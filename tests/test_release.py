@@ -99,3 +99,11 @@ def test_licence_is_bsd_3_clause_and_gives_away_the_output():
     assert text.startswith("BSD 3-Clause License")
     assert "Neither the name of the copyright holder" in text
     assert "belongs to whoever generates it" in text
+
+
+def test_readme_and_docs_name_this_version():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {(page.name, v) for page in pages
+             for v in re.findall(r"\bversion (\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))}
+    assert ("README.md", VERSION) in named
+    assert {v for _, v in named} == {VERSION}, named
