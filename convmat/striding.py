@@ -514,7 +514,8 @@ def strided_weight(
         phase, q = _phases.tap_slots(kernel, strides, dilations, (0,) * n)
         grouped = uw.reshape(c_out, c_in_g, n_phases, *kshape)
         off_tap = np.ones((n_phases, *kshape), dtype=bool)
-        off_tap[(phase, *q)] = False
+        taps = (phase, *q)
+        off_tap[taps] = False
         stray = np.count_nonzero(grouped[:, :, off_tap])
         if stray:
             raise ConvmatError(
@@ -523,7 +524,8 @@ def strided_weight(
                 f"unit-stride layer with no strided equivalent (the unit-stride form has "
                 f"{uw.size} parameters, the strided one {c_out * c_in_g * math.prod(kernel)})"
             )
-        return grouped[(slice(None), slice(None), phase, *q)].reshape(c_out, c_in_g, *kernel)
+        taps = (slice(None), slice(None), phase, *q)
+        return grouped[taps].reshape(c_out, c_in_g, *kernel)
 
 
 # -------------------------------------------------------------------------------- polyphase

@@ -32,7 +32,7 @@ import sympy
 
 from . import _engine, _phases, geometry
 from ._memory import PER_BLOCK, check_budget, estimate_bytes
-from ._symbols import element, symbols
+from ._symbols import symbols
 from ._validate import as_int, check_format, plain
 from .errors import ConvmatError, brief, error_context, shape_of
 from .geometry import vector_shapes

@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "convmat"
+import convmat
+
+#: the package under test, where it was imported from (a source checkout or an installed wheel)
+PACKAGE = Path(convmat.__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 
 #: the layers, lowest first; a subpackage (``latex``, ``figures``, ``networks``, ``cli``) sits
 #: in one layer with every module inside it
@@ -224,7 +228,7 @@ def test_no_module_is_longer_than_750_lines():
 
 def test_the_architecture_page_names_every_module():
     """docs/architecture.md draws the layers; a module missing there is a drifted picture."""
-    page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    page = (ROOT / "docs" / "architecture.md").read_text()
     modules = set(modules_of(PACKAGE)) - {"__init__"}
     missing = sorted(m for m in modules if f"`{m}`" not in page and f" {m} " not in page
                      and f"`{m.split('.')[-1]}`" not in page)

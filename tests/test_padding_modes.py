@@ -21,7 +21,7 @@ from convmat import symbolic
 from convmat.cli import main
 from convmat.padding import index_map
 
-from .oracle import NUMPY_MODE, crop_then_pad, direct_conv
+from .oracle import crop_then_pad, direct_conv
 from .strategies import MODES, geometries
 
 RNG = np.random.default_rng(2024)

@@ -479,7 +479,7 @@ def _matrices(tex):
     import re
 
     out = []
-    for env, spec, body in re.findall(r"\\begin\{(\w+)\}(?:\{([^\n]*)\})?\n(.*?)\n"
+    for _env, spec, body in re.findall(r"\\begin\{(\w+)\}(?:\{([^\n]*)\})?\n(.*?)\n"
                                       r"\\end\{\1\}", tex, re.DOTALL):
         rows, rules = [], []
         for line in body.split("\n"):

@@ -247,10 +247,10 @@ def _torch_op(name: str, m, count: bool = False) -> _Op:
         return op
     else:
         raise ConvmatError(
-            f"is not a supported module type; from_torch follows nn.Sequential containers of "
-            f"convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
-            f"Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
-            f"activations (a custom module can be rewritten as an nn.Sequential)")
+            "is not a supported module type; from_torch follows nn.Sequential containers of "
+            "convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
+            "Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
+            "activations (a custom module can be rewritten as an nn.Sequential)")
     op.weight = _numpy(getattr(m, "weight", None))
     op.bias = _numpy(getattr(m, "bias", None))
     if op.kind == "linear" and op.weight is None:
