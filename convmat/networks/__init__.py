@@ -48,9 +48,15 @@ from ..spectral import spectral_norm
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "summary"]
 
 MODELS = {
-    "lenet5": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
+    # LeCun et al., "Gradient-based learning applied to document recognition": 32x32, no
+    # padding (28, 14, 10, 5, 400 -> 120 -> 84 -> 10; 61,706 parameters)
+    "lenet5": ("conv1: conv 6 5x5; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
                "pool2: avgpool 2; flatten; fc1: linear 120; tanh; fc2: linear 84; tanh; "
                "fc3: linear 10"),
+    # the same network on 28x28 (MNIST) with conv1 padded by 2: the same shapes inside
+    "lenet5-padded": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; "
+                      "tanh; pool2: avgpool 2; flatten; fc1: linear 120; tanh; "
+                      "fc2: linear 84; tanh; fc3: linear 10"),
     "vgg-block": ("conv 64 3x3 pad 1; bn; relu; conv 64 3x3 pad 1; bn; relu; maxpool 2"),
 }
 
@@ -73,8 +79,8 @@ Layers are separated by ';'. Each is '[name:] kind arguments', sizes written lik
 
 C channels, K kernel, S stride, P padding, D dilation, G groups, Q output padding,
 O output size, N features, F scale factor, R factor, M padding mode (zeros, reflect,
-replicate, circular). Example (LeNet-5):
-  "conv 6 5x5 pad 2; tanh; avgpool 2; conv 16 5x5; tanh; avgpool 2; linear 120; tanh;
+replicate, circular). Example (LeNet-5 on 32x32):
+  "conv 6 5x5; tanh; avgpool 2; conv 16 5x5; tanh; avgpool 2; linear 120; tanh;
    linear 84; tanh; linear 10"
 """
 
