@@ -67,6 +67,7 @@ from ._drawing import (
     _tap_colors,
 )
 from .._validate import as_shape
+from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import ConvGeometry, conv_transpose_geometry
@@ -78,6 +79,9 @@ __all__ = [
     "plot_connectivity",
     "plot_matrix",
     "plot_kong_lucey",
+    "animate_superposition",
+    "overlap_counts",
+    "plot_overlap",
     "save",
 ]
 

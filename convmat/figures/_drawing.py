@@ -104,10 +104,11 @@ def _check_extent(win: SlidingWindows, what: str) -> None:
             f"legible ones; draw a smaller geometry or plot_matrix(conv_matrix(...))")
 
 
-def _check_drawable(ndim: int, what: str) -> None:
-    if ndim not in (1, 2):
+def _check_drawable(ndim: int, what: str, allowed=(1, 2)) -> None:
+    if ndim not in allowed:
+        names = " and ".join(f"{k}-D" for k in allowed)
         raise ConvmatError(
-            f"{what} draws 1-D and 2-D geometries only; this one has {ndim} spatial "
+            f"{what} draws {names} geometries only; this one has {ndim} spatial "
             f"dimensions (the matrix itself works in any dimension: convmat.conv_matrix)")
 
 
@@ -276,10 +277,10 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     return text
 
 
-def _rgba(color) -> tuple:
+def _rgba(color, alpha=None) -> tuple:
     import matplotlib.colors
 
-    return matplotlib.colors.to_rgba(color)
+    return matplotlib.colors.to_rgba(color, alpha)
 
 
 def _levels(shape: Sequence[int], channels: int = 1) -> tuple[int, ...]:
