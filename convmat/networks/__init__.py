@@ -22,6 +22,7 @@ PyTorch is imported only inside the functions that need it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -199,10 +200,12 @@ def to_torch_sparse(A):
     if not a.has_canonical_format:
         a = a.copy()
         a.sum_duplicates()
-    return torch.sparse_csr_tensor(torch.from_numpy(a.indptr.astype(np.int64)),
-                                   torch.from_numpy(a.indices.astype(np.int64)),
-                                   torch.from_numpy(np.ascontiguousarray(a.data)),
-                                   size=a.shape)
+    with warnings.catch_warnings():  # the layout asked for: PyTorch's note on it is noise
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(torch.from_numpy(a.indptr.astype(np.int64)),
+                                       torch.from_numpy(a.indices.astype(np.int64)),
+                                       torch.from_numpy(np.ascontiguousarray(a.data)),
+                                       size=a.shape, check_invariants=False)  # canonical
 
 
 # ---------------------------------------------------------------------------- summaries

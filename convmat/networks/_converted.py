@@ -60,7 +60,8 @@ class Converted(LinearKind):
             raise ConvmatError(f"{what} returned output_shape={brief(out)}; it must be "
                                f"positive ints")
         if not sp.issparse(a) or a.shape != (n_out, n_in):
-            raise ConvmatError(f"{what} returned A={brief(a)}; it must be a SciPy sparse "
+            raise ConvmatError(f"{what} returned A of type {type(a).__name__} and shape "
+                               f"{brief(getattr(a, 'shape', None))}; it must be a SciPy sparse "
                                f"array of shape ({n_out}, {n_in}) for the input {shape} and "
                                f"the output {out}")
         b = np.zeros(n_out) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
