@@ -19,7 +19,7 @@ from . import arithmetic, geometry, options, pooling, receptive, transposed, vie
 from .arithmetic import explain_shape, transpose_parameters
 from .errors import ConvmatError
 from .geometry import conv_output_shape, conv_transpose_output_shape
-from .networks import from_torch, summary
+from .networks import from_torch, summary, to_torch_sparse
 from .operator import conv_operator
 from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
@@ -60,6 +60,7 @@ __all__ = [
     "summary",
     "symbolic",
     "to_latex",
+    "to_torch_sparse",
     "transpose_parameters",
     "transposed",
     "views",

@@ -871,7 +871,7 @@ def test_conv_rows_and_counts_come_from_the_geometry(geo):
     """A convolution's rows gathered from its cached structure, scaled, equal the rows of
     its matrix; its per-column and per-row stored entries counted from the geometry equal
     the matrix's."""
-    from convmat.networks._layers import _LazyConv
+    from convmat.networks._factors import LazyConv as _LazyConv
 
     w = RNG.standard_normal((geo.c_out, geo.c_in // geo.groups, *geo.kernel))
     lazy = _LazyConv(w, geo.input_shape, **geo.kwargs())
