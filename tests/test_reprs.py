@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,28 @@ def test_a_one_dimensional_slice_is_scipys():
     assert row.ndim == 1 and not hasattr(row, "geometry")
     with pytest.raises(AttributeError):
         row._repr_latex_()  # SciPy's 1-D arrays have no display of their own
+
+
+def test_a_notebook_shows_derived_matrices_typeset_and_large_ones_short():
+    """In a real Jupyter kernel: ``A.T`` labelled with its blocks, a product and a slice
+    typeset plainly, a large symbolic matrix's text/plain in one line."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = [("import numpy as np\nimport convmat\nfrom convmat import symbolic\n"
+              "A = convmat.conv_matrix(np.arange(1, 10).reshape(3, 3), (5, 5), stride=2)"),
+             "A.T", "A.T @ A", "A[:2]", "symbolic.conv_matrix((3, 3), (32, 32))"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    root = str(Path(__file__).resolve().parent.parent)  # the kernel imports this convmat
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": root}}).execute()
+    data = [next(o["data"] for o in cell.outputs if o.output_type == "execute_result")
+            for cell in nb.cells[1:]]
+    transposed = data[0]["text/latex"]
+    assert transposed.splitlines()[1].startswith(r"\text{transposed convolution } 2{\times}2")
+    assert r"\hline" in transposed and "transposed convolution 2x2 -> 5x5" in data[0]["text/plain"]
+    for bundle in data[1:3]:
+        assert _plain_display(bundle["text/latex"]), bundle
+    plain = data[3]["text/plain"]
+    assert plain.startswith("ConvMatrix: 900 x 1024") and "\n" not in plain
