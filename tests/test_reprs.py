@@ -186,14 +186,6 @@ def test_the_transposed_display_compiles(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:]
 
 
-def test_a_one_dimensional_slice_is_scipys():
-    A = convmat.conv_matrix(np.ones((3, 3)), (5, 5))
-    row = A[0]
-    assert row.ndim == 1 and not hasattr(row, "geometry")
-    with pytest.raises(AttributeError):
-        row._repr_latex_()  # SciPy's 1-D arrays have no display of their own
-
-
 def test_a_notebook_shows_derived_matrices_typeset_and_large_ones_short():
     """In a real Jupyter kernel: ``A.T`` labelled with its blocks, a product and a slice
     typeset plainly, a large symbolic matrix's text/plain in one line."""
