@@ -156,6 +156,27 @@ class ConvMatrix(sympy.MutableSparseMatrix):
 
         return pretty_repr(self, printer, cycle)
 
+    def nnz(self) -> int:
+        """The stored entries, counted without copying them (sympy's copies: 0.1 s for
+        90,000)."""
+        rep = getattr(self, "_rep", None)
+        return rep.nnz() if hasattr(rep, "nnz") else super().nnz()
+
+    def __repr__(self) -> str:
+        return _plain(self, self, super().__repr__)
+
+    def __str__(self) -> str:
+        return _plain(self, self, super().__str__)
+
+
+def _plain(obj, matrix, full) -> str:
+    """The plain text of ``obj`` (a matrix or ``y = A x``): ``full()`` (sympy's, every
+    entry) up to the notebook display's size, else one line (``convmat.display.describe``):
+    sympy's text of a 900 x 1024 matrix took seconds and megabytes."""
+    from .display import COLS, ROWS, describe
+
+    return describe(obj) if matrix.rows > ROWS or matrix.cols > COLS else full()
+
 
 def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:
     r"""A kernel of distinct symbols, printing as ``w_{i,j}`` (LaTeX subscripts).
@@ -536,6 +557,10 @@ class MatrixProduct:
         from .display import pretty_repr
 
         return pretty_repr(self, printer, cycle)
+
+    def __repr__(self) -> str:
+        return _plain(self, self.matrix, lambda: (
+            f"MatrixProduct(matrix={self.matrix!r}, x={self.x!r}, y={self.y!r})"))
 
 
 def product(matrix, x: str | Sequence = "x", y: str = "y", *,
