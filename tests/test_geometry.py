@@ -127,24 +127,53 @@ def test_negative_padding_only_when_allowed():
 def test_remembered_geometries_tell_apart_what_validation_does():
     """Validated geometries are remembered for plain arguments; a remembered one never
     stands in for an argument that validation treats differently (True is not 1)."""
-    from convmat.geometry import conv_geometry
+    from convmat.geometry import convolution_geometry
 
-    first = conv_geometry((3, 3), (8, 8), stride=1, padding="same")
-    assert conv_geometry((3, 3), (8, 8), stride=1, padding="same") is first
+    first = convolution_geometry((8, 8), (3, 3), stride=1, padding="same")
+    assert convolution_geometry((8, 8), (3, 3), stride=1, padding="same") is first
     with pytest.raises(ConvmatError, match="stride"):
-        conv_geometry((3, 3), (8, 8), stride=True, padding="same")
+        convolution_geometry((8, 8), (3, 3), stride=True, padding="same")
     with pytest.raises(ConvmatError, match="stride"):
-        conv_geometry((3, 3), (8, 8), stride=[True], padding="same")
+        convolution_geometry((8, 8), (3, 3), stride=[True], padding="same")
     with pytest.raises(ConvmatError, match="stride"):  # ints with a bool: not keyed as ints
-        conv_geometry((3, 3), (8, 8), stride=(1, True), padding="same")
-    assert conv_geometry((3, 3), (8, 8), stride=(1, 1), padding="same") == first
+        convolution_geometry((8, 8), (3, 3), stride=(1, True), padding="same")
+    assert convolution_geometry((8, 8), (3, 3), stride=(1, 1), padding="same") == first
     for _ in range(2):  # the output-shape arithmetic is remembered the same way
         assert convmat.conv_output_shape((8, 8), (3, 3), stride=(1, 1), padding="same") == (8, 8)
         with pytest.raises(ConvmatError, match="stride"):
             convmat.conv_output_shape((8, 8), (3, 3), stride=(True, 1))
-    assert conv_geometry((3, 3), [8, 8], stride=1, padding="same") == first
-    assert conv_geometry((3, 3), np.array([8, 8]), stride=1, padding="same") == first
+    assert convolution_geometry([8, 8], (3, 3), stride=1, padding="same") == first
+    assert convolution_geometry(np.array([8, 8]), (3, 3), stride=1, padding="same") == first
     # a refusal is not remembered: the same bad call is refused again
     for _ in range(2):
         with pytest.raises(ConvmatError, match="padding"):
-            conv_geometry((3, 3), (8, 8), padding="sideways")
+            convolution_geometry((8, 8), (3, 3), padding="sideways")
+
+
+# ------------------------------------------------- one order: (input_shape, kernel_shape)
+
+
+@pytest.mark.parametrize("weight_shape, input_shape, kwargs", [
+    ((3,), (7,), dict(stride=2, padding=1)),
+    ((2, 3, 3, 3), (5, 6), dict(padding="same", dilation=(1, 2))),
+    ((4, 1, 2, 2), (4, 4), dict(groups=2, stride=2, padding_mode="reflect", padding=1)),
+])
+def test_conv_geometry_is_a_deprecated_swapped_convolution_geometry(weight_shape, input_shape,
+                                                                    kwargs):
+    """The old order (weight_shape, input_shape) still works, warns, and gives the same
+    geometry; the new functions take (input_shape, weight_shape) like conv_output_shape."""
+    from convmat import geometry
+
+    new = geometry.convolution_geometry(input_shape, weight_shape, **kwargs)
+    assert new.output_shape == convmat.conv_output_shape(
+        input_shape, weight_shape[-len(input_shape):], stride=kwargs.get("stride", 1),
+        padding=kwargs.get("padding", 0), dilation=kwargs.get("dilation", 1))
+    with pytest.warns(DeprecationWarning, match=r"conv_geometry\(weight_shape, input_shape"):
+        old = geometry.conv_geometry(weight_shape, input_shape, **kwargs)
+    assert old == new
+    t_kwargs = {k: v for k, v in kwargs.items() if k != "padding_mode"}
+    new_t = geometry.transposed_geometry(input_shape, weight_shape, **t_kwargs)
+    with pytest.warns(DeprecationWarning, match=r"conv_transpose_geometry\(weight_shape"):
+        old_t = geometry.conv_transpose_geometry(weight_shape, input_shape, **t_kwargs)
+    assert old_t == new_t
+    assert new_t.output_shape == tuple(input_shape)

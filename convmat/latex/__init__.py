@@ -92,12 +92,12 @@ def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int
 
     Examples
     --------
-    >>> from convmat.geometry import conv_geometry
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)))
+    >>> from convmat.geometry import convolution_geometry
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)))
     ((2,), (3,))
-    >>> block_sizes(conv_geometry((2, 3, 2, 2), (3, 3)))
+    >>> block_sizes(convolution_geometry((3, 3), (2, 3, 2, 2)))
     ((4, 2), (9, 3))
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)), transposed=True)
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)), transposed=True)
     ((3,), (2,))
     """
     x, y = vector_shapes(geom, transposed)
@@ -127,7 +127,7 @@ def _layout(matrix, shape, geometry, transposed) -> tuple[ConvGeometry, bool] | 
     elif not isinstance(geometry, ConvGeometry):
         raise ConvmatError(
             f"geometry={brief(geometry)} is not a ConvGeometry; make one with "
-            f"convmat.geometry.conv_geometry or conv_transpose_geometry"
+            f"convmat.geometry.convolution_geometry or transposed_geometry"
         )
     options = [False, True] if transposed is None else [bool(transposed)]
     for t in options:
@@ -484,8 +484,8 @@ def to_latex(
         sizes: each an int (0 for none) or a sequence of sizes, coarsest drawn double
         (``((16, 4), 4)``). ``None`` draws none.
     geometry : ConvGeometry, optional
-        The geometry a numeric matrix comes from (:func:`convmat.geometry.conv_geometry` or
-        :func:`~convmat.geometry.conv_transpose_geometry`), for automatic blocks and
+        The geometry a numeric matrix comes from (:func:`convmat.geometry.convolution_geometry` or
+        :func:`~convmat.geometry.transposed_geometry`), for automatic blocks and
         multi-indexed vector names.
     transposed : bool, optional
         Whether ``matrix`` is the transpose of ``geometry``'s matrix; inferred from the shape
