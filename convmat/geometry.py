@@ -3,6 +3,11 @@ r"""Geometry of a convolution: shapes, padding resolution and output-size arithm
 Nothing here touches values. Every function validates its arguments and raises
 :class:`~convmat.errors.ConvmatError` naming the parameter and its value.
 
+One vocabulary: ``input_shape`` and ``kernel_shape`` are spatial shapes and come in that
+order (``conv_output_shape(input_shape, kernel_shape)``, ``convolution_geometry(input_shape,
+weight_shape)``); ``weight_shape`` is the shape of a whole weight array, a bare kernel or
+PyTorch's ``(C_out, C_in/groups, *kernel_shape)``; ``padding_mode`` names a padding mode.
+
 Per spatial dimension, with input size :math:`i`, kernel size :math:`k`, stride :math:`s`,
 dilation :math:`d` and padding :math:`(b, a)` (before, after):
 
