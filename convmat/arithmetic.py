@@ -350,7 +350,7 @@ def _conv_lines(i, k, s, d, b, a, o) -> list[str]:
 
 
 def _transposed_lines(i, k, s, d, b, a, q, o) -> list[str]:
-    stretched = (i - 1) * s + 1
+    stretched = geometry.stretched_size(i, s)
     before, after = geometry.stretched_padding(k, d, b, a, q)
     natural = geometry.output_size(o, k, s, d, b, a)  # outputs of the forward convolution
     return [

@@ -95,6 +95,12 @@ def output_padding_for(o: int, i: int, k: int, s: int, d: int, before: int,
     return o - transpose_output_size(i, k, s, d, before, after)
 
 
+def stretched_size(i: int, s: int) -> int:
+    """Length of an input of size ``i`` stretched by stride ``s`` (``s - 1`` zeros between
+    entries), the input of a transposed convolution's equivalent direct one: ``(i-1)s + 1``."""
+    return (i - 1) * s + 1
+
+
 def stretched_padding(k: int, d: int, before: int, after: int,
                       output_padding: int = 0) -> tuple[int, int]:
     """Padding of the unit-stride convolution equivalent to a transposed one:

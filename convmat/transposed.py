@@ -107,7 +107,8 @@ def stretch_matrix(
         channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = as_dtype(dtype)
-        lengths = tuple((i - 1) * s + 1 + b + a for i, s, (b, a) in zip(ishape, strides, pads))
+        lengths = tuple(geometry.stretched_size(i, s) + b + a
+                        for i, s, (b, a) in zip(ishape, strides, pads))
         if any(length < 1 for length in lengths):
             raise ConvmatError(f"padding={brief(padding)} crops the stretched signal to "
                                f"{brief(lengths)}; every size must stay positive")
@@ -258,7 +259,7 @@ def equivalent_convolution(
                                          geom.dilation, geom.padding, oshape):
             q = geometry.output_padding_for(o, i, k, s, d, b, a)
             pads.append(geometry.stretched_padding(k, d, b, a, q))
-            stretched.append((i - 1) * s + 1)
+            stretched.append(geometry.stretched_size(i, s))
         flipped = w[(Ellipsis,) + (slice(None, None, -1),) * n]
         if w.ndim == n + 2:  # (C_in, C_out/g, *k) -> (C_out, C_in/g, *k), group by group
             g = geom.groups

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import convmat
@@ -177,3 +177,33 @@ def test_conv_geometry_is_a_deprecated_swapped_convolution_geometry(weight_shape
         old_t = geometry.conv_transpose_geometry(weight_shape, input_shape, **t_kwargs)
     assert old_t == new_t
     assert new_t.output_shape == tuple(input_shape)
+
+
+@given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 3),
+       b=st.integers(0, 4), a=st.integers(0, 4), q=st.integers(0, 3))
+def test_the_transposed_formulas_are_the_scatter(i, k, s, d, b, a, q):
+    """effective_size, stretched_size, stretched_padding and output_padding_for against a
+    direct numpy scatter: input t adds w[j] at output t*s + j*d - b of the transposed
+    convolution, whose length is (i-1)s - (b+a) + d(k-1) + q + 1; the direct convolution of
+    the stretched input, padded by stretched_padding, with the flipped kernel gives it."""
+    from convmat import geometry
+
+    assume(q < max(s, d))
+    o = geometry.transpose_output_size(i, k, s, d, b, a, q)
+    assume(o >= 1)
+    rng = np.random.default_rng(i * 1000 + k * 100 + s * 10 + d)
+    x, w = rng.integers(-5, 6, i), rng.integers(-5, 6, k)
+    scatter = np.zeros(o + b + a + d * k + s * i, dtype=np.int64)  # room for every write
+    for t in range(i):
+        for j in range(k):
+            scatter[b + t * s + j * d] += x[t] * w[j]
+    expected = scatter[2 * b:2 * b + o]  # index shifted by b so that -b lands at 0
+    assert geometry.effective_size(k, d) == len(range(0, d * (k - 1) + 1))
+    stretched = np.zeros(geometry.stretched_size(i, s), dtype=np.int64)
+    stretched[::s] = x
+    before, after = geometry.stretched_padding(k, d, b, a, q)
+    assert geometry.output_padding_for(o, i, k, s, d, b, a) == q
+    assume(stretched.size + min(before, 0) + min(after, 0) >= 1)  # some input stays
+    y = convmat.conv_matrix(w[::-1], stretched.shape, padding=[(before, after)],
+                            dilation=d) @ stretched
+    np.testing.assert_array_equal(y, expected)

@@ -92,6 +92,8 @@ def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, 
     ndim_w = len(weight_shape)
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
+    if isinstance(input_shape, np.ndarray) and input_shape.ndim == 1:
+        input_shape = input_shape.tolist()  # a 1-D array is a shape like a list
     n = len(input_shape) if isinstance(input_shape, (tuple, list)) else 0
     ishape = _ints(input_shape, n, 1) if n else None
     if ishape is None or not isinstance(flip, (bool, np.bool_)):

@@ -13,7 +13,7 @@ import numpy as np
 from .._validate import as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import (convolution_geometry, output_padding_for, stretched_padding,
-                        transposed_geometry)
+                        stretched_size, transposed_geometry)
 
 
 class Window(NamedTuple):
@@ -171,7 +171,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
         geom = transposed_geometry(ishape, kshape, stride=stride, padding=padding,
                                    output_padding=output_padding, dilation=dilation)
         s, d = geom.stride, geom.dilation
-        grid = tuple((i - 1) * si + 1 for i, si in zip(ishape, s))
+        grid = tuple(stretched_size(i, si) for i, si in zip(ishape, s))
         out = geom.input_shape  # the forward convolution's input is the transposed output
         pads = []
         for i, k, si, di, (b, a), o in zip(ishape, kshape, s, d, geom.padding, out):
