@@ -52,11 +52,11 @@ def describe_geometry(geometry: ConvGeometry, transposed: bool = False) -> str:
 
     Examples
     --------
-    >>> from convmat.geometry import conv_geometry
-    >>> describe_geometry(conv_geometry((3, 3), (5, 5), padding=1))
+    >>> from convmat.geometry import convolution_geometry
+    >>> describe_geometry(convolution_geometry((5, 5), (3, 3), padding=1))
     'convolution 5x5 -> 5x5, kernel 3x3, stride 1x1, padding 1x1'
-    >>> describe_geometry(conv_geometry((2, 3, 3, 3), (6, 6), stride=2, padding=((0, 1), (0, 1))),
-    ...          transposed=True)
+    >>> g = convolution_geometry((6, 6), (2, 3, 3, 3), stride=2, padding=((0, 1), (0, 1)))
+    >>> describe_geometry(g, transposed=True)
     'transposed convolution 2x3x3 -> 3x6x6, kernel 3x3, stride 2x2, padding 0:1x0:1'
     """
     x, y = vector_shapes(geometry, transposed)
