@@ -36,7 +36,7 @@ from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
 from ._from_torch import _input_shape, _shapes, _torch_stages
-from ._kinds import Field, guard
+from ._kinds import FieldStep, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
            "to_torch_sparse"]
@@ -338,7 +338,7 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
             kind = stage.kind
             try:
                 stored, exact = kind.stored(stage, shape, out)
-                step = kind.field_step(stage, shape) if field_open else Field.ENDS
+                step = kind.field_step(stage, shape) if field_open else FieldStep.ENDS
                 value = None
                 if stage.linear:
                     try:
@@ -347,9 +347,9 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
                         value = None
             except ConvmatError as exc:
                 raise ConvmatError(f"{stage.label}: {exc.message}") from None
-            if step is Field.ENDS:
+            if step is FieldStep.ENDS:
                 field_open = False
-            elif step is not Field.KEEPS:
+            elif step is not FieldStep.KEEPS:
                 stack.append(step)
             rf = None
             if field_open and spatial:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ._factors import Rows
-from ._kinds import Field, NonLinearKind, registered
+from ._kinds import FieldStep, NonLinearKind, registered
 from ..errors import ConvmatError
 
 __all__ = ["ACTIVATIONS", "Activation"]
@@ -102,7 +102,7 @@ class Activation(NonLinearKind):
         return Rows.diag(slope), None, value
 
     def field_step(self, stage, shape):
-        return Field.KEEPS
+        return FieldStep.KEEPS
 
     def spectral(self, stage, shape, norm):
         return None  # a Jacobian at a point only

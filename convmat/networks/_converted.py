@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConvmatError, brief
-from ._kinds import Field, LinearKind
+from ._kinds import FieldStep, LinearKind
 
 __all__ = ["Converted"]
 
@@ -88,7 +88,7 @@ class Converted(LinearKind):
         return a, b, a @ x + b
 
     def field_step(self, stage, shape):
-        return Field.ENDS  # its window is not known
+        return FieldStep.ENDS  # its window is not known
 
     def spectral(self, stage, shape, norm):
         return None  # not known

@@ -27,12 +27,12 @@ from .._memory import check_budget
 from ..errors import ConvmatError, brief
 from ._factors import apply
 
-__all__ = ["AS_GIVEN", "KINDS", "Field", "Kind", "LinearKind", "NonLinearKind", "Stage",
+__all__ = ["AS_GIVEN", "KINDS", "FieldStep", "Kind", "LinearKind", "NonLinearKind", "Stage",
            "bias_vector", "channels_first", "guard", "registered", "spatial_split",
            "tensor_values"]
 
 
-class Field(enum.Enum):
+class FieldStep(enum.Enum):
     """What a layer without a window does to the receptive field of the stack."""
 
     KEEPS = "keeps"  # element-wise: the field stays as it is
@@ -126,7 +126,7 @@ class Kind(abc.ABC):
 
     @abc.abstractmethod
     def field_step(self, stage: Stage, shape: tuple):
-        """The layer's :class:`convmat.receptive.Layer` or a :class:`Field`."""
+        """The layer's :class:`convmat.receptive.Layer` or a :class:`FieldStep`."""
 
     @abc.abstractmethod
     def spectral(self, stage: Stage, shape: tuple, norm) -> float | None:

@@ -15,7 +15,7 @@ from ..errors import ConvmatError
 from ..pooling import avg_pool_matrix, pool_geometry
 from ..receptive import Layer
 from ._factors import Rows, kron_all, window_matrix
-from ._kinds import Field, LinearKind, NonLinearKind, registered, spatial_split
+from ._kinds import FieldStep, LinearKind, NonLinearKind, registered, spatial_split
 
 __all__ = ["AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool", "pool_pairs"]
 
@@ -243,7 +243,7 @@ class _Adaptive:
         if all(i % o == 0 for i, o in zip(shape[-n:], out)):
             k = tuple(i // o for i, o in zip(shape[-n:], out))
             return Layer(k, stride=k)
-        return Field.ENDS
+        return FieldStep.ENDS
 
     def spectral(self, stage, shape, norm):
         return None  # not computed for pooling

@@ -1,25 +1,28 @@
 """The registry of layer kinds: every kind module loaded, the look-ups by PyTorch module
 and by description word, and the users' converters (:func:`convmat.networks.register`).
 
-To add a kind, define its class in a ``_*_kinds`` module (one file; a new module is also
-imported here) with :func:`convmat.networks._kinds.registered`.
+To add a kind, define its class with :func:`convmat.networks._kinds.registered` in a module
+of this package whose name ends in ``_kinds`` (or ``_kind``): an existing one or a new file.
+Every such module is imported here, in name order; nothing else changes.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from pathlib import Path
+
 from ..errors import ConvmatError, brief
-from . import (  # noqa: F401 - imported for their registrations
-    _activation_kind,
-    _conv_kinds,
-    _dense_kinds,
-    _pool_kinds,
-    _resample_kinds,
-    _shape_kinds,
-)
 from ._converted import Converted
 from ._kinds import KINDS, Kind
 
-__all__ = ["KINDS", "kind_of_module", "kind_of_word", "register", "words"]
+#: the modules that define the built-in kinds (imported for their registrations)
+KIND_MODULES = tuple(
+    importlib.import_module(f"{__package__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name)
+    if info.name.endswith(("_kinds", "_kind")) and info.name != "_kinds")
+
+__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "register", "words"]
 
 _CONVERTED: dict[type, Converted] = {}
 

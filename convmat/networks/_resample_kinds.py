@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from .._validate import as_per_dim
 from ..errors import ConvmatError, brief
 from ._factors import kron_all, window_matrix
-from ._kinds import Field, LinearKind, registered
+from ._kinds import FieldStep, LinearKind, registered
 
 __all__ = ["INTERPOLATION", "Upsample"]
 
@@ -143,7 +143,7 @@ class Upsample(LinearKind):
         return kron_all(factors, shape[0]), np.zeros(math.prod(out_shape))
 
     def field_step(self, stage, shape):
-        return Field.ENDS  # no integer window
+        return FieldStep.ENDS  # no integer window
 
     def spectral(self, stage, shape, norm):
         return None  # not computed for upsampling
