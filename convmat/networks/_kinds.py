@@ -5,8 +5,9 @@ a PyTorch module (:meth:`Kind.matches`, :meth:`Kind.read_module`) and from a tex
 description (:attr:`Kind.words`, :attr:`Kind.positional`, :meth:`Kind.read_description`),
 its output shape, its matrix (:meth:`LinearKind.matrix`) or its Jacobian at a point
 (:meth:`NonLinearKind.jacobian`), the entries its matrix stores (counted from the geometry,
-in closed form), its receptive-field step and its spectral norm. Every method is abstract:
-a kind that lacks one cannot be registered (``TypeError``), there is no silent default.
+in closed form), its receptive-field step and its spectral norm. Every method is abstract
+(``matches`` reads the required class attribute ``modules``): a kind that lacks a method or
+an attribute cannot be registered (``TypeError``); there is no silent default.
 
 A :class:`Stage` is one layer of a given network: its kind, its configuration, its values
 and its name. :func:`registered` adds a kind to :data:`KINDS`; the kinds themselves live in
