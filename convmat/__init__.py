@@ -25,6 +25,7 @@ from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
 from .receptive import receptive_field
 from .sparse import conv_matrix, conv_transpose_matrix
+from .bounds import spectral_bounds
 from .spectral import singular_values, spectral_norm
 from .striding import kong_lucey, polyphase, strided_weight
 from .views import kernel_matrix
@@ -55,6 +56,7 @@ __all__ = [
     "receptive_field",
     "show",
     "singular_values",
+    "spectral_bounds",
     "spectral_norm",
     "strided_weight",
     "summary",
@@ -66,7 +68,7 @@ __all__ = [
     "views",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: names imported on first use: sympy-backed ones, and figures (matplotlib is imported only
 #: when a picture is drawn)

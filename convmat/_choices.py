@@ -1,34 +1,37 @@
 """Every enumeration of the package, defined once: padding forms and modes, sparse formats,
 LaTeX environments, zero styles, highlights, Kong & Lucey displays, CLI output formats.
 
-Validators (:func:`convmat._validate.check_choice`), builders, renderers and the CLI all read
-their choices from here, so a new choice is added in one place.
+The padding modes are listed here as derived from their table (:mod:`convmat._padmap`,
+where a mode's index map and limit live beside its name). Validators
+(:func:`convmat._validate.check_choice`), builders, renderers and the CLI all read their
+choices from here, so a new choice is added in one place. Only the names live here: the
+LaTeX a name stands for lives in :mod:`convmat.latex` (a test checks both list the same
+names).
 """
 
 from __future__ import annotations
+
+from ._padmap import PADDING_MODES as _PADDING_MODES
 
 __all__ = [
     "CLI_MATRIX_FORMATS", "ENVIRONMENTS", "FORMATS", "HIGHLIGHTS", "KONG_LUCEY_PARTS",
     "OVERLAYS", "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
 ]
 
-#: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``)
-PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular", "symmetric")
+#: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``),
+#: derived from the one table of padding modes (:data:`convmat._padmap.MODES`)
+PADDING_MODES: tuple[str, ...] = _PADDING_MODES
 #: padding given by name
 PADDING_STRINGS: tuple[str, ...] = ("valid", "same", "full")
 #: SciPy sparse format names accepted by every ``format=`` argument
 FORMATS: tuple[str, ...] = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
-#: LaTeX environment -> (left, right) delimiter for ``\left ... \right`` (None: no delimiters)
-ENVIRONMENTS: dict[str, tuple[str, str] | None] = {
-    "bmatrix": ("[", "]"), "pmatrix": ("(", ")"), "Bmatrix": (r"\{", r"\}"),
-    "vmatrix": ("|", "|"), "Vmatrix": (r"\|", r"\|"), "matrix": None, "array": None,
-}
-#: how an entry that is not stored (a structural zero) prints
-ZERO_STYLES: dict[str, str] = {"0": "0", "cdot": r"\cdot", "blank": ""}
-#: how a highlighted entry prints: a frame that keeps the row height (amsmath), bold (amsmath)
-#: or colour (``\textcolor``: LaTeX's color package, KaTeX, MathJax)
-HIGHLIGHTS: dict[str, str] = {"boxed": r"\smash{\boxed{\smash[b]{%s}}}",
-                              "bold": r"\boldsymbol{%s}", "color": r"\textcolor{red}{%s}"}
+#: LaTeX environments of ``to_latex(..., environment=...)`` (amsmath's matrices, a bare array)
+ENVIRONMENTS: tuple[str, ...] = ("bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix",
+                                 "matrix", "array")
+#: how an entry that is not stored (a structural zero) prints: ``0``, a centred dot, nothing
+ZERO_STYLES: tuple[str, ...] = ("0", "cdot", "blank")
+#: how a highlighted entry prints: a frame, bold or colour
+HIGHLIGHTS: tuple[str, ...] = ("boxed", "bold", "color")
 #: beamer overlays of ``to_latex(..., overlay=...)``: one slide per written row
 OVERLAYS: tuple[str, ...] = ("rows",)
 #: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)

@@ -1,7 +1,9 @@
-"""Naming of symbols: ``w_{0,1}``, ``x_{c,i,j}``, ``y_{...}`` (LaTeX subscripts, every index).
+"""The symbols of the symbolic builders: ``w_{0,1}``, ``x_{c,i,j}``, ``y_{...}``.
 
-Shared by the symbolic builders, the LaTeX renderer's vector names and the Kong & Lucey phase
-inputs, so one symbol has one name everywhere.
+A symbol's name is its identity (``sympy.Symbol("w_{0,1}")`` is the kernel's entry), chosen
+so that sympy prints it as a subscript; the renderer writes the same names without making
+symbols (:func:`convmat.latex.subscript`, a test checks both agree). Names given by the user
+follow the package's one rule (:func:`convmat._validate.symbol_name`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import numpy as np
 import sympy
 
 from ._memory import check_budget
-from ._validate import as_int, as_shape
+from ._validate import as_int, as_shape, symbol_name
 from .errors import ConvmatError, brief
 
 __all__ = ["element", "name_of", "phase_vectors", "symbols"]
 
 
 def name_of(name: str, index: Sequence[int], base: int) -> str:
+    """The name of the symbol at ``index`` (every index shifted by ``base``)."""
     return f"{name}_{{{','.join(str(int(i) + base) for i in index)}}}"
 
 
@@ -56,6 +59,7 @@ def symbols(shape: Sequence[int], name: str, *, base: int = 0,
     base = as_int(base, "base")
     if not isinstance(name, str) or not name:
         raise ConvmatError(f"{what}={brief(name)} must be a non-empty string")
+    symbol_name(name, what)
     count = math.prod(dims)
     check_budget(count * SYMBOL_BYTES, f"{count:,} symbols {name}_{{...}} of shape {dims}")
     flat = [sympy.Symbol(name_of(name, index, base)) for index in np.ndindex(*dims)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -17,9 +18,10 @@ from ._memory import check_budget, conversion_bytes, count_diagonals
 from .errors import ConvmatError, brief
 
 __all__ = [
-    "FORMATS", "MAX_SIZE", "as_array", "as_dtype", "as_flag", "as_format", "as_int",
-    "as_per_dim", "as_shape", "as_weight", "check_choice", "check_format", "check_size",
-    "listed", "plain", "plain_key", "positive_int", "remembered",
+    "FORMATS", "GREEK", "MAX_SIZE", "SYMBOL_NAME", "SYMBOL_NAME_HINT", "as_array", "as_dtype",
+    "as_flag", "as_format", "as_int", "as_per_dim", "as_shape", "as_weight", "check_choice",
+    "check_format", "check_size", "listed", "plain", "plain_key", "positive_int", "remembered",
+    "symbol_name",
 ]
 
 #: the largest size, step or padding a builder indexes (``2**62``: sums of two stay in int64)
@@ -163,6 +165,37 @@ def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         raise ConvmatError(f"{name}={brief(value)} is not one of {choices}")
+    return value
+
+
+#: Greek letters a symbol name may start with (as the LaTeX macro, ``\theta``)
+GREEK: tuple[str, ...] = (
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+    "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
+    "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")
+#: a symbol name: a letter or a Greek-letter macro, then letters and digits. It is written
+#: into LaTeX as it is (``w_{0,1}``), so nothing else is accepted (no ``\input``, no brace)
+SYMBOL_NAME = re.compile(r"(?:[A-Za-z]|\\(?:" + "|".join(GREEK) + r")(?![A-Za-z]))[A-Za-z0-9]*")
+SYMBOL_NAME_HINT = ("use a letter or a Greek-letter macro such as \\theta, then letters and "
+                    "digits (e.g. h, W2, \\alpha)")
+
+
+def symbol_name(value: object, name: str = "name") -> str:
+    r"""``value`` when it is a symbol name (:data:`SYMBOL_NAME`): the one rule for every name
+    a user gives symbols, in the library and on the command line.
+
+    Examples
+    --------
+    >>> symbol_name(r"\alpha2")
+    '\\alpha2'
+    >>> symbol_name("x}")
+    Traceback (most recent call last):
+    ...
+    convmat.errors.ConvmatError: name='x}' is not a symbol name: use a letter or a Greek-letter macro such as \theta, then letters and digits (e.g. h, W2, \alpha)
+    """
+    if not isinstance(value, str) or not SYMBOL_NAME.fullmatch(value):
+        raise ConvmatError(f"{name}={brief(value)} is not a symbol name: {SYMBOL_NAME_HINT}")
     return value
 
 

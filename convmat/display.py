@@ -35,25 +35,31 @@ $$
 
 from __future__ import annotations
 
+import warnings
+
+from .arrays import describe_geometry
 from .errors import ConvmatError, brief, error_context
 from .latex import to_latex
-from .symbolic import MatrixProduct
+from .layout import ByType
 
-__all__ = ["COLS", "ROWS", "Shown", "latex_repr", "pretty_repr", "show"]
+__all__ = ["COLS", "OPERAND", "ROWS", "Shown", "describe", "latex_repr", "pretty_repr", "show",
+           "summary"]
 
 #: rows and columns a notebook display writes by default (the middle is elided)
 ROWS = 20
 COLS = 20
 
 
+#: the matrix a result is about, by type (a product ``y = A x``: its ``A``; anything else:
+#: itself). :func:`convmat.to_latex` finds the writer of each type in its own table,
+#: :data:`convmat.latex.WRITERS`.
+OPERAND = ByType("the display", default=lambda obj: obj)
+OPERAND.register("convmat.symbolic:MatrixProduct", lambda product: product.matrix)
+
+
 def _latex(obj, options: dict) -> str:
     """``to_latex`` of ``obj`` (``y = A x`` for a product) with the display's limits."""
-    options = {"max_rows": ROWS, "max_cols": COLS, **options}
-    if isinstance(obj, MatrixProduct):
-        options.setdefault("x", list(obj.x))
-        options.setdefault("y", list(obj.y))
-        obj = obj.matrix
-    return to_latex(obj, **options)
+    return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, **options})
 
 
 def latex_repr(obj, **options) -> str | None:
@@ -99,36 +105,37 @@ def pretty_repr(obj, printer, cycle: bool = False) -> None:
     Examples
     --------
     >>> from convmat import symbolic
-    >>> print(summary(symbolic.conv_matrix((3, 3), (32, 32))).replace("; ", ";\n"))
+    >>> print(describe(symbolic.conv_matrix((3, 3), (32, 32))).replace("; ", ";\n"))
     ConvMatrix: 900 x 1024 sympy sparse matrix, 8,100 nonzero entries;
-    convolution, kernel 3x3 on input 32x32, stride 1x1
+    the matrix of a convolution 32x32 -> 30x30, kernel 3x3, stride 1x1
     """
-    printer.text(summary(obj) if _large(obj) else repr(obj))
+    printer.text(describe(obj) if _large(obj) else repr(obj))
 
 
 def _large(obj) -> bool:
-    matrix = obj.matrix if isinstance(obj, MatrixProduct) else obj
-    rows, cols = matrix.shape
+    rows, cols = OPERAND(obj).shape
     return rows > ROWS or cols > COLS
 
 
-def summary(obj) -> str:
+def describe(obj) -> str:
     """One line about a (large) symbolic matrix or product: type, shape, stored entries."""
-    matrix = obj.matrix if isinstance(obj, MatrixProduct) else obj
+    matrix = OPERAND(obj)
     rows, cols = matrix.shape
     nnz = matrix.nnz() if callable(getattr(matrix, "nnz", None)) else None
     geom = getattr(matrix, "geometry", None)
-    where = "" if geom is None else (
-        f"; {'transposed ' if getattr(matrix, 'transposed', False) else ''}convolution, "
-        f"kernel {_dims(geom.kernel_shape)} on input {_dims(geom.input_shape)}, stride "
-        f"{_dims(geom.stride)}")
+    where = ("" if geom is None
+             else f"; the matrix of a {describe_geometry(geom, matrix.transposed)}")
     text = (f"{type(matrix).__name__}: {rows} x {cols} sympy sparse matrix"
             f"{'' if nnz is None else f', {nnz:,} nonzero entries'}{where}")
     return f"MatrixProduct y = A x, A a {text}" if matrix is not obj else text
 
 
-def _dims(values) -> str:
-    return "x".join(map(str, values))
+def summary(obj) -> str:
+    """Deprecated name of :func:`describe` (``convmat.summary`` is the network table)."""
+    warnings.warn("convmat.display.summary is deprecated; use convmat.display.describe (the "
+                  "name summary is the network table, convmat.summary)", DeprecationWarning,
+                  stacklevel=2)
+    return describe(obj)
 
 
 class Shown:

@@ -13,12 +13,7 @@ import numpy as np
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
-from ._validate import (  # noqa: F401 (as_array: kept importable)
-    as_array,
-    as_format,
-    as_weight,
-    check_format,
-)
+from ._validate import as_format, as_weight, check_format
 from .arrays import ConvArray, with_geometry
 from .errors import ConvmatError, error_context, shape_of
 
@@ -127,12 +122,12 @@ def conv_matrix(
     :math:`o = \lfloor (i + b + a - d(k-1) - 1)/s \rfloor + 1`. Stored entries are the
     structural taps, including taps whose weight is 0 (``.eliminate_zeros()`` drops them).
 
-    ============================  ==========================================
-    weight                        matrix shape
-    ============================  ==========================================
+    =============================  ==========================================
+    weight                         matrix shape
+    =============================  ==========================================
     ``(k_1, ..., k_N)``            ``(prod(o), prod(i))``
     ``(C_out, C_in/G, k_1..k_N)``  ``(C_out * prod(o), C_in * prod(i))``
-    ============================  ==========================================
+    =============================  ==========================================
 
     The dtype is the weight's, with two exceptions that keep every entry exact: float16 is
     stored as float32 (SciPy's sparse arrays do not compute in float16), and with a padding
@@ -155,8 +150,8 @@ def conv_matrix(
     """
     with error_context("conv_matrix", input_shape=input_shape, weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_geometry(
-            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+        geom = geometry.convolution_geometry(
+            input_shape, w.shape, stride=stride, padding=padding, dilation=dilation,
             groups=groups, padding_mode=padding_mode, flip=flip,
         )
         format = check_format(format)
@@ -231,8 +226,8 @@ def conv_transpose_matrix(
     with error_context("conv_transpose_matrix", input_shape=input_shape,
                        weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_transpose_geometry(
-            w.shape, input_shape, stride=stride, padding=padding,
+        geom = geometry.transposed_geometry(
+            input_shape, w.shape, stride=stride, padding=padding,
             output_padding=output_padding, dilation=dilation, groups=groups,
             padding_mode=padding_mode, flip=flip,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,10 +12,11 @@ import scipy.sparse as sp
 from ._memory import check_budget
 from ._validate import as_array, positive_int
 from .errors import ConvmatError, brief, error_context
+from .layout import summary_cells
 
 __all__ = [
-    "kong_lucey_text", "spy", "summary", "summary_latex", "summary_markdown", "summary_text",
-    "to_text",
+    "describe", "kong_lucey_text", "markdown_cell", "spy", "summary",
+    "summary_latex", "summary_markdown", "summary_text", "to_text",
 ]
 
 
@@ -47,7 +50,7 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
         matrix = _as_sparse(matrix)
         rows, cols = matrix.shape
         if rows > max_rows or cols > max_cols:
-            return summary(matrix) + "\n" + _spy(matrix.tocoo(), 64, 24)
+            return describe(matrix) + "\n" + _spy(matrix.tocoo(), 64, 24)
         check_budget(rows * cols * (matrix.dtype.itemsize + 1 + 16),
                      f"to_text of a {rows}x{cols} matrix (printed densely up to max_rows x "
                      f"max_cols)")
@@ -101,15 +104,30 @@ def _grid(cells: list[list[str]]) -> str:
     return "\n".join(" ".join(cell.rjust(width) for cell in row) for row in cells)
 
 
-def summary(matrix) -> str:
-    """One line: shape, stored entries, density, dtype."""
-    with error_context("summary", shape=getattr(matrix, "shape", None)):
+def describe(matrix) -> str:
+    """One line about a matrix: shape, stored entries, density, dtype.
+
+    Examples
+    --------
+    >>> import convmat
+    >>> describe(convmat.conv_matrix([1, 2], (3,)))
+    '2 x 3 sparse matrix, 4 stored entries (density 0.667), dtype int64'
+    """
+    with error_context("describe", shape=getattr(matrix, "shape", None)):
         if not sp.issparse(matrix):
             matrix = _as_sparse(matrix)
     rows, cols = matrix.shape
     density = matrix.nnz / (rows * cols) if rows * cols else 0.0
     return (f"{rows} x {cols} sparse matrix, {matrix.nnz:,} stored entries "
             f"(density {density:.3g}), dtype {matrix.dtype}")
+
+
+def summary(matrix) -> str:
+    """Deprecated name of :func:`describe` (``convmat.summary`` is the network table)."""
+    warnings.warn("convmat.text.summary is deprecated; use convmat.text.describe (the name "
+                  "summary is the network table, convmat.summary)", DeprecationWarning,
+                  stacklevel=2)
+    return describe(matrix)
 
 
 def spy(matrix, *, width: int = 64, height: int = 24) -> str:
@@ -193,39 +211,11 @@ def kong_lucey_text(kl, *, max_size: int = 40) -> str:
 
 # -- network summaries (convmat.summary) -----------------------------------------------------
 
-def _columns(s) -> list[str]:
-    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
-            "receptive field"]
-    return cols + ["spectral norm"] if s.spectral else cols
-
-
-def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
-    def join(shape):
-        return times.join(str(v) for v in shape)
-
-    out = []
-    for r in s.rows:
-        bound = "" if r.exact else le
-        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
-                 join(r.matrix_shape), f"{bound}{r.stored:,}",
-                 f"{bound}{_percent(r.density)}",
-                 "" if r.receptive_field is None else join(r.receptive_field)]
-        if s.spectral:
-            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
-        out.append(cells)
-    return out
-
-
-def _footer(s) -> list[str]:
-    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
-    return cells + [""] if s.spectral else cells
-
-
 def summary_text(s) -> str:
     """A network summary (:func:`convmat.summary`) as a plain-text table, numbers
     right-aligned."""
-    header, rows = _columns(s), _cells(s)
-    table = [header, *rows, _footer(s)]
+    header, rows, footer = summary_cells(s)
+    table = [header, *rows, footer]
     widths = [max(len(row[c]) for row in table) for c in range(len(header))]
     left = {0, 1}
 
@@ -234,50 +224,36 @@ def summary_text(s) -> str:
                          for c, (v, w) in enumerate(zip(row, widths))).rstrip()
 
     rule = "-" * len(line(header))
-    return "\n".join([line(header), rule, *map(line, rows), rule, line(_footer(s))])
+    return "\n".join([line(header), rule, *map(line, rows), rule, line(footer)])
 
 
 def summary_markdown(s) -> str:
     """A network summary as a Markdown (GitHub) table."""
-    header = _columns(s)
+    header, cells, footer = summary_cells(s, times="×")
     align = ["---", "---"] + ["--:"] * (len(header) - 2)
-    rows = [*_cells(s, times="×"), [f"**{v}**" if v else "" for v in _footer(s)]]
-    return "\n".join("| " + " | ".join(r) + " |" for r in [header, align, *rows])
+    rows = [[markdown_cell(c) for c in row] for row in [header, *cells]]
+    footer = [f"**{markdown_cell(v)}**" if v else "" for v in footer]
+    return "\n".join("| " + " | ".join(r) + " |" for r in [rows[0], align, *rows[1:], footer])
+
+
+#: characters Markdown reads specially in a table cell (escaped with a backslash)
+_MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<>])")
+
+
+def markdown_cell(text: str) -> str:
+    r"""``text`` for a cell of a Markdown table: ``|`` (which would split the row) and the
+    characters Markdown reads as markup escaped, line breaks made spaces.
+
+    Examples
+    --------
+    >>> print(markdown_cell("a|b*c"))
+    a\|b\*c
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
 
 
 def summary_latex(s, *, standalone: bool = False) -> str:
-    r"""A network summary as a LaTeX ``tabular`` (plain ``\hline`` rules, no packages
-    needed); with ``standalone=True`` a complete document that compiles with pdflatex."""
-    header = _columns(s)
-    spec = "ll" + "r" * (len(header) - 2)
+    r"""A network summary as a LaTeX ``tabular``: :func:`convmat.latex.summary_latex`."""
+    from .latex import summary_latex as to_tabular
 
-    def esc(text: str) -> str:
-        for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"),
-                     ("&", r"\&"), ("#", r"\#"), ("$", r"\$")):
-            text = text.replace(a, b)
-        return text
-
-    cells = [[esc(c).replace(",", "{,}") if i >= 2 else esc(c) for i, c in enumerate(row)]
-             for row in _cells(s, times="x", le="≤")]
-    cells = [[c.replace("≤", r"$\le$").replace("x", r"$\times$") if i >= 2 else c
-              for i, c in enumerate(row)] for row in cells]
-    footer = [esc(c).replace(",", "{,}") for c in _footer(s)]
-    lines = [rf"\begin{{tabular}}{{{spec}}}", r"\hline",
-             " & ".join(esc(h) for h in header) + r" \\", r"\hline",
-             *(" & ".join(row) + r" \\" for row in cells), r"\hline",
-             " & ".join(footer) + r" \\", r"\hline", r"\end{tabular}"]
-    body = "\n".join(lines)
-    if standalone:
-        from .latex import document
-
-        return document(body)
-    return body
-
-
-def _percent(value: float) -> str:
-    percent = 100 * value
-    if percent >= 10:
-        return f"{percent:.0f}%"
-    if percent >= 0.01:
-        return f"{percent:.2g}%"
-    return f"{percent:.1e}%"
+    return to_tabular(s, standalone=standalone)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import convmat
 from convmat import arithmetic, geometry, options, receptive, symbolic, text, transposed
 
-from .oracle import crop_then_pad, NUMPY_MODE, direct_conv, direct_conv_transpose, direct_matrix, same_pads
+from .oracle import crop_then_pad, direct_conv, direct_conv_transpose, direct_matrix, same_pads
 
 HUGE = [2**62 + 1, 2**63, 10**30, 10**5000, -(10**5000)]
 JUNK = [None, 1.5, float("nan"), float("inf"), "x", "3", "", b"3", True, False, np.bool_(True),
@@ -92,6 +92,8 @@ def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, 
     ndim_w = len(weight_shape)
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
+    if isinstance(input_shape, np.ndarray) and input_shape.ndim == 1:
+        input_shape = input_shape.tolist()  # a 1-D array is a shape like a list
     n = len(input_shape) if isinstance(input_shape, (tuple, list)) else 0
     ishape = _ints(input_shape, n, 1) if n else None
     if ishape is None or not isinstance(flip, (bool, np.bool_)):
@@ -280,7 +282,7 @@ def test_conv_operator_and_output_shape_hostile(args):
                  st.sampled_from(["foo", str, object, None, 3])))
 def test_padding_matrix_hostile(input_shape, padding, mode, channels, dtype):
     try:
-        P = convmat.padding_matrix(input_shape, padding, mode=mode, channels=channels,
+        P = convmat.padding_matrix(input_shape, padding, padding_mode=mode, channels=channels,
                                    dtype=dtype)
     except convmat.ConvmatError:
         return
@@ -334,7 +336,7 @@ ANY = st.one_of(st.sampled_from(HUGE + JUNK), st.integers(-3, 6), st.text(max_si
                 st.tuples(st.integers(-2, 6), st.integers(-2, 6)))
 W = np.arange(1.0, 4.0)
 KL = convmat.kong_lucey(W, (7,), stride=2)
-PP = convmat.polyphase(W, (7,), factor=2)
+PP = convmat.polyphase(W, (7,), stride=2)
 SYM = symbolic.conv_matrix((2,), (3,))
 EQ = transposed.equivalent_convolution(W, (4,), stride=2)
 
@@ -364,13 +366,13 @@ CALLS = {
                                 format="csr"),
     convmat.kong_lucey: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                              groups=1, padding_mode="zeros"),
-    convmat.polyphase: dict(weight=W, input_shape=(7,), factor=2, padding=0, dilation=1,
+    convmat.polyphase: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                             groups=1),
     convmat.strided_weight: dict(unit_weight=KL.unit_weight, kernel_shape=(3,), stride=2,
                                  dilation=1),
-    convmat.max_pool_matrix: dict(x=np.arange(6.0)[None], kernel_size=2, stride=None,
+    convmat.max_pool_matrix: dict(x=np.arange(6.0)[None], kernel_shape=2, stride=None,
                                   padding=0, dilation=1, format="csr"),
-    convmat.receptive_field: dict(layers=[{"kernel": 3}], input_shape=None),
+    convmat.receptive_field: dict(layers=[{"kernel_shape": 3}], input_shape=None),
     geometry.resolve_padding: dict(padding=1, input_shape=(5,), kernel_shape=(3,), stride=1,
                                    dilation=1, allow_negative=False),
     transposed.stretch_matrix: dict(input_shape=(3,), stride=2, padding=0, channels=1,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import convmat
 from convmat import ConvmatError
-from convmat.networks import _kinds, _registry
+from convmat.networks import _kinds
 from convmat.networks._conv_kinds import axis_reads
 
 from .conftest import requires_torch, torch

@@ -4,15 +4,18 @@ coordinates, kernel index and the input entry each tap reads)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from .._memory import check_budget
 from .._validate import as_shape
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import conv_geometry, conv_transpose_geometry
+from ..geometry import (convolution_geometry, output_padding_for, stretched_padding,
+                        stretched_size, transposed_geometry)
 
 
 class Window(NamedTuple):
@@ -158,6 +161,28 @@ def sliding_windows(
                         output_padding)
 
 
+def windows_bytes(output_shape, kernel_shape) -> int:
+    """Peak bytes of the windows of a geometry, from the shapes alone: per (output, tap)
+    pair the positions and their quotient and remainder (three int64 N-vectors), the flat
+    index, the mask and the sources."""
+    n = len(kernel_shape)
+    pairs = math.prod(output_shape) * math.prod(kernel_shape)
+    return pairs * (24 * n + 25) + 8 * n * (math.prod(output_shape) + math.prod(kernel_shape))
+
+
+_COORD_LIMIT = 2**62
+
+
+def _check_coordinates(grid, pads, dilation, kernel_shape) -> None:
+    """Every grid coordinate (padding and dilated taps included) fits in int64."""
+    for axis, (g, (b, a), d, k) in enumerate(zip(grid, pads, dilation, kernel_shape)):
+        if max(g + abs(b) + abs(a), d * (k - 1) + 1) >= _COORD_LIMIT:
+            raise ConvmatError(
+                f"dilation={d} (axis {axis}) with kernel size {k} on a grid of {g}: the "
+                f"window spans about 2^{(d * (k - 1) + g).bit_length() - 1} positions, too "
+                f"many to draw")
+
+
 def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
              output_padding) -> SlidingWindows:
     kshape = as_shape(kernel_shape, "kernel_shape")
@@ -167,23 +192,28 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
                            f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
     if transposed:
-        geom = conv_transpose_geometry(kshape, ishape, stride=stride, padding=padding,
-                                       output_padding=output_padding, dilation=dilation)
+        geom = transposed_geometry(ishape, kshape, stride=stride, padding=padding,
+                                   output_padding=output_padding, dilation=dilation)
         s, d = geom.stride, geom.dilation
-        grid = tuple((i - 1) * si + 1 for i, si in zip(ishape, s))
+        grid = tuple(stretched_size(i, si) for i, si in zip(ishape, s))
         out = geom.input_shape  # the forward convolution's input is the transposed output
         pads = []
-        for k, di, (b, _), g, o in zip(kshape, d, geom.padding, grid, out):
-            before = di * (k - 1) - b
-            pads.append((before, o + di * (k - 1) - g - before))
+        for i, k, si, di, (b, a), o in zip(ishape, kshape, s, d, geom.padding, out):
+            pads.append(stretched_padding(k, di, b, a, output_padding_for(o, i, k, si, di, b, a)))
         slide, spacing = (1,) * n, s
     else:
         if output_padding not in (0, None) and np.any(np.asarray(output_padding) != 0):
             raise ConvmatError(f"output_padding={brief(output_padding)} applies to "
                                f"transposed=True only")
-        geom = conv_geometry(kshape, ishape, stride=stride, padding=padding, dilation=dilation)
+        geom = convolution_geometry(ishape, kshape, stride=stride, padding=padding,
+                                    dilation=dilation)
         grid, out, pads = ishape, geom.output_shape, list(geom.padding)
         slide, spacing, d = geom.stride, (1,) * n, geom.dilation
+    check_budget(windows_bytes(out, kshape), f"the {math.prod(out):,} windows of "
+                 f"{math.prod(kshape):,} taps (sliding_windows)",
+                 advice="Draw a smaller geometry; conv_matrix builds the matrix itself "
+                        "without enumerating windows. ")
+    _check_coordinates(grid, pads, d, kshape)
     tap_index = np.indices(kshape).reshape(n, -1).T  # (taps, N), C order
     out_index = np.indices(out).reshape(n, -1).T  # (outputs, N)
     start = out_index * np.asarray(slide) - np.asarray([b for b, _ in pads])

@@ -19,9 +19,12 @@ Every fragment renders in pdfLaTeX, KaTeX and MathJax 3 (no ``@{}`` column specs
 macros the three share); rows are loosened (``\arraystretch``) where rules are drawn.
 
 Only the entries that are written are read, so the cost is O(nnz) for sparse input no matter
-how large the matrix is. The cells, rules and environments are written by one writer
-(:mod:`convmat._latex_cells`), whatever the input. :func:`equations_to_latex` writes
-per-output sums (:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned`` block.
+how large the matrix is. What is written (rows, columns, rules, highlights, the parts of a
+Kong & Lucey result) is decided by :mod:`convmat.layout`, independent of the format; the
+cells, rules and environments are spelled by one writer, whatever the input. The writer of
+each result type is found in one table (:data:`WRITERS`, by type). :func:`equations_to_latex`
+writes per-output sums (:meth:`convmat.symbolic.MatrixProduct.sums`) as an ``aligned``
+block; :func:`summary_latex` a network summary as a ``tabular``.
 
 Examples
 --------
@@ -35,40 +38,43 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal, Union
 
 import numpy as np
-import sympy
 
-from .._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
-from ._cells import (
-    MAX_CELLS,
-    Entries,
-    Formatter,
-    Mark,
-    elide,
-    levels_of,
-    overlay_spec,
-    rules_at,
-    write_cells,
-    write_environment,
-    write_grid,
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import ConvGeometry
+from ..layout import ByType, block_sizes, elide
+from ..striding import KongLucey
+from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
+from ._pages import beamer_document, beamer_frame, document
+from ._tables import summary_latex
+from ._writer import check_limit, check_part_free, style, write_kong_lucey, write_matrix
+
+# names this module has always exposed, kept importable from here
+import math  # noqa: E402, F401, I001
+from collections.abc import Callable  # noqa: E402, F401
+from dataclasses import dataclass  # noqa: E402, F401
+
+from .._choices import KONG_LUCEY_PARTS, OVERLAYS  # noqa: E402, F401
+from .._padmap import index_map  # noqa: E402, F401
+from .._validate import as_int, check_choice  # noqa: E402, F401
+from ..geometry import vector_shapes  # noqa: E402, F401
+from ..layout import MAX_CELLS, Entries, levels_of  # noqa: E402, F401
+from ._cells import (  # noqa: E402, F401
+    Formatter, Mark, overlay_spec, rules_at, write_cells, write_environment, write_grid,
     write_vector,
 )
-from ._pages import beamer_document, beamer_frame, document
-from .._padmap import index_map
-from .._symbols import element, name_of
-from .._validate import as_int, check_choice
-from ..errors import ConvmatError, brief, error_context
-from ..geometry import ConvGeometry, vector_shapes
-from ..striding import KongLucey
-from ..symbolic import MatrixProduct
+from ._writer import own_base  # noqa: E402, F401
 
-__all__ = ["beamer_document", "block_sizes", "document", "equations_to_latex", "to_latex"]
+__all__ = ["WRITERS", "beamer_document", "block_sizes", "document", "equations_to_latex",
+           "summary_latex", "to_latex"]
+
+#: the LaTeX of each choice, by name (kept under the names this module always exposed)
+ENVIRONMENTS, ZERO_STYLES, HIGHLIGHTS = DELIMITERS, ZERO_TEXT, HIGHLIGHT_MACROS
+name_of = subscript
 
 Environment = Literal["bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "matrix", "array"]
 ZeroStyle = Literal["0", "cdot", "blank"]
@@ -80,358 +86,34 @@ SPACING = 1.3
 _RULED = re.compile(r"\\hline|\\boxed|\\begin\{array\}\{[^}]*\|")
 
 
-# -- layout: which blocks, which geometry ---------------------------------------------------
+# -- one writer per result type --------------------------------------------------------------
 
-def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int, ...], ...]:
-    """Block sizes ``(row_levels, col_levels)`` of a convolution's matrix, coarsest first.
-
-    Rows follow ``(C_out, *output_shape)`` and columns ``(C_in, *input_shape)`` in C order:
-    a rule goes after every channel (drawn double when there are finer levels) and after
-    every row of an image (every plane in 3-D, ...). A 1-D single-channel matrix is one
-    Toeplitz block and has none.
-
-    Examples
-    --------
-    >>> from convmat.geometry import conv_geometry
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)))
-    ((2,), (3,))
-    >>> block_sizes(conv_geometry((2, 3, 2, 2), (3, 3)))
-    ((4, 2), (9, 3))
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)), transposed=True)
-    ((3,), (2,))
-    """
-    x, y = vector_shapes(geom, transposed)
-    return levels_of(y), levels_of(x)
+def _write_matrix(matrix, style, *, part, geometry, transposed, x, y) -> str:
+    if part is not None:
+        raise ConvmatError(f"part={brief(part)} applies to Kong & Lucey results only, not "
+                           f"to a {type(matrix).__name__}")
+    return write_matrix(matrix, style, geometry, transposed, x, y)
 
 
-def _explicit_levels(value: object) -> tuple[int, ...]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if value is None or value is False or value == 0:
-        return ()
-    values = value if isinstance(value, Sequence) else (value,)
-    sizes = tuple(as_int(v, "blocks") for v in values)
-    if any(v < 1 for v in sizes):
-        raise ConvmatError(f"blocks={brief(value)} must hold positive block sizes")
-    return tuple(sorted(set(sizes), reverse=True))
+def _write_kong_lucey(kl, style, *, part, geometry, transposed, x, y) -> str:
+    check_part_free("geometry", geometry)
+    check_part_free("transposed", transposed)
+    return write_kong_lucey(kl, "all" if part is None else part, style, x, y)
 
 
-def _layout(matrix, shape, geometry, transposed) -> tuple[ConvGeometry, bool] | None:
-    """The geometry the matrix comes from and whether it is transposed (None: unknown)."""
-    explicit = geometry is not None
-    if not explicit:
-        geometry = getattr(matrix, "geometry", None)
-        transposed = getattr(matrix, "transposed", None)
-        if not isinstance(geometry, ConvGeometry):
-            return None
-    elif not isinstance(geometry, ConvGeometry):
-        raise ConvmatError(
-            f"geometry={brief(geometry)} is not a ConvGeometry; make one with "
-            f"convmat.geometry.conv_geometry or conv_transpose_geometry"
-        )
-    options = [False, True] if transposed is None else [bool(transposed)]
-    for t in options:
-        if geometry.shape[::-1 if t else 1] == shape:
-            return geometry, t
-    if explicit:
-        raise ConvmatError(
-            f"geometry describes a {geometry.shape[0]} x {geometry.shape[1]} matrix "
-            f"(transposed: {geometry.shape[1]} x {geometry.shape[0]}), not one of shape {shape}"
-        )
-    return None  # a ConvMatrix whose shape was changed in place
+def _write_product(product, style, *, part, geometry, transposed, x, y) -> str:
+    """``y = A x`` of a :class:`~convmat.symbolic.MatrixProduct` (its own vectors unless
+    ``x``/``y`` say otherwise)."""
+    return _write_matrix(product.matrix, style, part=part, geometry=geometry,
+                         transposed=transposed, x=list(product.x) if x is None else x,
+                         y=list(product.y) if y is None else y)
 
 
-# -- options ---------------------------------------------------------------------------------
-
-def _check_limit(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    value = as_int(value, name)
-    if value < 2:
-        raise ConvmatError(f"{name}={value} must be at least 2 (one entry and the ellipsis)")
-    return value
-
-
-def _check_precision(value: object) -> int:
-    value = as_int(value, "precision")
-    if not 1 <= value <= 17:
-        raise ConvmatError(f"precision={value} must be between 1 and 17")
-    return value
-
-
-def _vector_entries(value, n: int, layout, axis: int, base: int, name: str) -> Callable:
-    """Entry ``k`` of the x (axis 1) or y (axis 0) vector: a symbol named ``value`` (indexed
-    by the geometry when known) or the given entries."""
-    if isinstance(value, str):
-        if not value:
-            raise ConvmatError(f"{name}={brief(value)} must be a name or the entries")
-        shape = (n,) if layout is None else vector_shapes(*layout)[1 - axis]
-        return lambda k: element(value, shape, k, base)
-    entries = list(np.asarray(value, dtype=object).ravel())
-    if len(entries) != n:
-        what = "columns" if axis == 1 else "rows"
-        raise ConvmatError(f"{name} has {len(entries)} entries but the matrix has {n} {what}")
-    return entries.__getitem__
-
-
-def _check_spacing(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)) or not 0.5 <= float(value) <= 4:
-        raise ConvmatError(f"spacing={value!r} must be a number from 0.5 to 4 (the row height "
-                           f"as a multiple of LaTeX's; 1 is LaTeX's own)")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class _Style:
-    """The validated options of one :func:`to_latex` call (shared by every matrix it writes)."""
-
-    environment: str
-    blocks: Blocks
-    zero_text: str
-    fmt: Formatter
-    max_rows: int | None
-    max_cols: int | None
-    highlight_row: int | None
-    highlight: str
-    base: int | None  # None: the base the matrix was built with (0 when it does not say)
-    spacing: float | None
-    overlay: str | None
-    grid: bool
-
-    def grid_limits(self) -> tuple[int | None, int | None]:
-        """Rows and columns of a vector drawn as a grid: about the square root of the
-        matrix's limits, so the grid stays smaller than the matrix."""
-        return tuple(None if m is None else max(3, math.isqrt(m) + 1)  # type: ignore
-                     for m in (self.max_rows, self.max_cols))
-
-
-def _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row, highlight,
-           base, spacing, overlay, grid) -> _Style:
-    environment = check_choice(environment, "environment", ENVIRONMENTS)
-    zero_text = ZERO_STYLES[check_choice(zero, "zero", ZERO_STYLES)]
-    if overlay is not None:
-        overlay = check_choice(overlay, "overlay", OVERLAYS)
-        if highlight_row is not None:
-            raise ConvmatError(f"highlight_row={highlight_row!r} and overlay={overlay!r} "
-                               f"contradict each other: the overlay highlights every row in turn")
-    if highlight is None:
-        highlight = "boxed" if overlay is None else "color"
-    highlight = check_choice(highlight, "highlight", HIGHLIGHTS)
-    if highlight_row is not None:
-        highlight_row = as_int(highlight_row, "highlight_row")
-    if not isinstance(grid, (bool, np.bool_)):
-        raise ConvmatError(f"grid={grid!r} must be True or False")
-    return _Style(environment, blocks, zero_text, Formatter(_check_precision(precision)),
-                  _check_limit(max_rows, "max_rows"), _check_limit(max_cols, "max_cols"),
-                  highlight_row, highlight, None if base is None else as_int(base, "base"),
-                  _check_spacing(spacing), overlay, bool(grid))
-
-
-def _block_levels(blocks: Blocks, layout) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(row_levels, col_levels) from the ``blocks`` option and the matrix's layout."""
-    if isinstance(blocks, str):
-        check_choice(blocks, "blocks", ("auto",))
-        return block_sizes(*layout) if layout else ((), ())
-    if blocks is None or blocks is False:
-        return (), ()
-    if isinstance(blocks, Sequence) and len(blocks) == 2:
-        return tuple(_explicit_levels(b) for b in blocks)  # type: ignore[return-value]
-    raise ConvmatError(f"blocks={brief(blocks)} is not 'auto', None or a pair (row_blocks, col_blocks)")
-
-
-def _segments(widths: Sequence[int], limit: int | None) -> tuple[list[int | None], list[int]]:
-    """Columns written for consecutive segments of ``widths`` (each elided on its own, keeping
-    ``max(2, limit // len(widths))``) and the positions in that list after which a segment
-    ends (where a rule goes)."""
-    per_segment = None if limit is None else max(2, limit // len(widths))
-    cols: list[int | None] = []
-    cuts: list[int] = []
-    start = 0
-    for width in widths:
-        cols += [None if c is None else start + c for c in elide(width, per_segment)]
-        if width:
-            cuts.append(len(cols) - 1)
-        start += width
-    return cols, cuts[:-1] if cuts and cuts[-1] == len(cols) - 1 else cuts
-
-
-def _on_slides(steps: Sequence[int], text: str, highlight: str) -> str:
-    """``text`` highlighted on the beamer slides ``steps`` only."""
-    spec = overlay_spec(steps)
-    if highlight == "color":
-        return rf"\alert<{spec}>{{{text}}}"
-    return rf"\alt<{spec}>{{{HIGHLIGHTS[highlight] % text}}}{{{text}}}"
-
-
-def _marks(entries: Entries, style: _Style, rows) -> tuple[Mark | None, Mark | None, Mark | None]:
-    """How the matrix cells, the x entries and the y entries are highlighted: the one
-    ``highlight_row``, or (``overlay="rows"``) written row number ``t`` on slide ``t``."""
-    if style.overlay is not None:
-        step = {r: t for t, r in enumerate((r for r in rows if r is not None), start=1)}
-        x_steps: dict[int, list[int]] = {}
-        for r, t in step.items():
-            for c in entries.row_columns(r):
-                x_steps.setdefault(c, []).append(t)
-        how = style.highlight
-        return (lambda r, c, text: _on_slides([step[r]], text, how),
-                lambda k, _, text: _on_slides(x_steps[k], text, how) if k in x_steps else text,
-                lambda k, _, text: _on_slides([step[k]], text, how) if k in step else text)
-    row = style.highlight_row
-    if row is None:
-        return None, None, None
-    wrap = HIGHLIGHTS[style.highlight]
-    marked = entries.row_columns(row)
-    return (lambda r, c, text: wrap % text if r == row else text,
-            lambda k, _, text: wrap % text if k in marked else text,
-            lambda k, _, text: wrap % text if k == row else text)
-
-
-def _check_rows(entries: Entries, style: _Style, rows) -> None:
-    """The highlighted row is a row of the matrix and is written."""
-    row = style.highlight_row
-    if row is not None:
-        if not 0 <= row < entries.shape[0]:
-            raise ConvmatError(f"highlight_row={row} is not a row of the {entries.shape[0]}-row "
-                               f"matrix")
-        if row not in rows:
-            raise ConvmatError(f"highlight_row={row} is elided by max_rows={style.max_rows}; "
-                               f"raise max_rows or write a slice of the matrix around that row")
-
-
-def _write(entries: Entries, style: _Style, *, rows, cols, row_levels=(), col_levels=(),
-           cuts=(), x_entry: Callable | None = None, y_entry: Callable | None = None,
-           x_shape: tuple[int, ...] | None = None, y_shape: tuple[int, ...] | None = None,
-           equals: str = "=") -> str:
-    """``[y =] A [x]``: the written rows and columns of ``entries`` with rules at the block
-    levels and after the explicit column positions ``cuts``, the vectors beside (as grids
-    of ``x_shape`` and ``y_shape`` when ``style.grid`` and the shapes are known)."""
-    if len(rows) * len(cols) > MAX_CELLS:
-        raise ConvmatError(
-            f"writing {len(rows)} x {len(cols)} entries of a {entries.shape[0]} x "
-            f"{entries.shape[1]} matrix makes more than {MAX_CELLS:,} cells; set max_rows "
-            f"and max_cols to elide the middle"
-        )
-    _check_rows(entries, style, rows)
-    mark_a, mark_x, mark_y = _marks(entries, style, rows)
-    row_rules = rules_at(rows, row_levels, r"\hline", r"\hline\hline")
-    col_rules = {**rules_at(cols, col_levels, "|", "||"), **{k: "|" for k in cuts}}
-    x_rules = {**rules_at(cols, col_levels, r"\hline", r"\hline\hline"),
-               **{k: r"\hline" for k in cuts}}
-    cells = write_cells(entries, rows, cols, style.fmt, style.zero_text, mark_a)
-    parts = [write_environment(cells, row_rules, col_rules, style.environment)]
-    limits = style.grid_limits()
-    if x_entry is not None:
-        if style.grid and x_shape is not None:
-            parts.append(write_grid(x_entry, x_shape, style.fmt, style.environment, mark_x,
-                                    limits))
-        else:
-            parts.append(write_vector(x_entry, cols, x_rules, style.fmt, style.environment,
-                                      mark_x))
-    if y_entry is not None:
-        if style.grid and y_shape is not None:
-            lhs = write_grid(y_entry, y_shape, style.fmt, style.environment, mark_y, limits)
-        else:
-            lhs = write_vector(y_entry, rows, row_rules, style.fmt, style.environment, mark_y)
-        parts[:0] = [lhs, equals]
-    return "\n".join(parts)
-
-
-def _own_base(matrix) -> int:
-    """The first index the matrix's symbols were made with (a symbolic builder's ``base``;
-    a numpy array's ``.base`` is something else entirely)."""
-    base = getattr(matrix, "base", 0)
-    return base if isinstance(base, int) and not isinstance(base, bool) else 0
-
-
-def _stored(matrix) -> int:
-    """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
-    return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
-
-
-def _padded_input(kl: KongLucey, name: str, base: int) -> Callable[[int], str]:
-    r"""Entry ``k`` of the padded input of a Kong & Lucey result, as LaTeX: an input position
-    is ``x`` at its index in the input, a zero-padded one is ``0`` and one copied by another
-    padding mode is ``\tilde{x}`` at the index it copies (a padded value, not an unknown)."""
-    shape = vector_shapes(kl.geometry)[0]
-    channels = kl.in_channels > 1
-    maps = [index_map(i, b, a, kl.padding_mode) for i, (b, a) in
-            zip(kl.input_shape, kl.padding)]
-    tilde = rf"\tilde{{{name}}}"
-
-    def entry(k: int) -> str:
-        index = [int(v) for v in np.unravel_index(k, shape)]
-        spatial = index[1:] if channels else index
-        source = [int(m[p]) for m, p in zip(maps, spatial)]
-        if min(source) < 0:
-            return "0"
-        text = name_of(name, index[:1] + source if channels else source, base)
-        inside = all(b <= p < b + i for p, (b, _), i in zip(spatial, kl.padding,
-                                                            kl.input_shape))
-        return text if inside else tilde + text[len(name):]
-
-    return entry
-
-
-def _kong_lucey(kl: KongLucey, part: object, style: _Style, x: object, y: object,
-                equals: str = "=") -> str:
-    """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`)."""
-    part = check_choice(part, "part", KONG_LUCEY_PARTS)
-    x = "x" if x is None else x
-    y = "y" if y is None else y
-    for value, label in ((x, "x"), (y, "y")):
-        if not isinstance(value, str) or not value:
-            raise ConvmatError(f"{label}={brief(value)} must be a non-empty name (the symbols of a "
-                               f"Kong & Lucey display are named from the geometry)")
-    if part == "all":
-        return "\\begin{aligned}\n" + "\n\\\\[2ex]\n".join(
-            _kong_lucey(kl, p, style, x, y, "&=") for p in KONG_LUCEY_PARTS[1:]) + \
-            "\n\\end{aligned}"
-    geom = kl.geometry
-    base = _own_base(kl) if style.base is None else style.base
-    x_shape, y_shape = vector_shapes(geom)
-    row_levels, col_levels = _block_levels(style.blocks, (geom, False))
-    rows = elide(geom.shape[0], style.max_rows)
-    padded = _padded_input(kl, x, base)
-
-    def y_entry(k):
-        return name_of(y, np.unravel_index(k, y_shape), base)
-
-    if part == "strided":  # a symbolic result holds it; rebuilding is a sympy product
-        strided = getattr(kl, "matrix", None)
-        return _write(Entries(kl.strided_matrix() if strided is None else strided), style,
-                      rows=rows,
-                      cols=elide(geom.shape[1], style.max_cols), row_levels=row_levels,
-                      col_levels=col_levels, x_entry=padded, y_entry=y_entry,
-                      x_shape=x_shape, y_shape=y_shape, equals=equals)
-    order = kl.column_order
-    widths = [block.shape[1] for block in kl.blocks]
-    if part == "permuted":
-        cols, cuts = _segments(widths, style.max_cols)
-        return _write(Entries(kl.permuted), style, rows=rows, cols=cols,
-                      row_levels=row_levels, cuts=cuts, x_entry=lambda k: padded(order[k]),
-                      y_entry=y_entry, y_shape=y_shape, equals=equals)
-    # part == "sum": y = T_0 x_0 + T_1 x_1 + ..., blocks without entries left out
-    cuts = np.cumsum([0] + widths)
-    terms = []
-    for block, lo, phase_shape in zip(kl.blocks, cuts[:-1], kl.phase_shapes):
-        if _stored(block):
-            terms.append(_write(
-                Entries(block), style, rows=rows, cols=elide(block.shape[1], style.max_cols),
-                row_levels=row_levels, x_entry=lambda k, lo=lo: padded(order[lo + k]),
-                x_shape=(kl.in_channels, *phase_shape) if kl.in_channels > 1 else phase_shape))
-    first = Entries(kl.permuted)
-    _check_rows(first, style, rows)
-    mark_y = _marks(first, style, rows)[2]
-    if style.grid:
-        lhs = write_grid(y_entry, y_shape, style.fmt, style.environment, mark_y,
-                         style.grid_limits())
-    else:
-        lhs = write_vector(y_entry, rows, rules_at(rows, row_levels, r"\hline", r"\hline\hline"),
-                           style.fmt, style.environment, mark_y)
-    return lhs + f"\n{equals}\n" + ("\n+\n".join(terms) or "0")
+#: the writer of each result type, found along the type's MRO; every other type is read as
+#: a matrix (SciPy sparse, numpy, sympy). Register a new result type here.
+WRITERS = ByType("to_latex", default=_write_matrix)
+WRITERS.register(KongLucey, _write_kong_lucey)
+WRITERS.register("convmat.symbolic:MatrixProduct", _write_product)
 
 
 def to_latex(
@@ -461,10 +143,13 @@ def to_latex(
 
     Parameters
     ----------
-    matrix : scipy sparse array/matrix, numpy array, sympy matrix, or a Kong & Lucey result
+    matrix : scipy sparse array/matrix, numpy array, sympy matrix, Kong & Lucey result, or
+        :class:`~convmat.symbolic.MatrixProduct`
         What to write. A 1-D array is written as a column. A result of
         :func:`convmat.kong_lucey` or :func:`convmat.symbolic.kong_lucey` is written as the
-        display(s) ``part`` names, every option applying to each matrix in it.
+        display(s) ``part`` names, every option applying to each matrix in it. A product
+        (:func:`convmat.symbolic.product`) is written as ``y = A x`` with its own vectors
+        unless ``x``/``y`` are given. The writer of each type is found in :data:`WRITERS`.
     part : {"all", "strided", "permuted", "sum"}, optional
         Kong & Lucey results only (default ``"all"``). ``"strided"``: :math:`y = A x` on the
         padded input; ``"permuted"``: :math:`y = [T_0 \mid T_1 \mid \cdots] [x_0; x_1;
@@ -509,8 +194,11 @@ def to_latex(
     x, y : str or sequence, optional
         Also write the input vector after the matrix (``A x``) and the output vector before
         it (``y = A x``): a name (symbols ``x_{i,j}`` indexed by the geometry, flat ``x_{7}``
-        without one) or the entries (numbers, sympy expressions or LaTeX strings). In a
-        Kong & Lucey display the padded input is written with the input's own indices: a
+        without one) or the entries (numbers, sympy expressions or LaTeX strings). A name is
+        a letter or a Greek-letter macro, then letters and digits (the command line's rule);
+        a LaTeX string may hold math macros (``\alpha``, ``\hat{x}_{1}``) and balanced
+        braces, and is refused when it could leave the formula (``\input``, ``\def``,
+        ``$``, ``%``, ``&``, ``\\``, ...). In a Kong & Lucey display the padded input is written with the input's own indices: a
         zero-padded position is ``0`` and a position another padding mode copies is
         ``\tilde{x}`` at the index it copies.
     base : int, optional
@@ -537,8 +225,9 @@ def to_latex(
     Raises
     ------
     ConvmatError
-        An unknown option, a value out of its range, ``part`` for a plain matrix, or
-        ``geometry``/``transposed`` for a Kong & Lucey result (it knows its own).
+        An unknown option, a value out of its range, ``part`` for a plain matrix,
+        ``geometry``/``transposed`` for a Kong & Lucey result (it knows its own), or a name
+        or LaTeX string in ``x``/``y`` that does not follow the rule above.
 
     Returns
     -------
@@ -603,47 +292,19 @@ def to_latex(
             raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
         if transposed is not None and not isinstance(transposed, (bool, np.bool_)):
             raise ConvmatError(f"transposed={brief(transposed)} must be True, False or None")
-        style = _style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row,
-                       highlight, base, spacing, overlay, grid)
-        if isinstance(matrix, KongLucey):
-            for name, value in (("geometry", geometry), ("transposed", transposed)):
-                if value is not None:
-                    raise ConvmatError(f"{name}={brief(value)}: a Kong & Lucey result knows its own "
-                                       f"geometry; leave {name} out")
-            body = _kong_lucey(matrix, "all" if part is None else part, style, x, y)
-        else:
-            if part is not None:
-                raise ConvmatError(f"part={brief(part)} applies to Kong & Lucey results only, not "
-                                   f"to a {type(matrix).__name__}")
-            body = _matrix(matrix, style, geometry, transposed, x, y)
-        spacing = style.spacing
+        written = style(environment, blocks, zero, precision, max_rows, max_cols,
+                        highlight_row, highlight, base, spacing, overlay, grid)
+        body = WRITERS(matrix, written, part=part, geometry=geometry, transposed=transposed,
+                       x=x, y=y)
+        spacing = written.spacing
         if spacing is None:  # loosen the rows only where a rule or a frame could touch them
             spacing = SPACING if _RULED.search(body) else 1
         if spacing != 1:
             body = f"\\def\\arraystretch{{{spacing:g}}}\n{body}"
-        if style.overlay is not None:
+        if written.overlay is not None:
             frame = beamer_frame(body)
             return beamer_document(frame) if standalone else frame
         return document(body) if standalone else body
-
-
-def _matrix(matrix, style: _Style, geometry, transposed, x, y) -> str:
-    entries = Entries(matrix)
-    n_rows, n_cols = entries.shape
-    layout = _layout(matrix, (n_rows, n_cols), geometry, transposed)
-    row_levels, col_levels = _block_levels(style.blocks, layout)
-    base = _own_base(matrix) if style.base is None else style.base
-    x_shape, y_shape = (None, None) if layout is None else vector_shapes(*layout)
-    if style.grid and layout is None and (x is not None or y is not None):
-        raise ConvmatError("grid=True draws the vectors in the shape of the convolution's "
-                           "input and output, which this matrix does not carry; pass geometry=")
-    return _write(
-        entries, style, rows=elide(n_rows, style.max_rows), cols=elide(n_cols, style.max_cols),
-        row_levels=row_levels, col_levels=col_levels,
-        x_entry=None if x is None else _vector_entries(x, n_cols, layout, 1, base, "x"),
-        y_entry=None if y is None else _vector_entries(y, n_rows, layout, 0, base, "y"),
-        x_shape=x_shape, y_shape=y_shape,
-    )
 
 
 _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
@@ -674,8 +335,10 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
     y_{1} &= w_{0} x_{1} + w_{1} x_{2}
     \end{aligned}
     """
+    import sympy
+
     with error_context("equations_to_latex"):
-        if isinstance(equations, MatrixProduct):
+        if callable(getattr(equations, "sums", None)):  # a MatrixProduct
             equations = equations.sums()
         if isinstance(equations, sympy.Eq):
             equations = [equations]
@@ -688,7 +351,7 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
         if not equations or not all(isinstance(e, sympy.Eq) for e in equations):
             raise ConvmatError("equations must be a non-empty sequence of sympy.Eq")
         lines = []
-        for k in elide(len(equations), _check_limit(max_rows, "max_rows")):
+        for k in elide(len(equations), check_limit(max_rows, "max_rows")):
             if k is None:
                 lines.append(r"&\vdots")
             else:
@@ -696,3 +359,30 @@ def equations_to_latex(equations, *, max_rows: int | None = None,
                 lines.append(f"{sympy.latex(eq.lhs)} &= {sympy.latex(eq.rhs)}")
         body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
         return document(body) if standalone else body
+
+
+def _lazy_element(name, shape, flat, base=0):
+    """The sympy symbol at C-order position ``flat`` of an array of symbols of ``shape``
+    (:mod:`convmat.symbolic`'s naming)."""
+    import sympy
+
+    return sympy.Symbol(subscript(name, np.unravel_index(flat, tuple(shape)), base))
+
+
+def __getattr__(name: str):
+    """Names this module exposed that need sympy, imported only when asked for."""
+    if name == "sympy":
+        import sympy
+
+        return sympy
+    if name == "MatrixProduct":
+        from ..symbolic import MatrixProduct
+
+        return MatrixProduct
+    if name == "element":
+        return _lazy_element
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "MatrixProduct", "element", "sympy"])

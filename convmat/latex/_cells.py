@@ -1,8 +1,8 @@
-"""The cell writer behind :func:`convmat.to_latex`: reading entries, formatting values,
-elision, rules and amsmath environments.
+"""The cell writer behind :func:`convmat.to_latex`: values, cells, rules and amsmath
+environments, in LaTeX.
 
-One renderer for every LaTeX string of the package: :mod:`convmat.latex` decides *what* is
-written (rows, columns, rules, vectors) and calls these functions to write it.
+:mod:`convmat.layout` decides *what* is written (rows, columns, rules, highlights, vectors),
+independent of the format; these functions spell it in LaTeX.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
-import sympy
 
-from .._choices import ENVIRONMENTS
-from ..errors import ConvmatError
+from ..layout import Axis, Entries, grid_axes
+from ..layout import rules_at as _rule_weights
+from ._macros import DELIMITERS, ROW_RULES, ellipsis
 
 __all__ = [
-    "MAX_CELLS", "Entries", "Formatter", "Mark",
-    "elide", "levels_of", "overlay_spec", "rules_at", "write_cells", "write_environment",
+    "Formatter", "Mark", "overlay_spec", "rules_at", "write_cells", "write_environment",
     "write_grid", "write_vector",
 ]
 
@@ -27,62 +25,7 @@ __all__ = [
 #: ``mark(k, 0, text)`` for entry ``k`` of a vector (returns ``text`` when not highlighted)
 Mark = Callable[[int, int, str], str]
 
-#: largest number of cells written (guards against rendering a huge matrix by accident)
-MAX_CELLS = 1_000_000
 AMSMATH_MAX_COLS = 10  # amsmath's MaxMatrixCols: wider matrices are written as arrays
-
-
-# -- reading entries ------------------------------------------------------------------------
-
-class Entries:
-    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix."""
-
-    def __init__(self, matrix) -> None:
-        if sp.issparse(matrix):
-            csr = sp.csr_array(matrix)
-            if not csr.has_canonical_format:
-                csr = csr.copy()
-                csr.sum_duplicates()
-            self.kind, self.data = "scipy", csr
-        elif isinstance(matrix, sympy.MatrixBase):
-            self.kind, self.data = "sympy", matrix
-        elif isinstance(matrix, sympy.NDimArray) and matrix.rank() == 2:
-            self.kind, self.data = "sympy", matrix.tomatrix()
-        else:
-            try:
-                array = np.asarray(matrix)
-            except (ValueError, TypeError) as exc:
-                raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
-            if array.ndim == 1:
-                array = array[:, None]
-            if array.ndim != 2 or array.dtype.kind not in "biufcO":
-                raise ConvmatError(
-                    f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
-                    f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
-                )
-            self.kind, self.data = "numpy", array
-        self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
-        if 0 in self.shape:
-            raise ConvmatError(f"matrix of shape {self.shape} is empty")
-
-    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
-        """Stored entries of the submatrix ``rows x cols``, keyed by positions within it."""
-        if self.kind == "scipy":
-            coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
-            return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
-        if self.kind == "sympy":
-            return self.data.extract(rows, cols).todok()
-        sub = self.data[np.ix_(rows, cols)]
-        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
-
-    def row_columns(self, row: int) -> set[int]:
-        """Columns of the stored entries of one row."""
-        if self.kind == "scipy":
-            lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
-            return set(self.data.indices[lo:hi].tolist())
-        if self.kind == "sympy":
-            return {c for _, c in self.data[row, :].todok()}
-        return set(np.flatnonzero(self.data[row] != 0).tolist())
 
 
 # -- formatting values ----------------------------------------------------------------------
@@ -141,45 +84,40 @@ class Formatter:
     def __call__(self, value: object) -> str:
         if isinstance(value, str):
             return value  # caller-supplied LaTeX (vector entries)
-        if isinstance(value, (bool, np.bool_, int, np.integer, sympy.Integer)):
+        if isinstance(value, (bool, np.bool_, int, np.integer)):
             return _integer(int(value))
-        if isinstance(value, (float, np.floating, sympy.Float)):
+        if isinstance(value, (float, np.floating)):
             return _float(float(value), self.precision)
         if isinstance(value, (complex, np.complexfloating)):
             return _complex(complex(value), self.precision)
         text = self.cache.get(value)
         if text is None:
-            text = self.cache[value] = sympy.latex(value)
+            text = self.cache[value] = _sympy_entry(value, self.precision)
         return text
 
 
-def elide(n: int, limit: int | None) -> list[int | None]:
-    """Indices written along an axis of length ``n``: all, or head, ``None`` (the ellipsis)
-    and tail, ``limit`` items in all."""
-    if limit is None or n <= limit:
-        return list(range(n))
-    tail = (limit - 1) // 2
-    head = limit - 1 - tail
-    return [*range(head), None, *range(n - tail, n)]
+def _sympy_entry(value: object, precision: int) -> str:
+    """A sympy number or expression (or anything else sympy can print): imported only here,
+    so writing a numeric matrix never loads sympy."""
+    import sympy
+
+    if isinstance(value, sympy.Integer):
+        return _integer(int(value))
+    if isinstance(value, sympy.Float):
+        return _float(float(value), precision)
+    return sympy.latex(value)
 
 
-def levels_of(shape: Sequence[int]) -> tuple[int, ...]:
-    """Block sizes of a C-order flattening of ``shape``, coarsest first (rules go after
-    every multiple of each)."""
-    sizes = {math.prod(shape[a + 1:]) for a in range(len(shape) - 1)}
-    return tuple(sorted((s for s in sizes if s > 1), reverse=True))
+def rules_at(shown: Sequence[int | None], levels: tuple[int, ...], single: str,
+             double: str) -> dict[int, str]:
+    """Rule after position ``k`` of ``shown`` where a block ends between it and the next
+    (:func:`convmat.layout.rules_at`), spelled ``single`` or ``double``."""
+    return {k: double if w == 2 else single for k, w in _rule_weights(shown, levels).items()}
 
 
-def rules_at(shown: list[int | None], levels: tuple[int, ...], single: str, double: str):
-    """Rule after position ``k`` of ``shown`` where a block ends between it and the next."""
-    out: dict[int, str] = {}
-    for k, (a, b) in enumerate(zip(shown, shown[1:])):
-        if a is None or b is None or b != a + 1:
-            continue
-        hits = [size for size in levels if b % size == 0]
-        if hits:
-            out[k] = double if len(levels) > 1 and hits[0] == levels[0] else single
-    return out
+def spelled(axis: Axis, rules: dict[int, str]) -> dict[int, str]:
+    """The rules of ``axis`` spelled by weight (:data:`ROW_RULES` or :data:`COL_RULES`)."""
+    return {k: rules[w] for k, w in axis.rules.items()}
 
 
 def write_environment(cells: list[list[str]], row_rules: dict[int, str],
@@ -199,17 +137,10 @@ def write_environment(cells: list[list[str]], row_rules: dict[int, str],
     array = f"\\begin{{array}}{{{spec}}}\n{body}\n\\end{{array}}"
     if environment == "array":
         return array
-    delimiters = ENVIRONMENTS[environment]
+    delimiters = DELIMITERS[environment]
     if delimiters is None:
         return array
     return f"\\left{delimiters[0]}{array}\\right{delimiters[1]}"
-
-
-def _ellipsis(row: int | None, col: int | None) -> str:
-    """The cell where an elided row (``None``) or column meets the rest."""
-    if row is None:
-        return r"\ddots" if col is None else r"\vdots"
-    return r"\cdots"
 
 
 def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None],
@@ -224,7 +155,7 @@ def write_cells(entries: Entries, rows: list[int | None], cols: list[int | None]
         line, j = [], 0
         for c in cols:
             if r is None or c is None:
-                line.append(_ellipsis(r, c))
+                line.append(ellipsis(r, c))
                 continue
             value = stored.get((i, j))
             if value is None:
@@ -255,26 +186,23 @@ def write_vector(entry: Callable, shown: list[int | None], rules: dict[int, str]
 def write_grid(entry: Callable, shape: Sequence[int], fmt: Formatter, environment: str,
                mark: Mark | None, limits: tuple[int | None, int | None]) -> str:
     r"""A vector of ``shape`` (C order) written as the grid it flattens, ``\operatorname{vec}``
-    in front: the last axis along a row, the others down the rows with a rule between
-    channels (or planes); each axis elided to ``limits``."""
-    shape = tuple(shape)
-    width = shape[-1]
-    height = math.prod(shape[:-1])
-    rows = elide(height, limits[0])
-    cols = elide(width, limits[1])
+    in front (:func:`convmat.layout.grid_axes`): the last axis along a row, the others down
+    the rows with a rule between channels (or planes); each axis elided to ``limits``."""
+    width = tuple(shape)[-1]
+    rows, cols = grid_axes(shape, limits)
     cells = []
-    for r in rows:
+    for r in rows.shown:
         line = []
-        for c in cols:
+        for c in cols.shown:
             if r is None or c is None:
-                line.append(_ellipsis(r, c))
+                line.append(ellipsis(r, c))
                 continue
             k = r * width + c
             text = fmt(entry(k))
             line.append(text if mark is None else mark(k, 0, text))
         cells.append(line)
-    row_rules = rules_at(rows, levels_of(shape[:-1]), r"\hline", r"\hline\hline")
-    return r"\operatorname{vec}" + write_environment(cells, row_rules, {}, environment)
+    return r"\operatorname{vec}" + write_environment(cells, spelled(rows, ROW_RULES), {},
+                                                      environment)
 
 
 def overlay_spec(steps: Sequence[int]) -> str:

@@ -42,9 +42,15 @@ __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", 
            "to_torch_sparse"]
 
 MODELS = {
-    "lenet5": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
+    # LeCun et al., "Gradient-based learning applied to document recognition": 32x32, no
+    # padding (28, 14, 10, 5, 400 -> 120 -> 84 -> 10; 61,706 parameters)
+    "lenet5": ("conv1: conv 6 5x5; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
                "pool2: avgpool 2; flatten; fc1: linear 120; tanh; fc2: linear 84; tanh; "
                "fc3: linear 10"),
+    # the same network on 28x28 (MNIST) with conv1 padded by 2: the same shapes inside
+    "lenet5-padded": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; "
+                      "tanh; pool2: avgpool 2; flatten; fc1: linear 120; tanh; "
+                      "fc2: linear 84; tanh; fc3: linear 10"),
     "vgg-block": ("conv 64 3x3 pad 1; bn; relu; conv 64 3x3 pad 1; bn; relu; maxpool 2"),
 }
 

@@ -32,8 +32,8 @@ Layers are separated by ';'. Each is '[name:] kind arguments', sizes written lik
 
 C channels, K kernel, S stride, P padding, D dilation, G groups, Q output padding,
 O output size, N features, F scale factor, R factor, M padding mode (zeros, reflect,
-replicate, circular). Example (LeNet-5):
-  "conv 6 5x5 pad 2; tanh; avgpool 2; conv 16 5x5; tanh; avgpool 2; linear 120; tanh;
+replicate, circular). Example (LeNet-5 on 32x32):
+  "conv 6 5x5; tanh; avgpool 2; conv 16 5x5; tanh; avgpool 2; linear 120; tanh;
    linear 84; tanh; linear 10"
 """
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _engine, geometry
+from .. import _engine, _maxima, geometry
 from .._validate import as_per_dim
 from ..errors import ConvmatError
 from ..pooling import avg_pool_matrix, pool_geometry
@@ -28,7 +28,7 @@ def pool_pairs(i_shape, kernel, stride, padding, dilation, ceil_mode, what):
     """PyTorch's pooling output size; padding pairs with the extra ``ceil_mode`` room."""
     pairs, out = [], []
     for axis, (i, k, s, p, d) in enumerate(zip(i_shape, kernel, stride, padding, dilation)):
-        span = d * (k - 1) + 1
+        span = geometry.effective_size(k, d)
         if 2 * p > span:
             raise ConvmatError(f"padding={p} must be at most half of the {what} window "
                                f"{span} (dim {axis}), as PyTorch requires")
@@ -194,7 +194,7 @@ class MaxPool(_Windows, NonLinearKind):
         pairs, _ = self.pairs(stage, spatial)
         geom = pool_geometry(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
                              dilation=cfg["dilation"], channels=lead)
-        columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
+        columns = _maxima.window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
         return Rows(columns, np.ones(columns.size), geom.shape[1]), None, x[columns]
 
 
@@ -282,5 +282,5 @@ class AdaptiveMaxPool(_Adaptive, NonLinearKind):
         """The selection of every window's maximum, by the engine's row maxima on the
         windows' matrix."""
         windows = self.windows(stage, shape, out_shape, False)
-        columns = windows.indices[_engine.row_argmax(windows.indptr, windows.indices, x)]
+        columns = windows.indices[_maxima.row_argmax(windows.indptr, windows.indices, x)]
         return Rows(columns, np.ones(columns.size), windows.shape[1]), None, x[columns]

@@ -183,7 +183,7 @@ class Pad(LinearKind):
         cfg = stage.cfg
         lead, spatial = spatial_split(shape, cfg["ndim"])
         positive = [(max(b, 0), max(a, 0)) for b, a in cfg["pairs"]]
-        p = padding_matrix(spatial, positive, mode=cfg["mode"], channels=lead)
+        p = padding_matrix(spatial, positive, padding_mode=cfg["mode"], channels=lead)
         if any(min(pair) < 0 for pair in cfg["pairs"]):  # a crop: keep the inner rows
             rows = np.arange(lead)
             for i, (b, a), (pb, pa) in zip(spatial, cfg["pairs"], positive):

@@ -1,0 +1,673 @@
+r"""What a display of a matrix shows, independent of the output format.
+
+Every writer (:func:`convmat.to_latex` today; pictures and TikZ next) draws the same
+decisions, made here once and without any format's syntax:
+
+- which rows and columns are written: all, or a head, an ellipsis (``None``) and a tail
+  (:func:`elide`; Kong & Lucey's phases each on their own, :func:`segments`);
+- where block rules go (:class:`Axis`): after the written positions where a block of the
+  convolution's geometry ends (:func:`block_sizes`, drawn double at the coarsest of several
+  levels), never across an ellipsis, and at explicit cuts (the phase boundaries);
+- which entries are highlighted, on which slides (:class:`Highlights`);
+- the parts of a Kong & Lucey result (:class:`KongLuceyLayout`): the strided matrix, the
+  permuted one with cuts at the phase sizes and ``x`` in phase order, and the sum of the
+  unit-stride products; and what each padded input position is (:func:`padded_sources`).
+
+A writer turns these objects into its own strings; :class:`ByType` is the one dispatch by
+result type that renderers use instead of ``isinstance`` chains.
+
+Nothing here imports sympy: a sympy matrix is recognised only once sympy is loaded.
+
+Examples
+--------
+>>> import convmat
+>>> A = convmat.conv_matrix(np.ones((1, 2, 2, 2)), (3, 3))   # 2 input channels
+>>> lay = matrix_layout(A, max_cols=8)
+>>> lay.rows.shown, lay.rows.rules   # rows: one rule after each image row (size 2)
+((0, 1, 2, 3), {1: 1})
+>>> lay.cols.shown                   # 18 columns elided to 8: head, ellipsis, tail
+(0, 1, 2, 3, None, 15, 16, 17)
+>>> lay.cols.rules                   # within the head: after an image row (3)
+{2: 1}
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._padmap import index_map
+from ._validate import as_int, check_choice
+from .errors import ConvmatError, brief
+from .geometry import ConvGeometry, vector_shapes
+
+__all__ = [
+    "MAX_CELLS", "Axis", "ByType", "Entries", "Highlights", "KongLuceyLayout", "MatrixLayout",
+    "block_levels", "block_sizes", "elide", "grid_axes", "highlights", "kong_lucey_layout",
+    "levels_of", "matrix_layout", "matrix_origin", "padded_sources", "rules_at", "segments",
+    "summary_cells",
+]
+
+#: largest number of cells written (guards against rendering a huge matrix by accident)
+MAX_CELLS = 1_000_000
+
+
+# -- dispatch by result type -----------------------------------------------------------------
+
+class ByType:
+    """Handlers by result type, found along the type's MRO (as sympy's printers dispatch on
+    the class).
+
+    A type is registered as a class, or as ``"module:Name"`` for a class of a module that may
+    not be loaded (sympy): such an entry is resolved once its module is imported, and an
+    object of that class cannot exist before. ``default`` handles every other type.
+
+    Examples
+    --------
+    >>> kinds = ByType("kind", default=lambda obj: "other")
+    >>> kinds.register(int, lambda obj: "int")
+    >>> kinds.register("fractions:Fraction", lambda obj: "fraction")
+    >>> kinds(True), kinds(2.5)   # bool is an int
+    ('int', 'other')
+    >>> from fractions import Fraction
+    >>> kinds(Fraction(1, 2))
+    'fraction'
+    """
+
+    def __init__(self, what: str, default: Callable | None = None) -> None:
+        self.what = what
+        self.default = default
+        self._types: dict[type, Callable] = {}
+        self._lazy: dict[tuple[str, str], Callable] = {}
+
+    def register(self, cls: type | str, handler: Callable) -> None:
+        """Handle objects of ``cls`` (a class or ``"module:Name"``) with ``handler``."""
+        if isinstance(cls, str):
+            module, _, name = cls.partition(":")
+            self._lazy[module, name] = handler
+        else:
+            self._types[cls] = handler
+
+    def _resolve(self) -> None:
+        for (module, name), handler in list(self._lazy.items()):
+            loaded = sys.modules.get(module)
+            if loaded is not None:
+                self._types[getattr(loaded, name)] = handler
+                del self._lazy[module, name]
+
+    def handler(self, obj: object) -> Callable:
+        """The handler of ``obj``'s type (its nearest registered base class)."""
+        if self._lazy:
+            self._resolve()
+        for cls in type(obj).__mro__:
+            found = self._types.get(cls)
+            if found is not None:
+                return found
+        if self.default is None:
+            raise ConvmatError(f"{self.what} does not handle a {type(obj).__name__} "
+                               f"({brief(obj)})")
+        return self.default
+
+    def __call__(self, obj: object, *args, **kwargs):
+        return self.handler(obj)(obj, *args, **kwargs)
+
+
+# -- reading entries -------------------------------------------------------------------------
+
+def _csr(matrix) -> tuple[str, Any]:
+    csr = sp.csr_array(matrix)
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    return "scipy", csr
+
+
+def _array(matrix) -> tuple[str, Any]:
+    try:
+        array = np.asarray(matrix)
+    except (ValueError, TypeError) as exc:
+        raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.dtype.kind not in "biufcO":
+        raise ConvmatError(
+            f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
+            f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
+        )
+    return "numpy", array
+
+
+def _sympy_array(matrix) -> tuple[str, Any]:
+    return ("sympy", matrix.tomatrix()) if matrix.rank() == 2 else _array(matrix)
+
+
+#: how each matrix type is read: (kind, the data read from)
+_READERS = ByType("reading a matrix", default=_array)
+_READERS.register(sp.sparray, _csr)
+_READERS.register(sp.spmatrix, _csr)
+_READERS.register("sympy:MatrixBase", lambda matrix: ("sympy", matrix))
+_READERS.register("sympy:NDimArray", _sympy_array)
+
+
+class Entries:
+    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix."""
+
+    def __init__(self, matrix) -> None:
+        self.kind, self.data = _READERS(matrix)
+        self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
+        if 0 in self.shape:
+            raise ConvmatError(f"matrix of shape {self.shape} is empty")
+
+    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
+        """Stored entries of the submatrix ``rows x cols``, keyed by positions within it."""
+        if self.kind == "scipy":
+            coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
+            return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
+        if self.kind == "sympy":
+            return self.data.extract(rows, cols).todok()
+        sub = self.data[np.ix_(rows, cols)]
+        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
+
+    def row_columns(self, row: int) -> set[int]:
+        """Columns of the stored entries of one row."""
+        if self.kind == "scipy":
+            lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
+            return set(self.data.indices[lo:hi].tolist())
+        if self.kind == "sympy":
+            return {c for _, c in self.data[row, :].todok()}
+        return set(np.flatnonzero(self.data[row] != 0).tolist())
+
+
+def _stored(matrix) -> int:
+    """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
+    return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
+
+
+# -- elision and rules -----------------------------------------------------------------------
+
+def elide(n: int, limit: int | None) -> list[int | None]:
+    """Indices written along an axis of length ``n``: all, or head, ``None`` (the ellipsis)
+    and tail, ``limit`` items in all.
+
+    Examples
+    --------
+    >>> elide(10, 5)
+    [0, 1, None, 8, 9]
+    """
+    if limit is None or n <= limit:
+        return list(range(n))
+    tail = (limit - 1) // 2
+    head = limit - 1 - tail
+    return [*range(head), None, *range(n - tail, n)]
+
+
+def levels_of(shape: Sequence[int]) -> tuple[int, ...]:
+    """Block sizes of a C-order flattening of ``shape``, coarsest first (rules go after
+    every multiple of each).
+
+    Examples
+    --------
+    >>> levels_of((2, 3, 4))
+    (12, 4)
+    """
+    sizes = {math.prod(shape[a + 1:]) for a in range(len(shape) - 1)}
+    return tuple(sorted((s for s in sizes if s > 1), reverse=True))
+
+
+def rules_at(shown: Sequence[int | None], levels: tuple[int, ...]) -> dict[int, int]:
+    """Rule after position ``k`` of ``shown`` where a block ends between it and the next:
+    ``{k: 2}`` (double) at the coarsest of several levels, ``{k: 1}`` otherwise. No rule
+    touches an ellipsis.
+
+    Examples
+    --------
+    >>> rules_at([0, 1, 2, 3, 4, None, 8], (4, 2))
+    {1: 1, 3: 2}
+    """
+    out: dict[int, int] = {}
+    for k, (a, b) in enumerate(zip(shown, shown[1:])):
+        if a is None or b is None or b != a + 1:
+            continue
+        hits = [size for size in levels if b % size == 0]
+        if hits:
+            out[k] = 2 if len(levels) > 1 and hits[0] == levels[0] else 1
+    return out
+
+
+def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int, ...], ...]:
+    """Block sizes ``(row_levels, col_levels)`` of a convolution's matrix, coarsest first.
+
+    Rows follow ``(C_out, *output_shape)`` and columns ``(C_in, *input_shape)`` in C order:
+    a rule goes after every channel (drawn double when there are finer levels) and after
+    every row of an image (every plane in 3-D, ...). A 1-D single-channel matrix is one
+    Toeplitz block and has none.
+
+    Examples
+    --------
+    >>> from convmat.geometry import convolution_geometry
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)))
+    ((2,), (3,))
+    >>> block_sizes(convolution_geometry((3, 3), (2, 3, 2, 2)))
+    ((4, 2), (9, 3))
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)), transposed=True)
+    ((3,), (2,))
+    """
+    x, y = vector_shapes(geom, transposed)
+    return levels_of(y), levels_of(x)
+
+
+def _explicit_levels(value: object) -> tuple[int, ...]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if value is None or value is False or value == 0:
+        return ()
+    values = value if isinstance(value, Sequence) else (value,)
+    sizes = tuple(as_int(v, "blocks") for v in values)
+    if any(v < 1 for v in sizes):
+        raise ConvmatError(f"blocks={brief(value)} must hold positive block sizes")
+    return tuple(sorted(set(sizes), reverse=True))
+
+
+def block_levels(blocks: object, origin) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(row_levels, col_levels) from a ``blocks`` option (``"auto"``, ``None`` or a pair of
+    sizes) and the matrix's origin (:func:`matrix_origin`; ``None``: unknown)."""
+    if isinstance(blocks, str):
+        check_choice(blocks, "blocks", ("auto",))
+        return block_sizes(*origin) if origin else ((), ())
+    if blocks is None or blocks is False:
+        return (), ()
+    if isinstance(blocks, Sequence) and len(blocks) == 2:
+        return tuple(_explicit_levels(b) for b in blocks)  # type: ignore[return-value]
+    raise ConvmatError(f"blocks={brief(blocks)} is not 'auto', None or a pair (row_blocks, "
+                       f"col_blocks)")
+
+
+def matrix_origin(matrix, shape, geometry=None, transposed=None):
+    """The geometry the matrix comes from and whether it is transposed (``None``: unknown).
+
+    ``geometry`` given explicitly must fit ``shape`` (or its transpose); otherwise the
+    geometry a builder attached to the matrix is used when it still fits.
+    """
+    explicit = geometry is not None
+    if not explicit:
+        geometry = getattr(matrix, "geometry", None)
+        transposed = getattr(matrix, "transposed", None)
+        if not isinstance(geometry, ConvGeometry):
+            return None
+    elif not isinstance(geometry, ConvGeometry):
+        raise ConvmatError(
+            f"geometry={brief(geometry)} is not a ConvGeometry; make one with "
+            f"convmat.geometry.conv_geometry or conv_transpose_geometry"
+        )
+    options = [False, True] if transposed is None else [bool(transposed)]
+    for t in options:
+        if geometry.shape[::-1 if t else 1] == shape:
+            return geometry, t
+    if explicit:
+        raise ConvmatError(
+            f"geometry describes a {geometry.shape[0]} x {geometry.shape[1]} matrix "
+            f"(transposed: {geometry.shape[1]} x {geometry.shape[0]}), not one of shape {shape}"
+        )
+    return None  # a ConvMatrix whose shape was changed in place
+
+
+def segments(widths: Sequence[int], limit: int | None) -> tuple[list[int | None], list[int]]:
+    """Columns written for consecutive segments of ``widths`` (each elided on its own, keeping
+    ``max(2, limit // len(widths))``) and the positions in that list after which a segment
+    ends (where a rule goes).
+
+    Examples
+    --------
+    >>> segments([3, 2], None)
+    ([0, 1, 2, 3, 4], [2])
+    """
+    per_segment = None if limit is None else max(2, limit // len(widths))
+    cols: list[int | None] = []
+    cuts: list[int] = []
+    start = 0
+    for width in widths:
+        cols += [None if c is None else start + c for c in elide(width, per_segment)]
+        if width:
+            cuts.append(len(cols) - 1)
+        start += width
+    return cols, cuts[:-1] if cuts and cuts[-1] == len(cols) - 1 else cuts
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The written positions along one axis and the rules between them.
+
+    Attributes
+    ----------
+    shown : tuple of int or None
+        The indices written, in order; ``None`` is the ellipsis.
+    rules : dict
+        ``{k: weight}``: a rule after position ``k`` of ``shown``, 1 single, 2 double.
+    """
+
+    shown: tuple[int | None, ...]
+    rules: Mapping[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, shown: Iterable[int | None], levels: tuple[int, ...] = (),
+           cuts: Iterable[int] = ()) -> Axis:
+        """``shown`` with rules at the block ``levels`` and single rules after ``cuts``."""
+        shown = tuple(shown)
+        return cls(shown, {**rules_at(shown, levels), **{k: 1 for k in cuts}})
+
+    @property
+    def indices(self) -> list[int]:
+        """The written indices without the ellipsis."""
+        return [k for k in self.shown if k is not None]
+
+
+def grid_axes(shape: Sequence[int], limits: tuple[int | None, int | None]) -> tuple[Axis, Axis]:
+    """A vector of ``shape`` (C order) drawn as the grid it flattens: the last axis along a
+    row, the others down the rows with rules between channels (or planes), each side elided
+    to ``limits``. Entry ``(r, c)`` of the grid is flat entry ``r * shape[-1] + c``."""
+    shape = tuple(shape)
+    rows = elide(math.prod(shape[:-1]), limits[0])
+    return Axis.of(rows, levels_of(shape[:-1])), Axis.of(elide(shape[-1], limits[1]))
+
+
+# -- highlights ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Highlights:
+    """Highlighted entries and the slides they are highlighted on (``None``: always).
+
+    Attributes
+    ----------
+    rows : dict
+        Matrix row -> slides on which its stored entries are highlighted.
+    x : dict
+        Column (entry of the input vector written beside it) -> slides.
+    y : dict
+        Row (entry of the output vector) -> slides.
+    """
+
+    rows: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
+    x: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
+    y: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
+
+
+def highlights(entries: Entries, rows: Axis, *, row: int | None = None,
+               overlay: bool = False, max_rows: int | None = None) -> Highlights:
+    """The one highlighted ``row`` (its window in ``x``, its entry of ``y``), or with
+    ``overlay`` every written row in turn: written row number ``t`` on slide ``t``.
+
+    Raises
+    ------
+    ConvmatError
+        ``row`` is not a row of the matrix, or it is elided.
+    """
+    if overlay:
+        step = {r: (t,) for t, r in enumerate(rows.indices, start=1)}
+        x_steps: dict[int, list[int]] = {}
+        for r, (t,) in step.items():
+            for c in entries.row_columns(r):
+                x_steps.setdefault(c, []).append(t)
+        return Highlights(step, {c: tuple(ts) for c, ts in x_steps.items()}, step)
+    if row is None:
+        return Highlights()
+    if not 0 <= row < entries.shape[0]:
+        raise ConvmatError(f"highlight_row={row} is not a row of the {entries.shape[0]}-row "
+                           f"matrix")
+    if row not in rows.shown:
+        raise ConvmatError(f"highlight_row={row} is elided by max_rows={max_rows}; "
+                           f"raise max_rows or write a slice of the matrix around that row")
+    return Highlights({row: None}, dict.fromkeys(entries.row_columns(row)), {row: None})
+
+
+# -- one matrix ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatrixLayout:
+    """What a display of one matrix writes (``[y =] A [x]``).
+
+    Attributes
+    ----------
+    entries : Entries
+        The matrix, read only at the written positions.
+    rows, cols : Axis
+        The written rows and columns and the rules between them.
+    highlights : Highlights
+        The highlighted entries.
+    x_shape, y_shape : tuple or None
+        The shapes the input and output vectors flatten (channels first), when the geometry
+        is known.
+    x_index : sequence of int or None
+        The input entry beside each column (Kong & Lucey's phase order); ``None``: column
+        ``k`` is entry ``k``.
+    """
+
+    entries: Entries
+    rows: Axis
+    cols: Axis
+    highlights: Highlights = field(default_factory=Highlights)
+    x_shape: tuple[int, ...] | None = None
+    y_shape: tuple[int, ...] | None = None
+    x_index: Sequence[int] | None = None
+
+    def x_entry(self, k: int) -> int:
+        """The input entry written beside column ``k``."""
+        return k if self.x_index is None else int(self.x_index[k])
+
+
+def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
+    if len(rows) * len(cols) > MAX_CELLS:
+        raise ConvmatError(
+            f"writing {len(rows)} x {len(cols)} entries of a {entries.shape[0]} x "
+            f"{entries.shape[1]} matrix makes more than {MAX_CELLS:,} cells; set max_rows "
+            f"and max_cols to elide the middle"
+        )
+
+
+def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row, overlay, max_rows,
+            **vectors) -> MatrixLayout:
+    _check_cells(entries, rows.shown, cols.shown)
+    marked = highlights(entries, rows, row=highlight_row, overlay=overlay, max_rows=max_rows)
+    return MatrixLayout(entries, rows, cols, marked, **vectors)
+
+
+def matrix_layout(matrix, *, blocks: object = "auto", geometry: ConvGeometry | None = None,
+                  transposed: bool | None = None, max_rows: int | None = None,
+                  max_cols: int | None = None, highlight_row: int | None = None,
+                  overlay: bool = False) -> MatrixLayout:
+    """The layout of a SciPy sparse, numpy or sympy matrix: rows and columns elided to
+    ``max_rows`` x ``max_cols``, rules at the blocks (``"auto"``: from the geometry the
+    matrix carries or ``geometry=``), the highlighted row or the overlay's slides."""
+    entries = Entries(matrix)
+    n_rows, n_cols = entries.shape
+    origin = matrix_origin(matrix, (n_rows, n_cols), geometry, transposed)
+    row_levels, col_levels = block_levels(blocks, origin)
+    x_shape, y_shape = (None, None) if origin is None else vector_shapes(*origin)
+    return _layout(entries, Axis.of(elide(n_rows, max_rows), row_levels),
+                   Axis.of(elide(n_cols, max_cols), col_levels), highlight_row=highlight_row,
+                   overlay=overlay, max_rows=max_rows, x_shape=x_shape, y_shape=y_shape)
+
+
+# -- Kong & Lucey ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KongLuceyLayout:
+    """The displays of a Kong & Lucey result: ``strided`` (:math:`y = A x` on the padded
+    input), ``permuted`` (:math:`y = [T_0 | T_1 | \\cdots] x` with ``x`` in phase order) and
+    ``sum`` (:math:`y = \\sum_r T_r x_r`), each built when asked for.
+
+    Attributes
+    ----------
+    kl : KongLucey
+        The result (numeric or symbolic).
+    cuts : tuple of int
+        Column offsets of the phases in the permuted matrix, ``0`` first and the column count
+        last: phase ``r`` is columns ``cuts[r]:cuts[r + 1]`` (the phase sizes are the
+        differences).
+    order : numpy.ndarray of int
+        The padded input entry of each column of the permuted matrix (``x`` in phase order).
+    """
+
+    kl: Any
+    blocks: object = "auto"
+    max_rows: int | None = None
+    max_cols: int | None = None
+    highlight_row: int | None = None
+    overlay: bool = False
+
+    @property
+    def cuts(self) -> tuple[int, ...]:
+        return tuple(int(c) for c in np.cumsum([0] + [b.shape[1] for b in self.kl.blocks]))
+
+    @property
+    def order(self) -> np.ndarray:
+        return self.kl.column_order
+
+    def _levels(self):
+        return block_levels(self.blocks, (self.kl.geometry, False))
+
+    def _rows(self) -> Axis:
+        return Axis.of(elide(self.kl.geometry.shape[0], self.max_rows), self._levels()[0])
+
+    def _marks(self) -> dict:
+        return dict(highlight_row=self.highlight_row, overlay=self.overlay,
+                    max_rows=self.max_rows)
+
+    @property
+    def vector_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Shapes of the padded input and of the output, channels first."""
+        return vector_shapes(self.kl.geometry)
+
+    def strided(self) -> MatrixLayout:
+        """:math:`y = A x`: the strided matrix on the padded input, the geometry's rules."""
+        kl = self.kl
+        strided = getattr(kl, "matrix", None)  # a symbolic result holds it
+        entries = Entries(kl.strided_matrix() if strided is None else strided)
+        x_shape, y_shape = self.vector_shapes
+        cols = Axis.of(elide(kl.geometry.shape[1], self.max_cols), self._levels()[1])
+        return _layout(entries, self._rows(), cols, x_shape=x_shape, y_shape=y_shape,
+                       **self._marks())
+
+    def permuted(self) -> MatrixLayout:
+        """:math:`y = [T_0 | T_1 | \\cdots] x`: each phase's columns elided on their own, a
+        rule after each phase, ``x`` in phase order (as a column, never a grid)."""
+        cols, cuts = segments(np.diff(self.cuts).tolist(), self.max_cols)
+        return _layout(Entries(self.kl.permuted), self._rows(), Axis.of(cols, cuts=cuts),
+                       y_shape=self.vector_shapes[1], x_index=self.order, **self._marks())
+
+    def sum(self) -> tuple[tuple[MatrixLayout, ...], MatrixLayout]:
+        r"""The terms :math:`T_r x_r` of the phases whose blocks hold entries (each with
+        ``x_index`` into the padded input and ``x_shape`` the phase input's shape), and the
+        layout the left side ``y`` is read from."""
+        kl, rows, order, cuts = self.kl, self._rows(), self.order, self.cuts
+        terms = []
+        for r, (block, phase_shape) in enumerate(zip(kl.blocks, kl.phase_shapes)):
+            if _stored(block):
+                x_shape = (kl.in_channels, *phase_shape) if kl.in_channels > 1 else phase_shape
+                terms.append(_layout(Entries(block), rows,
+                                     Axis.of(elide(block.shape[1], self.max_cols)),
+                                     x_shape=tuple(x_shape),
+                                     x_index=order[cuts[r]:cuts[r + 1]], **self._marks()))
+        permuted = Entries(kl.permuted)
+        marked = highlights(permuted, rows, row=self.highlight_row, overlay=self.overlay,
+                            max_rows=self.max_rows)
+        return tuple(terms), MatrixLayout(permuted, rows, Axis(()), marked,
+                                          y_shape=self.vector_shapes[1])
+
+
+def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
+    """The layout of a Kong & Lucey result (options as :func:`matrix_layout`'s).
+
+    Examples
+    --------
+    >>> import convmat
+    >>> lay = kong_lucey_layout(convmat.kong_lucey([1, 2, 3], (5,), stride=2))
+    >>> lay.cuts, lay.order.tolist()   # phase 0 is x_0, x_2, x_4; phase 1 is x_1, x_3
+    ((0, 3, 5), [0, 2, 4, 1, 3])
+    >>> lay.permuted().cols.rules   # one rule, after the first phase
+    {2: 1}
+    """
+    return KongLuceyLayout(kl, **options)
+
+
+def padded_sources(kl) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
+    """What entry ``k`` of a Kong & Lucey result's padded input is: ``(index, inside)`` with
+    ``index`` the input entry it holds or copies (channel first when there are several
+    channels; ``None``: a zero of zero padding) and ``inside`` whether it is that entry
+    itself rather than a copy made by another padding mode.
+
+    Examples
+    --------
+    >>> import convmat
+    >>> kl = convmat.kong_lucey([1, 2], (3,), stride=2, padding=1, padding_mode="reflect")
+    >>> [padded_sources(kl)(k) for k in range(5)]
+    [((1,), False), ((0,), True), ((1,), True), ((2,), True), ((1,), False)]
+    """
+    shape = vector_shapes(kl.geometry)[0]
+    channels = kl.in_channels > 1
+    maps = [index_map(i, b, a, kl.padding_mode) for i, (b, a) in
+            zip(kl.input_shape, kl.padding)]
+
+    def source(k: int) -> tuple[tuple[int, ...] | None, bool]:
+        index = [int(v) for v in np.unravel_index(k, shape)]
+        spatial = index[1:] if channels else index
+        found = [int(m[p]) for m, p in zip(maps, spatial)]
+        if min(found) < 0:
+            return None, False
+        inside = all(b <= p < b + i for p, (b, _), i in zip(spatial, kl.padding,
+                                                            kl.input_shape))
+        return tuple(index[:1] + found if channels else found), inside
+
+    return source
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+def _columns(s) -> list[str]:
+    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
+            "receptive field"]
+    return cols + ["spectral norm"] if s.spectral else cols
+
+
+def summary_cells(s, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
+                                                               list[str]]:
+    """The cells of a network summary (:func:`convmat.summary`) as text, whatever the
+    format: the header, one row per layer (shapes joined by ``times``, an upper bound marked
+    ``le``) and the totals."""
+    return _columns(s), _cells(s, times, le), _footer(s)
+
+
+def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
+    def join(shape):
+        return times.join(str(v) for v in shape)
+
+    out = []
+    for r in s.rows:
+        bound = "" if r.exact else le
+        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
+                 join(r.matrix_shape), f"{bound}{r.stored:,}",
+                 f"{bound}{_percent(r.density)}",
+                 "" if r.receptive_field is None else join(r.receptive_field)]
+        if s.spectral:
+            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
+        out.append(cells)
+    return out
+
+
+def _footer(s) -> list[str]:
+    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
+    return cells + [""] if s.spectral else cells
+
+
+def _percent(value: float) -> str:
+    percent = 100 * value
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    if percent >= 0.01:
+        return f"{percent:.2g}%"
+    return f"{percent:.1e}%"
