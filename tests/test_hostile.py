@@ -413,6 +413,8 @@ CALLS = {
     convmat.show: dict(matrix=SYM, max_rows=5, max_cols=5),
     convmat.from_torch: dict(module=_torch_module(), input_shape=(6,), at=None),
     convmat.to_torch_sparse: dict(A=convmat.conv_matrix(W, (6,))),
+    convmat.spectral_bounds: dict(weight=W, input_shape=(6,), stride=2, padding=1, dilation=1,
+                                  groups=1, padding_mode="circular", exact=True),
     convmat.networks.register: dict(module_type=type("Unused", (), {}),
                                     converter=lambda module, shape, at: None),
     convmat.to_latex: dict(matrix=SYM, environment="bmatrix", blocks="auto", zero="0",

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ def from_torch(module, input_shape, *, at=None):
         return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
 
 
-def register(module_type, converter) -> None:
+def register(module_type: type, converter: Callable[..., Any]) -> None:
     r"""Read every module of ``module_type`` with ``converter`` in :func:`from_torch` and
     :func:`summary`.
 
@@ -276,7 +277,7 @@ class Summary:
         return self.markdown()
 
 
-def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
+def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> Summary:
     r"""A network layer by layer: output shape, parameters, matrix, stored entries, density,
     receptive field (and spectral norm).
 

@@ -8,6 +8,8 @@ Every such module is imported here, in name order; nothing else changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import importlib
 import pkgutil
 from pathlib import Path
@@ -27,7 +29,7 @@ __all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "register"
 _CONVERTED: dict[type, Converted] = {}
 
 
-def register(module_type, converter) -> None:
+def register(module_type: Any, converter: Any) -> None:
     """Read ``module_type`` with ``converter`` (see :func:`convmat.networks.register`)."""
     if not isinstance(module_type, type):
         raise ConvmatError(f"module_type={brief(module_type)} must be a class (a subclass of "
@@ -41,7 +43,7 @@ def register(module_type, converter) -> None:
     KINDS[kind.name] = kind
 
 
-def converted(module) -> Kind | None:
+def converted(module: Any) -> Kind | None:
     """The users' kind of ``module`` (the latest registration that matches), if any."""
     for kind in reversed(_CONVERTED.values()):
         if kind.matches(module):
@@ -49,7 +51,7 @@ def converted(module) -> Kind | None:
     return None
 
 
-def kind_of_module(module) -> Kind | None:
+def kind_of_module(module: Any) -> Kind | None:
     """The kind of a PyTorch leaf module: a user's converter first, then the built-ins."""
     found = converted(module)
     if found is not None:
