@@ -32,6 +32,18 @@ CASES = [
     "convmat.symbolic.conv_matrix((1000, 1000), (5, 5), stride=0)",
     "convmat.symbolic.kernel((10**5, 10**5))",
     "convmat.conv_matrix([1, 2], (4,), stride=10**5000)",
+    "convmat.summary('conv 4 3', (2**40,))",  # counted, not refused: nothing allocated
+    "convmat.summary('avgpool 3 stride 2 pad 1; upsample 2 linear; pad 3', (2**40,))",
+    "convmat.summary('conv 4 3', (8,), in_channels=0)",
+]
+
+#: cases that need PyTorch (measured against a floor that imports it too)
+TORCH_CASES = [
+    "convmat.from_torch(torch.nn.Conv2d(1, 1, 3), (10**5, 10**5))",
+    "convmat.from_torch(torch.nn.Conv1d(1, 1, 3), (1, 2**61))",
+    "convmat.from_torch(torch.nn.Conv2d(1, 1, 3), (12000, 12000))",
+    "convmat.from_torch(torch.nn.Sequential(torch.nn.AvgPool1d(2), torch.nn.Upsample("
+    "scale_factor=2)), (1, 2**40))",
 ]
 
 #: the limit every case runs under, so that the figures do not depend on the machine's memory
@@ -39,6 +51,7 @@ LIMIT = "1G"
 
 SCRIPT = """
 import resource, time, numpy as np, convmat, convmat.symbolic
+{prelude}
 start = time.perf_counter()
 try:
     {call}
@@ -50,8 +63,9 @@ print(outcome, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def run(call: str) -> tuple[str, float, int]:
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(call=call)], cwd=ROOT,
+def run(call: str, prelude: str = "") -> tuple[str, float, int]:
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(call=call, prelude=prelude)],
+                            cwd=ROOT,
                             capture_output=True, text=True, timeout=600, check=True,
                             env={**os.environ, "CONVMAT_MEMORY_LIMIT": LIMIT})
     outcome, elapsed, rss = result.stdout.split()
@@ -93,6 +107,16 @@ def main() -> None:
         outcome, elapsed, rss = run(call)
         print(f"{call[:74]:74s} {outcome:8s} {elapsed * 1e3:7.2f}ms {rss / 1024:6.0f}MiB "
               f"{rss / floor:7.2f}x")
+    try:
+        _, _, floor = run("pass", "import torch")
+    except subprocess.CalledProcessError:
+        print("PyTorch is not installed: from_torch's cases left out")
+    else:
+        print(f"with PyTorch imported, the floor peaks at {floor / 1024:.0f} MiB")
+        for call in TORCH_CASES:
+            outcome, elapsed, rss = run(call, "import torch")
+            print(f"{call[:74]:74s} {outcome:8s} {elapsed * 1e3:7.2f}ms {rss / 1024:6.0f}MiB "
+                  f"{rss / floor:7.2f}x")
     print()
     print(f"{'command line (whole process: start, imports, refusal)':74s} {'exit':>4s} "
           f"{'wall':>8s} {'stderr':>6s}")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import convmat
 from convmat import ConvmatError
-from convmat.networks import _kinds, _registry
+from convmat.networks import _kinds
 from convmat.networks._conv_kinds import axis_reads
 
 from .conftest import requires_torch, torch
@@ -316,17 +316,17 @@ def test_a_registered_container_is_a_leaf():
     its output PyTorch's, its summary row the converter's matrix."""
     torch.manual_seed(4)
     model = nn.Sequential(ScaledConv(), nn.ReLU()).double()
-    x = np.random.default_rng(5).standard_normal((2, 5, 5))
+    x = np.random.default_rng(5).standard_normal((2, 4, 6))
     with pytest.raises(ConvmatError, match="layer 0"):
-        convmat.from_torch(model, (5, 5), at=x)
+        convmat.from_torch(model, (4, 6), at=x)
     convmat.networks.register(ScaledConv, _scaled_conv)
-    j, b = convmat.from_torch(model, (2, 5, 5), at=x)
+    j, b = convmat.from_torch(model, (2, 4, 6), at=x)
     xt = torch.from_numpy(x[None])
     jac = torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1), xt)
     np.testing.assert_allclose(j.toarray(), jac.reshape(j.shape).numpy(), atol=1e-12)
-    rows = convmat.summary(model, (2, 5, 5)).rows
-    assert rows[0].type == "ScaledConv" and rows[0].output_shape == (3, 5, 5)
-    assert rows[0].stored == _scaled_conv(model[0], (2, 5, 5), None)[0].nnz
+    rows = convmat.summary(model, (2, 4, 6)).rows
+    assert rows[0].type == "ScaledConv" and rows[0].output_shape == (3, 4, 6)
+    assert rows[0].stored == _scaled_conv(model[0], (2, 4, 6), None)[0].nnz
     assert rows[0].receptive_field is None  # its window is not known
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
 from ._from_torch import _input_shape, _shapes, _torch_stages
-from ._kinds import Field, guard
+from ._kinds import FieldStep, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
            "to_torch_sparse"]
@@ -136,7 +137,7 @@ def from_torch(module, input_shape, *, at=None):
         return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
 
 
-def register(module_type, converter) -> None:
+def register(module_type: type, converter: Callable[..., Any]) -> None:
     r"""Read every module of ``module_type`` with ``converter`` in :func:`from_torch` and
     :func:`summary`.
 
@@ -276,7 +277,7 @@ class Summary:
         return self.markdown()
 
 
-def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
+def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> Summary:
     r"""A network layer by layer: output shape, parameters, matrix, stored entries, density,
     receptive field (and spectral norm).
 
@@ -344,7 +345,7 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
             kind = stage.kind
             try:
                 stored, exact = kind.stored(stage, shape, out)
-                step = kind.field_step(stage, shape) if field_open else Field.ENDS
+                step = kind.field_step(stage, shape) if field_open else FieldStep.ENDS
                 value = None
                 if stage.linear:
                     try:
@@ -353,9 +354,9 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
                         value = None
             except ConvmatError as exc:
                 raise ConvmatError(f"{stage.label}: {exc.message}") from None
-            if step is Field.ENDS:
+            if step is FieldStep.ENDS:
                 field_open = False
-            elif step is not Field.KEEPS:
+            elif step is not FieldStep.KEEPS:
                 stack.append(step)
             rf = None
             if field_open and spatial:

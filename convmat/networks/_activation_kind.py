@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ._factors import Rows
-from ._kinds import Field, NonLinearKind, registered
+from ._kinds import FieldStep, NonLinearKind, Stage, registered
 from ..errors import ConvmatError
 
 __all__ = ["ACTIVATIONS", "Activation"]
@@ -35,7 +35,7 @@ def _call(stage, xt):
     return torch.func.functional_call(module, state, (xt,))
 
 
-def _by_autograd(stage, x: np.ndarray, shape: tuple):
+def _by_autograd(stage: Stage, x: np.ndarray, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     xt = torch.tensor(x.reshape(1, *shape), dtype=torch.float64, requires_grad=True)
@@ -45,7 +45,8 @@ def _by_autograd(stage, x: np.ndarray, shape: tuple):
     return slope.numpy().reshape(-1), y.detach().numpy().reshape(-1)
 
 
-def _slope_and_value(stage, x: np.ndarray, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _slope_and_value(stage: Stage, x: np.ndarray,
+                     shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Derivative and value of an element-wise activation at ``x``.
 
     The common ones by PyTorch's own formulas (the derivative at a kink as its backward
@@ -102,7 +103,7 @@ class Activation(NonLinearKind):
         return Rows.diag(slope), None, value
 
     def field_step(self, stage, shape):
-        return Field.KEEPS
+        return FieldStep.KEEPS
 
     def spectral(self, stage, shape, norm):
         return None  # a Jacobian at a point only

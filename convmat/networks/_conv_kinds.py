@@ -12,7 +12,7 @@ from ..errors import ConvmatError, brief
 from ..receptive import Layer
 from ..sparse import conv_transpose_matrix
 from ._factors import LazyConv
-from ._kinds import Field, LinearKind, bias_vector, channels_first, registered, tensor_values
+from ._kinds import FieldStep, LinearKind, bias_vector, channels_first, registered, tensor_values
 
 __all__ = ["Conv", "ConvTranspose", "axis_reads"]
 
@@ -209,7 +209,7 @@ class ConvTranspose(_Convolutions):
         return a, bias_vector(stage, out_shape)
 
     def field_step(self, stage, shape):
-        return Field.ENDS  # no integer window
+        return FieldStep.ENDS  # no integer window
 
     def spectral(self, stage, shape, norm):
         if stage.weight is None:

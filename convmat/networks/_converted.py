@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import math
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConvmatError, brief
-from ._kinds import Field, LinearKind
+from ._kinds import FieldStep, LinearKind, Stage
 
 __all__ = ["Converted"]
 
@@ -24,7 +27,7 @@ class Converted(LinearKind):
     positional = ()
     modules = ()  # the registered type: matches
 
-    def __init__(self, module_type: type, converter):
+    def __init__(self, module_type: type, converter: Callable[..., Any]):
         self.module_type, self.converter = module_type, converter
         self.name = f"{module_type.__module__}.{module_type.__qualname__}"
 
@@ -40,7 +43,8 @@ class Converted(LinearKind):
     def first_geometry(self, stage):
         return None  # its input shape is given in full
 
-    def _convert(self, stage, shape: tuple, at=None):
+    def _convert(self, stage: Stage, shape: tuple,
+                 at: np.ndarray | None = None) -> tuple[sp.csr_array, np.ndarray, tuple]:
         done = stage.cfg["converted"]
         if at is None and shape in done:
             return done[shape]
@@ -88,7 +92,7 @@ class Converted(LinearKind):
         return a, b, a @ x + b
 
     def field_step(self, stage, shape):
-        return Field.ENDS  # its window is not known
+        return FieldStep.ENDS  # its window is not known
 
     def spectral(self, stage, shape, norm):
         return None  # not known

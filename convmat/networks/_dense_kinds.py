@@ -12,7 +12,7 @@ from .._memory import check_budget
 from .._validate import as_int
 from ..errors import ConvmatError, brief
 from ._factors import kron_all
-from ._kinds import AS_GIVEN, Field, LinearKind, bias_vector, registered, tensor_values
+from ._kinds import AS_GIVEN, FieldStep, LinearKind, bias_vector, registered, tensor_values
 
 __all__ = ["BatchNorm", "Linear"]
 
@@ -65,7 +65,7 @@ class BatchNorm(LinearKind):
                 np.repeat(stage.bias, per))
 
     def field_step(self, stage, shape):
-        return Field.KEEPS
+        return FieldStep.KEEPS
 
     def spectral(self, stage, shape, norm):
         return None if stage.weight is None else float(np.max(np.abs(stage.weight)))
@@ -122,7 +122,7 @@ class Linear(LinearKind):
         return kron_all([a], lead), bias
 
     def field_step(self, stage, shape):
-        return Field.ENDS
+        return FieldStep.ENDS
 
     def spectral(self, stage, shape, norm):
         if stage.weight is None:

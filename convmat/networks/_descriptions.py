@@ -45,7 +45,7 @@ _FLAGS = {"nobias": ("bias", False), "ceil": ("ceil_mode", True),
           "exclude-pad": ("count_include_pad", False), "align-corners": ("align_corners", True)}
 
 
-def _size(token: str, what: str):
+def _size(token: str, what: str) -> int | tuple[int, ...]:
     parts = re.split(r"[x×,]", token)
     if not all(re.fullmatch(r"-?\d+", p) for p in parts):
         raise ConvmatError(f"{what} {brief(token)} is not an int or per-dim ints like 5x5")
@@ -53,7 +53,8 @@ def _size(token: str, what: str):
     return values[0] if len(values) == 1 else values
 
 
-def _positional_value(key: str, word: str, low: str, text: str, number: int):
+def _positional_value(key: str, word: str, low: str, text: str,
+                      number: int) -> object:
     if key == "padding" and low in ("same", "valid"):
         return low
     if key == "scale_factor":
@@ -93,16 +94,16 @@ def _parse_one(text: str, number: int) -> dict:
         elif low in _KEYWORDS:
             if not args:
                 raise ConvmatError(f"layer {number} {text.strip()!r}: {token} needs a value")
-            value = args.pop(0)
+            given = args.pop(0)
             key = _KEYWORDS[low]
             if key == "mode":
-                layer[key] = value.lower()
+                layer[key] = given.lower()
             elif key == "value":
-                layer[key] = float(value)
-            elif key == "padding" and value.lower() in ("same", "valid"):
-                layer[key] = value.lower()
+                layer[key] = float(given)
+            elif key == "padding" and given.lower() in ("same", "valid"):
+                layer[key] = given.lower()
             else:
-                layer[key] = _size(value, token)
+                layer[key] = _size(given, token)
         elif k < len(positional):
             layer[positional[k]] = _positional_value(positional[k], token, low, text, number)
             k += 1
@@ -133,7 +134,7 @@ def parse_layers(spec: str) -> list[dict]:
     return [_parse_one(p, n) for n, p in enumerate(parts)]
 
 
-def _description_stage(layer, number: int, shape: tuple) -> Stage:
+def _description_stage(layer: object, number: int, shape: tuple) -> Stage:
     if isinstance(layer, str):
         layer = _parse_one(layer, number)
     if not isinstance(layer, Mapping) or "type" not in layer:
@@ -159,7 +160,7 @@ def _description_stage(layer, number: int, shape: tuple) -> Stage:
     return stage
 
 
-def description_stages(layers, shape: tuple) -> tuple[list[Stage], list[tuple]]:
+def description_stages(layers: object, shape: tuple) -> tuple[list[Stage], list[tuple]]:
     """Stages and shapes of a description list (each layer read on its input's shape)."""
     if isinstance(layers, str):
         layers = parse_layers(layers)

@@ -5,6 +5,9 @@ constructions several layer kinds share."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -41,7 +44,8 @@ class Rows:
         return self.values * v[self.columns]
 
 
-def distinct_reads(i, k, s, d, b, a, mode, o) -> tuple[np.ndarray, np.ndarray]:
+def distinct_reads(i: int, k: int, s: int, d: int, b: int, a: int, mode: str,
+                   o: int) -> tuple[np.ndarray, np.ndarray]:
     """Per output position ``t < o`` of one dim, the input positions its taps read, sorted
     (``-1``: zero padding), and a mask of the first read of each distinct input."""
     pos = (np.arange(o, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d)
@@ -102,12 +106,12 @@ class LazyConv:
                 np.tile(per_row.ravel() * c_in_g, g.out_channels))
 
 
-def apply(a, v: np.ndarray) -> np.ndarray:
+def apply(a: Any, v: np.ndarray) -> np.ndarray:
     """``a @ v`` for a factor ``a`` and a vector ``v``."""
     return a.operator.matvec(v) if isinstance(a, LazyConv) else a @ v
 
 
-def kron_all(factors, leading: int) -> sp.csr_array:
+def kron_all(factors: Sequence[Any], leading: int) -> sp.csr_array:
     """``kron(I_leading, F_1, ..., F_N)`` as CSR."""
     out = sp.eye_array(leading, format="csr")
     for f in factors:
@@ -115,7 +119,8 @@ def kron_all(factors, leading: int) -> sp.csr_array:
     return sp.csr_array(out)
 
 
-def window_matrix(starts, ends, size, values=None) -> sp.csr_array:
+def window_matrix(starts: np.ndarray, ends: np.ndarray, size: int,
+                  values: np.ndarray | None = None) -> sp.csr_array:
     """Rows ``t`` with ones (or ``values``) on ``starts[t] <= j < ends[t]``, as CSR."""
     counts = ends - starts
     indptr = np.concatenate(([0], np.cumsum(counts)))

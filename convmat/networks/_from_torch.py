@@ -138,11 +138,11 @@ def _torch_stage(name: str, m, count: bool = False) -> Stage:
     kind = kind_of_module(m)
     if kind is None:
         raise ConvmatError(
-            f"is not a supported module type; from_torch follows nn.Sequential containers of "
-            f"convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
-            f"Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
-            f"activations (a custom module can be rewritten as an nn.Sequential, or its "
-            f"type given a converter with convmat.networks.register)")
+            "is not a supported module type; from_torch follows nn.Sequential containers of "
+            "convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
+            "Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
+            "activations (a custom module can be rewritten as an nn.Sequential, or its "
+            "type given a converter with convmat.networks.register)")
     match = re.fullmatch(r"\D+?(\d)d", t)
     stage = Stage(name, t, kind, module=m, parameters=_count(m) if count else None)
     kind.read_module(stage, m, int(match.group(1)) if match else None)

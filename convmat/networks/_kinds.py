@@ -5,8 +5,9 @@ a PyTorch module (:meth:`Kind.matches`, :meth:`Kind.read_module`) and from a tex
 description (:attr:`Kind.words`, :attr:`Kind.positional`, :meth:`Kind.read_description`),
 its output shape, its matrix (:meth:`LinearKind.matrix`) or its Jacobian at a point
 (:meth:`NonLinearKind.jacobian`), the entries its matrix stores (counted from the geometry,
-in closed form), its receptive-field step and its spectral norm. Every method is abstract:
-a kind that lacks one cannot be registered (``TypeError``), there is no silent default.
+in closed form), its receptive-field step and its spectral norm. Every method is abstract
+(``matches`` reads the required class attribute ``modules``): a kind that lacks a method or
+an attribute cannot be registered (``TypeError``); there is no silent default.
 
 A :class:`Stage` is one layer of a given network: its kind, its configuration, its values
 and its name. :func:`registered` adds a kind to :data:`KINDS`; the kinds themselves live in
@@ -19,7 +20,8 @@ import abc
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,12 +29,12 @@ from .._memory import check_budget
 from ..errors import ConvmatError, brief
 from ._factors import apply
 
-__all__ = ["AS_GIVEN", "KINDS", "Field", "Kind", "LinearKind", "NonLinearKind", "Stage",
+__all__ = ["AS_GIVEN", "KINDS", "FieldStep", "Kind", "LinearKind", "NonLinearKind", "Stage",
            "bias_vector", "channels_first", "guard", "registered", "spatial_split",
            "tensor_values"]
 
 
-class Field(enum.Enum):
+class FieldStep(enum.Enum):
     """What a layer without a window does to the receptive field of the stack."""
 
     KEEPS = "keeps"  # element-wise: the field stays as it is
@@ -53,7 +55,7 @@ class Stage:
     cfg: dict = field(default_factory=dict)
     weight: np.ndarray | None = None
     bias: np.ndarray | None = None
-    module: object = None  # the PyTorch module (for the non-linear layers' values at x)
+    module: Any = None  # the PyTorch module (for the non-linear layers' values at x)
     parameters: int | None = None
 
     @property
@@ -71,7 +73,7 @@ class Kind(abc.ABC):
     :func:`registered`."""
 
     #: the kind's name (the key in :data:`KINDS`)
-    name: ClassVar[str]
+    name: str
     #: words of the text grammar that name the kind (lower case; ``()``: none)
     words: ClassVar[tuple[str, ...]]
     #: the description's positional arguments, in order
@@ -82,33 +84,34 @@ class Kind(abc.ABC):
     linear: ClassVar[bool]
 
     # ---------------------------------------------------------------- reading a layer
-    def matches(self, module) -> bool:
+    def matches(self, module: Any) -> bool:
         """Whether the PyTorch ``module`` is a layer of this kind: an instance of one of
         :attr:`modules`."""
         import torch.nn as nn
 
-        classes = []
+        classes: list[Any] = []
         for path in self.modules:
-            found = nn
+            found: Any = nn
             for part in path.split("."):
                 found = getattr(found, part)
             classes.append(found)
         return isinstance(module, tuple(classes))
 
     @abc.abstractmethod
-    def read_module(self, stage: Stage, module, ndim: int | None) -> None:
+    def read_module(self, stage: Stage, module: Any, ndim: int | None) -> None:
         """Fill ``stage`` (``cfg``, ``weight``, ``bias``) from the PyTorch ``module``
         (``ndim``: the ``Nd`` of its class name, if any); raise :class:`ConvmatError` for
         a configuration that has no matrix."""
 
     @abc.abstractmethod
-    def read_description(self, stage: Stage, take, word: str, shape: tuple) -> None:
+    def read_description(self, stage: Stage, take: Callable[[str, Any], Any], word: str,
+                         shape: tuple) -> None:
         """Fill ``stage`` (``cfg``, ``type``, ``parameters``) from a description:
         ``take(key, default)`` pops a key, ``word`` is the kind's word as written (lower
         case), ``shape`` the layer's input ``(C, *spatial)``."""
 
     @abc.abstractmethod
-    def first_geometry(self, stage: Stage):
+    def first_geometry(self, stage: Stage) -> Any:
         """What the layer fixes of the network's input when it comes first: ``(ndim,
         channels, final)`` (``None`` for what it leaves open; ``final``: later layers
         fix nothing more), :data:`AS_GIVEN`, or ``None`` (it fixes nothing and ends the
@@ -125,17 +128,18 @@ class Kind(abc.ABC):
         of the matrix's size is allocated."""
 
     @abc.abstractmethod
-    def field_step(self, stage: Stage, shape: tuple):
-        """The layer's :class:`convmat.receptive.Layer` or a :class:`Field`."""
+    def field_step(self, stage: Stage, shape: tuple) -> Any:
+        """The layer's :class:`convmat.receptive.Layer` or a :class:`FieldStep`."""
 
     @abc.abstractmethod
-    def spectral(self, stage: Stage, shape: tuple, norm) -> float | None:
+    def spectral(self, stage: Stage, shape: tuple, norm: Callable[..., float]) -> float | None:
         """The spectral norm of the layer's matrix (``norm``:
         :func:`convmat.spectral_norm`), ``None`` where it is not defined or known."""
 
     # --------------------------------------------------------------- as a matrix
     @abc.abstractmethod
-    def jacobian(self, stage: Stage, x: np.ndarray, shape: tuple, out_shape: tuple):
+    def jacobian(self, stage: Stage, x: np.ndarray, shape: tuple,
+                 out_shape: tuple) -> tuple[Any, Any, np.ndarray]:
         """(factor, bias, value) at the flat input ``x``: the layer's Jacobian there as a
         factor of the chain, the bias it adds (``None``: zeros) and the layer's output."""
 
@@ -146,7 +150,7 @@ class LinearKind(Kind):
     linear = True
 
     @abc.abstractmethod
-    def matrix(self, stage: Stage, shape: tuple, out_shape: tuple):
+    def matrix(self, stage: Stage, shape: tuple, out_shape: tuple) -> tuple[Any, np.ndarray]:
         """``(A, b)`` on an input of ``shape``; ``A`` is a factor of the chain, ``None``
         for a reshape (the identity on the flat values)."""
 
@@ -160,7 +164,7 @@ class NonLinearKind(Kind):
 
     linear = False
 
-    def matrix(self, stage: Stage, shape: tuple, out_shape: tuple):
+    def matrix(self, stage: Stage, shape: tuple, out_shape: tuple) -> tuple[Any, np.ndarray]:
         raise ConvmatError(f"{stage.label} is not linear: its matrix depends on the input; "
                            f"pass at=x for the network's Jacobian at x")
 
@@ -212,7 +216,7 @@ def bias_vector(stage: Stage, out_shape: tuple, *, last_axis: bool = False) -> n
     return np.repeat(stage.bias, size // stage.bias.size)
 
 
-def tensor_values(tensor) -> np.ndarray | None:
+def tensor_values(tensor: Any) -> np.ndarray | None:
     """A tensor's values as float64 NumPy (a view when it is float64 on the CPU already)."""
     if tensor is None:
         return None
@@ -224,7 +228,7 @@ def tensor_values(tensor) -> np.ndarray | None:
     return tensor.numpy()
 
 
-def guard(stages, shapes) -> None:
+def guard(stages: list[Stage], shapes: list[tuple]) -> None:
     """The memory guard of a chain, before any factor is built: every linear layer's
     matrix (its stored entries counted from the geometry, as CSR of float64 with int64
     indices, and its bias) and all of them together must fit the memory limit. (A

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import functools
 import math
 
@@ -15,7 +17,7 @@ from ..errors import ConvmatError
 from ..pooling import avg_pool_matrix, pool_geometry
 from ..receptive import Layer
 from ._factors import Rows, kron_all, window_matrix
-from ._kinds import Field, LinearKind, NonLinearKind, registered, spatial_split
+from ._kinds import FieldStep, LinearKind, NonLinearKind, Stage, registered, spatial_split
 
 __all__ = ["AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool", "pool_pairs"]
 
@@ -74,7 +76,7 @@ class _Windows:
     """What average and max pooling share: PyTorch's configuration and output size."""
 
     average: bool
-    positional = ("kernel_size",)
+    positional: ClassVar[tuple[str, ...]] = ("kernel_size",)
 
     def first_geometry(self, stage):
         return stage.cfg["ndim"], None, False
@@ -202,7 +204,7 @@ class _Adaptive:
     """What adaptive average and max pooling share: the windows ``floor(t i / o)`` to
     ``ceil((t + 1) i / o)``."""
 
-    positional = ("output_size",)
+    positional: ClassVar[tuple[str, ...]] = ("output_size",)
     average: bool
 
     def first_geometry(self, stage):
@@ -228,7 +230,8 @@ class _Adaptive:
         out = tuple(i if o is None else int(o) for i, o in zip(shape[-n:], size))
         return (*shape[:-n], *out)
 
-    def windows(self, stage, shape, out_shape, values: bool):
+    def windows(self, stage: Stage, shape: tuple, out_shape: tuple,
+                values: bool) -> sp.csr_array:
         n = stage.cfg["ndim"]
         lead, spatial = spatial_split(shape, n)
         factors = []
@@ -243,7 +246,7 @@ class _Adaptive:
         if all(i % o == 0 for i, o in zip(shape[-n:], out)):
             k = tuple(i // o for i, o in zip(shape[-n:], out))
             return Layer(k, stride=k)
-        return Field.ENDS
+        return FieldStep.ENDS
 
     def spectral(self, stage, shape, norm):
         return None  # not computed for pooling

@@ -1,30 +1,35 @@
 """The registry of layer kinds: every kind module loaded, the look-ups by PyTorch module
 and by description word, and the users' converters (:func:`convmat.networks.register`).
 
-To add a kind, define its class in a ``_*_kinds`` module (one file; a new module is also
-imported here) with :func:`convmat.networks._kinds.registered`.
+To add a kind, define its class with :func:`convmat.networks._kinds.registered` in a module
+of this package whose name ends in ``_kinds`` (or ``_kind``): an existing one or a new file.
+Every such module is imported here, in name order; nothing else changes.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import importlib
+import pkgutil
+from pathlib import Path
+
 from ..errors import ConvmatError, brief
-from . import (  # noqa: F401 - imported for their registrations
-    _activation_kind,
-    _conv_kinds,
-    _dense_kinds,
-    _pool_kinds,
-    _resample_kinds,
-    _shape_kinds,
-)
 from ._converted import Converted
 from ._kinds import KINDS, Kind
 
-__all__ = ["KINDS", "kind_of_module", "kind_of_word", "register", "words"]
+#: the modules that define the built-in kinds (imported for their registrations)
+KIND_MODULES = tuple(
+    importlib.import_module(f"{__package__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name)
+    if info.name.endswith(("_kinds", "_kind")) and info.name != "_kinds")
+
+__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "register", "words"]
 
 _CONVERTED: dict[type, Converted] = {}
 
 
-def register(module_type, converter) -> None:
+def register(module_type: Any, converter: Any) -> None:
     """Read ``module_type`` with ``converter`` (see :func:`convmat.networks.register`)."""
     if not isinstance(module_type, type):
         raise ConvmatError(f"module_type={brief(module_type)} must be a class (a subclass of "
@@ -38,7 +43,7 @@ def register(module_type, converter) -> None:
     KINDS[kind.name] = kind
 
 
-def converted(module) -> Kind | None:
+def converted(module: Any) -> Kind | None:
     """The users' kind of ``module`` (the latest registration that matches), if any."""
     for kind in reversed(_CONVERTED.values()):
         if kind.matches(module):
@@ -46,7 +51,7 @@ def converted(module) -> Kind | None:
     return None
 
 
-def kind_of_module(module) -> Kind | None:
+def kind_of_module(module: Any) -> Kind | None:
     """The kind of a PyTorch leaf module: a user's converter first, then the built-ins."""
     found = converted(module)
     if found is not None:

@@ -3,6 +3,8 @@ trilinear), with PyTorch's index arithmetic."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
@@ -11,7 +13,7 @@ import scipy.sparse as sp
 from .._validate import as_per_dim
 from ..errors import ConvmatError, brief
 from ._factors import kron_all, window_matrix
-from ._kinds import Field, LinearKind, registered
+from ._kinds import FieldStep, LinearKind, Stage, registered
 
 __all__ = ["INTERPOLATION", "Upsample"]
 
@@ -19,7 +21,7 @@ INTERPOLATION = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
 _LINEAR_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 
-def _linear_source(t, i: int, o: int, align_corners, scale):
+def _linear_source(t: Any, i: int, o: int, align_corners: bool, scale: float | None) -> Any:
     """The real source position of output ``t`` (array or scalar) of linear interpolation."""
     if align_corners:
         f = (i - 1) / (o - 1) if o > 1 else 0.0
@@ -28,7 +30,8 @@ def _linear_source(t, i: int, o: int, align_corners, scale):
     return np.maximum(f * (t + 0.5) - 0.5, 0.0)
 
 
-def _interpolation(i: int, o: int, mode: str, align_corners, scale) -> sp.csr_array:
+def _interpolation(i: int, o: int, mode: str, align_corners: bool,
+                   scale: float | None) -> sp.csr_array:
     """The ``o x i`` matrix of 1-D interpolation, with PyTorch's index arithmetic."""
     t = np.arange(o, dtype=np.int64)
     if mode in ("nearest", "nearest-exact"):
@@ -55,7 +58,8 @@ def _interpolation(i: int, o: int, mode: str, align_corners, scale) -> sp.csr_ar
     return matrix
 
 
-def _interpolation_entries(i: int, o: int, mode: str, align_corners, scale) -> int:
+def _interpolation_entries(i: int, o: int, mode: str, align_corners: bool,
+                           scale: float | None) -> int:
     """``_interpolation(...).nnz`` without building it: one entry per row for the nearest
     modes; for linear, two per row but one where the source reaches the last input (the
     source position grows with the row: the first such row is found by bisection, with
@@ -99,7 +103,7 @@ class Upsample(LinearKind):
     def first_geometry(self, stage):
         return None, None, False  # looks through
 
-    def plan(self, stage, spatial: tuple):
+    def plan(self, stage: Stage, spatial: tuple) -> tuple[tuple, tuple]:
         """(output spatial shape, per-dim scale given to the kernel or None)."""
         cfg = stage.cfg
         n = len(spatial)
@@ -143,7 +147,7 @@ class Upsample(LinearKind):
         return kron_all(factors, shape[0]), np.zeros(math.prod(out_shape))
 
     def field_step(self, stage, shape):
-        return Field.ENDS  # no integer window
+        return FieldStep.ENDS  # no integer window
 
     def spectral(self, stage, shape, norm):
         return None  # not computed for upsampling

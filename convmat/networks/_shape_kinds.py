@@ -15,7 +15,7 @@ from .._validate import as_int
 from ..errors import ConvmatError, brief
 from ..padding import padding_matrix
 from ..receptive import Layer
-from ._kinds import Field, LinearKind, registered, spatial_split
+from ._kinds import FieldStep, LinearKind, registered, spatial_split
 
 __all__ = ["Flatten", "Identity", "Pad", "PixelShuffle", "PixelUnshuffle", "Unflatten"]
 
@@ -35,7 +35,7 @@ class _Reshape(LinearKind):
         return None, np.zeros(math.prod(out_shape))
 
     def field_step(self, stage, shape):
-        return Field.ENDS
+        return FieldStep.ENDS
 
     def spectral(self, stage, shape, norm):
         return 1.0
@@ -110,7 +110,7 @@ class Identity(_Reshape):
         return shape
 
     def field_step(self, stage, shape):
-        return Field.KEEPS
+        return FieldStep.KEEPS
 
 
 #: PyTorch's padding classes (their name before ``Nd``) and the padding mode of each
@@ -264,7 +264,7 @@ class PixelShuffle(_Shuffle):
     up = True
 
     def field_step(self, stage, shape):
-        return Field.ENDS
+        return FieldStep.ENDS
 
 
 @registered
