@@ -61,8 +61,8 @@ def test_plot_pdf(tmp_path):
     (["plot", "matrix", "--input", "5x5", "--kernel", "3x3", "-o", "a.gif"], ".png, .pdf"),
     (["animate", "convolution", "--input", "5x5", "--kernel", "3x3"], "-o/--output"),
     (["animate", "spin", "--input", "5", "--kernel", "3", "-o", "a.gif"], "invalid choice"),
-    (["animate", "convolution", "--input", "5x5x5", "--kernel", "3x3x3", "-o", "a.gif"],
-     "1-D and 2-D"),
+    (["animate", "convolution", "--input", "5x5x5x5", "--kernel", "3x3x3x3", "-o", "a.gif"],
+     "1-D, 2-D and 3-D"),
     (["animate", "convolution", "--input", "5", "--kernel", "3", "--x", "1,2", "-o",
       "a.gif"], "--x has 2 numbers but the input shape"),
     (["animate", "convolution", "--input", "5", "--kernel", "3", "--x", "1,a,2,3,4", "-o",
@@ -90,7 +90,7 @@ def test_plot_pdf(tmp_path):
 def test_bad_input_exits_2(argv, message, tmp_path, monkeypatch, capsys):
     """Usage mistakes exit 2; input convmat refuses (a ConvmatError) exits 1."""
     monkeypatch.chdir(tmp_path)
-    refused = message in ("1-D and 2-D", "larger than the padded input", "--highlight-row 7",
+    refused = message in ("1-D, 2-D and 3-D", "larger than the padded input", "--highlight-row 7",
                           "does not exist")
     assert main(argv) == (1 if refused else 2)
     err = capsys.readouterr().err

@@ -391,11 +391,16 @@ def test_save_errors(tmp_path):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: figures.animate_convolution((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.animate_matrix((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.plot_connectivity((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((2, 1, 2, 2))),
-     "one input and one output channel"),
+    (lambda: figures.animate_convolution((4,) * 4, (2,) * 4), "1-D, 2-D and 3-D"),
+    (lambda: figures.animate_matrix((4,) * 4, (2,) * 4), "1-D, 2-D and 3-D"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((2, 1, 2, 2)),
+                                         x=np.ones((3, 4, 4))), r"x.shape=\(3, 4, 4\)"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((3, 1, 2, 2)),
+                                         groups=2), "groups=2 does not divide"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((4, 1, 2, 2)),
+                                         x=np.ones((3, 4, 4)), groups=2), r"must be \(2, 4, 4\)"),
+    (lambda: figures.animate_matrix((4, 4), (2, 2), groups=2), "groups=2 needs weight"),
+    (lambda: figures.animate_matrix((4, 4), (2, 2), groups=0), "groups=0"),
     (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((3, 3))),
      "does not match"),
     (lambda: figures.animate_convolution((4, 4), (2, 2), x=np.ones((3, 3))), "x.shape"),

@@ -37,13 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from ._animation import (
-    _animation,
+    _convolution_animation,
     _matrix_animation,
-    _panel_span,
     _parent,
-    _prepare,
     _save_gif,
-    _Sliding,
 )
 from ._drawing import (
     _DPI,
@@ -59,14 +56,13 @@ from ._drawing import (
     _draw_matrix,
     _entries,
     _layout,
-    _legend,
     _levels,
-    _matrix,
     _mpl,
     _new_figure,
     _tap_colors,
 )
 from .._validate import as_shape
+from ._planes import scene
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
@@ -97,14 +93,17 @@ def animate_convolution(
     output_padding=0,
     x=None,
     weight=None,
+    groups: int = 1,
+    figsize=None,
+    fontsize=None,
 ):
     r"""Animate a convolution: the kernel sliding over the input, the output filling up.
 
     Parameters
     ----------
     input_shape, kernel_shape : sequence of int
-        1-D or 2-D spatial shapes (one input and one output channel).
-    stride, padding, dilation
+        1-D, 2-D or 3-D spatial shapes (a 3-D grid is drawn as depth slices side by side).
+    stride, padding, dilation, groups
         As in :func:`convmat.conv_matrix`.
     transposed : bool
         Draw the transposed convolution as a unit-stride convolution sliding over the
@@ -112,20 +111,30 @@ def animate_convolution(
     output_padding : int or sequence of int
         With ``transposed=True``.
     x : array_like, optional
-        Input values (shape ``input_shape``), printed in the cells.
+        Input values, printed in the cells: shape ``input_shape``, or ``(C_in,
+        *input_shape)`` with channels.
     weight : array_like, optional
-        Kernel values (shape ``kernel_shape``), printed at the kernel's taps; with ``x`` as
-        well, each output cell shows its value as it is computed.
+        The bare kernel (shape ``kernel_shape``) or the layout ``(C_out, C_in/groups,
+        *kernel_shape)`` (``(C_in, C_out/groups, *kernel_shape)`` when transposed), printed
+        at the kernel's taps; with ``x`` as well, each output cell shows its value as it is
+        computed. With channels every input channel is drawn as a plane, the kernel on the
+        planes of the current output channel's group.
+    figsize : (float, float), optional
+        Figure size in inches (default: fitted to the grid).
+    fontsize : float, optional
+        Size of the title.
 
     Returns
     -------
     matplotlib.animation.FuncAnimation
-        One frame per output position (C order). Extra attributes: ``show_frame(t)`` draws
-        frame ``t``; ``artists`` names the updated artists; ``n_frames``.
+        One frame per row of the matrix (output channel outermost, then the output
+        positions in C order). Extra attributes: ``show_frame(t)`` draws frame ``t``;
+        ``artists`` names the updated artists; ``n_frames``; ``figure``.
 
     Notes
     -----
-    Frame :math:`t` shows window ``sliding_windows(...)[t]``; the output values are
+    Frame :math:`t = o\,|O| + t'` shows window ``sliding_windows(...)[t']`` on the input
+    channels of output channel :math:`o`'s group; the output values are
     ``conv_matrix(weight, input_shape, ...) @ x.ravel()`` (or the transposed matrix).
 
     Examples
@@ -133,33 +142,15 @@ def animate_convolution(
     >>> anim = animate_convolution((5, 5), (3, 3), stride=2, padding=1)
     >>> anim.n_frames
     9
+    >>> animate_convolution((4, 4), (3, 3), weight=np.ones((2, 1, 3, 3)), groups=1).n_frames
+    8
     """
     with error_context("animate_convolution", input_shape=input_shape,
                        kernel_shape=kernel_shape):
-        win, weight, x = _prepare("animate_convolution", input_shape, kernel_shape, stride,
-                                  padding, dilation, transposed, output_padding, x, weight)
-        y = None
-        if x is not None and weight is not None:
-            a = _matrix(win, weight, stride=stride, padding=padding, dilation=dilation,
-                        output_padding=output_padding)
-            y = a @ x.ravel()
-        extent = _panel_span(win)
-        cell = float(np.clip(6.2 / extent[1], 0.28, 0.62))
-        cell = min(cell, 9.4 / extent[1], 6.5 / extent[0])  # large grids: at most 10 x 8 in
-        width = max(extent[1] * cell + 0.4, 4.8)
-        title = _describe(win, stride, padding, dilation, output_padding)
-        extra = 0.25 * title.count("\n")
-        width = max(width, 5.6) if extra else width
-        height = extent[0] * cell + 1.25 + extra
-        fig = _new_figure(width, height)
-        ax = fig.add_axes((0.02, 0.6 / height, 0.96, 1 - (1.1 + extra) / height))
-        panel = _Sliding(fig, ax, win, weight, x, y, tap_fill=False)
-        fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=12,
-                 color=COLORS["text"])
-        _legend(fig, [*panel.roles, "kernel", "output"])
-        return _animation(fig, panel.update, len(win),
-                          {"kernel": panel.kernel, "output": panel.output}, panel.animated,
-                          panel.frame_artists)
+        sc = scene("animate_convolution", input_shape, kernel_shape, stride, padding,
+                   dilation, transposed, output_padding, x, weight, groups)
+        return _convolution_animation(sc, _describe(sc, stride, padding, dilation,
+                                                    output_padding), figsize, fontsize)
 
 
 def animate_matrix(
@@ -173,25 +164,31 @@ def animate_matrix(
     output_padding=0,
     x=None,
     weight=None,
+    groups: int = 1,
+    figsize=None,
+    fontsize=None,
 ):
     r"""Animate the matrix equivalence: the sliding kernel next to ``y = A x``.
 
     In frame ``t`` the kernel sits on window ``t``; row ``t`` of ``A`` (its cells coloured by
     kernel tap), the entries of ``x`` under the kernel and ``y[t]`` are highlighted together,
-    in the flattening order of :func:`convmat.conv_matrix` (C order).
+    in the flattening order of :func:`convmat.conv_matrix` (C order, channels outermost;
+    thick rules between channel blocks). The transposed convolution's matrix is drawn and
+    named :math:`A^\top`.
 
     Parameters
     ----------
-    input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding, x, weight
+    input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding, x, \
+weight, groups, figsize, fontsize
         As in :func:`animate_convolution`.
 
     Returns
     -------
     matplotlib.animation.FuncAnimation
-        One frame per output position, with ``show_frame(t)``, ``artists`` (``"row"``: the
+        One frame per row of the matrix, with ``show_frame(t)``, ``artists`` (``"row"``: the
         highlighted cells of ``A``; ``"x"``: the highlighted entries of ``x``; ``"y"``: the
         computed entries of ``y``, the current one last; ``"x-cells"``, ``"y-cells"``: all
-        the vectors' cells) and ``n_frames``.
+        the vectors' cells), ``n_frames``, ``matrix`` (the matrix drawn) and ``figure``.
 
     Notes
     -----
@@ -207,13 +204,14 @@ def animate_matrix(
     (4, 'matrix-row')
     """
     with error_context("animate_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
-        win, weight, x = _prepare("animate_matrix", input_shape, kernel_shape, stride,
-                                  padding, dilation, transposed, output_padding, x, weight)
-        a = _matrix(win, weight, stride=stride, padding=padding, dilation=dilation,
-                    output_padding=output_padding)
-        y = a @ x.ravel() if x is not None else None
-        return _matrix_animation(win, a, weight, x, y,
-                                 _describe(win, stride, padding, dilation, output_padding))
+        sc = scene("animate_matrix", input_shape, kernel_shape, stride, padding, dilation,
+                   transposed, output_padding, x, weight, groups)
+        a = sc.matrix()
+        y = a @ sc.x.ravel() if sc.x is not None else None
+        anim = _matrix_animation(sc, a, y, _describe(sc, stride, padding, dilation,
+                                                     output_padding), figsize, fontsize)
+        anim.matrix = a
+        return anim
 
 
 def plot_connectivity(

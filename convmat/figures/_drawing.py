@@ -89,14 +89,18 @@ def _check_dpi(dpi, fig) -> float:
     return dpi
 
 
+#: most frames whose output values are printed (every frame redraws the values so far)
+MAX_VALUE_FRAMES = 64
+
 #: most grid cells (padding included) a sliding or connectivity picture draws
 MAX_PICTURE_CELLS = 40_000
 
 
-def _check_extent(win: SlidingWindows, what: str) -> None:
-    """Refuse a geometry whose grid (with its padding) or output is too large to draw."""
+def _check_extent(win: SlidingWindows, what: str, planes: int = 1, frames: int = 0) -> None:
+    """Refuse a geometry whose grid (with its padding, on ``planes`` channels), output or
+    number of frames is too large to draw."""
     extent = math.prod(max(g + b + a, g, 1) for g, (b, a) in zip(win.grid_shape, win.padding))
-    cells = max(extent, math.prod(win.output_shape))
+    cells = max(extent * planes, math.prod(win.output_shape), frames)
     if cells > MAX_PICTURE_CELLS:
         raise ConvmatError(
             f"{what} would draw {cells:,} cells (grid {win.grid_shape}, padding "
@@ -106,55 +110,10 @@ def _check_extent(win: SlidingWindows, what: str) -> None:
 
 def _check_drawable(ndim: int, what: str, allowed=(1, 2)) -> None:
     if ndim not in allowed:
-        names = " and ".join(f"{k}-D" for k in allowed)
+        names = ", ".join(f"{k}-D" for k in allowed[:-1]) + f" and {allowed[-1]}-D"
         raise ConvmatError(
             f"{what} draws {names} geometries only; this one has {ndim} spatial "
             f"dimensions (the matrix itself works in any dimension: convmat.conv_matrix)")
-
-
-def _weight_and_x(weight, x, kshape, ishape, transposed):
-    """The kernel as an array of ``kshape`` (or None) and ``x`` of ``ishape`` (or None)."""
-    from .._validate import as_weight
-
-    n = len(kshape)
-    if weight is not None:
-        w = as_weight(weight)
-        if w.ndim == n + 2 and w.shape[:2] == (1, 1):
-            w = w[0, 0]
-        if w.ndim != n:
-            raise ConvmatError(
-                f"weight.shape={brief(w.shape)}: the pictures show one input and one output "
-                f"channel; give the bare kernel of shape {brief(kshape)} (or (1, 1, *kernel))")
-        if w.shape != tuple(kshape):
-            raise ConvmatError(f"weight.shape={brief(w.shape)} does not match "
-                               f"kernel_shape={tuple(kshape)!r}")
-        weight = w
-    if x is not None:
-        from .._validate import as_array
-
-        xa = as_array(x, "x")
-        if xa.shape != tuple(ishape):
-            if xa.size == math.prod(ishape) and xa.ndim in (1, n + 1):
-                xa = xa.reshape(ishape)
-            else:
-                raise ConvmatError(f"x.shape={brief(xa.shape)} must be input_shape="
-                                   f"{tuple(ishape)!r} (one channel)")
-        if xa.dtype.kind not in "biuf":
-            raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
-        x = xa
-    return weight, x
-
-
-def _matrix(win: SlidingWindows, weight, *, stride, padding, dilation, output_padding):
-    """The matrix of the picture (taps numbered 1, 2, ... when no weight is given)."""
-    from ..sparse import conv_matrix, conv_transpose_matrix
-
-    w = weight if weight is not None else np.arange(1, math.prod(win.kernel_shape) + 1
-                                                    ).reshape(win.kernel_shape)
-    if win.transposed:
-        return conv_transpose_matrix(w, win.input_shape, stride=stride, padding=padding,
-                                     dilation=dilation, output_padding=output_padding)
-    return conv_matrix(w, win.input_shape, stride=stride, padding=padding, dilation=dilation)
 
 
 def _fmt(value) -> str:
@@ -237,7 +196,12 @@ def _legend(fig, roles, y: float = 0.005) -> None:
                fontsize=11, bbox_to_anchor=(0.5, y), handlelength=1.2, columnspacing=1.2)
 
 
-def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) -> str:
+def _describe(sc, stride, padding, dilation, output_padding) -> str:
+    """The title of a sliding picture: the geometry as given, channels and groups, and for
+    a transposed convolution what is drawn (the stretched input and its implicit padding
+    ``d(k-1) - p``)."""
+    win = getattr(sc, "win", sc)
+
     def dims(shape):
         return "×".join(map(str, shape))
 
@@ -252,6 +216,11 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     else:
         parts = [f"input {dims(win.input_shape)}", f"kernel {dims(win.kernel_shape)}"]
         s = win.stride
+    c_in, c_out = getattr(sc, "c_in", 1), getattr(sc, "c_out", 1)
+    if c_in > 1 or c_out > 1:
+        parts.append(f"channels {c_in}→{c_out}")
+    if getattr(sc, "groups", 1) > 1:
+        parts.append(f"groups {sc.groups}" + (" (depthwise)" if sc.groups == c_in else ""))
     if any(v != 1 for v in s):
         parts.append(f"stride {per(s)}")
     if win.transposed:
@@ -266,6 +235,8 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
             parts.append(f"padding {per(b for b, _ in pads)}")
         else:
             parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+    elif win.transposed:
+        parts.append("padding 0")
     if any(v != 1 for v in win.dilation):
         parts.append(f"dilation {per(win.dilation)}")
     if win.transposed and np.any(np.asarray(output_padding) != 0):
@@ -274,7 +245,24 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     if len(text) > 62:  # two lines rather than a clipped title
         cut = text.rfind(", ", 0, len(text) // 2 + 12)
         text = text[:cut + 1] + "\n" + text[cut + 2:]
+    if win.transposed:
+        implicit = [b for b, _ in win.padding]
+        text += ("\ndrawn: stride-1 sliding over the input stretched by the stride, "
+                 f"implicit padding d(k−1)−p = {per(implicit)}")
     return text
+
+
+def _fill_outputs(output, faces, verts, texts, t: int, widths) -> None:
+    """Outputs ``0..t`` computed (light), ``t`` the current one (dark, thick edge), their
+    values shown (``widths``: edge widths of the done and current cells)."""
+    done = faces[:t + 1].copy()
+    done[t] = _rgba(COLORS["output"])
+    output.set_verts(verts[:t + 1])
+    output.set_facecolors(done)
+    output.set_linewidths([widths[0]] * t + [widths[1]])
+    for k, text in enumerate(texts):
+        text.set_visible(k <= t)
+        text.set_color("#ffffff" if k == t else COLORS["text"])
 
 
 def _rgba(color, alpha=None) -> tuple:
