@@ -120,3 +120,99 @@ def test_channel_errors():
         figures.animate_matrix((4, 4), (3, 3), weight=np.ones((2, 2, 2, 2)))
     with pytest.raises(ConvmatError, match="cells"):
         figures.animate_convolution((150, 150), (3, 3), weight=np.ones((1, 4, 3, 3)))
+
+
+# ------------------------------------------------------------ connectivity (A3)
+
+
+def _by_gid(ax, gid):
+    return next(c for c in ax.collections if c.get_gid() == gid)
+
+
+def _fan_edges(ax):
+    """(output node index, input node index) of the highlighted fan's edges."""
+    ins = np.round(_by_gid(ax, "input-nodes").get_offsets(), 6)
+    outs = np.round(_by_gid(ax, "output-nodes").get_offsets(), 6)
+    found = set()
+    for seg in _by_gid(ax, "fan").get_segments():
+        ends = np.round(seg, 6)
+        i = [k for k, p in enumerate(ins) for e in ends if np.allclose(p, e)]
+        o = [k for k, p in enumerate(outs) for e in ends if np.allclose(p, e)]
+        assert len(i) == 1 and len(o) == 1
+        found.add((o[0], i[0]))
+    return found
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("ishape, kshape, kw", [
+    ((7,), (3,), dict(stride=2, padding=1)),
+    ((5, 5), (3, 3), dict()),
+    ((4, 5), (2, 3), dict(stride=(2, 1), dilation=(1, 2), padding=[(1, 0), (-1, 2)])),
+])
+def test_highlight_draws_one_outputs_fan(ishape, kshape, kw, transposed):
+    """The fan of output t is row t of the drawn convolution's matrix."""
+    build = convmat.conv_transpose_matrix if transposed else convmat.conv_matrix
+    a = build(np.ones(kshape), ishape, **kw).tocsr()
+    for t in {0, a.shape[0] // 2, a.shape[0] - 1}:
+        fig = figures.plot_connectivity(ishape, kshape, transposed=transposed, highlight=t,
+                                        **kw)
+        expected = {(t, int(c)) for c in a.indices[a.indptr[t]:a.indptr[t + 1]]}
+        assert _fan_edges(fig.axes[0]) == expected
+        fig.clf()
+
+
+def test_two_d_default_is_one_fan_and_all_colours_every_edge():
+    fig = figures.plot_connectivity((5, 5), (3, 3))
+    assert len(_by_gid(fig.axes[0], "fan").get_segments()) == 9
+    every = figures.plot_connectivity((5, 5), (3, 3), highlight="all")
+    assert not [c for c in every.axes[0].collections if c.get_gid() == "fan"]
+    assert len(_by_gid(every.axes[0], "edges").get_segments()) == 81
+
+
+def test_side_by_side_shares_the_node_positions():
+    fig = figures.plot_connectivity((7,), (3,), stride=2, padding=1, side_by_side=True,
+                                    highlight=1)
+    conv, trans = fig.axes[:2]
+    x_in = _by_gid(conv, "input-nodes").get_offsets()[:, 0]
+    x_out_t = _by_gid(trans, "output-nodes").get_offsets()[:, 0]  # the transpose's output
+    np.testing.assert_allclose(x_in, x_out_t)
+    # the same edges in both panels: gathered into output 1, scattered from it
+    assert {s.tobytes() for s in map(np.sort, map(lambda v: v[:, 0], _by_gid(
+        conv, "fan").get_segments()))} == {s.tobytes() for s in map(np.sort, map(
+            lambda v: v[:, 0], _by_gid(trans, "fan").get_segments()))}
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, transposed", [
+    (2, 3, 1, False), (4, 4, 4, False), (4, 2, 2, False), (6, 4, 2, True)])
+def test_channel_edges_are_the_non_empty_blocks(c_in, c_out, groups, transposed):
+    rng = np.random.default_rng(0)
+    if transposed:
+        w = rng.standard_normal((c_in, c_out // groups, 3, 3))
+        a = convmat.conv_transpose_matrix(w, (4, 4), groups=groups)
+    else:
+        w = rng.standard_normal((c_out, c_in // groups, 3, 3))
+        a = convmat.conv_matrix(w, (4, 4), groups=groups)
+    dense = a.toarray().reshape(c_out, a.shape[0] // c_out, c_in, a.shape[1] // c_in)
+    blocks = {(c, o) for o in range(c_out) for c in range(c_in) if dense[o, :, c].any()}
+    fig = figures.plot_connectivity((4, 4), (3, 3), weight=w, groups=groups,
+                                    transposed=transposed)
+    segs = _by_gid(fig.axes[-1], "channel-edges").get_segments()
+    xs_in = np.linspace(0, 1, c_in) if c_in > 1 else np.array([0.5])
+    xs_out = np.linspace(0, 1, c_out) if c_out > 1 else np.array([0.5])
+    drawn = {(int(np.argmin(abs(xs_in - s[0, 0]))), int(np.argmin(abs(xs_out - s[1, 0]))))
+             for s in segs}
+    assert drawn == blocks
+    title = fig.texts[0].get_text()
+    assert f"groups {groups}" in title or groups == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(highlight=9), "highlight=9"),
+    (dict(highlight="some"), "highlight='some'"),
+    (dict(groups=2), "groups=2 needs weight"),
+    (dict(weight=np.ones((2, 2, 2, 2))), "does not match"),
+    (dict(weight=np.ones((3, 1, 3, 3)), groups=2), "groups=2"),
+])
+def test_connectivity_errors(kwargs, message):
+    with pytest.raises(ConvmatError, match=message):
+        figures.plot_connectivity((5, 5), (3, 3), **kwargs)

@@ -29,7 +29,6 @@ the cividis colour map. matplotlib is imported only when a picture is drawn
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,12 +45,9 @@ from ._drawing import (
     _DPI,
     COLORS,
     PHASE_COLORS,
-    _bare,
     _channel_ticks,
     _check_ax,
     _check_dpi,
-    _check_drawable,
-    _check_extent,
     _describe,
     _draw_matrix,
     _entries,
@@ -59,14 +55,13 @@ from ._drawing import (
     _levels,
     _mpl,
     _new_figure,
-    _tap_colors,
 )
-from .._validate import as_shape
+from ._connectivity import plot_connectivity
 from ._planes import scene
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import ConvGeometry, conv_transpose_geometry
+from ..geometry import ConvGeometry
 
 __all__ = [
     "sliding_windows",
@@ -212,190 +207,6 @@ weight, groups, figsize, fontsize
                                                      output_padding), figsize, fontsize)
         anim.matrix = a
         return anim
-
-
-def plot_connectivity(
-    input_shape: Sequence[int],
-    kernel_shape: Sequence[int],
-    *,
-    stride=1,
-    padding=0,
-    dilation=1,
-    transposed: bool = False,
-    output_padding=0,
-    ax=None,
-):
-    r"""The filter's connectivity: a bipartite graph from input to output positions.
-
-    An edge joins output position ``t`` to input position ``p`` when ``A[t, p]`` is stored,
-    coloured by the kernel tap it carries. 1-D: two rows of nodes; 2-D: the input and
-    output grids as two planes. With ``transposed=True``, the transposed convolution: the
-    same edges reversed (its inputs are the convolution's outputs), so it reproduces the
-    connectivity, not the values.
-
-    Parameters
-    ----------
-    input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding
-        As in :func:`animate_convolution`.
-    ax : matplotlib.axes.Axes, optional
-        Draw into this axes (else a new figure).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Its artists carry gids ``"edges"`` (a LineCollection), ``"input-nodes"`` and
-        ``"output-nodes"`` (flat C order) and ``"padding-nodes"``.
-
-    Notes
-    -----
-    Output node ``t`` is drawn above the centre of its window, :math:`t s - b +
-    d(k-1)/2` per dim, so each edge fans out to the taps. The edge set is the sparsity
-    pattern of ``conv_matrix`` (of ``conv_transpose_matrix`` when ``transposed``).
-
-    Examples
-    --------
-    >>> fig = plot_connectivity((5,), (3,), stride=2, padding=1)
-    >>> [c.get_gid() for c in fig.axes[0].collections if c.get_gid() == "edges"]
-    ['edges']
-    """
-    with error_context("plot_connectivity", input_shape=input_shape,
-                       kernel_shape=kernel_shape):
-        ax = _check_ax(ax, "plot_connectivity")
-        _check_drawable(len(as_shape(input_shape)), "plot_connectivity")
-        if transposed:
-            # the forward convolution whose transpose this is, drawn upside down
-            tgeom = conv_transpose_geometry(
-                as_shape(kernel_shape, "kernel_shape"), as_shape(input_shape, "input_shape"),
-                stride=stride, padding=padding, output_padding=output_padding,
-                dilation=dilation)
-            win = _windows(tgeom.input_shape, tgeom.kernel_shape, tgeom.stride,
-                           tgeom.padding, tgeom.dilation, False, 0)
-            rows = math.prod(tgeom.output_shape)
-            keep = np.arange(rows)  # restriction to the first `input_shape` positions
-            if tgeom.output_shape != win.output_shape:
-                idx = np.indices(tgeom.output_shape).reshape(win.ndim, -1)
-                keep = np.ravel_multi_index(tuple(idx), win.output_shape)
-        else:
-            win = _windows(input_shape, kernel_shape, stride, padding, dilation, False,
-                           output_padding)
-            keep = np.arange(len(win))
-        _check_extent(win, "plot_connectivity")
-        _mpl()
-        return _connectivity(win, keep, transposed, ax, stride, padding, dilation,
-                             output_padding, input_shape)
-
-
-def _connectivity(win, keep, transposed, ax, stride, padding, dilation, output_padding,
-                  input_shape):
-    from matplotlib.collections import LineCollection, PolyCollection
-
-    n = win.ndim
-    colors = _tap_colors(win.taps.size)
-    # every drawn position: the input (cropped entries too) and its padding
-    lo = np.array([min(-b, 0) for b, _ in win.padding])
-    hi = np.array([max(g + a, g) for g, (_, a) in zip(win.grid_shape, win.padding)])
-    # grid positions (N-vectors) of the forward input, incl. padding
-    grid = np.indices(tuple(hi - lo)).reshape(n, -1).T + lo
-    real = np.all((grid >= 0) & (grid < np.asarray(win.grid_shape)), axis=1)
-    d, k = np.asarray(win.dilation), np.asarray(win.kernel_shape)
-    centres = win.positions[keep, 0, :] + d * (k - 1) / 2.0  # (outputs, N)
-    height = 2.4 if n == 1 else 0.4 * float(hi[0] - lo[0]) + 2.6
-
-    def screen(points, level):
-        """(N-vectors, plane) -> (X, Y); plane 0 below, 1 above (swapped if transposed)."""
-        points = np.asarray(points, dtype=float)
-        up = level if not transposed else 1 - level
-        if n == 1:
-            return np.stack([points[:, 0], np.full(len(points), up * height)], -1)
-        r, c = points[:, 0], points[:, 1]
-        return np.stack([c + 0.6 * r, up * height - 0.38 * r], -1)
-
-    own_fig = ax is None
-    if own_fig:
-        span_x = float(hi[-1] - lo[-1]) + 3.4 + (0.6 * float(hi[0] - lo[0]) if n == 2 else 0)
-        span_y = height + 1.4 + (0.38 * float(hi[0] - lo[0]) if n == 2 else 0)
-        scale = float(np.clip(7.0 / max(span_x, 1), 0.25, 0.8))
-        fig = _new_figure(max(span_x * scale + 1.0, 5.5), span_y * scale + 1.7)
-        ax = fig.add_axes((0.03, 0.55 / fig.get_figheight(), 0.94,
-                           1 - 1.05 / fig.get_figheight()))
-    else:
-        fig = ax.figure
-    _bare(ax)
-    # planes (2-D): parallelograms under the nodes
-    if n == 2:
-        for level, (a0, a1), color in (
-                (0, (lo, hi - 1), COLORS["input"]),
-                (1, (centres.min(0), centres.max(0)), COLORS["output_light"])):
-            pad = 0.5
-            corners = np.array([[a0[0] - pad, a0[1] - pad], [a0[0] - pad, a1[1] + pad],
-                                [a1[0] + pad, a1[1] + pad], [a1[0] + pad, a0[1] - pad]])
-            ax.add_collection(PolyCollection([screen(corners, level)], facecolors=color,
-                                             edgecolors="none", alpha=0.45, zorder=0))
-    # edges from the windows: output t -> input entry read by tap j
-    sources = win.sources[keep]
-    t_idx, j_idx = np.nonzero(sources >= 0)
-    inputs = grid[real]  # C order of the real positions = flat input index order
-    out_xy = screen(centres, 1)
-    in_xy = screen(inputs, 0)
-    segs = np.stack([in_xy[sources[t_idx, j_idx]], out_xy[t_idx]], 1)
-    edges = LineCollection(segs, colors=colors[win.taps[j_idx]], linewidths=1.8 if n == 1
-                           else 1.2, alpha=0.8, zorder=1)
-    edges.set_gid("edges")
-    ax.add_collection(edges)
-    size = 90 if n == 1 else 40
-    pad_nodes = ax.scatter(*screen(grid[~real], 0).T, s=size, facecolors=COLORS["padding"],
-                           edgecolors=COLORS["padding_edge"], linestyles="--", zorder=2)
-    pad_nodes.set_gid("padding-nodes")
-    in_role = ("input-nodes", "output-nodes")
-    in_nodes = ax.scatter(*in_xy.T, s=size, facecolors=COLORS["input"],
-                          edgecolors=COLORS["input_edge"], linewidths=1.4, zorder=3)
-    out_nodes = ax.scatter(*out_xy.T, s=size, facecolors=COLORS["output_light"],
-                           edgecolors=COLORS["output"], linewidths=1.4, zorder=3)
-    # transposed: the forward outputs are the inputs and vice versa
-    in_nodes.set_gid(in_role[1] if transposed else in_role[0])
-    out_nodes.set_gid(in_role[0] if transposed else in_role[1])
-    if transposed:  # the transposed convolution's input has the forward output's colours
-        in_nodes.set_facecolors(COLORS["output_light"])
-        in_nodes.set_edgecolors(COLORS["output"])
-        out_nodes.set_facecolors(COLORS["input"])
-        out_nodes.set_edgecolors(COLORS["input_edge"])
-    every = np.concatenate([in_xy, out_xy, screen(grid, 0)])
-    (x_lo, y_lo), (x_hi, y_hi) = every.min(0), every.max(0)
-    ax.set_xlim(x_lo - 2.6, x_hi + 0.8)
-    ax.set_ylim(y_lo - 0.7, y_hi + 0.7)
-    label = dict(fontsize=12, color=COLORS["text"], ha="right", va="center")
-    # the forward input's plane is the transposed convolution's output, and vice versa
-    ax.text(x_lo - 0.6, screen(lo[None].astype(float), 0)[0, 1],
-            "output" if transposed else "input", **label)
-    ax.text(x_lo - 0.6, screen(centres[:1], 1)[0, 1],
-            "input" if transposed else "output", **label)
-    if own_fig:
-        if transposed:
-            title = ("transposed convolution: the same connections, reversed — input "
-                     + "×".join(map(str, as_shape(input_shape))) + " → output "
-                     + "×".join(map(str, win.grid_shape)))
-        else:
-            title = _describe(win, stride, padding, dilation, output_padding)
-        fig.text(0.5, 1 - 0.1 / fig.get_figheight(), title, ha="center", va="top",
-                 fontsize=11.5, color=COLORS["text"], wrap=True)
-        _tap_key(fig, win, colors)
-    return fig
-
-
-def _tap_key(fig, win, colors) -> None:
-    """A small legend: the kernel's taps in their colours."""
-    from matplotlib.patches import Patch
-
-    names = [",".join(map(str, np.unravel_index(j, win.kernel_shape)))
-             for j in range(win.taps.size)]
-    handles = [Patch(facecolor=colors[j], edgecolor="none", label=f"$w_{{{names[j]}}}$")
-               for j in range(win.taps.size)]
-    if len(handles) > 9:
-        handles = handles[:4] + [Patch(facecolor="none", edgecolor="none", label="…")] + \
-            handles[-4:]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-               fontsize=10.5, bbox_to_anchor=(0.5, 0.0), handlelength=1.0,
-               columnspacing=0.8, title=None)
 
 
 # ---------------------------------------------------------------------------- matrices

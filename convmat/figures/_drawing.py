@@ -30,6 +30,12 @@ PHASE_COLORS = ("#cfe7f5", "#fbe3b3", "#c9eadf", "#f3d3e4", "#fbf4b0", "#d9d9d9"
 
 
 TAP_CMAP = "cividis"
+#: kernel taps, up to nine (Paul Tol's colour-blind-safe "muted" scheme; more taps: cividis)
+TAP_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+              "#882255", "#AA4499")
+#: groups of channels
+GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00",
+                "#000000", "#F0E442")
 
 
 #: most stored entries drawn as cells (a larger matrix is refused, not silently subsampled)
@@ -147,8 +153,10 @@ def _squares(xs, ys, inset: float = 0.0) -> np.ndarray:
 def _tap_colors(n_taps: int) -> np.ndarray:
     import matplotlib
 
+    if n_taps <= len(TAP_COLORS):  # distinct hues, one per tap
+        return np.array([matplotlib.colors.to_rgba(c) for c in TAP_COLORS[:n_taps]])
     cmap = matplotlib.colormaps[TAP_CMAP]
-    return cmap(np.linspace(0.0, 0.92, n_taps)) if n_taps > 1 else cmap([0.45])
+    return cmap(np.linspace(0.0, 0.92, n_taps))
 
 
 def _ink(rgba) -> str:
