@@ -549,3 +549,22 @@ def test_save_and_ax_arguments_are_checked(tmp_path):
     with pytest.raises(ConvmatError, match="ax='x'"):
         figures.plot_matrix(convmat.conv_matrix([1, 2], (4,)), ax="x")
     assert figures.save(fig, str(tmp_path / "b.png"), dpi=50).stat().st_size > 0
+
+
+def test_transposed_pictures_say_what_they_draw():
+    """Implicit padding d(k-1)-p and output padding drawn and named apart; A^T named."""
+    anim = figures.animate_convolution((3, 3), (3, 3), stride=2, output_padding=1,
+                                       transposed=True)
+    ax = anim.figure.axes[0]
+    kinds = {c.get_gid(): len(c.get_paths()) for c in ax.collections
+             if (c.get_gid() or "").startswith("grid-")}
+    # stretched input 5x5, implicit padding 2 before, 2 + 1 after: 10x10 drawn cells
+    assert kinds["grid-output-padding"] == 10 + 10 - 1  # the last row and column
+    assert kinds["grid-implicit"] == 10 * 10 - 25 - 19
+    assert "grid-padding" not in kinds
+    title = anim.figure.texts[0].get_text()
+    assert "padding 0" in title and "implicit padding d(k−1)−p = 2" in title
+    legend = [t.get_text() for t in anim.figure.legends[0].get_texts()]
+    assert legend[:2] == ["implicit padding", "output padding"]
+    matrix = figures.animate_matrix((3,), (3,), stride=2, transposed=True)
+    assert any("A^{\\top}" in t.get_text() for t in matrix.figure.axes[1].texts)

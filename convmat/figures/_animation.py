@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ._drawing import (
+    _min_width,
+    _cell_kinds,
+    _grid_cells,
     _fill_outputs,
     COLORS,
     MAX_VALUE_FRAMES,
@@ -64,24 +67,12 @@ class _Sliding:
         rr, cc = np.meshgrid(np.arange(self.lo[0], hi[0]), np.arange(self.lo[1], hi[1]),
                              indexing="ij")
         spacing = win.input_stride if n == 2 else (1, win.input_stride[0])
-        outside = (rr < 0) | (rr >= grid[0]) | (cc < 0) | (cc >= grid[1])
-        inserted = ~outside & ((rr % spacing[0] != 0) | (cc % spacing[1] != 0))
-        real = ~outside & ~inserted
-        styles = {
-            "padding": (outside, COLORS["padding"], COLORS["padding_edge"], "--"),
-            "inserted": (inserted, COLORS["inserted"], COLORS["padding_edge"], ":"),
-            "input": (real, COLORS["input"], COLORS["input_edge"], "-"),
-        }
-        self.roles = []
-        for name, (mask, face, edge, style) in styles.items():
-            if not mask.any():
-                continue
-            self.roles.append(name)
-            coll = PolyCollection(_squares(cc[mask] - self.lo[1], rr[mask] - self.lo[0]),
-                                  facecolors=face, edgecolors=edge, linewidths=1.0,
-                                  linestyles=style, zorder=1)
-            coll.set_gid(f"grid-{name}")
-            ax.add_collection(coll)
+        nd = np.stack([rr.ravel(), cc.ravel()], -1) if n == 2 else cc.ravel()[:, None]
+        kinds = {k: m.reshape(rr.shape) for k, m in _cell_kinds(win, nd).items()}
+        real = kinds.get("input", np.zeros(rr.shape, dtype=bool))
+        self.roles = list(kinds)
+        _grid_cells(ax, kinds, lambda mask: _squares(cc[mask] - self.lo[1],
+                                                     rr[mask] - self.lo[0]))
         self.grid_extent = extent
         self.input_texts = {}  # (panel column, panel row) -> the text in that cell
         if x is not None:
@@ -235,6 +226,13 @@ def _panel_span(sc: Scene) -> tuple[float, float]:
     return extent[0] + 1.4 + out[0] + 0.3, max(extent[1], out[1]) + 0.3
 
 
+def _all_positions(win: SlidingWindows) -> np.ndarray:
+    """Every drawn grid position (cells, N): the grid, its padding and cropped entries."""
+    lo = [min(-b, 0) for b, _ in win.padding]
+    hi = [max(g + a, g) for g, (_, a) in zip(win.grid_shape, win.padding)]
+    return np.indices([h - low for low, h in zip(lo, hi)]).reshape(win.ndim, -1).T + lo
+
+
 def _panel(fig, ax, sc: Scene, y, tap_colors=None):
     """The sliding panel of a scene: planes (channels, 3-D) or the single grid."""
     if sc.layered:
@@ -267,6 +265,8 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
     width = max(extent[1] * cell + 0.4, 4.8)
     extra = 0.25 * title.count("\n")
     width = max(width, 5.6) if extra else width
+    roles = [*_cell_kinds(sc.win, _all_positions(sc.win)), "kernel", "output"]
+    width = max(width, _min_width(title, roles, fontsize or 12))
     height = extent[0] * cell + 1.25 + extra
     if figsize is not None:
         width, height = figsize
@@ -306,7 +306,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         sp_ = min(content_w / panel_w, 2.7 / panel_h, 0.42)
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
-        fig = _new_figure(width, height)
+        fig = _new_figure(*(figsize or (width, height)))
         bottom = 0.6 / height
         ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
         ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
@@ -318,7 +318,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
         content_h = max(mat_h * sm, panel_h * sp_, 2.4)
         width, height = content_w + 0.6, content_h + 1.35 + extra
-        fig = _new_figure(width, height)
+        fig = _new_figure(*(figsize or (width, height)))
         bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
@@ -397,7 +397,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     y_faces = np.tile(_rgba(COLORS["output_light"]), (m, 1))
     y_verts = _squares(np.zeros(m) + 1.4, np.arange(m) + y0)
     covered: list = []
-    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=12,
+    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
     _legend(fig, [*panel.roles, "kernel", "output"])
 

@@ -190,16 +190,69 @@ def _bare(ax) -> None:
     ax.set_axis_off()
 
 
+#: the kinds of grid cell: legend label, face, edge, line style, hatch
+CELL_STYLES = {
+    "padding": ("padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "implicit": ("implicit padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "output-padding": ("output padding", "#f4f4f4", COLORS["output"], ":", "//"),
+    "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
+    "input": ("input", COLORS["input"], COLORS["input_edge"], "-", None),
+}
+
+
+def _cell_kinds(win: SlidingWindows, pos) -> dict:
+    """``{kind: mask}`` of grid positions ``pos`` (cells, N): padding (for a transposed
+    convolution the implicit padding, its last ``output_padding`` positions apart), inserted
+    zeros and input entries, in drawing order."""
+    pos = np.asarray(pos)
+    grid = np.asarray(win.grid_shape)
+    outside = np.any((pos < 0) | (pos >= grid), axis=1)
+    inserted = ~outside & np.any(pos % np.asarray(win.input_stride) != 0, axis=1)
+    kinds = {}
+    if win.transposed:
+        q = np.asarray(win.output_padding or (0,) * win.ndim)
+        after = np.array([a for _, a in win.padding])
+        extra = outside & np.any((q > 0) & (pos >= grid + after - q), axis=1)
+        kinds["implicit"] = outside & ~extra
+        kinds["output-padding"] = extra
+    else:
+        kinds["padding"] = outside
+    kinds["inserted"] = inserted
+    kinds["input"] = ~outside & ~inserted
+    return {k: m for k, m in kinds.items() if m.any()}
+
+
+def _grid_cells(ax, kinds, squares, linewidth=1.0) -> None:
+    """One PolyCollection per kind of cell (gid ``grid-<kind>``); ``squares(mask)`` gives
+    the polygons of the masked cells."""
+    from matplotlib.collections import PolyCollection
+
+    for name, mask in kinds.items():
+        _, face, edge, style, hatch = CELL_STYLES[name]
+        coll = PolyCollection(squares(mask), facecolors=face, edgecolors=edge,
+                              linewidths=linewidth, linestyles=style, zorder=1, hatch=hatch)
+        coll.set_gid(f"grid-{name}")
+        ax.add_collection(coll)
+
+
+def _min_width(title: str, roles, fontsize: float = 12) -> float:
+    """Inches the title's longest line and the legend of ``roles`` need (about 0.55 em a
+    character)."""
+    line = max(len(part) for part in title.split("\n"))
+    labels = {"kernel": "kernel", "output": "output"}
+    legend = sum(len(labels.get(r) or CELL_STYLES[r][0]) + 5 for r in roles)
+    return max(line * 0.55 * fontsize, legend * 0.55 * 11) / 72 + 0.4
+
+
 def _legend(fig, roles, y: float = 0.005) -> None:
     from matplotlib.patches import Patch
 
-    names = {"input": ("input", COLORS["input"], COLORS["input_edge"]),
-             "padding": ("padding", COLORS["padding"], COLORS["padding_edge"]),
-             "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"]),
-             "kernel": ("kernel", COLORS["kernel_light"], COLORS["kernel"]),
-             "output": ("output", COLORS["output_light"], COLORS["output"])}
+    names = {name: (label, face, edge) for name, (label, face, edge, _, _) in
+             CELL_STYLES.items()}
+    names["kernel"] = ("kernel", COLORS["kernel_light"], COLORS["kernel"])
+    names["output"] = ("output", COLORS["output_light"], COLORS["output"])
     handles = [Patch(facecolor=names[r][1], edgecolor=names[r][2], label=names[r][0],
-                     linewidth=1.5) for r in roles]
+                     linewidth=1.5, hatch=CELL_STYLES.get(r, (None,) * 5)[4]) for r in roles]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                fontsize=11, bbox_to_anchor=(0.5, y), handlelength=1.2, columnspacing=1.2)
 
@@ -255,8 +308,8 @@ def _describe(sc, stride, padding, dilation, output_padding) -> str:
         text = text[:cut + 1] + "\n" + text[cut + 2:]
     if win.transposed:
         implicit = [b for b, _ in win.padding]
-        text += ("\ndrawn: stride-1 sliding over the input stretched by the stride, "
-                 f"implicit padding d(k−1)−p = {per(implicit)}")
+        text += (f"\ndrawn: stride 1 over the stretched input, implicit padding "
+                 f"d(k−1)−p = {per(implicit)}")
     return text
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._drawing import (
+    _cell_kinds,
+    _grid_cells,
     _fill_outputs,
     COLORS,
     MAX_VALUE_FRAMES,
@@ -217,24 +219,12 @@ class Planes:
         self.fontsize = fs
         # input cells by kind, on every plane
         grid = np.indices(tuple(ext)).reshape(3, -1).T + self.lo3  # (cells, 3) z, r, c
-        g3 = np.array((1,) * (3 - n) + tuple(win.grid_shape))
         sp3 = np.array((1,) * (3 - n) + tuple(win.input_stride))
-        outside = np.any((grid < 0) | (grid >= g3), axis=1)
-        inserted = ~outside & np.any(grid % sp3 != 0, axis=1)
-        real = ~outside & ~inserted
-        styles = {"padding": (outside, COLORS["padding"], COLORS["padding_edge"], "--"),
-                  "inserted": (inserted, COLORS["inserted"], COLORS["padding_edge"], ":"),
-                  "input": (real, COLORS["input"], COLORS["input_edge"], "-")}
-        self.roles = []
-        for name, (mask, face, edge, style) in styles.items():
-            if not mask.any():
-                continue
-            self.roles.append(name)
-            verts = np.concatenate([self._in_squares(c, grid[mask]) for c in range(sc.c_in)])
-            coll = PolyCollection(verts, facecolors=face, edgecolors=edge, linewidths=0.8,
-                                  linestyles=style, zorder=1)
-            coll.set_gid(f"grid-{name}")
-            ax.add_collection(coll)
+        kinds = _cell_kinds(win, grid[:, 3 - n:])
+        real = kinds.get("input", np.zeros(len(grid), dtype=bool))
+        self.roles = list(kinds)
+        _grid_cells(ax, kinds, lambda mask: np.concatenate(
+            [self._in_squares(c, grid[mask]) for c in range(sc.c_in)]), 0.8)
         self._names("in", sc.c_in, self.in_origin, ext[2], self.lo3[0], fs)
         # input numbers
         self.input_texts = {}
