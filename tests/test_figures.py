@@ -568,3 +568,27 @@ def test_transposed_pictures_say_what_they_draw():
     assert legend[:2] == ["implicit padding", "output padding"]
     matrix = figures.animate_matrix((3,), (3,), stride=2, transposed=True)
     assert any("A^{\\top}" in t.get_text() for t in matrix.figure.axes[1].texts)
+
+
+@pytest.mark.parametrize("kshape, ishape, stride, padding", [
+    ((3,), (7,), 2, 0), ((3, 3), (7, 7), 2, 1), ((2, 3), (5, 6), (2, 3), 0)])
+def test_kong_lucey_figure_draws_the_phases(kshape, ishape, stride, padding):
+    """The numbered input and its phase inputs: x_r holds the padded entries whose position
+    is r modulo the stride (the test's own residue rule), in C order."""
+    kl = convmat.kong_lucey(_kernel(kshape), ishape, stride=stride, padding=padding)
+    fig = figures.plot_kong_lucey(kl)
+    numbers = [int(t.get_text()) for t in fig.axes[0].texts if t.get_text().isdigit()]
+    padded = kl.padded_shape
+    n = int(np.prod(padded))
+    assert numbers[:n] == list(range(n))  # the input, numbered in C order
+    s = np.broadcast_to(stride, (len(padded),))
+    coords = np.indices(padded).reshape(len(padded), -1).T
+    expected = []
+    for residue in np.ndindex(*s):
+        expected += [k for k in range(n) if tuple(coords[k] % s) == residue]
+    assert numbers[n:] == expected
+    caption = fig.axes[2].get_xlabel()
+    phases = int(np.prod(s))
+    if phases == 2:
+        assert "T_{0} \\mid T_{1}\\," in caption and "cdots" not in caption
+    assert f"T_{{{phases - 1}}}" in caption

@@ -33,7 +33,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 
 from ._animation import (
     _convolution_animation,
@@ -43,8 +42,7 @@ from ._animation import (
 )
 from ._drawing import (
     _DPI,
-    COLORS,
-    PHASE_COLORS,
+    COLORS,  # noqa: F401  (the palette, figures.COLORS)
     _channel_ticks,
     _check_ax,
     _check_dpi,
@@ -52,11 +50,10 @@ from ._drawing import (
     _draw_matrix,
     _entries,
     _layout,
-    _levels,
     _mpl,
-    _new_figure,
 )
 from ._connectivity import plot_connectivity
+from ._kong_lucey import plot_kong_lucey
 from ._planes import scene
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
@@ -137,7 +134,8 @@ def animate_convolution(
     >>> anim = animate_convolution((5, 5), (3, 3), stride=2, padding=1)
     >>> anim.n_frames
     9
-    >>> animate_convolution((4, 4), (3, 3), weight=np.ones((2, 1, 3, 3)), groups=1).n_frames
+    >>> import numpy as np
+    >>> animate_convolution((4, 4), (3, 3), weight=np.ones((2, 1, 3, 3))).n_frames
     8
     """
     with error_context("animate_convolution", input_shape=input_shape,
@@ -276,103 +274,6 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
                            bands, ax, highlight_row)
         if isinstance(geometry, ConvGeometry):
             _channel_ticks(fig.axes[0] if ax is None else ax, geometry, tuple(shape))
-        return fig
-
-
-def plot_kong_lucey(kl):
-    r"""Kong & Lucey's rearrangement as one figure: ``A``, ``Π`` and ``A Π = [T_0 | T_1 | ...]``.
-
-    Parameters
-    ----------
-    kl : KongLucey
-        A result of :func:`convmat.kong_lucey` (or :func:`convmat.symbolic.kong_lucey`).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels: the strided matrix (on the padded input) with every column's phase
-        marked above it, the column permutation ``Π``, and the unit-stride blocks ``T_r``
-        on their phase bands.
-
-    Notes
-    -----
-    :math:`A\,\Pi = [\,T_0 \mid T_1 \mid \cdots\,]` with :math:`\Pi` the permutation that
-    groups the padded input by phase (:attr:`KongLucey.permutation`); each :math:`T_r` is a
-    unit-stride Toeplitz matrix of the phase kernel :math:`w_r`.
-
-    Examples
-    --------
-    >>> import convmat
-    >>> fig = plot_kong_lucey(convmat.kong_lucey([1, 2, 3], (7,), stride=2))
-    >>> len(fig.axes)
-    3
-    """
-    from ..striding import KongLucey
-
-    with error_context("plot_kong_lucey", kl=type(kl).__name__):
-        if not isinstance(kl, KongLucey):
-            raise ConvmatError(f"kl={type(kl).__name__} is not a Kong & Lucey result; make one "
-                               f"with convmat.kong_lucey(weight, input_shape, stride=...)")
-        _mpl()
-        from matplotlib.patches import Rectangle
-
-        strided = kl.strided_matrix()
-        m, n = strided.shape
-        widths = [b.shape[1] for b in kl.blocks]
-        # Falk's scheme: Pi above the product, A to the left of it
-        s = min(9.4 / (2 * n + 4), 6.0 / (n + m + 4), 0.42)
-        gap, top_gap = 0.5, 0.75
-        left, bottom = 0.35, 0.55
-        width = left + 2 * n * s + gap + 0.35
-        height = bottom + m * s + top_gap + n * s + 0.45
-        fig = _new_figure(width, height)
-
-        def box(x, y, w, h):
-            return fig.add_axes((x / width, y / height, w / width, h / height))
-
-        ax_a = box(left, bottom, n * s, m * s)
-        ax_p = box(left + n * s + gap, bottom + m * s + top_gap, n * s, n * s)
-        ax_t = box(left + n * s + gap, bottom, n * s, m * s)
-        rows_levels = _levels(kl.output_shape, kl.out_channels)
-        r, c, v, shape, sym = _entries(strided)
-        _draw_matrix(r, c, v, shape, sym, rows_levels,
-                     _levels(kl.padded_shape, kl.in_channels), None, ax_a, None, title="")
-        phase_of = np.empty(n, dtype=int)
-        start = 0
-        for p, w in enumerate(widths):
-            phase_of[kl.column_order[start:start + w]] = p
-            start += w
-        strip = max(0.6, 0.12 / s)
-        for col, p in enumerate(phase_of):
-            ax_a.add_patch(Rectangle((col, -strip - 0.15), 1, strip,
-                                     facecolor=PHASE_COLORS[p % len(PHASE_COLORS)], edgecolor=COLORS["grid"],
-                                     linewidth=0.3, clip_on=False))
-        ax_a.set_title("strided $A$ (strip: each column's phase)", fontsize=11,
-                       color=COLORS["text"], pad=4 + strip * s * 72)
-        pr, pc, _, pshape, _ = _entries(kl.permutation)
-        _draw_matrix(pr, pc, np.ones(len(pr)), pshape, False, (), (), None, ax_p, None,
-                     title="column permutation $\\Pi$ (rows: $A$'s columns)")
-        start = 0
-        for p, w in enumerate(widths):
-            ax_p.add_patch(Rectangle((start, 0), w, n, facecolor=PHASE_COLORS[p % len(PHASE_COLORS)],
-                                     edgecolor="none", zorder=0))
-            start += w
-        r, c, v, shape, sym = _entries(kl.permuted)
-        _draw_matrix(r, c, v, shape, sym, rows_levels, (), (widths, kl.phases), ax_t, None,
-                     title="")
-        ax_t.set_xlabel("$A\\,\\Pi = [\\,T_0 \\mid T_1 \\mid \\cdots\\,]$: unit-stride "
-                        "blocks", fontsize=11, color=COLORS["text"])
-        names = [f"$T_{{{k}}}$: ({','.join(map(str, ph))})" for k, ph in enumerate(kl.phases)]
-        per_line = max(1, int(n * s / (0.35 + 0.22 * len(kl.phases[0]) * 2)))
-        phases = "\n".join(", ".join(names[k:k + per_line])
-                           for k in range(0, len(names), per_line))
-        fig.text(left / width, 1 - 0.2 / height,
-                 "Kong & Lucey\nstride " + "×".join(map(str, kl.stride)) + ", kernel "
-                 + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + " on padded input "
-                 + "×".join(map(str, kl.padded_shape)), fontsize=12, va="top",
-                 color=COLORS["text"])
-        fig.text(left / width, 1 - 0.75 / height, "phases (residue per dim):\n" + phases,
-                 fontsize=10.5, va="top", color=COLORS["text"], wrap=True)
         return fig
 
 
