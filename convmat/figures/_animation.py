@@ -303,7 +303,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     if mat_w > 2.2 * panel_w:
         # a wide matrix: the sliding picture above it, the matrix across the full width
         sm = min(content_w / mat_w, 0.42)
-        sp_ = min(content_w / panel_w, 2.7 / panel_h, 0.42)
+        sp_ = min(content_w / panel_w, (3.6 if sc.layered else 2.7) / panel_h, 0.42)
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
         fig = _new_figure(*(figsize or (width, height)))
@@ -468,7 +468,7 @@ def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
     sample = Image.new("RGB", (w, 2 * h))
     sample.paste(frames[0], (0, 0))
     sample.paste(frames[-1], (0, h))
-    palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
+    palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE)
     entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
     entries[np.all(entries >= 246, axis=1)] = 255  # the background stays pure white
     colors = entries.ravel().tolist()

@@ -368,11 +368,13 @@ def _channel_graph(ax, c_in, c_out, groups, pairs, fontsize) -> None:
     for o, xo in enumerate(xs_out):
         ax.text(xo, 1.14, str(o), ha="center", va="bottom", fontsize=9, color=COLORS["text"])
     ax.set_xlim(-0.15, 1.15)
-    ax.set_ylim(-0.45, 1.5)
+    ax.set_ylim(-0.45, 1.6)
     kind = " (depthwise)" if groups == c_in and groups > 1 else ""
     ax.set_title(f"channels: {c_in} → {c_out}\ngroups {groups}{kind}",
                  fontsize=fontsize or 10.5, color=COLORS["text"])
     ax.text(0.5, -0.38, "input channels", ha="center", va="top", fontsize=9,
+            color=COLORS["text"])
+    ax.text(0.5, 1.36, "output channels", ha="center", va="bottom", fontsize=9,
             color=COLORS["text"])
 
 

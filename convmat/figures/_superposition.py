@@ -375,7 +375,7 @@ def _draw_superposition(st, xa, w, sums, figsize, fontsize):
             text.set_position((pc + out0[1] + 0.94, pr + out0[0] + 0.96))
             text.set_text(("+" if xm * v >= 0 else "") + _fmt(xm * v))
         centre = pos.mean(axis=0)
-        link.set_data([c + in0[1] + 1.0, centre[1] + out0[1] + 0.5],
+        link.set_data([in0[1] + ishape[1], centre[1] + out0[1] + 0.5],
                       [r + in0[0] + 0.5, centre[0] + out0[0] + 0.5])
 
     animated = [out_cells, stamp, current, link, *texts, *stamp_texts]
