@@ -592,3 +592,21 @@ def test_kong_lucey_figure_draws_the_phases(kshape, ishape, stride, padding):
     if phases == 2:
         assert "T_{0} \\mid T_{1}\\," in caption and "cdots" not in caption
     assert f"T_{{{phases - 1}}}" in caption
+
+
+@pytest.mark.parametrize("call", [
+    lambda **kw: figures.animate_convolution((4,), (2,), **kw),
+    lambda **kw: figures.animate_matrix((4, 4), (2, 2), **kw),
+    lambda **kw: figures.plot_connectivity((4,), (2,), **kw),
+    lambda **kw: figures.animate_superposition((3,), (2,), stride=2, **kw),
+    lambda **kw: figures.plot_overlap((3, 3), (2, 2), stride=2, **kw),
+    lambda **kw: figures.plot_kong_lucey(convmat.kong_lucey([1, 2, 3], (7,), stride=2), **kw),
+    lambda **kw: figures.plot_matrix(convmat.conv_matrix([1, 2], (4,)), **kw),
+])
+def test_every_picture_takes_figsize_and_fontsize_and_has_a_figure(call):
+    obj = call(figsize=(6.5, 4.0), fontsize=9)
+    assert tuple(obj.figure.get_size_inches()) == (6.5, 4.0)
+    with pytest.raises(ConvmatError, match="figsize="):
+        call(figsize="big")
+    with pytest.raises(ConvmatError, match="fontsize="):
+        call(fontsize=-1)

@@ -41,11 +41,13 @@ from ._animation import (
     _save_gif,
 )
 from ._drawing import (
+    _check_fontsize,
     _DPI,
     COLORS,  # noqa: F401  (the palette, figures.COLORS)
     _channel_ticks,
     _check_ax,
     _check_dpi,
+    _check_figsize,
     _describe,
     _draw_matrix,
     _entries,
@@ -140,6 +142,7 @@ def animate_convolution(
     """
     with error_context("animate_convolution", input_shape=input_shape,
                        kernel_shape=kernel_shape):
+        fontsize = _check_fontsize(fontsize)
         sc = scene("animate_convolution", input_shape, kernel_shape, stride, padding,
                    dilation, transposed, output_padding, x, weight, groups)
         return _convolution_animation(sc, _describe(sc, stride, padding, dilation,
@@ -197,6 +200,7 @@ weight, groups, figsize, fontsize
     (4, 'matrix-row')
     """
     with error_context("animate_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
+        fontsize = _check_fontsize(fontsize)
         sc = scene("animate_matrix", input_shape, kernel_shape, stride, padding, dilation,
                    transposed, output_padding, x, weight, groups)
         a = sc.matrix()
@@ -210,7 +214,8 @@ weight, groups, figsize, fontsize
 # ---------------------------------------------------------------------------- matrices
 
 
-def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
+def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None, figsize=None,
+                fontsize=None):
     r"""Draw a matrix: stored entries as coloured cells, block rules from its geometry.
 
     Parameters
@@ -231,6 +236,10 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     ax : matplotlib.axes.Axes, optional
     highlight_row : int, optional
         Outline this row and its stored entries (the kernel's window) in the kernel colour.
+    figsize : (float, float), optional
+        Figure size in inches (default: fitted to the matrix); without ``ax`` only.
+    fontsize : float, optional
+        Size of the title.
 
     Returns
     -------
@@ -252,6 +261,7 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     """
     with error_context("plot_matrix", shape=getattr(A, "shape", None)):
         ax = _check_ax(ax, "plot_matrix")
+        fontsize = _check_fontsize(fontsize)
         from ..striding import KongLucey
 
         permuted = isinstance(A, KongLucey)
@@ -272,6 +282,11 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
         _mpl()
         fig = _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels,
                            bands, ax, highlight_row)
+        drawn = fig.axes[0] if ax is None else ax
+        if figsize is not None and ax is None:
+            fig.set_size_inches(*_check_figsize(figsize))
+        if fontsize is not None:
+            drawn.title.set_fontsize(fontsize)
         if isinstance(geometry, ConvGeometry):
             _channel_ticks(fig.axes[0] if ax is None else ax, geometry, tuple(shape))
         return fig

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ._drawing import (
+    _check_figsize,
     _min_width,
     _cell_kinds,
     _grid_cells,
@@ -269,7 +270,7 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
     width = max(width, _min_width(title, roles, fontsize or 12))
     height = extent[0] * cell + 1.25 + extra
     if figsize is not None:
-        width, height = figsize
+        width, height = _check_figsize(figsize)
     fig = _new_figure(width, height)
     ax = fig.add_axes((0.02, 0.6 / height, 0.96, 1 - (1.1 + extra) / height))
     panel = _panel(fig, ax, sc, y)
@@ -306,7 +307,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         sp_ = min(content_w / panel_w, (3.6 if sc.layered else 2.7) / panel_h, 0.42)
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
-        fig = _new_figure(*(figsize or (width, height)))
+        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
         bottom = 0.6 / height
         ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
         ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
@@ -318,7 +319,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
         content_h = max(mat_h * sm, panel_h * sp_, 2.4)
         width, height = content_w + 0.6, content_h + 1.35 + extra
-        fig = _new_figure(*(figsize or (width, height)))
+        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
         bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._drawing import (
+    _check_fontsize,
+    _check_figsize,
     COLORS,
     GROUP_COLORS,
     _bare,
@@ -108,6 +110,7 @@ def plot_connectivity(
     with error_context("plot_connectivity", input_shape=input_shape,
                        kernel_shape=kernel_shape):
         ax = _check_ax(ax, "plot_connectivity")
+        fontsize = _check_fontsize(fontsize)
         ishape = as_shape(input_shape, "input_shape")
         kshape = as_shape(kernel_shape, "kernel_shape")
         _check_drawable(len(ishape), "plot_connectivity")
@@ -211,7 +214,7 @@ def _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title, fi
     width = max(span_x * scale * panels + 1.0 + extra, 5.5)
     fig_h = span_y * scale + 1.7 + 0.25 * title.count("\n")
     if figsize is not None:
-        width, fig_h = figsize
+        width, fig_h = _check_figsize(figsize)
     fig = _new_figure(width, fig_h)
     graph_w = (width - extra - 0.3) / panels
     axes = []

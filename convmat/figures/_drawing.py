@@ -74,6 +74,30 @@ def _check_ax(ax, what: str):
     return ax
 
 
+def _check_figsize(figsize) -> tuple[float, float]:
+    """``figsize`` two positive numbers of inches, at most 100 each."""
+    try:
+        w, h = (float(v) for v in figsize)
+    except (TypeError, ValueError):
+        raise ConvmatError(f"figsize={brief(figsize)} must be (width, height) in inches"
+                           ) from None
+    if not (0 < w <= 100 and 0 < h <= 100):
+        raise ConvmatError(f"figsize={brief(figsize)}: width and height must be in (0, 100] "
+                           f"inches")
+    return w, h
+
+
+def _check_fontsize(fontsize):
+    """``fontsize`` None or a number of points in (0, 100]."""
+    if fontsize is None:
+        return None
+    if isinstance(fontsize, (bool, np.bool_)) or not isinstance(
+            fontsize, (int, float, np.integer, np.floating)) or not 0 < fontsize <= 100:
+        raise ConvmatError(f"fontsize={brief(fontsize)} must be a number of points in "
+                           f"(0, 100]")
+    return float(fontsize)
+
+
 #: resolution bounds of save (dots per inch)
 DPI_RANGE = (10, 1200)
 
@@ -176,6 +200,7 @@ def _fontsize(fig, ax, xspan: float, yspan: float, share: float = 0.42,
 
 
 def _new_figure(width: float, height: float):
+    width, height = _check_figsize((width, height))
     _mpl()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

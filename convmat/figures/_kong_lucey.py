@@ -8,6 +8,8 @@ import math
 import numpy as np
 
 from ._drawing import (
+    _check_fontsize,
+    _check_figsize,
     COLORS,
     PHASE_COLORS,
     _bare,
@@ -88,7 +90,7 @@ def plot_kong_lucey(kl, *, figsize=None, fontsize=None):
             raise ConvmatError(f"the padded input {kl.padded_shape} has more than 4,096 "
                                f"entries to draw; draw a smaller geometry")
         _mpl()
-        return _figure(kl, figsize, fontsize)
+        return _figure(kl, figsize, _check_fontsize(fontsize))
 
 
 def _phase_layout(kl):
@@ -134,7 +136,7 @@ def _figure(kl, figsize, fontsize):
     height = 0.75 + top_h + 0.35 + strip + mat_h + 0.75
     width = content_w + 0.3
     if figsize is not None:
-        width, height = figsize
+        width, height = _check_figsize(figsize)
     fig = _new_figure(width, height)
     fs = fontsize or 12
     y_mat = 0.6 / height

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._drawing import (
+    _check_fontsize,
+    _check_figsize,
     COLORS,
     _bare,
     _check_drawable,
@@ -237,6 +239,7 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
                        kernel_shape=kernel_shape):
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "animate_superposition", (1, 2))
+        fontsize = _check_fontsize(fontsize)
         xa, w = _values(st, x, weight)
         sums = running_sums(st, xa, w)
         _mpl()
@@ -278,7 +281,7 @@ def _draw_superposition(st, xa, w, sums, figsize, fontsize):
     span_h = max(ishape[0], canvas[0])
     cell = float(np.clip(7.6 / span_w, 0.3, 0.7))
     cell = min(cell, 4.6 / span_h)
-    width, height = figsize or (max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
+    width, height = _check_figsize(figsize) if figsize else (max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
     fig = _new_figure(width, height)
     ax = fig.add_axes((0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
     ax.set_xlim(-0.2, span_w + 0.2)
@@ -431,6 +434,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
 
     with error_context("plot_overlap", input_shape=input_shape, kernel_shape=kernel_shape):
         ax = _check_ax(ax, "plot_overlap")
+        fontsize = _check_fontsize(fontsize)
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "plot_overlap", (1, 2))
         counts = overlap_counts(input_shape, kernel_shape, stride=stride, padding=padding,
@@ -445,7 +449,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
         h, wd = grid.shape
         if ax is None:
             cell = float(np.clip(6.0 / wd, 0.25, 0.6))
-            width, height = figsize or (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
+            width, height = _check_figsize(figsize) if figsize else (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
             fig = _new_figure(width, height)
             ax = fig.add_axes((0.3 / width, 0.15 / height, 1 - 0.6 / width,
                                1 - 0.75 / height))
