@@ -73,7 +73,10 @@ def test_every_geometry_through_every_picture(g, data, tmp_path_factory):
     if g.ndim <= 2:
         _save(figures.plot_connectivity(g.input_shape, g.kernel, transposed=True, **tkw),
               tmp_path, "connectivity-t")
-        _save(figures.animate_superposition(g.input_shape, g.kernel, **tkw), tmp_path, "sup")
+        sup = figures.animate_superposition(g.input_shape, g.kernel, weight=wt,
+                                            groups=g.groups, **tkw)
+        assert sup.n_frames == at.shape[1]  # one frame per input entry (a column of Aᵀ)
+        _save(sup, tmp_path, "sup")
         _save(figures.plot_overlap(g.input_shape, g.kernel, **tkw), tmp_path, "overlap")
     if any(v > 1 for v in s):
         try:
