@@ -216,3 +216,21 @@ def test_channel_edges_are_the_non_empty_blocks(c_in, c_out, groups, transposed)
 def test_connectivity_errors(kwargs, message):
     with pytest.raises(ConvmatError, match=message):
         figures.plot_connectivity((5, 5), (3, 3), **kwargs)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_planes_have_their_nodes_colour(transposed):
+    """One colour rule: each plane of the 2-D graph has the colour of the nodes on it (the
+    transposed graph once drew green nodes on the blue plane)."""
+    from matplotlib.colors import to_rgba
+
+    fig = figures.plot_connectivity((4, 4), (3, 3), stride=2, transposed=transposed)
+    ax = fig.axes[0]
+    for plane_gid, node_gid in (("plane-0", "output-nodes" if transposed else "input-nodes"),
+                                ("plane-1", "input-nodes" if transposed else "output-nodes")):
+        plane = _by_gid(ax, plane_gid).get_facecolors()[0][:3]
+        nodes = _by_gid(ax, node_gid).get_facecolors()[0][:3]
+        np.testing.assert_allclose(plane, nodes)
+    blue = np.array(to_rgba(figures.COLORS["input"]))[:3]
+    drawn_input = _by_gid(ax, "input-nodes").get_facecolors()[0][:3]
+    np.testing.assert_allclose(drawn_input, blue)  # the drawn convolution's input is blue
