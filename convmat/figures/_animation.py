@@ -324,12 +324,20 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
     panel = _panel(fig, ax_s, sc, y, tap_colors=colors)
-    # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
-    x0, y0 = 2.6, 2.8  # room for the labels and the vectors
+    # matrix axes: columns 0..n-1 at x = x0 + c; rows at y = y0 + r; above A the label
+    # of x (`lab` cells tall: about 18 points however small the cells) and the x row
+    box = ax_m.get_position()
+    box_pt = (box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72)
+    lab = 1.2
+    for _ in range(3):  # the label's height in cells depends on the cell size
+        cell_pt = min(box_pt[0] / (2.8 + n), box_pt[1] / (2 * lab + 2.6 + m))
+        lab = max(1.2, 18.0 / max(cell_pt, 1e-9))
+    x_row = lab + 0.2  # top of the x row
+    x0, y0 = 2.6, lab + 1.6  # room for the labels and the vectors
     ax_m.set_xlim(-0.1, x0 + n + 0.1)
-    ax_m.set_ylim(y0 + m + 1.6, -0.1)
+    ax_m.set_ylim(y0 + m + lab + 0.4, -0.1)
     _bare(ax_m)
-    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + 1.7)
+    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + lab + 0.5)
     cells = PolyCollection(_squares(coo.col + x0, coo.row + y0), facecolors=colors[taps],
                            edgecolors="none", zorder=2)
     ax_m.add_collection(cells)
@@ -347,7 +355,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
             ax_m.text(c + x0 + 0.5, r + y0 + 0.5, label, ha="center", va="center",
                       fontsize=fs_a, color=_ink(colors[tap]), zorder=4)
     # x as a row above A, y as a column left of it
-    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
+    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + x_row),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
     xv.set_gid("x-cells")
@@ -358,13 +366,13 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, 0.75, "$x$ (input, flattened)", **label)
+    ax_m.text(x0 + n / 2, lab / 2, "$x$ (input, flattened)", **label)
     ax_m.text(0.6, y0 + m / 2, "$y$", **label)
     name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
-    ax_m.text(x0 + n / 2, y0 + m + 0.85, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
+    ax_m.text(x0 + n / 2, y0 + m + 0.1 + lab / 2, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
               **label)
     # the highlighted entries of x and the computed entries of y: overlays on the vectors
-    x_lit = PolyCollection(_squares([x0], [1.6]), facecolors=COLORS["kernel"],
+    x_lit = PolyCollection(_squares([x0], [x_row]), facecolors=COLORS["kernel"],
                            edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
     x_lit.set_gid("x")
     ax_m.add_collection(x_lit)
@@ -377,8 +385,9 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         fs_xv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(x).ravel())
         for c, v in enumerate(np.asarray(x).ravel()):
             label = _fmt(v)
-            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, label, ha="center", va="center",
-                                     fontsize=fs_xv, color=COLORS["text"], zorder=4))
+            x_texts.append(ax_m.text(c + x0 + 0.5, x_row + 0.5, label, ha="center",
+                                     va="center", fontsize=fs_xv, color=COLORS["text"],
+                                     zorder=4))
     y_texts = []
     if fs >= 5.5 and y is not None and m <= MAX_VALUE_FRAMES:
         fs_yv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(y).ravel())
@@ -407,7 +416,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
         row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t + y0)))
         row_box.set_y(t + y0)
-        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, 1.6)))
+        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, x_row)))
         covered[:] = [x_texts[c] for c in cols] if x_texts else []
         yf = y_faces[:t + 1].copy()
         yf[t] = _rgba(COLORS["output"])

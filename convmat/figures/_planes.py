@@ -177,8 +177,8 @@ def plane_layout(sc: Scene):
     out3 = (1,) * (3 - n) + tuple(win.output_shape)
     vertical = n == 1  # 1-D: the channel rows stacked
     in_origin = _origins(sc.c_in, ext[0], ext[1:], 0.0, vertical)
-    in_h = sc.c_in * (ext[1] + GAP) if vertical else ext[1]
-    top_out = in_h + 1.9
+    in_h = sc.c_in * (ext[1] + GAP) - GAP if vertical else ext[1]
+    top_out = in_h + (1.4 if vertical else 1.9)
     out_origin = _origins(sc.c_out, out3[0], np.array(out3[1:]), top_out, vertical)
     in_w = in_origin[..., 0].max() + ext[2]
     out_w = out_origin[..., 0].max() + out3[2]
