@@ -24,42 +24,77 @@ from convmat.geometry import convolution_geometry  # noqa: E402
 IMG = ROOT / "docs" / "img"
 
 
-def main() -> None:
-    IMG.mkdir(exist_ok=True)
+def jobs() -> dict:
+    """``{file name: function drawing the picture}`` of every picture on the pages."""
     x, w = SLIDES_INPUT, SLIDES_KERNEL
-    jobs = {
-        # A1: the seed example, then stride, padding, dilation, transposed
-        "conv-5x5-3x3.gif": figures.animate_convolution((5, 5), (3, 3), x=x, weight=w),
-        "conv-stride2-padding1.gif": figures.animate_convolution((5, 5), (3, 3), stride=2,
-                                                                 padding=1),
-        "conv-dilation2.gif": figures.animate_convolution((7, 7), (3, 3), dilation=2),
-        "conv-transposed.gif": figures.animate_convolution(
-            (3, 3), (3, 3), stride=2, padding=1, output_padding=1, transposed=True),
-        # A2: matrix equivalence
-        "matrix-5x5-3x3.gif": figures.animate_matrix((5, 5), (3, 3), x=x, weight=w),
-        "matrix-1d-stride2.gif": figures.animate_matrix((7,), (3,), stride=2, padding=1,
-                                                        x=np.arange(1, 8), weight=[1, 2, 3]),
-        # A3: connectivity
-        "connectivity-1d.png": figures.plot_connectivity((7,), (3,), stride=2, padding=1),
-        "connectivity-1d-transposed.png": figures.plot_connectivity(
-            (4,), (3,), stride=2, padding=1, transposed=True),
-        "connectivity-2d.png": figures.plot_connectivity((4, 4), (2, 2)),
-        # matrices
-        "matrix-blocks.png": figures.plot_matrix(
+    f = figures
+    return {
+        # 1. A1: the seed example, then stride and padding, dilation
+        "conv-5x5-3x3.gif": lambda: f.animate_convolution((5, 5), (3, 3), x=x, weight=w),
+        "conv-stride2-padding1.gif": lambda: f.animate_convolution(
+            (5, 5), (3, 3), stride=2, padding=1),
+        "conv-dilation2.gif": lambda: f.animate_convolution((7, 7), (3, 3), dilation=2),
+        # 2. A2: matrix equivalence
+        "matrix-5x5-3x3.gif": lambda: f.animate_matrix((5, 5), (3, 3), x=x, weight=w),
+        "matrix-1d-stride2.gif": lambda: f.animate_matrix(
+            (7,), (3,), stride=2, padding=1, x=np.arange(1, 8), weight=[1, 2, 3]),
+        "matrix-blocks.png": lambda: f.plot_matrix(
             convmat.conv_matrix(w, (5, 5)), geometry=convolution_geometry((5, 5), (3, 3)),
             highlight_row=4),
-        "matrix-channels.png": figures.plot_matrix(
+        # 3. A3: connectivity, one output's fan
+        "connectivity-1d.png": lambda: f.plot_connectivity(
+            (7,), (3,), stride=2, padding=1, highlight=1),
+        "connectivity-2d.png": lambda: f.plot_connectivity((5, 5), (3, 3)),
+        # 4. transposed convolution three ways
+        "connectivity-side-by-side.png": lambda: f.plot_connectivity(
+            (7,), (3,), stride=2, padding=1, side_by_side=True, highlight=1),
+        "conv-transposed.gif": lambda: f.animate_convolution(
+            (3, 3), (3, 3), stride=2, padding=1, output_padding=1, transposed=True),
+        "matrix-transposed.gif": lambda: f.animate_matrix(
+            (3,), (3,), stride=2, transposed=True, x=[1, 2, 3], weight=[1, 2, 3]),
+        "superposition-2d.gif": lambda: f.animate_superposition((3, 3), (3, 3), stride=2),
+        "overlap-k3-k4.png": overlap_pair,
+        # 5. channels and groups
+        "conv-channels.gif": lambda: f.animate_convolution(
+            (3, 3), (2, 2), weight=np.arange(1, 17).reshape(2, 2, 2, 2),
+            x=np.arange(18).reshape(2, 3, 3) % 4),
+        "matrix-depthwise.gif": lambda: f.animate_matrix(
+            (3, 3), (2, 2), weight=np.arange(1, 9).reshape(2, 1, 2, 2), groups=2),
+        "connectivity-groups.png": lambda: f.plot_connectivity(
+            (4, 4), (3, 3), weight=np.ones((4, 2, 3, 3)), groups=2),
+        "matrix-channels.png": lambda: f.plot_matrix(
             convmat.conv_matrix(np.arange(1, 37).reshape(2, 2, 3, 3), (4, 4), padding=1),
             geometry=convolution_geometry((4, 4), (2, 2, 3, 3), padding=1)),
-        "kong-lucey.png": figures.plot_kong_lucey(
+        # 6. 3-D
+        "conv-3d.gif": lambda: f.animate_convolution((4, 4, 4), (3, 3, 3)),
+        # 7. Kong & Lucey's Figure 1
+        "kong-lucey.png": lambda: f.plot_kong_lucey(
             convmat.kong_lucey(np.arange(1, 10).reshape(3, 3), (7, 7), stride=2)),
     }
+
+
+def main() -> None:
+    IMG.mkdir(exist_ok=True)
+    todo = {name: make() for name, make in jobs().items()}
     sparsity = network_sparsity()
     if sparsity is not None:  # needs PyTorch
-        jobs["network-sparsity.png"] = sparsity
-    for name, picture in jobs.items():
+        todo["network-sparsity.png"] = sparsity
+    for name, picture in todo.items():
         path = figures.save(picture, IMG / name, fps=1.5)
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB")
+
+
+def overlap_pair():
+    """The checkerboard: overlap counts of stride 2 with kernel 3 against kernel 4."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.4, 4.6))
+    figures.plot_overlap((4, 4), (3, 3), stride=2, ax=left)
+    figures.plot_overlap((4, 4), (4, 4), stride=2, padding=1, ax=right)
+    left.set_title("stride 2, kernel 3: uneven (checkerboard)", fontsize=12)
+    right.set_title("stride 2, kernel 4, padding 1: even inside", fontsize=12)
+    fig.tight_layout()
+    return fig
 
 
 def network_sparsity():

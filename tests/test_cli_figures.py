@@ -61,8 +61,8 @@ def test_plot_pdf(tmp_path):
     (["plot", "matrix", "--input", "5x5", "--kernel", "3x3", "-o", "a.gif"], ".png, .pdf"),
     (["animate", "convolution", "--input", "5x5", "--kernel", "3x3"], "-o/--output"),
     (["animate", "spin", "--input", "5", "--kernel", "3", "-o", "a.gif"], "invalid choice"),
-    (["animate", "convolution", "--input", "5x5x5", "--kernel", "3x3x3", "-o", "a.gif"],
-     "1-D and 2-D"),
+    (["animate", "convolution", "--input", "5x5x5x5", "--kernel", "3x3x3x3", "-o", "a.gif"],
+     "1-D, 2-D and 3-D"),
     (["animate", "convolution", "--input", "5", "--kernel", "3", "--x", "1,2", "-o",
       "a.gif"], "--x has 2 numbers but the input shape"),
     (["animate", "convolution", "--input", "5", "--kernel", "3", "--x", "1,a,2,3,4", "-o",
@@ -90,9 +90,40 @@ def test_plot_pdf(tmp_path):
 def test_bad_input_exits_2(argv, message, tmp_path, monkeypatch, capsys):
     """Usage mistakes exit 2; input convmat refuses (a ConvmatError) exits 1."""
     monkeypatch.chdir(tmp_path)
-    refused = message in ("1-D and 2-D", "larger than the padded input", "--highlight-row 7",
+    refused = message in ("1-D, 2-D and 3-D", "larger than the padded input", "--highlight-row 7",
                           "does not exist")
     assert main(argv) == (1 if refused else 2)
     err = capsys.readouterr().err
     assert message in err
     assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.mark.parametrize("argv, frames", [
+    (["animate", "convolution", "--input", "4x4", "--kernel", "3x3", "--in-channels", "2",
+      "--out-channels", "2", "--groups", "2"], 8),
+    (["animate", "matrix", "--input", "5", "--kernel", "3", "--in-channels", "2",
+      "--out-channels", "3"], 9),
+    (["animate", "matrix", "--input", "3", "--kernel", "3", "--in-channels", "2",
+      "--out-channels", "4", "--groups", "2", "--transpose", "--stride", "2"], 4 * 7),
+    (["animate", "convolution", "--input", "3x3x3", "--kernel", "2x2x2"], 8),
+])
+def test_animate_channels_groups_and_3d(argv, frames, tmp_path):
+    out = tmp_path / "a.gif"
+    assert main([*argv, "--fps", "20", "-o", str(out)]) == 0
+    assert _frames(out) == frames
+
+
+def test_plot_channels_and_kong_lucey_needs_stride(tmp_path, capsys):
+    for what in ("connectivity", "matrix"):
+        out = tmp_path / f"{what}.png"
+        assert main(["plot", what, "--input", "4x4", "--kernel", "3x3", "--in-channels", "4",
+                     "--out-channels", "4", "--groups", "4", "-o", str(out)]) == 0
+        assert out.stat().st_size > 0
+    assert main(["plot", "kong-lucey", "--input", "5", "--kernel", "3", "-o",
+                 str(tmp_path / "k.png")]) == 2
+    assert "needs --stride" in capsys.readouterr().err
+    assert main(["plot", "kong-lucey", "--input", "5", "--kernel", "3", "--stride", "2",
+                 "-o", str(tmp_path / "k.png")]) == 0
+    assert main(["animate", "convolution", "--input", "4", "--kernel", "2", "--in-channels",
+                 "3", "--groups", "2", "-o", str(tmp_path / "e.gif")]) == 2
+    assert "--groups 2 must divide" in capsys.readouterr().err

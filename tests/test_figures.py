@@ -391,11 +391,16 @@ def test_save_errors(tmp_path):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: figures.animate_convolution((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.animate_matrix((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.plot_connectivity((4, 4, 4), (2, 2, 2)), "1-D and 2-D"),
-    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((2, 1, 2, 2))),
-     "one input and one output channel"),
+    (lambda: figures.animate_convolution((4,) * 4, (2,) * 4), "1-D, 2-D and 3-D"),
+    (lambda: figures.animate_matrix((4,) * 4, (2,) * 4), "1-D, 2-D and 3-D"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((2, 1, 2, 2)),
+                                         x=np.ones((3, 4, 4))), r"x.shape=\(3, 4, 4\)"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((3, 1, 2, 2)),
+                                         groups=2), "groups=2 does not divide"),
+    (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((4, 1, 2, 2)),
+                                         x=np.ones((3, 4, 4)), groups=2), r"must be \(2, 4, 4\)"),
+    (lambda: figures.animate_matrix((4, 4), (2, 2), groups=2), "groups=2 needs weight"),
+    (lambda: figures.animate_matrix((4, 4), (2, 2), groups=0), "groups=0"),
     (lambda: figures.animate_convolution((4, 4), (2, 2), weight=np.ones((3, 3))),
      "does not match"),
     (lambda: figures.animate_convolution((4, 4), (2, 2), x=np.ones((3, 3))), "x.shape"),
@@ -544,3 +549,64 @@ def test_save_and_ax_arguments_are_checked(tmp_path):
     with pytest.raises(ConvmatError, match="ax='x'"):
         figures.plot_matrix(convmat.conv_matrix([1, 2], (4,)), ax="x")
     assert figures.save(fig, str(tmp_path / "b.png"), dpi=50).stat().st_size > 0
+
+
+def test_transposed_pictures_say_what_they_draw():
+    """Implicit padding d(k-1)-p and output padding drawn and named apart; A^T named."""
+    anim = figures.animate_convolution((3, 3), (3, 3), stride=2, output_padding=1,
+                                       transposed=True)
+    ax = anim.figure.axes[0]
+    kinds = {c.get_gid(): len(c.get_paths()) for c in ax.collections
+             if (c.get_gid() or "").startswith("grid-")}
+    # stretched input 5x5, implicit padding 2 before, 2 + 1 after: 10x10 drawn cells
+    assert kinds["grid-output-padding"] == 10 + 10 - 1  # the last row and column
+    assert kinds["grid-implicit"] == 10 * 10 - 25 - 19
+    assert "grid-padding" not in kinds
+    title = anim.figure.texts[0].get_text()
+    assert "padding 0" in title and "implicit padding d(k−1)−p = 2" in title
+    legend = [t.get_text() for t in anim.figure.legends[0].get_texts()]
+    assert legend[:2] == ["implicit padding", "output padding"]
+    matrix = figures.animate_matrix((3,), (3,), stride=2, transposed=True)
+    assert any("A^{\\top}" in t.get_text() for t in matrix.figure.axes[1].texts)
+
+
+@pytest.mark.parametrize("kshape, ishape, stride, padding", [
+    ((3,), (7,), 2, 0), ((3, 3), (7, 7), 2, 1), ((2, 3), (5, 6), (2, 3), 0)])
+def test_kong_lucey_figure_draws_the_phases(kshape, ishape, stride, padding):
+    """The numbered input and its phase inputs: x_r holds the padded entries whose position
+    is r modulo the stride (the test's own residue rule), in C order."""
+    kl = convmat.kong_lucey(_kernel(kshape), ishape, stride=stride, padding=padding)
+    fig = figures.plot_kong_lucey(kl)
+    numbers = [int(t.get_text()) for t in fig.axes[0].texts if t.get_text().isdigit()]
+    padded = kl.padded_shape
+    n = int(np.prod(padded))
+    assert numbers[:n] == list(range(n))  # the input, numbered in C order
+    s = np.broadcast_to(stride, (len(padded),))
+    coords = np.indices(padded).reshape(len(padded), -1).T
+    expected = []
+    for residue in np.ndindex(*s):
+        expected += [k for k in range(n) if tuple(coords[k] % s) == residue]
+    assert numbers[n:] == expected
+    caption = fig.axes[2].get_xlabel()
+    phases = int(np.prod(s))
+    if phases == 2:
+        assert "T_{0} \\mid T_{1}\\," in caption and "cdots" not in caption
+    assert f"T_{{{phases - 1}}}" in caption
+
+
+@pytest.mark.parametrize("call", [
+    lambda **kw: figures.animate_convolution((4,), (2,), **kw),
+    lambda **kw: figures.animate_matrix((4, 4), (2, 2), **kw),
+    lambda **kw: figures.plot_connectivity((4,), (2,), **kw),
+    lambda **kw: figures.animate_superposition((3,), (2,), stride=2, **kw),
+    lambda **kw: figures.plot_overlap((3, 3), (2, 2), stride=2, **kw),
+    lambda **kw: figures.plot_kong_lucey(convmat.kong_lucey([1, 2, 3], (7,), stride=2), **kw),
+    lambda **kw: figures.plot_matrix(convmat.conv_matrix([1, 2], (4,)), **kw),
+])
+def test_every_picture_takes_figsize_and_fontsize_and_has_a_figure(call):
+    obj = call(figsize=(6.5, 4.0), fontsize=9)
+    assert tuple(obj.figure.get_size_inches()) == (6.5, 4.0)
+    with pytest.raises(ConvmatError, match="figsize="):
+        call(figsize="big")
+    with pytest.raises(ConvmatError, match="fontsize="):
+        call(fontsize=-1)

@@ -129,3 +129,35 @@ def test_superposition_draws_crops_and_output_padding(kwargs, tmp_path):
 def test_superposition_errors(call, message):
     with pytest.raises(ConvmatError, match=message):
         call()
+
+
+@pytest.mark.parametrize("ishape, c_in, c_out, groups", [
+    ((3,), 2, 3, 1), ((2, 3), 2, 4, 2), ((3, 2), 3, 3, 3)])
+def test_superposition_with_channels_is_torchs(ishape, c_in, c_out, groups, tmp_path):
+    """Input entry x[c, m] stamps x[c, m] w[c, o] into the output channels of its group."""
+    import torch
+
+    rng = np.random.default_rng(2)
+    kshape = (3,) * len(ishape)
+    w = rng.integers(-2, 3, (c_in, c_out // groups, *kshape)).astype(float)
+    x = rng.integers(-2, 3, (c_in, *ishape)).astype(float)
+    anim = figures.animate_superposition(ishape, kshape, stride=2, padding=1, x=x, weight=w,
+                                         groups=groups)
+    conv_t = (torch.nn.functional.conv_transpose1d if len(ishape) == 1
+              else torch.nn.functional.conv_transpose2d)
+    expected = conv_t(torch.tensor(x)[None], torch.tensor(w), stride=2, padding=1,
+                      groups=groups)[0].numpy()
+    assert anim.n_frames == x.size
+    np.testing.assert_allclose(anim.sums[-1], expected)
+    a = convmat.conv_transpose_matrix(w, ishape, stride=2, padding=1, groups=groups).tocsc()
+    for t in range(anim.n_frames):  # frame t adds column t, scaled by x[t]
+        before = anim.sums[t - 1].ravel() if t else 0
+        step = np.zeros(a.shape[0])
+        col = slice(a.indptr[t], a.indptr[t + 1])
+        step[a.indices[col]] = a.data[col] * x.ravel()[t]
+        np.testing.assert_allclose(anim.sums[t].ravel() - before, step)
+        anim.show_frame(t)
+    figures.save(anim, tmp_path / "s.gif")
+    with pytest.raises(ConvmatError, match="groups=2 does not divide"):
+        figures.animate_superposition(ishape, kshape, weight=np.ones((3, 1, *kshape)),
+                                      groups=2)

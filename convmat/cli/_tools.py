@@ -37,6 +37,12 @@ def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
     if values:
         p.add_argument("--x", help=X_HELP + "; with --weights the output cells show their "
                        "values")
+    p.add_argument("--in-channels", type=_positive_int, default=1,
+                   help="input channels (default 1); each drawn as a plane")
+    p.add_argument("--out-channels", type=_positive_int, default=1,
+                   help="output channels (default 1)")
+    p.add_argument("--groups", type=_positive_int, default=1,
+                   help="groups (default 1; --groups equal to --in-channels: depthwise)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="file to write; the format is taken from the suffix")
 
@@ -44,7 +50,7 @@ def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
 def _add_animate(sub) -> None:
     p = sub.add_parser(
         "animate", help="animate a convolution (GIF; needs matplotlib)",
-        description="Animate a 1-D or 2-D convolution, one frame per output position: "
+        description="Animate a 1-D, 2-D or 3-D convolution, one frame per output entry: "
                     "'convolution' slides the kernel over the input; 'matrix' shows the same "
                     "next to y = A x with row t of A highlighted. Writes .gif (or .mp4 with "
                     "ffmpeg).")
@@ -56,23 +62,46 @@ def _add_animate(sub) -> None:
 def _add_plot(sub) -> None:
     p = sub.add_parser(
         "plot", help="draw a convolution's matrix, connectivity or Kong & Lucey blocks",
-        description="Draw a 1-D or 2-D convolution: 'matrix' (with block rules), "
+        description="Draw a 1-D or 2-D convolution (channels and groups too): 'matrix' (with block rules), "
                     "'connectivity' (input-output graph, edges coloured by tap) or "
                     "'kong-lucey' (strided matrix, column permutation, unit-stride blocks; "
                     "needs --stride). Writes .png, .pdf or .svg.")
     p.add_argument("what", choices=("matrix", "connectivity", "kong-lucey"))
     _add_picture_options(p, values=False)
+    p.set_defaults(stride=None)  # refused for kong-lucey when missing
     p.add_argument("--highlight-row", type=int, metavar="ROW",
                    help="with 'matrix': outline one row (the kernel's window)")
 
 
+def _weight_shape(args, kshape) -> tuple:
+    """The kernel, or with channels the layout (C_out, C_in/groups, *kernel) (transposed:
+    (C_in, C_out/groups, *kernel))."""
+    c_in, c_out, g = args.in_channels, args.out_channels, args.groups
+    if (c_in, c_out, g) == (1, 1, 1):
+        return tuple(kshape)
+    if c_in % g or c_out % g:
+        raise _UsageError(f"--groups {g} must divide --in-channels {c_in} and --out-channels "
+                          f"{c_out}")
+    if args.transposed:
+        return (c_in, c_out // g, *kshape)
+    return (c_out, c_in // g, *kshape)
+
+
 def _picture_arrays(args, kshape, ishape):
-    weight = None if args.weights is None else parse_weights(args.weights, kshape)
-    return weight, _input_numbers(getattr(args, "x", None), ishape)
+    wshape = _weight_shape(args, kshape)
+    weight = None if args.weights is None else parse_weights(args.weights, wshape)
+    if weight is None and len(wshape) > len(kshape):
+        weight = np.arange(1, math.prod(wshape) + 1).reshape(wshape)
+    xshape = (args.in_channels, *ishape) if args.in_channels > 1 else tuple(ishape)
+    return weight, _input_numbers(getattr(args, "x", None), xshape)
 
 
 def _picture_kw(args) -> dict:
+    if args.stride is None:  # `plot` asks: kong-lucey needs it, the others default to 1
+        args.stride = "1"
     kw = _common(args)
+    if args.groups != 1:
+        kw["groups"] = args.groups
     output_padding = _output_padding(args)
     if args.transposed:
         kw.update(transposed=True, output_padding=output_padding)
@@ -109,6 +138,10 @@ def _cmd_plot(args) -> int:
 
     ishape = parse_shape(args.input, "--input")
     kshape = parse_shape(args.kernel, "--kernel")
+    if args.what == "kong-lucey" and args.stride is None:
+        raise _UsageError("'plot kong-lucey' needs --stride (the stride the rearrangement "
+                          "removes), e.g. --stride 2")
+    given = args.weights is not None
     kw = _picture_kw(args)
     weight, _ = _picture_arrays(args, kshape, ishape)
     if os.path.splitext(args.output)[1].lower() not in (".png", ".pdf", ".svg"):
@@ -116,10 +149,11 @@ def _cmd_plot(args) -> int:
     if args.highlight_row is not None and args.what != "matrix":
         raise _UsageError("--highlight-row applies to 'plot matrix' only")
     if args.what == "connectivity":
-        if weight is not None:
+        if given:
             raise _UsageError("--weights does not apply to 'plot connectivity' (edges are "
                               "coloured by tap)")
-        return _save_picture(figures.plot_connectivity(ishape, kshape, **kw), args.output)
+        return _save_picture(figures.plot_connectivity(ishape, kshape, weight=weight, **kw),
+                             args.output)
     if weight is None:
         weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
     if args.what == "kong-lucey":
@@ -132,10 +166,10 @@ def _cmd_plot(args) -> int:
     if args.transposed:
         kw.pop("transposed")
         matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
-        geom = geometry.transposed_geometry(ishape, kshape, **kw)
+        geom = geometry.transposed_geometry(ishape, weight.shape, **kw)
     else:
         matrix = sparse.conv_matrix(weight, ishape, **kw)
-        geom = geometry.convolution_geometry(ishape, kshape, **kw)
+        geom = geometry.convolution_geometry(ishape, weight.shape, **kw)
     return _save_picture(figures.plot_matrix(matrix, geometry=geom,
                                              highlight_row=args.highlight_row), args.output)
 

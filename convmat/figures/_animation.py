@@ -9,26 +9,28 @@ from pathlib import Path
 import numpy as np
 
 from ._drawing import (
+    _check_figsize,
+    _min_width,
+    _cell_kinds,
+    _grid_cells,
+    _fill_outputs,
     COLORS,
+    MAX_VALUE_FRAMES,
     _bare,
     _block_rules,
-    _check_drawable,
-    _check_extent,
     _fit,
     _fmt,
     _fontsize,
     _ink,
     _legend,
     _levels,
-    _mpl,
     _new_figure,
     _rgba,
     _squares,
     _tap_colors,
-    _weight_and_x,
 )
-from ._windows import SlidingWindows, _windows
-from .._validate import as_shape
+from ._planes import Planes, Scene, plane_layout
+from ._windows import SlidingWindows
 from ..errors import ConvmatError
 
 
@@ -66,24 +68,12 @@ class _Sliding:
         rr, cc = np.meshgrid(np.arange(self.lo[0], hi[0]), np.arange(self.lo[1], hi[1]),
                              indexing="ij")
         spacing = win.input_stride if n == 2 else (1, win.input_stride[0])
-        outside = (rr < 0) | (rr >= grid[0]) | (cc < 0) | (cc >= grid[1])
-        inserted = ~outside & ((rr % spacing[0] != 0) | (cc % spacing[1] != 0))
-        real = ~outside & ~inserted
-        styles = {
-            "padding": (outside, COLORS["padding"], COLORS["padding_edge"], "--"),
-            "inserted": (inserted, COLORS["inserted"], COLORS["padding_edge"], ":"),
-            "input": (real, COLORS["input"], COLORS["input_edge"], "-"),
-        }
-        self.roles = []
-        for name, (mask, face, edge, style) in styles.items():
-            if not mask.any():
-                continue
-            self.roles.append(name)
-            coll = PolyCollection(_squares(cc[mask] - self.lo[1], rr[mask] - self.lo[0]),
-                                  facecolors=face, edgecolors=edge, linewidths=1.0,
-                                  linestyles=style, zorder=1)
-            coll.set_gid(f"grid-{name}")
-            ax.add_collection(coll)
+        nd = np.stack([rr.ravel(), cc.ravel()], -1) if n == 2 else cc.ravel()[:, None]
+        kinds = {k: m.reshape(rr.shape) for k, m in _cell_kinds(win, nd).items()}
+        real = kinds.get("input", np.zeros(rr.shape, dtype=bool))
+        self.roles = list(kinds)
+        _grid_cells(ax, kinds, lambda mask: _squares(cc[mask] - self.lo[1],
+                                                     rr[mask] - self.lo[0]))
         self.grid_extent = extent
         self.input_texts = {}  # (panel column, panel row) -> the text in that cell
         if x is not None:
@@ -113,7 +103,7 @@ class _Sliding:
         ax.add_collection(self.output)
         self.n_out = math.prod(out)
         self.out_texts = []
-        if y is not None:
+        if y is not None and len(y) <= MAX_VALUE_FRAMES:  # (each frame redraws them)
             fs_y = min(_fit(fs, _fmt(v)) for v in np.asarray(y).ravel())
             for k, value in enumerate(np.asarray(y).ravel()):
                 cx = self.out_verts[k, 0, 0] + 0.5
@@ -184,14 +174,8 @@ class _Sliding:
             text.set_position((cx + 0.95, cy + 0.97))
         self.covered = [self.input_texts[key] for key in
                         map(tuple, corners.astype(int).tolist()) if key in self.input_texts]
-        faces = self.out_faces[:t + 1].copy()
-        faces[t] = _rgba(COLORS["output"])
-        self.output.set_verts(self.out_verts[:t + 1])
-        self.output.set_facecolors(faces)
-        self.output.set_linewidths([1.0] * t + [2.4])
-        for k, text in enumerate(self.out_texts):
-            text.set_visible(k <= t)
-            text.set_color("#ffffff" if k == t else COLORS["text"])
+        _fill_outputs(self.output, self.out_faces, self.out_verts, self.out_texts, t,
+                      (1.0, 2.4))
         # from the grid's edge next to the kernel to the output cell (only the gap shows)
         centre = corners.mean(axis=0) + 0.5
         target = self.out_verts[t, 0] + 0.5
@@ -204,17 +188,6 @@ class _Sliding:
                      self.grid_extent[0])
             end = (target[0], self.out0[0])
         self.link.set_data([start[0], end[0]], [start[1], end[1]])
-
-
-def _prepare(what, input_shape, kernel_shape, stride, padding, dilation, transposed,
-             output_padding, x, weight):
-    _check_drawable(len(as_shape(input_shape)), what)
-    win = _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
-                   output_padding)
-    _check_extent(win, what)
-    weight, x = _weight_and_x(weight, x, win.kernel_shape, win.input_shape, transposed)
-    _mpl()
-    return win, weight, x
 
 
 def _animation(fig, update, n_frames: int, artists: dict, animated: list, frame_artists):
@@ -231,6 +204,7 @@ def _animation(fig, update, n_frames: int, artists: dict, animated: list, frame_
     # drawing single frames with show_frame is a use of its own: no "deleted without
     # rendering anything" warning when such an animation is never saved
     anim._draw_was_started = True
+    anim.figure = fig
     anim.artists = artists
     anim.n_frames = n_frames
     anim.animated_artists = animated
@@ -238,8 +212,11 @@ def _animation(fig, update, n_frames: int, artists: dict, animated: list, frame_
     return anim
 
 
-def _panel_span(win: SlidingWindows) -> tuple[float, float]:
+def _panel_span(sc: Scene) -> tuple[float, float]:
     """(height, width) in cells of the sliding panel."""
+    if sc.layered:
+        return plane_layout(sc)[-1]
+    win = sc.win
     n = win.ndim
     grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
     pads = win.padding if n == 2 else ((0, 0), win.padding[0])
@@ -250,23 +227,76 @@ def _panel_span(win: SlidingWindows) -> tuple[float, float]:
     return extent[0] + 1.4 + out[0] + 0.3, max(extent[1], out[1]) + 0.3
 
 
-def _matrix_animation(win, a, weight, x, y, title):
+def _all_positions(win: SlidingWindows) -> np.ndarray:
+    """Every drawn grid position (cells, N): the grid, its padding and cropped entries."""
+    lo = [min(-b, 0) for b, _ in win.padding]
+    hi = [max(g + a, g) for g, (_, a) in zip(win.grid_shape, win.padding)]
+    return np.indices([h - low for low, h in zip(lo, hi)]).reshape(win.ndim, -1).T + lo
+
+
+def _panel(fig, ax, sc: Scene, y, tap_colors=None):
+    """The sliding panel of a scene: planes (channels, 3-D) or the single grid."""
+    if sc.layered:
+        return Planes(fig, ax, sc, y, tap_colors=tap_colors)
+    return _Sliding(fig, ax, sc.win, sc.weight, sc.x, y, tap_fill=tap_colors is not None,
+                    tap_colors=tap_colors)
+
+
+def _entry_taps(win: SlidingWindows, rows, cols) -> np.ndarray:
+    """The spatial kernel tap of every stored entry ``(rows, cols)`` of the full matrix
+    (rows ``(C_out, *output)``, columns ``(C_in, *input)``), from the windows."""
+    n_out, n_in = len(win), math.prod(win.input_shape)
+    t_idx, j_idx = np.nonzero(win.sources >= 0)
+    keys = t_idx.astype(np.int64) * n_in + win.sources[t_idx, j_idx]
+    order = np.argsort(keys)
+    keys, values = keys[order], win.taps[j_idx][order]
+    want = (np.asarray(rows, dtype=np.int64) % n_out) * n_in + np.asarray(cols) % n_in
+    at = np.clip(np.searchsorted(keys, want), 0, max(len(keys) - 1, 0))
+    return values[at] if len(keys) else np.zeros(len(want), dtype=int)
+
+
+def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
+    """A1: the sliding kernel and the output filling up (one frame per row)."""
+    y = None
+    if sc.x is not None and sc.weight is not None:
+        y = sc.matrix() @ sc.x.ravel()
+    extent = _panel_span(sc)
+    cell = float(np.clip(6.2 / extent[1], 0.28, 0.62))
+    cell = min(cell, 9.4 / extent[1], 6.5 / extent[0])  # large grids: at most 10 x 8 in
+    width = max(extent[1] * cell + 0.4, 4.8)
+    extra = 0.25 * title.count("\n")
+    width = max(width, 5.6) if extra else width
+    roles = [*_cell_kinds(sc.win, _all_positions(sc.win)), "kernel", "output"]
+    width = max(width, _min_width(title, roles, fontsize or 12))
+    height = extent[0] * cell + 1.25 + extra
+    if figsize is not None:
+        width, height = _check_figsize(figsize)
+    fig = _new_figure(width, height)
+    ax = fig.add_axes((0.02, 0.6 / height, 0.96, 1 - (1.1 + extra) / height))
+    panel = _panel(fig, ax, sc, y)
+    fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=fontsize or 12,
+             color=COLORS["text"])
+    _legend(fig, [*panel.roles, "kernel", "output"])
+    anim = _animation(fig, panel.update, sc.n_frames,
+                      {"kernel": panel.kernel, "output": panel.output}, panel.animated,
+                      panel.frame_artists)
+    anim.window, anim.values = sc.window, y
+    return anim
+
+
+def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     import scipy.sparse as sp
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Rectangle
 
+    win, x = sc.win, sc.x
     m, n = a.shape
     coo = sp.coo_array(a)
     # the tap of every stored entry, from the windows (the engine's geometry)
-    tap_of = {}
-    for t in range(m):
-        for col, tap in win.row(t).items():
-            tap_of[(t, col)] = tap
     n_taps = win.taps.size
     colors = _tap_colors(n_taps)
-    taps = np.array([tap_of.get((int(r), int(c)), 0) for r, c in zip(coo.row, coo.col)],
-                    dtype=int)
-    panel_h, panel_w = _panel_span(win)
+    taps = _entry_taps(win, coo.row, coo.col)
+    panel_h, panel_w = _panel_span(sc)
     # matrix panel: y column left of A, x as a row above it
     mat_w, mat_h = n + 2.7, m + 4.4
     content_w = 9.0  # inches for both panels
@@ -274,10 +304,10 @@ def _matrix_animation(win, a, weight, x, y, title):
     if mat_w > 2.2 * panel_w:
         # a wide matrix: the sliding picture above it, the matrix across the full width
         sm = min(content_w / mat_w, 0.42)
-        sp_ = min(content_w / panel_w, 2.7 / panel_h, 0.42)
+        sp_ = min(content_w / panel_w, (3.6 if sc.layered else 2.7) / panel_h, 0.42)
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
-        fig = _new_figure(width, height)
+        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
         bottom = 0.6 / height
         ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
         ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
@@ -289,24 +319,34 @@ def _matrix_animation(win, a, weight, x, y, title):
         sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
         content_h = max(mat_h * sm, panel_h * sp_, 2.4)
         width, height = content_w + 0.6, content_h + 1.35 + extra
-        fig = _new_figure(width, height)
+        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
         bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
-    panel = _Sliding(fig, ax_s, win, weight, x, y, tap_fill=True, tap_colors=colors)
-    # matrix axes: columns 0..n-1 at x = 1.6 + c; rows at y = 1.8 + r
-    x0, y0 = 2.6, 2.8  # room for the labels and the vectors
+    panel = _panel(fig, ax_s, sc, y, tap_colors=colors)
+    # matrix axes: columns 0..n-1 at x = x0 + c; rows at y = y0 + r; above A the label
+    # of x (`lab` cells tall: about 18 points however small the cells) and the x row
+    box = ax_m.get_position()
+    box_pt = (box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72)
+    lab = 1.2
+    for _ in range(3):  # the label's height in cells depends on the cell size
+        cell_pt = min(box_pt[0] / (2.8 + n), box_pt[1] / (2 * lab + 2.6 + m))
+        lab = max(1.2, 18.0 / max(cell_pt, 1e-9))
+    x_row = lab + 0.2  # top of the x row
+    x0, y0 = 2.6, lab + 1.6  # room for the labels and the vectors
     ax_m.set_xlim(-0.1, x0 + n + 0.1)
-    ax_m.set_ylim(y0 + m + 1.6, -0.1)
+    ax_m.set_ylim(y0 + m + lab + 0.4, -0.1)
     _bare(ax_m)
-    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + 1.7)
+    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + lab + 0.5)
     cells = PolyCollection(_squares(coo.col + x0, coo.row + y0), facecolors=colors[taps],
                            edgecolors="none", zorder=2)
     ax_m.add_collection(cells)
     frame = Rectangle((x0, y0), n, m, fill=False, edgecolor=COLORS["grid"], linewidth=1.0,
                       zorder=3)
     ax_m.add_patch(frame)
-    _block_rules(ax_m, x0, y0, m, n, _levels(win.output_shape), _levels(win.input_shape))
+    out_levels, in_levels = _levels(win.output_shape, sc.c_out), _levels(win.input_shape,
+                                                                         sc.c_in)
+    _block_rules(ax_m, x0, y0, m, n, out_levels, in_levels)
     if fs >= 5.5 and m * n <= 900:
         values = coo.data
         fs_a = min([_fit(fs * 0.9, _fmt(v), 0.38) for v in values] or [fs])
@@ -315,7 +355,7 @@ def _matrix_animation(win, a, weight, x, y, title):
             ax_m.text(c + x0 + 0.5, r + y0 + 0.5, label, ha="center", va="center",
                       fontsize=fs_a, color=_ink(colors[tap]), zorder=4)
     # x as a row above A, y as a column left of it
-    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + 1.6),
+    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + x_row),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
     xv.set_gid("x-cells")
@@ -326,11 +366,13 @@ def _matrix_animation(win, a, weight, x, y, title):
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, 0.75, "$x$ (input, flattened)", **label)
+    ax_m.text(x0 + n / 2, lab / 2, "$x$ (input, flattened)", **label)
     ax_m.text(0.6, y0 + m / 2, "$y$", **label)
-    ax_m.text(x0 + n / 2, y0 + m + 0.85, f"$A$: {m} × {n}   ($y = A\\,x$)", **label)
+    name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
+    ax_m.text(x0 + n / 2, y0 + m + 0.1 + lab / 2, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
+              **label)
     # the highlighted entries of x and the computed entries of y: overlays on the vectors
-    x_lit = PolyCollection(_squares([x0], [1.6]), facecolors=COLORS["kernel"],
+    x_lit = PolyCollection(_squares([x0], [x_row]), facecolors=COLORS["kernel"],
                            edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
     x_lit.set_gid("x")
     ax_m.add_collection(x_lit)
@@ -343,10 +385,11 @@ def _matrix_animation(win, a, weight, x, y, title):
         fs_xv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(x).ravel())
         for c, v in enumerate(np.asarray(x).ravel()):
             label = _fmt(v)
-            x_texts.append(ax_m.text(c + x0 + 0.5, 2.1, label, ha="center", va="center",
-                                     fontsize=fs_xv, color=COLORS["text"], zorder=4))
+            x_texts.append(ax_m.text(c + x0 + 0.5, x_row + 0.5, label, ha="center",
+                                     va="center", fontsize=fs_xv, color=COLORS["text"],
+                                     zorder=4))
     y_texts = []
-    if fs >= 5.5 and y is not None:
+    if fs >= 5.5 and y is not None and m <= MAX_VALUE_FRAMES:
         fs_yv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(y).ravel())
         for r, v in enumerate(np.asarray(y).ravel()):
             label = _fmt(v)
@@ -364,7 +407,7 @@ def _matrix_animation(win, a, weight, x, y, title):
     y_faces = np.tile(_rgba(COLORS["output_light"]), (m, 1))
     y_verts = _squares(np.zeros(m) + 1.4, np.arange(m) + y0)
     covered: list = []
-    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=12,
+    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
     _legend(fig, [*panel.roles, "kernel", "output"])
 
@@ -373,7 +416,7 @@ def _matrix_animation(win, a, weight, x, y, title):
         cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
         row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t + y0)))
         row_box.set_y(t + y0)
-        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, 1.6)))
+        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, x_row)))
         covered[:] = [x_texts[c] for c in cols] if x_texts else []
         yf = y_faces[:t + 1].copy()
         yf[t] = _rgba(COLORS["output"])
@@ -389,10 +432,12 @@ def _matrix_animation(win, a, weight, x, y, title):
         return panel.frame_artists() + [row_box, row_cells, x_lit, y_done] + covered + [
             text for text in y_texts if text.get_visible()]
 
-    return _animation(fig, update, len(win),
+    anim = _animation(fig, update, sc.n_frames,
                       {"kernel": panel.kernel, "output": panel.output, "row": row_cells,
                        "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv}, animated,
                       frame_artists)
+    anim.window, anim.values = sc.window, y
+    return anim
 
 
 def _parent(path: Path) -> None:
@@ -433,7 +478,7 @@ def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
     sample = Image.new("RGB", (w, 2 * h))
     sample.paste(frames[0], (0, 0))
     sample.paste(frames[-1], (0, h))
-    palette = sample.quantize(colors=255, method=Image.Quantize.MAXCOVERAGE)
+    palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE)
     entries = np.array(palette.getpalette()[:765], dtype=int).reshape(-1, 3)
     entries[np.all(entries >= 246, axis=1)] = 255  # the background stays pure white
     colors = entries.ravel().tolist()

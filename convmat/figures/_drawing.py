@@ -30,6 +30,12 @@ PHASE_COLORS = ("#cfe7f5", "#fbe3b3", "#c9eadf", "#f3d3e4", "#fbf4b0", "#d9d9d9"
 
 
 TAP_CMAP = "cividis"
+#: kernel taps, up to nine (Paul Tol's colour-blind-safe "muted" scheme; more taps: cividis)
+TAP_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
+              "#882255", "#AA4499")
+#: groups of channels
+GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00",
+                "#000000", "#F0E442")
 
 
 #: most stored entries drawn as cells (a larger matrix is refused, not silently subsampled)
@@ -68,6 +74,30 @@ def _check_ax(ax, what: str):
     return ax
 
 
+def _check_figsize(figsize) -> tuple[float, float]:
+    """``figsize`` two positive numbers of inches, at most 100 each."""
+    try:
+        w, h = (float(v) for v in figsize)
+    except (TypeError, ValueError):
+        raise ConvmatError(f"figsize={brief(figsize)} must be (width, height) in inches"
+                           ) from None
+    if not (0 < w <= 100 and 0 < h <= 100):
+        raise ConvmatError(f"figsize={brief(figsize)}: width and height must be in (0, 100] "
+                           f"inches")
+    return w, h
+
+
+def _check_fontsize(fontsize):
+    """``fontsize`` None or a number of points in (0, 100]."""
+    if fontsize is None:
+        return None
+    if isinstance(fontsize, (bool, np.bool_)) or not isinstance(
+            fontsize, (int, float, np.integer, np.floating)) or not 0 < fontsize <= 100:
+        raise ConvmatError(f"fontsize={brief(fontsize)} must be a number of points in "
+                           f"(0, 100]")
+    return float(fontsize)
+
+
 #: resolution bounds of save (dots per inch)
 DPI_RANGE = (10, 1200)
 
@@ -89,14 +119,18 @@ def _check_dpi(dpi, fig) -> float:
     return dpi
 
 
+#: most frames whose output values are printed (every frame redraws the values so far)
+MAX_VALUE_FRAMES = 64
+
 #: most grid cells (padding included) a sliding or connectivity picture draws
 MAX_PICTURE_CELLS = 40_000
 
 
-def _check_extent(win: SlidingWindows, what: str) -> None:
-    """Refuse a geometry whose grid (with its padding) or output is too large to draw."""
+def _check_extent(win: SlidingWindows, what: str, planes: int = 1, frames: int = 0) -> None:
+    """Refuse a geometry whose grid (with its padding, on ``planes`` channels), output or
+    number of frames is too large to draw."""
     extent = math.prod(max(g + b + a, g, 1) for g, (b, a) in zip(win.grid_shape, win.padding))
-    cells = max(extent, math.prod(win.output_shape))
+    cells = max(extent * planes, math.prod(win.output_shape), frames)
     if cells > MAX_PICTURE_CELLS:
         raise ConvmatError(
             f"{what} would draw {cells:,} cells (grid {win.grid_shape}, padding "
@@ -106,55 +140,10 @@ def _check_extent(win: SlidingWindows, what: str) -> None:
 
 def _check_drawable(ndim: int, what: str, allowed=(1, 2)) -> None:
     if ndim not in allowed:
-        names = " and ".join(f"{k}-D" for k in allowed)
+        names = ", ".join(f"{k}-D" for k in allowed[:-1]) + f" and {allowed[-1]}-D"
         raise ConvmatError(
             f"{what} draws {names} geometries only; this one has {ndim} spatial "
             f"dimensions (the matrix itself works in any dimension: convmat.conv_matrix)")
-
-
-def _weight_and_x(weight, x, kshape, ishape, transposed):
-    """The kernel as an array of ``kshape`` (or None) and ``x`` of ``ishape`` (or None)."""
-    from .._validate import as_weight
-
-    n = len(kshape)
-    if weight is not None:
-        w = as_weight(weight)
-        if w.ndim == n + 2 and w.shape[:2] == (1, 1):
-            w = w[0, 0]
-        if w.ndim != n:
-            raise ConvmatError(
-                f"weight.shape={brief(w.shape)}: the pictures show one input and one output "
-                f"channel; give the bare kernel of shape {brief(kshape)} (or (1, 1, *kernel))")
-        if w.shape != tuple(kshape):
-            raise ConvmatError(f"weight.shape={brief(w.shape)} does not match "
-                               f"kernel_shape={tuple(kshape)!r}")
-        weight = w
-    if x is not None:
-        from .._validate import as_array
-
-        xa = as_array(x, "x")
-        if xa.shape != tuple(ishape):
-            if xa.size == math.prod(ishape) and xa.ndim in (1, n + 1):
-                xa = xa.reshape(ishape)
-            else:
-                raise ConvmatError(f"x.shape={brief(xa.shape)} must be input_shape="
-                                   f"{tuple(ishape)!r} (one channel)")
-        if xa.dtype.kind not in "biuf":
-            raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
-        x = xa
-    return weight, x
-
-
-def _matrix(win: SlidingWindows, weight, *, stride, padding, dilation, output_padding):
-    """The matrix of the picture (taps numbered 1, 2, ... when no weight is given)."""
-    from ..sparse import conv_matrix, conv_transpose_matrix
-
-    w = weight if weight is not None else np.arange(1, math.prod(win.kernel_shape) + 1
-                                                    ).reshape(win.kernel_shape)
-    if win.transposed:
-        return conv_transpose_matrix(w, win.input_shape, stride=stride, padding=padding,
-                                     dilation=dilation, output_padding=output_padding)
-    return conv_matrix(w, win.input_shape, stride=stride, padding=padding, dilation=dilation)
 
 
 def _fmt(value) -> str:
@@ -188,8 +177,10 @@ def _squares(xs, ys, inset: float = 0.0) -> np.ndarray:
 def _tap_colors(n_taps: int) -> np.ndarray:
     import matplotlib
 
+    if n_taps <= len(TAP_COLORS):  # distinct hues, one per tap
+        return np.array([matplotlib.colors.to_rgba(c) for c in TAP_COLORS[:n_taps]])
     cmap = matplotlib.colormaps[TAP_CMAP]
-    return cmap(np.linspace(0.0, 0.92, n_taps)) if n_taps > 1 else cmap([0.45])
+    return cmap(np.linspace(0.0, 0.92, n_taps))
 
 
 def _ink(rgba) -> str:
@@ -209,6 +200,7 @@ def _fontsize(fig, ax, xspan: float, yspan: float, share: float = 0.42,
 
 
 def _new_figure(width: float, height: float):
+    width, height = _check_figsize((width, height))
     _mpl()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -223,21 +215,79 @@ def _bare(ax) -> None:
     ax.set_axis_off()
 
 
+#: the kinds of grid cell: legend label, face, edge, line style, hatch
+CELL_STYLES = {
+    "padding": ("padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "implicit": ("implicit padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "output-padding": ("output padding", "#f4f4f4", COLORS["output"], ":", "//"),
+    "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
+    "input": ("input", COLORS["input"], COLORS["input_edge"], "-", None),
+}
+
+
+def _cell_kinds(win: SlidingWindows, pos) -> dict:
+    """``{kind: mask}`` of grid positions ``pos`` (cells, N): padding (for a transposed
+    convolution the implicit padding, its last ``output_padding`` positions apart), inserted
+    zeros and input entries, in drawing order."""
+    pos = np.asarray(pos)
+    grid = np.asarray(win.grid_shape)
+    outside = np.any((pos < 0) | (pos >= grid), axis=1)
+    inserted = ~outside & np.any(pos % np.asarray(win.input_stride) != 0, axis=1)
+    kinds = {}
+    if win.transposed:
+        q = np.asarray(win.output_padding or (0,) * win.ndim)
+        after = np.array([a for _, a in win.padding])
+        extra = outside & np.any((q > 0) & (pos >= grid + after - q), axis=1)
+        kinds["implicit"] = outside & ~extra
+        kinds["output-padding"] = extra
+    else:
+        kinds["padding"] = outside
+    kinds["inserted"] = inserted
+    kinds["input"] = ~outside & ~inserted
+    return {k: m for k, m in kinds.items() if m.any()}
+
+
+def _grid_cells(ax, kinds, squares, linewidth=1.0) -> None:
+    """One PolyCollection per kind of cell (gid ``grid-<kind>``); ``squares(mask)`` gives
+    the polygons of the masked cells."""
+    from matplotlib.collections import PolyCollection
+
+    for name, mask in kinds.items():
+        _, face, edge, style, hatch = CELL_STYLES[name]
+        coll = PolyCollection(squares(mask), facecolors=face, edgecolors=edge,
+                              linewidths=linewidth, linestyles=style, zorder=1, hatch=hatch)
+        coll.set_gid(f"grid-{name}")
+        ax.add_collection(coll)
+
+
+def _min_width(title: str, roles, fontsize: float = 12) -> float:
+    """Inches the title's longest line and the legend of ``roles`` need (about 0.55 em a
+    character)."""
+    line = max(len(part) for part in title.split("\n"))
+    labels = {"kernel": "kernel", "output": "output"}
+    legend = sum(len(labels.get(r) or CELL_STYLES[r][0]) + 5 for r in roles)
+    return max(line * 0.55 * fontsize, legend * 0.55 * 11) / 72 + 0.4
+
+
 def _legend(fig, roles, y: float = 0.005) -> None:
     from matplotlib.patches import Patch
 
-    names = {"input": ("input", COLORS["input"], COLORS["input_edge"]),
-             "padding": ("padding", COLORS["padding"], COLORS["padding_edge"]),
-             "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"]),
-             "kernel": ("kernel", COLORS["kernel_light"], COLORS["kernel"]),
-             "output": ("output", COLORS["output_light"], COLORS["output"])}
+    names = {name: (label, face, edge) for name, (label, face, edge, _, _) in
+             CELL_STYLES.items()}
+    names["kernel"] = ("kernel", COLORS["kernel_light"], COLORS["kernel"])
+    names["output"] = ("output", COLORS["output_light"], COLORS["output"])
     handles = [Patch(facecolor=names[r][1], edgecolor=names[r][2], label=names[r][0],
-                     linewidth=1.5) for r in roles]
+                     linewidth=1.5, hatch=CELL_STYLES.get(r, (None,) * 5)[4]) for r in roles]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                fontsize=11, bbox_to_anchor=(0.5, y), handlelength=1.2, columnspacing=1.2)
 
 
-def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) -> str:
+def _describe(sc, stride, padding, dilation, output_padding) -> str:
+    """The title of a sliding picture: the geometry as given, channels and groups, and for
+    a transposed convolution what is drawn (the stretched input and its implicit padding
+    ``d(k-1) - p``)."""
+    win = getattr(sc, "win", sc)
+
     def dims(shape):
         return "×".join(map(str, shape))
 
@@ -252,6 +302,11 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     else:
         parts = [f"input {dims(win.input_shape)}", f"kernel {dims(win.kernel_shape)}"]
         s = win.stride
+    c_in, c_out = getattr(sc, "c_in", 1), getattr(sc, "c_out", 1)
+    if c_in > 1 or c_out > 1:
+        parts.append(f"channels {c_in}→{c_out}")
+    if getattr(sc, "groups", 1) > 1:
+        parts.append(f"groups {sc.groups}" + (" (depthwise)" if sc.groups == c_in else ""))
     if any(v != 1 for v in s):
         parts.append(f"stride {per(s)}")
     if win.transposed:
@@ -266,6 +321,8 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
             parts.append(f"padding {per(b for b, _ in pads)}")
         else:
             parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+    elif win.transposed:
+        parts.append("padding 0")
     if any(v != 1 for v in win.dilation):
         parts.append(f"dilation {per(win.dilation)}")
     if win.transposed and np.any(np.asarray(output_padding) != 0):
@@ -274,7 +331,24 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     if len(text) > 62:  # two lines rather than a clipped title
         cut = text.rfind(", ", 0, len(text) // 2 + 12)
         text = text[:cut + 1] + "\n" + text[cut + 2:]
+    if win.transposed:
+        implicit = [b for b, _ in win.padding]
+        text += (f"\ndrawn: stride 1 over the stretched input, implicit padding "
+                 f"d(k−1)−p = {per(implicit)}")
     return text
+
+
+def _fill_outputs(output, faces, verts, texts, t: int, widths) -> None:
+    """Outputs ``0..t`` computed (light), ``t`` the current one (dark, thick edge), their
+    values shown (``widths``: edge widths of the done and current cells)."""
+    done = faces[:t + 1].copy()
+    done[t] = _rgba(COLORS["output"])
+    output.set_verts(verts[:t + 1])
+    output.set_facecolors(done)
+    output.set_linewidths([widths[0]] * t + [widths[1]])
+    for k, text in enumerate(texts):
+        text.set_visible(k <= t)
+        text.set_color("#ffffff" if k == t else COLORS["text"])
 
 
 def _rgba(color, alpha=None) -> tuple:

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._drawing import (
+    _check_fontsize,
+    _check_figsize,
     COLORS,
     _bare,
     _check_drawable,
@@ -129,52 +131,68 @@ def overlap_counts(input_shape: Sequence[int], kernel_shape: Sequence[int], *, s
         return counts
 
 
-def _values(st: _Stamps, x, weight):
-    """``x`` of the input shape and ``weight`` of the kernel shape (ones when not given)."""
+def _values(st: _Stamps, x, weight, groups):
+    """``(x, w, c_in, c_out)``: ``x`` of shape ``(C_in, *input_shape)`` and ``w`` in the
+    layout ``(C_in, C_out/groups, *kernel_shape)`` (ones when not given)."""
+    from ..geometry import as_int
+
     n = st.ndim
+    groups = as_int(groups, "groups")
+    if groups < 1:
+        raise ConvmatError(f"groups={groups} must be a positive integer")
     if weight is None:
-        w = np.ones(st.kernel_shape, dtype=np.int64)
+        if groups != 1:
+            raise ConvmatError(f"groups={groups} needs weight= in the layout (C_in, "
+                               f"C_out/groups, *kernel_shape)")
+        w = np.ones((1, 1, *st.kernel_shape), dtype=np.int64)
     else:
         w = as_weight(weight)
-        if w.ndim == n + 2 and w.shape[:2] == (1, 1):
-            w = w[0, 0]
-        if w.shape != st.kernel_shape:
+        if w.ndim == n:
+            w = w[None, None]
+        if w.ndim != n + 2 or w.shape[2:] != st.kernel_shape:
             raise ConvmatError(f"weight.shape={brief(w.shape)} must be kernel_shape="
-                               f"{st.kernel_shape!r} (or (1, 1, *kernel_shape))")
+                               f"{st.kernel_shape!r} or (C_in, C_out/groups, *kernel_shape)")
         if w.dtype.kind not in "biuf":
             raise ConvmatError(f"weight has dtype {w.dtype}; the pictures show real numbers")
+        if w.shape[0] % groups:
+            raise ConvmatError(f"groups={groups} does not divide C_in={w.shape[0]} "
+                               f"(weight.shape={brief(w.shape)})")
+    c_in, c_out = w.shape[0], w.shape[1] * groups
+    full = (c_in, *st.input_shape)
     if x is None:
-        xa = np.ones(st.input_shape, dtype=np.int64)
+        xa = np.ones(full, dtype=np.int64)
     else:
         xa = as_array(x, "x")
-        if xa.size != math.prod(st.input_shape) or xa.ndim not in (1, n, n + 1):
-            raise ConvmatError(f"x.shape={brief(xa.shape)} must be input_shape="
-                               f"{st.input_shape!r}")
+        if xa.size != math.prod(full) or xa.ndim not in (1, n, n + 1):
+            raise ConvmatError(f"x.shape={brief(xa.shape)} must be "
+                               f"{full if c_in > 1 else st.input_shape!r}")
         if xa.dtype.kind not in "biuf":
             raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
-        xa = xa.reshape(st.input_shape)
-    return xa, w
+        xa = xa.reshape(full)
+    return xa, w, c_in, c_out
 
 
-def running_sums(st: _Stamps, x, w) -> np.ndarray:
-    """``(frames, *output_shape)``: the output after input entries ``0..t`` have stamped,
-    from the columns of :func:`convmat.conv_transpose_matrix`."""
+def running_sums(st: _Stamps, x, w, groups: int = 1) -> np.ndarray:
+    """``(frames, C_out * prod(output_shape))``: the output after input entries ``0..t``
+    (channels outermost) have stamped, from the columns of
+    :func:`convmat.conv_transpose_matrix`."""
     import scipy.sparse as sp
 
     from ..sparse import conv_transpose_matrix
 
-    frames, outputs = math.prod(st.input_shape), math.prod(st.output_shape)
+    frames = x.size
+    outputs = w.shape[1] * groups * math.prod(st.output_shape)
     if frames * outputs > _MAX_SUMS:
         raise ConvmatError(f"animate_superposition would show {frames:,} frames of "
                            f"{outputs:,} outputs; draw a smaller geometry (at most "
                            f"{_MAX_SUMS:,} values)")
-    a = sp.csc_array(conv_transpose_matrix(w, st.input_shape, **st.kwargs))
+    a = sp.csc_array(conv_transpose_matrix(w, st.input_shape, groups=groups, **st.kwargs))
     sums = np.zeros((frames, outputs), dtype=np.result_type(a.dtype, x.dtype))
     xs = x.ravel()
     for m in range(frames):
         col = slice(a.indptr[m], a.indptr[m + 1])
         sums[m:, a.indices[col]] += a.data[col] * xs[m]
-    return sums.reshape((frames, *st.output_shape))
+    return sums
 
 
 def _planar(st: _Stamps):
@@ -195,7 +213,7 @@ def _shade(values, vmax):
 
 def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
                           stride=1, padding=0, dilation=1, output_padding=0, x=None,
-                          weight=None, figsize=None, fontsize=None):
+                          weight=None, groups=1, figsize=None, fontsize=None):
     r"""Animate a transposed convolution as a scatter: each input entry stamps ``x[m] · w``.
 
     Parameters
@@ -205,9 +223,14 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
     stride, padding, dilation, output_padding
         As in :func:`convmat.conv_transpose_matrix`.
     x : array_like, optional
-        Input values (default ones: the running sum then counts the overlaps).
+        Input values (default ones: the running sum then counts the overlaps), shape
+        ``input_shape`` or ``(C_in, *input_shape)``.
     weight : array_like, optional
-        Kernel values (default ones).
+        Kernel values (default ones): the bare kernel or PyTorch's transposed layout
+        ``(C_in, C_out/groups, *kernel_shape)``; with channels every channel is a plane and
+        input entry ``x[c, m]`` stamps ``x[c, m] · w[c, o]`` into every output channel
+        ``o`` of its group.
+    groups : int
     figsize : (float, float), optional
     fontsize : float, optional
         Size of the titles (the numbers in the cells are fitted to them).
@@ -215,11 +238,12 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
     Returns
     -------
     matplotlib.animation.FuncAnimation
-        One frame per input entry (C order). Frame ``t`` adds ``x[t] · w`` at its place in
-        the output (the stamp outlined; its part in the padding is cropped) and shows the
-        running sum. Attributes: ``show_frame(t)``, ``n_frames``, ``sums`` (the running
-        sums, ``(n_frames, *output_shape)``), ``stamps`` (``stamps[t]``: the output
-        positions, uncropped, input entry ``t`` writes), ``artists`` and ``figure``.
+        One frame per input entry (C order, channels outermost). Frame ``t`` adds
+        ``x[t] · w`` at its place in the output (the stamp outlined; its part in the
+        padding is cropped) and shows the running sum. Attributes: ``show_frame(t)``,
+        ``n_frames``, ``sums`` (the running sums, ``(n_frames, *output_shape)``, with
+        channels ``(n_frames, C_out, *output_shape)``), ``stamps`` (``stamps[t]``: the
+        output positions, uncropped, input entry ``t`` writes), ``artists`` and ``figure``.
 
     Notes
     -----
@@ -237,21 +261,27 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
                        kernel_shape=kernel_shape):
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "animate_superposition", (1, 2))
-        xa, w = _values(st, x, weight)
-        sums = running_sums(st, xa, w)
+        fontsize = _check_fontsize(fontsize)
+        xa, w, c_in, c_out = _values(st, x, weight, groups)
+        sums = running_sums(st, xa, w, groups)
         _mpl()
-        anim = _draw_superposition(st, xa, w, sums, figsize, fontsize)
-        anim.sums = sums
-        anim.stamps = [st.stamp(m) for m in range(anim.n_frames)]
+        anim = _draw_superposition(st, xa, w, groups, sums, figsize, fontsize)
+        shape = (c_out, *st.output_shape) if c_out > 1 or c_in > 1 else st.output_shape
+        anim.sums = sums.reshape((len(sums), *shape))
+        per = math.prod(st.input_shape)
+        anim.stamps = [st.stamp(m % per) for m in range(anim.n_frames)]
         return anim
 
 
-def _title(st: _Stamps) -> str:
+def _title(st: _Stamps, c_in: int = 1, c_out: int = 1, groups: int = 1) -> str:
     def dims(shape):
         return "×".join(map(str, shape))
 
     parts = [f"transposed convolution by superposition: input {dims(st.input_shape)}",
              f"kernel {dims(st.kernel_shape)}"]
+    if c_in > 1 or c_out > 1:
+        parts.append(f"channels {c_in}→{c_out}" + (f", groups {groups}" if groups > 1
+                                                   else ""))
     if any(s != 1 for s in st.stride):
         parts.append(f"stride {dims(st.stride)}")
     if any(b or a for b, a in st.padding):
@@ -263,40 +293,51 @@ def _title(st: _Stamps) -> str:
         f"output {dims(st.output_shape)}"])
 
 
-def _draw_superposition(st, xa, w, sums, figsize, fontsize):
+def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize):
     from matplotlib.collections import PolyCollection
 
     from ._animation import _animation
 
+    c_in, c_out = w.shape[0], w.shape[1] * groups
+    per_in, per_out = c_in // groups, c_out // groups
     ishape, oshape, reach = _planar(st)
     # the drawn output canvas: the output and every position a stamp reaches
     lo = np.array([min(0, r0) for r0, _ in reach])
     hi = np.array([max(o, r1 + 1) for o, (_, r1) in zip(oshape, reach)])
     canvas = hi - lo
-    gap = 1.6
-    span_w = ishape[1] + gap + canvas[1]
-    span_h = max(ishape[0], canvas[0])
+    pgap = 0.8  # between channel planes
+    gap = 1.6 if max(c_in, c_out) == 1 else 2.6  # between input and output
+    span_w = ishape[1] + gap + canvas[1] + (1.4 if c_in > 1 or c_out > 1 else 0)
+    in_h = c_in * (ishape[0] + pgap) - pgap
+    out_h = c_out * (canvas[0] + pgap) - pgap
+    span_h = max(in_h, out_h)
     cell = float(np.clip(7.6 / span_w, 0.3, 0.7))
-    cell = min(cell, 4.6 / span_h)
-    width, height = figsize or (max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
+    cell = min(cell, (4.6 if span_h < 12 else 6.5) / span_h)
+    width, height = _check_figsize(figsize) if figsize else (
+        max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
     fig = _new_figure(width, height)
     ax = fig.add_axes((0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
-    ax.set_xlim(-0.2, span_w + 0.2)
+    x_left = -1.4 if c_in > 1 or c_out > 1 else 0.0  # room for the channel names
+    ax.set_xlim(x_left - 0.2, span_w + x_left + 0.2)
     ax.set_ylim(span_h + 0.2, -0.6)
     _bare(ax)
     fs = fontsize or _fontsize(fig, ax, span_w + 0.4, span_h + 0.8)
-    in0 = np.array([(span_h - ishape[0]) / 2.0, 0.0])
-    out0 = np.array([(span_h - canvas[0]) / 2.0, ishape[1] + gap]) - lo  # output (0, 0)
-    # input grid with the values
+    in0 = [np.array([(span_h - in_h) / 2.0 + c * (ishape[0] + pgap), 0.0])
+           for c in range(c_in)]
+    out0 = [np.array([(span_h - out_h) / 2.0 + o * (canvas[0] + pgap), ishape[1] + gap])
+            - lo for o in range(c_out)]  # where output position (0, 0) of channel o sits
+    # input planes with the values
     rr, cc = np.indices(ishape).reshape(2, -1)
-    in_cells = PolyCollection(_squares(cc + in0[1], rr + in0[0]), facecolors=COLORS["input"],
-                              edgecolors=COLORS["input_edge"], linewidths=1.0, zorder=1)
+    in_cells = PolyCollection(np.concatenate([_squares(cc + o[1], rr + o[0]) for o in in0]),
+                              facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
+                              linewidths=1.0, zorder=1)
     in_cells.set_gid("input-cells")
     ax.add_collection(in_cells)
     fs_x = min(_fit(fs, _fmt(v)) for v in xa.ravel())
-    for r, c, v in zip(rr, cc, xa.ravel()):
-        ax.text(c + in0[1] + 0.5, r + in0[0] + 0.5, _fmt(v), ha="center", va="center",
-                fontsize=fs_x, color=COLORS["text"], zorder=4)
+    for c, org in enumerate(in0):
+        for r, col, v in zip(rr, cc, xa[c].ravel()):
+            ax.text(col + org[1] + 0.5, r + org[0] + 0.5, _fmt(v), ha="center", va="center",
+                    fontsize=fs_x, color=COLORS["text"], zorder=4)
     # canvas cells: the output, the cropped positions (padding) and never-written positions
     gr, gc = np.indices(tuple(canvas)).reshape(2, -1) + lo[:, None]
     inside = (gr >= 0) & (gr < oshape[0]) & (gc >= 0) & (gc < oshape[1])
@@ -304,13 +345,14 @@ def _draw_superposition(st, xa, w, sums, figsize, fontsize):
                & (gc <= reach[1][1]))
     cropped = ~inside & reached
     if cropped.any():
-        crop = PolyCollection(_squares(gc[cropped] + out0[1], gr[cropped] + out0[0]),
+        crop = PolyCollection(np.concatenate([_squares(gc[cropped] + o[1], gr[cropped] + o[0])
+                                              for o in out0]),
                               facecolors=COLORS["padding"], edgecolors=COLORS["padding_edge"],
                               linestyles="--", linewidths=1.0, zorder=1)
         crop.set_gid("cropped")
         ax.add_collection(crop)
     orr, occ = np.indices(oshape).reshape(2, -1)
-    out_verts = _squares(occ + out0[1], orr + out0[0])
+    out_verts = np.concatenate([_squares(occ + o[1], orr + o[0]) for o in out0])
     extra = ~(((orr >= reach[0][0]) & (orr <= reach[0][1])) & ((occ >= reach[1][0])
                                                                   & (occ <= reach[1][1])))
     out_cells = PolyCollection(out_verts, facecolors="#ffffff", edgecolors=COLORS["grid"],
@@ -319,20 +361,31 @@ def _draw_superposition(st, xa, w, sums, figsize, fontsize):
     ax.add_collection(out_cells)
     if extra.any():  # output padding: rows / columns no stamp reaches
         ax.add_collection(PolyCollection(
-            _squares(occ[extra] + out0[1], orr[extra] + out0[0], 0.06), facecolors="none",
+            np.concatenate([_squares(occ[extra] + o[1], orr[extra] + o[0], 0.06)
+                            for o in out0]), facecolors="none",
             edgecolors=COLORS["output"], linestyles=":", linewidths=1.4, zorder=1.3))
-    flat = sums.reshape(len(sums), -1)
+    if c_in > 1 or c_out > 1:
+        for name, origins, rows in (("in", in0, ishape[0]), ("out", out0, canvas[0])):
+            for k, org in enumerate(origins):
+                top = org[0] + (lo[0] if name == "out" else 0)
+                left = org[1] + (lo[1] if name == "out" else 0)
+                ax.text(left - 0.25, top + rows / 2, f"{name} {k}", ha="right",
+                        va="center", fontsize=min(11, fs * 1.1), color=COLORS["text"])
+    n_out = math.prod(st.output_shape)
+    per = math.prod(st.input_shape)
     # written[t]: the outputs some stamp 0..t has reached (a zero sum shows as 0 there)
-    written = np.zeros(flat.shape, dtype=bool)
-    for m in range(len(flat)):
-        pos = st.stamp(m)
+    written = np.zeros(sums.shape, dtype=bool)
+    for t in range(len(sums)):
+        pos = st.stamp(t % per)
         keep = np.all((pos >= 0) & (pos < np.asarray(st.output_shape)), axis=1)
-        written[m, np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)] = True
+        flat = np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)
+        for o in _outputs(t // per, per_in, per_out):
+            written[t, o * n_out + flat] = True
     written = np.logical_or.accumulate(written, axis=0)
-    vmax = float(np.abs(flat).max()) if flat.size else 1.0
+    vmax = float(np.abs(sums).max()) if sums.size else 1.0
+    fs_out = min(_fit(fs, _fmt(sums[-1].max())), _fit(fs, _fmt(sums[-1].min())))
     texts = [ax.text(v[0, 0] + 0.5, v[0, 1] + 0.5, "", ha="center", va="center",
-                     fontsize=min(_fit(fs, _fmt(flat[-1].max())), _fit(fs, _fmt(
-                         flat[-1].min()))), zorder=4) for v in out_verts]
+                     fontsize=fs_out, zorder=4) for v in out_verts]
     # the stamp of the current input entry, and the entry itself
     stamp = PolyCollection(_squares([0], [0], 0.05), facecolors=_rgba(COLORS["kernel"], 0.25),
                            edgecolors=COLORS["kernel"], linewidths=2.2, zorder=3)
@@ -344,44 +397,59 @@ def _draw_superposition(st, xa, w, sums, figsize, fontsize):
     ax.add_collection(current)
     (link,) = ax.plot([], [], color=COLORS["kernel"], linewidth=1.6, zorder=0.5)
     # the stamp's values x_m w_j, small in each stamp cell's corner
-    wflat = w.ravel()
     fs_s = 0.62 * min(_fit(fs, "+" + _fmt(v * u)) for v in (xa.min(), xa.max())
-                      for u in (wflat.min(), wflat.max()))
+                      for u in (w.min(), w.max()))
+    n_taps = math.prod(st.kernel_shape)
     stamp_texts = [ax.text(0, 0, "", ha="right", va="bottom", fontsize=fs_s,
-                           color="#8a5a00", zorder=4.5) for _ in wflat]
+                           color="#8a5a00", zorder=4.5) for _ in range(n_taps * per_out)]
     label = dict(fontsize=fs * 1.15, color=COLORS["text"], ha="center", va="bottom")
-    ax.text(in0[1] + ishape[1] / 2, min(in0[0], out0[0] + lo[0]) - 0.1, "input $x$", **label)
-    ax.text(out0[1] + oshape[1] / 2, min(in0[0], out0[0] + lo[0]) - 0.1,
-            "output: running sum of the stamps $x_m\\,w$", **label)
-    fig.text(0.5, 1 - 0.1 / height, _title(st), ha="center", va="top",
+    head = min(in0[0][0], out0[0][0] + lo[0]) - 0.1
+    ax.text(in0[0][1] + ishape[1] / 2, head, "input $x$", **label)
+    label["ha"] = "left"
+    ax.text(out0[0][1] + lo[1], head, "output: running sum of the stamps $x_m\\,w$", **label)
+    fig.text(0.5, 1 - 0.1 / height, _title(st, c_in, c_out, groups), ha="center", va="top",
              fontsize=fontsize or 12, color=COLORS["text"])
     _superposition_legend(fig, cropped.any(), extra.any())
 
     def update(t: int) -> None:
-        pos = st.stamp(t)
+        c, m = divmod(t, per)
+        pos = st.stamp(m)
         if st.ndim == 1:
             pos = np.stack([np.zeros(len(pos)), pos[:, 0]], -1)
-        stamp.set_verts(_squares(pos[:, 1] + out0[1], pos[:, 0] + out0[0], 0.05))
-        r, c = np.unravel_index(t, ishape)
-        current.set_verts(_squares([c + in0[1]], [r + in0[0]], 0.04))
-        now = flat[t]
+        outs = _outputs(c, per_in, per_out)
+        stamp.set_verts(np.concatenate([_squares(pos[:, 1] + out0[o][1],
+                                                 pos[:, 0] + out0[o][0], 0.05)
+                                        for o in outs]))
+        r, col = np.unravel_index(m, ishape)
+        current.set_verts(_squares([col + in0[c][1]], [r + in0[c][0]], 0.04))
+        now = sums[t]
         faces = _shade(now, vmax)
         out_cells.set_facecolors(faces)
         for text, v, face, on in zip(texts, now, faces, written[t]):
             text.set_text(_fmt(v) if on else "")
             text.set_color(_ink(face))
-        xm = xa.ravel()[t]
-        for text, (pr, pc), v in zip(stamp_texts, pos, wflat):
-            text.set_position((pc + out0[1] + 0.94, pr + out0[0] + 0.96))
-            text.set_text(("+" if xm * v >= 0 else "") + _fmt(xm * v))
+        xm = xa[c].ravel()[m]
+        k = 0
+        for o in outs:
+            for (pr, pc), v in zip(pos, w[c, o % per_out].ravel()):
+                stamp_texts[k].set_position((pc + out0[o][1] + 0.94, pr + out0[o][0] + 0.96))
+                stamp_texts[k].set_text(("+" if xm * v >= 0 else "") + _fmt(xm * v))
+                k += 1
         centre = pos.mean(axis=0)
-        link.set_data([c + in0[1] + 1.0, centre[1] + out0[1] + 0.5],
-                      [r + in0[0] + 0.5, centre[0] + out0[0] + 0.5])
+        target = out0[outs[0]]
+        link.set_data([in0[c][1] + ishape[1], centre[1] + target[1] + 0.5],
+                      [r + in0[c][0] + 0.5, centre[0] + target[0] + 0.5])
 
     animated = [out_cells, stamp, current, link, *texts, *stamp_texts]
     return _animation(fig, update, len(sums), {"stamp": stamp, "current": current,
                                                "output": out_cells}, animated,
                       lambda: animated)
+
+
+def _outputs(c: int, per_in: int, per_out: int) -> range:
+    """The output channels input channel ``c`` writes (its group's)."""
+    g = c // per_in
+    return range(g * per_out, (g + 1) * per_out)
 
 
 def _superposition_legend(fig, cropped: bool, extra: bool) -> None:
@@ -431,6 +499,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
 
     with error_context("plot_overlap", input_shape=input_shape, kernel_shape=kernel_shape):
         ax = _check_ax(ax, "plot_overlap")
+        fontsize = _check_fontsize(fontsize)
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "plot_overlap", (1, 2))
         counts = overlap_counts(input_shape, kernel_shape, stride=stride, padding=padding,
@@ -445,7 +514,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
         h, wd = grid.shape
         if ax is None:
             cell = float(np.clip(6.0 / wd, 0.25, 0.6))
-            width, height = figsize or (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
+            width, height = _check_figsize(figsize) if figsize else (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
             fig = _new_figure(width, height)
             ax = fig.add_axes((0.3 / width, 0.15 / height, 1 - 0.6 / width,
                                1 - 0.75 / height))

@@ -68,6 +68,9 @@ class SlidingWindows(Sequence):
     positions: np.ndarray
     taps: np.ndarray
     sources: np.ndarray
+    #: the transposed convolution's output padding per dim (zeros otherwise): the last
+    #: ``output_padding`` positions of the implicit padding after the grid
+    output_padding: tuple[int, ...] = ()
 
     @property
     def ndim(self) -> int:
@@ -231,4 +234,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
     sources = np.where(inside, flat, -1)
     return SlidingWindows(tuple(grid), tuple((int(b), int(a)) for b, a in pads),
                           tuple(slide), tuple(d), kshape, tuple(out), ishape, tuple(spacing),
-                          bool(transposed), positions, taps, sources)
+                          bool(transposed), positions, taps, sources,
+                          tuple(geom.input_shape[k] - ((ishape[k] - 1) * s[k] - sum(
+                              geom.padding[k]) + d[k] * (kshape[k] - 1) + 1) for k in range(n))
+                          if transposed else (0,) * n)

@@ -1,0 +1,225 @@
+r"""Kong & Lucey's Figure 1: the padded input split into its phases beside the strided
+matrix ``A`` and its unit-stride blocks ``A Π = [T_0 | T_1 | ...]``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._drawing import (
+    _check_fontsize,
+    _check_figsize,
+    COLORS,
+    PHASE_COLORS,
+    _bare,
+    _draw_matrix,
+    _entries,
+    _fit,
+    _fontsize,
+    _levels,
+    _mpl,
+    _new_figure,
+    _squares,
+)
+from ..errors import ConvmatError, error_context
+
+__all__ = ["plot_kong_lucey"]
+
+
+def _phase_color(p: int) -> str:
+    return PHASE_COLORS[p % len(PHASE_COLORS)]
+
+
+def blocks_caption(n_phases: int) -> str:
+    r"""``[T_0 | T_1]`` written out up to four blocks, ``[T_0 | T_1 | ⋯ | T_{P-1}]`` beyond.
+
+    Examples
+    --------
+    >>> blocks_caption(2), blocks_caption(6)
+    ('[\\,T_{0} \\mid T_{1}\\,]', '[\\,T_{0} \\mid T_{1} \\mid \\cdots \\mid T_{5}\\,]')
+    """
+    names = [f"T_{{{k}}}" for k in range(n_phases)]
+    if n_phases > 4:
+        names = names[:2] + ["\\cdots", names[-1]]
+    return "[\\," + " \\mid ".join(names) + "\\,]"
+
+
+def plot_kong_lucey(kl, *, figsize=None, fontsize=None):
+    r"""Kong & Lucey's Figure 1: the input and its phases beside ``A`` and ``[T_0 | T_1 | ...]``.
+
+    Parameters
+    ----------
+    kl : KongLucey
+        A result of :func:`convmat.kong_lucey` (or :func:`convmat.symbolic.kong_lucey`).
+    figsize : (float, float), optional
+    fontsize : float, optional
+        Size of the title and caption.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Top: the padded input ``x`` (first channel), every entry coloured by its phase and
+        numbered by its index, and the phase inputs ``x_r`` (the space-to-depth
+        rearrangement ``Πᵀ x``). Bottom, side by side at the same scale: the strided matrix
+        ``A`` on the padded input with ``x``'s phase colours above its columns, and ``A Π =
+        [T_0 | T_1 | ...]`` with ``Πᵀ x`` above. Axes: ``[input, A, blocks]``.
+
+    Notes
+    -----
+    :math:`y = A\,x = A\,\Pi\,\Pi^\top x = [\,T_0 \mid T_1 \mid \cdots\,]\,\Pi^\top x`, with
+    :math:`\Pi` the permutation that groups the padded input by phase
+    (:attr:`KongLucey.permutation`, ``Πᵀ x = x[column_order]``); each :math:`T_r` is a
+    unit-stride Toeplitz matrix of the phase kernel :math:`w_r` on the phase input
+    :math:`x_r`.
+
+    Examples
+    --------
+    >>> import convmat
+    >>> fig = plot_kong_lucey(convmat.kong_lucey([1, 2, 3], (7,), stride=2))
+    >>> len(fig.axes)
+    3
+    """
+    from ..striding import KongLucey
+
+    with error_context("plot_kong_lucey", kl=type(kl).__name__):
+        if not isinstance(kl, KongLucey):
+            raise ConvmatError(f"kl={type(kl).__name__} is not a Kong & Lucey result; make one "
+                               f"with convmat.kong_lucey(weight, input_shape, stride=...)")
+        if math.prod(kl.padded_shape) > 4096:
+            raise ConvmatError(f"the padded input {kl.padded_shape} has more than 4,096 "
+                               f"entries to draw; draw a smaller geometry")
+        _mpl()
+        return _figure(kl, figsize, _check_fontsize(fontsize))
+
+
+def _phase_layout(kl):
+    """Per padded position (channel 0): its phase and its place in its phase input."""
+    n_pos = math.prod(kl.padded_shape)
+    phase_of = np.empty(kl.in_channels * n_pos, dtype=int)
+    members = []  # per phase: the padded flat indices of channel 0, in phase-input order
+    start = 0
+    for p, shape in enumerate(kl.phase_shapes):
+        width = kl.in_channels * math.prod(shape)
+        cols = kl.column_order[start:start + width]
+        phase_of[cols] = p
+        members.append(cols[:math.prod(shape)])
+        start += width
+    return phase_of, members
+
+
+def _grid_2d(shape):
+    return tuple(shape) if len(shape) == 2 else (1, int(math.prod(shape)))
+
+
+def _figure(kl, figsize, fontsize):
+    from matplotlib.collections import PolyCollection
+
+    strided = kl.strided_matrix()
+    m, n = strided.shape
+    phase_of, members = _phase_layout(kl)
+    widths = [b.shape[1] for b in kl.blocks]
+    grid = _grid_2d(kl.padded_shape)
+    shapes = [_grid_2d(s) if math.prod(s) else (0, 0) for s in kl.phase_shapes]
+    # top band in cells: the input grid, an arrow, the phase grids side by side
+    gap = 1.0
+    band_w = grid[1] + 2.5 + sum(s[1] for s in shapes) + gap * (len(shapes) - 1)
+    band_h = max(grid[0], max(s[0] for s in shapes)) + 1.2
+    content_w = 9.4
+    cell_top = min(0.42, content_w / band_w, 2.6 / band_h)
+    cell = min(0.42, (content_w - 0.6) / (2 * n), 3.4 / m)  # both matrices, same scale
+    top_h, mat_h = band_h * cell_top, m * cell
+    cell_pt = cell * 72
+    size = max(0.9, 9.0 / cell_pt)  # the vectors' cells: at least 9 points tall
+    label = 17.0 / cell_pt  # room for the T_r labels, in cells
+    strip = (size + label + 0.5) * cell + 0.45  # the vector above each matrix
+    height = 0.75 + top_h + 0.35 + strip + mat_h + 0.75
+    width = content_w + 0.3
+    if figsize is not None:
+        width, height = _check_figsize(figsize)
+    fig = _new_figure(width, height)
+    fs = fontsize or 12
+    y_mat = 0.6 / height
+    ax_in = fig.add_axes((0.15 / width, (height - 0.7 - top_h) / height,
+                          (width - 0.3) / width, top_h / height))
+    mat_w = n * cell
+    left = (width - 2 * mat_w - 0.6) / 2
+    ax_a = fig.add_axes((left / width, y_mat, mat_w / width, mat_h / height))
+    ax_t = fig.add_axes(((left + mat_w + 0.6) / width, y_mat, mat_w / width, mat_h / height))
+    _draw_input(fig, ax_in, kl, grid, shapes, members, phase_of, band_w, band_h)
+    rows_levels = _levels(kl.output_shape, kl.out_channels)
+    r, c, v, shape, sym = _entries(strided)
+    _draw_matrix(r, c, v, shape, sym, rows_levels, _levels(kl.padded_shape, kl.in_channels),
+                 None, ax_a, None, title="")
+    r, c, v, shape, sym = _entries(kl.permuted)
+    _draw_matrix(r, c, v, shape, sym, rows_levels, (), (widths, kl.phases), ax_t, None,
+                 title="")
+    # the vectors above the matrices: x in its order, Πᵀ x grouped by phase
+    for ax, order, name in ((ax_a, np.arange(n), "$x$ (padded)"),
+                            (ax_t, kl.column_order, "$\\Pi^{\\top} x$")):
+        y0 = -size - 0.3 - label
+        xs = np.arange(n) + 0.05
+        rects = np.stack([np.stack([xs, np.full(n, y0)], -1),
+                          np.stack([xs + 0.9, np.full(n, y0)], -1),
+                          np.stack([xs + 0.9, np.full(n, y0 + size)], -1),
+                          np.stack([xs, np.full(n, y0 + size)], -1)], 1)
+        ax.add_collection(PolyCollection(
+            rects, facecolors=[_phase_color(phase_of[col]) for col in order],
+            edgecolors=COLORS["grid"], linewidths=0.3, clip_on=False))
+        ax.text(n / 2, y0 - 0.3, name, ha="center", va="bottom", fontsize=min(fs, 11),
+                color=COLORS["text"])
+    ax_a.set_xlabel("strided $A$", fontsize=min(fs, 11), color=COLORS["text"])
+    ax_t.set_xlabel("$A\\,\\Pi = " + blocks_caption(len(kl.blocks)) + "$, unit stride",
+                    fontsize=min(fs, 11), color=COLORS["text"])
+    dims = "×".join(map(str, kl.stride))
+    fig.text(0.5, 1 - 0.12 / height,
+             f"Kong & Lucey: stride {dims}, kernel "
+             + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + ", padded input "
+             + "×".join(map(str, kl.padded_shape)) + f" → {len(kl.blocks)} phases, "
+             "$y = A\\,x = " + blocks_caption(len(kl.blocks)) + "\\,\\Pi^{\\top} x$",
+             ha="center", va="top", fontsize=fs, color=COLORS["text"])
+    return fig
+
+
+def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h):
+    """The padded input (channel 0) coloured by phase and numbered, an arrow, and every
+    phase input ``x_r`` with the numbers of the entries it takes."""
+    from matplotlib.collections import PolyCollection
+
+    _bare(ax)
+    ax.set_xlim(0, band_w)
+    ax.set_ylim(band_h, 0)
+    fs = _fontsize(fig, ax, band_w, band_h)
+    top = 1.0
+    rr, cc = np.indices(grid).reshape(2, -1)
+    flat = np.arange(rr.size)
+    colors = [_phase_color(phase_of[k]) for k in flat]
+    ax.add_collection(PolyCollection(_squares(cc, rr + top), facecolors=colors,
+                                     edgecolors=COLORS["grid"], linewidths=0.6))
+    size = min(_fit(fs, str(rr.size - 1)), fs)
+    if size >= 5:
+        for k, r_, c_ in zip(flat, rr, cc):
+            ax.text(c_ + 0.5, r_ + top + 0.5, str(k), ha="center", va="center", fontsize=size,
+                    color=COLORS["text"])
+    ax.text(grid[1] / 2, top - 0.15, "padded input $x$" + (" (channel 0)" if
+                                                           kl.in_channels > 1 else ""),
+            ha="center", va="bottom", fontsize=min(11, 2.2 * fs), color=COLORS["text"])
+    x0 = grid[1] + 0.4
+    ax.annotate("", xy=(x0 + 1.4, top + grid[0] / 2), xytext=(x0, top + grid[0] / 2),
+                arrowprops=dict(arrowstyle="-|>", color=COLORS["grid"], lw=1.5))
+    x0 += 1.8
+    for p, (shape, idx) in enumerate(zip(shapes, members)):
+        if not len(idx):
+            continue
+        pr, pc = np.indices(shape).reshape(2, -1)
+        ax.add_collection(PolyCollection(_squares(pc + x0, pr + top),
+                                         facecolors=_phase_color(p), edgecolors=COLORS["grid"],
+                                         linewidths=0.6))
+        if size >= 5:
+            for k, r_, c_ in zip(idx, pr, pc):
+                ax.text(c_ + x0 + 0.5, r_ + top + 0.5, str(k), ha="center", va="center",
+                        fontsize=size, color=COLORS["text"])
+        residue = ",".join(map(str, kl.phases[p]))
+        ax.text(x0 + shape[1] / 2, top - 0.15, f"$x_{{{p}}}$: $r$=({residue})",
+                ha="center", va="bottom", fontsize=min(10, 2.0 * fs), color=COLORS["text"])
+        x0 += shape[1] + 1.0
