@@ -206,3 +206,13 @@ def show(matrix, **options) -> Shown:
     """
     with error_context("show", shape=getattr(matrix, "shape", None)):
         return Shown(matrix, options)
+
+
+def __getattr__(name: str):
+    """``MatrixProduct``, which this module always exposed, imported (with sympy) only when
+    asked for: showing a numeric matrix does not load sympy."""
+    if name == "MatrixProduct":
+        from .symbolic import MatrixProduct
+
+        return MatrixProduct
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
