@@ -120,68 +120,99 @@ class ByType:
 
 # -- reading entries -------------------------------------------------------------------------
 
-def _csr(matrix) -> tuple[str, Any]:
-    csr = sp.csr_array(matrix)
-    if not csr.has_canonical_format:
-        csr = csr.copy()
-        csr.sum_duplicates()
-    return "scipy", csr
+class _Sparse:
+    """A SciPy sparse matrix, read through canonical CSR."""
+
+    kind = "scipy"
+
+    def __init__(self, matrix) -> None:
+        csr = sp.csr_array(matrix)
+        if not csr.has_canonical_format:
+            csr = csr.copy()
+            csr.sum_duplicates()
+        self.data = csr
+
+    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
+        coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
+        return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
+
+    def row_columns(self, row: int) -> set[int]:
+        lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
+        return set(self.data.indices[lo:hi].tolist())
 
 
-def _array(matrix) -> tuple[str, Any]:
-    try:
-        array = np.asarray(matrix)
-    except (ValueError, TypeError) as exc:
-        raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.dtype.kind not in "biufcO":
-        raise ConvmatError(
-            f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
-            f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
-        )
-    return "numpy", array
+class _Sympy:
+    """A sympy matrix (dense or sparse), read through ``extract`` and ``todok``."""
+
+    kind = "sympy"
+
+    def __init__(self, matrix) -> None:
+        self.data = matrix
+
+    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
+        return self.data.extract(rows, cols).todok()
+
+    def row_columns(self, row: int) -> set[int]:
+        return {c for _, c in self.data[row, :].todok()}
 
 
-def _sympy_array(matrix) -> tuple[str, Any]:
-    return ("sympy", matrix.tomatrix()) if matrix.rank() == 2 else _array(matrix)
+class _Dense:
+    """Anything numpy reads as a 2-D numeric (or object) array; a 1-D one is a column."""
+
+    kind = "numpy"
+
+    def __init__(self, matrix) -> None:
+        try:
+            array = np.asarray(matrix)
+        except (ValueError, TypeError) as exc:
+            raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.dtype.kind not in "biufcO":
+            raise ConvmatError(
+                f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
+                f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
+            )
+        self.data = array
+
+    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
+        sub = self.data[np.ix_(rows, cols)]
+        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
+
+    def row_columns(self, row: int) -> set[int]:
+        return set(np.flatnonzero(self.data[row] != 0).tolist())
 
 
-#: how each matrix type is read: (kind, the data read from)
-_READERS = ByType("reading a matrix", default=_array)
-_READERS.register(sp.sparray, _csr)
-_READERS.register(sp.spmatrix, _csr)
-_READERS.register("sympy:MatrixBase", lambda matrix: ("sympy", matrix))
+def _sympy_array(matrix):
+    return _Sympy(matrix.tomatrix()) if matrix.rank() == 2 else _Dense(matrix)
+
+
+#: how each matrix type is read, by type (register a reader for a new matrix type here)
+_READERS = ByType("reading a matrix", default=_Dense)
+_READERS.register(sp.sparray, _Sparse)
+_READERS.register(sp.spmatrix, _Sparse)
+_READERS.register("sympy:MatrixBase", _Sympy)
 _READERS.register("sympy:NDimArray", _sympy_array)
 
 
 class Entries:
-    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix."""
+    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix (the
+    reader of each type found in one table, by type)."""
 
     def __init__(self, matrix) -> None:
-        self.kind, self.data = _READERS(matrix)
+        self._reader = _READERS(matrix)
+        self.kind, self.data = self._reader.kind, self._reader.data
         self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
         if 0 in self.shape:
             raise ConvmatError(f"matrix of shape {self.shape} is empty")
 
     def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
         """Stored entries of the submatrix ``rows x cols``, keyed by positions within it."""
-        if self.kind == "scipy":
-            coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
-            return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
-        if self.kind == "sympy":
-            return self.data.extract(rows, cols).todok()
-        sub = self.data[np.ix_(rows, cols)]
-        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
+        return self._reader.block(rows, cols)
 
     def row_columns(self, row: int) -> set[int]:
         """Columns of the stored entries of one row."""
-        if self.kind == "scipy":
-            lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
-            return set(self.data.indices[lo:hi].tolist())
-        if self.kind == "sympy":
-            return {c for _, c in self.data[row, :].todok()}
-        return set(np.flatnonzero(self.data[row] != 0).tolist())
+        return self._reader.row_columns(row)
 
 
 def _stored(matrix) -> int:
