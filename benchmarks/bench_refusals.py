@@ -24,7 +24,7 @@ CASES = [
     "convmat.conv_operator(np.ones((3, 3)), (2**63, 6))",
     "convmat.conv_operator(np.ones((3, 3)), (6, 6), padding=2**62)",
     "convmat.kong_lucey(np.ones(3), (3,), stride=10**7)",
-    "convmat.polyphase(np.ones((3, 3)), (7, 7), factor=10**9)",
+    "convmat.polyphase(np.ones((3, 3)), (7, 7), stride=10**9)",
     "convmat.kong_lucey(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
     "convmat.conv_matrix(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
     "convmat.conv_matrix(np.ones((4, 3, 3, 3)), (100, 100), stride=2, padding=1, format='dia')",

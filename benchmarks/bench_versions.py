@@ -73,7 +73,46 @@ def cases(rng):
     ]
 
 
+def other_cases(rng):
+    """Typesetting and PyTorch models: (name, setup), ``setup(convmat)`` -> the call to time."""
+    w = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]])
+    found = [
+        ("LaTeX: worked 9x25 numeric matrix", lambda cm: (
+            lambda A: lambda: cm.to_latex(A))(cm.conv_matrix(w, (5, 5)))),
+        ("LaTeX: symbolic 2x2 on 4x4, stride 2", lambda cm: (
+            lambda S: lambda: cm.to_latex(S))(cm.symbolic.conv_matrix((2, 2), (4, 4), stride=2))),
+        ("LaTeX: Kong & Lucey 1-D, permuted", lambda cm: (
+            lambda kl: lambda: cm.to_latex(kl, part="permuted"))(
+                cm.symbolic.kong_lucey((3,), (7,), stride=2))),
+    ]
+    try:
+        import torch
+    except ImportError:
+        return found
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10)).double().eval()
+    linear = torch.nn.Sequential(*net[:1], torch.nn.AvgPool2d(2), *net[3:4]).double().eval()
+    x = rng.standard_normal((1, 28, 28))
+    found += [
+        ("from_torch: conv, avg pool, conv (affine)",
+         lambda cm: lambda: cm.from_torch(linear, (28, 28))),
+        ("from_torch: LeNet-5 Jacobian at x",
+         lambda cm: lambda: cm.from_torch(net, (28, 28), at=x)),
+    ]
+    return found
+
+
 def same(a, b):
+    if isinstance(a, str):
+        return a == b
+    if isinstance(a, tuple):
+        return all(same(x, y) for x, y in zip(a, b))
+    if a is None or isinstance(a, np.ndarray):
+        return (a is None and b is None) or np.allclose(a, b)
     if hasattr(a, "blocks"):
         return all(same(x, y) for x, y in zip(a.blocks, b.blocks))
     a, b = a.tocsr(), b.tocsr()
@@ -106,6 +145,21 @@ def main():
             t_old = min(t_old, best_time(lambda: getattr(old, fn)(*pos, **kw), 1, number))
             activate(new_modules)
             t_new = min(t_new, best_time(lambda: getattr(new, fn)(*pos, **kw), 1, number))
+        print(f"{name:<42} {t_old * 1e3:8.2f} ms {t_new * 1e3:8.2f} ms {t_old / t_new:8.2f}x")
+    for name, setup in other_cases(np.random.default_rng(0)):
+        activate(old_modules)
+        call_old = setup(old)
+        a = call_old()
+        activate(new_modules)
+        call_new = setup(new)
+        b = call_new()
+        assert same(a, b), name
+        t_old = t_new = float("inf")
+        for _ in range(args.repeat):  # interleaved
+            activate(old_modules)
+            t_old = min(t_old, best_time(call_old, 3, 20))
+            activate(new_modules)
+            t_new = min(t_new, best_time(call_new, 3, 20))
         print(f"{name:<42} {t_old * 1e3:8.2f} ms {t_new * 1e3:8.2f} ms {t_old / t_new:8.2f}x")
 
 

@@ -19,12 +19,13 @@ from . import arithmetic, geometry, options, pooling, receptive, transposed, vie
 from .arithmetic import explain_shape, transpose_parameters
 from .errors import ConvmatError
 from .geometry import conv_output_shape, conv_transpose_output_shape
-from .networks import from_torch, summary
+from .networks import from_torch, summary, to_torch_sparse
 from .operator import conv_operator
 from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
 from .receptive import receptive_field
 from .sparse import conv_matrix, conv_transpose_matrix
+from .bounds import spectral_bounds
 from .spectral import singular_values, spectral_norm
 from .striding import kong_lucey, polyphase, strided_weight
 from .views import kernel_matrix
@@ -55,17 +56,19 @@ __all__ = [
     "receptive_field",
     "show",
     "singular_values",
+    "spectral_bounds",
     "spectral_norm",
     "strided_weight",
     "summary",
     "symbolic",
     "to_latex",
+    "to_torch_sparse",
     "transpose_parameters",
     "transposed",
     "views",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: names imported on first use: sympy-backed ones, and figures (matplotlib is imported only
 #: when a picture is drawn)

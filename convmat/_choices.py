@@ -1,21 +1,26 @@
 """Every enumeration of the package, defined once: padding forms and modes, sparse formats,
 LaTeX environments, zero styles, highlights, Kong & Lucey displays, CLI output formats.
 
-Validators (:func:`convmat._validate.check_choice`), builders, renderers and the CLI all read
-their choices from here, so a new choice is added in one place. Only the names live here:
-the LaTeX a name stands for lives in :mod:`convmat.latex` (a test checks both list the same
+The padding modes are listed here as derived from their table (:mod:`convmat._padmap`,
+where a mode's index map and limit live beside its name). Validators
+(:func:`convmat._validate.check_choice`), builders, renderers and the CLI all read their
+choices from here, so a new choice is added in one place. Only the names live here: the
+LaTeX a name stands for lives in :mod:`convmat.latex` (a test checks both list the same
 names).
 """
 
 from __future__ import annotations
+
+from ._padmap import PADDING_MODES as _PADDING_MODES
 
 __all__ = [
     "CLI_MATRIX_FORMATS", "ENVIRONMENTS", "FORMATS", "HIGHLIGHTS", "KONG_LUCEY_PARTS",
     "OVERLAYS", "PADDING_MODES", "PADDING_STRINGS", "TEXT_FORMATS", "ZERO_STYLES",
 ]
 
-#: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``)
-PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular", "symmetric")
+#: padding modes: ``torch.nn.functional.pad``'s four and ``symmetric`` (``numpy.pad``),
+#: derived from the one table of padding modes (:data:`convmat._padmap.MODES`)
+PADDING_MODES: tuple[str, ...] = _PADDING_MODES
 #: padding given by name
 PADDING_STRINGS: tuple[str, ...] = ("valid", "same", "full")
 #: SciPy sparse format names accepted by every ``format=`` argument

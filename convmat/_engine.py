@@ -54,12 +54,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._memory import CHUNK, check_build, index_dtype_for
+from ._memory import index_dtype_for
 from ._padmap import index_map
+from ._runs import rest_runs, write_rest
 from .geometry import ConvGeometry, ceil_div, tap_range
 
-__all__ = ["Structure", "build", "shared", "expand_weight", "row_entries", "row_argmax",
-           "CHUNK", "MIN_BLOCK", "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
+__all__ = ["Structure", "build", "shared", "expand_weight", "row_entries", "MIN_BLOCK", "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
@@ -144,8 +144,8 @@ class Structure:
         tgeom = self.tap_geometry or self.geometry
         runs = self.rest_runs
         if runs is None:
-            runs = _rest_runs(tgeom, self.axes, self.indptr, self.rest)
-        _write_rest(tgeom, self.indptr, runs, dest, kind, flat)
+            runs = rest_runs(tgeom, self.axes, self.indptr, self.rest)
+        write_rest(tgeom, self.indptr, runs, dest, kind, flat)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -350,67 +350,6 @@ def row_entries(indptr: np.ndarray, rows: np.ndarray,
     return new, source
 
 
-def row_argmax(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row of a CSR skeleton (every row non-empty), the position in ``indices`` of the
-    row's largest ``values[indices]``: the first in the row's order, or, in floating
-    point, the row's last NaN (as PyTorch's max pooling picks). Compared in ``values``'
-    own dtype (a cast to float64 would tie distinct int64 values)."""
-    gathered = values[indices]
-    starts, counts = indptr[:-1], np.diff(indptr)
-    order = np.arange(indices.size)
-    best = np.maximum.reduceat(gathered, starts)
-    first = np.minimum.reduceat(np.where(gathered == np.repeat(best, counts), order,
-                                         indices.size), starts)
-    if values.dtype.kind == "f":
-        last_nan = np.maximum.reduceat(np.where(np.isnan(gathered), order, -1), starts)
-        first = np.where(last_nan >= 0, last_nan, first)
-    return first
-
-
-#: bytes per stored entry of :func:`row_argmax`'s temporaries (the gathered values, their
-#: order, the repeated maxima and two masks: about 6 entry-sized arrays)
-ARGMAX_BYTES = 48
-
-
-def window_maxima(x: np.ndarray, geom: ConvGeometry, guard: str | None = None) -> np.ndarray:
-    """The flat input index of every window's maximum (max pooling of ``x``, shape
-    ``(C, *input_shape)``, in the depthwise geometry ``geom``): one ``argmax`` over the
-    tiles when the windows tile the input, else :func:`row_argmax` on the windows'
-    structure (memory-guarded first as ``guard``, when given)."""
-    columns = _tiled_argmax(x, geom)
-    if columns is None:
-        if guard is not None:
-            check_build(geom, 8, guard, extra_per_entry=ARGMAX_BYTES)
-        structure = build(geom)
-        columns = structure.indices[row_argmax(structure.indptr, structure.indices,
-                                               x.reshape(-1))]
-    return columns
-
-
-def _tiled_argmax(x: np.ndarray, geom: ConvGeometry) -> np.ndarray | None:
-    """The flat input index of every window's maximum when the windows tile the input
-    (stride = window, no padding or dilation, sizes divisible): a reshape of ``x`` and one
-    ``argmax`` (its first maximum, as the general path picks); ``None`` otherwise, and
-    for floating input holding a NaN (PyTorch picks a window's *last* NaN)."""
-    k, out, spatial = geom.kernel_shape, geom.output_shape, geom.input_shape
-    if (geom.stride != k or any(b or a for b, a in geom.padding) or any(
-            d != 1 for d in geom.dilation) or tuple(o * kk for o, kk in zip(out, k)) != spatial
-            or (x.dtype.kind == "f" and np.isnan(x).any())):
-        return None
-    n, lead = len(k), x.shape[0]
-    tiles = x.reshape(lead, *[v for pair in zip(out, k) for v in pair])
-    tiles = tiles.transpose(0, *range(1, 2 * n, 2), *range(2, 2 * n + 1, 2))
-    within = np.argmax(tiles.reshape(-1, math.prod(k)), axis=1)
-    # flat index = the window's first position + the maximum's offset inside the window
-    first, offset = np.arange(0, x.size, math.prod(spatial)), np.zeros(1, dtype=np.intp)
-    step = x.size // lead
-    for o, kk, i in zip(out, k, spatial):
-        step //= i  # the axis's C-order stride
-        first = np.add.outer(first, np.arange(0, o * kk * step, kk * step)).ravel()
-        offset = np.add.outer(offset, np.arange(0, kk * step, step)).ravel()
-    return first + offset[within]
-
-
 def _strides(shape) -> list[int]:
     return [math.prod(shape[a + 1:]) for a in range(len(shape))]
 
@@ -478,10 +417,10 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
     blocks = tuple(_fill_block(tgeom, axes, combo, indptr, indices) for combo in chosen)
     # the rest's runs, chunk by chunk; kept for the values when they are one chunk (small),
     # else made again then, so that no more than a chunk of them is ever held
-    chunks = _rest_runs(tgeom, axes, indptr, rest)
+    chunks = rest_runs(tgeom, axes, indptr, rest)
     head = list(itertools.islice(chunks, 2))
     kept = tuple(head) if len(head) < 2 else None
-    _write_rest(tgeom, indptr, itertools.chain(head, chunks), indices, "column")
+    write_rest(tgeom, indptr, itertools.chain(head, chunks), indices, "column")
     canonical = not any(ax.duplicates for ax in axes)
     return Structure(geom, indptr, indices, canonical, tap_dtype, blocks, tuple(axes), rest,
                      kept, tgeom)
@@ -676,148 +615,3 @@ def _fill_block(geom, axes, combo, indptr, indices) -> _Block:
     view = Structure._view(indices, block)
     np.add(base[..., None].astype(indices.dtype), offset.astype(indices.dtype), out=view)
     return block
-
-
-def _ragged(first, lengths, step, out=None):
-    """Runs ``first[u], first[u] + step, ...`` of ``lengths[u] >= 1`` entries, one after the
-    other: a cumulative sum of ``step`` with a jump at every run start (into ``out`` when
-    given; no nnz-sized index array)."""
-    total = int(lengths.sum())
-    delta = np.empty(total, dtype=np.int64) if out is None else out
-    delta.fill(step)
-    starts = np.cumsum(lengths) - lengths
-    delta[0] = first[0]
-    delta[starts[1:]] = first[1:] - (first[:-1] + (lengths[:-1] - 1) * step)
-    return np.cumsum(delta, out=delta)
-
-
-class _Runs:
-    """The entries of some rest rows for output channel 0 and input channel 0, as runs
-    along the last axis: one run per combination of ranks on the other axes (split from the
-    run's rank by mixed radix and looked up in the per-axis tables). Along the last axis a
-    run's offsets, columns and taps are arithmetic progressions (zero padding), laid down
-    by one cumulative sum each; a tabulated last axis (other modes) is looked up per entry.
-    Only run-sized arrays are held; entries are made on demand.
-    """
-
-    def __init__(self, geom, axes, indptr, positions):
-        unravelled = np.unravel_index(positions, geom.output_shape)
-        counts = [ax.count[t] for ax, t in zip(axes, unravelled)]
-        c_last = counts[-1]
-        if geom.ndim == 1:
-            rep = np.arange(positions.size)
-            base = indptr[positions].astype(np.int64)
-            column = np.zeros(positions.size, dtype=np.int64)
-            tap = np.zeros(positions.size, dtype=np.int64)
-        else:
-            runs = np.prod(counts[:-1], axis=0, dtype=np.int64)
-            rep = np.repeat(np.arange(positions.size), runs)
-            rank = np.arange(rep.size, dtype=np.int64) - (np.cumsum(runs) - runs)[rep]
-            base = indptr[positions].astype(np.int64)[rep] + rank * c_last[rep]
-            column = np.zeros(rep.size, dtype=np.int64)
-            tap = np.zeros(rep.size, dtype=np.int64)
-            for a in reversed(range(geom.ndim - 1)):
-                rank, r = np.divmod(rank, counts[a][rep])
-                source, kernel_tap = axes[a].lookup(unravelled[a][rep], r)
-                column += source * math.prod(geom.input_shape[a + 1:])
-                tap += kernel_tap * math.prod(geom.kernel_shape[a + 1:])
-        lengths = c_last[rep]
-        keep = lengths > 0
-        if not keep.all():
-            rep, base, column, tap, lengths = (v[keep] for v in (rep, base, column, tap,
-                                                                 lengths))
-        self.last, self.t_last = axes[-1], unravelled[-1][rep]
-        if self.last.table is None:  # fold the last axis's first entry into the run
-            source, kernel_tap = self.last.lookup(self.t_last, 0)
-            column, tap = column + source, tap + kernel_tap
-        self.base, self.column0, self.tap0, self.lengths = base, column, tap, lengths
-        self.size = int(lengths.sum())
-        self.per_row_run = np.prod(counts, axis=0, dtype=np.int64)[rep]
-        # the entries fill one range of the CSR arrays (consecutive runs, one channel)
-        self.span = None
-        if self.size and np.array_equal(base[1:], base[:-1] + lengths[:-1]):
-            self.span = slice(int(base[0]), int(base[0]) + self.size)
-
-    def offset(self):
-        return _ragged(self.base, self.lengths, 1)
-
-    def per_row(self):
-        """Entries per input channel of each entry's row."""
-        return np.repeat(self.per_row_run, self.lengths)
-
-    def _last(self, first, which, out):
-        if self.last.table is None:
-            _, d, _, _, flip = self.last.step
-            step = d if which == 0 else (-1 if flip else 1)
-            return _ragged(first, self.lengths, step, out)
-        r = _ragged(np.zeros(first.size, dtype=np.int64), self.lengths, 1)
-        looked = self.last.lookup(np.repeat(self.t_last, self.lengths), r)[which]
-        looked += np.repeat(first, self.lengths)
-        if out is None:
-            return looked
-        out[...] = looked
-        return out
-
-    def column(self, out=None):
-        return self._last(self.column0, 0, out)
-
-    def tap(self, out=None):
-        return self._last(self.tap0, 1, out)
-
-
-def _rest_runs(geom, axes, indptr, positions):
-    """The rest rows at flat output ``positions`` in chunks of about :data:`CHUNK` entries
-    (whole rows): yields :class:`_Runs`."""
-    if positions.size == 0:
-        return
-    per_row = np.prod([ax.count[t] for ax, t in zip(
-        axes, np.unravel_index(positions, geom.output_shape))], axis=0, dtype=np.int64)
-    ends = np.cumsum(per_row)
-    cuts = np.searchsorted(ends, np.arange(CHUNK, int(ends[-1]), CHUNK), side="right")
-    bounds = np.unique(np.concatenate(([0], cuts, [positions.size])))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        runs = _Runs(geom, axes, indptr, positions[lo:hi])
-        if runs.size:
-            yield runs
-
-
-def _write_rest(geom, indptr, chunks, dest, kind, flat=None):
-    """Write every rest entry's ``kind`` into ``dest``: its column (``"column"``), its tap
-    (``"tap"``) or its value ``flat[tap]`` (``"value"``), for all channels.
-
-    Input channels of a row share the pattern of channel 0 shifted by the row's entries per
-    input channel; output channels by the channel's share of the entries, its block of taps
-    and its group's columns. One channel in and out with consecutive rows: written in place
-    by slices.
-    """
-    c_in_g = geom.in_channels // geom.groups
-    c_out_g = geom.out_channels // geom.groups
-    in_size, kernel_size = math.prod(geom.input_shape), math.prod(geom.kernel_shape)
-    per_channel = int(indptr[-1]) // geom.out_channels
-    column = kind == "column"
-    # the taps of a chunk, reused (no fresh pages); intp, as np.take reads narrower
-    # indices through a conversion buffer (about 10x slower)
-    scratch = np.empty(0, dtype=np.intp)
-    for runs in chunks:
-        if geom.out_channels == 1 and c_in_g == 1 and runs.span is not None:
-            if kind == "value":
-                if scratch.size < runs.size:
-                    scratch = np.empty(runs.size, dtype=scratch.dtype)
-                # mode="clip": no bounds-check buffering (every tap is in range)
-                np.take(flat, runs.tap(out=scratch[:runs.size]), out=dest[runs.span],
-                        mode="clip")
-            else:
-                (runs.column if column else runs.tap)(out=dest[runs.span])
-            continue
-        offset, values = runs.offset(), (runs.column() if column else runs.tap())
-        if c_in_g > 1:
-            cin = np.arange(c_in_g, dtype=np.int64)[:, None]
-            offset = offset + cin * runs.per_row()
-            values = values + cin * (in_size if column else kernel_size)
-        step = max(1, CHUNK // offset.size)
-        for first in range(0, geom.out_channels, step):
-            ch = np.arange(first, min(first + step, geom.out_channels), dtype=np.int64)
-            ch = ch.reshape((-1,) + (1,) * offset.ndim)
-            shift = (ch // c_out_g) * c_in_g * in_size if column else ch * c_in_g * kernel_size
-            target = offset + ch * per_channel
-            dest[target] = flat[values + shift] if kind == "value" else values + shift

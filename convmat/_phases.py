@@ -104,7 +104,8 @@ def rearrange_weight(w4: np.ndarray, stride, dilation, offset, kshape) -> np.nda
     n_phases = math.prod(stride)
     phase, q = tap_slots(tuple(kernel), stride, dilation, offset)
     out = np.zeros((c_out, c_in_g, n_phases, *kshape), dtype=w4.dtype)
-    out[(slice(None), slice(None), phase, *q)] = w4.reshape(c_out, c_in_g, -1)
+    taps = (slice(None), slice(None), phase, *q)
+    out[taps] = w4.reshape(c_out, c_in_g, -1)
     return out.reshape(c_out, c_in_g * n_phases, *kshape)
 
 

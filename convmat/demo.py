@@ -155,7 +155,7 @@ def tour() -> str:
         "",
         "Try:  convmat shape --input 28x28 --kernel 5x5 --padding same",
         "      convmat matrix --input 4x4 --kernel 3x3 --stride 2 --padding 1",
-        "      convmat shape --input 3x3 --kernel 3x3 --stride 2 --padding 1 --transpose "
+        "      convmat shape --input 3x3 --kernel 3x3 --stride 2 --padding 1 --transposed "
         "--output-padding 1",
     ]
     return "\n".join(parts)

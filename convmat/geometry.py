@@ -27,6 +27,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ._choices import PADDING_MODES, PADDING_STRINGS
+from ._padmap import MODES
 from ._validate import (
     MAX_SIZE,
     as_flag,
@@ -51,7 +52,9 @@ __all__ = [
     "vector_shapes",
 ]
 
-PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric"]
+#: the padding modes as a type, derived from the table of padding modes
+#: (:data:`convmat._padmap.MODES`): ``typing.get_args(PaddingMode) == PADDING_MODES``
+PaddingMode = Literal[PADDING_MODES]  # type: ignore[valid-type]
 Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
 
 
@@ -485,11 +488,13 @@ def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
 
     A negative side is a crop: the input is first cropped by it, and the positive sides are
     then filled by the mode from the cropped input (of size ``i + min(b, 0) + min(a, 0)``,
-    which must stay positive). Limits per side, on the cropped size ``n``: ``reflect`` needs
-    ``< n`` (as PyTorch), ``circular`` and ``symmetric`` need ``<= n`` (as TensorFlow's
-    ``MirrorPad``); ``zeros`` and ``replicate`` have none.
+    which must stay positive). Limits per side, on the cropped size ``n``, come from the
+    table of padding modes (:data:`convmat._padmap.MODES`): ``reflect`` needs ``< n`` (as
+    PyTorch), ``circular`` and ``symmetric`` need ``<= n`` (as TensorFlow's ``MirrorPad``);
+    ``zeros`` and ``replicate`` have none.
     """
-    mode = check_choice(mode, name, PADDING_MODES)
+    mode = check_choice(mode, name, tuple(MODES))  # the table itself: a new entry is a mode
+    limit, limit_text = MODES[mode].limit, MODES[mode].limit_text
     for axis, (i, (b, a)) in enumerate(zip(ishape, pads)):
         n = i + min(b, 0) + min(a, 0)
         if n < 1:
@@ -497,17 +502,11 @@ def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
                 f"padding {(b, a)!r} in dim {axis} crops the whole input of size {i} away "
                 f"(a negative padding removes that many positions; at least one must stay)"
             )
-        side, cropped = max(b, a), (f"the cropped input size {n}" if n < i
-                                    else f"the input size {i}")
-        if mode == "reflect" and side >= n:
-            raise ConvmatError(
-                f"padding {(b, a)!r} in dim {axis} is too large for {name}='reflect': each "
-                f"side must be smaller than {cropped}"
-            )
-        if mode in ("circular", "symmetric") and side > n:
+        if limit is not None and max(b, a) > limit(n):
+            cropped = f"the cropped input size {n}" if n < i else f"the input size {i}"
             raise ConvmatError(
                 f"padding {(b, a)!r} in dim {axis} is too large for {name}={mode!r}: each "
-                f"side must be at most {cropped}"
+                f"side must be {limit_text} {cropped}"
             )
     return mode
 

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import geometry
+from ._deprecation import MISSING, renamed
 from ._memory import check_budget, conversion_bytes, index_dtype_for
 from ._padmap import index_map
 from ._validate import as_dtype, as_format, as_shape, check_format, check_size, positive_int
@@ -45,10 +46,11 @@ def padding_matrix(
     input_shape: Sequence[int],
     padding: geometry.Padding,
     *,
-    mode: str = "zeros",
+    padding_mode: geometry.PaddingMode = "zeros",
     channels: int = 1,
     format: str = "csr",  # noqa: A002 - SciPy's own name for it
     dtype: np.dtype | type = np.float64,
+    mode: str = MISSING,  # type: ignore[assignment] - the deprecated spelling
 ):
     r"""The padding operator as a sparse matrix.
 
@@ -63,10 +65,12 @@ def padding_matrix(
         As in :func:`convmat.conv_matrix`; ``"same"`` and ``"full"`` need a kernel, so
         resolve them first with :func:`convmat.geometry.resolve_padding`. A negative
         number crops that side (the matrix is then the crop, or crop-then-pad).
-    mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}
         Negative sides crop (see the module notes).
     channels : int
         Number of channels (the matrix is block diagonal, one block per channel).
+    mode : str
+        Deprecated spelling of ``padding_mode`` (warns).
     format : str
         Any SciPy sparse format name.
     dtype : numpy dtype
@@ -88,7 +92,7 @@ def padding_matrix(
 
     Examples
     --------
-    >>> P = padding_matrix((3,), 1, mode="reflect", dtype=int)
+    >>> P = padding_matrix((3,), 1, padding_mode="reflect", dtype=int)
     >>> P.toarray()
     array([[0, 1, 0],
            [1, 0, 0],
@@ -96,7 +100,9 @@ def padding_matrix(
            [0, 0, 1],
            [0, 1, 0]])
     """
-    with error_context("padding_matrix", input_shape=input_shape, padding=padding, mode=mode):
+    padding_mode = renamed("padding_matrix", "mode", mode, "padding_mode", padding_mode, "zeros")
+    with error_context("padding_matrix", input_shape=input_shape, padding=padding,
+                       padding_mode=padding_mode):
         ishape = as_shape(input_shape, "input_shape")
         if isinstance(padding, str) and padding.lower() in ("same", "full"):
             raise ConvmatError(
@@ -105,7 +111,7 @@ def padding_matrix(
             )
         pads = geometry.resolve_padding(padding, ishape, (1,) * len(ishape),
                                         allow_negative=True)
-        mode = geometry.check_mode(mode, pads, ishape, name="mode")
+        mode = geometry.check_mode(padding_mode, pads, ishape)
         channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = as_dtype(dtype)

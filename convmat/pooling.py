@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from . import _engine, geometry
+from . import _engine, _maxima, geometry
 from ._memory import check_build
 from ._validate import (
     as_array,
@@ -250,9 +250,9 @@ def max_pool_matrix(
         geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
-        check_build(geom, 8, "max_pool_matrix", extra_per_entry=_engine.ARGMAX_BYTES,
+        check_build(geom, 8, "max_pool_matrix", extra_per_entry=_maxima.ARGMAX_BYTES,
                     format=format)
-        columns = _engine.window_maxima(values, geom)
+        columns = _maxima.window_maxima(values, geom)
         rows = geom.shape[0]
         matrix = sp.csr_array((np.ones(rows), columns, np.arange(rows + 1, dtype=columns.dtype)),
                               shape=geom.shape)

@@ -127,12 +127,12 @@ def conv_matrix(
     :math:`o = \lfloor (i + b + a - d(k-1) - 1)/s \rfloor + 1`. Stored entries are the
     structural taps, including taps whose weight is 0 (``.eliminate_zeros()`` drops them).
 
-    ============================  ==========================================
-    weight                        matrix shape
-    ============================  ==========================================
+    =============================  ==========================================
+    weight                         matrix shape
+    =============================  ==========================================
     ``(k_1, ..., k_N)``            ``(prod(o), prod(i))``
     ``(C_out, C_in/G, k_1..k_N)``  ``(C_out * prod(o), C_in * prod(i))``
-    ============================  ==========================================
+    =============================  ==========================================
 
     The dtype is the weight's, with two exceptions that keep every entry exact: float16 is
     stored as float32 (SciPy's sparse arrays do not compute in float16), and with a padding

@@ -49,7 +49,8 @@ import scipy.sparse.linalg as spla
 from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
-from ._validate import as_int, as_weight
+from ._spectral_layer import Layer, limited_threads
+from ._validate import as_int
 from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
 from .sparse import conv_matrix
@@ -74,46 +75,6 @@ CSR_ENTRIES = 400_000
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
-
-class _Layer:
-    """A validated layer: geometry, float weight ``(C_out, C_in/G, *kernel)``, group sizes."""
-
-    def __init__(self, weight, input_shape, stride, padding, dilation, groups, padding_mode):
-        w = as_weight(weight)
-        self.geom = geometry.conv_geometry(
-            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
-            groups=groups, padding_mode=padding_mode,
-        )
-        g = self.geom
-        w = w.reshape(g.weight_shape)
-        dtype = np.complex128 if w.dtype.kind == "c" else np.float64
-        if not np.isfinite(w).all():
-            raise ConvmatError("weight contains NaN or infinite entries; singular values "
-                               "are defined for finite weights only")
-        self.w = w.astype(dtype, copy=False)
-        self.groups = g.groups
-        self.c_out = g.out_channels // g.groups
-        self.c_in = g.in_channels // g.groups
-        self.rows = self.c_out * math.prod(g.output_shape)  # of one group's block
-        self.cols = self.c_in * math.prod(g.input_shape)
-        self.side = min(self.rows, self.cols)
-        self.count = self.groups * self.side  # singular values of the whole matrix
-
-    def group_weight(self, index: int) -> np.ndarray:
-        return self.w[index * self.c_out:(index + 1) * self.c_out]
-
-    def group_geometry(self) -> geometry.ConvGeometry:
-        g = self.geom
-        return geometry.conv_geometry(
-            (self.c_out, self.c_in, *g.kernel_shape), g.input_shape, stride=g.stride,
-            padding=g.padding, dilation=g.dilation, padding_mode=g.padding_mode,
-        )
-
-    def kwargs(self) -> dict:
-        g = self.geom
-        return dict(stride=g.stride, padding=g.padding, dilation=g.dilation,
-                    padding_mode=g.padding_mode)
-
 
 def _check_k(k, count: int) -> int | None:
     if k is None:
@@ -181,7 +142,7 @@ def _circulant_taps(geom: geometry.ConvGeometry):
     return taps, None
 
 
-def _symbol(layer: _Layer, taps, *, half: bool) -> np.ndarray:
+def _symbol(layer: Layer, taps, *, half: bool) -> np.ndarray:
     """``(G, *freqs, C_out/G, C_in/G * prod(s))`` complex: one matrix per frequency.
 
     ``half`` (real weights) keeps the frequencies of :func:`numpy.fft.rfftn` only.
@@ -213,7 +174,7 @@ def _symbol(layer: _Layer, taps, *, half: bool) -> np.ndarray:
     return np.moveaxis(spectrum, n, 0)
 
 
-def _fft_bytes(layer: _Layer) -> int:
+def _fft_bytes(layer: Layer) -> int:
     g = layer.geom
     cells = math.prod(i // s for i, s in zip(g.input_shape, g.stride))
     per_group = layer.c_out * layer.c_in * math.prod(g.stride)
@@ -222,7 +183,7 @@ def _fft_bytes(layer: _Layer) -> int:
     return int(cells * layer.groups * per_group * (8 + 3 * 16) + 16 * layer.count)
 
 
-def _fft(layer: _Layer, k: int | None) -> np.ndarray:
+def _fft(layer: Layer, k: int | None) -> np.ndarray:
     taps, reason = _circulant_taps(layer.geom)
     if taps is None:
         raise ConvmatError(f"method='fft' does not apply: the layer is not block-circulant "
@@ -312,7 +273,8 @@ def circulant_symbol(
     """
     with error_context("circulant_symbol", input_shape=input_shape,
                        weight_shape=shape_of(weight)):
-        layer = _Layer(weight, input_shape, stride, padding, dilation, groups, padding_mode)
+        layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups, padding_mode=padding_mode)
         taps, reason = _circulant_taps(layer.geom)
         if taps is None:
             raise ConvmatError(f"the layer is not block-circulant: {reason}")
@@ -324,7 +286,7 @@ def circulant_symbol(
 # dense
 # --------------------------------------------------------------------------------------------
 
-def _dense_bytes(layer: _Layer, geom_g: geometry.ConvGeometry) -> int:
+def _dense_bytes(layer: Layer, geom_g: geometry.ConvGeometry) -> int:
     itemsize = layer.w.dtype.itemsize
     _, csr = estimate_bytes(geom_g, itemsize, transposed=False)
     # the dense block, LAPACK's copy of it and its workspace (a few columns' worth)
@@ -332,7 +294,7 @@ def _dense_bytes(layer: _Layer, geom_g: geometry.ConvGeometry) -> int:
                + 8 * itemsize * max(layer.rows, layer.cols) * min(layer.side, 64))
 
 
-def _dense(layer: _Layer, k: int | None) -> np.ndarray:
+def _dense(layer: Layer, k: int | None) -> np.ndarray:
     geom_g = layer.group_geometry()
     check_budget(_dense_bytes(layer, geom_g),
                  f"the dense SVD of a {layer.rows:,} x {layer.cols:,} matrix",
@@ -350,7 +312,7 @@ def _dense(layer: _Layer, k: int | None) -> np.ndarray:
 # sparse: Lanczos on the normal operator
 # --------------------------------------------------------------------------------------------
 
-def _engine(layer: _Layer, index: int, geom_g: geometry.ConvGeometry):
+def _engine(layer: Layer, index: int, geom_g: geometry.ConvGeometry):
     """(matvec, rmatvec) of group ``index``: the CSR matrix for small groups, else the
     matrix-free :func:`convmat.conv_operator` (one matrix product per kernel tap)."""
     w = layer.group_weight(index)
@@ -362,7 +324,7 @@ def _engine(layer: _Layer, index: int, geom_g: geometry.ConvGeometry):
     return operator.matvec, operator.rmatvec
 
 
-def _sparse_bytes(layer: _Layer, geom_g: geometry.ConvGeometry, k: int) -> int:
+def _sparse_bytes(layer: Layer, geom_g: geometry.ConvGeometry, k: int) -> int:
     itemsize = layer.w.dtype.itemsize
     nnz = geom_g.nnz_upper_bound()
     if nnz <= CSR_ENTRIES:
@@ -376,7 +338,7 @@ def _sparse_bytes(layer: _Layer, geom_g: geometry.ConvGeometry, k: int) -> int:
     return int(engine + arpack)
 
 
-def _max_sparse_k(layer: _Layer, geom_g: geometry.ConvGeometry) -> int:
+def _max_sparse_k(layer: Layer, geom_g: geometry.ConvGeometry) -> int:
     """The largest ``k`` the sparse method can serve within the memory guard (0: none)."""
     limit = int(options.get("memory_limit"))  # type: ignore[arg-type]
     best = 0
@@ -390,7 +352,7 @@ def _max_sparse_k(layer: _Layer, geom_g: geometry.ConvGeometry) -> int:
     return best
 
 
-def _lanczos(layer: _Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -> np.ndarray:
+def _lanczos(layer: Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -> np.ndarray:
     """The ``k`` largest singular values of group ``index``'s block (``k < side``).
 
     Lanczos finds one vector of each eigenspace it meets, so a multiple singular value (a
@@ -468,7 +430,7 @@ def _ritz(apply, basis: np.ndarray) -> np.ndarray:
     return np.linalg.svd(images, compute_uv=False)
 
 
-def _sparse(layer: _Layer, k: int) -> np.ndarray:
+def _sparse(layer: Layer, k: int) -> np.ndarray:
     if k >= layer.count:
         raise ConvmatError(
             f"k={k} must be smaller than the matrix's smaller side {layer.count:,} for "
@@ -495,12 +457,12 @@ def _fits(nbytes: int) -> bool:
     return nbytes <= int(options.get("memory_limit"))  # type: ignore[arg-type]
 
 
-def _fft_hint(layer: _Layer) -> str:
+def _fft_hint(layer: Layer) -> str:
     taps, _ = _circulant_taps(layer.geom)
     return " or method='fft'" if taps is not None else ""
 
 
-def _advice(layer: _Layer, k: int | None, method: str) -> str:
+def _advice(layer: Layer, k: int | None, method: str) -> str:
     """What would work instead: which ``k`` the sparse method serves, whether fft applies."""
     geom_g = layer.group_geometry()
     parts = []
@@ -550,11 +512,12 @@ def choose_method(
     """
     with error_context("choose_method", input_shape=input_shape,
                        weight_shape=shape_of(weight)):
-        layer = _Layer(weight, input_shape, stride, padding, dilation, groups, padding_mode)
+        layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups, padding_mode=padding_mode)
         return _choose(layer, _check_k(k, layer.count))
 
 
-def _choose(layer: _Layer, k: int | None) -> str:
+def _choose(layer: Layer, k: int | None) -> str:
     """The fastest exact method for this request (see the module docstring)."""
     taps, _ = _circulant_taps(layer.geom)
     if taps is not None and _fits(_fft_bytes(layer)):
@@ -658,9 +621,10 @@ def singular_values(
     (3,)
     """
     with error_context("singular_values", input_shape=input_shape,
-                       weight_shape=shape_of(weight)):
+                       weight_shape=shape_of(weight)), limited_threads():
         method = _check_method(method)
-        layer = _Layer(weight, input_shape, stride, padding, dilation, groups, padding_mode)
+        layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups, padding_mode=padding_mode)
         k = _check_k(k, layer.count)
         if method == "auto":
             method = _choose(layer, k)
@@ -717,9 +681,11 @@ def spectral_norm(
     ...      < 1e-10 * exact)
     True
     """
-    with error_context("spectral_norm", input_shape=input_shape, weight_shape=shape_of(weight)):
+    with error_context("spectral_norm", input_shape=input_shape,
+                       weight_shape=shape_of(weight)), limited_threads():
         method = _check_method(method)
-        layer = _Layer(weight, input_shape, stride, padding, dilation, groups, padding_mode)
+        layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
+                                dilation=dilation, groups=groups, padding_mode=padding_mode)
         if method == "auto":
             method = _choose(layer, 1)
         if method == "fft":

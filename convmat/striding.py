@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _phases, geometry
+from ._deprecation import MISSING, renamed, warn_renamed
 from ._memory import check_budget, kong_lucey_bytes, polyphase_bytes
 from ._padmap import index_map
 from ._validate import as_array, as_flag, as_int, as_per_dim, as_shape, as_weight, check_format
@@ -198,9 +199,9 @@ class KongLucey:
             padded = as_flag(padded, "padded")
         matrix = self.permuted @ self.permutation.T
         if not padded:
-            matrix = matrix @ padding_matrix(self.input_shape, self.padding,
-                                             mode=self.padding_mode, channels=self.in_channels,
-                                             dtype=self.weight.dtype)
+            matrix = matrix @ padding_matrix(
+                self.input_shape, self.padding, padding_mode=self.padding_mode,
+                channels=self.in_channels, dtype=self.weight.dtype)
         return sp.csr_array(matrix).asformat(format)
 
     def _check_x(self, x, spatial, name, channels):
@@ -251,8 +252,11 @@ class KongLucey:
         """Inverse of :meth:`space_to_depth`: ``(..., C_in * prod(stride), *phase_shape)`` →
         ``(..., C_in, *input_shape)`` (or ``(..., C_in, *padded_shape)`` with ``padded=True``).
 
-        ``depth_to_space(space_to_depth(x))`` equals ``x``; the zero fill (and, unless
-        ``padded``, the padding) is dropped.
+        Input position ``p`` is read at padded position ``p + before`` (per dim), so
+        ``depth_to_space(space_to_depth(x))`` equals ``x`` on every input position the
+        padding keeps; the zero fill (and, unless ``padded``, the padding) is dropped. An
+        input position that a negative padding crops away is in no phase: it comes back as
+        zero (as the adjoint of zero padding gives it: the convolution never reads it).
         """
         with error_context("KongLucey.depth_to_space", z_shape=shape_of(z)):
             padded = as_flag(padded, "padded")
@@ -265,12 +269,20 @@ class KongLucey:
             phase_strides = (np.cumprod((1,) + self.stride[:0:-1])[::-1]
                              * math.prod(self.phase_shape))
             flat = np.zeros((), dtype=np.int64)
+            kept = np.ones((), dtype=bool)
             for i, (b, a), s, ps, ms in zip(self.input_shape, self.padding, self.stride,
                                             phase_strides, pos_strides):
-                m, r = np.divmod(np.arange(i + b + a) if padded else np.arange(b, b + i), s)
+                # the padded position of every position asked for (crops: outside [0, i+b+a))
+                where = np.arange(i + b + a) if padded else np.arange(i) + b
+                inside = (where >= 0) & (where < i + b + a)
+                m, r = np.divmod(np.where(inside, where, 0), s)
                 flat = flat[..., None] + (r * ps + m * ms)
+                kept = kept[..., None] & inside
             values = z.reshape(*batch, self.in_channels, -1)
-            return values[..., flat]
+            out = values[..., flat]
+            if not kept.all():
+                out[..., ~kept] = 0
+            return out
 
     @property
     def geometry(self) -> geometry.ConvGeometry:
@@ -326,7 +338,7 @@ def kong_lucey(
     weight,
     input_shape: Sequence[int],
     *,
-    stride: int | Sequence[int] | None = None,
+    stride: int | Sequence[int],
     padding: geometry.Padding = 0,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
@@ -341,7 +353,8 @@ def kong_lucey(
     input_shape : sequence of int
         Spatial input shape (length ``N``).
     stride : int or sequence of int
-        Required; one int or one per dim, each ``>= 1`` (``1`` is allowed: one phase).
+        Required (keyword only; without it Python raises its ``TypeError`` for a missing
+        keyword): one int or one per dim, each ``>= 1`` (``1`` is allowed: one phase).
     padding, dilation, groups, padding_mode
         As in :func:`convmat.conv_matrix`. The rearrangement acts on the padded input.
 
@@ -425,7 +438,7 @@ def strided_weight(
     unit_weight,
     kernel_shape: Sequence[int] | None = None,
     *,
-    stride: int | Sequence[int] | None = None,
+    stride: int | Sequence[int],
     dilation: int | Sequence[int] = 1,
 ) -> np.ndarray:
     r"""The strided weight whose Kong & Lucey rearrangement is ``unit_weight``, if there is one.
@@ -438,7 +451,7 @@ def strided_weight(
         The strided kernel's spatial shape; it must satisfy ``ceil(k_eff / s) == K`` per dim.
         Default: the largest such kernel, ``k = (s*K - 1) // d + 1``.
     stride : int or sequence of int
-        Required.
+        Required (keyword only).
     dilation : int or sequence of int
 
     Returns
@@ -501,7 +514,8 @@ def strided_weight(
         phase, q = _phases.tap_slots(kernel, strides, dilations, (0,) * n)
         grouped = uw.reshape(c_out, c_in_g, n_phases, *kshape)
         off_tap = np.ones((n_phases, *kshape), dtype=bool)
-        off_tap[(phase, *q)] = False
+        taps = (phase, *q)
+        off_tap[taps] = False
         stray = np.count_nonzero(grouped[:, :, off_tap])
         if stray:
             raise ConvmatError(
@@ -510,7 +524,8 @@ def strided_weight(
                 f"unit-stride layer with no strided equivalent (the unit-stride form has "
                 f"{uw.size} parameters, the strided one {c_out * c_in_g * math.prod(kernel)})"
             )
-        return grouped[(slice(None), slice(None), phase, *q)].reshape(c_out, c_in_g, *kernel)
+        taps = (slice(None), slice(None), phase, *q)
+        return grouped[taps].reshape(c_out, c_in_g, *kernel)
 
 
 # -------------------------------------------------------------------------------- polyphase
@@ -523,7 +538,9 @@ class Polyphase:
     Attributes
     ----------
     weight : numpy.ndarray
-    factor, dilation : tuple of int
+    stride, dilation : tuple of int
+        The polyphase factor ``s`` (a stride: the phases are those of a stride-``s``
+        sampling) and the dilation. ``factor`` is the deprecated name of ``stride``.
     groups, in_channels, out_channels : int
     padded_shape, output_shape : tuple of int
         The padded input and the stride-1 output (``padded - k_eff + 1`` per dim).
@@ -542,7 +559,7 @@ class Polyphase:
     """
 
     weight: np.ndarray
-    factor: tuple[int, ...]
+    stride: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
     in_channels: int
@@ -555,6 +572,12 @@ class Polyphase:
     blocks: tuple
     unit_weight: np.ndarray
     kernel_shape: tuple[int, ...]
+
+    @property
+    def factor(self) -> tuple[int, ...]:
+        """Deprecated name of :attr:`stride` (warns)."""
+        warn_renamed("Polyphase", "factor", "stride", stacklevel=2)
+        return self.stride
 
     def block_weight(self, rho: int, r: int) -> np.ndarray:
         r"""Kernel of block ``H_{rho, r}`` (flat phase indices), ``(C_out, C_in/groups, *K)``.
@@ -583,7 +606,7 @@ class Polyphase:
 
     def __repr__(self) -> str:
         n_phases = len(self.phases)
-        return (f"Polyphase(factor={self.factor}, dilation={self.dilation}, groups="
+        return (f"Polyphase(stride={self.stride}, dilation={self.dilation}, groups="
                 f"{self.groups}): padded input {self.padded_shape} -> output "
                 f"{self.output_shape}, {n_phases}x{n_phases} blocks, block kernels "
                 f"{self.kernel_shape}")
@@ -593,12 +616,13 @@ def polyphase(
     weight,
     input_shape: Sequence[int],
     *,
-    factor: int | Sequence[int] | None = None,
+    stride: int | Sequence[int] = MISSING,  # type: ignore[assignment] - required
     padding: geometry.Padding = 0,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
+    factor: int | Sequence[int] = MISSING,  # type: ignore[assignment] - deprecated spelling
 ) -> Polyphase:
-    r"""A stride-1 convolution written in the polyphase domain of factor ``s``.
+    r"""A stride-1 convolution written in the polyphase domain of stride (factor) ``s``.
 
     Both the stride-1 output and the padded input are split into their ``S = prod(s)``
     phases; the matrix becomes an ``S x S`` block matrix whose blocks are unit-stride
@@ -609,8 +633,11 @@ def polyphase(
     weight, input_shape, padding, dilation, groups
         As in :func:`convmat.conv_matrix` (the convolution itself has stride 1; the phases
         are those of the zero-padded input).
+    stride : int or sequence of int
+        The polyphase factor ``s`` per dim (required, keyword only): the phases are those of
+        a stride-``s`` sampling of the output and of the padded input.
     factor : int or sequence of int
-        The polyphase factor ``s`` per dim (required).
+        Deprecated spelling of ``stride`` (warns).
 
     Returns
     -------
@@ -635,7 +662,7 @@ def polyphase(
 
     Examples
     --------
-    >>> pp = polyphase([1, 2, 3], (6,), factor=2)
+    >>> pp = polyphase([1, 2, 3], (6,), stride=2)
     >>> pp.matrix().toarray()
     array([[1, 3, 0, 2, 0, 0],
            [0, 1, 3, 0, 2, 0],
@@ -646,13 +673,16 @@ def polyphase(
     >>> pp.block_weight(0, 1).ravel(), pp.block_weight(1, 0).ravel()
     (array([2, 0]), array([0, 2]))
     """
+    stride = renamed("polyphase", "factor", factor, "stride", stride)
+    if stride is MISSING:
+        raise TypeError("polyphase() missing 1 required keyword-only argument: 'stride'")
     with error_context("polyphase", input_shape=input_shape,
-                       weight_shape=shape_of(weight), factor=factor):
+                       weight_shape=shape_of(weight), stride=stride):
         w = as_weight(weight)
         geom = geometry.conv_geometry(w.shape, input_shape, padding=padding, dilation=dilation,
                                       groups=groups)
         n = geom.ndim
-        s = as_per_dim(_phases.required(factor, "factor", "2"), n, "factor", minimum=1)
+        s = as_per_dim(_phases.required(stride, "stride", "2"), n, "stride", minimum=1)
         dilations = geom.dilation
         padded, out_shape = geom.padded_shape, geom.output_shape
         unit_geom = geometry.conv_geometry(w.shape, padded, dilation=dilations,
@@ -663,7 +693,7 @@ def polyphase(
                 geom.kernel_shape, s, dilations, tuple(f - 1 for f in s))),
             f"polyphase with {n_phases}x{n_phases} blocks of a {unit_geom.shape[0]}x"
             f"{unit_geom.shape[1]} matrix", nnz=unit_geom.nnz_upper_bound(),
-            advice="A factor larger than the input makes empty blocks. ")
+            advice="A stride larger than the input makes empty blocks. ")
         unit = conv_matrix(w, padded, dilation=dilations, groups=geom.groups)
         phases = _phases.residues(s)
         rows = _phases.phase_order(out_shape, s, geom.out_channels)
@@ -680,7 +710,7 @@ def polyphase(
         per_phase = [_phases.rearrange_weight(w4, s, dilations, rho, kshape) for rho in phases]
         unit_weight = np.stack(per_phase, axis=1).reshape(-1, *per_phase[0].shape[1:])
         return Polyphase(
-            weight=w, factor=s, dilation=dilations, groups=geom.groups,
+            weight=w, stride=s, dilation=dilations, groups=geom.groups,
             in_channels=geom.in_channels, out_channels=geom.out_channels,
             padded_shape=padded, output_shape=out_shape, phases=phases,
             row_permutation=_phases.permutation(rows, w.dtype),

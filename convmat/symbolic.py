@@ -32,7 +32,7 @@ import sympy
 
 from . import _engine, _phases, geometry
 from ._memory import PER_BLOCK, check_budget, estimate_bytes
-from ._symbols import element, symbols
+from ._symbols import symbols
 from ._validate import as_int, check_format, plain
 from .errors import ConvmatError, brief, error_context, shape_of
 from .geometry import vector_shapes
@@ -624,7 +624,7 @@ class SymbolicKongLucey(KongLucey):
                 check_format(format)
         matrix = self.permuted * self.permutation.T
         if not padded:
-            pad = padding_matrix(self.input_shape, self.padding, mode=self.padding_mode,
+            pad = padding_matrix(self.input_shape, self.padding, padding_mode=self.padding_mode,
                                  channels=self.in_channels, dtype=int).tocoo()
             entries = zip(zip(pad.row.tolist(), pad.col.tolist()), pad.data.tolist())
             matrix = matrix * sympy.SparseMatrix(*pad.shape, dict(entries))
@@ -638,7 +638,7 @@ def kong_lucey(
     weight,
     input_shape: Sequence[int],
     *,
-    stride: int | Sequence[int] | None = None,
+    stride: int | Sequence[int],
     padding: geometry.Padding = 0,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,

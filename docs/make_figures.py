@@ -74,7 +74,7 @@ def network_sparsity():
 
     torch.manual_seed(0)
     lenet = nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2)).double().eval()
     x = np.random.default_rng(3).standard_normal((1, 32, 32))
     fig, axes = plt.subplots(1, 4, figsize=(16, 5), layout="constrained")

@@ -156,7 +156,7 @@ def test_explain_errors_carry_context():
     with pytest.raises(convmat.ConvmatError, match=r"stride=0.*explain_shape"):
         explain_shape((5,), (3,), stride=0)
     # output_padding without transposed was silently ignored (so was `convmat shape
-    # --output-padding 1` without --transpose)
+    # --output-padding 1` without --transposed)
     with pytest.raises(convmat.ConvmatError, match=r"output_padding=1 .*transposed"):
         explain_shape((5,), (3,), output_padding=1)
     assert main(["shape", "--input", "5", "--kernel", "3", "--output-padding", "1"]) == 2

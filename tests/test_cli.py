@@ -22,7 +22,7 @@ def test_matrix_slides_example(capsys):
 
 def test_matrix_transpose_and_options(capsys):
     assert main(["matrix", "--input", "2", "--kernel", "2", "--weights", "1 2",
-                 "--stride", "2", "--transpose"]) == 0
+                 "--stride", "2", "--transposed"]) == 0
     assert capsys.readouterr().out.split() == "1 . 2 . . 1 . 2".split()
     assert main(["matrix", "--input", "3", "--kernel", "2", "--weights", "1.5,-2",
                  "--padding", "1", "--mode", "replicate", "--flip"]) == 0
@@ -49,7 +49,7 @@ def test_shape(capsys):
     assert "floor((4 + 1 + 1 - 1*(2-1) - 1) / 3) + 1 = 2" in out
     assert out.strip().endswith("output shape: 2x2")
     assert main(["shape", "--input", "2x2", "--kernel", "3x3", "--stride", "2",
-                 "--padding", "1", "--transpose", "--output-padding", "1"]) == 0
+                 "--padding", "1", "--transposed", "--output-padding", "1"]) == 0
     assert capsys.readouterr().out.strip().endswith("output shape: 4x4")
 
 
@@ -68,7 +68,7 @@ def test_shape(capsys):
         (["matrix", "--input", "2x2", "--kernel", "3x3"], "--kernel 3x3 with --dilation 1x1", 1),
         (["matrix", "--input", "4", "--kernel", "2", "--in-channels", "3", "--groups", "2"],
          "--groups 2", 2),
-        (["shape", "--input", "4", "--kernel", "2", "--transpose", "--output-padding", "5"],
+        (["shape", "--input", "4", "--kernel", "2", "--transposed", "--output-padding", "5"],
          "--output-padding 5", 1),
         (["frobnicate"], "invalid choice", 2),
         # in the terms of the command line, not of the Python call it makes
@@ -175,3 +175,101 @@ def test_closed_pipe_is_quiet():
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err
+
+
+# -- one vocabulary with Python: --transposed, --x ------------------------------------------
+
+GEOMETRY_COMMANDS = {  # every subcommand with a transposed variant, and its extra arguments
+    "matrix": [], "shape": [], "animate": ["convolution", "-o", "a.gif", "--fps", "20"],
+    "plot": ["matrix", "-o", "a.png"]}
+
+
+@pytest.mark.parametrize("command", sorted(GEOMETRY_COMMANDS))
+def test_transposed_is_spelled_as_in_python(command, tmp_path, monkeypatch, capsys):
+    """``--transposed`` as ``transposed=True``; the old ``--transpose`` gives the same result
+    with a note; help shows only the new spelling."""
+    monkeypatch.chdir(tmp_path)
+    extra = GEOMETRY_COMMANDS[command]
+    argv = [command, *extra[:1], "--input", "3", "--kernel", "3", "--stride", "2",
+            "--output-padding", "1", *extra[1:]]
+    outputs = []
+    for spelling in ("--transposed", "--transpose"):
+        assert main([*argv, spelling]) == 0, spelling
+        out, err = capsys.readouterr()
+        written = tmp_path / extra[2] if extra else None
+        outputs.append(written.read_bytes() if written else out.encode())
+        deprecated = spelling == "--transpose"
+        assert ("--transpose is deprecated; it is now spelled --transposed" in err) == deprecated
+    assert outputs[0] == outputs[1]
+    assert main([command, "--help"]) == 0
+    usage = capsys.readouterr().out
+    assert "--transposed" in usage and "--transpose " not in usage and "--transpose\n" not in usage
+
+
+def test_transposed_matrix_is_pythons(capsys):
+    """``convmat matrix --transposed`` prints ``conv_transpose_matrix``, whose matrix is the
+    transpose of the forward convolution's on the transposed output."""
+    assert main(["matrix", "--input", "3", "--kernel", "3", "--weights", "1,2,3", "--stride",
+                 "2", "--padding", "1", "--transposed", "--output-padding", "1"]) == 0
+    from convmat.text import to_text
+
+    printed = capsys.readouterr().out
+    forward = convmat.conv_matrix([1, 2, 3], (6,), stride=2, padding=1)  # 3 outputs from 6
+    assert printed.rstrip("\n") == to_text(forward.T.tocsr()).rstrip("\n")
+
+
+def test_x_is_the_input_in_every_subcommand(monkeypatch, capsys):
+    """``--x`` is the input x, its entries in C order, parsed alike by ``matrix`` (LaTeX)
+    and ``animate`` (a picture); a name is refused by the picture, which has no symbols."""
+    from convmat import figures
+    from convmat.cli import _tools, build_parser
+    from convmat.cli._args import X_HELP
+
+    helps = {}
+    for command in ("matrix", "animate"):
+        sub = build_parser()._subparsers._group_actions[0].choices[command]
+        helps[command] = next(a.help for a in sub._actions if "--x" in a.option_strings)
+    assert helps["matrix"].startswith(X_HELP) and helps["animate"].startswith(X_HELP)
+    text = "1,2;3 4"
+    assert main(["matrix", "--input", "2x2", "--kernel", "1x1", "--format", "latex",
+                 "--x", text]) == 0
+    A = convmat.conv_matrix([[1]], (2, 2))
+    assert capsys.readouterr().out.rstrip("\n") == convmat.to_latex(A, x=[1, 2, 3, 4])
+    seen = {}
+    monkeypatch.setattr(figures, "animate_matrix", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(_tools, "_save_picture", lambda *a, **kw: 0)
+    assert main(["animate", "matrix", "--input", "2x2", "--kernel", "1x1", "--x", text,
+                 "-o", "a.gif"]) == 0
+    assert np.array_equal(seen["x"], [[1, 2], [3, 4]])
+    assert main(["animate", "matrix", "--input", "2x2", "--kernel", "1x1", "--x", "x",
+                 "-o", "a.gif"]) == 2
+    assert "--x 'x' is a symbol name: a picture takes the input's numbers" in \
+        capsys.readouterr().err
+
+
+def test_every_command_in_the_docs_parses_in_the_current_vocabulary(capsys):
+    """Each ``convmat ...`` line of the docs' shell blocks is a valid command line (parsed,
+    not run) and uses no deprecated spelling."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from convmat.cli import _negative_values, _value_options, build_parser
+
+    root = Path(__file__).resolve().parent.parent
+    parser = build_parser()
+    checked = 0
+    for page in [*sorted((root / "docs").glob("*.md")), root / "README.md"]:
+        for block in re.findall(r"^```shell\n(.*?)^```", page.read_text(), re.DOTALL | re.MULTILINE):
+            for line in block.replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                if not words or words[0] != "convmat":
+                    continue
+                for stop in (">", "|"):
+                    words = words[:words.index(stop)] if stop in words else words
+                if "--help" in words or "--version" in words:
+                    continue
+                parser.parse_args(_negative_values(words[1:], _value_options(parser)))
+                assert "deprecated" not in capsys.readouterr().err, (page.name, line)
+                checked += 1
+    assert checked > 20

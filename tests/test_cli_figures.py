@@ -25,7 +25,7 @@ def test_animate_writes_one_frame_per_output(what, tmp_path, capsys):
 def test_animate_values_transpose_dilation(tmp_path):
     out = tmp_path / "t.gif"
     assert main(["animate", "convolution", "--input", "3", "--kernel", "3", "--stride", "2",
-                 "--padding", "1", "--transpose", "--output-padding", "1", "--weights", "1,2,3",
+                 "--padding", "1", "--transposed", "--output-padding", "1", "--weights", "1,2,3",
                  "--x", "1 2 3", "--fps", "20", "-o", str(out)]) == 0
     assert _frames(out) == 6
     assert main(["animate", "matrix", "--input", "7", "--kernel", "3", "--dilation", "2",
@@ -35,10 +35,10 @@ def test_animate_values_transpose_dilation(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["matrix", "--input", "4x4", "--kernel", "3x3", "--highlight-row", "2"],
-    ["matrix", "--input", "4x4", "--kernel", "3x3", "--stride", "2", "--transpose"],
+    ["matrix", "--input", "4x4", "--kernel", "3x3", "--stride", "2", "--transposed"],
     ["matrix", "--input", "4x4x4", "--kernel", "2x2x2"],  # any dimension as a matrix
     ["connectivity", "--input", "6", "--kernel", "3", "--dilation", "2"],
-    ["connectivity", "--input", "3x3", "--kernel", "2x2", "--stride", "2", "--transpose"],
+    ["connectivity", "--input", "3x3", "--kernel", "2x2", "--stride", "2", "--transposed"],
     ["kong-lucey", "--input", "7x7", "--kernel", "3x3", "--stride", "2"],
     ["kong-lucey", "--input", "7", "--kernel", "3", "--stride", "2", "--weights", "1,2,3"],
 ])
@@ -70,7 +70,7 @@ def test_plot_pdf(tmp_path):
     (["animate", "matrix", "--input", "5", "--kernel", "3", "--weights", "1,2", "-o",
       "a.gif"], "--weights has 2 numbers"),
     (["animate", "matrix", "--input", "5", "--kernel", "3", "--output-padding", "1", "-o",
-      "a.gif"], "--output-padding applies to --transpose only"),
+      "a.gif"], "--output-padding applies to --transposed only"),
     (["animate", "matrix", "--input", "5", "--kernel", "3", "--fps", "0", "-o", "a.gif"],
      "--fps"),
     (["animate", "matrix", "--input", "5", "--kernel", "9", "-o", "a.gif"],
@@ -79,8 +79,8 @@ def test_plot_pdf(tmp_path):
       "a.png"], "--weights does not apply"),
     (["plot", "connectivity", "--input", "5", "--kernel", "3", "--highlight-row", "1", "-o",
       "a.png"], "--highlight-row applies"),
-    (["plot", "kong-lucey", "--input", "5", "--kernel", "3", "--stride", "2", "--transpose",
-      "-o", "a.png"], "--transpose does not apply"),
+    (["plot", "kong-lucey", "--input", "5", "--kernel", "3", "--stride", "2", "--transposed",
+      "-o", "a.png"], "--transposed does not apply"),
     (["plot", "matrix", "--input", "5", "--kernel", "3", "--highlight-row", "7", "-o",
       "a.png"], "--highlight-row 7"),
     (["plot", "matrix", "--input", "5", "--kernel", "3", "-o", "no/such/dir/a.png"],

@@ -48,10 +48,10 @@ def test_latex_numeric_has_automatic_blocks(capsys):
 
 def test_latex_symbolic_transpose_blocks_and_options(capsys):
     code, out, _ = run(capsys, "--input", "2x2", "--kernel", "2x2", "--symbolic",
-                       "--transpose", "--format", "latex")
+                       "--transposed", "--format", "latex")
     assert code == 0 and out.split("\n")[1] == r"\left[\begin{array}{cc|cc}"
     code, out, _ = run(capsys, "--input", "2x2", "--kernel", "2x2", "--symbolic",
-                       "--transpose", "--format", "latex", "--no-blocks", "--env", "pmatrix",
+                       "--transposed", "--format", "latex", "--no-blocks", "--env", "pmatrix",
                        "--zero", "blank", "--highlight-row", "4")
     assert code == 0 and out.split("\n")[1] == r"\begin{pmatrix}"
     assert r"\boxed{\smash[b]{w_{1,1}}}" in out
@@ -78,7 +78,7 @@ def test_mtx_round_trip(capsys, tmp_path):
     np.testing.assert_array_equal(scipy.io.mmread(path).toarray(), expected.toarray())
 
 
-@pytest.mark.parametrize("extra", [[], ["--transpose", "--stride", "2"]])
+@pytest.mark.parametrize("extra", [[], ["--transposed", "--stride", "2"]])
 def test_npz_to_file(capsys, tmp_path, extra):
     path = tmp_path / "matrix.bin"  # the name is kept as given (no .npz appended)
     code, out, _ = run(capsys, *SLIDES, *extra, "--format", "npz", "-o", str(path))
@@ -141,7 +141,7 @@ def test_standalone_file_compiles(capsys, tmp_path):
     (["--in-channels", "-2"], "--in-channels: must be an integer >= 1, not '-2'"),
     (["--out-channels", "0"], "--out-channels: must be an integer >= 1, not '0'"),
     (["--symbolic", "--weights", "1e400,1,1;1,1,1;1,1,1"], "'1e400' is not a finite number"),
-    (["--output-padding", "1"], "--output-padding applies to --transpose only"),
+    (["--output-padding", "1"], "--output-padding applies to --transposed only"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(capsys, argv, message):
     code, out, err = run(capsys, "--input", "5x5", "--kernel", "3x3", *argv)

@@ -109,13 +109,13 @@ def test_padding_matrix_errors():
     with pytest.raises(convmat.ConvmatError, match="padding='same' depends on a kernel"):
         convmat.padding_matrix((4, 4), "same")
     with pytest.raises(convmat.ConvmatError, match=r"mode='edge'.*in padding_matrix"):
-        convmat.padding_matrix((4, 4), 1, mode="edge")
+        convmat.padding_matrix((4, 4), 1, padding_mode="edge")
     with pytest.raises(convmat.ConvmatError, match=r"channels=0"):
         convmat.padding_matrix((4, 4), 1, channels=0)
     with pytest.raises(convmat.ConvmatError, match=r"format='matrix'"):
         convmat.padding_matrix((4, 4), 1, format="matrix")
     with pytest.raises(convmat.ConvmatError, match=r"reflect.*input size 2"):
-        convmat.padding_matrix((2, 4), 2, mode="reflect")
+        convmat.padding_matrix((2, 4), 2, padding_mode="reflect")
 
 
 def _must_not_build(*args, **kwargs):

@@ -469,3 +469,78 @@ def test_plot_matrix_into_given_axes_and_numbers_fit():
     assert figures.plot_matrix(a, ax=ax) is fig
     sizes = {t.get_fontsize() for t in ax.texts}
     assert len(sizes) == 1  # one size for all the numbers of a matrix
+
+
+# ------------------------------------------------- guards and crops (hardening, round 3)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(input_shape=(5, 5), kernel_shape=(3, 3), padding=-1),
+    dict(input_shape=(4,), kernel_shape=(2,), padding=[(-1, 0)]),
+    dict(input_shape=(6,), kernel_shape=(2,), padding=[(1, -2)], stride=2),
+    dict(input_shape=(5, 6), kernel_shape=(2, 3), padding=[(-1, 1), (0, -2)]),
+    dict(input_shape=(5, 5), kernel_shape=(3, 3), padding=-1, transposed=True),
+    dict(input_shape=(4,), kernel_shape=(3,), padding=[(-1, 2)], stride=2, transposed=True),
+])
+def test_connectivity_with_crops_is_the_sparsity_pattern(kwargs, tmp_path):
+    """A crop (negative padding) leaves input entries no output reads: drawn, unconnected."""
+    kw = dict(kwargs)
+    ishape, kshape = kw.pop("input_shape"), kw.pop("kernel_shape")
+    fig = figures.plot_connectivity(ishape, kshape, **kw)
+    transposed = kw.pop("transposed", False)
+    build = convmat.conv_transpose_matrix if transposed else convmat.conv_matrix
+    a = build(np.ones(kshape), ishape, **kw)
+    edges = _gid(fig, "edges")
+    assert len(edges.get_segments()) == a.nnz
+    figures.save(fig, tmp_path / "c.png")
+
+
+def _gid(fig, gid):
+    return next(c for ax in fig.axes for c in [*ax.collections, *ax.patches]
+                if c.get_gid() == gid)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: figures.sliding_windows((10**9,), (3,)), "estimated before allocating"),
+    (lambda: figures.sliding_windows((2**62,), (3,), dilation=2**61 - 1), "dilation"),
+    (lambda: figures.sliding_windows((10,), (3,), dilation=10**12), "dilation"),
+    (lambda: figures.animate_convolution((10**9,), (3,)), "estimated before allocating"),
+    (lambda: figures.plot_connectivity((10**5, 10**5), (3, 3)), "estimated before allocat"),
+    (lambda: figures.animate_matrix((10**6,), (3,), dilation=10**5), "cells"),
+    (lambda: figures.animate_convolution((10**9,) * 4, (2,) * 4), "dimensions"),
+    (lambda: figures.plot_connectivity((10**9,) * 4, (2,) * 4), "dimensions"),
+])
+def test_pictures_refuse_before_allocating(call, message):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ConvmatError, match=message):
+        call()
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 200_000
+
+
+def test_windows_honour_the_memory_limit():
+    with convmat.options.override(memory_limit=10_000):
+        with pytest.raises(ConvmatError, match="memory limit"):
+            figures.sliding_windows((100,), (3,))
+    assert len(figures.sliding_windows((100,), (3,))) == 98
+
+
+def test_save_and_ax_arguments_are_checked(tmp_path):
+    fig = figures.plot_connectivity((4,), (2,))
+    anim = figures.animate_convolution((4,), (2,))
+    for obj in (fig, anim):
+        with pytest.raises(ConvmatError, match="path=None"):
+            figures.save(obj, None)
+        with pytest.raises(ConvmatError, match=r"dpi=100000"):
+            figures.save(obj, tmp_path / "a.png", dpi=1e5)
+        with pytest.raises(ConvmatError, match="dpi='high'"):
+            figures.save(obj, tmp_path / "a.png", dpi="high")
+    with pytest.raises(ConvmatError, match="path=3"):
+        figures.save(fig, 3)
+    with pytest.raises(ConvmatError, match="ax='x'"):
+        figures.plot_connectivity((4,), (2,), ax="x")
+    with pytest.raises(ConvmatError, match="ax='x'"):
+        figures.plot_matrix(convmat.conv_matrix([1, 2], (4,)), ax="x")
+    assert figures.save(fig, str(tmp_path / "b.png"), dpi=50).stat().st_size > 0

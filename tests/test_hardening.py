@@ -171,7 +171,7 @@ REFUSED = [
     "convmat.kernel_matrix(np.ones(4), (2,), padding=10**15)",
     "convmat.conv_transpose_matrix([1., 2.], (10**9,))",
     "convmat.kong_lucey(np.ones(3), (3,), stride=10**7)",
-    "convmat.polyphase(np.ones((3, 3)), (7, 7), factor=10**9)",
+    "convmat.polyphase(np.ones((3, 3)), (7, 7), stride=10**9)",
     "convmat.kong_lucey(np.ones((64, 64, 3, 3)), (4096, 4096), stride=2)",
     "convmat.padding_matrix((3,), 10**12)",
     "convmat.transposed.stretch_matrix((3,), 10**12)",
@@ -377,8 +377,8 @@ STRAY = [
     (lambda: symbolic.inputs(None), "matrix=None"),
     (lambda: convmat.latex.equations_to_latex(None), "equations must be"),
     (lambda: convmat.kong_lucey([1, 2, 3], (7,), stride=2).text(max_size="5"), "max_size='5'"),
-    (lambda: convmat.polyphase([1, 2, 3], (6,), factor=2).block_weight(2, 0), "rho=2"),
-    (lambda: convmat.polyphase([1, 2, 3], (6,), factor=2).block_weight(0, -1), "r=-1"),
+    (lambda: convmat.polyphase([1, 2, 3], (6,), stride=2).block_weight(2, 0), "rho=2"),
+    (lambda: convmat.polyphase([1, 2, 3], (6,), stride=2).block_weight(0, -1), "r=-1"),
     (lambda: convmat.conv_matrix(np.ma.masked_array([1., 2.], mask=[0, 1]), (3,)),
      "1 masked entries"),
     (lambda: symbolic.product(symbolic.conv_matrix((2,), (3,)), y=""), "y=''"),
@@ -412,7 +412,7 @@ def test_no_stray_exception(call, needle):
 
 
 def test_block_weight_in_range_is_unchanged():
-    pp = convmat.polyphase([1, 2, 3], (6,), factor=2)
+    pp = convmat.polyphase([1, 2, 3], (6,), stride=2)
     assert pp.block_weight(np.int64(1), 0).ravel().tolist() == [0, 2]
 
 
@@ -435,7 +435,7 @@ def test_tensors_that_require_grad_are_detached():
     assert (convmat.conv_operator(w, (4, 5)) @ np.ones(20)).shape == (9,)
     kl = convmat.kong_lucey(w, (4, 5), stride=2)
     assert kl.space_to_depth(x).shape == (4, 2, 3)
-    assert convmat.polyphase(w, (4, 5), factor=2).matrix().shape == (9, 20)
+    assert convmat.polyphase(w, (4, 5), stride=2).matrix().shape == (9, 20)
     assert convmat.strided_weight(torch.tensor(kl.unit_weight, requires_grad=True),
                                   (2, 3), stride=2).shape == (1, 1, 2, 3)
     assert transposed.equivalent_convolution(w, (4, 5)).weight.shape == (2, 3)
@@ -444,7 +444,7 @@ def test_tensors_that_require_grad_are_detached():
 
 def test_permutation_indices_are_int32_unless_needed():
     kl = convmat.kong_lucey([1, 2, 3], (7,), stride=2)
-    pp = convmat.polyphase([1, 2, 3], (6,), factor=2)
+    pp = convmat.polyphase([1, 2, 3], (6,), stride=2)
     for matrix in (kl.permutation, pp.row_permutation, pp.column_permutation, *kl.blocks):
         assert matrix.indices.dtype == np.int32 and matrix.indptr.dtype == np.int32
     with options.override(force_int64=True):
@@ -545,10 +545,10 @@ GUARDED = [  # every builder, at sizes where its temporaries dominate Python's n
                                     count_include_pad=False),
     lambda: convmat.max_pool_matrix(np.arange(2 * 200 * 200.0).reshape(2, 200, 200), 3, stride=1),
     lambda: convmat.kernel_matrix(np.ones((2, 150, 150)), (2, 2, 3, 3), padding=1),
-    lambda: convmat.padding_matrix((300, 300), 2, mode="reflect"),
+    lambda: convmat.padding_matrix((300, 300), 2, padding_mode="reflect"),
     lambda: transposed.stretch_matrix((300, 300), 3, channels=2),
     lambda: convmat.kong_lucey(np.ones((4, 2, 3, 3)), (100, 100), stride=2, padding=1),
-    lambda: convmat.polyphase(np.ones((2, 2, 3, 3)), (80, 80), factor=2),
+    lambda: convmat.polyphase(np.ones((2, 2, 3, 3)), (80, 80), stride=2),
     lambda: convmat.conv_operator(np.ones(3), (100,), padding=200_000),
     lambda: symbolic.conv_matrix((3, 3), (30, 30)),
     lambda: symbolic.conv_transpose_matrix((2, 2), (20, 20), stride=2),

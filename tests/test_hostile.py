@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import convmat
 from convmat import arithmetic, geometry, options, receptive, symbolic, text, transposed
 
-from .oracle import crop_then_pad, NUMPY_MODE, direct_conv, direct_conv_transpose, direct_matrix, same_pads
+from .oracle import crop_then_pad, direct_conv, direct_conv_transpose, direct_matrix, same_pads
 
 HUGE = [2**62 + 1, 2**63, 10**30, 10**5000, -(10**5000)]
 JUNK = [None, 1.5, float("nan"), float("inf"), "x", "3", "", b"3", True, False, np.bool_(True),
@@ -280,7 +280,7 @@ def test_conv_operator_and_output_shape_hostile(args):
                  st.sampled_from(["foo", str, object, None, 3])))
 def test_padding_matrix_hostile(input_shape, padding, mode, channels, dtype):
     try:
-        P = convmat.padding_matrix(input_shape, padding, mode=mode, channels=channels,
+        P = convmat.padding_matrix(input_shape, padding, padding_mode=mode, channels=channels,
                                    dtype=dtype)
     except convmat.ConvmatError:
         return
@@ -334,7 +334,7 @@ ANY = st.one_of(st.sampled_from(HUGE + JUNK), st.integers(-3, 6), st.text(max_si
                 st.tuples(st.integers(-2, 6), st.integers(-2, 6)))
 W = np.arange(1.0, 4.0)
 KL = convmat.kong_lucey(W, (7,), stride=2)
-PP = convmat.polyphase(W, (7,), factor=2)
+PP = convmat.polyphase(W, (7,), stride=2)
 SYM = symbolic.conv_matrix((2,), (3,))
 EQ = transposed.equivalent_convolution(W, (4,), stride=2)
 
@@ -364,7 +364,7 @@ CALLS = {
                                 format="csr"),
     convmat.kong_lucey: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                              groups=1, padding_mode="zeros"),
-    convmat.polyphase: dict(weight=W, input_shape=(7,), factor=2, padding=0, dilation=1,
+    convmat.polyphase: dict(weight=W, input_shape=(7,), stride=2, padding=0, dilation=1,
                             groups=1),
     convmat.strided_weight: dict(unit_weight=KL.unit_weight, kernel_shape=(3,), stride=2,
                                  dilation=1),
@@ -410,6 +410,7 @@ CALLS = {
                           in_channels=1),
     convmat.show: dict(matrix=SYM, max_rows=5, max_cols=5),
     convmat.from_torch: dict(module=_torch_module(), input_shape=(6,), at=None),
+    convmat.to_torch_sparse: dict(A=convmat.conv_matrix(W, (6,))),
     convmat.to_latex: dict(matrix=SYM, environment="bmatrix", blocks="auto", zero="0",
                            precision=4, max_rows=5, max_cols=5, highlight_row=None,
                            highlight="boxed", base=0, standalone=False),

@@ -63,7 +63,7 @@ def test_each_row_has_columns_minus_one_ampersands(matrix, environment):
     tex = to_latex(matrix, environment=environment, blocks=None)
     rows = check_rows(tex, matrix.shape[1])
     assert len(rows) == matrix.shape[0]
-    assert tex.startswith(r"\begin{%s}" % environment if matrix.shape[1] <= 10
+    assert tex.startswith(rf"\begin{{{environment}}}" if matrix.shape[1] <= 10
                           or environment == "array" else r"\left")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -571,21 +570,56 @@ def test_summary_of_a_torch_model_matches_the_layers():
 # ------------------------------------------------------------- summaries without PyTorch
 
 
+#: LeNet-5 as published (LeCun, Bottou, Bengio, Haffner, "Gradient-based learning applied to
+#: document recognition"): C1 6@28x28, S2 6@14x14, C3 16@10x10, S4 16@5x5, C5 120 (a 5x5
+#: convolution over a 5x5 map: a fully connected 400 -> 120), F6 84, output 10
+LENET5_SHAPES = [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (400,), (120,), (84,),
+                 (10,)]
+LENET5_PARAMETERS = 61_706
+
+
 def test_summary_of_lenet5_description():
     table = summary(MODELS["lenet5"], (32, 32))
-    assert [r.output_shape for r in table.rows if r.type != "Tanh"] == [
-        (6, 32, 32), (6, 16, 16), (16, 12, 12), (16, 6, 6), (576,), (120,), (84,), (10,)]
-    # conv 1->6 5x5 + bias, conv 6->16, fc 576->120->84->10
-    assert table.total_parameters == (6 * 25 + 6) + (16 * 6 * 25 + 16) + (576 * 120 + 120) + (
-        120 * 84 + 84) + (84 * 10 + 10)
+    assert [r.output_shape for r in table.rows if r.type != "Tanh"] == LENET5_SHAPES
+    # conv 1->6 5x5 + bias, conv 6->16, fc 400->120->84->10, counted by hand
+    assert table.total_parameters == (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (
+        120 * 84 + 84) + (84 * 10 + 10) == LENET5_PARAMETERS
     conv1 = table.rows[0]
-    ones = convmat.conv_matrix(np.ones((6, 1, 5, 5)), (32, 32), padding=2)
-    assert conv1.matrix_shape == ones.shape and conv1.stored == ones.nnz
-    assert conv1.density == ones.nnz / (6144 * 1024)
+    ones = convmat.conv_matrix(np.ones((6, 1, 5, 5)), (32, 32))
+    assert conv1.matrix_shape == ones.shape == (6 * 28 * 28, 32 * 32)
+    assert conv1.stored == ones.nnz and conv1.density == ones.nnz / (4704 * 1024)
     fields = [r.receptive_field for r in table.rows]
     assert fields[:6] == [(5, 5), (5, 5), (6, 6), (14, 14), (14, 14), (16, 16)]
     assert fields[6:] == [None] * 6
-    assert not table.rows[1].exact and table.rows[1].stored == 6144
+    assert not table.rows[1].exact and table.rows[1].stored == 4704
+
+
+def test_lenet5_padded_is_its_own_preset():
+    """The MNIST variant: 28x28 input, conv1 padded by 2, the same shapes from then on."""
+    table = summary(MODELS["lenet5-padded"], (28, 28))
+    assert [r.output_shape for r in table.rows if r.type != "Tanh"] == LENET5_SHAPES
+    assert table.total_parameters == LENET5_PARAMETERS
+    assert table.rows[0].matrix_shape == (6 * 28 * 28, 28 * 28)
+    assert "pad" not in MODELS["lenet5"] and "pad 2" in MODELS["lenet5-padded"]
+
+
+@requires_torch
+@pytest.mark.parametrize("name, size, pad", [("lenet5", 32, 0), ("lenet5-padded", 28, 2)])
+def test_lenet5_presets_against_pytorch(name, size, pad):
+    """The presets' tables against LeNet-5 written here in PyTorch: shapes layer by layer
+    from torch's own forward pass, parameters from torch's own count."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=pad), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5),
+        nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.Tanh(),
+        nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+    assert sum(p.numel() for p in model.parameters()) == LENET5_PARAMETERS
+    table = summary(MODELS[name], (size, size))
+    x = torch.zeros(1, 1, size, size)
+    for layer, row in zip(model, table.rows, strict=True):
+        x = layer(x)
+        assert tuple(x.shape[1:]) == row.output_shape, row
+        assert sum(p.numel() for p in layer.parameters()) == row.parameters, row
+    assert table.total_parameters == LENET5_PARAMETERS
 
 
 def test_summary_stored_entries_match_the_builders():
@@ -603,7 +637,7 @@ def test_summary_stored_entries_match_the_builders():
         ("avgpool 3 stride 2 pad 1", (2, 6, 6),
          convmat.avg_pool_matrix((6, 6), 3, stride=2, padding=1, channels=2)),
         ("pad 2 mode replicate", (1, 4),
-         convmat.padding_matrix((4,), 2, mode="replicate")),
+         convmat.padding_matrix((4,), 2, padding_mode="replicate")),
         ("pad 1x2", (3, 4, 4), convmat.padding_matrix((4, 4), [1, 2], channels=3)),
     ]
     for spec, full, matrix in cases:
@@ -711,7 +745,9 @@ def test_summary_description_of_every_kind():
 def test_cli_summary(capsys):
     assert main(["summary", "--model", "lenet5", "--input", "32x32"]) == 0
     out = capsys.readouterr().out
-    assert "conv1  Conv2d      6x32x32" in out and "total" in out
+    assert "conv1  Conv2d      6x28x28" in out and "total                       61,706" in out
+    assert main(["summary", "--model", "lenet5-padded", "--input", "28x28"]) == 0
+    assert "conv1  Conv2d      6x28x28     156   4704x784" in capsys.readouterr().out
     assert main(["summary", "--layers", "conv 6 5x5 pad 2; avgpool 2", "--input", "28x28",
                  "--format", "markdown"]) == 0
     assert "| AvgPool2d | 6×14×14 |" in capsys.readouterr().out
@@ -835,7 +871,7 @@ def test_conv_rows_and_counts_come_from_the_geometry(geo):
     """A convolution's rows gathered from its cached structure, scaled, equal the rows of
     its matrix; its per-column and per-row stored entries counted from the geometry equal
     the matrix's."""
-    from convmat.networks._layers import _LazyConv
+    from convmat.networks._factors import LazyConv as _LazyConv
 
     w = RNG.standard_normal((geo.c_out, geo.c_in // geo.groups, *geo.kernel))
     lazy = _LazyConv(w, geo.input_shape, **geo.kwargs())
@@ -877,7 +913,7 @@ def test_windows_maxima_are_guarded_only_when_their_structure_is_built():
     """Overlapping max-pooling windows need the windows' structure (and its argmax
     temporaries): refused past the memory limit, named, before it is built; windows that
     tile the input need only the input, so the same limit lets them through."""
-    from convmat import _engine
+    from convmat import _maxima
     from convmat.pooling import pool_geometry
 
     x = np.random.default_rng(0).standard_normal((2, 200, 200))
@@ -885,8 +921,8 @@ def test_windows_maxima_are_guarded_only_when_their_structure_is_built():
     tiling = pool_geometry((200, 200), 2, channels=2)
     with convmat.options.override(memory_limit="64K"):
         with pytest.raises(ConvmatError, match=r"max pooling of shape \(78408, 80000\)"):
-            _engine.window_maxima(x, overlapping, guard="max pooling")
-        columns = _engine.window_maxima(x, tiling, guard="max pooling")
+            _maxima.window_maxima(x, overlapping, guard="max pooling")
+        columns = _maxima.window_maxima(x, tiling, guard="max pooling")
     assert columns.shape == (tiling.shape[0],)
     np.testing.assert_array_equal(x.ravel()[columns],
                                   x.reshape(2, 100, 2, 100, 2).max(axis=(2, 4)).ravel())

@@ -21,7 +21,7 @@ from convmat import symbolic
 from convmat.cli import main
 from convmat.padding import index_map
 
-from .oracle import NUMPY_MODE, crop_then_pad, direct_conv
+from .oracle import crop_then_pad, direct_conv
 from .strategies import MODES, geometries
 
 RNG = np.random.default_rng(2024)
@@ -55,12 +55,12 @@ def test_index_map_is_numpy_pad_with_crops(mode):
             if kept < 1 or mode == "reflect" and side >= kept or (
                     mode in ("circular", "symmetric") and side > kept):
                 with pytest.raises(convmat.ConvmatError):
-                    convmat.padding_matrix((n,), [(b, a)], mode=mode)
+                    convmat.padding_matrix((n,), [(b, a)], padding_mode=mode)
                 continue
             expected = crop_then_pad(x[None], [(b, a)], mode)[0]
             m = index_map(n, b, a, mode)
             np.testing.assert_array_equal(np.where(m >= 0, x[np.maximum(m, 0)], 0), expected)
-            p = convmat.padding_matrix((n,), [(b, a)], mode=mode, dtype=int)
+            p = convmat.padding_matrix((n,), [(b, a)], padding_mode=mode, dtype=int)
             np.testing.assert_array_equal(p @ x, expected)
 
 
@@ -236,3 +236,93 @@ def test_transposed_with_large_padding_is_the_adjoint_of_the_crop():
     a = convmat.conv_matrix(w, (7,), stride=2, padding=3)
     assert t.shape == (7, 6)
     assert abs(t - a.T).max() == 0
+
+
+# -- the table of padding modes ------------------------------------------------------------
+
+
+def test_the_enumeration_and_the_type_are_the_table():
+    """PADDING_MODES (both homes), the PaddingMode type and the table list the same modes,
+    and every mode has an index map (None only for zeros) and a limit rule."""
+    import typing
+
+    from convmat import _choices, _padmap, geometry
+
+    assert tuple(_padmap.MODES) == _padmap.PADDING_MODES == _choices.PADDING_MODES
+    assert typing.get_args(geometry.PaddingMode) == _choices.PADDING_MODES
+    assert geometry.PADDING_MODES == _choices.PADDING_MODES
+    assert set(MODES) == set(_padmap.MODES)  # the tests' own list covers every mode
+    for name, spec in _padmap.MODES.items():
+        assert (spec.index_map is None) == (name == "zeros"), name
+        assert spec.limit is None or (callable(spec.limit) and spec.limit_text), name
+        assert spec.description, name
+
+
+def _swap_edges(q, n):
+    """A throwaway mode: positions before the input copy its last sample, after it its first."""
+    return np.where(q < 0, n - 1, np.where(q >= n, 0, q))
+
+
+def _swap_pad(x, pads):
+    """Direct numpy definition of that mode on the spatial axes of ``x`` (crops first)."""
+    for axis, (b, a) in enumerate(pads, start=1):
+        x = np.moveaxis(x, axis, 0)
+        x = x[max(-b, 0):x.shape[0] - max(-a, 0)]
+        x = np.concatenate([np.repeat(x[-1:], max(b, 0), 0), x, np.repeat(x[:1], max(a, 0), 0)])
+        x = np.moveaxis(x, 0, axis)
+    return x
+
+
+@given(n=st.tuples(st.integers(1, 6), st.integers(1, 6)), k=st.tuples(st.integers(1, 3),
+       st.integers(1, 3)), s=st.integers(1, 3), d=st.integers(1, 2),
+       pads=st.tuples(st.tuples(st.integers(-2, 4), st.integers(-2, 4)),
+                      st.tuples(st.integers(-2, 4), st.integers(-2, 4))),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_a_new_mode_is_one_table_entry(n, k, s, d, pads, seed):
+    """Registering a mode in the table (here a monkeypatched entry) is all it takes: the
+    builders, the padding matrix and the matrix-free operator take it, checked against a
+    direct numpy definition; its limit rule is enforced."""
+    from convmat import _padmap
+
+    spec = _padmap.PaddingModeSpec(_swap_edges, lambda size: size, "at most",
+                                   "swap the edges (a test mode)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(_padmap.MODES, "swap_edges", spec)
+        kept = [i + min(b, 0) + min(a, 0) for i, (b, a) in zip(n, pads)]
+        too_large = any(m >= 1 and max(b, a) > m for m, (b, a) in zip(kept, pads))
+        fits = all(m >= 1 and m + max(b, 0) + max(a, 0) >= dd * (kk - 1) + 1
+                   for m, (b, a), kk, dd in zip(kept, pads, k, (d, d)))
+        if min(kept) < 1 or too_large:
+            with pytest.raises(convmat.ConvmatError, match="swap_edges|crops the whole"):
+                convmat.padding_matrix(n, pads, padding_mode="swap_edges")
+            return
+        rng = np.random.default_rng(seed)
+        x = rng.integers(-5, 6, n)
+        padded = _swap_pad(x[None], pads)[0]
+        P = convmat.padding_matrix(n, pads, padding_mode="swap_edges", dtype=int)
+        np.testing.assert_array_equal(P @ x.ravel(), padded.ravel())
+        if not fits:
+            return
+        w = rng.integers(-3, 4, k)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            padded, tuple(d * (kk - 1) + 1 for kk in k))[::s, ::s, ::d, ::d]
+        expected = np.einsum("abij,ij->ab", windows, w)
+        A = convmat.conv_matrix(w, n, stride=s, padding=pads, dilation=d,
+                                padding_mode="swap_edges")
+        np.testing.assert_array_equal(A @ x.ravel(), expected.ravel())
+        op = convmat.conv_operator(w.astype(float), n, stride=s, padding=pads, dilation=d,
+                                   padding_mode="swap_edges")
+        np.testing.assert_allclose(op @ x.ravel().astype(float), expected.ravel())
+    with pytest.raises(convmat.ConvmatError, match="swap_edges"):
+        convmat.padding_matrix(n, 0, padding_mode="swap_edges")  # gone with the entry
+
+
+def test_padding_matrix_mode_is_a_deprecated_padding_mode():
+    new = convmat.padding_matrix((4, 3), [(1, 2), (-1, 1)], padding_mode="symmetric")
+    with pytest.warns(DeprecationWarning, match=r"padding_matrix\(mode=\.\.\.\) is deprecated; "
+                                                r"use padding_matrix\(padding_mode=\.\.\.\)"):
+        old = convmat.padding_matrix((4, 3), [(1, 2), (-1, 1)], mode="symmetric")
+    assert (old != new).nnz == 0
+    with pytest.raises(convmat.ConvmatError, match="give only padding_mode="):
+        convmat.padding_matrix((4,), 1, mode="reflect", padding_mode="circular")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convmat
-from convmat import _engine
+from convmat import _maxima
 from convmat.pooling import avg_pool_matrix, max_pool_matrix
 
 from .conftest import requires_torch, torch
@@ -194,7 +194,7 @@ def test_tiling_windows_pick_what_the_window_path_picks(dtype, shape, kernel):
         x = x + 2**60  # distinct int64 values that float64 would tie
     tiled = convmat.max_pool_matrix(x, kernel)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_engine, "_tiled_argmax", lambda x, geom: None)
+        patch.setattr(_maxima, "_tiled_argmax", lambda x, geom: None)
         general = convmat.max_pool_matrix(x, kernel)
     np.testing.assert_array_equal(tiled.indices, general.indices)
     assert tiled.shape == general.shape

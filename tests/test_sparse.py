@@ -243,13 +243,13 @@ def test_adjointness(geo):
 @settings(max_examples=150)
 @given(geo=geometries(modes=MODES, crop=True))
 def test_padding_matrix_composition(geo):
-    """conv(w, S, padding=p, mode=m) == conv(w, padded S) @ padding_matrix(S, p, mode=m)."""
+    """conv(w, S, padding=p, mode=m) == conv(w, padded S) @ padding_matrix(S, p, padding_mode=m)."""
     w = _weight(geo)
     a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
     padded = tuple(i + b + e for i, (b, e) in zip(geo.input_shape, geo.pads))
     valid = convmat.conv_matrix(w, padded, stride=geo.stride, dilation=geo.dilation,
                                 groups=geo.groups, flip=geo.flip)
-    p = convmat.padding_matrix(geo.input_shape, geo.pads, mode=geo.mode, channels=geo.c_in)
+    p = convmat.padding_matrix(geo.input_shape, geo.pads, padding_mode=geo.mode, channels=geo.c_in)
     assert p.shape == (geo.c_in * math.prod(padded), geo.c_in * math.prod(geo.input_shape))
     assert abs(a - valid @ p).max() < 1e-12 if a.nnz else True
 
@@ -260,7 +260,7 @@ def test_padding_matrix_equals_numpy_pad(geo):
     from .oracle import crop_then_pad
 
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
-    p = convmat.padding_matrix(geo.input_shape, geo.pads, mode=geo.mode, channels=geo.c_in)
+    p = convmat.padding_matrix(geo.input_shape, geo.pads, padding_mode=geo.mode, channels=geo.c_in)
     expected = crop_then_pad(x, geo.pads, geo.mode)
     np.testing.assert_array_equal(p @ x.ravel(), expected.ravel())
 
@@ -270,7 +270,7 @@ def test_padding_matrix_equals_numpy_pad(geo):
 def test_padding_matrix_equals_torch_pad(mode):
     x = RNG.standard_normal((2, 4, 5))
     pads = ((1, 2), (3, 0))
-    p = convmat.padding_matrix((4, 5), pads, mode=mode, channels=2)
+    p = convmat.padding_matrix((4, 5), pads, padding_mode=mode, channels=2)
     flat = [3, 0, 1, 2]
     F = torch.nn.functional
     xt = torch.from_numpy(x)[None]
@@ -394,12 +394,12 @@ ENGINE_PATHS = {
 def test_every_engine_path_matches_the_definition(path, geo):
     """Blocks, mixed-radix chunks and their mixes all give the direct definition, with
     every row's columns strictly increasing after duplicates are summed."""
-    from convmat import _engine
+    from convmat import _engine, _runs
 
     w = _weight(geo)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENGINE_PATHS[path].items():
-            patch.setattr(_engine, name, value)
+            patch.setattr(_runs if name == "CHUNK" else _engine, name, value)
         a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
         s = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
                                                             **geo.kwargs()))

@@ -28,6 +28,7 @@ from convmat.striding import kong_lucey, polyphase, strided_weight
 from convmat.symbolic import kong_lucey as symbolic_kong_lucey
 
 from .conftest import requires_pdflatex, requires_torch, torch
+from .oracle import crop_then_pad, direct_conv
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 #: reported by conftest's terminal summary: random geometries that passed each check
@@ -71,9 +72,10 @@ class Case:
 
 
 @st.composite
-def cases(draw, ndims=(1, 2, 3), modes=MODES):
+def cases(draw, ndims=(1, 2, 3), modes=MODES, crop=False):
     """Strides 1-4 and dilations 1-3 per dim, kernels smaller and larger than the stride,
-    padded sizes that are and are not multiples of the stride, channels and groups."""
+    padded sizes that are and are not multiples of the stride, channels and groups;
+    ``crop``: negative paddings (crops) too."""
     n = draw(st.sampled_from(ndims))
     small = n == 3  # keep 3-D matrices small
     stride, dilation, kernel, pads, ishape = [], [], [], [], []
@@ -81,14 +83,18 @@ def cases(draw, ndims=(1, 2, 3), modes=MODES):
         s = draw(st.integers(1, 3 if small else 4))
         d = draw(st.integers(1, 2 if small else 3))
         k = draw(st.integers(1, 2 if small else 4))
-        b, a = draw(st.integers(0, 1 if small else 2)), draw(st.integers(0, 1 if small else 2))
+        low = -(2 if small else 3) if crop else 0
+        b, a = (draw(st.integers(low, 1 if small else 2)),
+                draw(st.integers(low, 1 if small else 2)))
         extra = draw(st.integers(0, s + 1 if small else 2 * s))  # residue of padded size
         stride.append(s), dilation.append(d), kernel.append(k), pads.append((b, a))
         ishape.append(max(1, d * (k - 1) + 1 + extra - b - a))
     mode = draw(st.sampled_from(modes))
     for i, (b, a) in zip(ishape, pads):
-        assume(mode != "reflect" or max(b, a) < i)
-        assume(mode != "circular" or max(b, a) <= i)
+        kept = i + min(b, 0) + min(a, 0)  # the input left after the crops
+        assume(kept >= 1)
+        assume(mode != "reflect" or max(b, a) < kept)
+        assume(mode not in ("circular", "symmetric") or max(b, a) <= kept)
     groups = draw(st.integers(1, 2))
     c_in_g, c_out_g = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     bare = groups == c_in_g == c_out_g == 1 and draw(st.booleans())
@@ -302,9 +308,9 @@ def test_layer_identity_every_padding_form(padding):
 @settings(max_examples=100)
 def test_polyphase_blocks_are_tied_phase_shifted_filters(case):
     s, d, g = case.stride, case.dilation, case.groups
-    pp = polyphase(case.weight, case.input_shape, factor=s, padding=case.pads, dilation=d,
+    pp = polyphase(case.weight, case.input_shape, stride=s, padding=case.pads, dilation=d,
                    groups=g)
-    s = pp.factor
+    s = pp.stride
     n_phases = math.prod(s)
     unit = convmat.conv_matrix(case.weight, case.padded, dilation=d, groups=g)
     assert_same(pp.row_permutation.T @ unit @ pp.column_permutation, pp.matrix())
@@ -473,7 +479,7 @@ def _matrices(tex):
     import re
 
     out = []
-    for env, spec, body in re.findall(r"\\begin\{(\w+)\}(?:\{([^\n]*)\})?\n(.*?)\n"
+    for _env, spec, body in re.findall(r"\\begin\{(\w+)\}(?:\{([^\n]*)\})?\n(.*?)\n"
                                       r"\\end\{\1\}", tex, re.DOTALL):
         rows, rules = [], []
         for line in body.split("\n"):
@@ -657,7 +663,7 @@ def test_dtypes_follow_the_weight():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(), "stride=None"),
+    (dict(stride=None), "stride=None"),
     (dict(stride=0), "stride=0"),
     (dict(stride=(2, 2)), "stride=\\(2, 2\\)"),
     (dict(stride=2, padding=-4), "padding \\(-4, -4\\) in dim 0 crops the whole input"),
@@ -682,18 +688,18 @@ def test_bad_inputs_to_the_maps():
         kl.phase_weight(2)
     with pytest.raises(convmat.ConvmatError, match=r"phase=\(3,\)"):
         kl.phase_weight((3,))
-    with pytest.raises(convmat.ConvmatError, match="factor=None"):
-        polyphase([1, 2], (5,))
+    with pytest.raises(convmat.ConvmatError, match="stride=None"):
+        polyphase([1, 2], (5,), stride=None)
     # once scipy's bare ValueError "Format bogus is unknown."
     with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
         kl.strided_matrix(format="bogus")
     with pytest.raises(convmat.ConvmatError, match="format='bogus'"):
-        polyphase([1, 2], (5,), factor=2).matrix("bogus")
+        polyphase([1, 2], (5,), stride=2).matrix("bogus")
     assert kl.strided_matrix(format="csc").format == "csc"
 
 
 @pytest.mark.parametrize("args, kwargs, match", [
-    (([[[1, 2]]],), dict(), "stride=None"),
+    (([[[1, 2]]],), dict(stride=None), "stride=None"),
     (([[[1, 2], [3, 4], [5, 6]]], (3,)), dict(stride=2), "not a multiple of prod"),
     (([[[1, 2], [3, 4]]], (5,)), dict(stride=2), r"kernel_shape=\(5,\) does not match"),
     (([[[1, 2], [3, 4]]], (3, 3)), dict(stride=2), "must have 1 dims"),
@@ -709,3 +715,110 @@ def test_ragged_input_to_space_to_depth_is_a_convmat_error():
     kl = convmat.kong_lucey([1.0, 2.0], (5,), stride=2)
     with pytest.raises(convmat.ConvmatError, match=r"x could not be read.*space_to_depth"):
         kl.space_to_depth([[1, 2], [3]])
+
+
+# ------------------------------------------------------------- one vocabulary: stride
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kong_lucey([1, 2, 3], (7,)),
+    lambda: symbolic.kong_lucey((3,), (7,)),
+    lambda: strided_weight([[[1, 2]]]),
+    lambda: polyphase([1, 2, 3], (6,)),
+])
+def test_stride_is_a_required_keyword(call):
+    """A missing stride is Python's own TypeError for a missing keyword-only argument."""
+    with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'stride'"):
+        call()
+
+
+def test_polyphase_factor_is_a_deprecated_stride():
+    new = polyphase([1, 2, 3], (6,), stride=2, padding=1)
+    with pytest.warns(DeprecationWarning, match=r"polyphase\(factor=\.\.\.\) is deprecated; "
+                                                r"use polyphase\(stride=\.\.\.\)"):
+        old = polyphase([1, 2, 3], (6,), factor=2, padding=1)
+    assert (old.matrix() != new.matrix()).nnz == 0 and old.stride == new.stride == (2,)
+    with pytest.warns(DeprecationWarning, match=r"Polyphase\(factor=\.\.\.\)"):
+        assert new.factor == (2,)
+    with pytest.raises(convmat.ConvmatError, match="give only stride="):
+        polyphase([1, 2, 3], (6,), stride=2, factor=2)
+
+
+# ------------------------------------------------------------- crops (negative paddings)
+
+
+def space_to_depth_oracle(x, pads, mode, stride):
+    """numpy.pad of the cropped input, zero-filled to a multiple of the stride, then
+    pixel_unshuffle by reshape: channel ``c * S + flat(r)`` at ``m`` holds ``s*m + r``."""
+    xp = crop_then_pad(x, pads, mode)
+    n = len(stride)
+    xp = np.pad(xp, [(0, 0)] + [(0, -p % s) for p, s in zip(xp.shape[1:], stride)])
+    n0 = [p // s for p, s in zip(xp.shape[1:], stride)]
+    y = xp.reshape([xp.shape[0]] + [v for m, s in zip(n0, stride) for v in (m, s)])
+    y = y.transpose([0] + [2 + 2 * a for a in range(n)] + [1 + 2 * a for a in range(n)])
+    return y.reshape(xp.shape[0] * math.prod(stride), *n0)
+
+
+def depth_to_space_oracle(z, channels, stride, pads, input_shape):
+    """pixel_shuffle by reshape, cut to the padded shape; then input position ``p`` is
+    padded position ``p + before`` per dim, zero where a crop removed it."""
+    n = len(stride)
+    n0 = z.shape[1:]
+    y = z.reshape(channels, *stride, *n0)
+    y = y.transpose([0] + [v for a in range(n) for v in (1 + n + a, 1 + a)])
+    y = y.reshape(channels, *(m * s for m, s in zip(n0, stride)))
+    padded_shape = tuple(i + b + a for i, (b, a) in zip(input_shape, pads))
+    padded = y[(slice(None),) + tuple(slice(p) for p in padded_shape)]
+    out = np.zeros((channels, *input_shape), dtype=z.dtype)
+    for p in itertools.product(*map(range, input_shape)):
+        q = tuple(pp + b for pp, (b, _) in zip(p, pads))
+        if all(0 <= qq < size for qq, size in zip(q, padded_shape)):
+            out[(slice(None), *p)] = padded[(slice(None), *q)]
+    return padded, out
+
+
+def test_depth_to_space_with_a_crop_the_issue_example():
+    """A crop before the input once wrapped around (``[13, 11, 12, 13]``); a crop after it
+    gave the zero fill; a larger crop a bare IndexError."""
+    x = np.array([10, 11, 12, 13])
+    for pads, expected in [([(-1, 0)], [0, 11, 12, 13]), ([(0, -1)], [10, 11, 12, 0]),
+                           ([(-3, 1)], [0, 0, 0, 13]), ([(-2, 0)], [0, 0, 12, 13]),
+                           ([(1, -2)], [10, 11, 0, 0])]:
+        kl = convmat.kong_lucey([1, 1], (4,), stride=2, padding=pads)
+        assert kl.depth_to_space(kl.space_to_depth(x)).ravel().tolist() == expected, pads
+
+
+@given(cases(crop=True, modes=MODES + ("symmetric",)), st.integers(0, 2**16))
+@settings(max_examples=150)
+def test_every_view_with_crops_against_numpy(case, seed):
+    """Crops, paddings, strides, dilations, modes, channels: space_to_depth and
+    depth_to_space against the reshape definitions; depth_to_space inverts space_to_depth on
+    the kept input positions and gives zero on the cropped ones; the permutation, the blocks
+    and the strided matrix against the direct convolution."""
+    kl = kong_lucey(case.weight, case.input_shape, **case.kwargs())
+    s, c_in = kl.stride, case.w4.shape[1] * case.groups
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-9, 10, (c_in, *case.input_shape))
+    z = kl.space_to_depth(x)
+    np.testing.assert_array_equal(z, space_to_depth_oracle(x, case.pads, case.mode, s))
+    # depth_to_space of any z, and its inverse property on space_to_depth's output
+    other = rng.integers(-9, 10, z.shape)
+    padded, unpadded = depth_to_space_oracle(other, c_in, s, case.pads, case.input_shape)
+    np.testing.assert_array_equal(kl.depth_to_space(other, padded=True), padded)
+    np.testing.assert_array_equal(kl.depth_to_space(other), unpadded)
+    kept = np.zeros(case.input_shape, dtype=bool)
+    kept[tuple(slice(max(-b, 0), i - max(-a, 0))
+               for i, (b, a) in zip(case.input_shape, case.pads))] = True
+    np.testing.assert_array_equal(kl.depth_to_space(z), np.where(kept, x, 0))
+    np.testing.assert_array_equal(kl.depth_to_space(z, padded=True),
+                                  crop_then_pad(x, case.pads, case.mode))
+    # the matrix view on the padded input, and the strided layer on the input
+    strided = convmat.conv_matrix(case.weight, kl.padded_shape, stride=s,
+                                  dilation=case.dilation, groups=case.groups)
+    assert_same(strided @ kl.permutation, sp.hstack(kl.blocks))
+    expected = direct_conv(x, case.w4, stride=s, pads=case.pads, dilation=case.dilation,
+                           groups=case.groups, mode=case.mode)
+    np.testing.assert_array_equal(kl.strided_matrix(padded=False) @ x.ravel(),
+                                  expected.ravel())
+    np.testing.assert_array_equal(sp.hstack(kl.blocks) @ (kl.permutation.T @ np.ravel(
+        crop_then_pad(x, case.pads, case.mode))), expected.ravel())

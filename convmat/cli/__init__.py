@@ -23,7 +23,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import scipy.io
 import scipy.sparse
 
@@ -38,6 +37,7 @@ from .._choices import (
     ZERO_STYLES,
 )
 from ._args import (  # noqa: F401 (parse_*: the documented parsers)
+    X_HELP,
     _add_geometry,
     _add_shape_options,
     _add_weight_options,
@@ -48,6 +48,7 @@ from ._args import (  # noqa: F401 (parse_*: the documented parsers)
     _Exit,
     _kong_lucey_bytes,
     _one_line,
+    _output_padding,
     _UsageError,
     _vector_option,
     _weight,
@@ -105,8 +106,9 @@ def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) 
     latex.add_argument("--highlight", choices=tuple(HIGHLIGHTS),
                        help="boxed (default; keeps the row height), bold, or color")
     latex.add_argument("--x", metavar="NAME|NUMBERS",
-                       help="write the input vector: symbols NAME_{i,j} or the given numbers"
-                            + (" (a name)" if kong_lucey else ""))
+                       help="the input x: a symbol NAME (entries NAME_{i,j} from the geometry)"
+                       if kong_lucey else X_HELP + " or a symbol NAME (entries NAME_{i,j}); "
+                       "written after the matrix")
     latex.add_argument("--y", metavar="NAME|NUMBERS",
                        help="write the output vector before the matrix: y = A x")
     latex.add_argument("--base", type=_any_int,
@@ -148,15 +150,15 @@ def _cmd_matrix(args) -> int:
         names = dict(name=args.name or "w", base=args.base or 0)
     else:
         builders, names = sparse, {}
-    wshape = _weight_shape(args, kshape, transposed=args.transpose)
-    if args.transpose:  # the geometry is checked before any weight is made
+    wshape = _weight_shape(args, kshape, transposed=args.transposed)
+    if args.transposed:  # the geometry is checked before any weight is made
         kw["output_padding"] = parse_ints(args.output_padding, "--output-padding")
         geom = geometry.conv_transpose_geometry(wshape, ishape, **kw)
     else:
         geom = geometry.conv_geometry(wshape, ishape, **kw)
-    _, weight = _weight(args, kshape, transposed=args.transpose,
-                        build_bytes=estimate_bytes(geom, 8, transposed=args.transpose)[1])
-    if args.transpose:
+    _, weight = _weight(args, kshape, transposed=args.transposed,
+                        build_bytes=estimate_bytes(geom, 8, transposed=args.transposed)[1])
+    if args.transposed:
         matrix = builders.conv_transpose_matrix(weight, ishape, **kw, **names)
     else:
         matrix = builders.conv_matrix(weight, ishape, **kw, **names)
@@ -185,9 +187,7 @@ def _check_matrix_output(args) -> None:
     if given and args.format != "latex":
         verb = "applies" if len(given) == 1 else "apply"
         raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
-    output_padding = parse_ints(args.output_padding, "--output-padding")
-    if not args.transpose and any(np.atleast_1d(output_padding)):
-        raise _UsageError("--output-padding applies to --transpose only")
+    _output_padding(args)
     if args.block is not None and args.no_blocks:
         raise _UsageError("--block and --no-blocks contradict each other")
     _check_latex_values(args)
@@ -233,7 +233,7 @@ def _render_matrix(args, matrix, geom) -> str | bytes:
             if not isinstance(blocks, tuple) or len(blocks) != 2:
                 raise _UsageError(f"--block {args.block!r} must be ROWSxCOLS, like 4x5")
             options["blocks"] = blocks
-        return to_latex(matrix, geometry=geom, transposed=args.transpose, **options)
+        return to_latex(matrix, geometry=geom, transposed=args.transposed, **options)
     buffer = io.BytesIO()
     if args.format == "mtx":
         scipy.io.mmwrite(buffer, matrix, comment=" written by convmat")
@@ -256,10 +256,8 @@ def _cmd_shape(args) -> int:
     kshape = parse_shape(args.kernel, "--kernel")
     kw = _common(args)
     _check_dims(args, ishape, kshape, kw)
-    output_padding = parse_ints(args.output_padding, "--output-padding")
-    if not args.transpose and any(np.atleast_1d(output_padding)):
-        raise _UsageError("--output-padding applies to --transpose only")
-    _write(explain_shape(ishape, kshape, transposed=args.transpose,
+    output_padding = _output_padding(args)
+    _write(explain_shape(ishape, kshape, transposed=args.transposed,
                          output_padding=output_padding, **kw), args.output)
     return 0
 

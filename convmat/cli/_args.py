@@ -230,8 +230,32 @@ def _add_geometry(p: argparse.ArgumentParser, *, weights: bool) -> None:
     if weights:
         _add_weight_options(p)
         p.add_argument("--flip", action="store_true", help="true convolution (flipped kernel)")
-    p.add_argument("--transpose", action="store_true", help="transposed convolution")
-    p.add_argument("--output-padding", default="0", help="with --transpose")
+    p.add_argument("--transposed", action="store_true",
+                   help="the transposed convolution (transposed=True in Python)")
+    p.add_argument("--transpose", dest="transposed", action=_Renamed, new="--transposed",
+                   help=argparse.SUPPRESS)
+    p.add_argument("--output-padding", default="0", help="with --transposed")
+
+
+class _Renamed(argparse.Action):
+    """An option's old spelling (a flag): still works, with a note on standard error."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"convmat: note: {option_string} is deprecated; it is now spelled {self.new}",
+              file=sys.stderr)
+        setattr(namespace, self.dest, True)
+
+
+def _output_padding(args):
+    """``--output-padding``, refused without ``--transposed``."""
+    output_padding = parse_ints(args.output_padding, "--output-padding")
+    if not args.transposed and any(np.atleast_1d(output_padding)):
+        raise _UsageError("--output-padding applies to --transposed only")
+    return output_padding
 
 
 def _common(args) -> dict:
@@ -255,6 +279,10 @@ def _check_names(args) -> None:
         raise _UsageError(f"--name {_shown(args.name)} is not a symbol name: {_NAME_HINT}")
 
 
+#: ``--x`` means one thing in every subcommand: the input x, flattened in C order
+X_HELP = "the input x: its entries in C order (numbers separated by ',' ';' or spaces)"
+
+
 def _vector_option(text: str | None, name: str):
     """``--x``/``--y``: a symbol name, or the entries as numbers."""
     if text is None:
@@ -265,6 +293,22 @@ def _vector_option(text: str | None, name: str):
         raise _UsageError(f"{name} {_shown(text)} is not a symbol name: {_NAME_HINT}; or give "
                           f"the entries as numbers")
     return parse_numbers(text, name)
+
+
+def _input_numbers(text: str | None, shape: Sequence[int]) -> np.ndarray | None:
+    """``--x`` of a picture: the input's numbers, reshaped to ``shape`` (a symbol name is
+    refused: only LaTeX output writes symbols)."""
+    if text is None:
+        return None
+    value = _vector_option(text, "--x")
+    if isinstance(value, str):
+        raise _UsageError(f"--x {_shown(text)} is a symbol name: a picture takes the "
+                          f"input's numbers (names are written by 'convmat matrix --format "
+                          f"latex')")
+    if len(value) != math.prod(shape):
+        raise _UsageError(f"--x has {len(value)} numbers but the input shape {tuple(shape)} "
+                          f"needs {math.prod(shape)}")
+    return np.array(value).reshape(shape)
 
 
 def _write(output: str | bytes, path: str | None) -> None:

@@ -12,11 +12,13 @@ import numpy as np
 
 from .. import geometry, sparse
 from ._args import (
+    X_HELP,
     _add_geometry,
     _common,
+    _input_numbers,
+    _output_padding,
     _positive_int,
     _UsageError,
-    parse_ints,
     parse_shape,
     parse_weights,
     writing,
@@ -33,8 +35,8 @@ def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
     _add_geometry(p, weights=False)
     p.add_argument("--weights", help="kernel numbers in C order, rows separated by ';'")
     if values:
-        p.add_argument("--x", help="input numbers in C order, rows separated by ';' (with "
-                       "--weights the output cells show their values)")
+        p.add_argument("--x", help=X_HELP + "; with --weights the output cells show their "
+                       "values")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="file to write; the format is taken from the suffix")
 
@@ -66,22 +68,13 @@ def _add_plot(sub) -> None:
 
 def _picture_arrays(args, kshape, ishape):
     weight = None if args.weights is None else parse_weights(args.weights, kshape)
-    x = None
-    if getattr(args, "x", None) is not None:
-        try:
-            x = parse_weights(args.x, ishape)
-        except _UsageError as exc:
-            raise _UsageError(str(exc).replace("--weights", "--x").replace(
-                "the weight shape", "the input shape")) from None
-    return weight, x
+    return weight, _input_numbers(getattr(args, "x", None), ishape)
 
 
 def _picture_kw(args) -> dict:
     kw = _common(args)
-    output_padding = parse_ints(args.output_padding, "--output-padding")
-    if not args.transpose and any(np.atleast_1d(output_padding)):
-        raise _UsageError("--output-padding applies to --transpose only")
-    if args.transpose:
+    output_padding = _output_padding(args)
+    if args.transposed:
         kw.update(transposed=True, output_padding=output_padding)
     return kw
 
@@ -130,13 +123,13 @@ def _cmd_plot(args) -> int:
     if weight is None:
         weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
     if args.what == "kong-lucey":
-        if args.transpose:
-            raise _UsageError("--transpose does not apply to 'plot kong-lucey'")
+        if args.transposed:
+            raise _UsageError("--transposed does not apply to 'plot kong-lucey'")
         from ..striding import kong_lucey
 
         return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw)),
                              args.output)
-    if args.transpose:
+    if args.transposed:
         kw.pop("transposed")
         matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
         geom = geometry.conv_transpose_geometry(kshape, ishape, **kw)

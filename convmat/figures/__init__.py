@@ -30,6 +30,7 @@ the cividis colour map. matplotlib is imported only when a picture is drawn
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,7 +51,10 @@ from ._drawing import (
     PHASE_COLORS,
     _bare,
     _channel_ticks,
+    _check_ax,
+    _check_dpi,
     _check_drawable,
+    _check_extent,
     _describe,
     _draw_matrix,
     _entries,
@@ -63,6 +67,7 @@ from ._drawing import (
     _tap_colors,
 )
 from .._validate import as_shape
+from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import ConvGeometry, conv_transpose_geometry
@@ -74,6 +79,9 @@ __all__ = [
     "plot_connectivity",
     "plot_matrix",
     "plot_kong_lucey",
+    "animate_superposition",
+    "overlap_counts",
+    "plot_overlap",
     "save",
 ]
 
@@ -254,6 +262,8 @@ def plot_connectivity(
     """
     with error_context("plot_connectivity", input_shape=input_shape,
                        kernel_shape=kernel_shape):
+        ax = _check_ax(ax, "plot_connectivity")
+        _check_drawable(len(as_shape(input_shape)), "plot_connectivity")
         if transposed:
             # the forward convolution whose transpose this is, drawn upside down
             tgeom = conv_transpose_geometry(
@@ -271,7 +281,7 @@ def plot_connectivity(
             win = _windows(input_shape, kernel_shape, stride, padding, dilation, False,
                            output_padding)
             keep = np.arange(len(win))
-        _check_drawable(win.ndim, "plot_connectivity")
+        _check_extent(win, "plot_connectivity")
         _mpl()
         return _connectivity(win, keep, transposed, ax, stride, padding, dilation,
                              output_padding, input_shape)
@@ -283,8 +293,9 @@ def _connectivity(win, keep, transposed, ax, stride, padding, dilation, output_p
 
     n = win.ndim
     colors = _tap_colors(win.taps.size)
-    lo = np.array([-b for b, _ in win.padding])
-    hi = np.array([g + a for g, (_, a) in zip(win.grid_shape, win.padding)])
+    # every drawn position: the input (cropped entries too) and its padding
+    lo = np.array([min(-b, 0) for b, _ in win.padding])
+    hi = np.array([max(g + a, g) for g, (_, a) in zip(win.grid_shape, win.padding)])
     # grid positions (N-vectors) of the forward input, incl. padding
     grid = np.indices(tuple(hi - lo)).reshape(n, -1).T + lo
     real = np.all((grid >= 0) & (grid < np.asarray(win.grid_shape)), axis=1)
@@ -433,6 +444,7 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     'A: 4 × 9, 16 stored entries'
     """
     with error_context("plot_matrix", shape=getattr(A, "shape", None)):
+        ax = _check_ax(ax, "plot_matrix")
         from ..striding import KongLucey
 
         permuted = isinstance(A, KongLucey)
@@ -589,11 +601,17 @@ def save(obj, path, *, fps: float | None = None, dpi: float | None = None) -> Pa
     ...     out.stat().st_size > 1000
     True
     """
-    with error_context("save", path=str(path)):
+    with error_context("save", path=path if isinstance(path, str) else str(path)):
         mpl = _mpl()
+        if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
+            raise ConvmatError(f"path={brief(path)} must be a file name (str or path-like) "
+                               f"ending in .png, .pdf, .svg, .gif or .mp4")
         path = Path(path)
         suffix = path.suffix.lower()
-        dpi = _DPI if dpi is None else dpi
+        canvas = getattr(obj, "_fig", None) if isinstance(obj, mpl.animation.Animation) \
+            else obj if isinstance(obj, mpl.figure.Figure) else getattr(obj, "figure", None)
+        if isinstance(canvas, mpl.figure.Figure):
+            dpi = _check_dpi(_DPI if dpi is None else dpi, canvas)
         if isinstance(obj, mpl.animation.Animation):
             fps = 1.5 if fps is None else fps
             if not (isinstance(fps, (int, float)) and 0 < fps <= 100):

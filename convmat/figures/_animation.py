@@ -13,6 +13,7 @@ from ._drawing import (
     _bare,
     _block_rules,
     _check_drawable,
+    _check_extent,
     _fit,
     _fmt,
     _fontsize,
@@ -27,6 +28,7 @@ from ._drawing import (
     _weight_and_x,
 )
 from ._windows import SlidingWindows, _windows
+from .._validate import as_shape
 from ..errors import ConvmatError
 
 
@@ -206,9 +208,10 @@ class _Sliding:
 
 def _prepare(what, input_shape, kernel_shape, stride, padding, dilation, transposed,
              output_padding, x, weight):
+    _check_drawable(len(as_shape(input_shape)), what)
     win = _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
                    output_padding)
-    _check_drawable(win.ndim, what)
+    _check_extent(win, what)
     weight, x = _weight_and_x(weight, x, win.kernel_shape, win.input_shape, transposed)
     _mpl()
     return win, weight, x

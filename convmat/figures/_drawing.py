@@ -54,10 +54,61 @@ def _mpl():
     return matplotlib
 
 
-def _check_drawable(ndim: int, what: str) -> None:
-    if ndim not in (1, 2):
+def _check_ax(ax, what: str):
+    """``ax`` is None or a matplotlib Axes (else a ConvmatError naming it)."""
+    if ax is None:
+        return None
+    _mpl()
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise ConvmatError(f"ax={brief(ax)} ({type(ax).__name__}) is not a matplotlib Axes; "
+                           f"give one (fig.add_subplot()) or leave ax=None for a new figure "
+                           f"({what})")
+    return ax
+
+
+#: resolution bounds of save (dots per inch)
+DPI_RANGE = (10, 1200)
+
+
+def _check_dpi(dpi, fig) -> float:
+    """``dpi`` a real number in :data:`DPI_RANGE` whose canvas fits the memory guard."""
+    from .._memory import check_budget
+
+    if isinstance(dpi, (bool, np.bool_)) or not isinstance(dpi, (int, float, np.integer,
+                                                                 np.floating)):
+        raise ConvmatError(f"dpi={brief(dpi)} must be a number of dots per inch")
+    dpi = float(dpi)
+    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+        raise ConvmatError(f"dpi={brief(dpi)} must be between {DPI_RANGE[0]} and "
+                           f"{DPI_RANGE[1]} (default {_DPI})")
+    w, h = fig.get_size_inches()
+    check_budget(int(4 * 3 * w * h * dpi * dpi), f"a {w:.1f} x {h:.1f} in canvas at "
+                 f"dpi={dpi:g}", advice="Save at a lower dpi. ")
+    return dpi
+
+
+#: most grid cells (padding included) a sliding or connectivity picture draws
+MAX_PICTURE_CELLS = 40_000
+
+
+def _check_extent(win: SlidingWindows, what: str) -> None:
+    """Refuse a geometry whose grid (with its padding) or output is too large to draw."""
+    extent = math.prod(max(g + b + a, g, 1) for g, (b, a) in zip(win.grid_shape, win.padding))
+    cells = max(extent, math.prod(win.output_shape))
+    if cells > MAX_PICTURE_CELLS:
         raise ConvmatError(
-            f"{what} draws 1-D and 2-D geometries only; this one has {ndim} spatial "
+            f"{what} would draw {cells:,} cells (grid {win.grid_shape}, padding "
+            f"{win.padding}, output {win.output_shape}), more than {MAX_PICTURE_CELLS:,} "
+            f"legible ones; draw a smaller geometry or plot_matrix(conv_matrix(...))")
+
+
+def _check_drawable(ndim: int, what: str, allowed=(1, 2)) -> None:
+    if ndim not in allowed:
+        names = " and ".join(f"{k}-D" for k in allowed)
+        raise ConvmatError(
+            f"{what} draws {names} geometries only; this one has {ndim} spatial "
             f"dimensions (the matrix itself works in any dimension: convmat.conv_matrix)")
 
 
@@ -226,10 +277,10 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     return text
 
 
-def _rgba(color) -> tuple:
+def _rgba(color, alpha=None) -> tuple:
     import matplotlib.colors
 
-    return matplotlib.colors.to_rgba(color)
+    return matplotlib.colors.to_rgba(color, alpha)
 
 
 def _levels(shape: Sequence[int], channels: int = 1) -> tuple[int, ...]:

@@ -4,12 +4,14 @@ coordinates, kernel index and the input entry each tap reads)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from .._memory import check_budget
 from .._validate import as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import conv_geometry, conv_transpose_geometry
@@ -158,6 +160,28 @@ def sliding_windows(
                         output_padding)
 
 
+def windows_bytes(output_shape, kernel_shape) -> int:
+    """Peak bytes of the windows of a geometry, from the shapes alone: per (output, tap)
+    pair the positions and their quotient and remainder (three int64 N-vectors), the flat
+    index, the mask and the sources."""
+    n = len(kernel_shape)
+    pairs = math.prod(output_shape) * math.prod(kernel_shape)
+    return pairs * (24 * n + 25) + 8 * n * (math.prod(output_shape) + math.prod(kernel_shape))
+
+
+_COORD_LIMIT = 2**62
+
+
+def _check_coordinates(grid, pads, dilation, kernel_shape) -> None:
+    """Every grid coordinate (padding and dilated taps included) fits in int64."""
+    for axis, (g, (b, a), d, k) in enumerate(zip(grid, pads, dilation, kernel_shape)):
+        if max(g + abs(b) + abs(a), d * (k - 1) + 1) >= _COORD_LIMIT:
+            raise ConvmatError(
+                f"dilation={d} (axis {axis}) with kernel size {k} on a grid of {g}: the "
+                f"window spans about 2^{(d * (k - 1) + g).bit_length() - 1} positions, too "
+                f"many to draw")
+
+
 def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
              output_padding) -> SlidingWindows:
     kshape = as_shape(kernel_shape, "kernel_shape")
@@ -184,6 +208,11 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
         geom = conv_geometry(kshape, ishape, stride=stride, padding=padding, dilation=dilation)
         grid, out, pads = ishape, geom.output_shape, list(geom.padding)
         slide, spacing, d = geom.stride, (1,) * n, geom.dilation
+    check_budget(windows_bytes(out, kshape), f"the {math.prod(out):,} windows of "
+                 f"{math.prod(kshape):,} taps (sliding_windows)",
+                 advice="Draw a smaller geometry; conv_matrix builds the matrix itself "
+                        "without enumerating windows. ")
+    _check_coordinates(grid, pads, d, kshape)
     tap_index = np.indices(kshape).reshape(n, -1).T  # (taps, N), C order
     out_index = np.indices(out).reshape(n, -1).T  # (outputs, N)
     start = out_index * np.asarray(slide) - np.asarray([b for b, _ in pads])

@@ -22,63 +22,37 @@ PyTorch is imported only inside the functions that need it.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import geometry
-from ._chain import compose, linearise
-from ._from_torch import _input_shape, _shapes, _torch_ops
-from ._layers import (
-    _ACTIVATION_NAMES,
-    _field_step,
-    _matrix,
-    _Op,
-    _out_shape,
-    _spectral,
-    _stored,
-)
-from .._validate import as_int, as_per_dim, as_shape
-from ..errors import ConvmatError, brief, error_context
+from .._validate import as_int, as_shape
+from ..errors import ConvmatError, error_context
 from ..receptive import receptive_field
 from ..spectral import spectral_norm
+from . import _registry
+from ._chain import compose, linearise
+from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
+from ._from_torch import _input_shape, _shapes, _torch_stages
+from ._kinds import Field, guard
 
-__all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "summary"]
+__all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
+           "to_torch_sparse"]
 
 MODELS = {
-    "lenet5": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
+    # LeCun et al., "Gradient-based learning applied to document recognition": 32x32, no
+    # padding (28, 14, 10, 5, 400 -> 120 -> 84 -> 10; 61,706 parameters)
+    "lenet5": ("conv1: conv 6 5x5; tanh; pool1: avgpool 2; conv2: conv 16 5x5; tanh; "
                "pool2: avgpool 2; flatten; fc1: linear 120; tanh; fc2: linear 84; tanh; "
                "fc3: linear 10"),
+    # the same network on 28x28 (MNIST) with conv1 padded by 2: the same shapes inside
+    "lenet5-padded": ("conv1: conv 6 5x5 pad 2; tanh; pool1: avgpool 2; conv2: conv 16 5x5; "
+                      "tanh; pool2: avgpool 2; flatten; fc1: linear 120; tanh; "
+                      "fc2: linear 84; tanh; fc3: linear 10"),
     "vgg-block": ("conv 64 3x3 pad 1; bn; relu; conv 64 3x3 pad 1; bn; relu; maxpool 2"),
 }
-
-LAYER_GRAMMAR = """\
-Layers are separated by ';'. Each is '[name:] kind arguments', sizes written like 5x5
-(or 5 for every spatial dim):
-
-  conv C K [stride S] [pad P|same|valid] [dilation D] [groups G] [mode M] [nobias]
-  deconv C K [stride S] [pad P] [outpad Q] [dilation D] [groups G] [nobias]
-  avgpool K [stride S] [pad P] [ceil] [exclude-pad]
-  maxpool K [stride S] [pad P] [dilation D] [ceil]
-  adaptiveavgpool O     adaptivemaxpool O
-  linear N [nobias]     (also fc, dense; flattens its input)
-  bn                    batch normalisation (eval mode)
-  pad P [mode zeros|reflect|replicate|circular]
-  upsample F [nearest|linear|bilinear|trilinear] [align-corners]
-  pixelshuffle R        pixelunshuffle R
-  flatten   dropout   identity
-  relu, tanh, sigmoid, leakyrelu, gelu, ... (any element-wise activation)
-
-C channels, K kernel, S stride, P padding, D dilation, G groups, Q output padding,
-O output size, N features, F scale factor, R factor, M padding mode (zeros, reflect,
-replicate, circular). Example (LeNet-5):
-  "conv 6 5x5 pad 2; tanh; avgpool 2; conv 16 5x5; tanh; avgpool 2; linear 120; tanh;
-   linear 84; tanh; linear 10"
-"""
-
-
 
 def from_torch(module, input_shape, *, at=None):
     r"""A PyTorch layer or model as an affine map ``(A, b)``; at ``x``, its Jacobian.
@@ -141,271 +115,103 @@ def from_torch(module, input_shape, *, at=None):
     ((50, 25), (50,))
     """
     with error_context("from_torch", module=type(module).__name__, input_shape=input_shape):
-        ops = _torch_ops(module)
+        stages = _torch_stages(module)
         if at is None:
-            for op in ops:
-                if not op.linear:
+            for stage in stages:
+                if not stage.linear:
                     raise ConvmatError(
-                        f"{op.label} is not linear: its matrix depends on the input; pass "
+                        f"{stage.label} is not linear: its matrix depends on the input; pass "
                         f"at=x for the network's Jacobian at x")
-        shapes = _shapes(ops, _input_shape(ops, input_shape, at))
+        shapes = _shapes(stages, _input_shape(stages, input_shape, at))
+        guard(stages, shapes)  # every layer's matrix estimated before anything is built
         n_in, n_out = math.prod(shapes[0]), math.prod(shapes[-1])
         if at is None:
             pairs = []
-            for op, shape, out_shape in zip(ops, shapes, shapes[1:]):
+            for stage, shape, out_shape in zip(stages, shapes, shapes[1:]):
                 try:
-                    pairs.append(_matrix(op, shape, out_shape))
+                    pairs.append(stage.kind.matrix(stage, shape, out_shape))
                 except ConvmatError as exc:
-                    raise ConvmatError(f"{op.label}: {exc.message}") from None
+                    raise ConvmatError(f"{stage.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)
-        return linearise(ops, shapes, np.asarray(at, dtype=np.float64))
+        return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
 
 
-# ------------------------------------------------------------------- layer descriptions
+def register(module_type, converter) -> None:
+    r"""Read every module of ``module_type`` with ``converter`` in :func:`from_torch` and
+    :func:`summary`.
 
-_KIND_ALIASES = {
-    "conv": "conv", "conv1d": "conv", "conv2d": "conv", "conv3d": "conv",
-    "deconv": "conv_transpose", "convt": "conv_transpose", "convtranspose": "conv_transpose",
-    "conv_transpose": "conv_transpose", "avgpool": "avgpool", "maxpool": "maxpool",
-    "adaptiveavgpool": "adaptive_avgpool", "adaptive_avgpool": "adaptive_avgpool",
-    "adaptivemaxpool": "adaptive_maxpool", "adaptive_maxpool": "adaptive_maxpool",
-    "bn": "batchnorm", "batchnorm": "batchnorm", "linear": "linear", "fc": "linear",
-    "dense": "linear", "flatten": "flatten", "identity": "identity", "dropout": "identity",
-    "pad": "pad", "upsample": "upsample", "pixelshuffle": "pixel_shuffle",
-    "pixel_shuffle": "pixel_shuffle", "pixelunshuffle": "pixel_unshuffle",
-    "pixel_unshuffle": "pixel_unshuffle",
-}
-_KEYWORDS = {"stride": "stride", "pad": "padding", "padding": "padding",
-             "dilation": "dilation", "dil": "dilation", "groups": "groups",
-             "mode": "mode", "outpad": "output_padding", "output_padding": "output_padding",
-             "value": "value", "divisor": "divisor_override"}
-_FLAGS = {"nobias": ("bias", False), "ceil": ("ceil_mode", True),
-          "exclude-pad": ("count_include_pad", False), "align-corners": ("align_corners", True)}
-_INTERPOLATION = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
+    Parameters
+    ----------
+    module_type : type
+        A subclass of ``torch.nn.Module``. Its instances (and those of its subclasses) are
+        leaves of the model: a registered container is not looked into. A registration
+        takes precedence over convmat's own layer kinds and over earlier registrations.
+    converter : callable
+        ``converter(module, input_shape, at) -> (A, b, output_shape)``: ``input_shape`` is
+        the full shape ``(C, *spatial)`` of the module's input (one sample), ``at`` is
+        ``None`` or the module's input as a NumPy array of that shape; ``A`` is a SciPy
+        sparse array of shape ``(prod(output_shape), prod(input_shape))``, ``b`` a vector
+        of ``prod(output_shape)`` values or ``None`` (zeros), so that the module maps the
+        flattened ``x`` to :math:`A x + b` (at ``at``: its Jacobian there and
+        :math:`b = f(at) - A\,at`).
 
-
-def _size(token: str, what: str):
-    parts = re.split(r"[x×,]", token)
-    if not all(re.fullmatch(r"-?\d+", p) for p in parts):
-        raise ConvmatError(f"{what} {brief(token)} is not an int or per-dim ints like 5x5")
-    values = tuple(int(p) for p in parts)
-    return values[0] if len(values) == 1 else values
-
-
-def _parse_one(text: str, number: int) -> dict:
-    words = text.split()
-    name = None
-    if words and words[0].endswith(":"):
-        name, words = words[0][:-1], words[1:]
-    elif ":" in text:
-        name, rest = text.split(":", 1)
-        name, words = name.strip(), rest.split()
-    if not words:
-        raise ConvmatError(f"layer {number} {text.strip()!r} is empty")
-    kind, args = words[0].lower(), words[1:]
-    layer: dict = {"type": kind}
-    if name:
-        layer["name"] = name
-    positional = {"conv": ("out_channels", "kernel_size"),
-                  "conv_transpose": ("out_channels", "kernel_size"),
-                  "avgpool": ("kernel_size",), "maxpool": ("kernel_size",),
-                  "adaptive_avgpool": ("output_size",), "adaptive_maxpool": ("output_size",),
-                  "linear": ("out_features",), "pad": ("padding",), "upsample": ("scale_factor",),
-                  "pixel_shuffle": ("factor",), "pixel_unshuffle": ("factor",)}.get(
-                      _KIND_ALIASES.get(kind, ""), ())
-    k = 0
-    while args:
-        word = args.pop(0)
-        low = word.lower()
-        if low in _FLAGS:
-            key, value = _FLAGS[low]
-            layer[key] = value
-        elif low in _INTERPOLATION:
-            layer["mode"] = low
-        elif low in _KEYWORDS:
-            if not args:
-                raise ConvmatError(f"layer {number} {text.strip()!r}: {word} needs a value")
-            value = args.pop(0)
-            key = _KEYWORDS[low]
-            if key == "mode":
-                layer[key] = value.lower()
-            elif key == "value":
-                layer[key] = float(value)
-            elif key == "padding" and value.lower() in ("same", "valid"):
-                layer[key] = value.lower()
-            else:
-                layer[key] = _size(value, word)
-        elif k < len(positional):
-            key = positional[k]
-            if key == "padding" and low in ("same", "valid"):
-                layer[key] = low
-            elif key == "scale_factor":
-                try:
-                    layer[key] = float(word) if "." in word else int(word)
-                except ValueError:
-                    raise ConvmatError(f"layer {number} {text.strip()!r}: scale factor "
-                                       f"{brief(word)} is not a number") from None
-            else:
-                layer[key] = _size(word, key)
-            k += 1
-        else:
-            raise ConvmatError(f"layer {number} {text.strip()!r}: {brief(word)} is not understood "
-                               f"(see the layer grammar: convmat summary --help)")
-    if k < len(positional):
-        raise ConvmatError(f"layer {number} {text.strip()!r} needs {' and '.join(positional)}")
-    return layer
-
-
-def parse_layers(spec: str) -> list[dict]:
-    """Layer descriptions from the text grammar (:data:`LAYER_GRAMMAR`).
+    Notes
+    -----
+    The converter is called once with ``at=None`` per input shape (the result gives the
+    output shape, the stored entries of :func:`summary` and the matrix), and with the
+    layer's input when :func:`from_torch` linearises at a point. The receptive field of
+    :func:`summary` ends at a converted layer; its spectral norm is not computed.
 
     Examples
     --------
-    >>> parse_layers("conv1: conv 6 5x5 pad 2; relu; avgpool 2; linear 10")
-    ... # doctest: +NORMALIZE_WHITESPACE
-    [{'type': 'conv', 'name': 'conv1', 'out_channels': 6, 'kernel_size': (5, 5),
-      'padding': 2}, {'type': 'relu'}, {'type': 'avgpool', 'kernel_size': 2},
-     {'type': 'linear', 'out_features': 10}]
+    >>> import scipy.sparse as sp
+    >>> class Negate:  # stands for an nn.Module subclass
+    ...     pass
+    >>> register(Negate, lambda m, shape, at: (-sp.eye_array(math.prod(shape)), None, shape))
     """
-    if not isinstance(spec, str):
-        raise ConvmatError(f"spec={brief(spec)} must be a string")
-    parts = [p for p in spec.replace("\n", " ").split(";") if p.strip()]
-    if not parts:
-        raise ConvmatError(f"spec={brief(spec)} has no layers")
-    return [_parse_one(p, n) for n, p in enumerate(parts)]
+    _registry.register(module_type, converter)
 
 
-def _description_op(layer, number: int, ndim: int, channels: int) -> _Op:
-    if isinstance(layer, str):
-        layer = _parse_one(layer, number)
-    if not isinstance(layer, Mapping) or "type" not in layer:
-        raise ConvmatError(f"layers[{number}]={brief(layer)} must be a dict with a 'type' (or a "
-                           f"string like 'conv 6 5x5')")
-    d = dict(layer)
-    raw = str(d.pop("type")).lower()
-    name = str(d.pop("name", number))
-    kind = _KIND_ALIASES.get(raw)
-    if kind is None and raw.replace("_", "") in _ACTIVATION_NAMES:
-        kind = "activation"
-    if kind is None:
-        raise ConvmatError(f"layers[{number}] type={brief(raw)} is not a known layer type; use "
-                           f"one of {sorted(set(_KIND_ALIASES))} or an activation "
-                           f"({', '.join(sorted(_ACTIVATION_NAMES))})")
-    if "kernel" in d:
-        d["kernel_size"] = d.pop("kernel")
+def to_torch_sparse(A):
+    r"""A SciPy sparse matrix as a ``torch.sparse_csr_tensor`` (int64 indices, the values'
+    dtype kept).
 
-    def take(key, default):
-        return d.pop(key, default)
+    Parameters
+    ----------
+    A : scipy.sparse array or matrix (any format)
 
-    def per(value, what, minimum):
-        return as_per_dim(value, ndim, what, minimum=minimum)
+    Returns
+    -------
+    torch.Tensor
+        In the sparse CSR layout, of shape ``A.shape``: ``crow_indices`` is ``A.indptr``,
+        ``col_indices`` is ``A.indices`` (both int64), ``values`` is ``A.data``, of the
+        canonical CSR form (duplicates summed, columns sorted). PyTorch is imported here.
 
-    suffix = f"{ndim}d" if 1 <= ndim <= 3 else f"{ndim}-D"
-    cfg: dict = {}
-    parameters = 0
-    if kind in ("conv", "conv_transpose"):
-        out = as_int(take("out_channels", None), "out_channels")
-        kernel = per(take("kernel_size", None), "kernel_size", 1)
-        groups = as_int(take("groups", 1), "groups")
-        bias = bool(take("bias", True))
-        cfg = dict(ndim=ndim, in_channels=None, out_channels=out, kernel_size=kernel,
-                   stride=per(take("stride", 1), "stride", 1), padding=take("padding", 0),
-                   dilation=per(take("dilation", 1), "dilation", 1), groups=groups)
-        if kind == "conv":
-            cfg["padding_mode"] = take("padding_mode", take("mode", "zeros"))
-            parameters = out * (channels // groups) * math.prod(kernel) + (out if bias else 0)
-            type_ = f"Conv{suffix}"
-        else:
-            cfg["output_padding"] = take("output_padding", 0)
-            parameters = channels * (out // groups) * math.prod(kernel) + (out if bias else 0)
-            type_ = f"ConvTranspose{suffix}"
-        if isinstance(cfg["padding"], str) and kind == "conv_transpose":
-            raise ConvmatError(f"layers[{number}]: a transposed convolution's padding must be "
-                               f"numbers")
-        cfg["bias"] = bias
-    elif kind in ("avgpool", "maxpool"):
-        kernel = per(take("kernel_size", None), "kernel_size", 1)
-        stride = take("stride", None)
-        cfg = dict(ndim=ndim, kernel_size=kernel,
-                   stride=kernel if stride is None else per(stride, "stride", 1),
-                   padding=per(take("padding", 0), "padding", 0),
-                   dilation=per(take("dilation", 1), "dilation", 1),
-                   ceil_mode=bool(take("ceil_mode", False)),
-                   count_include_pad=bool(take("count_include_pad", True)),
-                   divisor_override=take("divisor_override", None))
-        if kind == "avgpool" and any(v != 1 for v in cfg["dilation"]):
-            raise ConvmatError(f"layers[{number}]: average pooling has no dilation")
-        type_ = f"{'Avg' if kind == 'avgpool' else 'Max'}Pool{suffix}"
-    elif kind in ("adaptive_avgpool", "adaptive_maxpool"):
-        cfg = dict(ndim=ndim, output_size=per(take("output_size", None), "output_size", 1))
-        type_ = f"Adaptive{'Avg' if 'avg' in kind else 'Max'}Pool{suffix}"
-    elif kind == "batchnorm":
-        cfg = dict(ndim=ndim, num_features=None)
-        parameters = 2 * channels
-        type_ = f"BatchNorm{suffix}"
-    elif kind == "linear":
-        out = as_int(take("out_features", None), "out_features")
-        bias = bool(take("bias", True))
-        cfg = dict(in_features=None, out_features=out, flatten=True, bias=bias)
-        type_ = "Linear"
-    elif kind == "flatten":
-        cfg = dict(start_dim=1, end_dim=-1)
-        type_ = "Flatten"
-    elif kind == "identity":
-        type_ = "Dropout" if raw == "dropout" else "Identity"
-    elif kind == "activation":
-        type_ = _ACTIVATION_NAMES[raw.replace("_", "")]
-    elif kind == "pad":
-        padding = take("padding", None)
-        cfg = dict(ndim=ndim, pairs=geometry.resolve_padding(padding, (1,) * ndim, (1,) * ndim,
-                                                             allow_negative=True),
-                   mode=take("mode", "zeros"), value=float(take("value", 0.0)))
-        if cfg["mode"] == "constant":
-            cfg["mode"] = "zeros"
-        type_ = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate":
-                 "ReplicationPad", "circular": "CircularPad"}.get(cfg["mode"], "Pad") + suffix
-    elif kind == "upsample":
-        cfg = dict(size=take("size", None), scale_factor=take("scale_factor", None),
-                   mode=take("mode", "nearest"), align_corners=bool(take("align_corners",
-                                                                        False)),
-                   recompute_scale_factor=None)
-        if cfg["mode"] not in _INTERPOLATION:
-            raise ConvmatError(f"layers[{number}]: mode={cfg['mode']!r} is not one of "
-                               f"{_INTERPOLATION}")
-        type_ = "Upsample"
-    elif kind in ("pixel_shuffle", "pixel_unshuffle"):
-        cfg = dict(factor=as_int(take("factor", None), "factor"))
-        type_ = "PixelShuffle" if kind == "pixel_shuffle" else "PixelUnshuffle"
-    d.pop("in_channels", None)
-    if d:
-        raise ConvmatError(f"layers[{number}] ({raw}): unknown keys {sorted(d)}")
-    return _Op(name, type_, kind, cfg, parameters=parameters)
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> T = to_torch_sparse(sp.csr_array([[1.0, 0.0], [0.0, 2.0]]))  # doctest: +SKIP
+    >>> T.to_dense()  # doctest: +SKIP
+    tensor([[1., 0.],
+            [0., 2.]], dtype=torch.float64)
+    """
+    import scipy.sparse as sp
 
+    from ._from_torch import _import_torch
 
-def _description_ops(layers, shape: tuple) -> tuple[list[_Op], list[tuple]]:
-    """Ops and shapes of a description list; parameter counts need the input channels."""
-    if isinstance(layers, str):
-        layers = parse_layers(layers)
-    if not isinstance(layers, Sequence) or not layers:
-        raise ConvmatError(f"layers={brief(layers)} must be a non-empty list of layer descriptions")
-    ops, shapes = [], [shape]
-    for number, layer in enumerate(layers):
-        current = shapes[-1]
-        ndim = max(len(current) - 1, 1)
-        try:
-            op = _description_op(layer, number, ndim, current[0])
-        except ConvmatError as exc:
-            raise ConvmatError(exc.message if exc.message.startswith("layers[")
-                               else f"layers[{number}]: {exc.message}") from None
-        if op.kind == "linear":
-            op.parameters = (math.prod(current) + op.cfg["bias"]) * op.cfg["out_features"]
-        try:
-            shapes.append(_out_shape(op, current))
-        except ConvmatError as exc:
-            raise ConvmatError(f"{op.label}: {exc.message}") from None
-        ops.append(op)
-    return ops, shapes
-
+    if not sp.issparse(A):
+        raise ConvmatError(f"A={type(A).__name__} must be a SciPy sparse array or matrix")
+    torch = _import_torch()
+    a = sp.csr_array(A)
+    if not a.has_canonical_format:
+        a = a.copy()
+        a.sum_duplicates()
+    with warnings.catch_warnings():  # the layout asked for: PyTorch's note on it is noise
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(torch.from_numpy(a.indptr.astype(np.int64)),
+                                       torch.from_numpy(a.indices.astype(np.int64)),
+                                       torch.from_numpy(np.ascontiguousarray(a.data)),
+                                       size=a.shape, check_invariants=False)  # canonical
 
 
 # ---------------------------------------------------------------------------- summaries
@@ -521,40 +327,43 @@ def summary(model, input_shape, *, in_channels: int | None = None) -> Summary:
     total                       50,692
     """
     with error_context("summary", input_shape=input_shape):
+        if in_channels is not None:
+            in_channels = as_int(in_channels, "in_channels")
+            if in_channels < 1:
+                raise ConvmatError(f"in_channels={in_channels} must be positive")
         torch_model = not isinstance(model, (str, Sequence))
         if torch_model:
-            ops = _torch_ops(model, count=True)
-            shapes = _shapes(ops, _input_shape(ops, input_shape, in_channels=in_channels))
+            stages = _torch_stages(model, count=True)
+            shapes = _shapes(stages, _input_shape(stages, input_shape, in_channels=in_channels))
         else:
             shape = as_shape(input_shape, "input_shape")
-            channels = 1 if in_channels is None else as_int(in_channels,
-                                                                     "in_channels")
-            ops, shapes = _description_ops(model, (channels, *shape))
+            stages, shapes = description_stages(model, (in_channels or 1, *shape))
         rows, stack, field_open = [], [], True
         spatial = shapes[0][1:]
-        for op, shape, out in zip(ops, shapes, shapes[1:]):
+        for stage, shape, out in zip(stages, shapes, shapes[1:]):
+            kind = stage.kind
             try:
-                stored, exact = _stored(op, shape)
-                step = _field_step(op, shape) if field_open else False
+                stored, exact = kind.stored(stage, shape, out)
+                step = kind.field_step(stage, shape) if field_open else Field.ENDS
                 value = None
-                if op.linear:
+                if stage.linear:
                     try:
-                        value = _spectral(op, shape, spectral_norm)
+                        value = kind.spectral(stage, shape, spectral_norm)
                     except ConvmatError:
                         value = None
             except ConvmatError as exc:
-                raise ConvmatError(f"{op.label}: {exc.message}") from None
-            if step is False:
+                raise ConvmatError(f"{stage.label}: {exc.message}") from None
+            if step is Field.ENDS:
                 field_open = False
-            elif step is not None:
+            elif step is not Field.KEEPS:
                 stack.append(step)
             rf = None
             if field_open and spatial:
                 rf = receptive_field(stack).size if stack else (1,) * len(spatial)
-            params = op.parameters if op.parameters is not None else 0
-            rows.append(LayerSummary(op.name, op.type, tuple(out), params,
+            params = stage.parameters if stage.parameters is not None else 0
+            rows.append(LayerSummary(stage.name, stage.type, tuple(out), params,
                                      (math.prod(out), math.prod(shape)), stored, exact,
-                                     op.linear, rf, None if value is None else float(value)))
+                                     stage.linear, rf, None if value is None else float(value)))
         # the column is shown when a layer with weights has a value (a description has none)
         return Summary(tuple(shapes[0]), rows,
                        spectral=any(r.spectral_norm is not None and r.parameters for r in rows))

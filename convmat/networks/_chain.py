@@ -1,7 +1,7 @@
 r"""Products of a chain of layer factors: a network's matrix, and its Jacobian at a point.
 
 A factor is a SciPy CSR array, a dense ``numpy`` array (a partial product that came out
-mostly full), a convolution held lazily (:class:`convmat._layers._LazyConv`: its matrix
+mostly full), a convolution held lazily (:class:`convmat.networks._factors.LazyConv`: its matrix
 is built only when a sparse product needs it, a dense partial goes through the
 matrix-free operator) or a :class:`Rows` matrix (at most one entry per row: the Jacobian
 of an activation, a diagonal, or of max pooling, a selection), which is multiplied by
@@ -20,65 +20,24 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _engine
-from ._layers import (
-    _activation,
-    _adaptive_windows,
-    _kron_all,
-    _LazyConv,
-    _matrix,
-    _out_shape,
-    _pool_pairs,
-    _spatial,
-    _window_matrix,
-)
 from .._memory import check_budget, index_dtype_for
 from ..errors import ConvmatError
-from ..pooling import pool_geometry
+from ._factors import LazyConv, Rows, apply
 
 __all__ = ["Rows", "compose", "linearise"]
 
 
-class Rows:
-    """A matrix with at most one stored entry per row: row ``r`` holds ``values[r]`` in
-    column ``columns[r]`` (a zero value stores nothing). ``diag(d)`` is ``Rows(arange, d)``;
-    the selection of the windows' maxima is ``Rows(argmax, 1)``."""
-
-    def __init__(self, columns: np.ndarray, values: np.ndarray, n_columns: int,
-                 diagonal: bool = False):
-        self.columns = np.asarray(columns, dtype=np.int64)
-        self.values = np.asarray(values, dtype=np.float64)
-        self.shape = (self.columns.size, int(n_columns))
-        self.diagonal = diagonal  # columns == arange: a diagonal matrix
-
-    @classmethod
-    def diag(cls, values: np.ndarray) -> Rows:
-        return cls(np.arange(values.size), values, values.size, diagonal=True)
-
-    def tocsr(self) -> sp.csr_array:
-        keep = self.values != 0
-        indptr = np.concatenate(([0], np.cumsum(keep)))
-        return sp.csr_array((self.values[keep], self.columns[keep], indptr), shape=self.shape)
-
-    def __matmul__(self, v: np.ndarray) -> np.ndarray:  # a vector (the bias carried through)
-        return self.values * v[self.columns]
-
-
 def _built(a):
-    if isinstance(a, _LazyConv):
+    if isinstance(a, LazyConv):
         return a.matrix()
     return a.tocsr() if isinstance(a, Rows) else a
-
-
-def _apply(a, v: np.ndarray) -> np.ndarray:
-    """``a @ v`` for a vector ``v``."""
-    return a.operator.matvec(v) if isinstance(a, _LazyConv) else a @ v
 
 
 def _gather_rows(rows: Rows, right):
     """``rows @ right``: the rows ``right[columns]`` scaled by ``values``."""
     if isinstance(right, np.ndarray):
         return rows.values[:, None] * right[rows.columns]
-    if isinstance(right, _LazyConv):  # only the rows needed are built, when it can
+    if isinstance(right, LazyConv):  # only the rows needed are built, when it can
         picked = right.take_rows(rows.columns, rows.values)
         if picked is not None:
             return picked
@@ -136,9 +95,9 @@ def _product(left, right, what: str):
     if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
         size = left.shape[0] * right.shape[1]
         check_budget(8 * size, what, nnz=size)
-        if isinstance(right, _LazyConv):  # rows of `left` through the transposed layer
+        if isinstance(right, LazyConv):  # rows of `left` through the transposed layer
             return np.asarray(right.operator.rmatmat(left.T)).T
-        if isinstance(left, _LazyConv):
+        if isinstance(left, LazyConv):
             return np.asarray(left.operator.matmat(right))
         return np.asarray(left @ right)
     left, right = _built(left), _built(right)
@@ -159,7 +118,7 @@ def _counts(a) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(a, Rows):
         stored = a.values != 0
         return np.bincount(a.columns[stored], minlength=a.shape[1]), stored.astype(np.int64)
-    if isinstance(a, _LazyConv) and a._built is None:
+    if isinstance(a, LazyConv) and not a.built:
         return a.counts()
     a = _built(a)
     if isinstance(a, np.ndarray):
@@ -204,7 +163,7 @@ def compose(pairs: list, n_in: int, n_out: int):
             costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
             i = int(np.argmin(costs))
         a = _product(mats[i + 1], mats[i], "the network's matrix")
-        b = _apply(mats[i + 1], biases[i]) + biases[i + 1]
+        b = apply(mats[i + 1], biases[i]) + biases[i + 1]
         mats[i:i + 2], biases[i:i + 2] = [a], [b]
         if counts:
             counts[i:i + 2] = [_counts(a)]
@@ -236,46 +195,20 @@ def _dense_csr(a: np.ndarray) -> sp.csr_array:
     return out
 
 
-def _maxima(op, x: np.ndarray, shape: tuple) -> Rows:
-    """Max pooling's Jacobian at ``x``: the selection of every window's maximum (the first
-    in C order, the last NaN), as :func:`convmat.max_pool_matrix` picks it or, for adaptive
-    windows, by the engine's row maxima on the windows' matrix."""
-    cfg, n = op.cfg, op.cfg["ndim"]
-    lead, spatial = _spatial(shape, n, op)
-    if op.kind == "adaptive_maxpool":
-        factors = [_window_matrix(*_adaptive_windows(i, o), i)
-                   for i, o in zip(spatial, _out_shape(op, shape)[-n:])]
-        windows = _kron_all(factors, lead)
-        columns = windows.indices[_engine.row_argmax(windows.indptr, windows.indices, x)]
-        return Rows(columns, np.ones(columns.size), windows.shape[1])
-    pairs, _ = _pool_pairs(spatial, cfg["kernel_size"], cfg["stride"], cfg["padding"],
-                           cfg["dilation"], cfg["ceil_mode"], "max pooling")
-    geom = pool_geometry(spatial, cfg["kernel_size"], stride=cfg["stride"], padding=pairs,
-                         dilation=cfg["dilation"], channels=lead)
-    columns = _engine.window_maxima(x.reshape(lead, *spatial), geom, guard="max pooling")
-    return Rows(columns, np.ones(columns.size), geom.shape[1])
-
-
-def linearise(ops, shapes, x: np.ndarray):
+def linearise(stages, shapes, x: np.ndarray):
     """(Jacobian, f(x) - J x) at ``x``: every layer's factor at its own input, multiplied
-    by :func:`compose`. Activations contribute ``diag(slope)``, max pooling its selection
-    (both :class:`Rows`), linear layers their matrix; a layer's output is its factor
-    applied to its input (plus its bias), an activation's its own formula."""
+    by :func:`compose` (each layer's kind gives its factor: :meth:`Kind.jacobian
+    <convmat.networks._kinds.Kind.jacobian>`). Activations contribute ``diag(slope)``, max
+    pooling its selection (both :class:`Rows`), linear layers their matrix; a layer's
+    output is its factor applied to its input (plus its bias), an activation's its own
+    formula."""
     value = x.reshape(-1)
     pairs = []
-    for op, shape, out_shape in zip(ops, shapes, shapes[1:]):
+    for stage, shape, out_shape in zip(stages, shapes, shapes[1:]):
         try:
-            if op.kind == "activation":
-                slope, after = _activation(op, value, shape)
-                factor, bias = Rows.diag(slope), None
-            elif op.kind in ("maxpool", "adaptive_maxpool"):
-                factor, bias = _maxima(op, value, shape), None
-                after = value[factor.columns]
-            else:
-                factor, bias = _matrix(op, shape, out_shape)
-                after = value if factor is None else _apply(factor, value) + bias
+            factor, bias, after = stage.kind.jacobian(stage, value, shape, out_shape)
         except ConvmatError as exc:
-            raise ConvmatError(f"{op.label}: {exc.message}") from None
+            raise ConvmatError(f"{stage.label}: {exc.message}") from None
         pairs.append((factor, np.zeros(after.size) if bias is None else bias))
         value = after
     a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))

@@ -1,0 +1,471 @@
+r"""Transposed convolution by superposition: every input entry stamps a scaled copy of the
+kernel into the output, overlaps add up (the *scatter* view of
+:func:`convmat.conv_transpose_matrix`, whose column ``m`` is the stamp of input entry ``m``).
+
+Per dimension, input entry :math:`m` and kernel tap :math:`j` write output position
+
+.. math::
+
+    p = m\,s + j\,d - b
+
+(stride :math:`s`, dilation :math:`d`, padding :math:`(b, a)`; positions outside
+``[0, o)`` are cropped). The number of pairs :math:`(m, j)` writing a position factorises
+over the dimensions, so :func:`overlap_counts` is an outer product of 1-D counts; where the
+stride does not divide the kernel's extent the counts alternate (the checkerboard of
+transposed-convolution up-sampling).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._drawing import (
+    COLORS,
+    _bare,
+    _check_drawable,
+    _fit,
+    _fmt,
+    _fontsize,
+    _ink,
+    _mpl,
+    _new_figure,
+    _rgba,
+    _squares,
+)
+from .._memory import check_budget
+from .._validate import as_array, as_shape, as_weight
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import conv_transpose_geometry
+
+__all__ = ["overlap_counts", "animate_superposition", "plot_overlap"]
+
+#: most (frame, output) values an animation of the superposition stores
+_MAX_SUMS = 4_000_000
+
+
+class _Stamps:
+    """The geometry of the superposition: shapes, stride, dilation, padding per dim."""
+
+    def __init__(self, input_shape, kernel_shape, stride, padding, dilation, output_padding):
+        kshape = as_shape(kernel_shape, "kernel_shape")
+        ishape = as_shape(input_shape, "input_shape")
+        if len(kshape) != len(ishape):
+            raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions "
+                               f"but input_shape={brief(ishape)} has {len(ishape)}")
+        geom = conv_transpose_geometry(kshape, ishape, stride=stride, padding=padding,
+                                       output_padding=output_padding, dilation=dilation)
+        self.input_shape, self.kernel_shape = ishape, kshape
+        self.output_shape = geom.input_shape  # the transposed output
+        self.stride, self.dilation, self.padding = geom.stride, geom.dilation, geom.padding
+        self.kwargs = dict(stride=stride, padding=padding, dilation=dilation,
+                           output_padding=output_padding)
+        # every position a stamp can reach, in output coordinates: [-b, (i-1)s + d(k-1) - b]
+        self.reach = tuple((-b, (i - 1) * s + d * (k - 1) - b) for i, k, s, d, (b, _) in
+                           zip(ishape, kshape, self.stride, self.dilation, self.padding))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.input_shape)
+
+    def counts_1d(self, axis: int) -> np.ndarray:
+        i, k = self.input_shape[axis], self.kernel_shape[axis]
+        s, d, (b, _) = self.stride[axis], self.dilation[axis], self.padding[axis]
+        o = self.output_shape[axis]
+        check_budget(8 * (2 * i * k + o), f"the {i * k:,} (input, tap) pairs of axis {axis}")
+        pos = (np.arange(i)[:, None] * s + np.arange(k)[None, :] * d - b).ravel()
+        pos = pos[(pos >= 0) & (pos < o)]
+        return np.bincount(pos, minlength=o).astype(np.int64)
+
+    def stamp(self, m: int) -> np.ndarray:
+        """(taps, N) output positions (uncropped) written by flat input entry ``m``."""
+        start = np.array(np.unravel_index(m, self.input_shape)) * np.asarray(self.stride)
+        taps = np.indices(self.kernel_shape).reshape(self.ndim, -1).T
+        return start + taps * np.asarray(self.dilation) - np.array([b for b, _ in
+                                                                    self.padding])
+
+
+def overlap_counts(input_shape: Sequence[int], kernel_shape: Sequence[int], *, stride=1,
+                   padding=0, dilation=1, output_padding=0) -> np.ndarray:
+    r"""How many (input entry, kernel tap) pairs of a transposed convolution write each output.
+
+    Parameters
+    ----------
+    input_shape, kernel_shape : sequence of int
+        Spatial shapes of the transposed convolution's input and kernel (any dimension).
+    stride, padding, dilation, output_padding
+        As in :func:`convmat.conv_transpose_matrix`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integers of the transposed output's shape
+        (:func:`convmat.conv_transpose_output_shape`).
+
+    Notes
+    -----
+    The count at output position :math:`p` is the number of pairs :math:`(m, j)` with
+    :math:`m s + j d - b = p` per dimension, a product over the dimensions; it equals the
+    number of stored entries of row :math:`p` of ``conv_transpose_matrix(np.ones(kernel_shape),
+    ...)``. Stride 2 with kernel 3 alternates 1, 2, 1, 2, ... (a checkerboard in 2-D);
+    kernel 4 covers every position twice (but the two at the ends).
+
+    Examples
+    --------
+    >>> overlap_counts((4,), (3,), stride=2).tolist()
+    [1, 1, 2, 1, 2, 1, 2, 1, 1]
+    >>> overlap_counts((4,), (4,), stride=2, padding=1).tolist()
+    [1, 2, 2, 2, 2, 2, 2, 1]
+    """
+    with error_context("overlap_counts", input_shape=input_shape, kernel_shape=kernel_shape):
+        st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
+        check_budget(8 * math.prod(st.output_shape), f"overlap counts of shape "
+                     f"{st.output_shape}")
+        counts = st.counts_1d(0)
+        for axis in range(1, st.ndim):
+            counts = np.multiply.outer(counts, st.counts_1d(axis))
+        return counts
+
+
+def _values(st: _Stamps, x, weight):
+    """``x`` of the input shape and ``weight`` of the kernel shape (ones when not given)."""
+    n = st.ndim
+    if weight is None:
+        w = np.ones(st.kernel_shape, dtype=np.int64)
+    else:
+        w = as_weight(weight)
+        if w.ndim == n + 2 and w.shape[:2] == (1, 1):
+            w = w[0, 0]
+        if w.shape != st.kernel_shape:
+            raise ConvmatError(f"weight.shape={brief(w.shape)} must be kernel_shape="
+                               f"{st.kernel_shape!r} (or (1, 1, *kernel_shape))")
+        if w.dtype.kind not in "biuf":
+            raise ConvmatError(f"weight has dtype {w.dtype}; the pictures show real numbers")
+    if x is None:
+        xa = np.ones(st.input_shape, dtype=np.int64)
+    else:
+        xa = as_array(x, "x")
+        if xa.size != math.prod(st.input_shape) or xa.ndim not in (1, n, n + 1):
+            raise ConvmatError(f"x.shape={brief(xa.shape)} must be input_shape="
+                               f"{st.input_shape!r}")
+        if xa.dtype.kind not in "biuf":
+            raise ConvmatError(f"x has dtype {xa.dtype}; the pictures show real numbers")
+        xa = xa.reshape(st.input_shape)
+    return xa, w
+
+
+def running_sums(st: _Stamps, x, w) -> np.ndarray:
+    """``(frames, *output_shape)``: the output after input entries ``0..t`` have stamped,
+    from the columns of :func:`convmat.conv_transpose_matrix`."""
+    import scipy.sparse as sp
+
+    from ..sparse import conv_transpose_matrix
+
+    frames, outputs = math.prod(st.input_shape), math.prod(st.output_shape)
+    if frames * outputs > _MAX_SUMS:
+        raise ConvmatError(f"animate_superposition would show {frames:,} frames of "
+                           f"{outputs:,} outputs; draw a smaller geometry (at most "
+                           f"{_MAX_SUMS:,} values)")
+    a = sp.csc_array(conv_transpose_matrix(w, st.input_shape, **st.kwargs))
+    sums = np.zeros((frames, outputs), dtype=np.result_type(a.dtype, x.dtype))
+    xs = x.ravel()
+    for m in range(frames):
+        col = slice(a.indptr[m], a.indptr[m + 1])
+        sums[m:, a.indices[col]] += a.data[col] * xs[m]
+    return sums.reshape((frames, *st.output_shape))
+
+
+def _planar(st: _Stamps):
+    """(rows, cols) helpers: 1-D shapes as one row."""
+    def two(shape):
+        return tuple(shape) if st.ndim == 2 else (1, shape[0])
+
+    reach = st.reach if st.ndim == 2 else ((0, 0), st.reach[0])
+    return two(st.input_shape), two(st.output_shape), reach
+
+
+def _shade(values, vmax):
+    """Output cells: white to the output green by |value| / vmax."""
+    lo, hi = np.array(_rgba("#ffffff")), np.array(_rgba(COLORS["output"]))
+    share = np.clip(np.abs(np.asarray(values, dtype=float)) / max(vmax, 1e-12), 0, 1)
+    return lo + (hi - lo) * (0.85 * share)[..., None]
+
+
+def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
+                          stride=1, padding=0, dilation=1, output_padding=0, x=None,
+                          weight=None, figsize=None, fontsize=None):
+    r"""Animate a transposed convolution as a scatter: each input entry stamps ``x[m] · w``.
+
+    Parameters
+    ----------
+    input_shape, kernel_shape : sequence of int
+        1-D or 2-D spatial shapes of the transposed convolution's input and kernel.
+    stride, padding, dilation, output_padding
+        As in :func:`convmat.conv_transpose_matrix`.
+    x : array_like, optional
+        Input values (default ones: the running sum then counts the overlaps).
+    weight : array_like, optional
+        Kernel values (default ones).
+    figsize : (float, float), optional
+    fontsize : float, optional
+        Size of the titles (the numbers in the cells are fitted to them).
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        One frame per input entry (C order). Frame ``t`` adds ``x[t] · w`` at its place in
+        the output (the stamp outlined; its part in the padding is cropped) and shows the
+        running sum. Attributes: ``show_frame(t)``, ``n_frames``, ``sums`` (the running
+        sums, ``(n_frames, *output_shape)``), ``stamps`` (``stamps[t]``: the output
+        positions, uncropped, input entry ``t`` writes), ``artists`` and ``figure``.
+
+    Notes
+    -----
+    ``sums[t]`` is :math:`\sum_{m \le t} x_m\, A_{:, m}` with
+    :math:`A` = ``conv_transpose_matrix(weight, input_shape, ...)``, so the last frame is
+    :math:`A x`. With the default ones it is :func:`overlap_counts`.
+
+    Examples
+    --------
+    >>> anim = animate_superposition((3,), (3,), stride=2)
+    >>> anim.n_frames, anim.sums[-1].tolist()
+    (3, [1, 1, 2, 1, 2, 1, 1])
+    """
+    with error_context("animate_superposition", input_shape=input_shape,
+                       kernel_shape=kernel_shape):
+        st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
+        _check_drawable(st.ndim, "animate_superposition", (1, 2))
+        xa, w = _values(st, x, weight)
+        sums = running_sums(st, xa, w)
+        _mpl()
+        anim = _draw_superposition(st, xa, w, sums, figsize, fontsize)
+        anim.sums = sums
+        anim.stamps = [st.stamp(m) for m in range(anim.n_frames)]
+        return anim
+
+
+def _title(st: _Stamps) -> str:
+    def dims(shape):
+        return "×".join(map(str, shape))
+
+    parts = [f"transposed convolution by superposition: input {dims(st.input_shape)}",
+             f"kernel {dims(st.kernel_shape)}"]
+    if any(s != 1 for s in st.stride):
+        parts.append(f"stride {dims(st.stride)}")
+    if any(b or a for b, a in st.padding):
+        parts.append("padding " + ", ".join(f"{b}:{a}" if b != a else str(b)
+                                            for b, a in st.padding))
+    if any(d != 1 for d in st.dilation):
+        parts.append(f"dilation {dims(st.dilation)}")
+    return ", ".join(parts[:2]) + "\n" + ", ".join(parts[2:] + [
+        f"output {dims(st.output_shape)}"])
+
+
+def _draw_superposition(st, xa, w, sums, figsize, fontsize):
+    from matplotlib.collections import PolyCollection
+
+    from ._animation import _animation
+
+    ishape, oshape, reach = _planar(st)
+    # the drawn output canvas: the output and every position a stamp reaches
+    lo = np.array([min(0, r0) for r0, _ in reach])
+    hi = np.array([max(o, r1 + 1) for o, (_, r1) in zip(oshape, reach)])
+    canvas = hi - lo
+    gap = 1.6
+    span_w = ishape[1] + gap + canvas[1]
+    span_h = max(ishape[0], canvas[0])
+    cell = float(np.clip(7.6 / span_w, 0.3, 0.7))
+    cell = min(cell, 4.6 / span_h)
+    width, height = figsize or (max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
+    fig = _new_figure(width, height)
+    ax = fig.add_axes((0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
+    ax.set_xlim(-0.2, span_w + 0.2)
+    ax.set_ylim(span_h + 0.2, -0.6)
+    _bare(ax)
+    fs = fontsize or _fontsize(fig, ax, span_w + 0.4, span_h + 0.8)
+    in0 = np.array([(span_h - ishape[0]) / 2.0, 0.0])
+    out0 = np.array([(span_h - canvas[0]) / 2.0, ishape[1] + gap]) - lo  # output (0, 0)
+    # input grid with the values
+    rr, cc = np.indices(ishape).reshape(2, -1)
+    in_cells = PolyCollection(_squares(cc + in0[1], rr + in0[0]), facecolors=COLORS["input"],
+                              edgecolors=COLORS["input_edge"], linewidths=1.0, zorder=1)
+    in_cells.set_gid("input-cells")
+    ax.add_collection(in_cells)
+    fs_x = min(_fit(fs, _fmt(v)) for v in xa.ravel())
+    for r, c, v in zip(rr, cc, xa.ravel()):
+        ax.text(c + in0[1] + 0.5, r + in0[0] + 0.5, _fmt(v), ha="center", va="center",
+                fontsize=fs_x, color=COLORS["text"], zorder=4)
+    # canvas cells: the output, the cropped positions (padding) and never-written positions
+    gr, gc = np.indices(tuple(canvas)).reshape(2, -1) + lo[:, None]
+    inside = (gr >= 0) & (gr < oshape[0]) & (gc >= 0) & (gc < oshape[1])
+    reached = ((gr >= reach[0][0]) & (gr <= reach[0][1]) & (gc >= reach[1][0])
+               & (gc <= reach[1][1]))
+    cropped = ~inside & reached
+    if cropped.any():
+        crop = PolyCollection(_squares(gc[cropped] + out0[1], gr[cropped] + out0[0]),
+                              facecolors=COLORS["padding"], edgecolors=COLORS["padding_edge"],
+                              linestyles="--", linewidths=1.0, zorder=1)
+        crop.set_gid("cropped")
+        ax.add_collection(crop)
+    orr, occ = np.indices(oshape).reshape(2, -1)
+    out_verts = _squares(occ + out0[1], orr + out0[0])
+    extra = ~(((orr >= reach[0][0]) & (orr <= reach[0][1])) & ((occ >= reach[1][0])
+                                                                  & (occ <= reach[1][1])))
+    out_cells = PolyCollection(out_verts, facecolors="#ffffff", edgecolors=COLORS["grid"],
+                               linewidths=1.0, zorder=1.2)
+    out_cells.set_gid("output")
+    ax.add_collection(out_cells)
+    if extra.any():  # output padding: rows / columns no stamp reaches
+        ax.add_collection(PolyCollection(
+            _squares(occ[extra] + out0[1], orr[extra] + out0[0], 0.06), facecolors="none",
+            edgecolors=COLORS["output"], linestyles=":", linewidths=1.4, zorder=1.3))
+    flat = sums.reshape(len(sums), -1)
+    # written[t]: the outputs some stamp 0..t has reached (a zero sum shows as 0 there)
+    written = np.zeros(flat.shape, dtype=bool)
+    for m in range(len(flat)):
+        pos = st.stamp(m)
+        keep = np.all((pos >= 0) & (pos < np.asarray(st.output_shape)), axis=1)
+        written[m, np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)] = True
+    written = np.logical_or.accumulate(written, axis=0)
+    vmax = float(np.abs(flat).max()) if flat.size else 1.0
+    texts = [ax.text(v[0, 0] + 0.5, v[0, 1] + 0.5, "", ha="center", va="center",
+                     fontsize=min(_fit(fs, _fmt(flat[-1].max())), _fit(fs, _fmt(
+                         flat[-1].min()))), zorder=4) for v in out_verts]
+    # the stamp of the current input entry, and the entry itself
+    stamp = PolyCollection(_squares([0], [0], 0.05), facecolors=_rgba(COLORS["kernel"], 0.25),
+                           edgecolors=COLORS["kernel"], linewidths=2.2, zorder=3)
+    stamp.set_gid("stamp")
+    ax.add_collection(stamp)
+    current = PolyCollection(_squares([0], [0], 0.04), facecolors="none",
+                             edgecolors=COLORS["kernel"], linewidths=2.6, zorder=3)
+    current.set_gid("current")
+    ax.add_collection(current)
+    (link,) = ax.plot([], [], color=COLORS["kernel"], linewidth=1.6, zorder=0.5)
+    # the stamp's values x_m w_j, small in each stamp cell's corner
+    wflat = w.ravel()
+    fs_s = 0.62 * min(_fit(fs, "+" + _fmt(v * u)) for v in (xa.min(), xa.max())
+                      for u in (wflat.min(), wflat.max()))
+    stamp_texts = [ax.text(0, 0, "", ha="right", va="bottom", fontsize=fs_s,
+                           color="#8a5a00", zorder=4.5) for _ in wflat]
+    label = dict(fontsize=fs * 1.15, color=COLORS["text"], ha="center", va="bottom")
+    ax.text(in0[1] + ishape[1] / 2, min(in0[0], out0[0] + lo[0]) - 0.1, "input $x$", **label)
+    ax.text(out0[1] + oshape[1] / 2, min(in0[0], out0[0] + lo[0]) - 0.1,
+            "output: running sum of the stamps $x_m\\,w$", **label)
+    fig.text(0.5, 1 - 0.1 / height, _title(st), ha="center", va="top",
+             fontsize=fontsize or 12, color=COLORS["text"])
+    _superposition_legend(fig, cropped.any(), extra.any())
+
+    def update(t: int) -> None:
+        pos = st.stamp(t)
+        if st.ndim == 1:
+            pos = np.stack([np.zeros(len(pos)), pos[:, 0]], -1)
+        stamp.set_verts(_squares(pos[:, 1] + out0[1], pos[:, 0] + out0[0], 0.05))
+        r, c = np.unravel_index(t, ishape)
+        current.set_verts(_squares([c + in0[1]], [r + in0[0]], 0.04))
+        now = flat[t]
+        faces = _shade(now, vmax)
+        out_cells.set_facecolors(faces)
+        for text, v, face, on in zip(texts, now, faces, written[t]):
+            text.set_text(_fmt(v) if on else "")
+            text.set_color(_ink(face))
+        xm = xa.ravel()[t]
+        for text, (pr, pc), v in zip(stamp_texts, pos, wflat):
+            text.set_position((pc + out0[1] + 0.94, pr + out0[0] + 0.96))
+            text.set_text(("+" if xm * v >= 0 else "") + _fmt(xm * v))
+        centre = pos.mean(axis=0)
+        link.set_data([c + in0[1] + 1.0, centre[1] + out0[1] + 0.5],
+                      [r + in0[0] + 0.5, centre[0] + out0[0] + 0.5])
+
+    animated = [out_cells, stamp, current, link, *texts, *stamp_texts]
+    return _animation(fig, update, len(sums), {"stamp": stamp, "current": current,
+                                               "output": out_cells}, animated,
+                      lambda: animated)
+
+
+def _superposition_legend(fig, cropped: bool, extra: bool) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=COLORS["input"], edgecolor=COLORS["input_edge"], label="input"),
+               Patch(facecolor=_rgba(COLORS["kernel"], 0.25), edgecolor=COLORS["kernel"],
+                     label="stamp $x_m\\,w$"),
+               Patch(facecolor=COLORS["output_light"], edgecolor=COLORS["grid"],
+                     label="output (sum)")]
+    if cropped:
+        handles.append(Patch(facecolor=COLORS["padding"], edgecolor=COLORS["padding_edge"],
+                             linestyle="--", label="cropped by padding"))
+    if extra:
+        handles.append(Patch(facecolor="none", edgecolor=COLORS["output"], linestyle=":",
+                             label="output padding"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+               fontsize=10.5, bbox_to_anchor=(0.5, 0.005), handlelength=1.2,
+               columnspacing=1.0)
+
+
+def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, stride=1,
+                 padding=0, dilation=1, output_padding=0, ax=None, figsize=None,
+                 fontsize=None):
+    r"""Heat map of :func:`overlap_counts`: how many stamps add up at each output position.
+
+    Parameters
+    ----------
+    input_shape, kernel_shape, stride, padding, dilation, output_padding
+        As in :func:`overlap_counts` (1-D or 2-D).
+    ax : matplotlib.axes.Axes, optional
+    figsize : (float, float), optional
+    fontsize : float, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The cells (gid ``"counts"``) coloured by count, the count printed in each.
+
+    Examples
+    --------
+    >>> fig = plot_overlap((3, 3), (3, 3), stride=2)
+    >>> fig.axes[0].get_title()
+    'overlap counts: stride 2×2, kernel 3×3 (3 distinct)'
+    """
+    from ._drawing import _check_ax
+
+    with error_context("plot_overlap", input_shape=input_shape, kernel_shape=kernel_shape):
+        ax = _check_ax(ax, "plot_overlap")
+        st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
+        _check_drawable(st.ndim, "plot_overlap", (1, 2))
+        counts = overlap_counts(input_shape, kernel_shape, stride=stride, padding=padding,
+                                dilation=dilation, output_padding=output_padding)
+        if counts.size > 40_000:
+            raise ConvmatError(f"plot_overlap would draw {counts.size:,} cells; draw a "
+                               f"smaller geometry (overlap_counts gives the numbers)")
+        _mpl()
+        from matplotlib.collections import PolyCollection
+
+        grid = counts if st.ndim == 2 else counts[None, :]
+        h, wd = grid.shape
+        if ax is None:
+            cell = float(np.clip(6.0 / wd, 0.25, 0.6))
+            width, height = figsize or (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
+            fig = _new_figure(width, height)
+            ax = fig.add_axes((0.3 / width, 0.15 / height, 1 - 0.6 / width,
+                               1 - 0.75 / height))
+        fig = ax.figure
+        ax.set_xlim(-0.05, wd + 0.05)
+        ax.set_ylim(h + 0.05, -0.05)
+        _bare(ax)
+        rr, cc = np.indices(grid.shape).reshape(2, -1)
+        faces = _shade(grid.ravel(), grid.max() if grid.size else 1)
+        cells = PolyCollection(_squares(cc, rr), facecolors=faces, edgecolors=COLORS["grid"],
+                               linewidths=0.8)
+        cells.set_gid("counts")
+        ax.add_collection(cells)
+        fs = fontsize or 11
+        num = _fontsize(fig, ax, wd + 0.1, h + 0.1)
+        for r, c, v, face in zip(rr, cc, grid.ravel(), faces):
+            ax.text(c + 0.5, r + 0.5, str(int(v)), ha="center", va="center", fontsize=num,
+                    color=_ink(face))
+        ax.set_title(f"overlap counts: stride {'×'.join(map(str, st.stride))}, kernel "
+                     f"{'×'.join(map(str, st.kernel_shape))} "
+                     f"({len(np.unique(counts))} distinct)", fontsize=fs,
+                     color=COLORS["text"])
+        return fig
