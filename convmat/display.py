@@ -119,7 +119,10 @@ def _large(obj) -> bool:
 def describe(obj) -> str:
     """One line about a (large) symbolic matrix or product: type, shape, stored entries."""
     matrix = OPERAND(obj)
-    rows, cols = matrix.shape
+    shape = getattr(matrix, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise ConvmatError(f"obj={brief(obj)} is not a matrix (no two-dimensional shape)")
+    rows, cols = shape
     nnz = matrix.nnz() if callable(getattr(matrix, "nnz", None)) else None
     geom = getattr(matrix, "geometry", None)
     where = "" if geom is None else (

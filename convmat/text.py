@@ -249,6 +249,8 @@ def markdown_cell(text: str) -> str:
     >>> print(markdown_cell("a|b*c"))
     a\|b\*c
     """
+    if not isinstance(text, str):
+        raise ConvmatError(f"text={brief(text)} must be a string")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
 
 

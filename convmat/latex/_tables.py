@@ -2,6 +2,9 @@ r"""Tables in LaTeX: a network summary (:func:`convmat.summary`) as a ``tabular`
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..errors import ConvmatError, brief
 from ..layout import summary_cells
 from ._pages import document
 from ._strings import escape_text
@@ -35,6 +38,8 @@ def summary_latex(s, *, standalone: bool = False) -> str:
     \hline
     \end{tabular}
     """
+    if not isinstance(standalone, (bool, np.bool_)):
+        raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
     header, rows, footer = summary_cells(s, times="x", le="≤")
     spec = "ll" + "r" * (len(header) - 2)
     cells = [[escape_text(c) if i < 2 else _numbers(c) for i, c in enumerate(row)]

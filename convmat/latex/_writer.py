@@ -14,7 +14,14 @@ import numpy as np
 from .._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
 from .._validate import as_int, check_choice
 from ..errors import ConvmatError, brief
-from ..layout import Highlights, MatrixLayout, kong_lucey_layout, matrix_layout, padded_sources
+from ..layout import (
+    Highlights,
+    MatrixLayout,
+    check_limit,
+    kong_lucey_layout,
+    matrix_layout,
+    padded_sources,
+)
 from ._cells import (
     Formatter,
     Mark,
@@ -30,16 +37,6 @@ from ._strings import check_name, math_entries
 
 __all__ = ["Style", "check_limit", "check_part_free", "own_base", "style", "write_kong_lucey",
            "write_matrix"]
-
-
-def check_limit(value: object, name: str) -> int | None:
-    """``max_rows``/``max_cols``: None or at least 2 (one entry and the ellipsis)."""
-    if value is None:
-        return None
-    value = as_int(value, name)
-    if value < 2:
-        raise ConvmatError(f"{name}={value} must be at least 2 (one entry and the ellipsis)")
-    return value
 
 
 def _check_precision(value: object) -> int:
