@@ -138,7 +138,7 @@ def section_small(args):
     line = f"  CPU time (not counting time the process waits): {cpu * 1e3:6.3f} ms"
     engine = getattr(getattr(convmat, "_engine", None), "_small_cached", None)
     if engine is not None:  # the structure of a repeated small geometry is cached
-        remembered = getattr(convmat.geometry.conv_geometry, "cache_clear", None)
+        remembered = getattr(convmat.geometry.convolution_geometry, "cache_clear", None)
 
         def first():
             engine.cache_clear()
@@ -172,7 +172,7 @@ def section_scaling(args):
     cache = getattr(getattr(convmat, "_engine", None), "_small_cached", None)
     if cache is not None:  # the 1e5 case's structure is cached per geometry: build it cold
         w = rng.standard_normal((4, 4, 3, 3))
-        remembered = getattr(convmat.geometry.conv_geometry, "cache_clear", lambda: None)
+        remembered = getattr(convmat.geometry.convolution_geometry, "cache_clear", lambda: None)
 
         def cold():
             cache.cache_clear()

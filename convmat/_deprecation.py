@@ -11,7 +11,7 @@ import warnings
 
 from .errors import ConvmatError
 
-__all__ = ["MISSING", "renamed", "warn_renamed"]
+__all__ = ["MISSING", "deprecated", "renamed", "warn_renamed"]
 
 
 class _Missing:
@@ -25,10 +25,15 @@ class _Missing:
 MISSING = _Missing()
 
 
+def deprecated(message: str, stacklevel: int = 2) -> None:
+    """Issue a :class:`DeprecationWarning`; ``stacklevel`` counts from the caller of this
+    function (2: the caller's caller, the user's line)."""
+    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel + 1)
+
+
 def warn_renamed(call: str, old: str, new: str, stacklevel: int = 3) -> None:
     """Warn that ``call(old=...)`` is now spelled ``call(new=...)``."""
-    warnings.warn(f"{call}({old}=...) is deprecated; use {call}({new}=...)",
-                  DeprecationWarning, stacklevel=stacklevel + 1)
+    deprecated(f"{call}({old}=...) is deprecated; use {call}({new}=...)", stacklevel + 1)
 
 
 def renamed(call: str, old: str, old_value: object, new: str, new_value: object,

@@ -59,7 +59,8 @@ from ._padmap import index_map
 from ._runs import rest_runs, write_rest
 from .geometry import ConvGeometry, ceil_div, tap_range
 
-__all__ = ["Structure", "build", "shared", "expand_weight", "row_entries", "MIN_BLOCK", "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
+__all__ = ["Structure", "build", "shared", "expand_weight", "row_entries", "MIN_BLOCK",
+           "MAX_CLASS_PRODUCTS", "ONE_SHOT", "CACHE_BYTES"]
 #: fewest entries for which a class block is written by its own broadcast add
 MIN_BLOCK = 4096
 #: most class combinations examined when choosing blocks
@@ -377,13 +378,13 @@ def build(geom: ConvGeometry, merge: bool = True) -> Structure:
 
     Examples
     --------
-    >>> from convmat.geometry import conv_geometry
-    >>> s = build(conv_geometry((2,), (4,)))
+    >>> from convmat.geometry import convolution_geometry
+    >>> s = build(convolution_geometry((4,), (2,)))
     >>> s.indptr, s.indices, s.tap
     (array([0, 2, 4, 6], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32), array([0, 1, 0, 1, 0, 1]))
     >>> s.gather([10, 20])
     array([10, 20, 10, 20, 10, 20])
-    >>> s = build(conv_geometry((3,), (3,), padding=1, padding_mode="replicate"))
+    >>> s = build(convolution_geometry((3,), (3,), padding=1, padding_mode="replicate"))
     >>> s.indices, s.gather([1, 10, 100])   # row 0 reads input 0 twice: 1 + 10
     (array([0, 1, 0, 1, 2, 1, 2], dtype=int32), array([ 11, 100,   1,  10, 100,   1, 110]))
     """

@@ -122,8 +122,8 @@ def required(value, name: str, example: str):
 
 
 def strided_geometry(w, input_shape, stride, padding, dilation, groups, padding_mode):
-    return geometry.conv_geometry(
-        w.shape, input_shape, stride=required(stride, "stride", "2"), padding=padding,
+    return geometry.convolution_geometry(
+        input_shape, w.shape, stride=required(stride, "stride", "2"), padding=padding,
         dilation=dilation, groups=groups, padding_mode=padding_mode)
 
 
@@ -187,8 +187,8 @@ def phase_blocks(geom: ConvGeometry, weight: np.ndarray) -> tuple:
 
     Examples
     --------
-    >>> from convmat.geometry import conv_geometry
-    >>> g = conv_geometry((3,), (7,), stride=2)
+    >>> from convmat.geometry import convolution_geometry
+    >>> g = convolution_geometry((7,), (3,), stride=2)
     >>> [b.toarray().tolist() for b in phase_blocks(g, np.array([1, 2, 3]))]
     [[[1, 3, 0, 0], [0, 1, 3, 0], [0, 0, 1, 3]], [[2, 0, 0], [0, 2, 0], [0, 0, 2]]]
     """

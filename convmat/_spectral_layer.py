@@ -90,8 +90,8 @@ class Layer:
 
     def __init__(self, weight, input_shape, stride, padding, dilation, groups, padding_mode):
         w = as_weight(weight)
-        self.geom = geometry.conv_geometry(
-            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+        self.geom = geometry.convolution_geometry(
+            input_shape, w.shape, stride=stride, padding=padding, dilation=dilation,
             groups=groups, padding_mode=padding_mode,
         )
         g = self.geom
@@ -121,8 +121,8 @@ class Layer:
 
     def group_geometry(self) -> geometry.ConvGeometry:
         g = self.geom
-        return geometry.conv_geometry(
-            (self.c_out, self.c_in, *g.kernel_shape), g.input_shape, stride=g.stride,
+        return geometry.convolution_geometry(
+            g.input_shape, (self.c_out, self.c_in, *g.kernel_shape), stride=g.stride,
             padding=g.padding, dilation=g.dilation, padding_mode=g.padding_mode,
         )
 

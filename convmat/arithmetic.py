@@ -308,13 +308,13 @@ def explain_shape(
         if transposed:  # validates with the user's names first, then resolves
             shape = geometry.conv_transpose_output_shape(ishape, kshape,
                                                          output_padding=output_padding, **kw)
-            geom = geometry.conv_transpose_geometry(kshape, ishape, **kw,
-                                                    output_padding=output_padding)
-            out_pads = [o - ((i - 1) * s - b - a + d * (k - 1) + 1) for i, k, s, d, (b, a), o
+            geom = geometry.transposed_geometry(ishape, kshape, **kw,
+                                                output_padding=output_padding)
+            out_pads = [geometry.output_padding_for(o, i, k, s, d, b, a) for i, k, s, d, (b, a), o
                         in zip(ishape, kshape, geom.stride, geom.dilation, geom.padding, shape)]
         else:
             shape = geometry.conv_output_shape(ishape, kshape, **kw)
-            geom = geometry.conv_geometry(kshape, ishape, **kw)
+            geom = geometry.convolution_geometry(ishape, kshape, **kw)
             out_pads = [0] * len(ishape)
         lines = []
         for axis, (i, k, s, d, (b, a), q, o) in enumerate(
@@ -330,7 +330,7 @@ def explain_shape(
 
 
 def _conv_lines(i, k, s, d, b, a, o) -> list[str]:
-    span = d * (k - 1) + 1
+    span = geometry.effective_size(k, d)
     lines = [
         f"  the kernel spans d(k-1)+1 = {span} positions of the padded input of size "
         f"i+b+a = {i + b + a}",
@@ -350,9 +350,9 @@ def _conv_lines(i, k, s, d, b, a, o) -> list[str]:
 
 
 def _transposed_lines(i, k, s, d, b, a, q, o) -> list[str]:
-    stretched = (i - 1) * s + 1
-    before, after = d * (k - 1) - b, d * (k - 1) - a + q
-    natural = (o + b + a - d * (k - 1) - 1) // s + 1  # outputs of the forward convolution
+    stretched = geometry.stretched_size(i, s)
+    before, after = geometry.stretched_padding(k, d, b, a, q)
+    natural = geometry.output_size(o, k, s, d, b, a)  # outputs of the forward convolution
     return [
         f"  output_padding q={q}",
         f"  o = (i-1)s - (b+a) + d(k-1) + q + 1 = ({i}-1)*{s} - ({b}+{a}) + {d}*({k}-1) "
@@ -458,11 +458,11 @@ def transpose_parameters(
         kshape = as_shape(kernel_shape, "kernel_shape")
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
         geometry.conv_output_shape(ishape, kshape, **kw)  # validates, naming kernel_shape
-        geom = geometry.conv_geometry(kshape, ishape, **kw)
+        geom = geometry.convolution_geometry(ishape, kshape, **kw)
         out_pads, t_pads, t_out_pads, crop = [], [], [], []
         for i, k, s, d, (b, a) in zip(ishape, kshape, geom.stride, geom.dilation,
                                       geom.padding):
-            q = (i + b + a - d * (k - 1) - 1) % s
+            q = (i + b + a - geometry.effective_size(k, d)) % s
             m = min(b, a)
             out_pads.append(q)
             t_pads.append(m)

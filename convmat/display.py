@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import warnings
 
+from .arrays import describe_geometry
 from .errors import ConvmatError, brief, error_context
 from .latex import to_latex
 from .layout import ByType
@@ -106,7 +107,7 @@ def pretty_repr(obj, printer, cycle: bool = False) -> None:
     >>> from convmat import symbolic
     >>> print(describe(symbolic.conv_matrix((3, 3), (32, 32))).replace("; ", ";\n"))
     ConvMatrix: 900 x 1024 sympy sparse matrix, 8,100 nonzero entries;
-    convolution, kernel 3x3 on input 32x32, stride 1x1
+    the matrix of a convolution 32x32 -> 30x30, kernel 3x3, stride 1x1
     """
     printer.text(describe(obj) if _large(obj) else repr(obj))
 
@@ -125,10 +126,8 @@ def describe(obj) -> str:
     rows, cols = shape
     nnz = matrix.nnz() if callable(getattr(matrix, "nnz", None)) else None
     geom = getattr(matrix, "geometry", None)
-    where = "" if geom is None else (
-        f"; {'transposed ' if getattr(matrix, 'transposed', False) else ''}convolution, "
-        f"kernel {_dims(geom.kernel_shape)} on input {_dims(geom.input_shape)}, stride "
-        f"{_dims(geom.stride)}")
+    where = ("" if geom is None
+             else f"; the matrix of a {describe_geometry(geom, matrix.transposed)}")
     text = (f"{type(matrix).__name__}: {rows} x {cols} sympy sparse matrix"
             f"{'' if nnz is None else f', {nnz:,} nonzero entries'}{where}")
     return f"MatrixProduct y = A x, A a {text}" if matrix is not obj else text
@@ -140,10 +139,6 @@ def summary(obj) -> str:
                   "name summary is the network table, convmat.summary)", DeprecationWarning,
                   stacklevel=2)
     return describe(obj)
-
-
-def _dims(values) -> str:
-    return "x".join(map(str, values))
 
 
 class Shown:

@@ -3,6 +3,11 @@ r"""Geometry of a convolution: shapes, padding resolution and output-size arithm
 Nothing here touches values. Every function validates its arguments and raises
 :class:`~convmat.errors.ConvmatError` naming the parameter and its value.
 
+One vocabulary: ``input_shape`` and ``kernel_shape`` are spatial shapes and come in that
+order (``conv_output_shape(input_shape, kernel_shape)``, ``convolution_geometry(input_shape,
+weight_shape)``); ``weight_shape`` is the shape of a whole weight array, a bare kernel or
+PyTorch's ``(C_out, C_in/groups, *kernel_shape)``; ``padding_mode`` names a padding mode.
+
 Per spatial dimension, with input size :math:`i`, kernel size :math:`k`, stride :math:`s`,
 dilation :math:`d` and padding :math:`(b, a)` (before, after):
 
@@ -27,6 +32,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ._choices import PADDING_MODES, PADDING_STRINGS
+from ._deprecation import deprecated
 from ._padmap import MODES
 from ._validate import (
     MAX_SIZE,
@@ -48,7 +54,9 @@ __all__ = [
     "conv_output_shape",
     "conv_transpose_geometry",
     "conv_transpose_output_shape",
+    "convolution_geometry",
     "resolve_padding",
+    "transposed_geometry",
     "vector_shapes",
 ]
 
@@ -85,6 +93,12 @@ def output_padding_for(o: int, i: int, k: int, s: int, d: int, before: int,
                        after: int) -> int:
     """The output padding ``q`` that makes the transposed output of input ``i`` size ``o``."""
     return o - transpose_output_size(i, k, s, d, before, after)
+
+
+def stretched_size(i: int, s: int) -> int:
+    """Length of an input of size ``i`` stretched by stride ``s`` (``s - 1`` zeros between
+    entries), the input of a transposed convolution's equivalent direct one: ``(i-1)s + 1``."""
+    return (i - 1) * s + 1
 
 
 def stretched_padding(k: int, d: int, before: int, after: int,
@@ -512,18 +526,32 @@ def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
 
 
 @remembered
-def conv_geometry(
-    weight_shape: Sequence[int],
+def convolution_geometry(
     input_shape: Sequence[int],
+    weight_shape: Sequence[int],
     *,
     stride=1,
     padding: Padding = 0,
     dilation=1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     flip: bool = False,
 ) -> ConvGeometry:
-    """Validate the arguments of :func:`convmat.conv_matrix` into a :class:`ConvGeometry`."""
+    """Validate the arguments of :func:`convmat.conv_matrix` into a :class:`ConvGeometry`.
+
+    The order is the package's one order, ``(input_shape, kernel_shape)`` as in
+    :func:`conv_output_shape`; the second argument is the whole weight's shape (a bare
+    kernel, or ``(C_out, C_in/groups, *kernel)``), from which the channels are read.
+    It replaces ``conv_geometry(weight_shape, input_shape)``, whose order disagreed:
+    both arguments are tuples, and a bare kernel has as many entries as the input shape,
+    so the old order cannot be told from the new one and the function got a new name.
+
+    Examples
+    --------
+    >>> g = convolution_geometry((5, 5), (2, 3, 3, 3), stride=2, padding=1)
+    >>> g.output_shape, g.in_channels, g.out_channels, g.kernel_shape
+    ((3, 3), 3, 2, (3, 3))
+    """
     ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
     groups = positive_int(groups, "groups")
@@ -542,23 +570,25 @@ def conv_geometry(
 
 
 @remembered
-def conv_transpose_geometry(
-    weight_shape: Sequence[int],
+def transposed_geometry(
     input_shape: Sequence[int],
+    weight_shape: Sequence[int],
     *,
     stride=1,
     padding: Padding = 0,
     output_padding=0,
     dilation=1,
     groups: int = 1,
-    padding_mode: str = "zeros",
+    padding_mode: PaddingMode = "zeros",
     flip: bool = False,
 ) -> ConvGeometry:
     """Geometry of the *forward* convolution whose transpose is the transposed convolution.
 
     Its input shape is the transposed output shape and its output shape is ``input_shape``
     (the first ``input_shape`` positions of the forward output, which has more only when
-    ``output_padding >= stride``).
+    ``output_padding >= stride``). ``weight_shape`` is PyTorch's ``(C_in, C_out/groups,
+    *kernel)`` or a bare kernel; the order is ``(input_shape, kernel_shape)`` as everywhere
+    (it replaces ``conv_transpose_geometry(weight_shape, input_shape)``).
     """
     ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
@@ -576,7 +606,25 @@ def conv_transpose_geometry(
                                         c_out_t, c_in_t, groups, mode, as_flag(flip, "flip")))
 
 
-def check_indexable(geom: ConvGeometry, transposed: bool = False) -> ConvGeometry:
+def conv_geometry(weight_shape: Sequence[int], input_shape: Sequence[int],
+                  **options) -> ConvGeometry:
+    """Deprecated (warns): :func:`convolution_geometry` with the arguments swapped, the one
+    order being ``(input_shape, weight_shape)``."""
+    deprecated("geometry.conv_geometry(weight_shape, input_shape, ...) is deprecated; use "
+               "geometry.convolution_geometry(input_shape, weight_shape, ...)")
+    return convolution_geometry(input_shape, weight_shape, **options)
+
+
+def conv_transpose_geometry(weight_shape: Sequence[int], input_shape: Sequence[int],
+                            **options) -> ConvGeometry:
+    """Deprecated (warns): :func:`transposed_geometry` with the arguments swapped, the one
+    order being ``(input_shape, weight_shape)``."""
+    deprecated("geometry.conv_transpose_geometry(weight_shape, input_shape, ...) is "
+               "deprecated; use geometry.transposed_geometry(input_shape, weight_shape, ...)")
+    return transposed_geometry(input_shape, weight_shape, **options)
+
+
+def check_indexable(geom: ConvGeometry) -> ConvGeometry:
     """``geom`` when every size, step, padding and matrix dimension is at most ``2**62``, so
     that all index arithmetic of a build stays inside int64 (larger layers could never be
     stored anyway); a :class:`ConvmatError` naming the quantity otherwise."""
@@ -605,9 +653,9 @@ def vector_shapes(geom: ConvGeometry,
 
     Examples
     --------
-    >>> vector_shapes(conv_geometry((2, 3, 2, 2), (4, 4)))
+    >>> vector_shapes(convolution_geometry((4, 4), (2, 3, 2, 2)))
     ((3, 4, 4), (2, 3, 3))
-    >>> vector_shapes(conv_geometry((2, 2), (4, 4)), transposed=True)
+    >>> vector_shapes(convolution_geometry((4, 4), (2, 2)), transposed=True)
     ((3, 3), (4, 4))
     """
     def shape(channels: int, spatial: tuple[int, ...]) -> tuple[int, ...]:

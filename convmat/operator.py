@@ -337,8 +337,8 @@ def conv_operator(
     """
     with error_context("conv_operator", input_shape=input_shape, weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_geometry(
-            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+        geom = geometry.convolution_geometry(
+            input_shape, w.shape, stride=stride, padding=padding, dilation=dilation,
             groups=groups, padding_mode=padding_mode, flip=flip,
         )
         # the padding maps (one int64 per padded position per axis, with temporaries) are

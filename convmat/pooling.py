@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _engine, _maxima, geometry
+from ._deprecation import MISSING, renamed
 from ._memory import check_build
 from ._validate import (
     as_array,
@@ -36,10 +37,19 @@ from .errors import ConvmatError, brief, error_context, shape_of
 __all__ = ["avg_pool_matrix", "max_pool_matrix"]
 
 
+def _window(call: str, kernel_shape, kernel_size):
+    """The pooling window, given as ``kernel_shape`` (or, deprecated, ``kernel_size``)."""
+    kernel_shape = renamed(call, "kernel_size", kernel_size, "kernel_shape", kernel_shape,
+                           stacklevel=4)
+    if kernel_shape is MISSING:
+        raise TypeError(f"{call}() missing 1 required argument: 'kernel_shape'")
+    return kernel_shape
+
+
 @remembered
 def pool_geometry(
     input_shape: Sequence[int],
-    kernel_size,
+    kernel_shape,
     *,
     stride=None,
     padding: geometry.Padding = 0,
@@ -50,14 +60,11 @@ def pool_geometry(
     window, as in PyTorch); every window must contain at least one input position."""
     ishape = as_shape(input_shape, "input_shape")
     n = len(ishape)
-    kshape = as_per_dim(kernel_size, n, "kernel_size", minimum=1)
+    kshape = as_per_dim(kernel_shape, n, "kernel_shape", minimum=1)
     strides = kshape if stride is None else as_per_dim(stride, n, "stride", minimum=1)
     channels = positive_int(channels, "channels")
-    try:
-        geom = geometry.conv_geometry((channels, 1, *kshape), ishape, stride=strides,
-                                      padding=padding, dilation=dilation, groups=channels)
-    except ConvmatError as exc:  # the window is the pooling layer's kernel_size
-        raise ConvmatError(exc.message.replace("kernel_shape=", "kernel_size=")) from None
+    geom = geometry.convolution_geometry(ishape, (channels, 1, *kshape), stride=strides,
+                                         padding=padding, dilation=dilation, groups=channels)
     if any(b < 0 or a < 0 for b, a in geom.padding):
         raise ConvmatError(f"padding={brief(padding)} must not be negative: pooling pads (as "
                            f"PyTorch); crop the input first to pool a part of it")
@@ -100,7 +107,7 @@ def _empty_window(i: int, k: int, s: int, d: int, b: int, o: int) -> int | None:
 
 def avg_pool_matrix(
     input_shape: Sequence[int],
-    kernel_size,
+    kernel_shape=MISSING,
     *,
     stride=None,
     padding: geometry.Padding = 0,
@@ -110,6 +117,7 @@ def avg_pool_matrix(
     divisor_override: int | None = None,
     dtype: np.dtype | type = np.float64,
     format: str = "csr",  # noqa: A002 - SciPy's name
+    kernel_size=MISSING,
 ):
     r"""Average pooling as a sparse matrix.
 
@@ -117,8 +125,9 @@ def avg_pool_matrix(
     ----------
     input_shape : sequence of int
         Spatial input shape.
-    kernel_size : int or sequence of int
-        Pooling window per dim.
+    kernel_shape : int or sequence of int
+        Pooling window per dim (required; PyTorch's ``kernel_size``, the deprecated
+        spelling here, warns).
     stride : int, sequence of int or None
         Default: the window (non-overlapping pooling), as in PyTorch.
     padding : int, sequence, or str
@@ -165,8 +174,9 @@ def avg_pool_matrix(
            [0. , 0.5, 0.5],
            [0. , 0. , 1. ]])
     """
-    with error_context("avg_pool_matrix", input_shape=input_shape, kernel_size=kernel_size):
-        geom = pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+    kernel_shape = _window("avg_pool_matrix", kernel_shape, kernel_size)
+    with error_context("avg_pool_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
+        geom = pool_geometry(input_shape, kernel_shape, stride=stride, padding=padding,
                              dilation=dilation, channels=channels)
         format = check_format(format)
         count_include_pad = as_flag(count_include_pad, "count_include_pad")
@@ -189,12 +199,13 @@ def avg_pool_matrix(
 
 def max_pool_matrix(
     x,
-    kernel_size,
+    kernel_shape=MISSING,
     *,
     stride=None,
     padding: geometry.Padding = 0,
     dilation=1,
     format: str = "csr",  # noqa: A002 - SciPy's name
+    kernel_size=MISSING,
 ):
     r"""Max pooling of ``x`` as the selection matrix it is at ``x``.
 
@@ -206,9 +217,10 @@ def max_pool_matrix(
     ----------
     x : array_like, shape ``(C, *input_shape)``
         The input; the first axis is the channel axis (use ``x[None]`` for one channel).
-    kernel_size, stride, padding, dilation
+    kernel_shape, stride, padding, dilation
         As in ``torch.nn.functional.max_poolNd`` (``stride`` defaults to the window); the
-        padding is never selected (it is :math:`-\infty`).
+        padding is never selected (it is :math:`-\infty`). ``kernel_shape`` is required;
+        PyTorch's ``kernel_size`` is its deprecated spelling here (warns).
     format : str
         Any SciPy sparse format name.
 
@@ -235,8 +247,8 @@ def max_pool_matrix(
     >>> S @ x.ravel()
     array([3., 4., 9.])
     """
-    with error_context("max_pool_matrix", x_shape=shape_of(x),
-                       kernel_size=kernel_size):
+    kernel_shape = _window("max_pool_matrix", kernel_shape, kernel_size)
+    with error_context("max_pool_matrix", x_shape=shape_of(x), kernel_shape=kernel_shape):
         values = as_array(x, "x")
         if values.dtype.kind not in "biuf":
             raise ConvmatError(f"x has dtype {values.dtype}; max pooling needs real numbers")
@@ -247,7 +259,7 @@ def max_pool_matrix(
         if values.size == 0:
             raise ConvmatError(f"x.shape={values.shape!r} is empty: max pooling needs at "
                                f"least one channel and one position")
-        geom = pool_geometry(values.shape[1:], kernel_size, stride=stride, padding=padding,
+        geom = pool_geometry(values.shape[1:], kernel_shape, stride=stride, padding=padding,
                              dilation=dilation, channels=values.shape[0])
         format = check_format(format)
         check_build(geom, 8, "max_pool_matrix", extra_per_entry=_maxima.ARGMAX_BYTES,

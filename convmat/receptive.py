@@ -25,22 +25,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import geometry
+from ._deprecation import MISSING, renamed, warn_renamed
 from ._validate import as_per_dim, as_shape
 from .errors import ConvmatError, brief, error_context
 
 __all__ = ["Layer", "receptive_field"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Layer:
     """Geometry of one layer of a stack (convolution or pooling): ints or one per dim;
     ``padding`` in any form :func:`convmat.conv_matrix` accepts (strings need the
-    ``input_shape`` of :func:`receptive_field`)."""
+    ``input_shape`` of :func:`receptive_field`). ``kernel=`` (and the attribute
+    ``.kernel``) is the deprecated spelling of ``kernel_shape`` (warns)."""
 
-    kernel: int | Sequence[int]
+    kernel_shape: int | Sequence[int]
     stride: int | Sequence[int] = 1
     padding: geometry.Padding = 0
     dilation: int | Sequence[int] = 1
+
+    def __init__(self, kernel_shape: int | Sequence[int] = MISSING,  # type: ignore[assignment]
+                 stride: int | Sequence[int] = 1, padding: geometry.Padding = 0,
+                 dilation: int | Sequence[int] = 1, *,
+                 kernel: int | Sequence[int] = MISSING) -> None:  # type: ignore[assignment]
+        kernel_shape = renamed("Layer", "kernel", kernel, "kernel_shape", kernel_shape)
+        if kernel_shape is MISSING:
+            raise TypeError("Layer() missing 1 required argument: 'kernel_shape'")
+        for name, value in (("kernel_shape", kernel_shape), ("stride", stride),
+                            ("padding", padding), ("dilation", dilation)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def kernel(self) -> int | Sequence[int]:
+        """Deprecated name of :attr:`kernel_shape` (warns)."""
+        warn_renamed("Layer", "kernel", "kernel_shape", stacklevel=2)
+        return self.kernel_shape
 
 
 @dataclass(frozen=True)
@@ -73,24 +92,24 @@ def _as_layer(layer: object, number: int) -> Layer:
             return Layer(**layer)
         except TypeError:
             raise ConvmatError(
-                f"layers[{number}]={brief(dict(layer))} must have the keys kernel, and optionally "
-                f"stride, padding, dilation") from None
+                f"layers[{number}]={brief(dict(layer))} must have the keys kernel_shape, and "
+                f"optionally stride, padding, dilation") from None
     raise ConvmatError(f"layers[{number}]={brief(layer)} must be a convmat.receptive.Layer or a dict "
-                       f"with the keys kernel, stride, padding, dilation")
+                       f"with the keys kernel_shape, stride, padding, dilation")
 
 
 def _ndim(layers: Sequence[Layer], input_shape) -> int:
     if input_shape is not None:
         return len(as_shape(input_shape, "input_shape"))
     lengths = {len(v) for layer in layers
-               for v in (layer.kernel, layer.stride, layer.padding, layer.dilation)
+               for v in (layer.kernel_shape, layer.stride, layer.padding, layer.dilation)
                if isinstance(v, Sequence) and not isinstance(v, str)}
     return max(lengths, default=1)
 
 
 def _layer_geometry(layer: Layer, ndim: int, shape):
     """(kernel, stride, dilation, pads, output shape or None) of one layer, validated."""
-    kernel = as_per_dim(layer.kernel, ndim, "kernel", minimum=1)
+    kernel = as_per_dim(layer.kernel_shape, ndim, "kernel_shape", minimum=1)
     stride = as_per_dim(layer.stride, ndim, "stride", minimum=1)
     dilation = as_per_dim(layer.dilation, ndim, "dilation", minimum=1)
     if shape is None:
@@ -112,8 +131,9 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
     Parameters
     ----------
     layers : sequence of :class:`Layer` or dict
-        First layer first; each with ``kernel`` and optionally ``stride``, ``padding``,
-        ``dilation``. Pooling layers are given the same way (window as kernel).
+        First layer first; each with ``kernel_shape`` and optionally ``stride``,
+        ``padding``, ``dilation`` (a :class:`Layer` or a dict with those keys; the key
+        ``kernel`` is deprecated). Pooling layers are given the same way (window as kernel).
     input_shape : sequence of int, optional
         Spatial input shape; needed only for string paddings such as ``"same"`` (it also
         checks that every layer fits).
@@ -134,7 +154,7 @@ def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> R
     ReceptiveField(size=(8,), jump=(2,), start=(0,))
     >>> rf.window(1)
     (range(2, 10),)
-    >>> receptive_field([{"kernel": 3, "dilation": 2}, {"kernel": 3, "dilation": 4}])
+    >>> receptive_field([{"kernel_shape": 3, "dilation": 2}, {"kernel_shape": 3, "dilation": 4}])
     ReceptiveField(size=(13,), jump=(1,), start=(0,))
     """
     with error_context("receptive_field", input_shape=input_shape):

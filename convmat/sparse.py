@@ -13,12 +13,7 @@ import numpy as np
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
-from ._validate import (  # noqa: F401 (as_array: kept importable)
-    as_array,
-    as_format,
-    as_weight,
-    check_format,
-)
+from ._validate import as_format, as_weight, check_format
 from .arrays import ConvArray, with_geometry
 from .errors import ConvmatError, error_context, shape_of
 
@@ -155,8 +150,8 @@ def conv_matrix(
     """
     with error_context("conv_matrix", input_shape=input_shape, weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_geometry(
-            w.shape, input_shape, stride=stride, padding=padding, dilation=dilation,
+        geom = geometry.convolution_geometry(
+            input_shape, w.shape, stride=stride, padding=padding, dilation=dilation,
             groups=groups, padding_mode=padding_mode, flip=flip,
         )
         format = check_format(format)
@@ -231,8 +226,8 @@ def conv_transpose_matrix(
     with error_context("conv_transpose_matrix", input_shape=input_shape,
                        weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_transpose_geometry(
-            w.shape, input_shape, stride=stride, padding=padding,
+        geom = geometry.transposed_geometry(
+            input_shape, w.shape, stride=stride, padding=padding,
             output_padding=output_padding, dilation=dilation, groups=groups,
             padding_mode=padding_mode, flip=flip,
         )

@@ -287,8 +287,9 @@ class KongLucey:
     @property
     def geometry(self) -> geometry.ConvGeometry:
         """Geometry of the strided convolution on the padded input (the matrix ``A``)."""
-        return geometry.conv_geometry(self.weight.shape, self.padded_shape, stride=self.stride,
-                                      dilation=self.dilation, groups=self.groups)
+        return geometry.convolution_geometry(self.padded_shape, self.weight.shape,
+                                             stride=self.stride, dilation=self.dilation,
+                                             groups=self.groups)
 
     def phase_inputs(self, name: str = "x", *, base: int = 0) -> tuple:
         """The phase inputs ``x_r`` as sympy column vectors of the padded input's symbols
@@ -413,8 +414,8 @@ def kong_lucey(
         geom = _phases.strided_geometry(w, input_shape, stride, padding, dilation, groups,
                                         padding_mode)
         # the strided convolution on the padded input, whose phase blocks the engine builds
-        strided = geometry.conv_geometry(w.shape, geom.padded_shape, stride=geom.stride,
-                                         dilation=geom.dilation, groups=geom.groups)
+        strided = geometry.convolution_geometry(geom.padded_shape, w.shape, stride=geom.stride,
+                                                dilation=geom.dilation, groups=geom.groups)
         _guard_kong_lucey(w, geom, strided)
         fields, order, _ = _phases.kong_lucey_fields(w, geom)
         return KongLucey(**fields, permutation=_phases.permutation(order, w.dtype),
@@ -679,14 +680,14 @@ def polyphase(
     with error_context("polyphase", input_shape=input_shape,
                        weight_shape=shape_of(weight), stride=stride):
         w = as_weight(weight)
-        geom = geometry.conv_geometry(w.shape, input_shape, padding=padding, dilation=dilation,
-                                      groups=groups)
+        geom = geometry.convolution_geometry(input_shape, w.shape, padding=padding,
+                                             dilation=dilation, groups=groups)
         n = geom.ndim
         s = as_per_dim(_phases.required(stride, "stride", "2"), n, "stride", minimum=1)
         dilations = geom.dilation
         padded, out_shape = geom.padded_shape, geom.output_shape
-        unit_geom = geometry.conv_geometry(w.shape, padded, dilation=dilations,
-                                           groups=geom.groups)
+        unit_geom = geometry.convolution_geometry(padded, w.shape, dilation=dilations,
+                                                  groups=geom.groups)
         n_phases = math.prod(s)
         check_budget(
             polyphase_bytes(unit_geom, w.dtype.itemsize, n_phases, _phases.phase_kernel_shape(

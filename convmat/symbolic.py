@@ -156,6 +156,27 @@ class ConvMatrix(sympy.MutableSparseMatrix):
 
         return pretty_repr(self, printer, cycle)
 
+    def nnz(self) -> int:
+        """The stored entries, counted without copying them (sympy's copies: 0.1 s for
+        90,000)."""
+        rep = getattr(self, "_rep", None)
+        return rep.nnz() if hasattr(rep, "nnz") else super().nnz()
+
+    def __repr__(self) -> str:
+        return _plain(self, self, super().__repr__)
+
+    def __str__(self) -> str:
+        return _plain(self, self, super().__str__)
+
+
+def _plain(obj, matrix, full) -> str:
+    """The plain text of ``obj`` (a matrix or ``y = A x``): ``full()`` (sympy's, every
+    entry) up to the notebook display's size, else one line (``convmat.display.describe``):
+    sympy's text of a 900 x 1024 matrix took seconds and megabytes."""
+    from .display import COLS, ROWS, describe
+
+    return describe(obj) if matrix.rows > ROWS or matrix.cols > COLS else full()
+
 
 def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:
     r"""A kernel of distinct symbols, printing as ``w_{i,j}`` (LaTeX subscripts).
@@ -286,14 +307,14 @@ def _based(matrix: ConvMatrix, base: int) -> ConvMatrix:
 
 def _build(function, geometry_of, weight, input_shape, name, base, format,  # noqa: A002
            **kw) -> ConvMatrix:
-    transposed = geometry_of is geometry.conv_transpose_geometry
+    transposed = geometry_of is geometry.transposed_geometry
     with error_context(f"symbolic.{function}", input_shape=input_shape,
                        weight_shape=_describe(weight)):
         if format is not None:
             check_format(format)
         # a shape is checked, with the geometry, before a single symbol is made
         w = None if _is_shape(weight) else as_symbolic_weight(weight, name=name, base=base)
-        geom = geometry_of(weight if w is None else w.shape, input_shape, **kw)
+        geom = geometry_of(input_shape, weight if w is None else w.shape, **kw)
         nnz = geom.nnz_upper_bound()
         shape = geom.shape[::-1] if transposed else geom.shape
         check_budget(nnz * ENTRY_BYTES + _engine_bytes(geom),
@@ -374,7 +395,7 @@ def conv_matrix(
     [    0, a,     b],
     [    0, 0, a + b]])
     """
-    return _build("conv_matrix", geometry.conv_geometry, weight, input_shape, name, base,
+    return _build("conv_matrix", geometry.convolution_geometry, weight, input_shape, name, base,
                   format, stride=stride, padding=padding, dilation=dilation, groups=groups,
                   padding_mode=padding_mode, flip=flip)
 
@@ -432,7 +453,7 @@ def conv_transpose_matrix(
     [    0, w_{0}],
     [    0, w_{1}]])
     """
-    return _build("conv_transpose_matrix", geometry.conv_transpose_geometry, weight,
+    return _build("conv_transpose_matrix", geometry.transposed_geometry, weight,
                   input_shape, name, base, format, stride=stride, padding=padding,
                   output_padding=output_padding, dilation=dilation, groups=groups,
                   padding_mode=padding_mode, flip=flip)
@@ -536,6 +557,10 @@ class MatrixProduct:
         from .display import pretty_repr
 
         return pretty_repr(self, printer, cycle)
+
+    def __repr__(self) -> str:
+        return _plain(self, self.matrix, lambda: (
+            f"MatrixProduct(matrix={self.matrix!r}, x={self.x!r}, y={self.y!r})"))
 
 
 def product(matrix, x: str | Sequence = "x", y: str = "y", *,
@@ -688,9 +713,9 @@ def kong_lucey(
         w = None if shape else as_symbolic_weight(weight, name=name, base=base)
         geom = _phases.strided_geometry(_Shaped(shape) if w is None else w, input_shape,
                                         stride, padding, dilation, groups, padding_mode)
-        strided = geometry.conv_geometry(geom.weight_shape, geom.padded_shape,
-                                         stride=geom.stride, dilation=geom.dilation,
-                                         groups=geom.groups)
+        strided = geometry.convolution_geometry(geom.padded_shape, geom.weight_shape,
+                                                stride=geom.stride, dilation=geom.dilation,
+                                                groups=geom.groups)
         nnz = strided.nnz_upper_bound()
         n_phases = math.prod(geom.stride)
         size = geom.in_channels * math.prod(geom.padded_shape)

@@ -107,7 +107,8 @@ def stretch_matrix(
         channels = positive_int(channels, "channels")
         format = check_format(format)
         dtype = as_dtype(dtype)
-        lengths = tuple((i - 1) * s + 1 + b + a for i, s, (b, a) in zip(ishape, strides, pads))
+        lengths = tuple(geometry.stretched_size(i, s) + b + a
+                        for i, s, (b, a) in zip(ishape, strides, pads))
         if any(length < 1 for length in lengths):
             raise ConvmatError(f"padding={brief(padding)} crops the stretched signal to "
                                f"{brief(lengths)}; every size must stay positive")
@@ -248,17 +249,17 @@ def equivalent_convolution(
     with error_context("equivalent_convolution", input_shape=input_shape,
                        weight_shape=shape_of(weight)):
         w = as_weight(weight)
-        geom = geometry.conv_transpose_geometry(
-            w.shape, input_shape, stride=stride, padding=padding,
+        geom = geometry.transposed_geometry(
+            input_shape, w.shape, stride=stride, padding=padding,
             output_padding=output_padding, dilation=dilation, groups=groups)
         n = geom.ndim
         ishape, oshape = geom.output_shape, geom.input_shape
         pads, stretched = [], []
         for i, k, s, d, (b, a), o in zip(ishape, geom.kernel_shape, geom.stride,
                                          geom.dilation, geom.padding, oshape):
-            q = o - ((i - 1) * s - b - a + d * (k - 1) + 1)
-            pads.append((d * (k - 1) - b, d * (k - 1) - a + q))
-            stretched.append((i - 1) * s + 1)
+            q = geometry.output_padding_for(o, i, k, s, d, b, a)
+            pads.append(geometry.stretched_padding(k, d, b, a, q))
+            stretched.append(geometry.stretched_size(i, s))
         flipped = w[(Ellipsis,) + (slice(None, None, -1),) * n]
         if w.ndim == n + 2:  # (C_in, C_out/g, *k) -> (C_out, C_in/g, *k), group by group
             g = geom.groups

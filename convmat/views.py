@@ -109,9 +109,9 @@ def kernel_matrix(
                 f"weight_shape={wshape!r} has {len(wshape)} dims but x has {values.ndim}: use "
                 f"a bare kernel with x of shape input_shape, or the layout (C_out, C_in/groups,"
                 f" *kernel) with x of shape (C_in, *input_shape)")
-        geom = geometry.conv_geometry(wshape, ishape, stride=stride, padding=padding,
-                                      dilation=dilation, groups=groups,
-                                      padding_mode=padding_mode, flip=flip)
+        geom = geometry.convolution_geometry(ishape, wshape, stride=stride, padding=padding,
+                                             dilation=dilation, groups=groups,
+                                             padding_mode=padding_mode, flip=flip)
         format = check_format(format)
         # the structure's indices and its tap array both live until the matrix is made
         nnz, peak = estimate_bytes(geom, values.dtype.itemsize, transposed=False,

@@ -73,14 +73,19 @@ def _cli_help(_directive) -> list:
 
     from convmat.cli import build_parser
 
+    def text(help_text: str):  # plain text: not highlighted as if it were Python
+        block = nodes.literal_block(text=help_text)
+        block["language"] = "text"
+        return block
+
     parser = build_parser()
-    out = [nodes.literal_block(text=parser.format_help())]
+    out = [text(parser.format_help())]
     actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
     for action in actions:
         for name, sub in action.choices.items():
             section = nodes.section(ids=[f"convmat-{name}"])
             section += nodes.title(text=f"convmat {name}")
-            section += nodes.literal_block(text=sub.format_help())
+            section += text(sub.format_help())
             out.append(section)
     return out
 

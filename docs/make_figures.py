@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 import convmat  # noqa: E402
 from convmat import figures  # noqa: E402
 from convmat.demo import SLIDES_INPUT, SLIDES_KERNEL  # noqa: E402
-from convmat.geometry import conv_geometry  # noqa: E402
+from convmat.geometry import convolution_geometry  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
 
@@ -46,11 +46,11 @@ def main() -> None:
         "connectivity-2d.png": figures.plot_connectivity((4, 4), (2, 2)),
         # matrices
         "matrix-blocks.png": figures.plot_matrix(
-            convmat.conv_matrix(w, (5, 5)), geometry=conv_geometry((3, 3), (5, 5)),
+            convmat.conv_matrix(w, (5, 5)), geometry=convolution_geometry((5, 5), (3, 3)),
             highlight_row=4),
         "matrix-channels.png": figures.plot_matrix(
             convmat.conv_matrix(np.arange(1, 37).reshape(2, 2, 3, 3), (4, 4), padding=1),
-            geometry=conv_geometry((2, 2, 3, 3), (4, 4), padding=1)),
+            geometry=convolution_geometry((4, 4), (2, 2, 3, 3), padding=1)),
         "kong-lucey.png": figures.plot_kong_lucey(
             convmat.kong_lucey(np.arange(1, 10).reshape(3, 3), (7, 7), stride=2)),
     }

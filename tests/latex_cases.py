@@ -10,7 +10,7 @@ import sympy
 import convmat
 from convmat import symbolic
 from convmat._choices import ENVIRONMENTS
-from convmat.geometry import conv_geometry
+from convmat.geometry import convolution_geometry
 from convmat.latex import equations_to_latex, to_latex
 
 
@@ -54,8 +54,8 @@ def cases() -> dict[str, str]:
                            grid=True),
         "spacing-1": to_latex(A, spacing=1, x="x"),
         "spacing-2": to_latex(A, spacing=2, y="y"),
-        "geometry-given": to_latex(numeric.toarray(), geometry=conv_geometry(
-            (3, 3), (5, 5), padding=1), x="x", max_cols=None, max_rows=None),
+        "geometry-given": to_latex(numeric.toarray(), geometry=convolution_geometry(
+            (5, 5), (3, 3), padding=1), x="x", max_cols=None, max_rows=None),
         "equations": equations_to_latex(symbolic.product(channels), max_rows=5),
     })
     kls = {

@@ -112,7 +112,7 @@ def test_rows_against_dense_implementations(spec):
     kw = dict(stride=spec["stride"], padding=spec["padding"], dilation=spec["dilation"],
               groups=g, padding_mode=spec["mode"])
     table = spectral_bounds(w, spec["shape"], **kw)
-    geom = convmat.geometry.conv_geometry(w.shape, spec["shape"], **kw)
+    geom = convmat.geometry.convolution_geometry(spec["shape"], w.shape, **kw)
     n = len(spec["shape"])
     dil = geom.dilation
     exact = dense_norm(w, spec["shape"], **kw)

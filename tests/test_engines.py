@@ -126,3 +126,29 @@ def test_overlays_compile_with_beamer_one_slide_per_row(tmp_path):
         assert run.returncode == 0, f"{name}: {run.stdout[-2500:]}"
         assert _pages(run) == slides, name
     LATEX_CASES_RENDERED["beamer"] = len(table)
+
+
+def test_wide_display_css_matches_what_the_engines_write(node_modules, tmp_path):
+    """docs/display.md's stylesheet for wide displays selects the element KaTeX and MathJax 3
+    put around a display, and the labelled display of ``A.T`` renders in both."""
+    import numpy as np
+
+    import convmat
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "display.md").read_text()
+    css = re.search(r"^```css\n(.*?)^```", page, re.DOTALL | re.MULTILINE).group(1)
+    selectors = dict(re.findall(r"^(\S[^{]*?)\s*\{([^}]*)\}", css, re.MULTILINE))
+    assert set(selectors) == {".katex-display", 'mjx-container[display="true"]'}
+    assert all("overflow-x: auto" in rules for rules in selectors.values())
+    worked = convmat.conv_matrix(np.arange(1, 10).reshape(3, 3), (5, 5))
+    cases = {"wide": convmat.to_latex(worked, x="x", y="y", max_cols=None),
+             "transposed": worked.T._repr_latex_().strip("$\n")}
+    out = tmp_path / "page.html"
+    run = subprocess.run(["node", str(RENDER), str(node_modules), "--html", str(out)],
+                         input=json.dumps([{"name": k, "tex": v} for k, v in cases.items()]),
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout) == {name: {"katex": None, "mathjax": None} for name in cases}
+    html = out.read_text()
+    assert html.count('<span class="katex-display">') == len(cases)  # .katex-display
+    assert len(re.findall(r'<mjx-container[^>]* display="true"', html)) == len(cases)

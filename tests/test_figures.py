@@ -17,7 +17,7 @@ from PIL import Image
 import convmat
 from convmat import figures
 from convmat.errors import ConvmatError
-from convmat.geometry import conv_geometry, conv_transpose_geometry
+from convmat.geometry import convolution_geometry, transposed_geometry
 
 from .strategies import geometries
 
@@ -248,11 +248,11 @@ def test_transposed_connectivity_is_the_transposed_pattern(kwargs):
     edges = _edges(figures.plot_connectivity(**kwargs, transposed=True))
     assert edges == _pattern(b)
     # the same edges as the forward convolution on the transposed output, reversed
-    fwd = conv_transpose_geometry(kshape, ishape, **geo)
+    fwd = transposed_geometry(ishape, kshape, **geo)
     a = convmat.conv_matrix(np.ones(kshape), fwd.input_shape, stride=fwd.stride,
                             padding=fwd.padding, dilation=fwd.dilation)
-    full = conv_geometry(kshape, fwd.input_shape, stride=fwd.stride, padding=fwd.padding,
-                         dilation=fwd.dilation).output_shape
+    full = convolution_geometry(fwd.input_shape, kshape, stride=fwd.stride, padding=fwd.padding,
+                                dilation=fwd.dilation).output_shape
     reversed_edges = set()
     for r, c in _pattern(a):  # keep the forward outputs inside the transposed input
         idx = np.unravel_index(r, full)
@@ -283,7 +283,7 @@ def _rules(fig):
 
 
 def test_plot_matrix_block_rules_conv_and_transposed():
-    g = conv_geometry((3, 3), (5, 5))
+    g = convolution_geometry((5, 5), (3, 3))
     a = convmat.conv_matrix(_kernel((3, 3)), (5, 5))
     assert _rules(figures.plot_matrix(a, geometry=g)) == ([3, 6], [5, 10, 15, 20])
     assert _rules(figures.plot_matrix(a.T, geometry=g)) == ([5, 10, 15, 20], [3, 6])
@@ -294,12 +294,12 @@ def test_plot_matrix_block_rules_conv_and_transposed():
 
 def test_plot_matrix_channels_padding_pooling():
     w = np.ones((2, 3, 2, 2))
-    g = conv_geometry(w.shape, (3, 3))
+    g = convolution_geometry((3, 3), w.shape)
     rows, cols = _rules(figures.plot_matrix(convmat.conv_matrix(w, (3, 3)), geometry=g))
     assert rows == [2, 4, 6] and cols == [3, 6, 9, 12, 15, 18, 21, 24]
     p = convmat.padding_matrix((3, 3), 1)
-    rows, cols = _rules(figures.plot_matrix(p, geometry=conv_geometry((2, 2), (3, 3),
-                                                                      padding=1)))
+    rows, cols = _rules(figures.plot_matrix(p, geometry=convolution_geometry((3, 3), (2, 2),
+                                                                             padding=1)))
     assert rows == [5, 10, 15, 20] and cols == [3, 6]
     from convmat.pooling import pool_geometry
 
@@ -337,7 +337,7 @@ def test_plot_matrix_large_is_spy_like():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: figures.plot_matrix(np.eye(3), geometry=conv_geometry((2,), (4,))),
+    (lambda: figures.plot_matrix(np.eye(3), geometry=convolution_geometry((4,), (2,))),
      "geometry describes"),
     (lambda: figures.plot_matrix(np.eye(3), geometry="x"), "not a ConvGeometry"),
     (lambda: figures.plot_matrix(np.eye(3), highlight_row=3), "highlight_row=3"),

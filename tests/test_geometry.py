@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import convmat
@@ -127,24 +127,83 @@ def test_negative_padding_only_when_allowed():
 def test_remembered_geometries_tell_apart_what_validation_does():
     """Validated geometries are remembered for plain arguments; a remembered one never
     stands in for an argument that validation treats differently (True is not 1)."""
-    from convmat.geometry import conv_geometry
+    from convmat.geometry import convolution_geometry
 
-    first = conv_geometry((3, 3), (8, 8), stride=1, padding="same")
-    assert conv_geometry((3, 3), (8, 8), stride=1, padding="same") is first
+    first = convolution_geometry((8, 8), (3, 3), stride=1, padding="same")
+    assert convolution_geometry((8, 8), (3, 3), stride=1, padding="same") is first
     with pytest.raises(ConvmatError, match="stride"):
-        conv_geometry((3, 3), (8, 8), stride=True, padding="same")
+        convolution_geometry((8, 8), (3, 3), stride=True, padding="same")
     with pytest.raises(ConvmatError, match="stride"):
-        conv_geometry((3, 3), (8, 8), stride=[True], padding="same")
+        convolution_geometry((8, 8), (3, 3), stride=[True], padding="same")
     with pytest.raises(ConvmatError, match="stride"):  # ints with a bool: not keyed as ints
-        conv_geometry((3, 3), (8, 8), stride=(1, True), padding="same")
-    assert conv_geometry((3, 3), (8, 8), stride=(1, 1), padding="same") == first
+        convolution_geometry((8, 8), (3, 3), stride=(1, True), padding="same")
+    assert convolution_geometry((8, 8), (3, 3), stride=(1, 1), padding="same") == first
     for _ in range(2):  # the output-shape arithmetic is remembered the same way
         assert convmat.conv_output_shape((8, 8), (3, 3), stride=(1, 1), padding="same") == (8, 8)
         with pytest.raises(ConvmatError, match="stride"):
             convmat.conv_output_shape((8, 8), (3, 3), stride=(True, 1))
-    assert conv_geometry((3, 3), [8, 8], stride=1, padding="same") == first
-    assert conv_geometry((3, 3), np.array([8, 8]), stride=1, padding="same") == first
+    assert convolution_geometry([8, 8], (3, 3), stride=1, padding="same") == first
+    assert convolution_geometry(np.array([8, 8]), (3, 3), stride=1, padding="same") == first
     # a refusal is not remembered: the same bad call is refused again
     for _ in range(2):
         with pytest.raises(ConvmatError, match="padding"):
-            conv_geometry((3, 3), (8, 8), padding="sideways")
+            convolution_geometry((8, 8), (3, 3), padding="sideways")
+
+
+# ------------------------------------------------- one order: (input_shape, kernel_shape)
+
+
+@pytest.mark.parametrize("weight_shape, input_shape, kwargs", [
+    ((3,), (7,), dict(stride=2, padding=1)),
+    ((2, 3, 3, 3), (5, 6), dict(padding="same", dilation=(1, 2))),
+    ((4, 1, 2, 2), (4, 4), dict(groups=2, stride=2, padding_mode="reflect", padding=1)),
+])
+def test_conv_geometry_is_a_deprecated_swapped_convolution_geometry(weight_shape, input_shape,
+                                                                    kwargs):
+    """The old order (weight_shape, input_shape) still works, warns, and gives the same
+    geometry; the new functions take (input_shape, weight_shape) like conv_output_shape."""
+    from convmat import geometry
+
+    new = geometry.convolution_geometry(input_shape, weight_shape, **kwargs)
+    assert new.output_shape == convmat.conv_output_shape(
+        input_shape, weight_shape[-len(input_shape):], stride=kwargs.get("stride", 1),
+        padding=kwargs.get("padding", 0), dilation=kwargs.get("dilation", 1))
+    with pytest.warns(DeprecationWarning, match=r"conv_geometry\(weight_shape, input_shape"):
+        old = geometry.conv_geometry(weight_shape, input_shape, **kwargs)
+    assert old == new
+    t_kwargs = {k: v for k, v in kwargs.items() if k != "padding_mode"}
+    new_t = geometry.transposed_geometry(input_shape, weight_shape, **t_kwargs)
+    with pytest.warns(DeprecationWarning, match=r"conv_transpose_geometry\(weight_shape"):
+        old_t = geometry.conv_transpose_geometry(weight_shape, input_shape, **t_kwargs)
+    assert old_t == new_t
+    assert new_t.output_shape == tuple(input_shape)
+
+
+@given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 3),
+       b=st.integers(0, 4), a=st.integers(0, 4), q=st.integers(0, 3))
+def test_the_transposed_formulas_are_the_scatter(i, k, s, d, b, a, q):
+    """effective_size, stretched_size, stretched_padding and output_padding_for against a
+    direct numpy scatter: input t adds w[j] at output t*s + j*d - b of the transposed
+    convolution, whose length is (i-1)s - (b+a) + d(k-1) + q + 1; the direct convolution of
+    the stretched input, padded by stretched_padding, with the flipped kernel gives it."""
+    from convmat import geometry
+
+    assume(q < max(s, d))
+    o = geometry.transpose_output_size(i, k, s, d, b, a, q)
+    assume(o >= 1)
+    rng = np.random.default_rng(i * 1000 + k * 100 + s * 10 + d)
+    x, w = rng.integers(-5, 6, i), rng.integers(-5, 6, k)
+    scatter = np.zeros(o + b + a + d * k + s * i, dtype=np.int64)  # room for every write
+    for t in range(i):
+        for j in range(k):
+            scatter[b + t * s + j * d] += x[t] * w[j]
+    expected = scatter[2 * b:2 * b + o]  # index shifted by b so that -b lands at 0
+    assert geometry.effective_size(k, d) == len(range(0, d * (k - 1) + 1))
+    stretched = np.zeros(geometry.stretched_size(i, s), dtype=np.int64)
+    stretched[::s] = x
+    before, after = geometry.stretched_padding(k, d, b, a, q)
+    assert geometry.output_padding_for(o, i, k, s, d, b, a) == q
+    assume(stretched.size + min(before, 0) + min(after, 0) >= 1)  # some input stays
+    y = convmat.conv_matrix(w[::-1], stretched.shape, padding=[(before, after)],
+                            dilation=d) @ stretched
+    np.testing.assert_array_equal(y, expected)

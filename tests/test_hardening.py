@@ -66,7 +66,7 @@ def test_axis_entries_of_huge_axes_is_exact_and_instant():
     i = 10**18
     assert geometry.axis_entries(i, 3, 1, 1, 0, i - 2) == 3 * (i - 2)
     assert geometry.axis_entries(5, 3, 1, 1, 10**18, 2 * 10**18 + 3) == 15  # every tap once
-    geom = geometry.conv_geometry((3, 3), (6, 6), padding=10**9)
+    geom = geometry.convolution_geometry((6, 6), (3, 3), padding=10**9)
     assert geom.nnz_upper_bound() == (6 * 3) ** 2
 
 
@@ -89,7 +89,7 @@ def test_estimate_covers_the_peak(weight, shape, kw, fmt):
     under the guard's estimate, for every format the result is converted to."""
     if fmt in ("lil", "dok"):
         shape = tuple(max(3, v // 20) for v in shape)
-    geom = geometry.conv_geometry(weight.shape, shape, **kw)
+    geom = geometry.convolution_geometry(shape, weight.shape, **kw)
     _, estimate = estimate_bytes(geom, 8, transposed=False, format=fmt)
     tracemalloc.start()
     try:
@@ -108,9 +108,9 @@ def test_estimate_covers_the_peak_of_csr_and_transpose(weight, shape, kw):
             continue
         build = convmat.conv_transpose_matrix if transpose else convmat.conv_matrix
         if transpose:
-            geom = geometry.conv_transpose_geometry(weight.shape, shape, **kw)
+            geom = geometry.transposed_geometry(shape, weight.shape, **kw)
         else:
-            geom = geometry.conv_geometry(weight.shape, shape, **kw)
+            geom = geometry.convolution_geometry(shape, weight.shape, **kw)
         _, estimate = estimate_bytes(geom, 8, transposed=transpose)
         tracemalloc.start()
         try:
@@ -128,9 +128,9 @@ def test_estimate_covers_the_peak_of_csr_and_transpose(weight, shape, kw):
     (np.ones((2, 2, 5, 5)), (90, 90), dict(stride=(2, 3), dilation=2)),
 ])
 def test_kong_lucey_estimate_covers_its_peak(weight, shape, kw):
-    geom = geometry.conv_geometry(weight.shape, shape, **kw)
-    unit = geometry.conv_geometry(weight.shape, geom.padded_shape, stride=geom.stride,
-                                  dilation=geom.dilation)
+    geom = geometry.convolution_geometry(shape, weight.shape, **kw)
+    unit = geometry.convolution_geometry(geom.padded_shape, weight.shape, stride=geom.stride,
+                                         dilation=geom.dilation)
     kshape = tuple(-(-(d * (k - 1) + 1) // s)
                    for k, s, d in zip(geom.kernel_shape, geom.stride, geom.dilation))
     estimate = kong_lucey_bytes(unit, 8, math.prod(geom.stride), kshape)
@@ -147,7 +147,7 @@ def test_a_limit_just_over_the_estimate_is_honoured():
     """Under a limit set to the estimate, the build goes through and its peak is within it;
     one byte less and it is refused."""
     weight, shape = np.ones(3), (400_000,)
-    geom = geometry.conv_geometry(weight.shape, shape)
+    geom = geometry.convolution_geometry(shape, weight.shape)
     _, estimate = estimate_bytes(geom, 8, transposed=False)
     with options.override(memory_limit=estimate):
         tracemalloc.start()
@@ -384,7 +384,7 @@ STRAY = [
     (lambda: symbolic.product(symbolic.conv_matrix((2,), (3,)), y=""), "y=''"),
     (lambda: symbolic.product(symbolic.conv_matrix((2,), (3,)), x=""), "x=''"),
     (lambda: convmat.max_pool_matrix(np.ones((1, 0)), 2), "x.shape=(1, 0)"),
-    (lambda: convmat.avg_pool_matrix((2,), 3), "kernel_size=(3,)"),
+    (lambda: convmat.avg_pool_matrix((2,), 3), "kernel_shape=(3,)"),
     (lambda: convmat.text.to_text("bad"), "matrix must be"),
     (lambda: convmat.text.spy(np.eye(3), width=0), "width=0"),
     (lambda: convmat.text.kong_lucey_text(None), "kl=None"),

@@ -103,6 +103,8 @@ def resolve(weight_shape, input_shape, stride, padding, dilation, groups, mode, 
     ndim_w = len(weight_shape)
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
+    if isinstance(input_shape, np.ndarray) and input_shape.ndim == 1:
+        input_shape = input_shape.tolist()  # a 1-D array is a shape like a list
     n = len(input_shape) if isinstance(input_shape, (tuple, list)) else 0
     ishape = _ints(input_shape, n, 1) if n else None
     if ishape is None or not isinstance(flip, (bool, np.bool_)):
@@ -379,9 +381,9 @@ CALLS = {
                             groups=1),
     convmat.strided_weight: dict(unit_weight=KL.unit_weight, kernel_shape=(3,), stride=2,
                                  dilation=1),
-    convmat.max_pool_matrix: dict(x=np.arange(6.0)[None], kernel_size=2, stride=None,
+    convmat.max_pool_matrix: dict(x=np.arange(6.0)[None], kernel_shape=2, stride=None,
                                   padding=0, dilation=1, format="csr"),
-    convmat.receptive_field: dict(layers=[{"kernel": 3}], input_shape=None),
+    convmat.receptive_field: dict(layers=[{"kernel_shape": 3}], input_shape=None),
     geometry.resolve_padding: dict(padding=1, input_shape=(5,), kernel_shape=(3,), stride=1,
                                    dilation=1, allow_negative=False),
     transposed.stretch_matrix: dict(input_shape=(3,), stride=2, padding=0, channels=1,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import convmat
 from convmat import symbolic
 from convmat.errors import ConvmatError
-from convmat.geometry import conv_geometry, conv_transpose_geometry
+from convmat.geometry import convolution_geometry, transposed_geometry
 from convmat.latex import block_sizes, document, equations_to_latex, to_latex
 
 from .conftest import requires_pdflatex
@@ -105,7 +105,7 @@ def test_automatic_blocks_of_a_symbolic_matrix():
 
 
 def test_blocks_from_a_geometry_for_numeric_matrices():
-    geom = conv_geometry((2, 2), (3, 3))
+    geom = convolution_geometry((3, 3), (2, 2))
     numeric = convmat.conv_matrix(np.ones((2, 2), dtype=int), (3, 3))
     assert parse(to_latex(numeric, geometry=geom))[1:4:2] == ("ccc|ccc|ccc", [1])
     assert parse(to_latex(numeric))[1:4:2] == ("ccc|ccc|ccc", [1])  # it carries its own
@@ -119,7 +119,7 @@ def test_transposed_blocks():
     env, spec, rows, rules = parse(to_latex(t))
     assert spec == "cc|cc" and rules == [2, 5]
     numeric = convmat.conv_transpose_matrix(np.ones((2, 2)), (2, 2))
-    geom = conv_transpose_geometry((2, 2), (2, 2))
+    geom = transposed_geometry((2, 2), (2, 2))
     assert parse(to_latex(numeric, geometry=geom))[1] == spec
     assert parse(to_latex(t.T))[1] == "ccc|ccc|ccc"  # .T of a ConvMatrix knows itself
 
@@ -151,8 +151,8 @@ def test_block_sizes_as_numpy_arrays():
 
 
 def test_one_dimensional_matrices_have_no_blocks():
-    assert block_sizes(conv_geometry((3,), (5,))) == ((), ())
-    assert block_sizes(conv_geometry((2, 1, 3), (5,))) == ((3,), ())
+    assert block_sizes(convolution_geometry((5,), (3,))) == ((), ())
+    assert block_sizes(convolution_geometry((5,), (2, 1, 3))) == ((3,), ())
 
 
 # -- elision ----------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _outputs():
         "channels-double-rules": to_latex(channels, zero="cdot", max_cols=14, standalone=True),
         "elided-1024-columns": to_latex(big, max_rows=12, max_cols=16, precision=2,
                                         environment="pmatrix", standalone=True,
-                                        geometry=conv_geometry((3, 3), (32, 32), padding=1)),
+                                        geometry=convolution_geometry((32, 32), (3, 3), padding=1)),
         "array-bold-complex": to_latex(np.array([[1 + 2j, 0], [0.5, -1j]]), environment="array",
                                        highlight_row=0, highlight="bold", standalone=True),
         "transposed-vmatrix": to_latex(symbolic.conv_transpose_matrix((2, 2), (2, 2), stride=2),

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import convmat
 from convmat import layout
-from convmat.geometry import conv_geometry
+from convmat.geometry import convolution_geometry
 
 
 def _boundaries(shape) -> dict[int, int]:
@@ -38,7 +38,7 @@ def geometries(draw):
     size = tuple(draw(st.integers(k, k + 4)) for k in kernel)
     c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = draw(st.integers(1, 2))
-    return conv_geometry((c_out, c_in, *kernel), size, stride=stride), c_in, c_out
+    return convolution_geometry(size, (c_out, c_in, *kernel), stride=stride), c_in, c_out
 
 
 def _rule_oracle(shape, shown) -> dict[int, int]:

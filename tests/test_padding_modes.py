@@ -321,8 +321,10 @@ def test_a_new_mode_is_one_table_entry(n, k, s, d, pads, seed):
 def test_padding_matrix_mode_is_a_deprecated_padding_mode():
     new = convmat.padding_matrix((4, 3), [(1, 2), (-1, 1)], padding_mode="symmetric")
     with pytest.warns(DeprecationWarning, match=r"padding_matrix\(mode=\.\.\.\) is deprecated; "
-                                                r"use padding_matrix\(padding_mode=\.\.\.\)"):
+                                                r"use padding_matrix\(padding_mode=\.\.\.\)"
+                      ) as record:
         old = convmat.padding_matrix((4, 3), [(1, 2), (-1, 1)], mode="symmetric")
+    assert record[0].filename == __file__  # the warning points at the caller's line
     assert (old != new).nnz == 0
     with pytest.raises(convmat.ConvmatError, match="give only padding_mode="):
         convmat.padding_matrix((4,), 1, mode="reflect", padding_mode="circular")

@@ -157,7 +157,7 @@ def test_pooling_errors():
         max_pool_matrix(np.ones(4), 2)
     with pytest.raises(convmat.ConvmatError, match=r"dtype=int64"):
         avg_pool_matrix((4,), 2, dtype=np.int64)
-    with pytest.raises(convmat.ConvmatError, match=r"kernel_size=0.*avg_pool_matrix"):
+    with pytest.raises(convmat.ConvmatError, match=r"kernel_shape=0.*avg_pool_matrix"):
         avg_pool_matrix((4,), 0)
     with pytest.raises(convmat.ConvmatError, match=r"divisor_override=0"):
         avg_pool_matrix((4,), 2, divisor_override=0)
@@ -198,3 +198,28 @@ def test_tiling_windows_pick_what_the_window_path_picks(dtype, shape, kernel):
         general = convmat.max_pool_matrix(x, kernel)
     np.testing.assert_array_equal(tiled.indices, general.indices)
     assert tiled.shape == general.shape
+
+
+def test_kernel_size_is_a_deprecated_kernel_shape():
+    """One vocabulary: the window is ``kernel_shape``; PyTorch's ``kernel_size`` still works,
+    warns (at the caller's line) and gives the same matrix."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    new_avg = avg_pool_matrix((3, 4), kernel_shape=(2, 2), stride=1, channels=2)
+    new_max = max_pool_matrix(x, kernel_shape=2, stride=1)
+    with pytest.warns(DeprecationWarning, match=r"avg_pool_matrix\(kernel_size=\.\.\.\) is "
+                                                r"deprecated; use avg_pool_matrix\(kernel_sh"
+                      ) as record:
+        old_avg = avg_pool_matrix((3, 4), kernel_size=(2, 2), stride=1, channels=2)
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match=r"max_pool_matrix\(kernel_size=") as record:
+        old_max = max_pool_matrix(x, kernel_size=2, stride=1)
+    assert record[0].filename == __file__
+    assert (old_avg != new_avg).nnz == 0 and (old_max != new_max).nnz == 0
+    # the values themselves, against numpy: the mean and the max of every 2x2 window
+    windows = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 2))
+    np.testing.assert_allclose(new_avg @ x.ravel(), windows.mean(axis=(3, 4)).ravel())
+    np.testing.assert_array_equal(new_max @ x.ravel(), windows.max(axis=(3, 4)).ravel())
+    with pytest.raises(TypeError, match="missing 1 required argument: 'kernel_shape'"):
+        avg_pool_matrix((4,))
+    with pytest.raises(convmat.ConvmatError, match="give only kernel_shape="):
+        max_pool_matrix(x, 2, kernel_size=2)

@@ -17,7 +17,7 @@ def stacks(draw):
     n = draw(st.integers(1, 2))
     layers = []
     for _ in range(draw(st.integers(1, 3))):
-        layers.append(Layer(kernel=tuple(draw(st.integers(1, 3)) for _ in range(n)),
+        layers.append(Layer(kernel_shape=tuple(draw(st.integers(1, 3)) for _ in range(n)),
                             stride=tuple(draw(st.integers(1, 2)) for _ in range(n)),
                             padding=tuple(draw(st.integers(0, 2)) for _ in range(n)),
                             dilation=tuple(draw(st.integers(1, 2)) for _ in range(n))))
@@ -28,10 +28,10 @@ def _product(layers, input_shape):
     """A_L ... A_1 with all-ones kernels, and the output shape."""
     shape, product = tuple(input_shape), None
     for layer in layers:
-        a = convmat.conv_matrix(np.ones(layer.kernel), shape, stride=layer.stride,
+        a = convmat.conv_matrix(np.ones(layer.kernel_shape), shape, stride=layer.stride,
                                 padding=layer.padding, dilation=layer.dilation)
         product = a if product is None else a @ product
-        shape = convmat.conv_output_shape(shape, layer.kernel, stride=layer.stride,
+        shape = convmat.conv_output_shape(shape, layer.kernel_shape, stride=layer.stride,
                                           padding=layer.padding, dilation=layer.dilation)
     return product.tocsr(), shape
 
@@ -66,7 +66,7 @@ def test_formula_by_hand():
     rf = receptive_field([Layer(3, padding=1), Layer(2, stride=2), Layer(3, padding=1)])
     assert rf == ReceptiveField((8,), (2,), (-3,)) and rf.center == (0.5,)
     # kernel 2 with dilation 1, 2, 4 stacked (WaveNet-style): 1 + 1 + 2 + 4 = 8, no holes
-    rf = receptive_field([{"kernel": 2, "dilation": d} for d in (1, 2, 4)])
+    rf = receptive_field([{"kernel_shape": 2, "dilation": d} for d in (1, 2, 4)])
     assert rf.size == (8,)
     product, _ = _product([Layer(2, dilation=d) for d in (1, 2, 4)], (16,))
     assert sorted(product[[0]].indices.tolist()) == list(range(8))
@@ -100,7 +100,7 @@ def test_errors():
     with pytest.raises(convmat.ConvmatError, match=r"layers\[0\]"):
         receptive_field([3])
     with pytest.raises(convmat.ConvmatError, match=r"layers\[1\]"):
-        receptive_field([{"kernel": 3}, {"size": 3}])
+        receptive_field([{"kernel_shape": 3}, {"size": 3}])
     with pytest.raises(convmat.ConvmatError, match=r"stride=0"):
         receptive_field([Layer(3, stride=0)])
     # which layer is at fault (the message once named only the parameter)
@@ -108,3 +108,21 @@ def test_errors():
         receptive_field([Layer(3), Layer(3, stride=0)])
     with pytest.raises(convmat.ConvmatError, match=r"layers\[2\]: kernel_shape=\(5,\)"):
         receptive_field([Layer(3), Layer(3), Layer(5)], input_shape=(8,))
+
+
+def test_layer_kernel_is_a_deprecated_kernel_shape():
+    """``Layer(kernel=...)``, ``layer.kernel`` and the dict key ``"kernel"`` still work and
+    warn; the receptive field is the same (and is the dilated span, by hand)."""
+    new = receptive_field([Layer(kernel_shape=3, dilation=2), {"kernel_shape": 2}])
+    with pytest.warns(DeprecationWarning, match=r"Layer\(kernel=\.\.\.\) is deprecated; use "
+                                                r"Layer\(kernel_shape=\.\.\.\)") as record:
+        layer = Layer(kernel=3, dilation=2)
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match=r"Layer\(kernel="):
+        old = receptive_field([layer, {"kernel": 2}])
+    assert old == new and new.size == (2 * (3 - 1) + 1 + 1,)
+    assert layer == Layer(3, dilation=2)
+    with pytest.warns(DeprecationWarning, match=r"Layer\(kernel="):
+        assert layer.kernel == 3
+    with pytest.raises(TypeError, match="missing 1 required argument: 'kernel_shape'"):
+        Layer()

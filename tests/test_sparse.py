@@ -401,7 +401,7 @@ def test_every_engine_path_matches_the_definition(path, geo):
         for name, value in ENGINE_PATHS[path].items():
             patch.setattr(_runs if name == "CHUNK" else _engine, name, value)
         a = convmat.conv_matrix(w, geo.input_shape, **geo.kwargs())
-        s = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+        s = _engine.build(convmat.geometry.convolution_geometry(geo.input_shape, w.shape,
                                                             **geo.kwargs()))
     x = RNG.standard_normal((geo.c_in, *geo.input_shape))
     expected = direct_conv(x, w, stride=geo.per_dim(geo.stride), pads=geo.pads,
@@ -423,11 +423,11 @@ def test_every_engine_path_matches_the_definition(path, geo):
     if not s.merged:
         np.testing.assert_array_equal(s.gather(np.arange(w.size)), s.tap)
     # unmerged: one entry per tap, the raw (row, col, tap) triplets
-    raw = _engine.build(convmat.geometry.conv_geometry(w.shape, geo.input_shape,
+    raw = _engine.build(convmat.geometry.convolution_geometry(geo.input_shape, w.shape,
                                                           **geo.kwargs()), merge=False)
     np.testing.assert_array_equal(raw.gather(w), w.ravel()[raw.tap])
-    assert raw.nnz == convmat.geometry.conv_geometry(w.shape, geo.input_shape,
-                                                     **geo.kwargs()).nnz_upper_bound()
+    assert raw.nnz == convmat.geometry.convolution_geometry(geo.input_shape, w.shape,
+                                                            **geo.kwargs()).nnz_upper_bound()
 
 
 # -- worked examples 1-3 of the tutorial -------------------------------------------------
@@ -497,6 +497,7 @@ def test_cached_structures_are_bounded_and_never_shared():
     cache, saved = _engine._small_cached, _engine.CACHE_BYTES
     try:
         _engine.CACHE_BYTES = 0
+        cache.cache_clear()  # an earlier test may have built these geometries already
         for n in (5, 6, 7):
             convmat.conv_matrix(w, (n, n), padding=1)
             assert len(cache.entries) == 1

@@ -735,11 +735,14 @@ def test_stride_is_a_required_keyword(call):
 def test_polyphase_factor_is_a_deprecated_stride():
     new = polyphase([1, 2, 3], (6,), stride=2, padding=1)
     with pytest.warns(DeprecationWarning, match=r"polyphase\(factor=\.\.\.\) is deprecated; "
-                                                r"use polyphase\(stride=\.\.\.\)"):
+                                                r"use polyphase\(stride=\.\.\.\)"
+                      ) as record:
         old = polyphase([1, 2, 3], (6,), factor=2, padding=1)
+    assert record[0].filename == __file__
     assert (old.matrix() != new.matrix()).nnz == 0 and old.stride == new.stride == (2,)
-    with pytest.warns(DeprecationWarning, match=r"Polyphase\(factor=\.\.\.\)"):
+    with pytest.warns(DeprecationWarning, match=r"Polyphase\(factor=\.\.\.\)") as record:
         assert new.factor == (2,)
+    assert record[0].filename == __file__
     with pytest.raises(convmat.ConvmatError, match="give only stride="):
         polyphase([1, 2, 3], (6,), stride=2, factor=2)
 

@@ -153,9 +153,9 @@ def _cmd_matrix(args) -> int:
     wshape = _weight_shape(args, kshape, transposed=args.transposed)
     if args.transposed:  # the geometry is checked before any weight is made
         kw["output_padding"] = parse_ints(args.output_padding, "--output-padding")
-        geom = geometry.conv_transpose_geometry(wshape, ishape, **kw)
+        geom = geometry.transposed_geometry(ishape, wshape, **kw)
     else:
-        geom = geometry.conv_geometry(wshape, ishape, **kw)
+        geom = geometry.convolution_geometry(ishape, wshape, **kw)
     _, weight = _weight(args, kshape, transposed=args.transposed,
                         build_bytes=estimate_bytes(geom, 8, transposed=args.transposed)[1])
     if args.transposed:
@@ -317,7 +317,7 @@ def _cmd_kong_lucey(args) -> int:
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     _check_dims(args, ishape, kshape, kw)
     # the geometry and the memory guard are checked before any weight is made
-    geom = geometry.conv_geometry(_weight_shape(args, kshape), ishape, **kw)
+    geom = geometry.convolution_geometry(ishape, _weight_shape(args, kshape), **kw)
     _, weight = _weight(args, kshape, build_bytes=_kong_lucey_bytes(geom))
     if args.symbolic:
         from .. import symbolic

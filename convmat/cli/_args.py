@@ -407,7 +407,7 @@ def _kong_lucey_bytes(geom) -> int:
     """What :func:`convmat.kong_lucey` will need for ``geom`` (checked before the weights)."""
     from .._phases import phase_kernel_shape
 
-    unit = geometry.conv_geometry(geom.weight_shape, geom.padded_shape, stride=geom.stride,
-                                  dilation=geom.dilation, groups=geom.groups)
+    unit = geometry.convolution_geometry(geom.padded_shape, geom.weight_shape, stride=geom.stride,
+                                         dilation=geom.dilation, groups=geom.groups)
     kshape = phase_kernel_shape(geom.kernel_shape, geom.stride, geom.dilation)
     return kong_lucey_bytes(unit, 8, math.prod(geom.stride), kshape)

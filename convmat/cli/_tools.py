@@ -132,10 +132,10 @@ def _cmd_plot(args) -> int:
     if args.transposed:
         kw.pop("transposed")
         matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
-        geom = geometry.conv_transpose_geometry(kshape, ishape, **kw)
+        geom = geometry.transposed_geometry(ishape, kshape, **kw)
     else:
         matrix = sparse.conv_matrix(weight, ishape, **kw)
-        geom = geometry.conv_geometry(kshape, ishape, **kw)
+        geom = geometry.convolution_geometry(ishape, kshape, **kw)
     return _save_picture(figures.plot_matrix(matrix, geometry=geom,
                                              highlight_row=args.highlight_row), args.output)
 
@@ -221,7 +221,7 @@ def _cmd_spectrum(args) -> int:
         raise _UsageError(f"--show {brief(args.show)} must be a number or 'all'")
     weight, origin = _spectrum_weight(args, len(ishape))
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
-    geom = geometry.conv_geometry(weight.shape, ishape, **kw)
+    geom = geometry.convolution_geometry(ishape, weight.shape, **kw)
     method = args.method
     if method == "auto":
         method = choose_method(weight, ishape, k=args.k, **kw)

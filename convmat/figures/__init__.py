@@ -70,7 +70,7 @@ from .._validate import as_shape
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import ConvGeometry, conv_transpose_geometry
+from ..geometry import ConvGeometry, transposed_geometry
 
 __all__ = [
     "sliding_windows",
@@ -266,8 +266,8 @@ def plot_connectivity(
         _check_drawable(len(as_shape(input_shape)), "plot_connectivity")
         if transposed:
             # the forward convolution whose transpose this is, drawn upside down
-            tgeom = conv_transpose_geometry(
-                as_shape(kernel_shape, "kernel_shape"), as_shape(input_shape, "input_shape"),
+            tgeom = transposed_geometry(
+                as_shape(input_shape, "input_shape"), as_shape(kernel_shape, "kernel_shape"),
                 stride=stride, padding=padding, output_padding=output_padding,
                 dilation=dilation)
             win = _windows(tgeom.input_shape, tgeom.kernel_shape, tgeom.stride,
@@ -437,9 +437,9 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None):
     Examples
     --------
     >>> import convmat
-    >>> from convmat.geometry import conv_geometry
+    >>> from convmat.geometry import convolution_geometry
     >>> fig = plot_matrix(convmat.conv_matrix([[1, 2], [3, 4]], (3, 3)),
-    ...                   geometry=conv_geometry((2, 2), (3, 3)), highlight_row=1)
+    ...                   geometry=convolution_geometry((3, 3), (2, 2)), highlight_row=1)
     >>> fig.axes[0].get_title()
     'A: 4 × 9, 16 stored entries'
     """

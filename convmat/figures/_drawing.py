@@ -12,7 +12,7 @@ import numpy as np
 
 from ._windows import SlidingWindows
 from ..errors import ConvmatError, brief
-from ..geometry import ConvGeometry, conv_transpose_geometry
+from ..geometry import ConvGeometry, transposed_geometry
 
 COLORS = {
     "input": "#cfe7f5", "input_edge": "#0072B2",
@@ -255,9 +255,9 @@ def _describe(win: SlidingWindows, stride, padding, dilation, output_padding) ->
     if any(v != 1 for v in s):
         parts.append(f"stride {per(s)}")
     if win.transposed:
-        geom = conv_transpose_geometry(win.kernel_shape, win.input_shape, stride=stride,
-                                       padding=padding, output_padding=output_padding,
-                                       dilation=dilation)
+        geom = transposed_geometry(win.input_shape, win.kernel_shape, stride=stride,
+                                   padding=padding, output_padding=output_padding,
+                                   dilation=dilation)
         pads = geom.padding
     else:
         pads = win.padding
@@ -364,7 +364,7 @@ def _layout(shape, geometry, permuted=False):
                            f"{g.shape[1]} matrix; A has shape {shape}")
     if not isinstance(geometry, ConvGeometry):
         raise ConvmatError(f"geometry={brief(geometry)} is not a ConvGeometry (make one with "
-                           f"convmat.geometry.conv_geometry or conv_transpose_geometry) or a "
+                           f"convmat.geometry.convolution_geometry or transposed_geometry) or a "
                            f"Kong & Lucey result")
     g = geometry
     x = _levels(g.input_shape, g.in_channels)

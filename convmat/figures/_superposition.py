@@ -38,7 +38,7 @@ from ._drawing import (
 from .._memory import check_budget
 from .._validate import as_array, as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import conv_transpose_geometry
+from ..geometry import transposed_geometry
 
 __all__ = ["overlap_counts", "animate_superposition", "plot_overlap"]
 
@@ -55,8 +55,8 @@ class _Stamps:
         if len(kshape) != len(ishape):
             raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions "
                                f"but input_shape={brief(ishape)} has {len(ishape)}")
-        geom = conv_transpose_geometry(kshape, ishape, stride=stride, padding=padding,
-                                       output_padding=output_padding, dilation=dilation)
+        geom = transposed_geometry(ishape, kshape, stride=stride, padding=padding,
+                                   output_padding=output_padding, dilation=dilation)
         self.input_shape, self.kernel_shape = ishape, kshape
         self.output_shape = geom.input_shape  # the transposed output
         self.stride, self.dilation, self.padding = geom.stride, geom.dilation, geom.padding

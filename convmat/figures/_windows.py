@@ -14,7 +14,8 @@ import numpy as np
 from .._memory import check_budget
 from .._validate import as_shape
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import conv_geometry, conv_transpose_geometry
+from ..geometry import (convolution_geometry, output_padding_for, stretched_padding,
+                        stretched_size, transposed_geometry)
 
 
 class Window(NamedTuple):
@@ -191,21 +192,21 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
                            f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
     if transposed:
-        geom = conv_transpose_geometry(kshape, ishape, stride=stride, padding=padding,
-                                       output_padding=output_padding, dilation=dilation)
+        geom = transposed_geometry(ishape, kshape, stride=stride, padding=padding,
+                                   output_padding=output_padding, dilation=dilation)
         s, d = geom.stride, geom.dilation
-        grid = tuple((i - 1) * si + 1 for i, si in zip(ishape, s))
+        grid = tuple(stretched_size(i, si) for i, si in zip(ishape, s))
         out = geom.input_shape  # the forward convolution's input is the transposed output
         pads = []
-        for k, di, (b, _), g, o in zip(kshape, d, geom.padding, grid, out):
-            before = di * (k - 1) - b
-            pads.append((before, o + di * (k - 1) - g - before))
+        for i, k, si, di, (b, a), o in zip(ishape, kshape, s, d, geom.padding, out):
+            pads.append(stretched_padding(k, di, b, a, output_padding_for(o, i, k, si, di, b, a)))
         slide, spacing = (1,) * n, s
     else:
         if output_padding not in (0, None) and np.any(np.asarray(output_padding) != 0):
             raise ConvmatError(f"output_padding={brief(output_padding)} applies to "
                                f"transposed=True only")
-        geom = conv_geometry(kshape, ishape, stride=stride, padding=padding, dilation=dilation)
+        geom = convolution_geometry(ishape, kshape, stride=stride, padding=padding,
+                                    dilation=dilation)
         grid, out, pads = ishape, geom.output_shape, list(geom.padding)
         slide, spacing, d = geom.stride, (1,) * n, geom.dilation
     check_budget(windows_bytes(out, kshape), f"the {math.prod(out):,} windows of "

@@ -122,12 +122,12 @@ def block_sizes(geom: ConvGeometry, transposed: bool = False) -> tuple[tuple[int
 
     Examples
     --------
-    >>> from convmat.geometry import conv_geometry
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)))
+    >>> from convmat.geometry import convolution_geometry
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)))
     ((2,), (3,))
-    >>> block_sizes(conv_geometry((2, 3, 2, 2), (3, 3)))
+    >>> block_sizes(convolution_geometry((3, 3), (2, 3, 2, 2)))
     ((4, 2), (9, 3))
-    >>> block_sizes(conv_geometry((2, 2), (3, 3)), transposed=True)
+    >>> block_sizes(convolution_geometry((3, 3), (2, 2)), transposed=True)
     ((3,), (2,))
     """
     x, y = vector_shapes(geom, transposed)

@@ -28,7 +28,7 @@ def pool_pairs(i_shape, kernel, stride, padding, dilation, ceil_mode, what):
     """PyTorch's pooling output size; padding pairs with the extra ``ceil_mode`` room."""
     pairs, out = [], []
     for axis, (i, k, s, p, d) in enumerate(zip(i_shape, kernel, stride, padding, dilation)):
-        span = d * (k - 1) + 1
+        span = geometry.effective_size(k, d)
         if 2 * p > span:
             raise ConvmatError(f"padding={p} must be at most half of the {what} window "
                                f"{span} (dim {axis}), as PyTorch requires")
