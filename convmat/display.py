@@ -117,7 +117,7 @@ def _large(obj) -> bool:
     return rows > ROWS or cols > COLS
 
 
-def describe(obj) -> str:
+def describe(obj: object) -> str:
     """One line about a (large) symbolic matrix or product: type, shape, stored entries."""
     matrix = OPERAND(obj)
     shape = getattr(matrix, "shape", None)
@@ -133,7 +133,7 @@ def describe(obj) -> str:
     return f"MatrixProduct y = A x, A a {text}" if matrix is not obj else text
 
 
-def summary(obj) -> str:
+def summary(obj: object) -> str:
     """Deprecated name of :func:`describe` (``convmat.summary`` is the network table)."""
     warnings.warn("convmat.display.summary is deprecated; use convmat.display.describe (the "
                   "name summary is the network table, convmat.summary)", DeprecationWarning,

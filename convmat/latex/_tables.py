@@ -2,6 +2,8 @@ r"""Tables in LaTeX: a network summary (:func:`convmat.summary`) as a ``tabular`
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import ConvmatError, brief
@@ -19,7 +21,7 @@ def _numbers(cell: str) -> str:
     return text.replace("≤", r"$\le$").replace("x", r"$\times$")
 
 
-def summary_latex(s, *, standalone: bool = False) -> str:
+def summary_latex(s: Any, *, standalone: bool = False) -> str:
     r"""A network summary as a LaTeX ``tabular`` (plain ``\hline`` rules, no packages
     needed); with ``standalone=True`` a complete document that compiles with pdflatex.
     Layer names and types are escaped (:func:`escape_text`): any name compiles.

@@ -146,12 +146,16 @@ def _explicit_levels(value: object) -> tuple[int, ...]:
     return tuple(sorted(set(sizes), reverse=True))
 
 
-def block_levels(blocks: object, origin) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def block_levels(blocks: object, origin: tuple[ConvGeometry, bool] | None
+                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(row_levels, col_levels) from a ``blocks`` option (``"auto"``, ``None`` or a pair of
     sizes) and the matrix's origin (:func:`matrix_origin`; ``None``: unknown)."""
     if isinstance(blocks, str):
         check_choice(blocks, "blocks", ("auto",))
-        return block_sizes(*origin) if origin else ((), ())
+        if origin is None:
+            return (), ()
+        rows, cols = block_sizes(*origin)
+        return rows, cols
     if blocks is None or blocks is False:
         return (), ()
     if isinstance(blocks, Sequence) and len(blocks) == 2:
@@ -160,7 +164,8 @@ def block_levels(blocks: object, origin) -> tuple[tuple[int, ...], tuple[int, ..
                        f"col_blocks)")
 
 
-def matrix_origin(matrix, shape, geometry=None, transposed=None):
+def matrix_origin(matrix: object, shape: tuple[int, int], geometry: object = None,
+                  transposed: bool | None = None) -> tuple[ConvGeometry, bool] | None:
     """The geometry the matrix comes from and whether it is transposed (``None``: unknown).
 
     ``geometry`` given explicitly must fit ``shape`` (or its transpose); otherwise the
@@ -309,7 +314,8 @@ def check_limit(value: object, name: str) -> int | None:
     return value
 
 
-def _options(max_rows, max_cols, highlight_row, overlay) -> dict:
+def _options(max_rows: object, max_cols: object, highlight_row: object,
+             overlay: object) -> dict:
     """The layout options, checked (the writers check them once more for free)."""
     return dict(max_rows=check_limit(max_rows, "max_rows"),
                 max_cols=check_limit(max_cols, "max_cols"),
@@ -360,15 +366,16 @@ def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
         )
 
 
-def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row, overlay, max_rows,
-            max_cols=None, **vectors) -> MatrixLayout:
+def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row: int | None,
+            overlay: bool, max_rows: int | None, max_cols: int | None = None,
+            **vectors: Any) -> MatrixLayout:
     _check_cells(entries, rows.shown, cols.shown)
     marked = highlights(entries, rows, row=highlight_row, overlay=overlay, max_rows=max_rows)
     return MatrixLayout(entries, rows, cols, marked, **vectors)
 
 
-def matrix_layout(matrix, *, blocks: object = "auto", geometry: ConvGeometry | None = None,
-                  transposed: bool | None = None, max_rows: int | None = None,
+def matrix_layout(matrix: object, *, blocks: object = "auto",
+                  geometry: ConvGeometry | None = None, transposed: bool | None = None, max_rows: int | None = None,
                   max_cols: int | None = None, highlight_row: int | None = None,
                   overlay: bool = False) -> MatrixLayout:
     """The layout of a SciPy sparse, numpy or sympy matrix: rows and columns elided to
@@ -494,7 +501,7 @@ class KongLuceyLayout:
                                           y_shape=self.vector_shapes[1])
 
 
-def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
+def kong_lucey_layout(kl: KongLucey, **options: object) -> KongLuceyLayout:
     """The layout of a Kong & Lucey result (options as :func:`matrix_layout`'s).
 
     Examples
@@ -517,13 +524,13 @@ def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
         return KongLuceyLayout(kl, blocks=options.get("blocks", "auto"), **checked)
 
 
-def _check_result(kl) -> None:
+def _check_result(kl: object) -> None:
     if not isinstance(kl, KongLucey):
         raise ConvmatError(f"kl={brief(kl)} is not a Kong & Lucey result; make one with "
                            f"convmat.kong_lucey or convmat.symbolic.kong_lucey")
 
 
-def padded_sources(kl) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
+def padded_sources(kl: KongLucey) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
     """What entry ``k`` of a Kong & Lucey result's padded input is: ``(index, inside)`` with
     ``index`` the input entry it holds or copies (channel first when there are several
     channels; ``None``: a zero of zero padding) and ``inside`` whether it is that entry

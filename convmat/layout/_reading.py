@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -71,7 +72,7 @@ class ByType:
                                f"({brief(obj)})")
         return self.default
 
-    def __call__(self, obj: object, *args, **kwargs):
+    def __call__(self, obj: object, *args: Any, **kwargs: Any) -> Any:
         return self.handler(obj)(obj, *args, **kwargs)
 
 
@@ -82,7 +83,7 @@ class _Sparse:
 
     kind = "scipy"
 
-    def __init__(self, matrix) -> None:
+    def __init__(self, matrix: Any) -> None:
         csr = sp.csr_array(matrix)
         if not csr.has_canonical_format:
             csr = csr.copy()
@@ -103,7 +104,7 @@ class _Sympy:
 
     kind = "sympy"
 
-    def __init__(self, matrix) -> None:
+    def __init__(self, matrix: Any) -> None:
         self.data = matrix
 
     def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
@@ -118,7 +119,7 @@ class _Dense:
 
     kind = "numpy"
 
-    def __init__(self, matrix) -> None:
+    def __init__(self, matrix: Any) -> None:
         try:
             array = np.asarray(matrix)
         except (ValueError, TypeError) as exc:
@@ -140,7 +141,7 @@ class _Dense:
         return set(np.flatnonzero(self.data[row] != 0).tolist())
 
 
-def _sympy_array(matrix):
+def _sympy_array(matrix: Any) -> _Sympy | _Dense:
     return _Sympy(matrix.tomatrix()) if matrix.rank() == 2 else _Dense(matrix)
 
 
@@ -156,7 +157,7 @@ class Entries:
     """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix (the
     reader of each type found in one table, by type)."""
 
-    def __init__(self, matrix) -> None:
+    def __init__(self, matrix: object) -> None:
         self._reader = _READERS(matrix)
         self.kind, self.data = self._reader.kind, self._reader.data
         self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
@@ -172,6 +173,6 @@ class Entries:
         return self._reader.row_columns(row)
 
 
-def stored(matrix) -> int:
+def stored(matrix: Any) -> int:
     """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
     return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()

@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ConvmatError, brief
 
 __all__ = ["summary_cells"]
 
 
-def _columns(s) -> list[str]:
+def _columns(s: Any) -> list[str]:
     cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
             "receptive field"]
     return cols + ["spectral norm"] if s.spectral else cols
 
 
-def summary_cells(s, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
+def summary_cells(s: Any, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
                                                                list[str]]:
     """The cells of a network summary (:func:`convmat.summary`) as text, whatever the
     format: the header, one row per layer (shapes joined by ``times``, an upper bound marked
@@ -27,8 +29,8 @@ def summary_cells(s, times: str = "x", le: str = "≤") -> tuple[list[str], list
     return _columns(s), _cells(s, times, le), _footer(s)
 
 
-def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
-    def join(shape):
+def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
+    def join(shape: tuple[int, ...]) -> str:
         return times.join(str(v) for v in shape)
 
     out = []
@@ -44,7 +46,7 @@ def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
     return out
 
 
-def _footer(s) -> list[str]:
+def _footer(s: Any) -> list[str]:
     cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
     return cells + [""] if s.spectral else cells
 
