@@ -375,9 +375,9 @@ def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row: int | No
 
 
 def matrix_layout(matrix: object, *, blocks: object = "auto",
-                  geometry: ConvGeometry | None = None, transposed: bool | None = None, max_rows: int | None = None,
-                  max_cols: int | None = None, highlight_row: int | None = None,
-                  overlay: bool = False) -> MatrixLayout:
+                  geometry: ConvGeometry | None = None, transposed: bool | None = None,
+                  max_rows: int | None = None, max_cols: int | None = None,
+                  highlight_row: int | None = None, overlay: bool = False) -> MatrixLayout:
     """The layout of a SciPy sparse, numpy or sympy matrix: rows and columns elided to
     ``max_rows`` x ``max_cols``, rules at the blocks (``"auto"``: from the geometry the
     matrix carries or ``geometry=``), the highlighted row or the overlay's slides.
