@@ -117,10 +117,13 @@ def _large(obj) -> bool:
     return rows > ROWS or cols > COLS
 
 
-def describe(obj) -> str:
+def describe(obj: object) -> str:
     """One line about a (large) symbolic matrix or product: type, shape, stored entries."""
     matrix = OPERAND(obj)
-    rows, cols = matrix.shape
+    shape = getattr(matrix, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise ConvmatError(f"obj={brief(obj)} is not a matrix (no two-dimensional shape)")
+    rows, cols = shape
     nnz = matrix.nnz() if callable(getattr(matrix, "nnz", None)) else None
     geom = getattr(matrix, "geometry", None)
     where = ("" if geom is None
@@ -130,7 +133,7 @@ def describe(obj) -> str:
     return f"MatrixProduct y = A x, A a {text}" if matrix is not obj else text
 
 
-def summary(obj) -> str:
+def summary(obj: object) -> str:
     """Deprecated name of :func:`describe` (``convmat.summary`` is the network table)."""
     warnings.warn("convmat.display.summary is deprecated; use convmat.display.describe (the "
                   "name summary is the network table, convmat.summary)", DeprecationWarning,
@@ -201,3 +204,13 @@ def show(matrix, **options) -> Shown:
     """
     with error_context("show", shape=getattr(matrix, "shape", None)):
         return Shown(matrix, options)
+
+
+def __getattr__(name: str):
+    """``MatrixProduct``, which this module always exposed, imported (with sympy) only when
+    asked for: showing a numeric matrix does not load sympy."""
+    if name == "MatrixProduct":
+        from .symbolic import MatrixProduct
+
+        return MatrixProduct
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -104,7 +105,7 @@ def _grid(cells: list[list[str]]) -> str:
     return "\n".join(" ".join(cell.rjust(width) for cell in row) for row in cells)
 
 
-def describe(matrix) -> str:
+def describe(matrix: Any) -> str:
     """One line about a matrix: shape, stored entries, density, dtype.
 
     Examples
@@ -122,7 +123,7 @@ def describe(matrix) -> str:
             f"(density {density:.3g}), dtype {matrix.dtype}")
 
 
-def summary(matrix) -> str:
+def summary(matrix: Any) -> str:
     """Deprecated name of :func:`describe` (``convmat.summary`` is the network table)."""
     warnings.warn("convmat.text.summary is deprecated; use convmat.text.describe (the name "
                   "summary is the network table, convmat.summary)", DeprecationWarning,
@@ -249,6 +250,8 @@ def markdown_cell(text: str) -> str:
     >>> print(markdown_cell("a|b*c"))
     a\|b\*c
     """
+    if not isinstance(text, str):
+        raise ConvmatError(f"text={brief(text)} must be a string")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
 
 

@@ -19,7 +19,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convmat
-from convmat import arithmetic, geometry, options, receptive, symbolic, text, transposed
+from convmat import (
+    arithmetic,
+    display,
+    geometry,
+    latex,
+    layout,
+    options,
+    receptive,
+    symbolic,
+    text,
+    transposed,
+)
 
 from .oracle import crop_then_pad, direct_conv, direct_conv_transpose, direct_matrix, same_pads
 
@@ -419,7 +430,17 @@ CALLS = {
                                     converter=lambda module, shape, at: None),
     convmat.to_latex: dict(matrix=SYM, environment="bmatrix", blocks="auto", zero="0",
                            precision=4, max_rows=5, max_cols=5, highlight_row=None,
-                           highlight="boxed", base=0, standalone=False),
+                           highlight="boxed", base=0, standalone=False, x="x", y="y"),
+    text.describe: dict(matrix=np.eye(3)),
+    text.markdown_cell: dict(text="a|b"),
+    display.describe: dict(obj=SYM),
+    layout.matrix_layout: dict(matrix=np.eye(3), blocks="auto", geometry=None, transposed=None,
+                               max_rows=4, max_cols=4, highlight_row=1, overlay=False),
+    layout.kong_lucey_layout: dict(kl=KL, blocks="auto", max_rows=4, max_cols=4,
+                                   highlight_row=None, overlay=False),
+    layout.padded_sources: dict(kl=KL),
+    layout.summary_cells: dict(s=convmat.summary("conv 2 3", (6,)), times="x", le="<="),
+    latex.summary_latex: dict(s=convmat.summary("conv 2 3", (6,)), standalone=False),
 }
 
 

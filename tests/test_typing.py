@@ -55,7 +55,6 @@ NOT_YET = {
     "convmat.symbolic.product",
     "convmat.symbolic.kong_lucey",
     "convmat.text.to_text",
-    "convmat.text.summary",
     "convmat.text.spy",
     "convmat.text.kong_lucey_text",
     "convmat.text.summary_text",

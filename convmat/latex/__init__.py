@@ -198,9 +198,9 @@ def to_latex(
         a letter or a Greek-letter macro, then letters and digits (the command line's rule);
         a LaTeX string may hold math macros (``\alpha``, ``\hat{x}_{1}``) and balanced
         braces, and is refused when it could leave the formula (``\input``, ``\def``,
-        ``$``, ``%``, ``&``, ``\\``, ...). In a Kong & Lucey display the padded input is written with the input's own indices: a
-        zero-padded position is ``0`` and a position another padding mode copies is
-        ``\tilde{x}`` at the index it copies.
+        ``$``, ``%``, ``&``, ``\\``, ...). In a Kong & Lucey display the padded input is
+        written with the input's own indices: a zero-padded position is ``0`` and a
+        position another padding mode copies is ``\tilde{x}`` at the index it copies.
     base : int, optional
         First index of the vector symbols; by default the base the symbolic matrix was built
         with (``symbolic.conv_matrix(..., base=1)``), else 0.

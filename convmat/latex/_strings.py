@@ -5,8 +5,8 @@ r"""Strings a user passes into LaTeX: one rule for each kind, escape or refuse w
   the symbolic builders use too); anything else is refused;
 - an *entry* given as a LaTeX string (``to_latex(A, x=[r"\alpha", ...])``): math with
   balanced braces and only math macros (:data:`MATH_MACROS`); a file, definition or job
-  command (``\input``, ``\def``, ``\write``, ...), an unbalanced brace, ``$ % # & \\`` or
-  ``^^`` is refused;
+  command (``\input``, ``\def``, ``\write``, ...), an unbalanced brace, ``$ % # & \\``,
+  ``^^`` or a line break is refused;
 - free *text* (a layer's name in a table): every special character escaped
   (:func:`escape_text`).
 """
@@ -45,7 +45,7 @@ MATH_MACROS: frozenset[str] = frozenset(GREEK) | frozenset("""
     boxed smash phantom vphantom hphantom overset underset stackrel color textcolor
     """.split())
 
-_TOKEN = re.compile(r"\\([A-Za-z]+|.)|([{}$%#&]|\^\^)", re.DOTALL)
+_TOKEN = re.compile(r"\\([A-Za-z]+|.)|([{}$%#&\n\r]|\^\^)", re.DOTALL)
 _CONTROL_SYMBOLS = frozenset(",;:! {}|_%#&$")
 
 
@@ -81,6 +81,8 @@ def check_math(text: str, name: str) -> str:
             depth -= 1
             if depth < 0:
                 reason = "closes a brace it did not open"
+        elif special in "\n\r":
+            reason = "holds a line break (an empty line ends the formula)"
         else:
             reason = f"holds {special!r}, which LaTeX reads outside the formula"
         if reason:

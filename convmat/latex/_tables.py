@@ -2,6 +2,11 @@ r"""Tables in LaTeX: a network summary (:func:`convmat.summary`) as a ``tabular`
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConvmatError, brief
 from ..layout import summary_cells
 from ._pages import document
 from ._strings import escape_text
@@ -16,7 +21,7 @@ def _numbers(cell: str) -> str:
     return text.replace("≤", r"$\le$").replace("x", r"$\times$")
 
 
-def summary_latex(s, *, standalone: bool = False) -> str:
+def summary_latex(s: Any, *, standalone: bool = False) -> str:
     r"""A network summary as a LaTeX ``tabular`` (plain ``\hline`` rules, no packages
     needed); with ``standalone=True`` a complete document that compiles with pdflatex.
     Layer names and types are escaped (:func:`escape_text`): any name compiles.
@@ -35,6 +40,8 @@ def summary_latex(s, *, standalone: bool = False) -> str:
     \hline
     \end{tabular}
     """
+    if not isinstance(standalone, (bool, np.bool_)):
+        raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
     header, rows, footer = summary_cells(s, times="x", le="≤")
     spec = "ll" + "r" * (len(header) - 2)
     cells = [[escape_text(c) if i < 2 else _numbers(c) for i, c in enumerate(row)]

@@ -8,13 +8,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZERO_STYLES
 from .._validate import as_int, check_choice
 from ..errors import ConvmatError, brief
-from ..layout import Highlights, MatrixLayout, kong_lucey_layout, matrix_layout, padded_sources
+from ..layout import (
+    Highlights,
+    MatrixLayout,
+    check_limit,
+    kong_lucey_layout,
+    matrix_layout,
+    padded_sources,
+)
 from ._cells import (
     Formatter,
     Mark,
@@ -30,16 +38,6 @@ from ._strings import check_name, math_entries
 
 __all__ = ["Style", "check_limit", "check_part_free", "own_base", "style", "write_kong_lucey",
            "write_matrix"]
-
-
-def check_limit(value: object, name: str) -> int | None:
-    """``max_rows``/``max_cols``: None or at least 2 (one entry and the ellipsis)."""
-    if value is None:
-        return None
-    value = as_int(value, name)
-    if value < 2:
-        raise ConvmatError(f"{name}={value} must be at least 2 (one entry and the ellipsis)")
-    return value
 
 
 def _check_precision(value: object) -> int:
@@ -88,8 +86,9 @@ class Style:
                     highlight_row=self.highlight_row, overlay=self.overlay is not None)
 
 
-def style(environment, blocks, zero, precision, max_rows, max_cols, highlight_row, highlight,
-          base, spacing, overlay, grid) -> Style:
+def style(environment: object, blocks: object, zero: object, precision: object,
+          max_rows: object, max_cols: object, highlight_row: object, highlight: object,
+          base: object, spacing: object, overlay: object, grid: object) -> Style:
     """Check the options of :func:`to_latex` once."""
     environment = check_choice(environment, "environment", ENVIRONMENTS)
     zero_text = ZERO_TEXT[check_choice(zero, "zero", ZERO_STYLES)]
@@ -172,22 +171,23 @@ def _vector(layout: MatrixLayout, y_entry: Callable, style: Style, mark: Mark | 
                         style.fmt, style.environment, mark)
 
 
-def own_base(matrix) -> int:
+def own_base(matrix: object) -> int:
     """The first index the matrix's symbols were made with (a symbolic builder's ``base``;
     a numpy array's ``.base`` is something else entirely)."""
     base = getattr(matrix, "base", 0)
     return base if isinstance(base, int) and not isinstance(base, bool) else 0
 
 
-def _vector_entries(value, n: int, shape, axis: int, base: int, name: str) -> Callable:
+def _vector_entries(value: object, n: int, shape: tuple[int, ...] | None, axis: int,
+                    base: int, name: str) -> Callable:
     """Entry ``k`` of the x (axis 1) or y (axis 0) vector: a symbol named ``value`` (indexed
     by the geometry's ``shape`` when known) or the given entries."""
     if isinstance(value, str):
         if not value:
             raise ConvmatError(f"{name}={brief(value)} must be a name or the entries")
-        value = check_name(value, name)
-        shape = (n,) if shape is None else shape
-        return lambda k: subscript(value, np.unravel_index(k, shape), base)
+        text = check_name(value, name)
+        dims = (n,) if shape is None else shape
+        return lambda k: subscript(text, [int(i) for i in np.unravel_index(k, dims)], base)
     entries = math_entries(list(np.asarray(value, dtype=object).ravel()), name)
     if len(entries) != n:
         what = "columns" if axis == 1 else "rows"
@@ -195,7 +195,8 @@ def _vector_entries(value, n: int, shape, axis: int, base: int, name: str) -> Ca
     return entries.__getitem__
 
 
-def write_matrix(matrix, style: Style, geometry, transposed, x, y, equals: str = "=") -> str:
+def write_matrix(matrix: object, style: Style, geometry: Any, transposed: bool | None,
+                 x: object, y: object, equals: str = "=") -> str:
     """``[y =] A [x]`` for a SciPy sparse, numpy or sympy matrix."""
     layout = matrix_layout(matrix, geometry=geometry, transposed=transposed,
                            **style.layout_options())
@@ -212,7 +213,7 @@ def write_matrix(matrix, style: Style, geometry, transposed, x, y, equals: str =
     )
 
 
-def _padded_input(kl, name: str, base: int) -> Callable[[int], str]:
+def _padded_input(kl: Any, name: str, base: int) -> Callable[[int], str]:
     r"""Entry ``k`` of the padded input of a Kong & Lucey result, as LaTeX: an input position
     is ``x`` at its index in the input, a zero-padded one is ``0`` and one copied by another
     padding mode is ``\tilde{x}`` at the index it copies (a padded value, not an unknown)."""
@@ -228,7 +229,7 @@ def _padded_input(kl, name: str, base: int) -> Callable[[int], str]:
     return entry
 
 
-def write_kong_lucey(kl, part: object, style: Style, x: object, y: object,
+def write_kong_lucey(kl: Any, part: object, style: Style, x: object, y: object,
                      equals: str = "=") -> str:
     """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`)."""
     part = check_choice(part, "part", KONG_LUCEY_PARTS)
@@ -245,7 +246,7 @@ def write_kong_lucey(kl, part: object, style: Style, x: object, y: object,
             "\n\\end{aligned}"
     layout = kong_lucey_layout(kl, **style.layout_options())
     base = own_base(kl) if style.base is None else style.base
-    padded = _padded_input(kl, x, base)
+    padded = _padded_input(kl, str(x), base)
     y_shape = layout.vector_shapes[1]
 
     def y_entry(k):

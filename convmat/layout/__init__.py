@@ -14,7 +14,8 @@ decisions, made here once and without any format's syntax:
   unit-stride products; and what each padded input position is (:func:`padded_sources`).
 
 A writer turns these objects into its own strings; :class:`ByType` is the one dispatch by
-result type that renderers use instead of ``isinstance`` chains.
+result type that renderers use instead of ``isinstance`` chains (``layout._reading``, with
+the matrix readers); ``layout._tables`` holds the cells of a network summary.
 
 Nothing here imports sympy: a sympy matrix is recognised only once sympy is loaded.
 
@@ -34,159 +35,30 @@ Examples
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._padmap import index_map
-from ._validate import as_int, check_choice
-from .errors import ConvmatError, brief
-from .geometry import ConvGeometry, vector_shapes
+from .._padmap import index_map
+from .._validate import as_flag, as_int, check_choice
+from ..errors import ConvmatError, brief, error_context
+from ..geometry import ConvGeometry, vector_shapes
+from ..striding import KongLucey
+from ._reading import ByType, Entries
+from ._reading import stored as _stored
+from ._tables import summary_cells
 
 __all__ = [
     "MAX_CELLS", "Axis", "ByType", "Entries", "Highlights", "KongLuceyLayout", "MatrixLayout",
-    "block_levels", "block_sizes", "elide", "grid_axes", "highlights", "kong_lucey_layout",
-    "levels_of", "matrix_layout", "matrix_origin", "padded_sources", "rules_at", "segments",
-    "summary_cells",
+    "block_levels", "block_sizes", "check_limit", "elide", "grid_axes", "highlights",
+    "kong_lucey_layout", "levels_of", "matrix_layout", "matrix_origin", "padded_sources",
+    "rules_at", "segments", "summary_cells",
 ]
 
 #: largest number of cells written (guards against rendering a huge matrix by accident)
 MAX_CELLS = 1_000_000
-
-
-# -- dispatch by result type -----------------------------------------------------------------
-
-class ByType:
-    """Handlers by result type, found along the type's MRO (as sympy's printers dispatch on
-    the class).
-
-    A type is registered as a class, or as ``"module:Name"`` for a class of a module that may
-    not be loaded (sympy): such an entry is resolved once its module is imported, and an
-    object of that class cannot exist before. ``default`` handles every other type.
-
-    Examples
-    --------
-    >>> kinds = ByType("kind", default=lambda obj: "other")
-    >>> kinds.register(int, lambda obj: "int")
-    >>> kinds.register("fractions:Fraction", lambda obj: "fraction")
-    >>> kinds(True), kinds(2.5)   # bool is an int
-    ('int', 'other')
-    >>> from fractions import Fraction
-    >>> kinds(Fraction(1, 2))
-    'fraction'
-    """
-
-    def __init__(self, what: str, default: Callable | None = None) -> None:
-        self.what = what
-        self.default = default
-        self._types: dict[type, Callable] = {}
-        self._lazy: dict[tuple[str, str], Callable] = {}
-
-    def register(self, cls: type | str, handler: Callable) -> None:
-        """Handle objects of ``cls`` (a class or ``"module:Name"``) with ``handler``."""
-        if isinstance(cls, str):
-            module, _, name = cls.partition(":")
-            self._lazy[module, name] = handler
-        else:
-            self._types[cls] = handler
-
-    def _resolve(self) -> None:
-        for (module, name), handler in list(self._lazy.items()):
-            loaded = sys.modules.get(module)
-            if loaded is not None:
-                self._types[getattr(loaded, name)] = handler
-                del self._lazy[module, name]
-
-    def handler(self, obj: object) -> Callable:
-        """The handler of ``obj``'s type (its nearest registered base class)."""
-        if self._lazy:
-            self._resolve()
-        for cls in type(obj).__mro__:
-            found = self._types.get(cls)
-            if found is not None:
-                return found
-        if self.default is None:
-            raise ConvmatError(f"{self.what} does not handle a {type(obj).__name__} "
-                               f"({brief(obj)})")
-        return self.default
-
-    def __call__(self, obj: object, *args, **kwargs):
-        return self.handler(obj)(obj, *args, **kwargs)
-
-
-# -- reading entries -------------------------------------------------------------------------
-
-def _csr(matrix) -> tuple[str, Any]:
-    csr = sp.csr_array(matrix)
-    if not csr.has_canonical_format:
-        csr = csr.copy()
-        csr.sum_duplicates()
-    return "scipy", csr
-
-
-def _array(matrix) -> tuple[str, Any]:
-    try:
-        array = np.asarray(matrix)
-    except (ValueError, TypeError) as exc:
-        raise ConvmatError(f"matrix could not be read as an array ({exc})") from None
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.dtype.kind not in "biufcO":
-        raise ConvmatError(
-            f"matrix must be a 2-D numeric array, a SciPy sparse array or a sympy "
-            f"matrix, not an array of shape {array.shape} and dtype {array.dtype}"
-        )
-    return "numpy", array
-
-
-def _sympy_array(matrix) -> tuple[str, Any]:
-    return ("sympy", matrix.tomatrix()) if matrix.rank() == 2 else _array(matrix)
-
-
-#: how each matrix type is read: (kind, the data read from)
-_READERS = ByType("reading a matrix", default=_array)
-_READERS.register(sp.sparray, _csr)
-_READERS.register(sp.spmatrix, _csr)
-_READERS.register("sympy:MatrixBase", lambda matrix: ("sympy", matrix))
-_READERS.register("sympy:NDimArray", _sympy_array)
-
-
-class Entries:
-    """Uniform read access to the stored entries of a SciPy, numpy or sympy matrix."""
-
-    def __init__(self, matrix) -> None:
-        self.kind, self.data = _READERS(matrix)
-        self.shape: tuple[int, int] = tuple(int(v) for v in self.data.shape)  # type: ignore
-        if 0 in self.shape:
-            raise ConvmatError(f"matrix of shape {self.shape} is empty")
-
-    def block(self, rows: list[int], cols: list[int]) -> dict[tuple[int, int], object]:
-        """Stored entries of the submatrix ``rows x cols``, keyed by positions within it."""
-        if self.kind == "scipy":
-            coo = self.data[np.asarray(rows)][:, np.asarray(cols)].tocoo()
-            return dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data))
-        if self.kind == "sympy":
-            return self.data.extract(rows, cols).todok()
-        sub = self.data[np.ix_(rows, cols)]
-        return {(int(i), int(j)): sub[i, j] for i, j in zip(*np.nonzero(sub != 0))}
-
-    def row_columns(self, row: int) -> set[int]:
-        """Columns of the stored entries of one row."""
-        if self.kind == "scipy":
-            lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
-            return set(self.data.indices[lo:hi].tolist())
-        if self.kind == "sympy":
-            return {c for _, c in self.data[row, :].todok()}
-        return set(np.flatnonzero(self.data[row] != 0).tolist())
-
-
-def _stored(matrix) -> int:
-    """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
-    return matrix.nnz if isinstance(matrix.nnz, int) else matrix.nnz()
 
 
 # -- elision and rules -----------------------------------------------------------------------
@@ -274,12 +146,16 @@ def _explicit_levels(value: object) -> tuple[int, ...]:
     return tuple(sorted(set(sizes), reverse=True))
 
 
-def block_levels(blocks: object, origin) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def block_levels(blocks: object, origin: tuple[ConvGeometry, bool] | None
+                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(row_levels, col_levels) from a ``blocks`` option (``"auto"``, ``None`` or a pair of
     sizes) and the matrix's origin (:func:`matrix_origin`; ``None``: unknown)."""
     if isinstance(blocks, str):
         check_choice(blocks, "blocks", ("auto",))
-        return block_sizes(*origin) if origin else ((), ())
+        if origin is None:
+            return (), ()
+        rows, cols = block_sizes(*origin)
+        return rows, cols
     if blocks is None or blocks is False:
         return (), ()
     if isinstance(blocks, Sequence) and len(blocks) == 2:
@@ -288,7 +164,8 @@ def block_levels(blocks: object, origin) -> tuple[tuple[int, ...], tuple[int, ..
                        f"col_blocks)")
 
 
-def matrix_origin(matrix, shape, geometry=None, transposed=None):
+def matrix_origin(matrix: object, shape: tuple[int, int], geometry: object = None,
+                  transposed: bool | None = None) -> tuple[ConvGeometry, bool] | None:
     """The geometry the matrix comes from and whether it is transposed (``None``: unknown).
 
     ``geometry`` given explicitly must fit ``shape`` (or its transpose); otherwise the
@@ -427,6 +304,26 @@ def highlights(entries: Entries, rows: Axis, *, row: int | None = None,
 
 # -- one matrix ------------------------------------------------------------------------------
 
+def check_limit(value: object, name: str) -> int | None:
+    """``max_rows``/``max_cols``: None (no limit) or at least 2 (one entry and the ellipsis)."""
+    if value is None:
+        return None
+    value = as_int(value, name)
+    if value < 2:
+        raise ConvmatError(f"{name}={value} must be at least 2 (one entry and the ellipsis)")
+    return value
+
+
+def _options(max_rows: object, max_cols: object, highlight_row: object,
+             overlay: object) -> dict:
+    """The layout options, checked (the writers check them once more for free)."""
+    return dict(max_rows=check_limit(max_rows, "max_rows"),
+                max_cols=check_limit(max_cols, "max_cols"),
+                highlight_row=None if highlight_row is None else as_int(highlight_row,
+                                                                       "highlight_row"),
+                overlay=as_flag(overlay, "overlay"))
+
+
 @dataclass(frozen=True)
 class MatrixLayout:
     """What a display of one matrix writes (``[y =] A [x]``).
@@ -469,28 +366,52 @@ def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
         )
 
 
-def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row, overlay, max_rows,
-            **vectors) -> MatrixLayout:
+def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row: int | None,
+            overlay: bool, max_rows: int | None, max_cols: int | None = None,
+            **vectors: Any) -> MatrixLayout:
     _check_cells(entries, rows.shown, cols.shown)
     marked = highlights(entries, rows, row=highlight_row, overlay=overlay, max_rows=max_rows)
     return MatrixLayout(entries, rows, cols, marked, **vectors)
 
 
-def matrix_layout(matrix, *, blocks: object = "auto", geometry: ConvGeometry | None = None,
-                  transposed: bool | None = None, max_rows: int | None = None,
-                  max_cols: int | None = None, highlight_row: int | None = None,
-                  overlay: bool = False) -> MatrixLayout:
+def matrix_layout(matrix: object, *, blocks: object = "auto",
+                  geometry: ConvGeometry | None = None, transposed: bool | None = None,
+                  max_rows: int | None = None, max_cols: int | None = None,
+                  highlight_row: int | None = None, overlay: bool = False) -> MatrixLayout:
     """The layout of a SciPy sparse, numpy or sympy matrix: rows and columns elided to
     ``max_rows`` x ``max_cols``, rules at the blocks (``"auto"``: from the geometry the
-    matrix carries or ``geometry=``), the highlighted row or the overlay's slides."""
-    entries = Entries(matrix)
-    n_rows, n_cols = entries.shape
-    origin = matrix_origin(matrix, (n_rows, n_cols), geometry, transposed)
-    row_levels, col_levels = block_levels(blocks, origin)
-    x_shape, y_shape = (None, None) if origin is None else vector_shapes(*origin)
-    return _layout(entries, Axis.of(elide(n_rows, max_rows), row_levels),
-                   Axis.of(elide(n_cols, max_cols), col_levels), highlight_row=highlight_row,
-                   overlay=overlay, max_rows=max_rows, x_shape=x_shape, y_shape=y_shape)
+    matrix carries or ``geometry=``), the highlighted row or the overlay's slides.
+
+    Parameters
+    ----------
+    matrix : scipy sparse array/matrix, numpy array or sympy matrix
+    blocks, geometry, transposed, max_rows, max_cols, highlight_row
+        As :func:`convmat.to_latex`.
+    overlay : bool
+        Highlight every written row in turn (written row ``t`` on slide ``t``).
+
+    Returns
+    -------
+    MatrixLayout
+
+    Raises
+    ------
+    ConvmatError
+        An option out of its range, a geometry that does not fit the matrix, a highlighted
+        row that is not written, more than :data:`MAX_CELLS` cells.
+    """
+    with error_context("matrix_layout", shape=getattr(matrix, "shape", None)):
+        options = _options(max_rows, max_cols, highlight_row, overlay)
+        if transposed is not None:
+            transposed = as_flag(transposed, "transposed")
+        entries = Entries(matrix)
+        n_rows, n_cols = entries.shape
+        origin = matrix_origin(matrix, (n_rows, n_cols), geometry, transposed)
+        row_levels, col_levels = block_levels(blocks, origin)
+        x_shape, y_shape = (None, None) if origin is None else vector_shapes(*origin)
+        return _layout(entries, Axis.of(elide(n_rows, options["max_rows"]), row_levels),
+                       Axis.of(elide(n_cols, options["max_cols"]), col_levels),
+                       x_shape=x_shape, y_shape=y_shape, **options)
 
 
 # -- Kong & Lucey ----------------------------------------------------------------------------
@@ -580,7 +501,7 @@ class KongLuceyLayout:
                                           y_shape=self.vector_shapes[1])
 
 
-def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
+def kong_lucey_layout(kl: KongLucey, **options: object) -> KongLuceyLayout:
     """The layout of a Kong & Lucey result (options as :func:`matrix_layout`'s).
 
     Examples
@@ -592,10 +513,24 @@ def kong_lucey_layout(kl, **options) -> KongLuceyLayout:
     >>> lay.permuted().cols.rules   # one rule, after the first phase
     {2: 1}
     """
-    return KongLuceyLayout(kl, **options)
+    with error_context("kong_lucey_layout"):
+        _check_result(kl)
+        unknown = set(options) - {"blocks", "max_rows", "max_cols", "highlight_row", "overlay"}
+        if unknown:
+            raise ConvmatError(f"unknown option(s) {sorted(unknown)}")
+        checked = _options(options.get("max_rows"), options.get("max_cols"),
+                           options.get("highlight_row"), options.get("overlay", False))
+        block_levels(options.get("blocks", "auto"), None)
+        return KongLuceyLayout(kl, blocks=options.get("blocks", "auto"), **checked)
 
 
-def padded_sources(kl) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
+def _check_result(kl: object) -> None:
+    if not isinstance(kl, KongLucey):
+        raise ConvmatError(f"kl={brief(kl)} is not a Kong & Lucey result; make one with "
+                           f"convmat.kong_lucey or convmat.symbolic.kong_lucey")
+
+
+def padded_sources(kl: KongLucey) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
     """What entry ``k`` of a Kong & Lucey result's padded input is: ``(index, inside)`` with
     ``index`` the input entry it holds or copies (channel first when there are several
     channels; ``None``: a zero of zero padding) and ``inside`` whether it is that entry
@@ -608,6 +543,8 @@ def padded_sources(kl) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
     >>> [padded_sources(kl)(k) for k in range(5)]
     [((1,), False), ((0,), True), ((1,), True), ((2,), True), ((1,), False)]
     """
+    with error_context("padded_sources"):
+        _check_result(kl)
     shape = vector_shapes(kl.geometry)[0]
     channels = kl.in_channels > 1
     maps = [index_map(i, b, a, kl.padding_mode) for i, (b, a) in
@@ -624,50 +561,3 @@ def padded_sources(kl) -> Callable[[int], tuple[tuple[int, ...] | None, bool]]:
         return tuple(index[:1] + found if channels else found), inside
 
     return source
-
-
-# -- tables ----------------------------------------------------------------------------------
-
-def _columns(s) -> list[str]:
-    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
-            "receptive field"]
-    return cols + ["spectral norm"] if s.spectral else cols
-
-
-def summary_cells(s, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
-                                                               list[str]]:
-    """The cells of a network summary (:func:`convmat.summary`) as text, whatever the
-    format: the header, one row per layer (shapes joined by ``times``, an upper bound marked
-    ``le``) and the totals."""
-    return _columns(s), _cells(s, times, le), _footer(s)
-
-
-def _cells(s, times: str = "x", le: str = "≤") -> list[list[str]]:
-    def join(shape):
-        return times.join(str(v) for v in shape)
-
-    out = []
-    for r in s.rows:
-        bound = "" if r.exact else le
-        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
-                 join(r.matrix_shape), f"{bound}{r.stored:,}",
-                 f"{bound}{_percent(r.density)}",
-                 "" if r.receptive_field is None else join(r.receptive_field)]
-        if s.spectral:
-            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
-        out.append(cells)
-    return out
-
-
-def _footer(s) -> list[str]:
-    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
-    return cells + [""] if s.spectral else cells
-
-
-def _percent(value: float) -> str:
-    percent = 100 * value
-    if percent >= 10:
-        return f"{percent:.0f}%"
-    if percent >= 0.01:
-        return f"{percent:.2g}%"
-    return f"{percent:.1e}%"

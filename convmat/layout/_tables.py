@@ -1,0 +1,60 @@
+"""The cells of a network summary (:func:`convmat.summary`) as text, whatever the format
+(plain text, Markdown and LaTeX tables all read them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConvmatError, brief
+
+__all__ = ["summary_cells"]
+
+
+def _columns(s: Any) -> list[str]:
+    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
+            "receptive field"]
+    return cols + ["spectral norm"] if s.spectral else cols
+
+
+def summary_cells(s: Any, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
+                                                               list[str]]:
+    """The cells of a network summary (:func:`convmat.summary`) as text, whatever the
+    format: the header, one row per layer (shapes joined by ``times``, an upper bound marked
+    ``le``) and the totals."""
+    if not all(hasattr(s, a) for a in ("rows", "spectral", "total_parameters")):
+        raise ConvmatError(f"s={brief(s)} is not a network summary; make one with "
+                           f"convmat.summary")
+    if not isinstance(times, str) or not isinstance(le, str):
+        raise ConvmatError(f"times={brief(times)} and le={brief(le)} must be strings")
+    return _columns(s), _cells(s, times, le), _footer(s)
+
+
+def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
+    def join(shape: tuple[int, ...]) -> str:
+        return times.join(str(v) for v in shape)
+
+    out = []
+    for r in s.rows:
+        bound = "" if r.exact else le
+        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
+                 join(r.matrix_shape), f"{bound}{r.stored:,}",
+                 f"{bound}{_percent(r.density)}",
+                 "" if r.receptive_field is None else join(r.receptive_field)]
+        if s.spectral:
+            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
+        out.append(cells)
+    return out
+
+
+def _footer(s: Any) -> list[str]:
+    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
+    return cells + [""] if s.spectral else cells
+
+
+def _percent(value: float) -> str:
+    percent = 100 * value
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    if percent >= 0.01:
+        return f"{percent:.2g}%"
+    return f"{percent:.1e}%"
