@@ -49,13 +49,15 @@ import scipy.sparse.linalg as spla
 from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
+from ._certified import NormInterval, certified_norm, circulant_interval
 from ._spectral_layer import Layer, limited_threads
 from ._validate import as_int
 from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
 from .sparse import conv_matrix
 
-__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS"]
+__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS",
+           "NormInterval"]
 
 Method = Literal["auto", "fft", "sparse", "dense"]
 METHODS: tuple[str, ...] = ("auto", "fft", "sparse", "dense")
@@ -418,6 +420,12 @@ def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, r
         return mu[-want:], vectors[:, -want:]
     try:
         return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0, ncv=ncv)
+    except spla.ArpackError as exc:
+        if "error -9:" not in str(exc):
+            raise
+        # "starting vector is zero": the operator maps the start to exactly zero, so on
+        # the complement searched every singular value left is 0
+        return np.zeros(want), np.zeros((size, want), dtype=normal.dtype)
     except spla.ArpackNoConvergence as exc:
         raise ConvmatError(
             f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
@@ -650,25 +658,39 @@ def spectral_norm(
     groups: int = 1,
     padding_mode: geometry.PaddingMode = "zeros",
     method: Method = "auto",
-) -> float:
+    certified: bool = False,
+    v0=None,
+) -> float | NormInterval:
     r"""The largest singular value of a convolution layer's matrix (its Lipschitz constant
     in the Euclidean norm), exactly.
 
     Parameters
     ----------
     weight, input_shape, stride, padding, dilation, groups, padding_mode, method
-        As :func:`singular_values` (which this calls with ``k=1``).
+        As :func:`singular_values`; ``weight`` may be a PyTorch ``nn.Conv1d/2d/3d``.
+    certified : bool
+        Return a :class:`NormInterval` ``[lower, upper]`` that provably contains the norm
+        (``exact`` when it closes to ``1e-10``), instead of the float.
+    v0 : array, optional
+        A warm start for Lanczos (a vector of the input or output side, e.g. the previous
+        training step's singular vector).
 
     Returns
     -------
-    float
+    float or NormInterval
         :math:`\|A\|_2 = \sigma_{\max}(A)` of ``A = conv_matrix(weight, input_shape, ...)``.
 
     Notes
     -----
-    ``method="auto"`` uses the FFT for block-circulant layers, the dense SVD for small
-    ones and Lanczos otherwise; a one-column or one-row matrix (where Lanczos cannot run)
-    goes to the dense SVD.
+    ``method="auto"`` uses the FFT for block-circulant layers (exact by the DFT: the interval
+    is closed), the dense SVD for small ones (closed likewise) and otherwise Lanczos on the
+    normal operator with PyTorch's convolutions as products when torch is installed
+    (:func:`convmat.conv_operator` otherwise). Lanczos's Rayleigh-Ritz value is a lower bound;
+    the upper bound is the circulant of the kernel on the padded grid, which contains the
+    layer, sharpened by the Ritz residuals when the circulant's spectrum leaves a gap below
+    the Ritz values (module :mod:`convmat._certified`). Without that gap the interval stays
+    open at the circulant's value (``exact=False``) while the value is still Lanczos's,
+    converged to a relative residual of ``1e-10``.
 
     Examples
     --------
@@ -680,6 +702,9 @@ def spectral_norm(
     >>> bool(abs(exact - np.linalg.norm(conv_matrix(W, (12, 12), padding=1).toarray(), 2))
     ...      < 1e-10 * exact)
     True
+    >>> box = spectral_norm(W, (12, 12), padding=1, certified=True)
+    >>> bool(box.lower <= exact <= box.upper)
+    True
     """
     with error_context("spectral_norm", input_shape=input_shape,
                        weight_shape=shape_of(weight)), limited_threads():
@@ -688,8 +713,15 @@ def spectral_norm(
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         if method == "auto":
             method = _choose(layer, 1)
-        if method == "fft":
-            return float(_fft(layer, 1)[0])
-        if method == "dense":
-            return float(_dense(layer, 1)[0])
-        return float(_sparse(layer, 1)[0])
+        if method in ("fft", "dense"):
+            value = float((_fft if method == "fft" else _dense)(layer, 1)[0])
+            how = ("FFT: the layer is block-circulant, its singular values are those of the "
+                   "frequency matrices" if method == "fft" else "dense SVD")
+            return NormInterval(value, value, value, True, how) if certified else value
+        if layer.count <= 1:
+            _sparse(layer, 1)  # raises: Lanczos needs k below the smaller side
+        interval = certified_norm(layer, v0=v0)
+        if interval is not None and interval.converged:
+            return interval if certified else interval.value
+        value = float(_sparse(layer, 1)[0])  # ARPACK: restarted, within the memory guard
+        return circulant_interval(layer, value, "ARPACK") if certified else value
