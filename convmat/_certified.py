@@ -37,8 +37,8 @@ import numpy as np
 
 from . import options
 from ._memory import check_budget
+from ._extremes import group_start
 from ._spectral_layer import Layer, fast_products, padding_norm
-from .errors import ConvmatError
 
 __all__ = ["NormInterval", "certified_norm", "circulant_eigenvalues", "circulant_interval",
            "TOL"]
@@ -242,7 +242,7 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0=None, max_steps: int = 
         output_side = layer.rows <= layer.cols
         start = None
         if v0 is not None:
-            start = _start_from(v0, index, layer, output_side, matvec, rmatvec)
+            start = group_start(v0, layer, index, output_side, matvec, rmatvec)
         if start is None or not np.any(start):
             start = warm_start(layer, index, peak, not output_side, rng)
         state = {}
@@ -290,18 +290,3 @@ def circulant_interval(layer: Layer, value: float, how: str) -> NormInterval:
     exact = upper - value <= TOL * upper
     return NormInterval(value, value, upper, bool(exact),
                         f"{how} below; the circulant on the padded grid above")
-
-
-def _start_from(v0, index: int, layer: Layer, output_side: bool, matvec, rmatvec):
-    """Group ``index``'s part of a warm start given on the input side (``C_in * prod(input)``
-    values) or the output side, mapped to the side Lanczos runs on."""
-    v = np.asarray(v0).ravel().astype(layer.w.dtype, copy=False)
-    if v.size == layer.cols * layer.groups:
-        part = v[index * layer.cols:(index + 1) * layer.cols]
-        return matvec(part) if output_side else part.copy()
-    if v.size == layer.rows * layer.groups:
-        part = v[index * layer.rows:(index + 1) * layer.rows]
-        return part.copy() if output_side else rmatvec(part)
-    raise ConvmatError(
-        f"v0 has {v.size:,} values; a warm start has one per input "
-        f"({layer.cols * layer.groups:,}) or output ({layer.rows * layer.groups:,}) entry")

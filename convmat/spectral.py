@@ -50,6 +50,7 @@ from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
 from ._certified import NormInterval, certified_norm, circulant_interval
+from ._extremes import MAX_SECONDS, WHICH, check_time, dense_seconds, extreme
 from ._spectral_layer import Layer, limited_threads
 from ._validate import as_int
 from .errors import ConvmatError, brief, error_context, shape_of
@@ -567,8 +568,12 @@ def singular_values(
     padding_mode: geometry.PaddingMode = "zeros",
     k: int | None = None,
     method: Method = "auto",
-) -> np.ndarray:
-    r"""Singular values of a convolution layer's matrix, largest first.
+    which: str = "largest",
+    return_vectors: bool = False,
+    v0=None,
+    max_seconds: float | None = MAX_SECONDS,
+):
+    r"""Singular values of a convolution layer's matrix, largest first (or smallest first).
 
     Parameters
     ----------
@@ -582,6 +587,17 @@ def singular_values(
         ``input / stride``; see :func:`circulant_symbol`), ``"sparse"`` (Lanczos, the
         largest ``k < min(rows, cols)`` only), ``"dense"`` (LAPACK on the dense matrix) or
         ``"auto"``: the fastest that applies (module :mod:`convmat.spectral` gives the rule).
+    which : {"largest", "smallest"}
+        The end of the spectrum: ``"smallest"`` returns the ``k`` smallest, ascending.
+    return_vectors : bool
+        Also return the singular vectors: ``(values, U, V)`` with ``A @ V[:, i] ==
+        values[i] * U[:, i]`` (``U``: output side, ``V``: input side; FFT layers use the
+        dense SVD or Lanczos for them).
+    v0 : array, optional
+        A Lanczos warm start (one value per input or output entry).
+    max_seconds : float or None
+        A dense SVD estimated (before it starts) to take longer is refused, with the
+        estimate and what would work instead; ``None`` runs it anyway.
 
     Returns
     -------
@@ -634,11 +650,21 @@ def singular_values(
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         k = _check_k(k, layer.count)
-        if method == "auto":
+        if which not in WHICH:
+            raise ConvmatError(f"which={brief(which)} is not one of {WHICH}")
+        auto = method == "auto"
+        if auto:
             method = _choose(layer, k)
+        slow = max_seconds is not None and dense_seconds(layer, return_vectors) > max_seconds
+        if auto and method == "dense" and slow and k is not None and k < layer.side:
+            method = "sparse"  # the dense SVD would run for minutes: Lanczos serves k
+        if return_vectors or which == "smallest" or v0 is not None:
+            return extreme(layer, k, method, which, bool(return_vectors), v0, max_seconds,
+                           lambda: _fft(layer, None), _advice(layer, k, "dense"))
         if method == "fft":
             return _fft(layer, k)
         if method == "dense":
+            check_time(layer, False, max_seconds, _advice(layer, k, "dense"))
             return _dense(layer, k)
         if k is None:
             raise ConvmatError(
@@ -682,15 +708,12 @@ def spectral_norm(
 
     Notes
     -----
-    ``method="auto"`` uses the FFT for block-circulant layers (exact by the DFT: the interval
-    is closed), the dense SVD for small ones (closed likewise) and otherwise Lanczos on the
-    normal operator with PyTorch's convolutions as products when torch is installed
-    (:func:`convmat.conv_operator` otherwise). Lanczos's Rayleigh-Ritz value is a lower bound;
-    the upper bound is the circulant of the kernel on the padded grid, which contains the
-    layer, sharpened by the Ritz residuals when the circulant's spectrum leaves a gap below
-    the Ritz values (module :mod:`convmat._certified`). Without that gap the interval stays
-    open at the circulant's value (``exact=False``) while the value is still Lanczos's,
-    converged to a relative residual of ``1e-10``.
+    ``method="auto"``: the FFT for block-circulant layers and the dense SVD for small ones
+    (closed intervals), else Lanczos with PyTorch's convolutions (``conv_operator`` without
+    torch): its Rayleigh-Ritz value below, the padded-grid circulant (which contains the
+    layer) above, closed by the Ritz residuals when the circulant's spectrum leaves a gap
+    (:mod:`convmat._certified`); without it the interval stays open (``exact=False``), the
+    value converged to a relative residual of ``1e-10``.
 
     Examples
     --------
