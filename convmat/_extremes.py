@@ -27,6 +27,8 @@ __all__ = ["dense_seconds", "DENSE_FLOPS", "lanczos_extreme", "dense_extreme", "
 #: estimate errs on the long side
 DENSE_FLOPS = 5e9
 WHICH = ("largest", "smallest")
+#: singular values below this fraction of a bound of ||A|| count as 0 for the vectors
+NULL = 1e-8
 #: a dense SVD estimated to take longer is refused unless asked for (``max_seconds``)
 MAX_SECONDS = 60.0
 
@@ -116,7 +118,7 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0=None,
         size = layer.rows if output_side else layer.cols
         outer, inner = (matvec, rmatvec) if output_side else (rmatvec, matvec)
         k_g = min(k, size - 1)
-        if k_g < 1 or not w.any():
+        if k_g < 1 or not w.any() or 0 in geom_g.axis_entries():
             zeros = np.zeros(min(k, size))
             parts.append((zeros, np.zeros((layer.rows, zeros.size)),
                           np.zeros((layer.cols, zeros.size))))
@@ -140,19 +142,28 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0=None,
                 m = (a @ a.conj().T if output_side else a.conj().T @ a).tocsc()
                 shift = -1e-9 * max(float(abs(m).sum(axis=1).max()), 1e-300)
                 mu, vecs = spla.eigsh(m, k=want, sigma=shift, which="LM", tol=tol, v0=start)
+        except spla.ArpackError as exc:
+            if "error -9:" not in str(exc):  # "starting vector is zero": the block is 0
+                raise
+            mu, vecs = np.zeros(1), np.eye(size, 1, dtype=layer.w.dtype)
         except (spla.ArpackNoConvergence, RuntimeError) as exc:
             raise ConvmatError(
                 f"Lanczos (ARPACK) did not converge for the {which} k={k} singular values "
                 f"({exc}); method='dense' computes every value of a small layer") from None
         order = np.argsort(-mu if which == "largest" else mu)[:k_g]
         mu, vecs = mu[order], vecs[:, order]
-        sigma = np.sqrt(np.maximum(mu, 0.0))
+        # sigma = ||A^H u|| (or ||A v||), not sqrt(mu): accurate to rounding times sigma_max
+        # also for the smallest values, where the square root would amplify mu's rounding
+        images = np.stack([inner(vecs[:, i]) for i in range(vecs.shape[1])], axis=1)
+        sigma = np.linalg.norm(images, axis=0)
         if not vectors:
             parts.append((sigma, None, None))
             continue
-        images = np.stack([inner(vecs[:, i]) for i in range(vecs.shape[1])], axis=1)
-        safe = np.where(sigma > 0, sigma, 1.0)
-        images = images / safe[None, :]
+        # the other side's vector is A^H u / sigma: undetermined (set to 0) for a value at
+        # rounding level, below NULL times a bound of ||A||
+        bound = np.linalg.norm(w) * np.sqrt(np.prod(layer.geom.kernel_shape)) * 4.0
+        null = sigma <= NULL * bound
+        images = np.where(null[None, :], 0.0, images / np.where(null, 1.0, sigma)[None, :])
         if output_side:  # vecs are left vectors u, images A^T u / sigma the right ones
             parts.append((sigma, vecs, images))
         else:
