@@ -11,16 +11,20 @@ placed in their block, zero elsewhere.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse.linalg as spla
 
 from ._memory import check_budget
 from ._spectral_layer import Layer, fast_products
-from .errors import ConvmatError
+from ._validate import as_flag, check_choice
+from .errors import ConvmatError, brief
 from .sparse import conv_matrix
 
 __all__ = ["dense_seconds", "DENSE_FLOPS", "lanczos_extreme", "dense_extreme", "WHICH",
-           "check_time", "time_error", "extreme", "MAX_SECONDS", "group_start"]
+           "check_time", "time_error", "extreme", "MAX_SECONDS", "group_start", "check_options",
+           "as_start"]
 
 #: floating-point operations per second assumed for LAPACK's SVD (one core, half of it
 #: matrix-vector work in the bidiagonalisation): a deliberately modest figure, so that the
@@ -85,13 +89,38 @@ def _factor_bytes(a, size: int) -> int:
     return int(16 * 40 * (a.nnz + size) * max(1.0, a.nnz / max(size, 1)))
 
 
+def check_options(which, return_vectors, max_seconds):
+    """``singular_values``' ``which``, ``return_vectors`` and ``max_seconds``, checked."""
+    which = check_choice(which, "which", WHICH)
+    vectors = as_flag(return_vectors, "return_vectors")
+    if max_seconds is not None:
+        if isinstance(max_seconds, (bool, np.bool_)) or not isinstance(
+                max_seconds, (int, float, np.integer, np.floating)) or \
+                not math.isfinite(max_seconds) or max_seconds <= 0:
+            raise ConvmatError(f"max_seconds={brief(max_seconds)} must be a positive number "
+                               f"of seconds, or None for no limit")
+        max_seconds = float(max_seconds)
+    return which, vectors, max_seconds
+
+
+def as_start(v0, dtype) -> np.ndarray:
+    """A warm start as a finite vector of ``dtype``."""
+    try:
+        v = np.asarray(v0, dtype=dtype).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ConvmatError(f"v0={brief(v0)} is not a numeric vector") from None
+    if not np.isfinite(v).all():
+        raise ConvmatError("v0 contains NaN or infinite entries")
+    return v
+
+
 def group_start(v0, layer: Layer, index: int, output_side: bool, matvec, rmatvec):
     """Group ``index``'s part of a warm start given on the input side (``C_in *
     prod(input)`` values) or the output side, mapped to the side Lanczos runs on (``None``
     without ``v0`` or when that part is zero)."""
     if v0 is None:
         return None
-    v = np.asarray(v0).ravel().astype(layer.w.dtype, copy=False)
+    v = as_start(v0, layer.w.dtype)
     if v.size == layer.cols * layer.groups:
         part = v[index * layer.cols:(index + 1) * layer.cols]
         start = matvec(part) if output_side else part.copy()

@@ -59,6 +59,7 @@ import numpy as np
 from . import geometry
 from ._memory import check_budget
 from ._spectral_layer import Layer, fast_products, limited_threads, padding_norm
+from ._validate import as_flag
 from .errors import ConvmatError, error_context, shape_of
 from .spectral import spectral_norm
 
@@ -430,6 +431,7 @@ def spectral_bounds(
                        weight_shape=shape_of(weight)), limited_threads():
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
+        exact = as_flag(exact, "exact")
         g = layer.geom
         describe = (f"{g.in_channels} -> {g.out_channels} channels, kernel "
                     f"{'x'.join(map(str, g.kernel_shape))}, input "

@@ -50,9 +50,9 @@ from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
 from ._certified import NormInterval, certified_norm, circulant_interval
-from ._extremes import MAX_SECONDS, WHICH, check_time, dense_seconds, extreme
+from ._extremes import MAX_SECONDS, check_options, check_time, dense_seconds, extreme
 from ._spectral_layer import Layer, limited_threads
-from ._validate import as_int
+from ._validate import as_flag, as_int
 from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
 from .sparse import conv_matrix
@@ -647,8 +647,7 @@ def singular_values(
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         k = _check_k(k, layer.count)
-        if which not in WHICH:  # "largest" or "smallest"
-            raise ConvmatError(f"which={brief(which)} is not one of {WHICH}")
+        which, return_vectors, max_seconds = check_options(which, return_vectors, max_seconds)
         auto = method == "auto"
         if auto:
             method = _choose(layer, k)
@@ -728,6 +727,7 @@ def spectral_norm(
     with error_context("spectral_norm", input_shape=input_shape,
                        weight_shape=shape_of(weight)), limited_threads():
         method = asked = _check_method(method)
+        certified = as_flag(certified, "certified")
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         if method == "auto":
