@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import convmat  # noqa: E402
 from convmat import spectral  # noqa: E402
 
-from _timing import best_time  # noqa: E402
+from _timing import best_cpu_time, best_time  # noqa: E402
 
 try:
     import torch
@@ -122,32 +122,44 @@ def reference_norm() -> tuple[float, str]:
 
 
 def zero_padded_norm() -> None:
-    print("\n== spectral norm of a zero-padded layer: exact vs power iteration ==")
+    print("\n== spectral norm of a zero-padded layer: exact (certified) vs power iteration ==")
     A_nnz = convmat.conv_matrix(W, (N, N), padding=1).nnz
     print(f"{C}->{C}, 3x3, {N}x{N}, padding 1 (zeros): {A_nnz:,} stored entries; "
           f"auto method: {spectral.choose_method(W, (N, N), padding=1, k=1)}")
-    start = time.perf_counter()
-    exact = spectral.spectral_norm(W, (N, N), padding=1)
-    t_exact = time.perf_counter() - start
+    box = spectral.spectral_norm(W, (N, N), padding=1, certified=True)  # warm-up (imports)
+    t_exact = best_time(lambda: spectral.spectral_norm(W, (N, N), padding=1, certified=True),
+                        repeat=3)
+    c_exact = best_cpu_time(lambda: spectral.spectral_norm(W, (N, N), padding=1), 3, 1)
+    exact = box.value
     ref, how = reference_norm()
-    print(f"convmat.spectral_norm        {exact:.15f}  {t_exact:7.2f} s   "
-          f"|error| vs reference {abs(exact - ref) / ref:.1e}")
+    print(f"convmat.spectral_norm        {exact:.15f}  {t_exact:7.2f} s wall, {c_exact:.2f} s "
+          f"CPU   |error| vs reference {abs(exact - ref) / ref:.1e}   ({box.steps} Lanczos "
+          f"steps)")
+    print(f"  interval [{box.lower:.15f}, {box.upper:.15f}]: exact={box.exact} (width "
+          f"{box.width:.1e}; {box.method})")
     print(f"reference ({how}) {ref:.15f}")
     circular = spectral.spectral_norm(W, (N, N), padding="same", padding_mode="circular")
     print(f"circular padding (FFT)       {circular:.15f}  relative difference "
           f"{(circular - ref) / ref:+.2e}")
+    t_bounds = best_time(lambda: convmat.spectral_bounds(W, (N, N), padding=1, exact=False),
+                         repeat=3)
+    print(f"spectral_bounds without the exact row: {t_bounds:.2f} s (goal: under 2 s)")
     if torch is None:
         print("PyTorch is not installed: power iteration skipped")
         return
-    for dtype in (torch.float32, torch.float64):
-        power_iteration(2, dtype)  # warm-up
-        start = time.perf_counter()
-        sigma = power_iteration(100, dtype)
-        t = time.perf_counter() - start
-        name = str(dtype).replace("torch.", "")
-        print(f"power iteration, 100 steps, {name}: {sigma:.15f}  {t:7.2f} s   "
-              f"relative error {(sigma - ref) / ref:+.1e}   convmat/power time "
-              f"{t_exact / t:.1f}x")
+    default_threads = torch.get_num_threads()
+    for threads in sorted({default_threads, 1}, reverse=True):
+        torch.set_num_threads(threads)
+        for dtype in (torch.float32, torch.float64):
+            power_iteration(2, dtype)  # warm-up
+            t = best_time(lambda dtype=dtype: power_iteration(100, dtype), repeat=3)
+            c = best_cpu_time(lambda dtype=dtype: power_iteration(100, dtype), 3, 1)
+            sigma = power_iteration(100, dtype)
+            name = str(dtype).replace("torch.", "")
+            print(f"power iteration, 100 steps, {name}, {threads} thread(s): {sigma:.15f}  "
+                  f"{t:6.2f} s wall, {c:.2f} s CPU   relative error {(sigma - ref) / ref:+.1e}"
+                  f"   convmat/power {t_exact / t:.1f}x wall, {c_exact / c:.1f}x CPU")
+    torch.set_num_threads(default_threads)
     sigma10 = power_iteration(10, torch.float64)
     print(f"power iteration, 10 steps, float64:  {sigma10:.15f}  relative error "
           f"{(sigma10 - ref) / ref:+.1e}")
@@ -158,6 +170,9 @@ def zero_padded_norm() -> None:
 
 
 if __name__ == "__main__":
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}")
+    import os
+    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     fft_full_spectrum()
     zero_padded_norm()
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")

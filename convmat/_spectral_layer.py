@@ -181,6 +181,8 @@ def _torch_products(torch, w: np.ndarray, geom: geometry.ConvGeometry, groups: i
     extra = tuple(m - ((o - 1) * s + d * (k - 1) + 1) for m, o, s, d, k in zip(
         mshape, oshape, geom.stride, geom.dilation, geom.kernel_shape))
     zeros = geom.padding_mode == "zeros" and all(b >= 0 and a >= 0 for b, a in geom.padding)
+    # zero padding equal on both sides of every axis: PyTorch's own padding (no copies)
+    symmetric = zeros and all(b == a for b, a in geom.padding)
     flat_pads = [p for pair in reversed(geom.padding) for p in pair]  # F.pad's order
     crop = tuple(slice(b, b + i) for (b, _), i in zip(geom.padding, ishape))
 
@@ -192,12 +194,21 @@ def _torch_products(torch, w: np.ndarray, geom: geometry.ConvGeometry, groups: i
 
     def matvec(x):
         t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).reshape(c_in, *ishape)
+        if symmetric:
+            y = conv(t[None], weight, stride=geom.stride, dilation=geom.dilation,
+                     groups=groups, padding=tuple(b for b, _ in geom.padding))
+            return y.reshape(-1).numpy()
         t = F.pad(t, flat_pads) if zeros else along(t, pads, False)
         y = conv(t[None], weight, stride=geom.stride, dilation=geom.dilation, groups=groups)
         return y.reshape(-1).numpy()
 
     def rmatvec(y):
         t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64)).reshape(c_out, *oshape)
+        if symmetric:
+            x = convt(t[None], weight, stride=geom.stride, dilation=geom.dilation,
+                      groups=groups, padding=tuple(b for b, _ in geom.padding),
+                      output_padding=extra)
+            return x.reshape(-1).numpy()
         x = convt(t[None], weight, stride=geom.stride, dilation=geom.dilation, groups=groups,
                   output_padding=extra)[0]
         x = x[(slice(None), *crop)] if zeros else along(x, pads, True)

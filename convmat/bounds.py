@@ -6,7 +6,8 @@ groups), its time and, when the method does not apply, why. The methods, each as
 states it:
 
 ``exact``
-    :func:`convmat.spectral_norm` with its certified interval (see :mod:`convmat.spectral`).
+    :func:`convmat.spectral_norm` with its certified interval (see :mod:`convmat.spectral`);
+    marked an upper bound only when the interval has closed to ``1e-10``.
 Sedghi et al., "The Singular Values of Convolutional Layers" (ICLR 2019)
     :math:`\max_f \sigma_1(\hat W(f))` over the DFT frequencies of the *input* grid
     :math:`n`, stride 1 (the layer treated as circular). Exact for circular layers at stride
@@ -58,6 +59,7 @@ import numpy as np
 from . import geometry
 from ._memory import check_budget
 from ._spectral_layer import Layer, fast_products, limited_threads, padding_norm
+from ._validate import as_flag
 from .errors import ConvmatError, error_context, shape_of
 from .spectral import spectral_norm
 
@@ -429,6 +431,7 @@ def spectral_bounds(
                        weight_shape=shape_of(weight)), limited_threads():
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
+        exact = as_flag(exact, "exact")
         g = layer.geom
         describe = (f"{g.in_channels} -> {g.out_channels} channels, kernel "
                     f"{'x'.join(map(str, g.kernel_shape))}, input "
@@ -437,9 +440,21 @@ def spectral_bounds(
         table = BoundsTable(describe)
         if exact:
             start = time.perf_counter()
-            value = spectral_norm(layer.w, g.input_shape, groups=g.groups, **layer.kwargs())
-            table.rows.append(BoundRow("exact", float(value), True,
-                                       time.perf_counter() - start))
+            try:
+                box = spectral_norm(layer.w, g.input_shape, groups=g.groups, certified=True,
+                                    **layer.kwargs())
+            except ConvmatError as exc:
+                table.rows.append(BoundRow("exact", None, False, time.perf_counter() - start,
+                                           reason=f"skipped: {exc}"))
+            else:
+                note = ("certified: the interval closed" if box.exact and
+                        box.lower == box.upper else
+                        f"certified interval [{box.lower:.12g}, {box.upper:.12g}]"
+                        if box.exact else
+                        f"converged Lanczos value; proven interval [{box.lower:.10g}, "
+                        f"{box.upper:.10g}] (width {box.width:.1e})")
+                table.rows.append(BoundRow("exact", box.value, box.exact,
+                                           time.perf_counter() - start, note=note))
         ctx = _Context(layer)
         for name, method in METHODS:
             start = time.perf_counter()

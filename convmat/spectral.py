@@ -49,13 +49,16 @@ import scipy.sparse.linalg as spla
 from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
+from ._certified import NormInterval, certified_norm, circulant_interval
+from ._extremes import MAX_SECONDS, check_options, check_time, dense_seconds, extreme
 from ._spectral_layer import Layer, limited_threads
-from ._validate import as_int
+from ._validate import as_flag, as_int
 from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
 from .sparse import conv_matrix
 
-__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS"]
+__all__ = ["singular_values", "spectral_norm", "circulant_symbol", "choose_method", "METHODS",
+           "NormInterval"]
 
 Method = Literal["auto", "fft", "sparse", "dense"]
 METHODS: tuple[str, ...] = ("auto", "fft", "sparse", "dense")
@@ -418,6 +421,12 @@ def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, r
         return mu[-want:], vectors[:, -want:]
     try:
         return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0, ncv=ncv)
+    except spla.ArpackError as exc:
+        if "error -9:" not in str(exc):
+            raise
+        # "starting vector is zero": the operator maps the start to exactly zero, so on
+        # the complement searched every singular value left is 0
+        return np.zeros(want), np.zeros((size, want), dtype=normal.dtype)
     except spla.ArpackNoConvergence as exc:
         raise ConvmatError(
             f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
@@ -501,7 +510,6 @@ def choose_method(
 
     Examples
     --------
-    >>> import numpy as np
     >>> W = np.ones((16, 16, 3, 3))
     >>> choose_method(W, (32, 32), padding="same", padding_mode="circular")
     'fft'
@@ -559,8 +567,12 @@ def singular_values(
     padding_mode: geometry.PaddingMode = "zeros",
     k: int | None = None,
     method: Method = "auto",
-) -> np.ndarray:
-    r"""Singular values of a convolution layer's matrix, largest first.
+    which: str = "largest",
+    return_vectors: bool = False,
+    v0=None,
+    max_seconds: float | None = MAX_SECONDS,
+):
+    r"""Singular values of a convolution layer's matrix, largest first (or smallest first).
 
     Parameters
     ----------
@@ -574,6 +586,17 @@ def singular_values(
         ``input / stride``; see :func:`circulant_symbol`), ``"sparse"`` (Lanczos, the
         largest ``k < min(rows, cols)`` only), ``"dense"`` (LAPACK on the dense matrix) or
         ``"auto"``: the fastest that applies (module :mod:`convmat.spectral` gives the rule).
+    which : {"largest", "smallest"}
+        The end of the spectrum: ``"smallest"`` returns the ``k`` smallest, ascending.
+    return_vectors : bool
+        Also return the singular vectors: ``(values, U, V)`` with ``A @ V[:, i] ==
+        values[i] * U[:, i]`` (``U``: output side, ``V``: input side; FFT layers use the
+        dense SVD or Lanczos for them).
+    v0 : array, optional
+        A Lanczos warm start (one value per input or output entry).
+    max_seconds : float or None
+        A dense SVD estimated (before it starts) to take longer is refused, with the
+        estimate and what would work instead; ``None`` runs it anyway.
 
     Returns
     -------
@@ -615,9 +638,7 @@ def singular_values(
     >>> np.allclose(singular_values(w, (4,), padding=1),
     ...             np.linalg.svd(A.toarray(), compute_uv=False))
     True
-    >>> W = np.random.default_rng(0).standard_normal((8, 8, 3, 3))
-    >>> top = singular_values(W, (16, 16), padding=1, k=3)   # Lanczos
-    >>> top.shape
+    >>> singular_values(np.ones((8, 8, 3, 3)), (16, 16), padding=1, k=3).shape  # Lanczos
     (3,)
     """
     with error_context("singular_values", input_shape=input_shape,
@@ -626,11 +647,20 @@ def singular_values(
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         k = _check_k(k, layer.count)
-        if method == "auto":
+        which, return_vectors, max_seconds = check_options(which, return_vectors, max_seconds)
+        auto = method == "auto"
+        if auto:
             method = _choose(layer, k)
+        slow = max_seconds is not None and dense_seconds(layer, return_vectors) > max_seconds
+        if auto and method == "dense" and slow and k is not None and k < layer.side:
+            method = "sparse"  # the dense SVD would run for minutes: Lanczos serves k
+        if return_vectors or which == "smallest" or v0 is not None:
+            return extreme(layer, k, method, which, bool(return_vectors), v0, max_seconds,
+                           lambda: _fft(layer, None), _advice(layer, k, "dense"))
         if method == "fft":
             return _fft(layer, k)
         if method == "dense":
+            check_time(layer, False, max_seconds, _advice(layer, k, "dense"))
             return _dense(layer, k)
         if k is None:
             raise ConvmatError(
@@ -650,29 +680,39 @@ def spectral_norm(
     groups: int = 1,
     padding_mode: geometry.PaddingMode = "zeros",
     method: Method = "auto",
-) -> float:
+    certified: bool = False,
+    v0=None,
+) -> float | NormInterval:
     r"""The largest singular value of a convolution layer's matrix (its Lipschitz constant
     in the Euclidean norm), exactly.
 
     Parameters
     ----------
     weight, input_shape, stride, padding, dilation, groups, padding_mode, method
-        As :func:`singular_values` (which this calls with ``k=1``).
+        As :func:`singular_values`; ``weight`` may be a PyTorch ``nn.Conv1d/2d/3d``.
+    certified : bool
+        Return a :class:`NormInterval` ``[lower, upper]`` that provably contains the norm
+        (``exact`` when it closes to ``1e-10``), instead of the float.
+    v0 : array, optional
+        A warm start for Lanczos (a vector of the input or output side, e.g. the previous
+        training step's singular vector).
 
     Returns
     -------
-    float
+    float or NormInterval
         :math:`\|A\|_2 = \sigma_{\max}(A)` of ``A = conv_matrix(weight, input_shape, ...)``.
 
     Notes
     -----
-    ``method="auto"`` uses the FFT for block-circulant layers, the dense SVD for small
-    ones and Lanczos otherwise; a one-column or one-row matrix (where Lanczos cannot run)
-    goes to the dense SVD.
+    ``method="auto"``: the FFT for block-circulant layers and the dense SVD for small ones
+    (closed intervals), else Lanczos with PyTorch's convolutions (``conv_operator`` without
+    torch): its Rayleigh-Ritz value below, the padded-grid circulant (which contains the
+    layer) above, closed by the Ritz residuals when the circulant's spectrum leaves a gap
+    (:mod:`convmat._certified`); without it the interval stays open (``exact=False``), the
+    value converged to a relative residual of ``1e-10``.
 
     Examples
     --------
-    >>> import numpy as np
     >>> round(spectral_norm([1.0, -1.0], (8,), padding="same", padding_mode="circular"), 12)
     2.0
     >>> W = np.random.default_rng(0).standard_normal((4, 4, 3, 3))
@@ -680,16 +720,31 @@ def spectral_norm(
     >>> bool(abs(exact - np.linalg.norm(conv_matrix(W, (12, 12), padding=1).toarray(), 2))
     ...      < 1e-10 * exact)
     True
+    >>> box = spectral_norm(W, (12, 12), padding=1, certified=True)
+    >>> bool(box.exact and abs(box.value - exact) < 1e-10 * exact)
+    True
     """
     with error_context("spectral_norm", input_shape=input_shape,
                        weight_shape=shape_of(weight)), limited_threads():
-        method = _check_method(method)
+        method = asked = _check_method(method)
+        certified = as_flag(certified, "certified")
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         if method == "auto":
             method = _choose(layer, 1)
-        if method == "fft":
-            return float(_fft(layer, 1)[0])
-        if method == "dense":
-            return float(_dense(layer, 1)[0])
-        return float(_sparse(layer, 1)[0])
+        if method in ("fft", "dense"):
+            value = float((_fft if method == "fft" else _dense)(layer, 1)[0])
+            how = ("FFT: the layer is block-circulant, its singular values are those of the "
+                   "frequency matrices" if method == "fft" else "dense SVD")
+            return NormInterval(value, value, value, True, how) if certified else value
+        if layer.count <= 1:
+            _sparse(layer, 1)  # raises: Lanczos needs k below the smaller side
+        interval = certified_norm(layer, v0=v0)
+        if certified and asked == "auto" and (interval is None or not interval.exact) and \
+                dense_seconds(layer) < 1 and _fits(_dense_bytes(layer, layer.group_geometry())):
+            value = float(_dense(layer, 1)[0])  # a second closes what the bounds left open
+            return NormInterval(value, value, value, True, "dense SVD")
+        if interval is not None and interval.converged:
+            return interval if certified else interval.value
+        value = float(_sparse(layer, 1)[0])  # ARPACK: restarted, within the memory guard
+        return circulant_interval(layer, value, "ARPACK") if certified else value

@@ -92,7 +92,7 @@ def gram_iteration(matrix, iterations):
 
 
 def padding_norm(shape, padding, mode):
-    return np.linalg.norm(convmat.padding_matrix(shape, padding, mode=mode).toarray(), 2)
+    return np.linalg.norm(convmat.padding_matrix(shape, padding, padding_mode=mode).toarray(), 2)
 
 
 LAYERS = [
@@ -274,3 +274,18 @@ def test_a_bound_over_the_memory_guard_is_skipped_with_its_reason():
     for r in skipped:
         assert "memory limit" in r.reason and not r.upper_bound
     assert row(table, "sf").value is not None
+
+
+def test_cli_spectrum_bounds(capsys):
+    from convmat.cli import main
+
+    assert main(["spectrum", "--input", "8x8", "--kernel", "3x3", "--channels", "2:2",
+                 "--padding", "1", "--bounds"]) == 0
+    out = capsys.readouterr().out
+    w = np.random.default_rng(0).standard_normal((2, 2, 3, 3)) / math.sqrt(18)
+    want = spectral_bounds(w, (8, 8), padding=1)
+    lines = out.splitlines()
+    assert lines[0] == want.layer
+    for r in want.rows:
+        line = next(x for x in lines if x.startswith(r.method + " "))
+        assert (f"{r.value:.10g}" if r.value is not None else "-") in line

@@ -31,7 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "geometry": ("geometry", "arithmetic", "receptive"),
     "engine": ("_engine", "_runs", "_maxima", "_phases"),
     "builders": ("sparse", "arrays", "symbolic", "_symbols", "padding", "pooling", "views",
-                 "operator", "transposed", "striding", "spectral", "_spectral_layer",
+                 "operator", "transposed", "striding", "spectral", "_spectral_layer", "_certified", "_extremes",
                  "bounds"),
     "networks": ("networks",),
     "renderers": ("layout", "text", "latex", "figures", "display"),

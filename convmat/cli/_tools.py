@@ -195,6 +195,9 @@ def _add_spectrum(sub) -> None:
                    help="padding mode")
     p.add_argument("--k", type=_positive_int, help="only the k largest (default: all)")
     p.add_argument("--method", default="auto", choices=("auto", "fft", "sparse", "dense"))
+    p.add_argument("--bounds", action="store_true",
+                   help="print the table of published bounds and estimates beside the exact "
+                        "spectral norm (convmat.spectral_bounds) instead of the values")
     p.add_argument("--weights-file", metavar="W.npy",
                    help="weights (C_out, C_in/groups, *kernel) saved by numpy.save; default "
                         "random normal weights with std 1/sqrt(fan_in) and a fixed seed")
@@ -256,6 +259,11 @@ def _cmd_spectrum(args) -> int:
     weight, origin = _spectrum_weight(args, len(ishape))
     kw = dict(_common(args), groups=args.groups, padding_mode=args.mode)
     geom = geometry.convolution_geometry(ishape, weight.shape, **kw)
+    if args.bounds:
+        from ..bounds import spectral_bounds
+
+        print(spectral_bounds(weight, ishape, **kw).text())
+        return 0
     method = args.method
     if method == "auto":
         method = choose_method(weight, ishape, k=args.k, **kw)

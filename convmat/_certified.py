@@ -1,0 +1,292 @@
+r"""The spectral norm of a layer with a certified interval: Lanczos below, a proof above.
+
+Lanczos (full reorthogonalisation) on the normal operator :math:`M = A^\mathsf{T} A` (or
+:math:`A A^\mathsf{T}`, the smaller side), with matrix-free products (PyTorch's convolutions
+when installed). The Rayleigh-Ritz values :math:`\theta_1 \ge \dots \ge \theta_K` of an
+orthonormal :math:`V` are lower bounds, :math:`\lambda_i(M) \ge \theta_i` (Cauchy). The upper
+bound comes from the circulant that contains the layer: with :math:`A = V_0 P` (valid
+convolution :math:`V_0` on the padded grid, a set of rows of the circulant :math:`C` of the
+kernel on that grid; :math:`P` the padding map),
+
+.. math::
+
+    M \preceq \|P\|_2^2\, C^\mathsf{T} C \;(\text{compressed})
+    \quad\Rightarrow\quad \lambda_j(M) \le \|P\|_2^2\, g_j,
+
+:math:`g_j` the :math:`j`-th largest eigenvalue of :math:`C^\mathsf{T} C` (FFT: the squared
+singular values of all frequency matrices). If :math:`\theta_K > \alpha = \|P\|^2 g_{K+1}`,
+exactly :math:`K` eigenvalues of :math:`M` exceed :math:`\alpha`; with the residual
+:math:`R = M V - V \Theta`, Davis and Kahan's :math:`\sin\Theta` theorem bounds the angle to
+their eigenspace, :math:`s \le \|R\| / (\theta_K - \alpha)`, so the Rayleigh quotient of
+:math:`M` on :math:`V^\perp` is at most :math:`\beta = \alpha + (\|P\|^2 g_1 - \alpha) s^2`,
+and when :math:`\beta < \theta_1` the Schur complement of the top eigenvector's equation gives
+
+.. math::
+
+    \theta_1 \le \lambda_1(M) \le \theta_1 + \frac{\|R\|^2}{\theta_1 - \beta}.
+
+A margin of :data:`ROUNDING` :math:`\|P\|^2 g_1` covers rounding on both sides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import options
+from ._memory import check_budget
+from ._extremes import group_start
+from ._spectral_layer import Layer, fast_products, padding_norm
+
+__all__ = ["NormInterval", "certified_norm", "circulant_eigenvalues", "circulant_interval",
+           "TOL"]
+
+#: relative width of the interval at which the value is called exact
+TOL = 1e-10
+#: rounding margin, relative to the circulant bound ||P||^2 g_1, added on both sides
+ROUNDING = 64 * np.finfo(np.float64).eps
+#: Ritz pairs the certificate may use
+MAX_K = 8
+#: below this many Lanczos vectors within the memory guard, ARPACK (which restarts) is used
+MIN_STEPS = 40
+
+
+@dataclass(frozen=True)
+class NormInterval:
+    """The spectral norm with a certified interval: ``lower <= ||A||_2 <= upper``.
+
+    ``value`` is the best estimate (the Rayleigh-Ritz value); ``exact`` is true when
+    ``upper - lower <= tol * upper``; ``method`` says how each side was obtained;
+    ``float(interval)`` is ``value``.
+    """
+
+    value: float
+    lower: float
+    upper: float
+    exact: bool
+    method: str
+    steps: int = 0
+    converged: bool = True
+
+    def __float__(self) -> float:
+        return self.value
+
+    @property
+    def width(self) -> float:
+        """``(upper - lower) / upper``."""
+        return (self.upper - self.lower) / self.upper if self.upper else 0.0
+
+
+def circulant_eigenvalues(layer: Layer, index: int, count: int) -> np.ndarray:
+    """The ``count`` largest eigenvalues (with multiplicity) of ``C^H C`` for the circulant
+    ``C`` of group ``index``'s kernel on the padded grid, descending."""
+    g = layer.geom
+    grid = g.padded_shape
+    w = layer.group_weight(index)
+    real = w.dtype.kind == "f"
+    cells = math.prod(grid[:-1]) * (grid[-1] // 2 + 1 if real else grid[-1])
+    check_budget(4 * 16 * layer.c_out * layer.c_in * cells, "the circulant's eigenvalues")
+    # channels last: the FFT's output is already one matrix per frequency
+    scattered = np.zeros((*grid, layer.c_out, layer.c_in), dtype=w.dtype)
+    reads = [(np.arange(k) * d) % m for k, d, m in zip(g.kernel_shape, g.dilation, grid)]
+    taps = np.moveaxis(w, (0, 1), (-2, -1))  # (*kernel, co, ci)
+    if all(np.unique(r).size == r.size for r in reads):
+        scattered[np.ix_(*reads)] = taps
+    else:  # a dilated kernel wider than the grid: taps that land on one cell add up
+        np.add.at(scattered, np.ix_(*reads), taps)
+    axes = tuple(range(g.ndim))
+    spec = np.fft.rfftn(scattered, axes=axes) if real else np.fft.fftn(scattered, axes=axes)
+    spec = spec.reshape(-1, layer.c_out, layer.c_in)
+    if spec.shape[1] < spec.shape[2]:
+        spec = np.swapaxes(spec, 1, 2).conj()
+    mu = np.linalg.eigvalsh(np.swapaxes(spec, 1, 2).conj() @ spec)  # (F, r) ascending
+    freqs = (*grid[:-1], grid[-1] // 2 + 1) if real else tuple(grid)
+    top = np.unravel_index(int(np.argmax(mu[:, -1])), freqs)
+    if real:  # frequency f and -f: rfftn kept one of each pair but the self-conjugate ones
+        last = grid[-1]
+        f = np.arange(last // 2 + 1)
+        repeats = np.where((f == 0) | (2 * f == last), 1, 2)
+        repeats = np.broadcast_to(repeats, (*grid[:-1], f.size)).ravel()
+        mu = np.repeat(mu, repeats, axis=0)
+    flat = np.maximum(mu.ravel(), 0.0)
+    count = min(count, flat.size)
+    return np.sort(np.partition(flat, flat.size - count)[flat.size - count:])[::-1], top
+
+
+def warm_start(layer: Layer, index: int, frequency, input_side: bool, rng) -> np.ndarray:
+    """A start vector near the top singular vector: the circulant's top plane wave (the
+    channel vector of its frequency matrix) under a half-sine window on every axis (the
+    zero padding's ground state), plus a random part so that no eigenvector is missed."""
+    g = layer.geom
+    w = layer.group_weight(index)
+    omega = [2 * np.pi * f / m for f, m in zip(frequency, g.padded_shape)]
+    taps = np.stack(np.meshgrid(*[np.arange(k) * d for k, d in zip(g.kernel_shape,
+                                                                     g.dilation)],
+                                indexing="ij")).reshape(g.ndim, -1)
+    phase = np.exp(1j * np.tensordot(np.asarray(omega), taps, axes=1))  # (T,)
+    matrix = w.reshape(w.shape[0], w.shape[1], -1) @ phase  # (co, ci)
+    u, _, vh = np.linalg.svd(matrix)
+    channel = vh[0].conj() if input_side else u[:, 0]
+    shape = g.input_shape if input_side else g.output_shape
+    scale = g.stride if not input_side else (1,) * g.ndim
+    wave = np.ones(1, dtype=complex)
+    for n, om, s in zip(shape, omega, scale):
+        pos = np.arange(n)
+        axis = np.exp(1j * om * s * pos) * np.sin(np.pi * (pos + 1) / (n + 1))
+        wave = np.multiply.outer(wave, axis)
+    vec = np.multiply.outer(channel, wave.reshape(shape)).ravel()
+    vec = vec if layer.w.dtype.kind == "c" else np.real(vec)
+    vec = vec / max(np.linalg.norm(vec), 1e-300)
+    noise = rng.standard_normal(vec.size)
+    return (vec + 0.05 * noise / np.linalg.norm(noise)).astype(layer.w.dtype)
+
+
+def _certificate(theta: np.ndarray, resid: np.ndarray, g: np.ndarray, p2: float):
+    """The upper bound of lambda_1(M) from Ritz values ``theta`` (descending), the norms of
+    the residuals of the first K Ritz vectors ``resid[K-1]``, and the circulant's ``g``; or
+    ``None``."""
+    top = p2 * g[0]
+    best = None
+    for k in range(1, min(theta.size, g.size - 1) + 1):
+        alpha = p2 * g[k]
+        gap = theta[k - 1] - alpha
+        if gap <= 0:
+            continue
+        r = resid[k - 1]
+        s2 = min((r / gap) ** 2, 1.0)
+        beta = alpha + (top - alpha) * s2
+        if beta >= theta[0]:
+            continue
+        upper = theta[0] + r * r / (theta[0] - beta)
+        best = upper if best is None else min(best, upper)
+    return best
+
+
+def _useful_k(theta: np.ndarray, g: np.ndarray, p2: float) -> int:
+    """How many Ritz vectors the certificate can use: the smallest K with theta_K above
+    ||P||^2 g_{K+1} (1 when none is: the interval then rests on the circulant alone)."""
+    for k in range(1, min(MAX_K, theta.size, g.size - 1) + 1):
+        if theta[k - 1] > p2 * g[k]:
+            return k
+    return 1
+
+
+def _lanczos(apply, size: int, dtype, v0: np.ndarray, max_steps: int, done,
+             reorthogonalise: bool = False):
+    """Lanczos; ``done(theta, estimates, step)`` is asked every few steps. Without
+    reorthogonalisation (the default: it would cost more memory traffic than the products)
+    the basis loses orthogonality once a Ritz value converges, which leaves that value and
+    its residual estimate accurate (Paige) but may repeat it ("ghosts"): the caller
+    re-orthonormalises the Ritz vectors it keeps and checks them explicitly. Returns ``(Q, theta, S)``: the basis (rows), the Ritz values (descending) and
+    the tridiagonal's eigenvectors."""
+    basis = np.empty((max_steps + 1, size), dtype=dtype)
+    alphas, betas = [], []
+    q = v0 / np.linalg.norm(v0)
+    basis[0] = q
+    theta = s = None
+    for j in range(max_steps):
+        w = apply(basis[j])
+        a = float(np.real(np.vdot(basis[j], w)))
+        alphas.append(a)
+        w = w - a * basis[j] - (betas[-1] * basis[j - 1] if j else 0)
+        b = float(np.linalg.norm(w))
+        if reorthogonalise:  # full, twice when cancellation shows (Kahan)
+            w = w - basis[:j + 1].T @ (basis[:j + 1].conj() @ w)
+            before, b = b, float(np.linalg.norm(w))
+            if b < 0.7 * before:
+                w = w - basis[:j + 1].T @ (basis[:j + 1].conj() @ w)
+                b = float(np.linalg.norm(w))
+        betas.append(b)
+        check = (j + 1) % 4 == 0 or j + 1 == max_steps or b <= 1e-14 * abs(a)
+        if check:
+            t = np.diag(alphas) + np.diag(betas[:-1], 1) + np.diag(betas[:-1], -1)
+            theta, s = np.linalg.eigh(t)
+            theta, s = theta[::-1], s[:, ::-1]
+            if check and (b <= 1e-14 * max(abs(theta[0]), 1e-300) or
+                          done(theta, b * np.abs(s[-1]), j + 1)):
+                return basis[:j + 1], theta, s
+        basis[j + 1] = w / b if b > 0 else w
+    return basis[:max_steps], theta, s
+
+
+def certified_norm(layer: Layer, *, tol: float = TOL, v0=None, max_steps: int = 300,
+                   use_torch: bool | None = None) -> NormInterval:
+    """The spectral norm of ``layer`` with a certified interval (module docstring)."""
+    lowers, uppers, values, steps_all, converged_all = [], [], [], 0, True
+    p2 = padding_norm(layer.geom) ** 2
+    geom_g = layer.group_geometry()
+    engine = "numpy"
+    limit = int(options.get("memory_limit"))  # type: ignore[arg-type]
+    for index in range(layer.groups):
+        w = layer.group_weight(index)
+        if not w.any() or 0 in geom_g.axis_entries():
+            lowers.append(0.0), uppers.append(0.0), values.append(0.0)
+            continue
+        matvec, rmatvec, engine = fast_products(w, geom_g, 1, use_torch=use_torch)
+        if layer.rows <= layer.cols:
+            size, outer, inner = layer.rows, matvec, rmatvec
+        else:
+            size, outer, inner = layer.cols, rmatvec, matvec
+        itemsize = layer.w.dtype.itemsize
+        steps = min(max_steps, size, limit // (size * itemsize) - 2 * MAX_K - 8)
+        if steps < MIN_STEPS and steps < size:
+            return None  # the basis does not fit the memory guard: the caller uses ARPACK
+        g, peak = circulant_eigenvalues(layer, index, MAX_K + 2)
+
+        def apply(v, outer=outer, inner=inner):
+            return outer(inner(v))
+
+        rng = np.random.default_rng(20251)
+        output_side = layer.rows <= layer.cols
+        start = None
+        if v0 is not None:
+            start = group_start(v0, layer, index, output_side, matvec, rmatvec)
+        if start is None or not np.any(start):
+            start = warm_start(layer, index, peak, not output_side, rng)
+        state = {}
+
+        def done(theta, estimates, step, g=g, state=state):
+            k = min(MAX_K, theta.size)
+            resid = np.sqrt(np.cumsum(estimates[:k] ** 2))
+            upper = _certificate(theta[:k], resid, g, p2)
+            converged = estimates[0] <= tol * theta[0]
+            state["converged"] = converged
+            return converged or (upper is not None and upper - theta[0] <= 0.25 * tol * theta[0])
+
+        basis, theta, s = _lanczos(apply, size, layer.w.dtype, start, steps, done)
+        steps_all += basis.shape[0]
+        k = _useful_k(theta, g, p2)
+        vectors = s[:, :k].T @ basis  # (k, size) Ritz vectors
+        vectors, _ = np.linalg.qr(vectors.T)  # orthonormal columns
+        images = np.stack([apply(vectors[:, i]) for i in range(k)], axis=1)
+        small = vectors.conj().T @ images
+        th, rot = np.linalg.eigh((small + small.conj().T) / 2)
+        th, rot = th[::-1], rot[:, ::-1]
+        vectors, images = vectors @ rot, images @ rot
+        residual = images - vectors * th[None, :]
+        resid = np.array([np.linalg.norm(residual[:, :i + 1], 2) for i in range(k)])
+        margin = ROUNDING * p2 * g[0]
+        upper = _certificate(th - margin, resid, g, p2)
+        lam_low = max(th[0] - margin, 0.0)
+        lam_up = p2 * g[0] + margin if upper is None else min(upper + 2 * margin,
+                                                             p2 * g[0] + margin)
+        low, up = math.sqrt(lam_low), math.sqrt(lam_up)
+        lowers.append(low), uppers.append(up), values.append(math.sqrt(max(th[0], 0.0)))
+        converged_all &= bool(resid[0] <= tol * max(th[0], 1e-300) or (up - low) <= tol * up)
+    lower, upper, value = max(lowers), max(uppers), max(values)
+    exact = (upper - lower) <= tol * upper if upper else True
+    how = (f"Lanczos ({engine} products) below; above, the circulant on the padded grid with "
+           f"the Ritz residuals (Davis-Kahan)")
+    return NormInterval(value, lower, upper, bool(exact), how, steps_all, converged_all)
+
+
+def circulant_interval(layer: Layer, value: float, how: str) -> NormInterval:
+    """``[value, circulant bound]`` for a Rayleigh-Ritz ``value`` found otherwise."""
+    p = padding_norm(layer.geom)
+    top = max(math.sqrt(circulant_eigenvalues(layer, i, 1)[0][0]) for i in range(layer.groups))
+    upper = max(p * top * (1 + ROUNDING), value)
+    exact = upper - value <= TOL * upper
+    return NormInterval(value, value, upper, bool(exact),
+                        f"{how} below; the circulant on the padded grid above")

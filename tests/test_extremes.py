@@ -1,0 +1,70 @@
+"""singular_values(which="smallest"), return_vectors=True, v0=, and the time guard: against
+the dense SVD of conv_matrix(...).toarray() (numpy.linalg.svd), for every padding mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convmat
+from convmat import ConvmatError, conv_matrix, singular_values
+
+from .strategies import MODES, geometries
+
+
+@settings(max_examples=50, deadline=None)
+@given(geo=geometries(max_input=6, modes=MODES), data=st.data(),
+       method=st.sampled_from(["auto", "dense", "sparse"]),
+       which=st.sampled_from(["largest", "smallest"]))
+def test_extreme_values_and_vectors_equal_dense_svd(geo, data, method, which):
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    w = np.random.default_rng(seed).standard_normal(
+        (geo.c_out, geo.c_in // geo.groups, *geo.kernel))
+    kw = dict(stride=geo.stride, padding=geo.padding, dilation=geo.dilation,
+              groups=geo.groups, padding_mode=geo.mode)
+    A = conv_matrix(w, geo.input_shape, **kw).toarray()
+    side = min(A.shape) // geo.groups
+    assume(side >= 3)
+    k = data.draw(st.integers(1, side - 1), label="k")
+    s = np.linalg.svd(A, compute_uv=False)
+    want = s[:k] if which == "largest" else np.sort(s)[:k]
+    scale = max(s[0], 1e-300)
+    values = singular_values(w, geo.input_shape, k=k, which=which, method=method, **kw)
+    np.testing.assert_allclose(values, want, rtol=0, atol=1e-8 * scale)
+    vals, U, V = singular_values(w, geo.input_shape, k=k, which=which, method=method,
+                                 return_vectors=True, **kw)
+    np.testing.assert_allclose(vals, want, rtol=0, atol=1e-8 * scale)
+    assert U.shape == (A.shape[0], k) and V.shape == (A.shape[1], k)
+    np.testing.assert_allclose(A @ V, U * vals, rtol=0, atol=1e-7 * scale)
+    np.testing.assert_allclose(A.T @ U, V * vals, rtol=0, atol=1e-7 * scale)
+    nonzero = vals > 1e-6 * scale
+    np.testing.assert_allclose(np.linalg.norm(V[:, nonzero], axis=0), 1, atol=1e-7)
+
+
+def test_warm_start_from_the_top_vector():
+    w = np.random.default_rng(0).standard_normal((4, 4, 3, 3))
+    A = conv_matrix(w, (9, 9), padding=1).toarray()
+    _, s, vh = np.linalg.svd(A)
+    for v0 in (vh[0], A @ vh[0]):  # input side or output side
+        values = singular_values(w, (9, 9), padding=1, k=2, method="sparse", v0=v0)
+        np.testing.assert_allclose(values, s[:2], rtol=1e-10)
+    with pytest.raises(ConvmatError, match="v0 has 7 values"):
+        singular_values(w, (9, 9), padding=1, k=2, method="sparse", v0=np.ones(7))
+
+
+def test_a_dense_svd_that_would_run_for_minutes_is_refused_with_the_estimate():
+    w = np.ones((64, 64, 3, 3))
+    with pytest.raises(ConvmatError, match=r"would take about [\d,]+ s .* max_seconds=60") as e:
+        singular_values(w, (16, 16), padding=1)
+    assert "method='sparse'" in str(e.value) and "max_seconds=None" in str(e.value)
+    # with k, auto turns to Lanczos instead of the slow dense SVD
+    assert convmat.spectral.choose_method(w[:8, :8], (16, 16), padding=1, k=1) == "sparse"
+    with pytest.raises(ConvmatError, match="max_seconds=0.001"):
+        singular_values(np.ones((8, 8, 3, 3)), (8, 8), padding=1, max_seconds=0.001)
+
+
+def test_bad_which():
+    with pytest.raises(ConvmatError, match="which='middle' is not one of"):
+        singular_values([1.0, 2.0], (5,), which="middle")
