@@ -169,8 +169,8 @@ def to_latex(
         sizes: each an int (0 for none) or a sequence of sizes, coarsest drawn double
         (``((16, 4), 4)``). ``None`` draws none.
     geometry : ConvGeometry, optional
-        The geometry a numeric matrix comes from (:func:`convmat.geometry.conv_geometry` or
-        :func:`~convmat.geometry.conv_transpose_geometry`), for automatic blocks and
+        The geometry a numeric matrix comes from (:func:`convmat.geometry.convolution_geometry` or
+        :func:`~convmat.geometry.transposed_geometry`), for automatic blocks and
         multi-indexed vector names.
     transposed : bool, optional
         Whether ``matrix`` is the transpose of ``geometry``'s matrix; inferred from the shape

@@ -180,7 +180,7 @@ def matrix_origin(matrix: object, shape: tuple[int, int], geometry: object = Non
     elif not isinstance(geometry, ConvGeometry):
         raise ConvmatError(
             f"geometry={brief(geometry)} is not a ConvGeometry; make one with "
-            f"convmat.geometry.conv_geometry or conv_transpose_geometry"
+            f"convmat.geometry.convolution_geometry or transposed_geometry"
         )
     options = [False, True] if transposed is None else [bool(transposed)]
     for t in options:
