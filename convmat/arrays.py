@@ -38,6 +38,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import scipy.sparse as sp
 
 from .geometry import ConvGeometry, vector_shapes
@@ -70,8 +73,11 @@ def describe_geometry(geometry: ConvGeometry, transposed: bool = False) -> str:
     return text
 
 
-def _dims(values) -> str:
+def _dims(values: Iterable[object]) -> str:
     return "x".join(map(str, values))
+
+
+_G = TypeVar("_G", bound="_Geometric")
 
 
 class _Geometric:
@@ -80,9 +86,14 @@ class _Geometric:
 
     geometry: ConvGeometry | None = None
     transposed: bool = False
+    if TYPE_CHECKING:  # what the SciPy base class (which has no type information) provides
+        has_canonical_format: bool
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
     @classmethod
-    def of(cls, matrix, geometry: ConvGeometry | None, transposed: bool = False):
+    def of(cls: type[_G], matrix: Any, geometry: ConvGeometry | None,
+           transposed: bool = False) -> _G:
         """``matrix`` (in this class's format, shared, not copied) with its geometry
         attached (``matrix`` itself when it already is of this class)."""
         if type(matrix) is cls:
@@ -94,7 +105,7 @@ class _Geometric:
         out.geometry, out.transposed = geometry, bool(transposed) and geometry is not None
         return out
 
-    def _kept(self, matrix, transposed: bool):
+    def _kept(self, matrix: Any, transposed: bool) -> Any:
         """``matrix`` (the same structure, in CSR or CSC) with this matrix's geometry."""
         if matrix.format not in _CLASSES or matrix.ndim != 2:
             return matrix
@@ -161,7 +172,8 @@ class ConvArrayCSC(_Geometric, sp.csc_array):
 _CLASSES = {"csr": ConvArray, "csc": ConvArrayCSC}
 
 
-def with_geometry(matrix, geometry: ConvGeometry | None, transposed: bool = False):
+def with_geometry(matrix: sp.sparray, geometry: ConvGeometry | None,
+                  transposed: bool = False) -> sp.sparray:
     """A builder's result: a CSR (CSC) ``matrix`` as a :class:`ConvArray`
     (:class:`ConvArrayCSC`) carrying ``geometry`` (``None`` when the matrix is not a
     convolution's, for the display alone); any other format is returned as it is."""
