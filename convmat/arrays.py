@@ -80,16 +80,18 @@ def _dims(values: Iterable[object]) -> str:
 _G = TypeVar("_G", bound="_Geometric")
 
 
-class _Geometric:
+if TYPE_CHECKING:  # to the type checker the mixin is a SciPy array (which has no type information)
+    from scipy.sparse import sparray as _SciPyArray
+else:
+    _SciPyArray = object
+
+
+class _Geometric(_SciPyArray):
     """What :class:`ConvArray` (CSR) and :class:`ConvArrayCSC` share: the geometry, a
     transpose and format conversions that keep it, the displays."""
 
     geometry: ConvGeometry | None = None
     transposed: bool = False
-    if TYPE_CHECKING:  # what the SciPy base class (which has no type information) provides
-        has_canonical_format: bool
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
     @classmethod
     def of(cls: type[_G], matrix: Any, geometry: ConvGeometry | None,
@@ -111,19 +113,19 @@ class _Geometric:
             return matrix
         return _CLASSES[matrix.format].of(matrix, self.geometry, transposed)
 
-    def copy(self):
+    def copy(self) -> Any:
         """A copy that keeps the geometry (SciPy's other derived matrices drop it)."""
         return self._kept(super().copy(), self.transposed)
 
-    def transpose(self, axes=None, copy=False):
+    def transpose(self, axes: tuple[int, ...] | None = None, copy: bool = False) -> Any:
         """The transpose (no copy): the transposed convolution's matrix, with the same
         geometry and ``transposed`` flipped."""
         return self._kept(super().transpose(axes=axes, copy=copy), not self.transposed)
 
-    def tocsr(self, copy=False):
+    def tocsr(self, copy: bool = False) -> Any:
         return self._kept(super().tocsr(copy=copy), self.transposed)
 
-    def tocsc(self, copy=False):
+    def tocsc(self, copy: bool = False) -> Any:
         return self._kept(super().tocsc(copy=copy), self.transposed)
 
     def __repr__(self) -> str:

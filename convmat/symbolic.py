@@ -97,61 +97,61 @@ class ConvMatrix(sympy.MutableSparseMatrix):
             other.geometry, other.transposed, other.base = self.geometry, transposed, self.base
         return other
 
-    def _same(self, other):
+    def _same(self, other: Any) -> Any:
         """``other`` (an entry-wise result of ``self``) with this matrix's geometry."""
         return self._with_geometry(other, self.transposed)
 
-    def transpose(self):
+    def transpose(self) -> sympy.MatrixBase:
         return self._with_geometry(super().transpose(), not self.transposed)
 
-    def copy(self):
+    def copy(self) -> sympy.MatrixBase:
         return self._same(super().copy())
 
-    def subs(self, *args, **kwargs):
+    def subs(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().subs(*args, **kwargs))
 
-    def xreplace(self, rule):
+    def xreplace(self, rule: Any) -> sympy.MatrixBase:
         return self._same(super().xreplace(rule))
 
-    def applyfunc(self, f):
+    def applyfunc(self, f: Callable[[Any], Any]) -> sympy.MatrixBase:
         return self._same(super().applyfunc(f))
 
-    def evalf(self, *args, **kwargs):
+    def evalf(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().evalf(*args, **kwargs))
 
     n = evalf
 
-    def doit(self, **hints):
+    def doit(self, **hints: Any) -> sympy.MatrixBase:
         return self._same(super().doit(**hints))
 
-    def expand(self, *args, **kwargs):
+    def expand(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().expand(*args, **kwargs))
 
-    def __neg__(self):
+    def __neg__(self) -> sympy.MatrixBase:
         return self._same(super().__neg__())
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Any:
         return self._scalar(super().__mul__(other), other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Any) -> Any:
         return self._scalar(super().__rmul__(other), other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Any:
         return self._scalar(super().__truediv__(other), other)
 
-    def _scalar(self, result, other):
+    def _scalar(self, result: Any, other: Any) -> Any:
         """``result`` keeps the geometry when ``other`` was a scalar (not a matrix)."""
         if getattr(other, "shape", ()) == () and not isinstance(other, sympy.MatrixBase):
             return self._same(result)
         return result
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str | None:
         """Jupyter's LaTeX display: ``convmat.display.latex_repr``."""
         from .display import latex_repr
 
         return latex_repr(self)
 
-    def _repr_pretty_(self, printer, cycle):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
         from .display import pretty_repr
 
@@ -548,13 +548,13 @@ class MatrixProduct:
         r"""One equation per output, :math:`y_r = \sum_c A_{rc} x_c` (unevaluated)."""
         return [sympy.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(self.y, self.values())]
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str | None:
         """Jupyter's LaTeX display (``y = A x``): ``convmat.display.latex_repr``."""
         from .display import latex_repr
 
         return latex_repr(self)
 
-    def _repr_pretty_(self, printer, cycle):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
         from .display import pretty_repr
 
