@@ -38,6 +38,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import scipy.sparse as sp
 
 from .geometry import ConvGeometry, vector_shapes
@@ -70,11 +73,20 @@ def describe_geometry(geometry: ConvGeometry, transposed: bool = False) -> str:
     return text
 
 
-def _dims(values) -> str:
+def _dims(values: Iterable[object]) -> str:
     return "x".join(map(str, values))
 
 
-class _Geometric:
+_G = TypeVar("_G", bound="_Geometric")
+
+
+if TYPE_CHECKING:  # to the type checker the mixin is a SciPy array (which has no type information)
+    from scipy.sparse import sparray as _SciPyArray
+else:
+    _SciPyArray = object
+
+
+class _Geometric(_SciPyArray):
     """What :class:`ConvArray` (CSR) and :class:`ConvArrayCSC` share: the geometry, a
     transpose and format conversions that keep it, the displays."""
 
@@ -82,7 +94,8 @@ class _Geometric:
     transposed: bool = False
 
     @classmethod
-    def of(cls, matrix, geometry: ConvGeometry | None, transposed: bool = False):
+    def of(cls: type[_G], matrix: Any, geometry: ConvGeometry | None,
+           transposed: bool = False) -> _G:
         """``matrix`` (in this class's format, shared, not copied) with its geometry
         attached (``matrix`` itself when it already is of this class)."""
         if type(matrix) is cls:
@@ -94,25 +107,25 @@ class _Geometric:
         out.geometry, out.transposed = geometry, bool(transposed) and geometry is not None
         return out
 
-    def _kept(self, matrix, transposed: bool):
+    def _kept(self, matrix: Any, transposed: bool) -> Any:
         """``matrix`` (the same structure, in CSR or CSC) with this matrix's geometry."""
         if matrix.format not in _CLASSES or matrix.ndim != 2:
             return matrix
         return _CLASSES[matrix.format].of(matrix, self.geometry, transposed)
 
-    def copy(self):
+    def copy(self) -> Any:
         """A copy that keeps the geometry (SciPy's other derived matrices drop it)."""
         return self._kept(super().copy(), self.transposed)
 
-    def transpose(self, axes=None, copy=False):
+    def transpose(self, axes: tuple[int, ...] | None = None, copy: bool = False) -> Any:
         """The transpose (no copy): the transposed convolution's matrix, with the same
         geometry and ``transposed`` flipped."""
         return self._kept(super().transpose(axes=axes, copy=copy), not self.transposed)
 
-    def tocsr(self, copy=False):
+    def tocsr(self, copy: bool = False) -> Any:
         return self._kept(super().tocsr(copy=copy), self.transposed)
 
-    def tocsc(self, copy=False):
+    def tocsc(self, copy: bool = False) -> Any:
         return self._kept(super().tocsc(copy=copy), self.transposed)
 
     def __repr__(self) -> str:
@@ -161,7 +174,8 @@ class ConvArrayCSC(_Geometric, sp.csc_array):
 _CLASSES = {"csr": ConvArray, "csc": ConvArrayCSC}
 
 
-def with_geometry(matrix, geometry: ConvGeometry | None, transposed: bool = False):
+def with_geometry(matrix: sp.sparray, geometry: ConvGeometry | None,
+                  transposed: bool = False) -> sp.sparray:
     """A builder's result: a CSR (CSC) ``matrix`` as a :class:`ConvArray`
     (:class:`ConvArrayCSC`) carrying ``geometry`` (``None`` when the matrix is not a
     convolution's, for the display alone); any other format is returned as it is."""

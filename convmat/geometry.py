@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union, cast
 
 import numpy as np
 
@@ -64,6 +64,8 @@ __all__ = [
 #: (:data:`convmat._padmap.MODES`): ``typing.get_args(PaddingMode) == PADDING_MODES``
 PaddingMode = Literal[PADDING_MODES]  # type: ignore[valid-type]
 Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
+#: resolved padding: one ``(before, after)`` pair per spatial dimension
+_Pads = tuple[tuple[int, int], ...]
 
 
 # -- the formulas (every module takes its output sizes and paddings from here) ---------------
@@ -165,7 +167,7 @@ def resolve_padding(
     strides = as_per_dim(stride, n, "stride", minimum=1)
     dilations = as_per_dim(dilation, n, "dilation", minimum=1)
     allow_negative = as_flag(allow_negative, "allow_negative")
-    padding = listed(padding)
+    padding = cast(Padding, listed(padding))  # a numpy array as a list
     if isinstance(padding, str):
         mode = padding.lower()
         if mode == "valid":
@@ -219,7 +221,8 @@ def _show_plain(value: object) -> object:
     return value
 
 
-def _check_fits(ishape, kshape, dilations, pads) -> None:
+def _check_fits(ishape: Sequence[int], kshape: Sequence[int], dilations: Sequence[int],
+                pads: _Pads) -> None:
     for axis, (i, k, d, (b, a)) in enumerate(zip(ishape, kshape, dilations, pads)):
         if i + b + a < d * (k - 1) + 1:
             raise ConvmatError(
@@ -266,7 +269,8 @@ def conv_output_shape(
         )
 
 
-def _transpose_padding(padding, ishape, kshape, strides, dilations):
+def _transpose_padding(padding: Padding, ishape: Sequence[int], kshape: Sequence[int],
+                       strides: Sequence[int], dilations: Sequence[int]) -> _Pads:
     """Padding of the forward convolution whose transpose is being taken.
 
     String paddings are resolved against the forward input of size ``i * s`` (the
@@ -467,7 +471,8 @@ def tap_range(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[np.ndarra
     return lo, hi
 
 
-def _weight_layout(weight_shape, ndim, groups, transposed):
+def _weight_layout(weight_shape: Sequence[int], ndim: int, groups: int,
+                   transposed: bool) -> tuple[int, int, tuple[int, ...]]:
     """(out_channels, in_channels, kernel_shape) of the forward convolution."""
     wshape = tuple(as_int(v, "weight.shape") for v in weight_shape)
     if len(wshape) == ndim:
@@ -497,7 +502,8 @@ def _weight_layout(weight_shape, ndim, groups, transposed):
     return first, second * groups, wshape[2:]
 
 
-def check_mode(mode: object, pads, ishape, name: str = "padding_mode") -> str:
+def check_mode(mode: object, pads: _Pads, ishape: Sequence[int],
+               name: str = "padding_mode") -> str:
     """Validate a padding mode against the (resolved) padding and the input shape.
 
     A negative side is a crop: the input is first cropped by it, and the positive sides are
@@ -530,9 +536,9 @@ def convolution_geometry(
     input_shape: Sequence[int],
     weight_shape: Sequence[int],
     *,
-    stride=1,
+    stride: int | Sequence[int] = 1,
     padding: Padding = 0,
-    dilation=1,
+    dilation: int | Sequence[int] = 1,
     groups: int = 1,
     padding_mode: PaddingMode = "zeros",
     flip: bool = False,
@@ -574,10 +580,10 @@ def transposed_geometry(
     input_shape: Sequence[int],
     weight_shape: Sequence[int],
     *,
-    stride=1,
+    stride: int | Sequence[int] = 1,
     padding: Padding = 0,
-    output_padding=0,
-    dilation=1,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
     groups: int = 1,
     padding_mode: PaddingMode = "zeros",
     flip: bool = False,
@@ -607,7 +613,7 @@ def transposed_geometry(
 
 
 def conv_geometry(weight_shape: Sequence[int], input_shape: Sequence[int],
-                  **options) -> ConvGeometry:
+                  **options: Any) -> ConvGeometry:
     """Deprecated (warns): :func:`convolution_geometry` with the arguments swapped, the one
     order being ``(input_shape, weight_shape)``."""
     deprecated("geometry.conv_geometry(weight_shape, input_shape, ...) is deprecated; use "
@@ -616,7 +622,7 @@ def conv_geometry(weight_shape: Sequence[int], input_shape: Sequence[int],
 
 
 def conv_transpose_geometry(weight_shape: Sequence[int], input_shape: Sequence[int],
-                            **options) -> ConvGeometry:
+                            **options: Any) -> ConvGeometry:
     """Deprecated (warns): :func:`transposed_geometry` with the arguments swapped, the one
     order being ``(input_shape, weight_shape)``."""
     deprecated("geometry.conv_transpose_geometry(weight_shape, input_shape, ...) is "

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator
 
 from . import geometry
@@ -64,7 +65,7 @@ class ConvOperator(LinearOperator):
     input's tiles :math:`T_g` (space to depth) and :math:`Y_g = W_g T_g`, one product.
     """
 
-    def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry):
+    def __init__(self, weight: np.ndarray, geom: geometry.ConvGeometry) -> None:
         self.geom = geom
         n = geom.ndim
         #: the weight in the layout ``(C_out, C_in / groups, *kernel)``, as given
@@ -125,14 +126,14 @@ class ConvOperator(LinearOperator):
             xp = np.moveaxis(out, 0, axis)
         return xp
 
-    def _grouped(self):
+    def _grouped(self) -> Iterator[tuple[slice, slice]]:
         g = self.geom
         c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
         for k in range(g.groups):
             yield (slice(k * c_out_g, (k + 1) * c_out_g), slice(k * c_in_g, (k + 1) * c_in_g))
 
     # -- LinearOperator interface -------------------------------------------------------------
-    def _tap_chunks(self, per_tap: int):
+    def _tap_chunks(self, per_tap: int) -> Iterator[tuple[slice, list]]:
         """The taps in chunks whose stacked products hold about :data:`TAP_CHUNK` values
         (``per_tap`` each): one matrix product per chunk instead of one per tap, when the
         per-tap products are small (below :data:`STACK_BELOW` values) and their number,
@@ -257,13 +258,13 @@ class ConvOperator(LinearOperator):
                     xp[(cols,) + window] += products[t]
         return self._unpad(xp).reshape(g.in_channels * math.prod(g.input_shape), batch)
 
-    def _matvec(self, x):
+    def _matvec(self, x: ArrayLike) -> np.ndarray:
         return self._matmat(np.asarray(x).reshape(-1, 1)).ravel()
 
-    def _rmatvec(self, y):
+    def _rmatvec(self, y: ArrayLike) -> np.ndarray:
         return self._rmatmat(np.asarray(y).reshape(-1, 1)).ravel()
 
-    def _adjoint(self):
+    def _adjoint(self) -> _Adjoint:
         return _Adjoint(self)
 
     def __repr__(self) -> str:
@@ -275,28 +276,28 @@ class ConvOperator(LinearOperator):
 
 
 class _Adjoint(LinearOperator):
-    def __init__(self, op: ConvOperator):
+    def __init__(self, op: ConvOperator) -> None:
         self.op = op
         super().__init__(dtype=op.dtype, shape=op.shape[::-1])
 
-    def _matmat(self, x):
+    def _matmat(self, x: np.ndarray) -> np.ndarray:
         return self.op._rmatmat(x)
 
-    def _rmatmat(self, x):
+    def _rmatmat(self, x: np.ndarray) -> np.ndarray:
         return self.op._matmat(x)
 
-    def _matvec(self, x):
+    def _matvec(self, x: ArrayLike) -> np.ndarray:
         return self.op._rmatvec(x)
 
-    def _rmatvec(self, x):
+    def _rmatvec(self, x: ArrayLike) -> np.ndarray:
         return self.op._matvec(x)
 
-    def _adjoint(self):
+    def _adjoint(self) -> ConvOperator:
         return self.op
 
 
 def conv_operator(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,8 +51,8 @@ def padding_matrix(
     channels: int = 1,
     format: str = "csr",  # noqa: A002 - SciPy's own name for it
     dtype: np.dtype | type = np.float64,
-    mode: str = MISSING,  # type: ignore[assignment] - the deprecated spelling
-):
+    mode: object = MISSING,  # the deprecated spelling
+) -> sp.sparray:
     r"""The padding operator as a sparse matrix.
 
     Maps the flattened input ``(channels, *input_shape)`` to the flattened padded input
@@ -100,7 +101,8 @@ def padding_matrix(
            [0, 0, 1],
            [0, 1, 0]])
     """
-    padding_mode = renamed("padding_matrix", "mode", mode, "padding_mode", padding_mode, "zeros")
+    padding_mode = cast(geometry.PaddingMode, renamed(  # either spelling, checked below
+        "padding_matrix", "mode", mode, "padding_mode", padding_mode, "zeros"))
     with error_context("padding_matrix", input_shape=input_shape, padding=padding,
                        padding_mode=padding_mode):
         ishape = as_shape(input_shape, "input_shape")
@@ -129,8 +131,8 @@ def padding_matrix(
         check_budget(peak, f"padding_matrix of shape ({n_rows}, {n_cols})")
 
         # flat source of every padded position of one channel (-1: a zero)
-        source = np.zeros((), dtype=np.int64)
-        inside = np.ones((), dtype=bool)
+        source: np.ndarray = np.zeros((), dtype=np.int64)
+        inside: np.ndarray = np.ones((), dtype=bool)
         for n, (b, a) in zip(ishape, pads):
             m = index_map(n, b, a, mode)
             source = source[..., None] * n + np.maximum(m, 0)
@@ -139,7 +141,7 @@ def padding_matrix(
         per_channel = math.prod(ishape)
         cols = (np.arange(channels, dtype=np.int64)[:, None] * per_channel + source)[:, inside]
         counts = np.broadcast_to(inside, (channels, inside.size)).ravel()
-        index = index_dtype_for(max(n_rows, n_cols) + 1)
+        index = np.dtype(index_dtype_for(max(n_rows, n_cols) + 1))
         indptr = np.zeros(n_rows + 1, dtype=index)
         np.cumsum(counts, out=indptr[1:])
         matrix = sp.csr_array(

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from . import _engine, _maxima, geometry
-from ._deprecation import MISSING, renamed
+from ._deprecation import MISSING, _Missing, renamed
 from ._memory import check_build
 from ._validate import (
     as_array,
@@ -37,23 +39,23 @@ from .errors import ConvmatError, brief, error_context, shape_of
 __all__ = ["avg_pool_matrix", "max_pool_matrix"]
 
 
-def _window(call: str, kernel_shape, kernel_size):
+def _window(call: str, kernel_shape: object, kernel_size: object) -> int | Sequence[int]:
     """The pooling window, given as ``kernel_shape`` (or, deprecated, ``kernel_size``)."""
     kernel_shape = renamed(call, "kernel_size", kernel_size, "kernel_shape", kernel_shape,
                            stacklevel=4)
     if kernel_shape is MISSING:
         raise TypeError(f"{call}() missing 1 required argument: 'kernel_shape'")
-    return kernel_shape
+    return cast("int | Sequence[int]", kernel_shape)  # as given (validated by the builder)
 
 
 @remembered
 def pool_geometry(
     input_shape: Sequence[int],
-    kernel_shape,
+    kernel_shape: int | Sequence[int],
     *,
-    stride=None,
+    stride: int | Sequence[int] | None = None,
     padding: geometry.Padding = 0,
-    dilation=1,
+    dilation: int | Sequence[int] = 1,
     channels: int = 1,
 ) -> geometry.ConvGeometry:
     """The depthwise-convolution geometry of a pooling layer (``stride`` defaults to the
@@ -107,18 +109,18 @@ def _empty_window(i: int, k: int, s: int, d: int, b: int, o: int) -> int | None:
 
 def avg_pool_matrix(
     input_shape: Sequence[int],
-    kernel_shape=MISSING,
+    kernel_shape: int | Sequence[int] | _Missing = MISSING,
     *,
-    stride=None,
+    stride: int | Sequence[int] | None = None,
     padding: geometry.Padding = 0,
-    dilation=1,
+    dilation: int | Sequence[int] = 1,
     channels: int = 1,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
     dtype: np.dtype | type = np.float64,
     format: str = "csr",  # noqa: A002 - SciPy's name
-    kernel_size=MISSING,
-):
+    kernel_size: object = MISSING,
+) -> sp.sparray:
     r"""Average pooling as a sparse matrix.
 
     Parameters
@@ -198,15 +200,15 @@ def avg_pool_matrix(
 
 
 def max_pool_matrix(
-    x,
-    kernel_shape=MISSING,
+    x: ArrayLike,
+    kernel_shape: int | Sequence[int] | _Missing = MISSING,
     *,
-    stride=None,
+    stride: int | Sequence[int] | None = None,
     padding: geometry.Padding = 0,
-    dilation=1,
+    dilation: int | Sequence[int] = 1,
     format: str = "csr",  # noqa: A002 - SciPy's name
-    kernel_size=MISSING,
-):
+    kernel_size: object = MISSING,
+) -> sp.sparray:
     r"""Max pooling of ``x`` as the selection matrix it is at ``x``.
 
     Max pooling is not linear, but at a given input it picks one entry per window: it acts

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import geometry
-from ._deprecation import MISSING, renamed, warn_renamed
+from ._deprecation import MISSING, _Missing, renamed, warn_renamed
 from ._validate import as_per_dim, as_shape
 from .errors import ConvmatError, brief, error_context
 
 __all__ = ["Layer", "receptive_field"]
+
+_Ints = tuple[int, ...]
 
 
 @dataclass(frozen=True, init=False)
@@ -44,14 +46,14 @@ class Layer:
     padding: geometry.Padding = 0
     dilation: int | Sequence[int] = 1
 
-    def __init__(self, kernel_shape: int | Sequence[int] = MISSING,  # type: ignore[assignment]
+    def __init__(self, kernel_shape: int | Sequence[int] | _Missing = MISSING,
                  stride: int | Sequence[int] = 1, padding: geometry.Padding = 0,
                  dilation: int | Sequence[int] = 1, *,
-                 kernel: int | Sequence[int] = MISSING) -> None:  # type: ignore[assignment]
-        kernel_shape = renamed("Layer", "kernel", kernel, "kernel_shape", kernel_shape)
-        if kernel_shape is MISSING:
+                 kernel: int | Sequence[int] | _Missing = MISSING) -> None:
+        chosen = renamed("Layer", "kernel", kernel, "kernel_shape", kernel_shape)
+        if chosen is MISSING:
             raise TypeError("Layer() missing 1 required argument: 'kernel_shape'")
-        for name, value in (("kernel_shape", kernel_shape), ("stride", stride),
+        for name, value in (("kernel_shape", chosen), ("stride", stride),
                             ("padding", padding), ("dilation", dilation)):
             object.__setattr__(self, name, value)
 
@@ -98,7 +100,7 @@ def _as_layer(layer: object, number: int) -> Layer:
                        f"with the keys kernel_shape, stride, padding, dilation")
 
 
-def _ndim(layers: Sequence[Layer], input_shape) -> int:
+def _ndim(layers: Sequence[Layer], input_shape: Sequence[int] | None) -> int:
     if input_shape is not None:
         return len(as_shape(input_shape, "input_shape"))
     lengths = {len(v) for layer in layers
@@ -107,7 +109,8 @@ def _ndim(layers: Sequence[Layer], input_shape) -> int:
     return max(lengths, default=1)
 
 
-def _layer_geometry(layer: Layer, ndim: int, shape):
+def _layer_geometry(layer: Layer, ndim: int, shape: _Ints | None) -> tuple[
+        _Ints, _Ints, _Ints, tuple[tuple[int, int], ...], _Ints | None]:
     """(kernel, stride, dilation, pads, output shape or None) of one layer, validated."""
     kernel = as_per_dim(layer.kernel_shape, ndim, "kernel_shape", minimum=1)
     stride = as_per_dim(layer.stride, ndim, "stride", minimum=1)
@@ -125,7 +128,8 @@ def _layer_geometry(layer: Layer, ndim: int, shape):
     return kernel, stride, dilation, pads, shape
 
 
-def receptive_field(layers: Sequence[Layer | Mapping], *, input_shape=None) -> ReceptiveField:
+def receptive_field(layers: Sequence[Layer | Mapping], *,
+                    input_shape: Sequence[int] | None = None) -> ReceptiveField:
     r"""Receptive field of the last layer of a stack, in input coordinates.
 
     Parameters

@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
@@ -26,7 +28,7 @@ _ADVICE = (
 )
 
 
-def fill(structure: _engine.Structure, weight: np.ndarray):
+def fill(structure: _engine.Structure, weight: np.ndarray) -> ConvArray:
     """CSR array of ``structure`` with values gathered from ``weight``."""
     data = structure.gather(weight)
     matrix = ConvArray((data, structure.indices, structure.indptr), shape=structure.shape)
@@ -61,7 +63,7 @@ def summing_dtype(weight: np.ndarray, geom: geometry.ConvGeometry) -> np.ndarray
 
 
 def conv_matrix(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -71,7 +73,7 @@ def conv_matrix(
     padding_mode: geometry.PaddingMode = "zeros",
     flip: bool = False,
     format: str = "csr",  # noqa: A002 - SciPy's name
-):
+) -> sp.sparray:
     r"""Convolution (cross-correlation by default) as a sparse matrix.
 
     Parameters
@@ -163,7 +165,7 @@ def conv_matrix(
 
 
 def conv_transpose_matrix(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -174,7 +176,7 @@ def conv_transpose_matrix(
     padding_mode: geometry.PaddingMode = "zeros",
     flip: bool = False,
     format: str = "csr",  # noqa: A002 - SciPy's name
-):
+) -> sp.sparray:
     r"""Transposed convolution as a sparse matrix: the transpose of a convolution matrix.
 
     Parameters

@@ -41,13 +41,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from . import _phases, geometry
-from ._deprecation import MISSING, renamed, warn_renamed
+from ._deprecation import MISSING, _Missing, renamed, warn_renamed
 from ._memory import check_budget, kong_lucey_bytes, polyphase_bytes
 from ._padmap import index_map
 from ._validate import as_array, as_flag, as_int, as_per_dim, as_shape, as_weight, check_format
@@ -58,7 +59,7 @@ from .sparse import conv_matrix
 __all__ = ["kong_lucey", "polyphase", "strided_weight"]
 
 
-def _stored(block) -> int:
+def _stored(block: Any) -> int:
     """Stored entries of a SciPy sparse array (``.nnz``) or a sympy matrix (``.nnz()``)."""
     return block.nnz if isinstance(block.nnz, int) else block.nnz()
 
@@ -136,7 +137,7 @@ class KongLucey:
         return len(self.input_shape)
 
     @property
-    def permuted(self):
+    def permuted(self) -> sp.csr_array:
         """``A @ permutation``, i.e. ``[T_0 | T_1 | ...]`` (CSR)."""
         return sp.hstack(self.blocks, format="csr")
 
@@ -144,7 +145,7 @@ class KongLucey:
     def n_phases(self) -> int:
         return math.prod(self.stride)
 
-    def _phase_number(self, phase) -> int:
+    def _phase_number(self, phase: int | Sequence[int]) -> int:
         if isinstance(phase, Sequence):
             key = tuple(as_int(r, "phase") for r in phase)
             if key not in self.phases:
@@ -157,7 +158,7 @@ class KongLucey:
                                f"residue tuple like {self.phases[-1]!r})")
         return number
 
-    def phase_weight(self, phase) -> np.ndarray:
+    def phase_weight(self, phase: int | Sequence[int]) -> np.ndarray:
         """The kernel of phase ``phase`` (flat index or residue tuple): ``w_r``.
 
         Shape ``(C_out, C_in/groups, *kernel_shape)``, or ``kernel_shape`` for a bare kernel;
@@ -187,7 +188,8 @@ class KongLucey:
         """
         return ParameterCounts(int(self.weight.size), int(self.unit_weight.size))
 
-    def strided_matrix(self, *, padded: bool = True, format: str = "csr"):  # noqa: A002
+    def strided_matrix(self, *, padded: bool = True,
+                       format: str = "csr") -> sp.sparray:  # noqa: A002
         """Rebuild the strided matrix from the parts: ``hstack(blocks) @ permutation.T``.
 
         With ``padded=True`` this is ``conv_matrix(weight, padded_shape, stride, dilation,
@@ -204,7 +206,8 @@ class KongLucey:
                 channels=self.in_channels, dtype=self.weight.dtype)
         return sp.csr_array(matrix).asformat(format)
 
-    def _check_x(self, x, spatial, name, channels):
+    def _check_x(self, x: ArrayLike, spatial: Sequence[int], name: str,
+                 channels: int) -> None:
         shape = as_array(x, name).shape
         n = self.ndim
         want = (channels, *spatial)
@@ -213,7 +216,7 @@ class KongLucey:
                 len(shape) == n and channels != 1):
             raise ConvmatError(f"{name}.shape={tuple(shape)!r} must end in {want!r}")
 
-    def space_to_depth(self, x) -> np.ndarray:
+    def space_to_depth(self, x: ArrayLike) -> np.ndarray:
         """Pad ``x`` (``(..., C_in, *input_shape)``), zero-fill to a multiple of the stride and
         rearrange the phases into channels: ``(..., C_in * prod(stride), *phase_shape)``.
 
@@ -230,8 +233,8 @@ class KongLucey:
             batch = x.shape[:-n - 1] if x.ndim > n else ()
             channels = self.in_channels
             # per dim: source input index of (phase r, position m), -1 for padding zeros
-            flat = np.zeros((), dtype=np.int64)
-            inside = np.ones((), dtype=bool)
+            flat: np.ndarray = np.zeros((), dtype=np.int64)
+            inside: np.ndarray = np.ones((), dtype=bool)
             for axis, (i, (b, a), s, n0) in enumerate(
                     zip(self.input_shape, self.padding, self.stride, self.phase_shape)):
                 source = np.full(n0 * s, -1, dtype=np.int64)
@@ -248,7 +251,7 @@ class KongLucey:
             values = np.concatenate([values, np.zeros((*batch, channels, 1), x.dtype)], axis=-1)
             return values[..., flat].reshape(*batch, channels * self.n_phases, *self.phase_shape)
 
-    def depth_to_space(self, z, *, padded: bool = False) -> np.ndarray:
+    def depth_to_space(self, z: ArrayLike, *, padded: bool = False) -> np.ndarray:
         """Inverse of :meth:`space_to_depth`: ``(..., C_in * prod(stride), *phase_shape)`` →
         ``(..., C_in, *input_shape)`` (or ``(..., C_in, *padded_shape)`` with ``padded=True``).
 
@@ -298,7 +301,7 @@ class KongLucey:
 
         return phase_vectors(self, name, base)
 
-    def latex(self, part: str = "all", **options) -> str:
+    def latex(self, part: str = "all", **options: Any) -> str:
         """LaTeX of the rearrangement: ``convmat.to_latex(self, part=part, **options)``."""
         from .latex import to_latex
 
@@ -336,7 +339,7 @@ class KongLucey:
 
 
 def kong_lucey(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int],
@@ -436,7 +439,7 @@ def _guard_kong_lucey(w: np.ndarray, geom: geometry.ConvGeometry,
 
 
 def strided_weight(
-    unit_weight,
+    unit_weight: ArrayLike,
     kernel_shape: Sequence[int] | None = None,
     *,
     stride: int | Sequence[int],
@@ -592,14 +595,14 @@ class Polyphase:
             rho, r = (self._phase_number(value, name) for value, name in ((rho, "rho"), (r, "r")))
         return self.unit_weight[rho::n_phases, r::n_phases]
 
-    def _phase_number(self, value, name: str) -> int:
+    def _phase_number(self, value: object, name: str) -> int:
         number = as_int(value, name)
         if not 0 <= number < len(self.phases):
             raise ConvmatError(f"{name}={number} must be a flat phase index in "
                                f"range({len(self.phases)})")
         return number
 
-    def matrix(self, format: str = "csr"):  # noqa: A002
+    def matrix(self, format: str = "csr") -> sp.sparray:  # noqa: A002
         """The ``S x S`` block matrix ``row_permutation.T @ A @ column_permutation``."""
         with error_context("Polyphase.matrix", format=format):
             check_format(format)
@@ -614,14 +617,14 @@ class Polyphase:
 
 
 def polyphase(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
-    stride: int | Sequence[int] = MISSING,  # type: ignore[assignment] - required
+    stride: int | Sequence[int] | _Missing = MISSING,  # required
     padding: geometry.Padding = 0,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
-    factor: int | Sequence[int] = MISSING,  # type: ignore[assignment] - deprecated spelling
+    factor: object = MISSING,  # the deprecated spelling
 ) -> Polyphase:
     r"""A stride-1 convolution written in the polyphase domain of stride (factor) ``s``.
 
@@ -674,7 +677,8 @@ def polyphase(
     >>> pp.block_weight(0, 1).ravel(), pp.block_weight(1, 0).ravel()
     (array([2, 0]), array([0, 2]))
     """
-    stride = renamed("polyphase", "factor", factor, "stride", stride)
+    stride = cast("int | Sequence[int] | _Missing",  # either spelling, checked below
+                  renamed("polyphase", "factor", factor, "stride", stride))
     if stride is MISSING:
         raise TypeError("polyphase() missing 1 required keyword-only argument: 'stride'")
     with error_context("polyphase", input_shape=input_shape,

@@ -24,8 +24,9 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import numpy as np
 import sympy
@@ -91,66 +92,66 @@ class ConvMatrix(sympy.MutableSparseMatrix):
     transposed: bool = False
     base: int = 0
 
-    def _with_geometry(self, other, transposed: bool):
+    def _with_geometry(self, other: Any, transposed: bool) -> Any:
         if isinstance(other, ConvMatrix):
             other.geometry, other.transposed, other.base = self.geometry, transposed, self.base
         return other
 
-    def _same(self, other):
+    def _same(self, other: Any) -> Any:
         """``other`` (an entry-wise result of ``self``) with this matrix's geometry."""
         return self._with_geometry(other, self.transposed)
 
-    def transpose(self):
+    def transpose(self) -> sympy.MatrixBase:
         return self._with_geometry(super().transpose(), not self.transposed)
 
-    def copy(self):
+    def copy(self) -> sympy.MatrixBase:
         return self._same(super().copy())
 
-    def subs(self, *args, **kwargs):
+    def subs(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().subs(*args, **kwargs))
 
-    def xreplace(self, rule):
+    def xreplace(self, rule: Any) -> sympy.MatrixBase:
         return self._same(super().xreplace(rule))
 
-    def applyfunc(self, f):
+    def applyfunc(self, f: Callable[[Any], Any]) -> sympy.MatrixBase:
         return self._same(super().applyfunc(f))
 
-    def evalf(self, *args, **kwargs):
+    def evalf(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().evalf(*args, **kwargs))
 
     n = evalf
 
-    def doit(self, **hints):
+    def doit(self, **hints: Any) -> sympy.MatrixBase:
         return self._same(super().doit(**hints))
 
-    def expand(self, *args, **kwargs):
+    def expand(self, *args: Any, **kwargs: Any) -> sympy.MatrixBase:
         return self._same(super().expand(*args, **kwargs))
 
-    def __neg__(self):
+    def __neg__(self) -> sympy.MatrixBase:
         return self._same(super().__neg__())
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Any:
         return self._scalar(super().__mul__(other), other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Any) -> Any:
         return self._scalar(super().__rmul__(other), other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Any:
         return self._scalar(super().__truediv__(other), other)
 
-    def _scalar(self, result, other):
+    def _scalar(self, result: Any, other: Any) -> Any:
         """``result`` keeps the geometry when ``other`` was a scalar (not a matrix)."""
         if getattr(other, "shape", ()) == () and not isinstance(other, sympy.MatrixBase):
             return self._same(result)
         return result
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str | None:
         """Jupyter's LaTeX display: ``convmat.display.latex_repr``."""
         from .display import latex_repr
 
         return latex_repr(self)
 
-    def _repr_pretty_(self, printer, cycle):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
         from .display import pretty_repr
 
@@ -159,7 +160,7 @@ class ConvMatrix(sympy.MutableSparseMatrix):
     def nnz(self) -> int:
         """The stored entries, counted without copying them (sympy's copies: 0.1 s for
         90,000)."""
-        rep = getattr(self, "_rep", None)
+        rep: Any = getattr(self, "_rep", None)
         return rep.nnz() if hasattr(rep, "nnz") else super().nnz()
 
     def __repr__(self) -> str:
@@ -169,7 +170,7 @@ class ConvMatrix(sympy.MutableSparseMatrix):
         return _plain(self, self, super().__str__)
 
 
-def _plain(obj, matrix, full) -> str:
+def _plain(obj: object, matrix: sympy.MatrixBase, full: Callable[[], str]) -> str:
     """The plain text of ``obj`` (a matrix or ``y = A x``): ``full()`` (sympy's, every
     entry) up to the notebook display's size, else one line (``convmat.display.describe``):
     sympy's text of a 900 x 1024 matrix took seconds and megabytes."""
@@ -206,7 +207,7 @@ def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Arr
         return symbols(shape, name, base=base)
 
 
-def _is_shape(weight: object) -> bool:
+def _is_shape(weight: object) -> TypeGuard[tuple[int, ...]]:
     """A tuple of Python/numpy integers (not bools) is a shape, anything else holds values."""
     return (isinstance(weight, tuple) and len(weight) > 0
             and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
@@ -305,8 +306,9 @@ def _based(matrix: ConvMatrix, base: int) -> ConvMatrix:
     return matrix
 
 
-def _build(function, geometry_of, weight, input_shape, name, base, format,  # noqa: A002
-           **kw) -> ConvMatrix:
+def _build(function: str, geometry_of: Callable[..., geometry.ConvGeometry], weight: object,
+           input_shape: Sequence[int], name: str, base: int,
+           format: str | None, **kw: Any) -> ConvMatrix:  # noqa: A002
     transposed = geometry_of is geometry.transposed_geometry
     with error_context(f"symbolic.{function}", input_shape=input_shape,
                        weight_shape=_describe(weight)):
@@ -331,7 +333,7 @@ def _engine_bytes(geom: geometry.ConvGeometry) -> int:
 
 
 def conv_matrix(
-    weight,
+    weight: object,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -401,7 +403,7 @@ def conv_matrix(
 
 
 def conv_transpose_matrix(
-    weight,
+    weight: object,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -459,7 +461,7 @@ def conv_transpose_matrix(
                   padding_mode=padding_mode, flip=flip)
 
 
-def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
+def _vector_shape(matrix: sympy.MatrixBase, axis: int) -> tuple[int, ...]:
     """Index shape of the vector along ``axis`` (0: rows/outputs, 1: columns/inputs)."""
     geom = getattr(matrix, "geometry", None)
     transposed = bool(getattr(matrix, "transposed", False))
@@ -469,7 +471,7 @@ def _vector_shape(matrix, axis: int) -> tuple[int, ...]:
     return (matrix.shape[axis],)
 
 
-def _vector(matrix, axis: int, name: str, base: int | None,
+def _vector(matrix: sympy.MatrixBase, axis: int, name: str, base: int | None,
             label: str = "name") -> sympy.Matrix:
     shape = getattr(matrix, "shape", None)
     if not (isinstance(shape, tuple) and len(shape) == 2
@@ -486,7 +488,7 @@ def _vector(matrix, axis: int, name: str, base: int | None,
                         .reshape(math.prod(shape)).tolist())
 
 
-def inputs(matrix, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
+def inputs(matrix: sympy.MatrixBase, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
     """Column vector of input symbols for ``matrix`` (``x_{i,j}`` when its geometry is known).
 
     Examples
@@ -500,7 +502,7 @@ def inputs(matrix, name: str = "x", *, base: int | None = None) -> sympy.Matrix:
         return _vector(matrix, 1, name, base)
 
 
-def outputs(matrix, name: str = "y", *, base: int | None = None) -> sympy.Matrix:
+def outputs(matrix: sympy.MatrixBase, name: str = "y", *, base: int | None = None) -> sympy.Matrix:
     """Column vector of output symbols for ``matrix`` (``y_{i,j}`` when the geometry is known).
 
     Examples
@@ -546,13 +548,13 @@ class MatrixProduct:
         r"""One equation per output, :math:`y_r = \sum_c A_{rc} x_c` (unevaluated)."""
         return [sympy.Eq(lhs, rhs, evaluate=False) for lhs, rhs in zip(self.y, self.values())]
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str | None:
         """Jupyter's LaTeX display (``y = A x``): ``convmat.display.latex_repr``."""
         from .display import latex_repr
 
         return latex_repr(self)
 
-    def _repr_pretty_(self, printer, cycle):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text display, short for a large matrix: ``convmat.display.pretty_repr``."""
         from .display import pretty_repr
 
@@ -563,7 +565,7 @@ class MatrixProduct:
             f"MatrixProduct(matrix={self.matrix!r}, x={self.x!r}, y={self.y!r})"))
 
 
-def product(matrix, x: str | Sequence = "x", y: str = "y", *,
+def product(matrix: sympy.MatrixBase, x: str | Sequence = "x", y: str = "y", *,
             base: int | None = None) -> MatrixProduct:
     r"""``y = A x`` with input and output symbols named after the matrix's geometry.
 
@@ -636,11 +638,12 @@ class SymbolicKongLucey(KongLucey):
     base: int = 0  # first index of the symbols made (and of the vectors to_latex writes)
 
     @property
-    def permuted(self):
+    def permuted(self) -> sympy.SparseMatrix:
         """``A * permutation``, i.e. ``[T_0 | T_1 | ...]``."""
         return sympy.SparseMatrix.hstack(*self.blocks)
 
-    def strided_matrix(self, *, padded: bool = True, format: str | None = None):  # noqa: A002
+    def strided_matrix(self, *, padded: bool = True,
+                       format: str | None = None) -> sympy.SparseMatrix:  # noqa: A002
         """``hstack(blocks) * permutation.T`` (times the padding matrix unless ``padded``),
         a sympy matrix. ``format`` is checked like the numeric method's and otherwise
         ignored (a sympy matrix has one storage)."""
@@ -660,7 +663,7 @@ class SymbolicKongLucey(KongLucey):
 
 
 def kong_lucey(
-    weight,
+    weight: object,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int],
@@ -711,7 +714,7 @@ def kong_lucey(
                        weight_shape=_describe(weight), stride=stride):
         shape = weight if _is_shape(weight) else None
         w = None if shape else as_symbolic_weight(weight, name=name, base=base)
-        geom = _phases.strided_geometry(_Shaped(shape) if w is None else w, input_shape,
+        geom = _phases.strided_geometry(_Shaped(shape) if shape else w, input_shape,
                                         stride, padding, dilation, groups, padding_mode)
         strided = geometry.convolution_geometry(geom.padded_shape, geom.weight_shape,
                                                 stride=geom.stride, dilation=geom.dilation,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from . import geometry
 from ._memory import check_budget, conversion_bytes, index_dtype_for
@@ -52,11 +53,11 @@ def stretch_matrix(
     input_shape: Sequence[int],
     stride: int | Sequence[int],
     *,
-    padding=0,
+    padding: geometry.Padding = 0,
     channels: int = 1,
     dtype: np.dtype | type = np.float64,
     format: str = "csr",  # noqa: A002 - SciPy's name
-):
+) -> sp.sparray:
     r"""The zero-insertion ("stretch") matrix: ``s - 1`` zeros between neighbouring entries.
 
     Parameters
@@ -121,11 +122,11 @@ def stretch_matrix(
         if format != "csr":
             peak += conversion_bytes(format, n_cols, n_rows, n_cols, dtype.itemsize, idx, 1)
         check_budget(peak, f"stretch_matrix of shape ({n_rows}, {n_cols})")
-        idx = index_dtype_for(max(n_rows, n_cols) + 1)
+        index = np.dtype(index_dtype_for(max(n_rows, n_cols) + 1))
 
         # per axis: new position of every input entry, and whether it survives the crop
-        row = np.zeros((), dtype=np.int64)
-        kept = np.ones((), dtype=bool)
+        row: np.ndarray = np.zeros((), dtype=np.int64)
+        kept: np.ndarray = np.ones((), dtype=bool)
         for i, s, (b, _), length in zip(ishape, strides, pads, lengths):
             position = np.arange(i, dtype=np.int64) * s + b
             row = np.add.outer(row * length, position)
@@ -135,10 +136,10 @@ def stretch_matrix(
         channel = np.arange(channels, dtype=np.int64)[:, None]
         rows = (channel * math.prod(lengths) + row).ravel()
         cols = (channel * math.prod(ishape) + col).ravel()
-        indptr = np.zeros(n_rows + 1, dtype=idx)
+        indptr = np.zeros(n_rows + 1, dtype=index)
         indptr[rows + 1] = 1  # at most one entry per row, rows increasing
         np.cumsum(indptr, out=indptr)
-        matrix = sp.csr_array((np.ones(cols.size, dtype=dtype), cols.astype(idx), indptr),
+        matrix = sp.csr_array((np.ones(cols.size, dtype=dtype), cols.astype(index), indptr),
                               shape=(n_rows, n_cols))
         matrix.has_canonical_format = True
         return with_geometry(as_format(matrix, format, "the stretch matrix"), None)
@@ -181,12 +182,12 @@ class EquivalentConvolution:
     output_shape: tuple[int, ...]
     in_channels: int
 
-    def zero_insertion(self, format: str = "csr"):  # noqa: A002
+    def zero_insertion(self, format: str = "csr") -> sp.sparray:  # noqa: A002
         """The stretch matrix ``Z`` (no padding): flattened input → stretched input."""
         return stretch_matrix(self.input_shape, self.stride, channels=self.in_channels,
                               dtype=self.weight.dtype, format=format)
 
-    def matrix(self, format: str = "csr"):  # noqa: A002
+    def matrix(self, format: str = "csr") -> sp.sparray:  # noqa: A002
         """``conv_matrix(weight, padded, dilation=dilation, groups=groups) @ Z_padded``: the
         transposed convolution's matrix built as a direct, unpadded convolution of the
         stretched and padded (or cropped) input."""
@@ -200,7 +201,7 @@ class EquivalentConvolution:
 
 
 def equivalent_convolution(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from . import _engine, geometry
 from ._memory import check_budget, estimate_bytes
@@ -32,7 +33,7 @@ __all__ = ["kernel_matrix"]
 
 
 def kernel_matrix(
-    x,
+    x: ArrayLike,
     weight_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -42,7 +43,7 @@ def kernel_matrix(
     padding_mode: geometry.PaddingMode = "zeros",
     flip: bool = False,
     format: str = "csr",  # noqa: A002 - SciPy's name
-):
+) -> sp.sparray:
     r"""The convolution of ``x`` as a sparse matrix acting on the flattened weight.
 
     Parameters

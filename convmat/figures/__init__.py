@@ -174,8 +174,9 @@ def animate_matrix(
 
     Parameters
     ----------
-    input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding, x, \
-weight, groups, figsize, fontsize
+    input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding
+        As in :func:`animate_convolution`.
+    x, weight, groups, figsize, fontsize
         As in :func:`animate_convolution`.
 
     Returns
