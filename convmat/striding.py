@@ -38,6 +38,7 @@ channel index is ``c * prod(s) + flat phase index`` as in ``torch.nn.functional.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -287,9 +288,10 @@ class KongLucey:
                 out[..., ~kept] = 0
             return out
 
-    @property
+    @functools.cached_property
     def geometry(self) -> geometry.ConvGeometry:
-        """Geometry of the strided convolution on the padded input (the matrix ``A``)."""
+        """Geometry of the strided convolution on the padded input (the matrix ``A``);
+        computed once (a display reads it several times)."""
         return geometry.convolution_geometry(self.padded_shape, self.weight.shape,
                                              stride=self.stride, dilation=self.dilation,
                                              groups=self.groups)
