@@ -35,6 +35,16 @@ CASES = [
     "convmat.summary('conv 4 3', (2**40,))",  # counted, not refused: nothing allocated
     "convmat.summary('avgpool 3 stride 2 pad 1; upsample 2 linear; pad 3', (2**40,))",
     "convmat.summary('conv 4 3', (8,), in_channels=0)",
+    # the pictures' guard (sliding_windows needs no matplotlib; the others refuse before
+    # drawing)
+    "convmat.figures.sliding_windows((10**9,), (3,))",
+    "convmat.figures.sliding_windows((5,), (3,), dilation=10**12)",
+    "convmat.figures.animate_convolution((4, 4, 4, 4), (2, 2, 2, 2))",
+    "convmat.figures.overlap_counts((10**9,), (3,), stride=2)",
+    "convmat.figures.plot_connectivity((10**5, 10**5), (3, 3))",
+    "convmat.figures.animate_superposition((10**5, 10**5), (3, 3), stride=2)",
+    "convmat.spectral_bounds(np.ones((64, 64, 3, 3)), (10**5, 10**5), padding=1)",
+    "convmat.singular_values(np.ones((8, 8, 3, 3)), (10**4, 10**4), padding=1)",
 ]
 
 #: cases that need PyTorch (measured against a floor that imports it too)

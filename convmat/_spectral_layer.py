@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from . import geometry
+from ._memory import check_budget
 from ._padmap import index_map
 from ._validate import as_weight
 from .errors import ConvmatError, brief
@@ -153,9 +154,13 @@ def padding_norm(geom: geometry.ConvGeometry) -> float:
 
 
 def padding_matrices(geom: geometry.ConvGeometry) -> list[np.ndarray]:
-    """Per axis the dense padding map ``P_i`` (padded size x input size)."""
+    """Per axis the dense padding map ``P_i`` (padded size x input size), checked against
+    the memory guard first."""
+    maps = _maps(geom)
+    check_budget(8 * sum(source.size * n for n, source in zip(geom.input_shape, maps)),
+                 f"the per-axis padding maps of a {geom.padding_mode} layer")
     mats = []
-    for n, source in zip(geom.input_shape, _maps(geom)):
+    for n, source in zip(geom.input_shape, maps):
         m = np.zeros((source.size, n))
         keep = source >= 0
         m[np.flatnonzero(keep), source[keep]] = 1.0
@@ -175,14 +180,17 @@ def _torch_products(torch, w: np.ndarray, geom: geometry.ConvGeometry, groups: i
     conv = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
     convt = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[n - 1]
     weight = torch.from_numpy(np.ascontiguousarray(w))
-    pads = [torch.from_numpy(m) for m in padding_matrices(geom)]
     c_in, c_out = geom.in_channels, geom.out_channels
     ishape, oshape, mshape = geom.input_shape, geom.output_shape, geom.padded_shape
+    # the input, its padded copy and the output of one product, with a temporary each
+    check_budget(2 * 8 * (c_in * (math.prod(ishape) + math.prod(mshape))
+                          + c_out * math.prod(oshape)), "one product's vectors")
     extra = tuple(m - ((o - 1) * s + d * (k - 1) + 1) for m, o, s, d, k in zip(
         mshape, oshape, geom.stride, geom.dilation, geom.kernel_shape))
     zeros = geom.padding_mode == "zeros" and all(b >= 0 and a >= 0 for b, a in geom.padding)
     # zero padding equal on both sides of every axis: PyTorch's own padding (no copies)
     symmetric = zeros and all(b == a for b, a in geom.padding)
+    pads = [] if zeros else [torch.from_numpy(m) for m in padding_matrices(geom)]
     flat_pads = [p for pair in reversed(geom.padding) for p in pair]  # F.pad's order
     crop = tuple(slice(b, b + i) for (b, _), i in zip(geom.padding, ishape))
 

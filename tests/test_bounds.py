@@ -289,3 +289,18 @@ def test_cli_spectrum_bounds(capsys):
     for r in want.rows:
         line = next(x for x in lines if x.startswith(r.method + " "))
         assert (f"{r.value:.10g}" if r.value is not None else "-") in line
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_a_layer_too_large_for_memory_gives_skipped_rows_not_a_crash(mode):
+    """Every row that would not fit is skipped with the guard's reason (the products'
+    vectors and the padding maps were allocated unguarded: a bare MemoryError); the
+    bounds that need only the kernel still have values."""
+    with convmat.options.override(memory_limit="1G"):
+        table = spectral_bounds(np.ones((64, 64, 3, 3)), (10**5, 10**5), padding=1,
+                                padding_mode=mode)
+    rows = {r.method: r for r in table.rows}
+    assert rows["exact"].value is None and "memory limit" in rows["exact"].reason
+    assert any(r.value is not None and r.upper_bound for r in table.rows)
+    skipped = [r for r in table.rows if r.value is None]
+    assert skipped and all("skipped" in r.reason or r.reason for r in skipped)

@@ -161,3 +161,16 @@ def test_superposition_with_channels_is_torchs(ishape, c_in, c_out, groups, tmp_
     with pytest.raises(ConvmatError, match="groups=2 does not divide"):
         figures.animate_superposition(ishape, kshape, weight=np.ones((3, 1, *kshape)),
                                       groups=2)
+
+
+def test_a_huge_superposition_is_refused_before_any_array():
+    """An input of 10^10 entries is refused by the legibility guard, not a MemoryError
+    (the running sums are one output per input entry)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(convmat.ConvmatError, match="animate_superposition.*legible"):
+        figures.animate_superposition((10**5, 10**5), (3, 3), stride=2)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 10 << 20

@@ -26,6 +26,7 @@ from ._drawing import (
     _check_fontsize,
     _check_figsize,
     COLORS,
+    MAX_PICTURE_CELLS,
     _bare,
     _check_drawable,
     _fit,
@@ -172,6 +173,18 @@ def _values(st: _Stamps, x, weight, groups):
     return xa, w, c_in, c_out
 
 
+def _check_cells(st: _Stamps, c_in: int, c_out: int, what: str) -> None:
+    """Refuse a picture with more input or output cells than are legible (the running sums
+    are one output per input entry, so they are never made for such a geometry)."""
+    cells = max(c_in * math.prod(st.input_shape), c_out * math.prod(st.output_shape))
+    if cells > MAX_PICTURE_CELLS:
+        raise ConvmatError(
+            f"{what} would draw {cells:,} cells (input {st.input_shape}, output "
+            f"{st.output_shape}, channels {c_in} -> {c_out}), more than "
+            f"{MAX_PICTURE_CELLS:,} legible ones; draw a smaller geometry (overlap_counts "
+            f"and conv_transpose_matrix give the numbers)")
+
+
 def running_sums(st: _Stamps, x, w, groups: int = 1) -> np.ndarray:
     """``(frames, C_out * prod(output_shape))``: the output after input entries ``0..t``
     (channels outermost) have stamped, from the columns of
@@ -262,7 +275,9 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "animate_superposition", (1, 2))
         fontsize = _check_fontsize(fontsize)
+        _check_cells(st, 1, 1, "animate_superposition")  # before any array is made
         xa, w, c_in, c_out = _values(st, x, weight, groups)
+        _check_cells(st, c_in, c_out, "animate_superposition")
         sums = running_sums(st, xa, w, groups)
         _mpl()
         anim = _draw_superposition(st, xa, w, groups, sums, figsize, fontsize)
@@ -504,7 +519,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
         _check_drawable(st.ndim, "plot_overlap", (1, 2))
         counts = overlap_counts(input_shape, kernel_shape, stride=stride, padding=padding,
                                 dilation=dilation, output_padding=output_padding)
-        if counts.size > 40_000:
+        if counts.size > MAX_PICTURE_CELLS:
             raise ConvmatError(f"plot_overlap would draw {counts.size:,} cells; draw a "
                                f"smaller geometry (overlap_counts gives the numbers)")
         _mpl()
