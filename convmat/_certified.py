@@ -31,7 +31,9 @@ A margin of :data:`ROUNDING` :math:`\|P\|^2 g_1` covers rounding on both sides.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -79,7 +81,8 @@ class NormInterval:
         return (self.upper - self.lower) / self.upper if self.upper else 0.0
 
 
-def circulant_eigenvalues(layer: Layer, index: int, count: int) -> np.ndarray:
+def circulant_eigenvalues(layer: Layer, index: int, count: int
+                          ) -> tuple[np.ndarray, tuple[np.integer, ...]]:
     """The ``count`` largest eigenvalues (with multiplicity) of ``C^H C`` for the circulant
     ``C`` of group ``index``'s kernel on the padded grid, descending."""
     g = layer.geom
@@ -115,7 +118,8 @@ def circulant_eigenvalues(layer: Layer, index: int, count: int) -> np.ndarray:
     return np.sort(np.partition(flat, flat.size - count)[flat.size - count:])[::-1], top
 
 
-def warm_start(layer: Layer, index: int, frequency, input_side: bool, rng) -> np.ndarray:
+def warm_start(layer: Layer, index: int, frequency: tuple[np.integer, ...], input_side: bool,
+               rng: np.random.Generator) -> np.ndarray:
     """A start vector near the top singular vector: the circulant's top plane wave (the
     channel vector of its frequency matrix) under a half-sine window on every axis (the
     zero padding's ground state), plus a random part so that no eigenvector is missed."""
@@ -143,7 +147,8 @@ def warm_start(layer: Layer, index: int, frequency, input_side: bool, rng) -> np
     return (vec + 0.05 * noise / np.linalg.norm(noise)).astype(layer.w.dtype)
 
 
-def _certificate(theta: np.ndarray, resid: np.ndarray, g: np.ndarray, p2: float):
+def _certificate(theta: np.ndarray, resid: np.ndarray, g: np.ndarray, p2: float
+                 ) -> float | None:
     """The upper bound of lambda_1(M) from Ritz values ``theta`` (descending), the norms of
     the residuals of the first K Ritz vectors ``resid[K-1]``, and the circulant's ``g``; or
     ``None``."""
@@ -173,8 +178,10 @@ def _useful_k(theta: np.ndarray, g: np.ndarray, p2: float) -> int:
     return 1
 
 
-def _lanczos(apply, size: int, dtype, v0: np.ndarray, max_steps: int, done,
-             reorthogonalise: bool = False):
+def _lanczos(apply: Callable[[np.ndarray], np.ndarray], size: int, dtype: Any,
+             v0: np.ndarray, max_steps: int,
+             done: Callable[[np.ndarray, np.ndarray, int], bool],
+             reorthogonalise: bool = False) -> tuple[np.ndarray, Any, Any]:
     """Lanczos; ``done(theta, estimates, step)`` is asked every few steps. Without
     reorthogonalisation (the default: it would cost more memory traffic than the products)
     the basis loses orthogonality once a Ritz value converges, which leaves that value and
@@ -182,7 +189,8 @@ def _lanczos(apply, size: int, dtype, v0: np.ndarray, max_steps: int, done,
     re-orthonormalises the Ritz vectors it keeps and checks them explicitly. Returns ``(Q, theta, S)``: the basis (rows), the Ritz values (descending) and
     the tridiagonal's eigenvectors."""
     basis = np.empty((max_steps + 1, size), dtype=dtype)
-    alphas, betas = [], []
+    alphas: list[float] = []
+    betas: list[float] = []
     q = v0 / np.linalg.norm(v0)
     basis[0] = q
     theta = s = None
@@ -211,18 +219,20 @@ def _lanczos(apply, size: int, dtype, v0: np.ndarray, max_steps: int, done,
     return basis[:max_steps], theta, s
 
 
-def certified_norm(layer: Layer, *, tol: float = TOL, v0=None, max_steps: int = 300,
-                   use_torch: bool | None = None) -> NormInterval:
+def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps: int = 300,
+                   use_torch: bool | None = None) -> NormInterval | None:
     """The spectral norm of ``layer`` with a certified interval (module docstring)."""
     lowers, uppers, values, steps_all, converged_all = [], [], [], 0, True
     p2 = padding_norm(layer.geom) ** 2
     geom_g = layer.group_geometry()
     engine = "numpy"
-    limit = int(options.get("memory_limit"))  # type: ignore[arg-type]
+    limit = int(cast(int, options.get("memory_limit")))
     for index in range(layer.groups):
         w = layer.group_weight(index)
         if not w.any() or 0 in geom_g.axis_entries():
-            lowers.append(0.0), uppers.append(0.0), values.append(0.0)
+            lowers.append(0.0)
+            uppers.append(0.0)
+            values.append(0.0)
             continue
         matvec, rmatvec, engine = fast_products(w, geom_g, 1, use_torch=use_torch)
         if layer.rows <= layer.cols:
@@ -245,7 +255,7 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0=None, max_steps: int = 
             start = group_start(v0, layer, index, output_side, matvec, rmatvec)
         if start is None or not np.any(start):
             start = warm_start(layer, index, peak, not output_side, rng)
-        state = {}
+        state: dict[str, bool] = {}
 
         def done(theta, estimates, step, g=g, state=state):
             k = min(MAX_K, theta.size)
@@ -273,7 +283,9 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0=None, max_steps: int = 
         lam_up = p2 * g[0] + margin if upper is None else min(upper + 2 * margin,
                                                              p2 * g[0] + margin)
         low, up = math.sqrt(lam_low), math.sqrt(lam_up)
-        lowers.append(low), uppers.append(up), values.append(math.sqrt(max(th[0], 0.0)))
+        lowers.append(low)
+        uppers.append(up)
+        values.append(math.sqrt(max(th[0], 0.0)))
         converged_all &= bool(resid[0] <= tol * max(th[0], 1e-300) or (up - low) <= tol * up)
     lower, upper, value = max(lowers), max(uppers), max(values)
     exact = (upper - lower) <= tol * upper if upper else True

@@ -12,6 +12,8 @@ placed in their block, zero elsewhere.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse.linalg as spla
@@ -58,7 +60,8 @@ def _place(layer: Layer, index: int, block: np.ndarray, output: bool) -> np.ndar
     return full
 
 
-def _merge(layer: Layer, parts, k: int, which: str, vectors: bool):
+def _merge(layer: Layer, parts: list[tuple[np.ndarray, Any, Any]], k: int, which: str,
+           vectors: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` extreme values over the groups (largest first, or smallest first), with
     their vectors."""
     values = np.concatenate([p[0] for p in parts])
@@ -70,9 +73,10 @@ def _merge(layer: Layer, parts, k: int, which: str, vectors: bool):
     return values[order].copy(), lefts[:, order], rights[:, order]
 
 
-def dense_extreme(layer: Layer, k: int, which: str, vectors: bool):
+def dense_extreme(layer: Layer, k: int, which: str, vectors: bool
+                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The dense SVD of every group's block: the ``k`` extreme values (and vectors)."""
-    parts = []
+    parts: list[tuple[np.ndarray, Any, Any]] = []
     for index in range(layer.groups):
         dense = conv_matrix(layer.group_weight(index), layer.geom.input_shape,
                             **layer.kwargs()).toarray()
@@ -84,12 +88,13 @@ def dense_extreme(layer: Layer, k: int, which: str, vectors: bool):
     return _merge(layer, parts, k, which, vectors)
 
 
-def _factor_bytes(a, size: int) -> int:
+def _factor_bytes(a: Any, size: int) -> int:
     """A generous estimate of the sparse LU of the normal matrix (fill included)."""
     return int(16 * 40 * (a.nnz + size) * max(1.0, a.nnz / max(size, 1)))
 
 
-def check_options(which, return_vectors, max_seconds):
+def check_options(which: Any, return_vectors: Any, max_seconds: Any
+                  ) -> tuple[str, bool, float | None]:
     """``singular_values``' ``which``, ``return_vectors`` and ``max_seconds``, checked."""
     which = check_choice(which, "which", WHICH)
     vectors = as_flag(return_vectors, "return_vectors")
@@ -103,7 +108,7 @@ def check_options(which, return_vectors, max_seconds):
     return which, vectors, max_seconds
 
 
-def as_start(v0, dtype) -> np.ndarray:
+def as_start(v0: Any, dtype: Any) -> np.ndarray:
     """A warm start as a finite vector of ``dtype``."""
     try:
         v = np.asarray(v0, dtype=dtype).ravel()
@@ -114,7 +119,9 @@ def as_start(v0, dtype) -> np.ndarray:
     return v
 
 
-def group_start(v0, layer: Layer, index: int, output_side: bool, matvec, rmatvec):
+def group_start(v0: Any, layer: Layer, index: int, output_side: bool,
+                matvec: Callable[[np.ndarray], np.ndarray],
+                rmatvec: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
     """Group ``index``'s part of a warm start given on the input side (``C_in *
     prod(input)`` values) or the output side, mapped to the side Lanczos runs on (``None``
     without ``v0`` or when that part is zero)."""
@@ -134,12 +141,13 @@ def group_start(v0, layer: Layer, index: int, output_side: bool, matvec, rmatvec
     return start if np.any(start) else None
 
 
-def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0=None,
-                    tol: float = 1e-10):
+def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = None,
+                    tol: float = 1e-10
+                    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ARPACK on every group's normal operator: the ``k`` extreme singular values (and
     vectors) of the whole matrix, ``k`` below each group's smaller side."""
     geom_g = layer.group_geometry()
-    parts = []
+    parts: list[tuple[np.ndarray, Any, Any]] = []
     for index in range(layer.groups):
         w = layer.group_weight(index)
         matvec, rmatvec, _ = fast_products(w, geom_g, 1)
@@ -209,7 +217,7 @@ def time_error(layer: Layer, seconds: float, max_seconds: float, advice: str) ->
         f"run it anyway.")
 
 
-def check_time(layer: Layer, vectors: bool, max_seconds, advice: str) -> None:
+def check_time(layer: Layer, vectors: bool, max_seconds: float | None, advice: str) -> None:
     """Refuse a dense SVD estimated to run longer than ``max_seconds`` (``None``: never)."""
     if max_seconds is None:
         return
@@ -218,8 +226,9 @@ def check_time(layer: Layer, vectors: bool, max_seconds, advice: str) -> None:
         raise time_error(layer, seconds, max_seconds, advice)
 
 
-def extreme(layer: Layer, k, method: str, which: str, vectors: bool, v0, max_seconds,
-            all_values, advice: str):
+def extreme(layer: Layer, k: int | None, method: str, which: str, vectors: bool, v0: Any,
+            max_seconds: float | None, all_values: Callable[[], np.ndarray], advice: str
+            ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``singular_values`` for the smallest values, vectors or a warm start: the FFT's
     values (``all_values()``) when no vectors are asked, else Lanczos or the dense SVD."""
     count = k if k is not None else layer.count

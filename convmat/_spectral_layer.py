@@ -23,6 +23,8 @@ import contextlib
 import functools
 import math
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -50,13 +52,13 @@ def torch_or_none():
     return torch
 
 
-def _is_torch_conv(obj) -> bool:
+def _is_torch_conv(obj: object) -> bool:
     kind = type(obj)
     return (kind.__module__.startswith("torch.nn") and hasattr(obj, "weight")
             and hasattr(obj, "padding_mode") and hasattr(obj, "dilation"))
 
 
-def read_layer(weight, given: dict) -> tuple[object, dict]:
+def read_layer(weight: Any, given: dict) -> tuple[object, dict]:
     """``(weight, geometry keywords)``: a PyTorch ``nn.ConvNd`` gives both (a keyword also
     given to the call with another value than its default is refused); a tensor gives its
     values; anything else passes through."""
@@ -111,7 +113,7 @@ class Layer:
         self.count = self.groups * self.side  # singular values of the whole matrix
 
     @classmethod
-    def from_call(cls, weight, input_shape, **given) -> Layer:
+    def from_call(cls, weight: Any, input_shape: Any, **given: Any) -> Layer:
         """The layer of a public call's arguments (a PyTorch layer read first)."""
         weight, kw = read_layer(weight, given)
         return cls(weight, input_shape, kw["stride"], kw["padding"], kw["dilation"],
@@ -172,7 +174,9 @@ def padding_matrices(geom: geometry.ConvGeometry) -> list[np.ndarray]:
 # fast products
 # --------------------------------------------------------------------------------------------
 
-def _torch_products(torch, w: np.ndarray, geom: geometry.ConvGeometry, groups: int):
+def _torch_products(torch: Any, w: np.ndarray, geom: geometry.ConvGeometry, groups: int
+                    ) -> tuple[Callable[[np.ndarray], np.ndarray],
+                               Callable[[np.ndarray], np.ndarray]]:
     """matvec / rmatvec on flat float64 numpy vectors through PyTorch (N = 1, 2, 3)."""
     import torch.nn.functional as F
 
@@ -219,14 +223,16 @@ def _torch_products(torch, w: np.ndarray, geom: geometry.ConvGeometry, groups: i
             return x.reshape(-1).numpy()
         x = convt(t[None], weight, stride=geom.stride, dilation=geom.dilation, groups=groups,
                   output_padding=extra)[0]
-        x = x[(slice(None), *crop)] if zeros else along(x, pads, True)
+        x = x[(slice(None),) + crop] if zeros else along(x, pads, True)
         return x.reshape(-1).numpy()
 
     return matvec, rmatvec
 
 
 def fast_products(w: np.ndarray, geom: geometry.ConvGeometry, groups: int, *,
-                  use_torch: bool | None = None):
+                  use_torch: bool | None = None
+                  ) -> tuple[Callable[[np.ndarray], np.ndarray],
+                             Callable[[np.ndarray], np.ndarray], str]:
     """``(matvec, rmatvec, engine)`` of the layer ``geom`` with weight ``w``: PyTorch's
     convolutions for real weights in 1-3 dimensions when torch is installed (``engine`` is
     ``"torch"``), :func:`convmat.conv_operator` otherwise (``"numpy"``)."""
@@ -280,7 +286,7 @@ def _openblas_controls() -> tuple:
 
 
 @contextlib.contextmanager
-def limited_threads(limit: int | None = None):
+def limited_threads(limit: int | None = None) -> Iterator[None]:
     """Run with ``limit`` (default :data:`THREADS`) BLAS and PyTorch threads, restored after:
     ``threadpoolctl`` when installed, else OpenBLAS's own setter; PyTorch's if it is loaded."""
     limit = THREADS if limit is None else limit

@@ -53,10 +53,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any, cast
 
 import numpy as np
 
 from . import geometry
+from ._certified import NormInterval
 from ._memory import check_budget
 from ._spectral_layer import Layer, fast_products, limited_threads, padding_norm
 from ._validate import as_flag
@@ -245,7 +247,7 @@ class _Context:
         self.factor = _toeplitz_factor(layer.geom)
         self._symbols: dict = {}
 
-    def eigenvalues(self, grid) -> np.ndarray:
+    def eigenvalues(self, grid: Sequence[int]) -> np.ndarray:
         """The squared singular values of every frequency's matrix on ``grid``."""
         grid = tuple(grid)
         if grid not in self._symbols:
@@ -267,51 +269,51 @@ _NOT_INPUT_CIRCULANT = ("not a bound here: the layer is not a set of rows of the
                         "the input grid (it reads {mode} padding)")
 
 
-def _sedghi(ctx: _Context):
+def _sedghi(ctx: _Context) -> tuple[float | None, bool, str]:
     value = _max_sigma(ctx.eigenvalues(ctx.geom.input_shape))
     if ctx.input_circulant:
         return value, True, "exact for a circular stride-1 layer; rows of it here"
     return value, False, _NOT_INPUT_CIRCULANT.format(mode=ctx.geom.padding_mode)
 
 
-def _padded(ctx: _Context):
+def _padded(ctx: _Context) -> tuple[float | None, bool, str]:
     value = _max_sigma(ctx.eigenvalues(ctx.geom.padded_shape)) * ctx.pnorm
     grid = "x".join(map(str, ctx.geom.padded_shape))
     return value, True, ctx.times_p(f"circulant on the {grid} padded grid")
 
 
-def _gram(ctx: _Context):
+def _gram(ctx: _Context) -> tuple[float | None, bool, str]:
     value = _gram_bound(ctx.eigenvalues(ctx.geom.input_shape), GRAM_ITERATIONS)
     if ctx.input_circulant:
         return value, True, "bounds the circulant on the input grid"
     return value, False, _NOT_INPUT_CIRCULANT.format(mode=ctx.geom.padding_mode)
 
 
-def _gram_padded(ctx: _Context):
+def _gram_padded(ctx: _Context) -> tuple[float | None, bool, str]:
     value = _gram_bound(ctx.eigenvalues(ctx.geom.padded_shape), GRAM_ITERATIONS) * ctx.pnorm
     grid = "x".join(map(str, ctx.geom.padded_shape))
     return value, True, ctx.times_p(f"on the {grid} padded grid")
 
 
-def _singla_feizi(ctx: _Context):
+def _singla_feizi(ctx: _Context) -> tuple[float | None, bool, str]:
     layer, g = ctx.layer, ctx.geom
     n = g.ndim
     best = 0.0
     for index in range(layer.groups):
         w = layer.group_weight(index)  # (co, ci, *k)
-        norms = []
+        norms: list[float] = []
         for size in range(n + 1):
             for out_axes in combinations(range(n), size):
                 rest = [a for a in range(n) if a not in out_axes]
                 order = [0, *(2 + a for a in out_axes), 1, *(2 + a for a in rest)]
                 rows = layer.c_out * math.prod(g.kernel_shape[a] for a in out_axes)
-                norms.append(np.linalg.norm(np.transpose(w, order).reshape(rows, -1), 2))
+                norms.append(float(np.linalg.norm(np.transpose(w, order).reshape(rows, -1), 2)))
         best = max(best, min(norms))
     value = math.sqrt(math.prod(g.kernel_shape)) * best * ctx.factor
     return value, True, ctx.times_factor(f"min over {2 ** n} reshapes")
 
 
-def _araujo(ctx: _Context):
+def _araujo(ctx: _Context) -> tuple[float | None, bool, str]:
     layer, g = ctx.layer, ctx.geom
     extent = max(d * (k - 1) + 1 for k, d in zip(g.kernel_shape, g.dilation))
     samples = ARAUJO_SAMPLES
@@ -338,12 +340,12 @@ def _araujo(ctx: _Context):
     return value, True, ctx.times_factor(f"{samples} samples per axis, alpha = {alpha:.4f}")
 
 
-def _torch_reshape(ctx: _Context):
+def _torch_reshape(ctx: _Context) -> tuple[float | None, bool, str]:
     w = ctx.layer.w.reshape(ctx.geom.out_channels, -1)
     return float(np.linalg.norm(w, 2)), False, "what PyTorch normalises, not the layer's norm"
 
 
-def _power(ctx: _Context):
+def _power(ctx: _Context) -> list[tuple[int, float, float, str]]:
     """Values after each of POWER_STEPS, with the time to each."""
     layer = ctx.layer
     matvec, rmatvec, engine = fast_products(layer.w, layer.geom, layer.groups)
@@ -379,7 +381,7 @@ METHODS = (
 
 
 def spectral_bounds(
-    weight,
+    weight: Any,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -441,8 +443,8 @@ def spectral_bounds(
         if exact:
             start = time.perf_counter()
             try:
-                box = spectral_norm(layer.w, g.input_shape, groups=g.groups, certified=True,
-                                    **layer.kwargs())
+                box = cast(NormInterval, spectral_norm(  # certified=True: an interval
+                    layer.w, g.input_shape, groups=g.groups, certified=True, **layer.kwargs()))
             except ConvmatError as exc:
                 table.rows.append(BoundRow("exact", None, False, time.perf_counter() - start,
                                            reason=f"skipped: {exc}"))

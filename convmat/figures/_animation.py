@@ -365,12 +365,12 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
                         linewidths=0.8, zorder=2)
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
-    label = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, lab / 2, "$x$ (input, flattened)", **label)
-    ax_m.text(0.6, y0 + m / 2, "$y$", **label)
+    style = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
+    ax_m.text(x0 + n / 2, lab / 2, "$x$ (input, flattened)", **style)
+    ax_m.text(0.6, y0 + m / 2, "$y$", **style)
     name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
     ax_m.text(x0 + n / 2, y0 + m + 0.1 + lab / 2, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
-              **label)
+              **style)
     # the highlighted entries of x and the computed entries of y: overlays on the vectors
     x_lit = PolyCollection(_squares([x0], [x_row]), facecolors=COLORS["kernel"],
                            edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
@@ -446,15 +446,16 @@ def _parent(path: Path) -> None:
                            f"exist")
 
 
-def _save_gif(anim, path: Path, fps: float, dpi: float) -> None:
+def _save_gif(anim, path: Path, fps: float, dpi: float | None) -> None:
     """One GIF frame per output position, all frames on one shared palette (the pictures
-    have few colours; a shared palette lets each frame store only what changed)."""
+    have few colours; a shared palette lets each frame store only what changed); ``dpi``
+    ``None`` keeps the figure's."""
     from PIL import Image
 
     fig = anim._fig
     canvas = fig.canvas
     old_dpi = fig.get_dpi()
-    fig.set_dpi(dpi)
+    fig.set_dpi(old_dpi if dpi is None else dpi)
     animated = list(anim.animated_artists)
     for artist in animated:
         artist.set_animated(True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +28,11 @@ from ._drawing import (
 from ._windows import SlidingWindows, _windows
 from .._validate import as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import as_int, convolution_geometry, transposed_geometry
+from ..geometry import Padding, as_int, convolution_geometry, transposed_geometry
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_connectivity"]
 
@@ -39,20 +44,20 @@ def plot_connectivity(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
     *,
-    stride=1,
-    padding=0,
-    dilation=1,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
     transposed: bool = False,
-    output_padding=0,
-    ax=None,
-    weight=None,
-    x=None,
+    output_padding: int | Sequence[int] = 0,
+    ax: Axes | None = None,
+    weight: Any = None,
+    x: Any = None,
     groups: int = 1,
-    highlight=None,
+    highlight: int | str | None = None,
     side_by_side: bool = False,
-    figsize=None,
-    fontsize=None,
-):
+    figsize: tuple[float, float] | None = None,
+    fontsize: float | None = None,
+) -> Figure | SubFigure:
     r"""The filter's connectivity: a bipartite graph from input to output positions.
 
     An edge joins output position ``t`` to input position ``p`` when ``A[t, p]`` is stored,
@@ -235,7 +240,7 @@ def _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title, fi
     return fig
 
 
-def _bounds(win: SlidingWindows):
+def _bounds(win: SlidingWindows) -> tuple[np.ndarray, np.ndarray]:
     """Every drawn grid position: the input (cropped entries too) and its padding."""
     lo = np.array([min(-b, 0) for b, _ in win.padding])
     hi = np.array([max(g + a, g) for g, (_, a) in zip(win.grid_shape, win.padding)])
@@ -346,7 +351,8 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by
                      fontsize=fontsize or 11.5, color=COLORS["text"])
 
 
-def _channel_graph(ax, c_in, c_out, groups, pairs, fontsize) -> None:
+def _channel_graph(ax: Any, c_in: int, c_out: int, groups: int, pairs: list[tuple[int, int]],
+                   fontsize: float | None) -> None:
     """Input channels below, output channels above, an edge per non-empty channel block,
     coloured by group."""
     from matplotlib.collections import LineCollection
@@ -380,7 +386,7 @@ def _channel_graph(ax, c_in, c_out, groups, pairs, fontsize) -> None:
             color=COLORS["text"])
 
 
-def _tap_key(fig, win, colors) -> None:
+def _tap_key(fig: Any, win: SlidingWindows, colors: Any) -> None:
     """A small legend: the kernel's taps in their colours."""
     from matplotlib.patches import Patch
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Scene:
         per = self.c_in // self.groups
         return range(g * per, (g + 1) * per)
 
-    def window(self, t: int):
+    def window(self, t: int) -> tuple[int, range, np.ndarray]:
         """Frame ``t`` (row ``t`` of the full matrix): ``(output channel, input channels,
         tap positions (taps, N) in grid coordinates)``."""
         o, ts = divmod(int(t), len(self.win))
@@ -95,8 +96,9 @@ class Scene:
         return w[o, c % (self.c_in // self.groups)].ravel()
 
 
-def scene(what, input_shape, kernel_shape, stride, padding, dilation, transposed,
-          output_padding, x, weight, groups=1) -> Scene:
+def scene(what: str, input_shape: Any, kernel_shape: Any, stride: Any, padding: Any,
+          dilation: Any, transposed: bool, output_padding: Any, x: Any, weight: Any,
+          groups: Any = 1) -> Scene:
     """Validate a sliding picture's arguments (before anything large is allocated)."""
     ishape = as_shape(input_shape, "input_shape")
     kshape = as_shape(kernel_shape, "kernel_shape")
@@ -165,7 +167,8 @@ def _origins(channels, depth, shape2, top, vertical):
     return origin
 
 
-def plane_layout(sc: Scene):
+def plane_layout(sc: Scene) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], np.ndarray,
+                                     np.ndarray, tuple[float, float]]:
     """(lo3, input extent, output shape, input origins, output origins, (height, width)):
     the drawn input grid per dim (padding and crops included) as (depth, rows, cols)."""
     win = sc.win
@@ -192,7 +195,7 @@ def plane_layout(sc: Scene):
     return lo3, ext, out3, in_origin, out_origin, (height + 1.0, width + 0.4)
 
 
-def origins_h(planes, which) -> int:
+def origins_h(planes: Any, which: str) -> int:
     """Rows of one input (``"in"``) or output plane."""
     return int(planes.ext[1] if which == "in" else planes.out3[1])
 
@@ -201,7 +204,7 @@ class Planes:
     """The sliding picture with planes: input planes (channel, depth slice) in a row, the
     output planes below; ``update(t)`` shows row ``t`` of the full matrix."""
 
-    def __init__(self, fig, ax, sc: Scene, y, *, tap_colors=None):
+    def __init__(self, fig: Any, ax: Any, sc: Scene, y: Any, *, tap_colors: Any = None):
         from matplotlib.collections import PolyCollection
 
         self.sc, self.ax = sc, ax
@@ -227,7 +230,7 @@ class Planes:
             [self._in_squares(c, grid[mask]) for c in range(sc.c_in)]), 0.8)
         self._names("in", sc.c_in, self.in_origin, ext[2], self.lo3[0], fs)
         # input numbers
-        self.input_texts = {}
+        self.input_texts: dict = {}
         if sc.x is not None:
             xs = sc.x.reshape(sc.c_in, -1)
             fs_x = min(_fit(fs, _fmt(v)) for v in xs.ravel())
@@ -241,10 +244,10 @@ class Planes:
         # output planes
         og = np.indices(out3).reshape(3, -1).T
         self.out_verts = np.concatenate([self._out_squares(o, og) for o in range(sc.c_out)])
-        ax.add_collection(PolyCollection(self.out_verts, facecolors=COLORS["pending"],
+        ax.add_collection(PolyCollection(list(self.out_verts), facecolors=COLORS["pending"],
                                          edgecolors=COLORS["grid"], linewidths=0.8, zorder=1))
         self._names("out", sc.c_out, self.out_origin, out3[2], 0, fs)
-        self.output = PolyCollection(self.out_verts[:1], edgecolors=COLORS["grid"],
+        self.output = PolyCollection(list(self.out_verts[:1]), edgecolors=COLORS["grid"],
                                      zorder=1.5)
         self.output.set_gid("output")
         ax.add_collection(self.output)
@@ -258,7 +261,7 @@ class Planes:
                 self.out_texts.append(ax.text(cx, cy, _fmt(value), ha="center",
                                               va="center", fontsize=fs_y, zorder=4,
                                               color=COLORS["text"], visible=False))
-        self.kernel = PolyCollection(_squares([0], [0], 0.04), facecolors=COLORS["kernel"],
+        self.kernel = PolyCollection(list(_squares([0], [0], 0.04)), facecolors=COLORS["kernel"],
                                      edgecolors=COLORS["kernel"], linewidths=1.8, alpha=0.55,
                                      zorder=3)
         self.kernel.set_gid("kernel")
@@ -274,7 +277,8 @@ class Planes:
         self.animated = [self.output, self.kernel, *self.out_texts, *self.weight_texts]
         self.covered: list = []
 
-    def _names(self, which, channels, origins, plane_w, z0, fs) -> None:
+    def _names(self, which: str, channels: int, origins: np.ndarray, plane_w: float, z0: int,
+               fs: float) -> None:
         """Name every plane (``in c`` / ``out o``, ``z=k`` for a depth slice), the font
         fitted to the plane's width."""
         n = self.sc.win.ndim
@@ -314,7 +318,7 @@ class Planes:
     def frame_artists(self) -> list:
         return [a for a in self.animated if a.get_visible()] + self.covered
 
-    def footprint(self, t: int):
+    def footprint(self, t: int) -> tuple[int, range, np.ndarray]:
         """(input channels, tap positions (taps, 3)) of frame ``t``."""
         sc = self.sc
         o, chans, pos = sc.window(t)
@@ -325,10 +329,10 @@ class Planes:
     def update(self, t: int) -> None:
         o, chans, pos3 = self.footprint(t)
         verts = np.concatenate([self._in_squares(c, pos3, 0.04) for c in chans])
-        self.kernel.set_verts(verts)
+        self.kernel.set_verts(list(verts))
         if self.tap_colors is not None:
             taps = np.tile(self.sc.win.taps, len(chans))
-            self.kernel.set_facecolors(self.tap_colors[taps])
+            self.kernel.set_facecolor(self.tap_colors[taps])
         if self.weight_texts:
             values = np.concatenate([self.sc.tap_weight(o, c)[self.sc.win.taps]
                                      for c in chans])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,7 +42,12 @@ from ._drawing import (
 from .._memory import check_budget
 from .._validate import as_array, as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import transposed_geometry
+from ..geometry import Padding, transposed_geometry
+
+if TYPE_CHECKING:
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["overlap_counts", "animate_superposition", "plot_overlap"]
 
@@ -90,8 +96,10 @@ class _Stamps:
                                                                     self.padding])
 
 
-def overlap_counts(input_shape: Sequence[int], kernel_shape: Sequence[int], *, stride=1,
-                   padding=0, dilation=1, output_padding=0) -> np.ndarray:
+def overlap_counts(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
+                   stride: int | Sequence[int] = 1, padding: Padding = 0,
+                   dilation: int | Sequence[int] = 1,
+                   output_padding: int | Sequence[int] = 0) -> np.ndarray:
     r"""How many (input entry, kernel tap) pairs of a transposed convolution write each output.
 
     Parameters
@@ -132,7 +140,8 @@ def overlap_counts(input_shape: Sequence[int], kernel_shape: Sequence[int], *, s
         return counts
 
 
-def _values(st: _Stamps, x, weight, groups):
+def _values(st: _Stamps, x: Any, weight: Any, groups: Any
+            ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """``(x, w, c_in, c_out)``: ``x`` of shape ``(C_in, *input_shape)`` and ``w`` in the
     layout ``(C_in, C_out/groups, *kernel_shape)`` (ones when not given)."""
     from ..geometry import as_int
@@ -185,7 +194,7 @@ def _check_cells(st: _Stamps, c_in: int, c_out: int, what: str) -> None:
             f"and conv_transpose_matrix give the numbers)")
 
 
-def running_sums(st: _Stamps, x, w, groups: int = 1) -> np.ndarray:
+def running_sums(st: _Stamps, x: np.ndarray, w: np.ndarray, groups: int = 1) -> np.ndarray:
     """``(frames, C_out * prod(output_shape))``: the output after input entries ``0..t``
     (channels outermost) have stamped, from the columns of
     :func:`convmat.conv_transpose_matrix`."""
@@ -208,7 +217,7 @@ def running_sums(st: _Stamps, x, w, groups: int = 1) -> np.ndarray:
     return sums
 
 
-def _planar(st: _Stamps):
+def _planar(st: _Stamps) -> tuple[tuple[int, ...], tuple[int, ...], Any]:
     """(rows, cols) helpers: 1-D shapes as one row."""
     def two(shape):
         return tuple(shape) if st.ndim == 2 else (1, shape[0])
@@ -225,8 +234,12 @@ def _shade(values, vmax):
 
 
 def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
-                          stride=1, padding=0, dilation=1, output_padding=0, x=None,
-                          weight=None, groups=1, figsize=None, fontsize=None):
+                          stride: int | Sequence[int] = 1, padding: Padding = 0,
+                          dilation: int | Sequence[int] = 1,
+                          output_padding: int | Sequence[int] = 0, x: Any = None,
+                          weight: Any = None, groups: int = 1,
+                          figsize: tuple[float, float] | None = None,
+                          fontsize: float | None = None) -> FuncAnimation:
     r"""Animate a transposed convolution as a scatter: each input entry stamps ``x[m] · w``.
 
     Parameters
@@ -467,7 +480,7 @@ def _outputs(c: int, per_in: int, per_out: int) -> range:
     return range(g * per_out, (g + 1) * per_out)
 
 
-def _superposition_legend(fig, cropped: bool, extra: bool) -> None:
+def _superposition_legend(fig: Any, cropped: bool, extra: bool) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor=COLORS["input"], edgecolor=COLORS["input_edge"], label="input"),
@@ -486,9 +499,11 @@ def _superposition_legend(fig, cropped: bool, extra: bool) -> None:
                columnspacing=1.0)
 
 
-def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, stride=1,
-                 padding=0, dilation=1, output_padding=0, ax=None, figsize=None,
-                 fontsize=None):
+def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
+                 stride: int | Sequence[int] = 1, padding: Padding = 0,
+                 dilation: int | Sequence[int] = 1, output_padding: int | Sequence[int] = 0,
+                 ax: Axes | None = None, figsize: tuple[float, float] | None = None,
+                 fontsize: float | None = None) -> Figure | SubFigure:
     r"""Heat map of :func:`overlap_counts`: how many stamps add up at each output position.
 
     Parameters
@@ -539,7 +554,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *, str
         _bare(ax)
         rr, cc = np.indices(grid.shape).reshape(2, -1)
         faces = _shade(grid.ravel(), grid.max() if grid.size else 1)
-        cells = PolyCollection(_squares(cc, rr), facecolors=faces, edgecolors=COLORS["grid"],
+        cells = PolyCollection(list(_squares(cc, rr)), facecolors=faces, edgecolors=COLORS["grid"],
                                linewidths=0.8)
         cells.set_gid("counts")
         ax.add_collection(cells)

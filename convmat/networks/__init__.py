@@ -25,7 +25,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -173,7 +173,7 @@ def register(module_type: type, converter: Callable[..., Any]) -> None:
     _registry.register(module_type, converter)
 
 
-def to_torch_sparse(A):
+def to_torch_sparse(A: Any) -> Any:  # a torch.Tensor: torch is optional, imported inside
     r"""A SciPy sparse matrix as a ``torch.sparse_csr_tensor`` (int64 indices, the values'
     dtype kept).
 
@@ -349,7 +349,9 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
                 value = None
                 if stage.linear:
                     try:
-                        value = kind.spectral(stage, shape, spectral_norm)
+                        # the kinds ask for the plain (uncertified) norm: a float
+                        value = kind.spectral(stage, shape,
+                                              cast(Callable[..., float], spectral_norm))
                     except ConvmatError:
                         value = None
             except ConvmatError as exc:
