@@ -1,0 +1,82 @@
+"""Hostile values for every picture function and option (issue: every entry point guarded):
+each call with some arguments replaced by huge integers, wrong types or junk is a
+ConvmatError or a picture, never another exception and never past the memory guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import convmat
+from convmat import options
+
+from .test_hostile import HUGE, JUNK
+
+figures = pytest.importorskip("convmat.figures")
+plt = pytest.importorskip("matplotlib.pyplot")
+
+ANY = st.one_of(st.sampled_from(HUGE + JUNK), st.integers(-3, 6), st.text(max_size=3),
+                st.tuples(st.integers(-2, 5), st.integers(-2, 5)))
+W = np.arange(1.0, 5.0).reshape(2, 2)
+X = np.arange(9.0).reshape(3, 3)
+GEOMETRY = dict(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, dilation=1)
+
+CALLS = {
+    figures.sliding_windows: dict(GEOMETRY, transposed=False, output_padding=0),
+    figures.animate_convolution: dict(GEOMETRY, transposed=False, output_padding=0, x=X,
+                                      weight=W, groups=1, figsize=None, fontsize=None),
+    figures.animate_matrix: dict(GEOMETRY, transposed=False, output_padding=0, x=X, weight=W,
+                                 groups=1, figsize=None, fontsize=None),
+    figures.plot_connectivity: dict(GEOMETRY, transposed=False, output_padding=0, ax=None,
+                                    weight=W, x=X, groups=1, highlight=None,
+                                    side_by_side=False, figsize=None, fontsize=None),
+    figures.plot_matrix: dict(A=convmat.conv_matrix(W, (3, 3)), geometry=None, ax=None,
+                              highlight_row=None, figsize=None, fontsize=None),
+    figures.plot_kong_lucey: dict(kl=convmat.kong_lucey(np.ones(3), (7,), stride=2),
+                                  figsize=None, fontsize=None),
+    figures.animate_superposition: dict(GEOMETRY, output_padding=0, x=X, weight=W, groups=1,
+                                        figsize=None, fontsize=None),
+    figures.overlap_counts: dict(GEOMETRY, output_padding=0),
+    figures.plot_overlap: dict(GEOMETRY, output_padding=0, ax=None, figsize=None,
+                               fontsize=None),
+}
+
+
+@pytest.mark.parametrize("function", list(CALLS), ids=lambda f: f.__name__)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_stray_exception_in_the_pictures(function, data):
+    kwargs = dict(CALLS[function])
+    for name in data.draw(st.lists(st.sampled_from(sorted(kwargs)), min_size=1, max_size=2,
+                                   unique=True)):
+        kwargs[name] = data.draw(ANY)
+    with options.override(memory_limit="256M"):
+        try:
+            function(**kwargs)
+        except convmat.ConvmatError as exc:
+            assert len(str(exc)) < 2000
+        finally:
+            plt.close("all")
+
+
+@settings(max_examples=15, deadline=None)
+@given(path=ANY, fps=ANY, dpi=ANY)
+def test_save_takes_only_a_path_a_rate_and_a_resolution(tmp_path_factory, path, fps, dpi):
+    fig = figures.plot_matrix(convmat.conv_matrix(W, (3, 3)))
+    folder = tmp_path_factory.mktemp("save")
+    try:
+        target = folder / f"{path}.png" if isinstance(path, str) and path.isalnum() else path
+        figures.save(fig, target, fps=fps, dpi=dpi)
+    except convmat.ConvmatError as exc:
+        assert len(str(exc)) < 2000
+    finally:
+        plt.close("all")
+
+
+def test_every_picture_function_is_driven():
+    public = {getattr(figures, name) for name in figures.__all__
+              if callable(getattr(figures, name)) and not isinstance(getattr(figures, name),
+                                                                     type)}
+    assert public - set(CALLS) <= {figures.save}
