@@ -247,6 +247,15 @@ def _cell_kinds(win: SlidingWindows, pos) -> dict:
     return {k: m for k, m in kinds.items() if m.any()}
 
 
+def _copy_label(win, source: int, x) -> str:
+    """What a padded cell that copies input entry ``source`` shows: the value (with ``x``)
+    or the entry's name, ``x₃`` / ``x₁,₂``."""
+    if x is not None:
+        return _fmt(np.asarray(x).ravel()[source])
+    idx = np.unravel_index(source, win.input_shape)
+    return "x" + ",".join(map(str, idx))
+
+
 def _grid_cells(ax, kinds, squares, linewidth=1.0) -> None:
     """One PolyCollection per kind of cell (gid ``grid-<kind>``); ``squares(mask)`` gives
     the polygons of the masked cells."""
@@ -321,6 +330,8 @@ def _describe(sc, stride, padding, dilation, output_padding) -> str:
             parts.append(f"padding {per(b for b, _ in pads)}")
         else:
             parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+        if getattr(win, "padding_mode", "zeros") != "zeros":
+            parts[-1] += f" ({win.padding_mode})"
     elif win.transposed:
         parts.append("padding 0")
     if any(v != 1 for v in win.dilation):
