@@ -218,6 +218,7 @@ def _bare(ax) -> None:
 #: the kinds of grid cell: legend label, face, edge, line style, hatch
 CELL_STYLES = {
     "padding": ("padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "copy": ("padding (copies)", COLORS["padding"], COLORS["input_edge"], "--", None),
     "implicit": ("implicit padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
     "output-padding": ("output padding", "#f4f4f4", COLORS["output"], ":", "//"),
     "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
@@ -240,6 +241,8 @@ def _cell_kinds(win: SlidingWindows, pos) -> dict:
         extra = outside & np.any((q > 0) & (pos >= grid + after - q), axis=1)
         kinds["implicit"] = outside & ~extra
         kinds["output-padding"] = extra
+    elif getattr(win, "padding_mode", "zeros") != "zeros":  # cells holding input copies
+        kinds["copy"] = outside
     else:
         kinds["padding"] = outside
     kinds["inserted"] = inserted
