@@ -9,10 +9,13 @@ import collections
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import convmat
 from convmat import figures
 from convmat.errors import ConvmatError
+
+from .strategies import MODES, geometries
 
 #: convmat's mode -> numpy.pad's mode
 NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap",
@@ -50,6 +53,30 @@ def test_sources_with_a_crop(mode):
     idx = np.pad(np.arange(1, 6), (0, 2), mode=NUMPY_MODE[mode])
     expect = [[idx[t + j] for j in range(3)] for t in range(len(idx) - 2)]
     np.testing.assert_array_equal(win.sources, expect)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(g=geometries(ndims=(1, 2, 3), modes=MODES, channels=False, crop=True, max_input=6,
+                    max_pad=3))
+def test_sources_of_random_geometries_match_numpy_pad(g):
+    """Crops first (a slice), then numpy.pad of the index array; window t's taps read
+    padded[t s + j d]."""
+    idx = np.arange(int(np.prod(g.input_shape))).reshape(g.input_shape)
+    idx = idx[tuple(slice(max(-b, 0), i - max(-a, 0)) for i, (b, a) in
+                    zip(g.input_shape, g.pads))]
+    grow = [(max(b, 0), max(a, 0)) for b, a in g.pads]
+    padded = np.pad(idx, grow, constant_values=-1) if g.mode == "zeros" else \
+        np.pad(idx, grow, mode=NUMPY_MODE[g.mode])
+    win = figures.sliding_windows(g.input_shape, g.kernel, stride=g.stride, padding=g.padding,
+                                  dilation=g.dilation, padding_mode=g.mode)
+    s = np.broadcast_to(g.stride, (g.ndim,))
+    d = np.broadcast_to(g.dilation, (g.ndim,))
+    assert win.output_shape == tuple((p - dd * (k - 1) - 1) // ss + 1 for p, k, ss, dd in
+                                     zip(padded.shape, g.kernel, s, d))
+    expect = [[padded[tuple(ti * ss + j * dd for ti, j, ss, dd in zip(t, tap, s, d))]
+               for tap in np.ndindex(*g.kernel)] for t in np.ndindex(*win.output_shape)]
+    np.testing.assert_array_equal(win.sources, np.array(expect).reshape(win.sources.shape))
 
 
 @pytest.mark.parametrize("mode", NUMPY_MODE)

@@ -2,7 +2,8 @@ r"""Pictures of a convolution, drawn from the same geometry as its matrix (matpl
 
 Three pictures, for any 1-D or 2-D geometry:
 
-- **sliding** (:func:`animate_convolution`): the input grid (padding cells drawn distinctly),
+- **sliding** (:func:`animate_convolution`): the input grid (padding cells drawn distinctly;
+  with ``padding_mode`` other than zeros each shows the input entry it copies),
   the kernel's footprint sliding over it (dilation gaps and stride visible) and the output
   grid filling cell by cell; with ``x`` and ``weight`` the cells show the numbers. With
   ``transposed=True`` the transposed convolution is drawn as a unit-stride convolution of the
