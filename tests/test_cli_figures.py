@@ -127,3 +127,39 @@ def test_plot_channels_and_kong_lucey_needs_stride(tmp_path, capsys):
     assert main(["animate", "convolution", "--input", "4", "--kernel", "2", "--in-channels",
                  "3", "--groups", "2", "-o", str(tmp_path / "e.gif")]) == 2
     assert "--groups 2 must divide" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "symmetric"])
+def test_mode_on_animate_and_plot(mode, tmp_path, monkeypatch):
+    """--mode (the name `convmat matrix` uses) reaches the pictures: the animated matrix is
+    conv_matrix(..., padding_mode=mode) and the plotted graph has its edges."""
+    import numpy as np
+
+    import convmat
+    from convmat import figures
+
+    seen = {}
+    real = figures.animate_matrix
+
+    def spy(*args, **kwargs):
+        seen["anim"] = real(*args, **kwargs)
+        return seen["anim"]
+
+    monkeypatch.setattr(figures, "animate_matrix", spy)
+    out = tmp_path / "m.gif"
+    assert main(["animate", "matrix", "--input", "5", "--kernel", "3", "--padding", "2",
+                 "--mode", mode, "--weights", "1,2,4", "--fps", "20", "-o", str(out)]) == 0
+    expect = convmat.conv_matrix(np.array([1, 2, 4]), (5,), padding=2, padding_mode=mode)
+    np.testing.assert_array_equal(seen["anim"].matrix.toarray(), expect.toarray())
+    assert _frames(out) == 7
+    for what in ("connectivity", "matrix"):
+        png = tmp_path / f"{what}.png"
+        assert main(["plot", what, "--input", "4x4", "--kernel", "3x3", "--padding", "1",
+                     "--mode", mode, "-o", str(png)]) == 0
+        assert png.stat().st_size > 1000
+
+
+def test_mode_refused_with_transposed(tmp_path, capsys):
+    assert main(["animate", "convolution", "--input", "4", "--kernel", "3", "--padding", "1",
+                 "--mode", "reflect", "--transposed", "-o", str(tmp_path / "t.gif")]) != 0
+    assert "--mode reflect" in capsys.readouterr().err

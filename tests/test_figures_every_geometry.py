@@ -41,18 +41,19 @@ def test_every_geometry_through_every_picture(g, data, tmp_path_factory):
     # plot_matrix draws any padding mode
     geom = convolution_geometry(g.input_shape, w.shape, padding_mode=g.mode, **kw)
     _save(figures.plot_matrix(a, geometry=geom), tmp_path, "matrix")
-    if g.mode != "zeros":  # the sliding pictures draw zero padding
-        return
     x = np.arange(g.c_in * int(np.prod(g.input_shape))).reshape(g.c_in, *g.input_shape) % 5
     for make in (figures.animate_convolution, figures.animate_matrix):
-        anim = make(g.input_shape, g.kernel, weight=w, x=x, **kw)
+        anim = make(g.input_shape, g.kernel, weight=w, x=x, padding_mode=g.mode, **kw)
         assert anim.n_frames == a.shape[0]
         anim.show_frame(anim.n_frames - 1)
         _save(anim, tmp_path, make.__name__)
     if g.ndim <= 2:
         fig = figures.plot_connectivity(g.input_shape, g.kernel, weight=w, **kw,
-                                        side_by_side=data.draw(st.booleans()))
+                                        padding_mode=g.mode, side_by_side=g.mode == "zeros"
+                                        and data.draw(st.booleans()))
         _save(fig, tmp_path, "connectivity")
+    if g.mode != "zeros":  # the transposed pictures draw zero padding (they refuse others)
+        return
     # the transposed convolution of the same geometry, with an output padding
     s = np.broadcast_to(g.stride, (g.ndim,))
     d = np.broadcast_to(g.dilation, (g.ndim,))

@@ -43,6 +43,8 @@ def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
                    help="output channels (default 1)")
     p.add_argument("--groups", type=_positive_int, default=1,
                    help="groups (default 1; --groups equal to --in-channels: depthwise)")
+    p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
+                   help="padding mode (default zeros); padded cells show the entry they copy")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="file to write; the format is taken from the suffix")
 
@@ -102,6 +104,8 @@ def _picture_kw(args) -> dict:
     kw = _common(args)
     if args.groups != 1:
         kw["groups"] = args.groups
+    if args.mode != "zeros":
+        kw["padding_mode"] = args.mode
     output_padding = _output_padding(args)
     if args.transposed:
         kw.update(transposed=True, output_padding=output_padding)

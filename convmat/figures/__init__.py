@@ -2,7 +2,8 @@ r"""Pictures of a convolution, drawn from the same geometry as its matrix (matpl
 
 Three pictures, for any 1-D or 2-D geometry:
 
-- **sliding** (:func:`animate_convolution`): the input grid (padding cells drawn distinctly),
+- **sliding** (:func:`animate_convolution`): the input grid (padding cells drawn distinctly;
+  with ``padding_mode`` other than zeros each shows the input entry it copies),
   the kernel's footprint sliding over it (dilation gaps and stride visible) and the output
   grid filling cell by cell; with ``x`` and ``weight`` the cells show the numbers. With
   ``transposed=True`` the transposed convolution is drawn as a unit-stride convolution of the
@@ -88,6 +89,7 @@ def animate_convolution(
     x=None,
     weight=None,
     groups: int = 1,
+    padding_mode: str = "zeros",
     figsize=None,
     fontsize=None,
 ):
@@ -104,6 +106,13 @@ def animate_convolution(
         stretched input (inserted zeros and implicit padding drawn distinctly).
     output_padding : int or sequence of int
         With ``transposed=True``.
+    padding_mode : str
+        As in :func:`convmat.conv_matrix` (``"zeros"``, ``"reflect"``, ``"replicate"``,
+        ``"circular"``, ``"symmetric"``). With a mode other than zeros each padded cell is
+        drawn in the padding style with the value it copies (with ``x``) or the name of the
+        input entry it copies, in grey, so reflect and circular padding look different.
+        Forward convolution only: with ``transposed=True`` another mode raises
+        :class:`~convmat.ConvmatError`.
     x : array_like, optional
         Input values, printed in the cells: shape ``input_shape``, or ``(C_in,
         *input_shape)`` with channels.
@@ -144,7 +153,7 @@ def animate_convolution(
                        kernel_shape=kernel_shape):
         fontsize = _check_fontsize(fontsize)
         sc = scene("animate_convolution", input_shape, kernel_shape, stride, padding,
-                   dilation, transposed, output_padding, x, weight, groups)
+                   dilation, transposed, output_padding, x, weight, groups, padding_mode)
         return _convolution_animation(sc, _describe(sc, stride, padding, dilation,
                                                     output_padding), figsize, fontsize)
 
@@ -161,6 +170,7 @@ def animate_matrix(
     x=None,
     weight=None,
     groups: int = 1,
+    padding_mode: str = "zeros",
     figsize=None,
     fontsize=None,
 ):
@@ -176,8 +186,11 @@ def animate_matrix(
     ----------
     input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding
         As in :func:`animate_convolution`.
-    x, weight, groups, figsize, fontsize
-        As in :func:`animate_convolution`.
+    x, weight, groups, padding_mode, figsize, fontsize
+        As in :func:`animate_convolution`. With a padding mode other than zeros the matrix
+        is ``conv_matrix(..., padding_mode=...)``: where a window reads one input entry
+        twice (once directly, once through a padded copy) the two taps add up in one
+        entry; the highlighted entries of ``x`` are the sources the window reads.
 
     Returns
     -------
@@ -189,7 +202,7 @@ def animate_matrix(
 
     Notes
     -----
-    ``A = conv_matrix(weight, input_shape, ...)`` (``conv_transpose_matrix`` when
+    ``A = conv_matrix(weight, input_shape, ..., padding_mode=...)`` (``conv_transpose_matrix`` when
     ``transposed``); without ``weight`` the taps are numbered ``1, 2, ...`` so each entry
     shows which tap it is: :math:`A[t, p] = w[j]` where tap :math:`j` of window :math:`t`
     reads input entry :math:`p`.
@@ -203,7 +216,7 @@ def animate_matrix(
     with error_context("animate_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
         fontsize = _check_fontsize(fontsize)
         sc = scene("animate_matrix", input_shape, kernel_shape, stride, padding, dilation,
-                   transposed, output_padding, x, weight, groups)
+                   transposed, output_padding, x, weight, groups, padding_mode)
         a = sc.matrix()
         y = a @ sc.x.ravel() if sc.x is not None else None
         anim = _matrix_animation(sc, a, y, _describe(sc, stride, padding, dilation,

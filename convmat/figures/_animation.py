@@ -12,6 +12,7 @@ from ._drawing import (
     _check_figsize,
     _min_width,
     _cell_kinds,
+    _copy_label,
     _grid_cells,
     _fill_outputs,
     COLORS,
@@ -92,6 +93,21 @@ class _Sliding:
                                    va="center", fontsize=fs_x * 0.85, color=COLORS["muted"],
                                    zorder=4)
                 self.input_texts[key] = text
+        if win.padding_mode != "zeros":  # each padded cell names the entry it copies
+            pad = ~real.ravel()
+            src = win.source_of(nd[pad])
+            fs_c = min([_fit(fs, _copy_label(win, v, x)) for v in src[src >= 0]] or [fs])
+            for r_, c_, v in zip(rr.ravel()[pad], cc.ravel()[pad], src):
+                key = (int(c_ - self.lo[1]), int(r_ - self.lo[0]))
+                old = self.input_texts.pop(key, None)
+                if old is not None:
+                    old.remove()
+                if v < 0:
+                    continue
+                self.input_texts[key] = ax.text(
+                    key[0] + 0.5, key[1] + 0.5, _copy_label(win, v, x), ha="center",
+                    va="center", fontsize=fs_c * (1 if x is not None else 0.8),
+                    color=COLORS["input_edge"], fontstyle="italic", alpha=0.75, zorder=4)
         # output grid
         orr, occ = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
         self.out_verts = _squares(occ.ravel() + self.out0[1], orr.ravel() + self.out0[0])

@@ -55,6 +55,7 @@ def plot_connectivity(
     groups: int = 1,
     highlight: int | str | None = None,
     side_by_side: bool = False,
+    padding_mode: str = "zeros",
     figsize: tuple[float, float] | None = None,
     fontsize: float | None = None,
 ) -> Figure | SubFigure:
@@ -85,6 +86,13 @@ def plot_connectivity(
         every edge. Default: every edge in 1-D, the fan of the middle output in 2-D.
     side_by_side : bool
         The convolution and its transpose side by side, on the same node positions.
+    padding_mode : str
+        As in :func:`convmat.conv_matrix`. With a mode other than zeros a tap in the
+        padding reads the input entry the padded cell copies, so its edge goes to that
+        input node: several edges can then join the same pair (a stored entry that sums
+        two taps), drawn on top of each other and labelled with their multiplicity
+        (``×2``). Forward convolution only (``transposed=True`` and ``side_by_side=True``
+        need zeros).
     figsize : (float, float), optional
     fontsize : float, optional
         Size of the title.
@@ -120,6 +128,16 @@ def plot_connectivity(
         kshape = as_shape(kernel_shape, "kernel_shape")
         _check_drawable(len(ishape), "plot_connectivity")
         kw = dict(stride=stride, padding=padding, dilation=dilation)
+        if padding_mode != "zeros" and (transposed or side_by_side):
+            from ..geometry import check_mode
+
+            check_mode(padding_mode, ((0, 0),) * len(ishape), ishape)
+            raise ConvmatError(f"padding_mode={padding_mode!r} with "
+                               f"{'transposed' if transposed else 'side_by_side'}=True: the "
+                               f"transposed picture draws zero padding; draw the forward "
+                               f"convolution or padding_mode='zeros'")
+        if padding_mode != "zeros":
+            kw["padding_mode"] = padding_mode
         pairs = _channel_pairs(weight, ishape, kshape, groups, transposed, output_padding, kw)
         if transposed:
             # the forward convolution whose transpose this is, drawn upside down
@@ -131,7 +149,8 @@ def plot_connectivity(
                 idx = np.indices(tgeom.output_shape).reshape(win.ndim, -1)
                 keep = np.ravel_multi_index(tuple(idx), win.output_shape)
         else:
-            win = _windows(ishape, kshape, stride, padding, dilation, False, output_padding)
+            win = _windows(ishape, kshape, stride, padding, dilation, False, output_padding,
+                           padding_mode)
             keep = np.arange(len(win))
         _check_extent(win, "plot_connectivity")
         n_out = math.prod(win.grid_shape) if transposed and not side_by_side else len(keep)
@@ -174,7 +193,7 @@ def _channel_pairs(weight, ishape, kshape, groups, transposed, output_padding, k
     ones = np.ones(w.shape, dtype=np.int8)
     if transposed:
         transposed_geometry(ishape, w.shape, groups=groups, output_padding=output_padding,
-                            **kw)
+                            **kw)  # (zeros only: refused above)
         a = conv_transpose_matrix(ones, ishape, groups=groups, output_padding=output_padding,
                                   **kw)
         c_in, c_out = w.shape[0], w.shape[1] * groups
@@ -311,11 +330,29 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by
                              zorder=1.5)
         lit.set_gid("fan")
         ax.add_collection(lit)
+    # edges joining the same pair (a padded copy of an entry the window also reads)
+    pair = t_idx.astype(np.int64) * max(len(inputs), 1) + sources[t_idx, j_idx]
+    _, first, inverse, count = np.unique(pair, return_index=True, return_inverse=True,
+                                         return_counts=True)
+    inverse = inverse.ravel()
+    order = np.argsort(np.argsort(inverse, kind="stable"), kind="stable")
+    nth = order - np.searchsorted(np.sort(inverse), inverse)  # k-th edge of its pair
+    repeated = np.nonzero(count[inverse] > 1)[0]
+    shown = repeated[fan[repeated] & (nth[repeated] == 0)]
+    if 0 < len(shown) <= _MAX_LABELS:
+        for e in shown:
+            (a, b) = segs[e]
+            ax.text(*(a + 0.82 * (b - a)), f"×{count[inverse[e]]}", fontsize=9 if n == 1
+                    else 8, ha="center", va="center", color="#6b3300", fontweight="bold",
+                    zorder=5.5, gid="multiplicity",
+                    bbox=dict(boxstyle="round,pad=0.1", facecolor="white",
+                              edgecolor="#6b3300", linewidth=0.6))
     if fan.sum() <= _MAX_LABELS:  # the tap of each drawn edge, where it fits
         names = [",".join(map(str, np.unravel_index(j, win.kernel_shape)))
                  for j in range(win.taps.size)]
-        for (a, b), j in zip(segs[fan], taps[fan]):
-            at = a + (0.3 if by_row else 0.7) * (b - a)  # near the fan's open end
+        for (a, b), j, k in zip(segs[fan], taps[fan], nth[fan]):
+            at = a + ((0.3 if by_row else 0.7) + (0.22 if by_row else -0.22) * min(k, 2)) \
+                * (b - a)  # near the fan's open end, repeated edges' labels apart
             ax.text(*at, f"$w_{{{names[j]}}}$", fontsize=8 if n == 1 else 7,
                     ha="center", va="center", color=COLORS["text"], zorder=5,
                     bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none",

@@ -218,6 +218,7 @@ def _bare(ax) -> None:
 #: the kinds of grid cell: legend label, face, edge, line style, hatch
 CELL_STYLES = {
     "padding": ("padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "copy": ("padding (copies)", COLORS["padding"], COLORS["input_edge"], "--", None),
     "implicit": ("implicit padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
     "output-padding": ("output padding", "#f4f4f4", COLORS["output"], ":", "//"),
     "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
@@ -240,11 +241,22 @@ def _cell_kinds(win: SlidingWindows, pos) -> dict:
         extra = outside & np.any((q > 0) & (pos >= grid + after - q), axis=1)
         kinds["implicit"] = outside & ~extra
         kinds["output-padding"] = extra
+    elif getattr(win, "padding_mode", "zeros") != "zeros":  # cells holding input copies
+        kinds["copy"] = outside
     else:
         kinds["padding"] = outside
     kinds["inserted"] = inserted
     kinds["input"] = ~outside & ~inserted
     return {k: m for k, m in kinds.items() if m.any()}
+
+
+def _copy_label(win, source: int, x) -> str:
+    """What a padded cell that copies input entry ``source`` shows: the value (with ``x``)
+    or the entry's name, ``x₃`` / ``x₁,₂``."""
+    if x is not None:
+        return _fmt(np.asarray(x).ravel()[source])
+    idx = np.unravel_index(source, win.input_shape)
+    return "x" + ",".join(map(str, idx))
 
 
 def _grid_cells(ax, kinds, squares, linewidth=1.0) -> None:
@@ -321,6 +333,8 @@ def _describe(sc, stride, padding, dilation, output_padding) -> str:
             parts.append(f"padding {per(b for b, _ in pads)}")
         else:
             parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+        if getattr(win, "padding_mode", "zeros") != "zeros":
+            parts[-1] += f" ({win.padding_mode})"
     elif win.transposed:
         parts.append("padding 0")
     if any(v != 1 for v in win.dilation):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._drawing import (
     _cell_kinds,
+    _copy_label,
     _grid_cells,
     _fill_outputs,
     COLORS,
@@ -98,7 +99,7 @@ class Scene:
 
 def scene(what: str, input_shape: Any, kernel_shape: Any, stride: Any, padding: Any,
           dilation: Any, transposed: bool, output_padding: Any, x: Any, weight: Any,
-          groups: Any = 1) -> Scene:
+          groups: Any = 1, padding_mode: str = "zeros") -> Scene:
     """Validate a sliding picture's arguments (before anything large is allocated)."""
     ishape = as_shape(input_shape, "input_shape")
     kshape = as_shape(kernel_shape, "kernel_shape")
@@ -128,13 +129,17 @@ def scene(what: str, input_shape: Any, kernel_shape: Any, stride: Any, padding: 
         kwargs["output_padding"] = output_padding
         transposed_geometry(ishape, wshape, groups=groups, **kwargs)
     else:
-        convolution_geometry(ishape, wshape, groups=groups, **kwargs)
+        convolution_geometry(ishape, wshape, groups=groups, padding_mode=padding_mode,
+                             **kwargs)
     if len(wshape) == n + 2:
         first, second = wshape[0], wshape[1] * groups
         c_in, c_out = (first, second) if transposed else (second, first)
     else:
         c_in = c_out = 1
-    win = _windows(ishape, kshape, stride, padding, dilation, transposed, output_padding)
+    win = _windows(ishape, kshape, stride, padding, dilation, transposed, output_padding,
+                   padding_mode)
+    if win.padding_mode != "zeros":
+        kwargs["padding_mode"] = win.padding_mode
     _check_extent(win, what, planes=c_in, frames=c_out * len(win))
     xa = None
     if x is not None:
@@ -241,6 +246,18 @@ class Planes:
                 for (x0, y0), v in zip(self._in_squares(c, pos)[:, 0], xs[c, flat]):
                     ax.text(x0 + 0.5, y0 + 0.5, _fmt(v), ha="center", va="center",
                             fontsize=fs_x, color=COLORS["text"], zorder=4)
+        if win.padding_mode != "zeros":  # padded cells name the entry they copy
+            pad = grid[~real]
+            src = win.source_of(pad[:, 3 - n:])
+            xs = sc.x.reshape(sc.c_in, -1) if sc.x is not None else None
+            for c in range(sc.c_in):
+                labels = [_copy_label(win, v, None if xs is None else xs[c]) for v in src]
+                fs_c = min([_fit(fs, t) for t in labels] or [fs])
+                for (x0, y0), v, label in zip(self._in_squares(c, pad)[:, 0], src, labels):
+                    if v >= 0:
+                        ax.text(x0 + 0.5, y0 + 0.5, label, ha="center", va="center",
+                                fontsize=fs_c * 0.9, color=COLORS["input_edge"],
+                                fontstyle="italic", alpha=0.75, zorder=4)
         # output planes
         og = np.indices(out3).reshape(3, -1).T
         self.out_verts = np.concatenate([self._out_squares(o, og) for o in range(sc.c_out)])

@@ -4,6 +4,7 @@ coordinates, kernel index and the input entry each tap reads)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .._memory import check_budget
+from .._padmap import index_map
 from .._validate import as_shape
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import (convolution_geometry, output_padding_for, stretched_padding,
+from ..geometry import (check_mode, convolution_geometry, output_padding_for, stretched_padding,
                         stretched_size, transposed_geometry)
 
 
@@ -53,7 +55,14 @@ class SlidingWindows(Sequence):
         ``(n_taps,)``: the flat kernel index at each tap (reversed when transposed).
     sources : numpy.ndarray
         ``(n_outputs, n_taps)``: the flat index into ``x`` each tap reads, ``-1`` where it
-        reads a padding zero or an inserted zero.
+        reads a padding zero or an inserted zero. With another padding mode a tap in the
+        padding reads the input entry the padded cell copies (so one window can read an
+        entry twice).
+    output_padding : tuple of int
+        The transposed convolution's output padding (zeros otherwise).
+    padding_mode : str
+        ``"zeros"`` or the mode of :data:`convmat.geometry.PADDING_MODES` whose copies the
+        padded cells hold (forward convolution only).
     """
 
     grid_shape: tuple[int, ...]
@@ -71,6 +80,8 @@ class SlidingWindows(Sequence):
     #: the transposed convolution's output padding per dim (zeros otherwise): the last
     #: ``output_padding`` positions of the implicit padding after the grid
     output_padding: tuple[int, ...] = ()
+    #: the padding mode: which input entry each padded cell copies (see :meth:`source_of`)
+    padding_mode: str = "zeros"
 
     @property
     def ndim(self) -> int:
@@ -89,9 +100,31 @@ class SlidingWindows(Sequence):
         output = tuple(int(v) for v in np.unravel_index(t, self.output_shape))
         return Window(output, self.positions[t], self.taps, self.sources[t])
 
+    def source_of(self, pos) -> np.ndarray:
+        """The flat input index grid positions ``pos`` (``(cells, N)``) read: the entry
+        itself inside the grid, the entry a padded cell copies (``padding_mode`` other than
+        zeros), ``-1`` for a zero, an inserted zero or a cropped entry no window reads."""
+        pos = np.asarray(pos, dtype=np.int64).reshape(-1, self.ndim)
+        if self.transposed or self.padding_mode == "zeros":
+            sp = np.asarray(self.input_stride)
+            q, r = np.divmod(pos, sp)
+            grid = np.asarray(self.grid_shape)
+            inside = np.all((pos >= 0) & (pos < grid) & (r == 0), axis=-1)
+            per_axis = np.where(inside[:, None], q, -1)
+            if self.transposed or not any(b < 0 or a < 0 for b, a in self.padding):
+                return _flat(per_axis, self.input_shape)
+        per_axis = np.empty_like(pos)
+        for k, (n, (b, a)) in enumerate(zip(self.input_shape, self.padding)):
+            table = index_map(n, b, a, self.padding_mode)
+            i = pos[:, k] + b  # index into the table (which starts at grid position -b)
+            ok = (i >= 0) & (i < len(table))
+            per_axis[:, k] = np.where(ok, table[np.clip(i, 0, len(table) - 1)], -1)
+        return _flat(per_axis, self.input_shape)
+
     def row(self, t: int) -> dict[int, int]:
         """``{input index: kernel index}`` of the taps of window ``t`` that read an input entry:
-        with zero padding, the stored entries of row ``t`` of the matrix."""
+        with zero padding, the stored entries of row ``t`` of the matrix (with another mode
+        a window may read one entry twice: the dict keeps the last tap)."""
         keep = self.sources[t] >= 0
         return dict(zip(self.sources[t][keep].tolist(), self.taps[keep].tolist()))
 
@@ -110,6 +143,7 @@ def sliding_windows(
     dilation=1,
     transposed: bool = False,
     output_padding=0,
+    padding_mode: str = "zeros",
 ) -> SlidingWindows:
     r"""Where the kernel sits for every output position: the data every picture draws.
 
@@ -124,6 +158,14 @@ def sliding_windows(
         unit-stride convolution sliding over the stretched input.
     output_padding : int or sequence of int
         With ``transposed=True``.
+    padding_mode : str
+        As in :func:`convmat.conv_matrix`: what the padded cells hold. With ``"zeros"`` a
+        tap in the padding reads nothing (source ``-1``); with ``"reflect"``,
+        ``"replicate"``, ``"circular"`` or ``"symmetric"`` it reads the input entry the
+        padded cell copies (:func:`convmat._padmap.index_map`, crops included). Forward
+        convolution only: ``transposed=True`` with another mode raises
+        :class:`~convmat.ConvmatError` (the adjoint of a padding copy is not a sliding
+        window over a padded grid).
 
     Returns
     -------
@@ -158,10 +200,12 @@ def sliding_windows(
     >>> t = sliding_windows((2,), (3,), stride=2, transposed=True)
     >>> t.grid_shape, t.padding, t[0].positions.ravel().tolist(), t[0].taps.tolist()
     ((3,), ((2, 2),), [-2, -1, 0], [2, 1, 0])
+    >>> sliding_windows((4,), (3,), padding=1, padding_mode="reflect")[0].sources.tolist()
+    [1, 0, 1]
     """
     with error_context("sliding_windows", input_shape=input_shape, kernel_shape=kernel_shape):
         return _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
-                        output_padding)
+                        output_padding, padding_mode)
 
 
 def windows_bytes(output_shape, kernel_shape) -> int:
@@ -186,14 +230,28 @@ def _check_coordinates(grid, pads, dilation, kernel_shape) -> None:
                 f"many to draw")
 
 
+def _flat(per_axis: np.ndarray, shape) -> np.ndarray:
+    """C-order flat index of per-axis indices ``(..., N)``; ``-1`` where any axis is -1."""
+    flat = np.zeros(per_axis.shape[:-1], dtype=np.int64)
+    for axis, size in enumerate(shape):
+        flat = flat * size + np.clip(per_axis[..., axis], 0, size - 1)
+    return np.where(np.all(per_axis >= 0, axis=-1), flat, -1)
+
+
 def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
-             output_padding) -> SlidingWindows:
+             output_padding, padding_mode="zeros") -> SlidingWindows:
     kshape = as_shape(kernel_shape, "kernel_shape")
     ishape = as_shape(input_shape, "input_shape")
     if len(kshape) != len(ishape):
         raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions but "
                            f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
+    if transposed and padding_mode != "zeros":
+        check_mode(padding_mode, ((0, 0),) * n, ishape)  # the name first
+        raise ConvmatError(f"padding_mode={padding_mode!r} with transposed=True: the "
+                           f"pictures draw the transposed convolution as a sliding window "
+                           f"over zero padding; draw padding_mode='zeros' or the forward "
+                           f"convolution")
     if transposed:
         geom = transposed_geometry(ishape, kshape, stride=stride, padding=padding,
                                    output_padding=output_padding, dilation=dilation)
@@ -209,7 +267,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
             raise ConvmatError(f"output_padding={brief(output_padding)} applies to "
                                f"transposed=True only")
         geom = convolution_geometry(ishape, kshape, stride=stride, padding=padding,
-                                    dilation=dilation)
+                                    dilation=dilation, padding_mode=padding_mode)
         grid, out, pads = ishape, geom.output_shape, list(geom.padding)
         slide, spacing, d = geom.stride, (1,) * n, geom.dilation
     check_budget(windows_bytes(out, kshape), f"the {math.prod(out):,} windows of "
@@ -224,17 +282,12 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
     taps = np.arange(tap_index.shape[0])
     if transposed:
         taps = taps[::-1].copy()  # reversed kernel: tap j reads weight k-1-j in every dim
-    # which input entry each tap reads
-    sp_ = np.asarray(spacing)
-    q, r = np.divmod(positions, sp_)
-    inside = np.all((positions >= 0) & (positions < np.asarray(grid)) & (r == 0), axis=-1)
-    flat = np.zeros(positions.shape[:2], dtype=np.int64)
-    for axis, size in enumerate(ishape):
-        flat = flat * size + np.clip(q[..., axis], 0, size - 1)
-    sources = np.where(inside, flat, -1)
-    return SlidingWindows(tuple(grid), tuple((int(b), int(a)) for b, a in pads),
+    win = SlidingWindows(tuple(grid), tuple((int(b), int(a)) for b, a in pads),
                           tuple(slide), tuple(d), kshape, tuple(out), ishape, tuple(spacing),
-                          bool(transposed), positions, taps, sources,
+                          bool(transposed), positions, taps, np.empty((0, 0), np.int64),
                           tuple(geom.input_shape[k] - ((ishape[k] - 1) * s[k] - sum(
                               geom.padding[k]) + d[k] * (kshape[k] - 1) + 1) for k in range(n))
-                          if transposed else (0,) * n)
+                          if transposed else (0,) * n, geom.padding_mode)
+    win = dataclasses.replace(win, sources=win.source_of(positions.reshape(-1, n)).reshape(
+        positions.shape[:2]))
+    return win
