@@ -249,9 +249,10 @@ class Planes:
         if win.padding_mode != "zeros":  # padded cells name the entry they copy
             pad = grid[~real]
             src = win.source_of(pad[:, 3 - n:])
-            xs = sc.x.reshape(sc.c_in, -1) if sc.x is not None else None
+            copies = sc.x.reshape(sc.c_in, -1) if sc.x is not None else None
             for c in range(sc.c_in):
-                labels = [_copy_label(win, v, None if xs is None else xs[c]) for v in src]
+                labels = [_copy_label(win, v, None if copies is None else copies[c])
+                          for v in src]
                 fs_c = min([_fit(fs, t) for t in labels] or [fs])
                 for (x0, y0), v, label in zip(self._in_squares(c, pad)[:, 0], src, labels):
                     if v >= 0:
