@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 
 from ._animation import (
@@ -61,7 +62,12 @@ from ._planes import scene
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
-from ..geometry import ConvGeometry
+from ..geometry import ConvGeometry, Padding
+
+if TYPE_CHECKING:
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = [
     "sliding_windows",
@@ -81,18 +87,18 @@ def animate_convolution(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
     *,
-    stride=1,
-    padding=0,
-    dilation=1,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
     transposed: bool = False,
-    output_padding=0,
-    x=None,
-    weight=None,
+    output_padding: int | Sequence[int] = 0,
+    x: Any = None,
+    weight: Any = None,
     groups: int = 1,
     padding_mode: str = "zeros",
-    figsize=None,
-    fontsize=None,
-):
+    figsize: tuple[float, float] | None = None,
+    fontsize: float | None = None,
+) -> FuncAnimation:
     r"""Animate a convolution: the kernel sliding over the input, the output filling up.
 
     Parameters
@@ -162,18 +168,18 @@ def animate_matrix(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
     *,
-    stride=1,
-    padding=0,
-    dilation=1,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation: int | Sequence[int] = 1,
     transposed: bool = False,
-    output_padding=0,
-    x=None,
-    weight=None,
+    output_padding: int | Sequence[int] = 0,
+    x: Any = None,
+    weight: Any = None,
     groups: int = 1,
     padding_mode: str = "zeros",
-    figsize=None,
-    fontsize=None,
-):
+    figsize: tuple[float, float] | None = None,
+    fontsize: float | None = None,
+) -> FuncAnimation:
     r"""Animate the matrix equivalence: the sliding kernel next to ``y = A x``.
 
     In frame ``t`` the kernel sits on window ``t``; row ``t`` of ``A`` (its cells coloured by
@@ -228,8 +234,9 @@ def animate_matrix(
 # ---------------------------------------------------------------------------- matrices
 
 
-def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None, figsize=None,
-                fontsize=None):
+def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
+                highlight_row: int | None = None, figsize: tuple[float, float] | None = None,
+                fontsize: float | None = None) -> Figure | SubFigure:
     r"""Draw a matrix: stored entries as coloured cells, block rules from its geometry.
 
     Parameters
@@ -312,7 +319,8 @@ def plot_matrix(A, *, geometry=None, ax=None, highlight_row=None, figsize=None,
 _FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-def save(obj, path, *, fps: float | None = None, dpi: float | None = None) -> Path:
+def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
+         dpi: float | None = None) -> Path:
     """Write a figure (PNG, PDF, SVG) or an animation (GIF; MP4 when ffmpeg is installed).
 
     Parameters
