@@ -36,6 +36,7 @@ $$
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from .arrays import describe_geometry
 from .errors import ConvmatError, brief, error_context
@@ -62,7 +63,7 @@ def _latex(obj, options: dict) -> str:
     return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, **options})
 
 
-def latex_repr(obj, **options) -> str | None:
+def latex_repr(obj: object, **options: Any) -> str | None:
     r"""The ``text/latex`` display of ``obj``: ``$$ to_latex(obj, **options) $$``.
 
     Large matrices are elided to :data:`ROWS` x :data:`COLS` unless ``options`` say
@@ -97,7 +98,7 @@ def latex_repr(obj, **options) -> str | None:
         return None
 
 
-def pretty_repr(obj, printer, cycle: bool = False) -> None:
+def pretty_repr(obj: object, printer: Any, cycle: bool = False) -> None:  # IPython's printer
     r"""IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
     of at most :data:`ROWS` x :data:`COLS`, a one-line summary for a larger one (sympy would
     print every entry: seconds and megabytes for a 1024-column matrix).
@@ -166,7 +167,7 @@ class Shown:
         return f"<convmat.show: {what}{', ' + given if given else ''}>"
 
 
-def show(matrix, **options) -> Shown:
+def show(matrix: object, **options: Any) -> Shown:
     r"""Display ``matrix`` in Jupyter through :func:`convmat.to_latex` with ``options``.
 
     Parameters

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -117,7 +117,7 @@ WRITERS.register("convmat.symbolic:MatrixProduct", _write_product)
 
 
 def to_latex(
-    matrix,
+    matrix: object,
     *,
     part: str | None = None,
     environment: Environment = "bmatrix",
@@ -137,7 +137,7 @@ def to_latex(
     grid: bool = False,
     overlay: Literal["rows"] | None = None,
     standalone: bool = False,
-    **unknown,
+    **unknown: object,
 ) -> str:
     r"""LaTeX of a SciPy sparse, numpy or sympy matrix (amsmath).
 
@@ -312,7 +312,8 @@ _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "
             "grid", "overlay", "standalone")
 
 
-def equations_to_latex(equations, *, max_rows: int | None = None,
+def equations_to_latex(equations: Any, *,  # sympy.Eq(s), or anything with .sums()
+                       max_rows: int | None = None,
                        standalone: bool = False) -> str:
     r"""Equations (e.g. the per-output sums of ``y = A x``) as an amsmath ``aligned`` block.
 
