@@ -58,7 +58,7 @@ OPERAND = ByType("the display", default=lambda obj: obj)
 OPERAND.register("convmat.symbolic:MatrixProduct", lambda product: product.matrix)
 
 
-def _latex(obj, options: dict) -> str:
+def _latex(obj: object, options: dict) -> str:
     """``to_latex`` of ``obj`` (``y = A x`` for a product) with the display's limits."""
     return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, **options})
 
@@ -113,7 +113,7 @@ def pretty_repr(obj: object, printer: Any, cycle: bool = False) -> None:  # IPyt
     printer.text(describe(obj) if _large(obj) else repr(obj))
 
 
-def _large(obj) -> bool:
+def _large(obj: object) -> bool:
     rows, cols = OPERAND(obj).shape
     return rows > ROWS or cols > COLS
 
@@ -148,7 +148,7 @@ class Shown:
     ``str(shown)`` and :attr:`latex` are the LaTeX fragment; in Jupyter it is typeset.
     """
 
-    def __init__(self, obj, options: dict) -> None:
+    def __init__(self, obj: object, options: dict) -> None:
         self.obj = obj
         self.options = dict(options)
         #: the LaTeX fragment (written once, when the object is made)
@@ -207,7 +207,7 @@ def show(matrix: object, **options: Any) -> Shown:
         return Shown(matrix, options)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """``MatrixProduct``, which this module always exposed, imported (with sympy) only when
     asked for: showing a numeric matrix does not load sympy."""
     if name == "MatrixProduct":

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def _format_value(v) -> str:
+def _format_value(v: object) -> str:
     if isinstance(v, (complex, np.complexfloating)):
         return f"{complex(v):g}".strip("()")
     if isinstance(v, (float, np.floating)):
@@ -66,7 +66,7 @@ def to_text(matrix: sp.sparray | sp.spmatrix | ArrayLike | MatrixBase, *, zero: 
         return _dense_text(matrix, zero)
 
 
-def _as_sparse(matrix) -> sp.csr_array:
+def _as_sparse(matrix: object) -> sp.csr_array:
     """A SciPy sparse array, or a 2-D numeric array, as CSR (anything else refused)."""
     if not sp.issparse(matrix):
         array = as_array(matrix, "matrix")
@@ -78,7 +78,7 @@ def _as_sparse(matrix) -> sp.csr_array:
     return sp.csr_array(matrix)
 
 
-def _dense_text(matrix, zero: str) -> str:
+def _dense_text(matrix: sp.csr_array, zero: str) -> str:
     rows, cols = matrix.shape
     stored = np.zeros(matrix.shape, dtype=bool)
     coo = matrix.tocoo()
@@ -88,12 +88,12 @@ def _dense_text(matrix, zero: str) -> str:
                   for r in range(rows)])
 
 
-def _is_sympy_matrix(matrix) -> bool:
+def _is_sympy_matrix(matrix: object) -> bool:
     sympy = sys.modules.get("sympy")  # a sympy matrix exists only once sympy is imported
     return sympy is not None and isinstance(matrix, sympy.MatrixBase)
 
 
-def _symbolic_text(matrix, zero: str, max_rows: int, max_cols: int) -> str:
+def _symbolic_text(matrix: MatrixBase, zero: str, max_rows: int, max_cols: int) -> str:
     """A sympy matrix: its nonzero entries printed by sympy, or a summary when large."""
     nonzero = matrix.todok()
     rows, cols = matrix.shape
@@ -148,7 +148,7 @@ def spy(matrix: sp.sparray | sp.spmatrix | ArrayLike, *, width: int = 64, height
     return _spy(coo, width, height)
 
 
-def _spy(coo, width: int, height: int) -> str:
+def _spy(coo: sp.coo_array, width: int, height: int) -> str:
     rows, cols = coo.shape
     h, w = min(height, rows), min(width, cols)
     grid = np.zeros((h, w), dtype=bool)
