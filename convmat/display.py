@@ -36,6 +36,7 @@ $$
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from .arrays import describe_geometry
 from .errors import ConvmatError, brief, error_context
@@ -57,12 +58,12 @@ OPERAND = ByType("the display", default=lambda obj: obj)
 OPERAND.register("convmat.symbolic:MatrixProduct", lambda product: product.matrix)
 
 
-def _latex(obj, options: dict) -> str:
+def _latex(obj: object, options: dict) -> str:
     """``to_latex`` of ``obj`` (``y = A x`` for a product) with the display's limits."""
     return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, **options})
 
 
-def latex_repr(obj, **options) -> str | None:
+def latex_repr(obj: object, **options: Any) -> str | None:
     r"""The ``text/latex`` display of ``obj``: ``$$ to_latex(obj, **options) $$``.
 
     Large matrices are elided to :data:`ROWS` x :data:`COLS` unless ``options`` say
@@ -97,7 +98,7 @@ def latex_repr(obj, **options) -> str | None:
         return None
 
 
-def pretty_repr(obj, printer, cycle: bool = False) -> None:
+def pretty_repr(obj: object, printer: Any, cycle: bool = False) -> None:  # IPython's printer
     r"""IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
     of at most :data:`ROWS` x :data:`COLS`, a one-line summary for a larger one (sympy would
     print every entry: seconds and megabytes for a 1024-column matrix).
@@ -112,7 +113,7 @@ def pretty_repr(obj, printer, cycle: bool = False) -> None:
     printer.text(describe(obj) if _large(obj) else repr(obj))
 
 
-def _large(obj) -> bool:
+def _large(obj: object) -> bool:
     rows, cols = OPERAND(obj).shape
     return rows > ROWS or cols > COLS
 
@@ -147,7 +148,7 @@ class Shown:
     ``str(shown)`` and :attr:`latex` are the LaTeX fragment; in Jupyter it is typeset.
     """
 
-    def __init__(self, obj, options: dict) -> None:
+    def __init__(self, obj: object, options: dict) -> None:
         self.obj = obj
         self.options = dict(options)
         #: the LaTeX fragment (written once, when the object is made)
@@ -166,7 +167,7 @@ class Shown:
         return f"<convmat.show: {what}{', ' + given if given else ''}>"
 
 
-def show(matrix, **options) -> Shown:
+def show(matrix: object, **options: Any) -> Shown:
     r"""Display ``matrix`` in Jupyter through :func:`convmat.to_latex` with ``options``.
 
     Parameters
@@ -206,7 +207,7 @@ def show(matrix, **options) -> Shown:
         return Shown(matrix, options)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """``MatrixProduct``, which this module always exposed, imported (with sympy) only when
     asked for: showing a numeric matrix does not load sympy."""
     if name == "MatrixProduct":

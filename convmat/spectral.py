@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 import scipy.sparse.linalg as spla
 
 from . import geometry, options
@@ -208,7 +209,7 @@ def _fft(layer: Layer, k: int | None) -> np.ndarray:
 
 
 def circulant_symbol(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -424,8 +425,7 @@ def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, r
     except spla.ArpackError as exc:
         if "error -9:" not in str(exc):
             raise
-        # "starting vector is zero": the operator maps the start to exactly zero, so on
-        # the complement searched every singular value left is 0
+        # "starting vector is zero": the operator maps it to 0, so every value left is 0
         return np.zeros(want), np.zeros((size, want), dtype=normal.dtype)
     except spla.ArpackNoConvergence as exc:
         raise ConvmatError(
@@ -492,7 +492,7 @@ def _advice(layer: Layer, k: int | None, method: str) -> str:
 
 
 def choose_method(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -557,7 +557,7 @@ def _choose(layer: Layer, k: int | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 def singular_values(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -569,9 +569,9 @@ def singular_values(
     method: Method = "auto",
     which: str = "largest",
     return_vectors: bool = False,
-    v0=None,
+    v0: ArrayLike | None = None,
     max_seconds: float | None = MAX_SECONDS,
-):
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Singular values of a convolution layer's matrix, largest first (or smallest first).
 
     Parameters
@@ -671,7 +671,7 @@ def singular_values(
 
 
 def spectral_norm(
-    weight,
+    weight: ArrayLike,
     input_shape: Sequence[int],
     *,
     stride: int | Sequence[int] = 1,
@@ -681,7 +681,7 @@ def spectral_norm(
     padding_mode: geometry.PaddingMode = "zeros",
     method: Method = "auto",
     certified: bool = False,
-    v0=None,
+    v0: ArrayLike | None = None,
 ) -> float | NormInterval:
     r"""The largest singular value of a convolution layer's matrix (its Lipschitz constant
     in the Euclidean norm), exactly.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,13 +15,20 @@ from ._validate import as_array, positive_int
 from .errors import ConvmatError, brief, error_context
 from .layout import summary_cells
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from sympy import MatrixBase
+
+    from .networks import Summary
+    from .striding import KongLucey
+
 __all__ = [
     "describe", "kong_lucey_text", "markdown_cell", "spy", "summary",
     "summary_latex", "summary_markdown", "summary_text", "to_text",
 ]
 
 
-def _format_value(v) -> str:
+def _format_value(v: object) -> str:
     if isinstance(v, (complex, np.complexfloating)):
         return f"{complex(v):g}".strip("()")
     if isinstance(v, (float, np.floating)):
@@ -29,7 +36,8 @@ def _format_value(v) -> str:
     return str(v)
 
 
-def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) -> str:
+def to_text(matrix: sp.sparray | sp.spmatrix | ArrayLike | MatrixBase, *, zero: str = ".",
+            max_rows: int = 40, max_cols: int = 40) -> str:
     """Dense text with structural zeros shown as ``zero`` when the matrix is small, else a
     summary with a sparsity picture. ``matrix`` is a SciPy sparse array or a sympy matrix.
 
@@ -58,7 +66,7 @@ def to_text(matrix, *, zero: str = ".", max_rows: int = 40, max_cols: int = 40) 
         return _dense_text(matrix, zero)
 
 
-def _as_sparse(matrix) -> sp.csr_array:
+def _as_sparse(matrix: object) -> sp.csr_array:
     """A SciPy sparse array, or a 2-D numeric array, as CSR (anything else refused)."""
     if not sp.issparse(matrix):
         array = as_array(matrix, "matrix")
@@ -70,7 +78,7 @@ def _as_sparse(matrix) -> sp.csr_array:
     return sp.csr_array(matrix)
 
 
-def _dense_text(matrix, zero: str) -> str:
+def _dense_text(matrix: sp.csr_array, zero: str) -> str:
     rows, cols = matrix.shape
     stored = np.zeros(matrix.shape, dtype=bool)
     coo = matrix.tocoo()
@@ -80,12 +88,12 @@ def _dense_text(matrix, zero: str) -> str:
                   for r in range(rows)])
 
 
-def _is_sympy_matrix(matrix) -> bool:
+def _is_sympy_matrix(matrix: object) -> bool:
     sympy = sys.modules.get("sympy")  # a sympy matrix exists only once sympy is imported
     return sympy is not None and isinstance(matrix, sympy.MatrixBase)
 
 
-def _symbolic_text(matrix, zero: str, max_rows: int, max_cols: int) -> str:
+def _symbolic_text(matrix: MatrixBase, zero: str, max_rows: int, max_cols: int) -> str:
     """A sympy matrix: its nonzero entries printed by sympy, or a summary when large."""
     nonzero = matrix.todok()
     rows, cols = matrix.shape
@@ -131,7 +139,7 @@ def summary(matrix: Any) -> str:
     return describe(matrix)
 
 
-def spy(matrix, *, width: int = 64, height: int = 24) -> str:
+def spy(matrix: sp.sparray | sp.spmatrix | ArrayLike, *, width: int = 64, height: int = 24) -> str:
     """Character picture of the sparsity pattern: ``#`` where a cell holds entries."""
     with error_context("spy", shape=getattr(matrix, "shape", None)):
         width, height = positive_int(width, "width"), positive_int(height, "height")
@@ -140,7 +148,7 @@ def spy(matrix, *, width: int = 64, height: int = 24) -> str:
     return _spy(coo, width, height)
 
 
-def _spy(coo, width: int, height: int) -> str:
+def _spy(coo: sp.coo_array, width: int, height: int) -> str:
     rows, cols = coo.shape
     h, w = min(height, rows), min(width, cols)
     grid = np.zeros((h, w), dtype=bool)
@@ -148,7 +156,7 @@ def _spy(coo, width: int, height: int) -> str:
     return "\n".join("".join("#" if v else "." for v in line) for line in grid)
 
 
-def kong_lucey_text(kl, *, max_size: int = 40) -> str:
+def kong_lucey_text(kl: KongLucey, *, max_size: int = 40) -> str:
     """Plain-text account of a Kong & Lucey result: ``A``, the phase order of its columns,
     every block with its phase kernel, and the unit-stride layer (what ``convmat
     kong-lucey`` prints; also ``kl.text()``).
@@ -212,7 +220,7 @@ def kong_lucey_text(kl, *, max_size: int = 40) -> str:
 
 # -- network summaries (convmat.summary) -----------------------------------------------------
 
-def summary_text(s) -> str:
+def summary_text(s: Summary) -> str:
     """A network summary (:func:`convmat.summary`) as a plain-text table, numbers
     right-aligned."""
     header, rows, footer = summary_cells(s)
@@ -228,7 +236,7 @@ def summary_text(s) -> str:
     return "\n".join([line(header), rule, *map(line, rows), rule, line(footer)])
 
 
-def summary_markdown(s) -> str:
+def summary_markdown(s: Summary) -> str:
     """A network summary as a Markdown (GitHub) table."""
     header, cells, footer = summary_cells(s, times="×")
     align = ["---", "---"] + ["--:"] * (len(header) - 2)
@@ -255,7 +263,7 @@ def markdown_cell(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
 
 
-def summary_latex(s, *, standalone: bool = False) -> str:
+def summary_latex(s: Summary, *, standalone: bool = False) -> str:
     r"""A network summary as a LaTeX ``tabular``: :func:`convmat.latex.summary_latex`."""
     from .latex import summary_latex as to_tabular
 

@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 import re
+from typing import cast
 
 import numpy as np
 
@@ -272,7 +273,7 @@ def _cmd_spectrum(args) -> int:
     if method == "auto":
         method = choose_method(weight, ishape, k=args.k, **kw)
     start = time.perf_counter()
-    values = singular_values(weight, ishape, k=args.k, method=method, **kw)
+    values = cast(np.ndarray, singular_values(weight, ishape, k=args.k, method=method, **kw))
     seconds = time.perf_counter() - start
     rows, cols = geom.shape
     shown = values if show == "all" else values[:int(show)]

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -51,7 +51,7 @@ from ..striding import KongLucey
 from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
 from ._pages import beamer_document, beamer_frame, document
 from ._tables import summary_latex
-from ._writer import check_limit, check_part_free, style, write_kong_lucey, write_matrix
+from ._writer import Style, check_limit, check_part_free, style, write_kong_lucey, write_matrix
 
 # names this module has always exposed, kept importable from here
 import math  # noqa: E402, F401, I001
@@ -88,20 +88,25 @@ _RULED = re.compile(r"\\hline|\\boxed|\\begin\{array\}\{[^}]*\|")
 
 # -- one writer per result type --------------------------------------------------------------
 
-def _write_matrix(matrix, style, *, part, geometry, transposed, x, y) -> str:
+def _write_matrix(matrix: object, style: Style, *, part: object, geometry: ConvGeometry | None,
+                  transposed: bool | None, x: object, y: object) -> str:
     if part is not None:
         raise ConvmatError(f"part={brief(part)} applies to Kong & Lucey results only, not "
                            f"to a {type(matrix).__name__}")
     return write_matrix(matrix, style, geometry, transposed, x, y)
 
 
-def _write_kong_lucey(kl, style, *, part, geometry, transposed, x, y) -> str:
+def _write_kong_lucey(kl: KongLucey, style: Style, *, part: object,
+                      geometry: ConvGeometry | None, transposed: bool | None, x: object,
+                      y: object) -> str:
     check_part_free("geometry", geometry)
     check_part_free("transposed", transposed)
     return write_kong_lucey(kl, "all" if part is None else part, style, x, y)
 
 
-def _write_product(product, style, *, part, geometry, transposed, x, y) -> str:
+def _write_product(product: Any, style: Style, *, part: object,  # a MatrixProduct (sympy)
+                   geometry: ConvGeometry | None, transposed: bool | None, x: object,
+                   y: object) -> str:
     """``y = A x`` of a :class:`~convmat.symbolic.MatrixProduct` (its own vectors unless
     ``x``/``y`` say otherwise)."""
     return _write_matrix(product.matrix, style, part=part, geometry=geometry,
@@ -117,7 +122,7 @@ WRITERS.register("convmat.symbolic:MatrixProduct", _write_product)
 
 
 def to_latex(
-    matrix,
+    matrix: object,
     *,
     part: str | None = None,
     environment: Environment = "bmatrix",
@@ -137,7 +142,7 @@ def to_latex(
     grid: bool = False,
     overlay: Literal["rows"] | None = None,
     standalone: bool = False,
-    **unknown,
+    **unknown: object,
 ) -> str:
     r"""LaTeX of a SciPy sparse, numpy or sympy matrix (amsmath).
 
@@ -312,7 +317,8 @@ _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "
             "grid", "overlay", "standalone")
 
 
-def equations_to_latex(equations, *, max_rows: int | None = None,
+def equations_to_latex(equations: Any, *,  # sympy.Eq(s), or anything with .sums()
+                       max_rows: int | None = None,
                        standalone: bool = False) -> str:
     r"""Equations (e.g. the per-output sums of ``y = A x``) as an amsmath ``aligned`` block.
 
@@ -369,7 +375,7 @@ def _lazy_element(name, shape, flat, base=0):
     return sympy.Symbol(subscript(name, np.unravel_index(flat, tuple(shape)), base))
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Names this module exposed that need sympy, imported only when asked for."""
     if name == "sympy":
         import sympy

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from .._validate import as_int, as_shape
 from ..errors import ConvmatError, error_context
@@ -37,7 +39,7 @@ from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
 from ._from_torch import _input_shape, _shapes, _torch_stages
-from ._kinds import FieldStep, guard
+from ._kinds import FieldStep, LinearKind, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
            "to_torch_sparse"]
@@ -55,7 +57,8 @@ MODELS = {
     "vgg-block": ("conv 64 3x3 pad 1; bn; relu; conv 64 3x3 pad 1; bn; relu; maxpool 2"),
 }
 
-def from_torch(module, input_shape, *, at=None):
+def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a torch.nn.Module
+               at: ArrayLike | None = None) -> tuple[sp.csr_array, np.ndarray]:
     r"""A PyTorch layer or model as an affine map ``(A, b)``; at ``x``, its Jacobian.
 
     Parameters
@@ -130,7 +133,8 @@ def from_torch(module, input_shape, *, at=None):
             pairs = []
             for stage, shape, out_shape in zip(stages, shapes, shapes[1:]):
                 try:
-                    pairs.append(stage.kind.matrix(stage, shape, out_shape))
+                    kind = cast(LinearKind, stage.kind)  # stage.linear, checked above
+                    pairs.append(kind.matrix(stage, shape, out_shape))
                 except ConvmatError as exc:
                     raise ConvmatError(f"{stage.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)
