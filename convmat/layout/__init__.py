@@ -103,12 +103,17 @@ def rules_at(shown: Sequence[int | None], levels: tuple[int, ...]) -> dict[int, 
     {1: 1, 3: 2}
     """
     out: dict[int, int] = {}
+    if not levels:
+        return out
+    coarsest, finer = levels[0], levels[1:]
+    weight = 2 if finer else 1  # a block of the coarsest level ends: double if there are finer
     for k, (a, b) in enumerate(zip(shown, shown[1:])):
         if a is None or b is None or b != a + 1:
             continue
-        hits = [size for size in levels if b % size == 0]
-        if hits:
-            out[k] = 2 if len(levels) > 1 and hits[0] == levels[0] else 1
+        if b % coarsest == 0:
+            out[k] = weight
+        elif any(b % size == 0 for size in finer):
+            out[k] = 1
     return out
 
 
