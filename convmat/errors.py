@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -30,23 +28,30 @@ class ConvmatError(ValueError):
         return f"{self.message} [in {self.context}]"
 
 
-@contextlib.contextmanager
-def error_context(function: str, **context: object) -> Iterator[None]:
+class error_context:  # noqa: N801 - used as a function: ``with error_context(...)``
     """Append ``function(key=value, ...)`` to any :class:`ConvmatError` raised inside.
 
     Only the outermost context is kept, so errors raised through several public entry points
-    carry the context of the call the user made (nesting is tracked per thread/task).
+    carry the context of the call the user made (nesting is tracked per thread/task). A plain
+    class rather than a generator-based context manager: every public call enters one.
     """
-    token = _depth.set(_depth.get() + 1)
-    try:
-        yield
-    except ConvmatError as exc:
-        if _depth.get() == 1:
-            args = ", ".join(f"{k}={brief(v)}" for k, v in context.items())
-            exc.context = f"{function}({args})"
-        raise
-    finally:
-        _depth.reset(token)
+
+    __slots__ = ("function", "context", "token")
+
+    def __init__(self, function: str, **context: object) -> None:
+        self.function = function
+        self.context = context
+
+    def __enter__(self) -> None:
+        self.token = _depth.set(_depth.get() + 1)
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
+        try:
+            if isinstance(exc, ConvmatError) and _depth.get() == 1:
+                args = ", ".join(f"{k}={brief(v)}" for k, v in self.context.items())
+                exc.context = f"{self.function}({args})"
+        finally:
+            _depth.reset(self.token)
 
 
 def brief(value: object, limit: int = 300) -> str:
