@@ -186,9 +186,6 @@ def _torch_products(torch: Any, w: np.ndarray, geom: geometry.ConvGeometry, grou
     weight = torch.from_numpy(np.ascontiguousarray(w))
     c_in, c_out = geom.in_channels, geom.out_channels
     ishape, oshape, mshape = geom.input_shape, geom.output_shape, geom.padded_shape
-    # the input, its padded copy and the output of one product, with a temporary each
-    check_budget(2 * 8 * (c_in * (math.prod(ishape) + math.prod(mshape))
-                          + c_out * math.prod(oshape)), "one product's vectors")
     extra = tuple(m - ((o - 1) * s + d * (k - 1) + 1) for m, o, s, d, k in zip(
         mshape, oshape, geom.stride, geom.dilation, geom.kernel_shape))
     zeros = geom.padding_mode == "zeros" and all(b >= 0 and a >= 0 for b, a in geom.padding)
@@ -236,6 +233,11 @@ def fast_products(w: np.ndarray, geom: geometry.ConvGeometry, groups: int, *,
     """``(matvec, rmatvec, engine)`` of the layer ``geom`` with weight ``w``: PyTorch's
     convolutions for real weights in 1-3 dimensions when torch is installed (``engine`` is
     ``"torch"``), :func:`convmat.conv_operator` otherwise (``"numpy"``)."""
+    # the input, its padded copy and the output of one product, with a temporary each
+    check_budget(2 * 8 * (geom.in_channels * (math.prod(geom.input_shape)
+                                              + math.prod(geom.padded_shape))
+                          + geom.out_channels * math.prod(geom.output_shape)),
+                 "one product's vectors")
     torch = torch_or_none() if use_torch in (None, True) else None
     if torch is not None and geom.ndim <= 3 and w.dtype.kind == "f":
         matvec, rmatvec = _torch_products(torch, w, geom, groups)

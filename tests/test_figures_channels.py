@@ -12,6 +12,7 @@ import convmat
 from convmat import figures
 from convmat.errors import ConvmatError
 
+from .conftest import torch
 from .strategies import geometries
 
 
@@ -68,37 +69,40 @@ def test_matrix_animation_rows_of_the_full_matrix(g):
 ])
 def test_convolution_values_with_channels_are_torchs(ishape, kshape, c_in, c_out, groups,
                                                      tmp_path):
-    import torch
-
+    """The frames' values against the engine's matrix and, when installed, PyTorch."""
     rng = np.random.default_rng(1)
     w = rng.integers(-2, 3, (c_out, c_in // groups, *kshape)).astype(float)
     x = rng.integers(-2, 3, (c_in, *ishape)).astype(float)
     anim = figures.animate_convolution(ishape, kshape, weight=w, x=x, groups=groups,
                                        padding=0)
-    conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d,
-            3: torch.nn.functional.conv3d}[len(ishape)]
-    expected = conv(torch.tensor(x)[None], torch.tensor(w), groups=groups)[0]
-    np.testing.assert_allclose(anim.values, expected.numpy().ravel())
-    assert anim.n_frames == expected.numel()
+    expected = convmat.conv_matrix(w, ishape, groups=groups) @ x.ravel()
+    if torch is not None:
+        conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d,
+                3: torch.nn.functional.conv3d}[len(ishape)]
+        theirs = conv(torch.tensor(x)[None], torch.tensor(w), groups=groups)[0]
+        np.testing.assert_allclose(theirs.numpy().ravel(), expected)
+    np.testing.assert_allclose(anim.values, expected)
+    assert anim.n_frames == expected.size
     for t in range(anim.n_frames):  # every frame draws
         anim.show_frame(t)
     assert figures.save(anim, tmp_path / "a.gif").stat().st_size > 0
     m = figures.animate_matrix(ishape, kshape, weight=w, x=x, groups=groups)
-    np.testing.assert_allclose(m.values, expected.numpy().ravel())
+    np.testing.assert_allclose(m.values, expected)
     assert figures.save(m, tmp_path / "m.gif").stat().st_size > 0
 
 
 def test_transposed_with_channels_and_groups():
-    import torch
-
     w = np.arange(1, 1 + 4 * 1 * 9).reshape(4, 1, 3, 3).astype(float)  # (C_in, C_out/g, k)
     x = np.arange(4 * 9).reshape(4, 3, 3).astype(float)
     anim = figures.animate_matrix((3, 3), (3, 3), weight=w, x=x, groups=2, stride=2,
                                   transposed=True)
-    expected = torch.nn.functional.conv_transpose2d(torch.tensor(x)[None], torch.tensor(w),
-                                                    stride=2, groups=2)[0]
-    np.testing.assert_allclose(anim.values, expected.numpy().ravel())
-    assert anim.n_frames == expected.numel()
+    expected = convmat.conv_transpose_matrix(w, (3, 3), stride=2, groups=2) @ x.ravel()
+    if torch is not None:
+        theirs = torch.nn.functional.conv_transpose2d(torch.tensor(x)[None], torch.tensor(w),
+                                                      stride=2, groups=2)[0]
+        np.testing.assert_allclose(theirs.numpy().ravel(), expected)
+    np.testing.assert_allclose(anim.values, expected)
+    assert anim.n_frames == expected.size
     title = anim.figure.texts[0].get_text()
     assert "channels 4→2" in title and "groups 2" in title
     assert "implicit padding d(k−1)−p = 2" in title
