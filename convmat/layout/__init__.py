@@ -107,13 +107,17 @@ def rules_at(shown: Sequence[int | None], levels: tuple[int, ...]) -> dict[int, 
         return out
     coarsest, finer = levels[0], levels[1:]
     weight = 2 if finer else 1  # a block of the coarsest level ends: double if there are finer
-    for k, (a, b) in enumerate(zip(shown, shown[1:])):
+    for k in range(len(shown) - 1):
+        a, b = shown[k], shown[k + 1]
         if a is None or b is None or b != a + 1:
             continue
         if b % coarsest == 0:
             out[k] = weight
-        elif any(b % size == 0 for size in finer):
-            out[k] = 1
+            continue
+        for size in finer:
+            if b % size == 0:
+                out[k] = 1
+                break
     return out
 
 

@@ -43,6 +43,7 @@ class ByType:
         self.default = default
         self._types: dict[type, Callable] = {}
         self._lazy: dict[tuple[str, str], Callable] = {}
+        self._found: dict[type, Callable] = {}  # handler by exact type, found once
 
     def register(self, cls: type | str, handler: Callable) -> None:
         """Handle objects of ``cls`` (a class or ``"module:Name"``) with ``handler``."""
@@ -51,6 +52,7 @@ class ByType:
             self._lazy[module, name] = handler
         else:
             self._types[cls] = handler
+        self._found.clear()
 
     def _resolve(self) -> None:
         for (module, name), handler in list(self._lazy.items()):
@@ -58,14 +60,20 @@ class ByType:
             if loaded is not None:
                 self._types[getattr(loaded, name)] = handler
                 del self._lazy[module, name]
+                self._found.clear()
 
     def handler(self, obj: object) -> Callable:
         """The handler of ``obj``'s type (its nearest registered base class)."""
         if self._lazy:
             self._resolve()
-        for cls in type(obj).__mro__:
+        kind = type(obj)
+        found = self._found.get(kind)
+        if found is not None:
+            return found
+        for cls in kind.__mro__:
             found = self._types.get(cls)
             if found is not None:
+                self._found[kind] = found
                 return found
         if self.default is None:
             raise ConvmatError(f"{self.what} does not handle a {type(obj).__name__} "
