@@ -556,13 +556,19 @@ def padded_sources(kl: KongLucey) -> Callable[[int], tuple[tuple[int, ...] | Non
         _check_result(kl)
     shape = vector_shapes(kl.geometry)[0]
     channels = kl.in_channels > 1
-    maps = [index_map(i, b, a, kl.padding_mode) for i, (b, a) in
+    maps = [index_map(i, b, a, kl.padding_mode).tolist() for i, (b, a) in
             zip(kl.input_shape, kl.padding)]
+    strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
 
     def source(k: int) -> tuple[tuple[int, ...] | None, bool]:
-        index = [int(v) for v in np.unravel_index(k, shape)]
+        if not 0 <= k < strides[0] * shape[0]:
+            raise IndexError(f"entry {k} of a padded input of {strides[0] * shape[0]}")
+        index = []
+        for stride in strides:  # C-order unravel, in Python ints (one entry at a time)
+            position, k = divmod(k, stride)
+            index.append(position)
         spatial = index[1:] if channels else index
-        found = [int(m[p]) for m, p in zip(maps, spatial)]
+        found = [m[p] for m, p in zip(maps, spatial)]
         if min(found) < 0:
             return None, False
         inside = all(b <= p < b + i for p, (b, _), i in zip(spatial, kl.padding,
