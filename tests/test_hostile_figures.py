@@ -80,3 +80,15 @@ def test_every_picture_function_is_driven():
               if callable(getattr(figures, name)) and not isinstance(getattr(figures, name),
                                                                      type)}
     assert public - set(CALLS) <= {figures.save}
+
+
+@pytest.mark.parametrize("path", [10**5000, None, 3.5, b"", ""],
+                         ids=["huge-int", "none", "float", "bytes", "empty"])
+def test_save_refuses_a_path_that_is_not_a_file_name(path):
+    """A 5,000-digit integer as the path was a bare ValueError (its str() in the message)."""
+    fig = figures.plot_matrix(convmat.conv_matrix(W, (3, 3)))
+    try:
+        with pytest.raises(convmat.ConvmatError, match="path="):
+            figures.save(fig, path)
+    finally:
+        plt.close("all")

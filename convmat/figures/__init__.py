@@ -348,7 +348,8 @@ def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
     ...     out.stat().st_size > 1000
     True
     """
-    with error_context("save", path=path if isinstance(path, str) else str(path)):
+    with error_context("save", path=path if isinstance(path, str) else os.fspath(path)
+                       if isinstance(path, os.PathLike) else path):  # brief() when shown
         mpl = _mpl()
         if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
             raise ConvmatError(f"path={brief(path)} must be a file name (str or path-like) "
