@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import math
 from dataclasses import dataclass, field
 from collections.abc import Callable
@@ -87,6 +88,12 @@ class Kind(abc.ABC):
     def matches(self, module: Any) -> bool:
         """Whether the PyTorch ``module`` is a layer of this kind: an instance of one of
         :attr:`modules`."""
+        return isinstance(module, self._torch_classes)
+
+    @functools.cached_property
+    def _torch_classes(self) -> tuple[Any, ...]:
+        """:attr:`modules` resolved in ``torch.nn``, once (every module of every network is
+        matched against every kind)."""
         import torch.nn as nn
 
         classes: list[Any] = []
@@ -95,7 +102,7 @@ class Kind(abc.ABC):
             for part in path.split("."):
                 found = getattr(found, part)
             classes.append(found)
-        return isinstance(module, tuple(classes))
+        return tuple(classes)
 
     @abc.abstractmethod
     def read_module(self, stage: Stage, module: Any, ndim: int | None) -> None:
