@@ -82,6 +82,18 @@ def test_every_picture_function_is_driven():
     assert public - set(CALLS) <= {figures.save}
 
 
+@pytest.mark.parametrize("dpi", [10**5000, -(10**5000), float("nan"), float("inf"), 2**62 + 1],
+                         ids=["huge", "huge-negative", "nan", "inf", "2^62"])
+def test_save_refuses_a_dpi_out_of_range(dpi, tmp_path):
+    """A 5,000-digit dpi was a bare OverflowError (float() before the range check)."""
+    fig = figures.plot_matrix(convmat.conv_matrix(W, (3, 3)))
+    try:
+        with pytest.raises(convmat.ConvmatError, match="dpi="):
+            figures.save(fig, tmp_path / "a.png", dpi=dpi)
+    finally:
+        plt.close("all")
+
+
 @pytest.mark.parametrize("path", [10**5000, None, 3.5, b"", ""],
                          ids=["huge-int", "none", "float", "bytes", "empty"])
 def test_save_refuses_a_path_that_is_not_a_file_name(path):

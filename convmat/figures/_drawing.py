@@ -78,7 +78,7 @@ def _check_figsize(figsize) -> tuple[float, float]:
     """``figsize`` two positive numbers of inches, at most 100 each."""
     try:
         w, h = (float(v) for v in figsize)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConvmatError(f"figsize={brief(figsize)} must be (width, height) in inches"
                            ) from None
     if not (0 < w <= 100 and 0 < h <= 100):
@@ -109,10 +109,10 @@ def _check_dpi(dpi, fig) -> float:
     if isinstance(dpi, (bool, np.bool_)) or not isinstance(dpi, (int, float, np.integer,
                                                                  np.floating)):
         raise ConvmatError(f"dpi={brief(dpi)} must be a number of dots per inch")
-    dpi = float(dpi)
-    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:  # before float(): a huge int overflows it
         raise ConvmatError(f"dpi={brief(dpi)} must be between {DPI_RANGE[0]} and "
                            f"{DPI_RANGE[1]} (default {_DPI})")
+    dpi = float(dpi)
     w, h = fig.get_size_inches()
     check_budget(int(4 * 3 * w * h * dpi * dpi), f"a {w:.1f} x {h:.1f} in canvas at "
                  f"dpi={dpi:g}", advice="Save at a lower dpi. ")
