@@ -446,6 +446,11 @@ CALLS = {
     layout.padded_sources: dict(kl=KL),
     layout.summary_cells: dict(s=convmat.summary("conv 2 3", (6,)), times="x", le="<="),
     latex.summary_latex: dict(s=convmat.summary("conv 2 3", (6,)), standalone=False),
+    latex.tikz: dict(picture=layout.Picture(
+        "sliding", 2, 1, {"input": "CFE7F5", "edge": "0072B2", "text": "1A1A1A"},
+        {"input": layout.CellStyle("input", "edge", label="input")},
+        cells=(layout.Cells("input", ((0, 0), (1, 0)), ("3", "x_1$")),),
+        frames=(layout.Frame(), layout.Frame())), standalone=True, beamer=False),
 }
 
 

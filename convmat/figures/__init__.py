@@ -32,15 +32,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 
 from ._animation import (
     _convolution_animation,
+    _entry_taps,
     _matrix_animation,
     _parent,
     _save_gif,
+    _save_pages,
 )
 from ._drawing import (
     _check_fontsize,
@@ -59,6 +62,7 @@ from ._drawing import (
 from ._connectivity import plot_connectivity
 from ._kong_lucey import plot_kong_lucey
 from ._planes import scene
+from ._scenes import matrix_picture, matrix_plot_picture, sliding_picture
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
 from ._windows import SlidingWindows, Window, _windows, sliding_windows  # noqa: F401
 from ..errors import ConvmatError, brief, error_context
@@ -160,8 +164,10 @@ def animate_convolution(
         fontsize = _check_fontsize(fontsize)
         sc = scene("animate_convolution", input_shape, kernel_shape, stride, padding,
                    dilation, transposed, output_padding, x, weight, groups, padding_mode)
-        return _convolution_animation(sc, _describe(sc, stride, padding, dilation,
-                                                    output_padding), figsize, fontsize)
+        title = _describe(sc, stride, padding, dilation, output_padding)
+        anim = _convolution_animation(sc, title, figsize, fontsize)
+        anim.picture_layout = partial(sliding_picture, sc, anim.values, title)
+        return anim
 
 
 def animate_matrix(
@@ -225,9 +231,10 @@ def animate_matrix(
                    transposed, output_padding, x, weight, groups, padding_mode)
         a = sc.matrix()
         y = a @ sc.x.ravel() if sc.x is not None else None
-        anim = _matrix_animation(sc, a, y, _describe(sc, stride, padding, dilation,
-                                                     output_padding), figsize, fontsize)
+        title = _describe(sc, stride, padding, dilation, output_padding)
+        anim = _matrix_animation(sc, a, y, title, figsize, fontsize)
         anim.matrix = a
+        anim.picture_layout = partial(matrix_picture, sc, a, y, title, _entry_taps)
         return anim
 
 
@@ -303,6 +310,10 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
         _mpl()
         fig = _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels,
                            bands, ax, highlight_row)
+        if ax is None:
+            fig.picture_layout = partial(
+                matrix_plot_picture, rows, cols, values, tuple(shape), symbolic, row_levels,
+                col_levels, bands, highlight_row, fig.axes[0].get_title())
         drawn = fig.axes[0] if ax is None else ax
         if figsize is not None and ax is None:
             fig.set_size_inches(*_check_figsize(figsize))
@@ -320,20 +331,34 @@ _FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
-         dpi: float | None = None) -> Path:
-    """Write a figure (PNG, PDF, SVG) or an animation (GIF; MP4 when ffmpeg is installed).
+         dpi: float | None = None, standalone: bool | None = None,
+         beamer: bool | None = None) -> Path:
+    r"""Write a figure (PNG, PDF, SVG), an animation (GIF; MP4 when ffmpeg is installed; a
+    PDF with one page per frame) or either as TikZ (``.tex``).
 
     Parameters
     ----------
     obj : matplotlib Figure or Animation
         A result of this module (an ``Axes`` saves its figure).
     path : str or path-like
-        The format is taken from the suffix.
+        The format is taken from the suffix. An animation saved as ``.pdf`` has one page
+        per frame (``\includegraphics[page=t]{x.pdf}``, or
+        ``\animategraphics[controls]{1.5}{x}{}{}`` of the LaTeX ``animate`` package), its
+        numbers embedded as text. ``.tex`` writes readable TikZ
+        (:func:`convmat.latex.tikz`) of the sliding-kernel, matrix-equivalence and
+        superposition animations (one channel, 1-D or 2-D) and of :func:`plot_matrix`.
     fps : float, optional
-        Frames per second of an animation (default 1.5: each output position shows for
-        two thirds of a second).
+        Frames per second of an animation saved as GIF or MP4 (default 1.5: each output
+        position shows for two thirds of a second).
     dpi : float, optional
-        Resolution (default 100: the figures are sized to be legible at that).
+        Resolution (default 100: the figures are sized to be legible at that); not for
+        ``.tex``.
+    standalone : bool, optional
+        ``.tex`` only: a complete document that compiles with ``pdflatex`` (default), or
+        the ``tikzpicture``\ s alone for ``\input`` (``False``).
+    beamer : bool, optional
+        ``.tex`` only: one beamer frame with one ``\only<t>`` overlay per frame (default
+        ``False``).
 
     Returns
     -------
@@ -353,18 +378,34 @@ def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
         mpl = _mpl()
         if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
             raise ConvmatError(f"path={brief(path)} must be a file name (str or path-like) "
-                               f"ending in .png, .pdf, .svg, .gif or .mp4")
+                               f"ending in .png, .pdf, .svg, .tex, .gif or .mp4")
         path = Path(path)
         suffix = path.suffix.lower()
-        canvas = getattr(obj, "_fig", None) if isinstance(obj, mpl.animation.Animation) \
+        animation = isinstance(obj, mpl.animation.Animation)
+        if suffix == ".tex":
+            return _save_tex(obj, path, fps, dpi, standalone, beamer)
+        for name, value in (("standalone", standalone), ("beamer", beamer)):
+            if value is not None:
+                raise ConvmatError(f"{name}={brief(value)} applies to TikZ only (a path "
+                                   f"ending in .tex), not to {suffix or 'this path'}")
+        if fps is not None and not (animation and suffix in (".gif", ".mp4")):
+            raise ConvmatError(f"fps={brief(fps)} applies to an animation saved as .gif or "
+                               f".mp4, not to {'an animation' if animation else 'a figure'}"
+                               f" saved as {suffix or '(no suffix)'}")
+        canvas = getattr(obj, "_fig", None) if animation \
             else obj if isinstance(obj, mpl.figure.Figure) else getattr(obj, "figure", None)
         if isinstance(canvas, mpl.figure.Figure):
             dpi = _check_dpi(_DPI if dpi is None else dpi, canvas)
-        if isinstance(obj, mpl.animation.Animation):
+        if animation:
             fps = 1.5 if fps is None else fps
             if not (isinstance(fps, (int, float)) and 0 < fps <= 100):
                 raise ConvmatError(f"fps={brief(fps)} must be a number in (0, 100]")
-            if suffix == ".gif" and callable(getattr(obj, "show_frame", None)):
+            paged = callable(getattr(obj, "show_frame", None))
+            if suffix == ".pdf" and paged:
+                _parent(path)
+                _save_pages(obj, path, dpi)
+                return path
+            if suffix == ".gif" and paged:
                 _parent(path)
                 _save_gif(obj, path, fps, dpi)
                 return path
@@ -377,7 +418,8 @@ def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
                 writer = mpl.animation.FFMpegWriter(fps=fps)
             else:
                 raise ConvmatError(f"path suffix {suffix or '(none)'!r}: an animation is "
-                                   f"saved as .gif or .mp4")
+                                   f"saved as .gif or .mp4, as .pdf (one page per frame) "
+                                   f"or as .tex (TikZ)")
             _parent(path)
             obj.save(str(path), writer=writer, dpi=dpi)
             return path
@@ -387,8 +429,32 @@ def save(obj: Any, path: str | os.PathLike[str], *, fps: float | None = None,
                                f"Animation")
         if suffix not in _FIGURE_SUFFIXES:
             raise ConvmatError(f"path suffix {suffix or '(none)'!r}: a figure is saved as "
-                               f"{', '.join(_FIGURE_SUFFIXES)}")
+                               f"{', '.join(_FIGURE_SUFFIXES)} or .tex")
         _parent(path)
         fig.savefig(str(path), dpi=dpi, facecolor="white")
         return path
 
+
+#: what .tex supports (the message of a refusal)
+_TIKZ_PICTURES = ("animate_convolution, animate_matrix and animate_superposition (one "
+                  "channel, 1-D or 2-D) and plot_matrix (drawn in its own figure)")
+
+
+def _save_tex(obj: Any, path: Path, fps: Any, dpi: Any, standalone: Any, beamer: Any
+              ) -> Path:
+    """TikZ of a picture that carries its format-neutral record (``picture_layout``)."""
+    from ..latex import tikz
+
+    for name, value in (("fps", fps), ("dpi", dpi)):
+        if value is not None:
+            raise ConvmatError(f"{name}={brief(value)} does not apply to TikZ (.tex): it is "
+                               f"vector graphics with no frame rate")
+    make = getattr(obj, "picture_layout", None)
+    if not callable(make):
+        raise ConvmatError(f"obj={type(obj).__name__} cannot be saved as TikZ (.tex); "
+                           f"supported: {_TIKZ_PICTURES}; save it as .pdf or .png")
+    tex = tikz(make(), standalone=True if standalone is None else standalone,
+               beamer=False if beamer is None else beamer)
+    _parent(path)
+    path.write_text(tex, encoding="utf-8")
+    return path

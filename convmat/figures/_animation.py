@@ -515,3 +515,19 @@ def _save_gif(anim, path: Path, fps: float, dpi: float | None) -> None:
     images[0].save(path, save_all=True, append_images=images[1:], loop=0,
                    duration=max(int(round(1000 / fps)), 20), optimize=False, disposal=1,
                    transparency=255)
+
+
+def _save_pages(anim, path: Path, dpi: float | None) -> None:
+    """A multi-page PDF, one page per frame (for ``\\includegraphics[page=t]`` and the
+    ``animate`` package), text embedded as text (TrueType) so the values can be searched
+    and copied; the animation is left on its first frame."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    fig = anim._fig
+    with matplotlib.rc_context({"pdf.fonttype": 42, "pdf.compression": 6}), \
+            PdfPages(str(path), metadata={"Creator": "convmat"}) as pdf:
+        for t in range(anim.n_frames):
+            anim.show_frame(t)
+            pdf.savefig(fig, dpi=dpi, facecolor="white")
+    anim.show_frame(0)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._scenes import superposition_picture
 from ._drawing import (
     _check_fontsize,
     _check_figsize,
@@ -298,6 +300,8 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
         anim.sums = sums.reshape((len(sums), *shape))
         per = math.prod(st.input_shape)
         anim.stamps = [st.stamp(m % per) for m in range(anim.n_frames)]
+        anim.picture_layout = partial(superposition_picture, st, xa, w, groups, sums,
+                                      _title(st, c_in, c_out, groups), _outputs)
         return anim
 
 

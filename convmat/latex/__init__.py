@@ -51,6 +51,7 @@ from ..striding import KongLucey
 from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
 from ._pages import beamer_document, beamer_frame, document
 from ._tables import summary_latex
+from ._tikz import tikz_picture
 from ._writer import Style, check_limit, check_part_free, style, write_kong_lucey, write_matrix
 
 # names this module has always exposed, kept importable from here
@@ -70,7 +71,7 @@ from ._cells import (  # noqa: E402, F401
 from ._writer import own_base  # noqa: E402, F401
 
 __all__ = ["WRITERS", "beamer_document", "block_sizes", "document", "equations_to_latex",
-           "summary_latex", "to_latex"]
+           "summary_latex", "tikz", "to_latex"]
 
 #: the LaTeX of each choice, by name (kept under the names this module always exposed)
 ENVIRONMENTS, ZERO_STYLES, HIGHLIGHTS = DELIMITERS, ZERO_TEXT, HIGHLIGHT_MACROS
@@ -315,6 +316,50 @@ def to_latex(
 _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
             "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "spacing",
             "grid", "overlay", "standalone")
+
+
+def tikz(picture: Any, *, standalone: bool = True, beamer: bool = False) -> str:
+    r"""Readable TikZ of a picture: a ``tikzpicture`` of cells, values and labels.
+
+    Parameters
+    ----------
+    picture : convmat.layout.Picture
+        What a picture of :mod:`convmat.figures` shows, format-neutral (its
+        ``picture_layout()``); :func:`convmat.figures.save` with a ``.tex`` path calls this.
+    standalone : bool
+        A complete document (``article``, pages cut to the picture with pdfTeX's page
+        size; one page per frame of an animation) that compiles with ``pdflatex`` and the
+        ``tikz`` package only. ``False``: the colours, the styles and the ``tikzpicture``
+        environments alone, one per frame, for ``\input`` (load ``tikz`` in the preamble).
+    beamer : bool
+        One beamer frame holding one ``tikzpicture`` whose frame-dependent part is
+        ``\only<t>{...}`` for every frame ``t = 1, 2, ...`` (a whole beamer document when
+        ``standalone``; the frame alone otherwise), sized to fit the frame.
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    One unit is one cell (``x`` to the right, ``y`` down); a cell is
+    ``
+ode[cm-<role>] at (x + 1/2, y + 1/2) {value};`` with one style per role (input,
+    padding, kernel, output, ...) and every colour named once (``\definecolor``). The cell
+    size is at most 0.6 cm and shrinks to fit a page (17 × 23 cm) or a beamer frame.
+
+    Examples
+    --------
+    >>> from convmat.layout import Cells, CellStyle, Picture
+    >>> pic = Picture("sliding", 2, 1, {"input": "CFE7F5", "edge": "0072B2",
+    ...               "text": "1A1A1A", "grid": "505050"}, {"input": CellStyle("input", "edge")},
+    ...               cells=(Cells("input", ((0, 0), (1, 0)), ("3", "4")),))
+    >>> tex = tikz(pic, standalone=False)
+    >>> print(tex.splitlines()[-2])
+    \node[cm-input] at (1.5,0.5) {4};
+    """
+    with error_context("tikz", picture=type(picture).__name__):
+        return tikz_picture(picture, standalone=standalone, beamer=beamer)
 
 
 def equations_to_latex(equations: Any, *,  # sympy.Eq(s), or anything with .sums()

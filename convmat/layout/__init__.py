@@ -48,10 +48,12 @@ from ..geometry import ConvGeometry, vector_shapes
 from ..striding import KongLucey
 from ._reading import ByType, Entries
 from ._reading import stored as _stored
+from ._pictures import CellStyle, Cells, Frame, Label, Picture, Rect, Segment
 from ._tables import summary_cells
 
 __all__ = [
-    "MAX_CELLS", "Axis", "ByType", "Entries", "Highlights", "KongLuceyLayout", "MatrixLayout",
+    "MAX_CELLS", "Axis", "ByType", "CellStyle", "Cells", "Entries", "Frame", "Highlights",
+    "KongLuceyLayout", "Label", "MatrixLayout", "Picture", "Rect", "Segment",
     "block_levels", "block_sizes", "check_limit", "elide", "grid_axes", "highlights",
     "kong_lucey_layout", "levels_of", "matrix_layout", "matrix_origin", "padded_sources",
     "rules_at", "segments", "summary_cells",

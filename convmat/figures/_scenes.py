@@ -1,0 +1,461 @@
+"""The pictures as format-neutral records (:class:`convmat.layout.Picture`): the cells, their
+roles, values, labels and frames of the sliding, matrix, superposition and matrix-plot
+pictures, computed from the same windows (:mod:`._windows`), cell kinds, matrices and
+values as the matplotlib drawing. The TikZ writer (:func:`convmat.latex.tikz`) spells them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._drawing import (
+    CELL_STYLES,
+    COLORS,
+    PHASE_COLORS,
+    TAP_CMAP,
+    _cell_kinds,
+    _copy_label,
+    _fmt,
+    _ink,
+    _levels,
+    _tap_colors,
+)
+from ..errors import ConvmatError
+from ..layout import Cells, CellStyle, Frame, Label, Picture, Rect, Segment
+
+#: the English names the records use (h1's catalogue replaces them per language)
+NAMES = {"input": "input", "kernel": "kernel", "output": "output",
+         "x": "x (input, flattened)", "y": "y", "stamp": "stamp", "sum": "output (sum)",
+         "cropped": "cropped by padding", "output-padding": "output padding"}
+
+_LINES = {"-": "solid", "--": "dashed", ":": "dotted"}
+
+
+def _hex(color: Any) -> str:
+    import matplotlib.colors
+
+    return matplotlib.colors.to_hex(color, keep_alpha=False)[1:].upper()
+
+
+def _palette() -> dict[str, str]:
+    return {name: _hex(value) for name, value in COLORS.items()}
+
+
+def _styles(names: dict[str, str]) -> dict[str, CellStyle]:
+    """The roles of every sliding picture (the cell kinds of ``CELL_STYLES``, the kernel,
+    the output cells)."""
+    styles = {}
+    for role, (label, face, edge, line, hatch) in CELL_STYLES.items():
+        fill = next((k for k, v in COLORS.items() if v == face), None)
+        styles[role] = CellStyle(fill or f"face-{role}", next(
+            k for k, v in COLORS.items() if v == edge), _LINES[line], 0.6, 1.0, bool(hatch),
+            names.get(role, label))
+    styles["kernel"] = CellStyle("kernel", "kernel", "solid", 1.6, 0.45, False,
+                                 names["kernel"])
+    styles["pending"] = CellStyle("pending", "grid", "solid", 0.5)
+    styles["done"] = CellStyle("output_light", "grid", "solid", 0.5, label=names["output"])
+    styles["current"] = CellStyle("output", "grid", "solid", 1.4)
+    styles["entry"] = CellStyle(None, "white", "solid", 0.3)
+    styles["lit"] = CellStyle(None, "kernel", "solid", 1.6)
+    styles["x-lit"] = CellStyle("kernel", "input_edge", "solid", 0.5)
+    styles["swatch"] = CellStyle(None, "white", "solid", 0.3)
+    return styles
+
+
+def _colors(styles: dict[str, CellStyle]) -> dict[str, str]:
+    colors = _palette()
+    colors["white"] = "FFFFFF"
+    for role, (_, face, _, _, _) in CELL_STYLES.items():
+        if styles[role].fill == f"face-{role}":
+            colors[f"face-{role}"] = _hex(face)
+    return colors
+
+
+def _tap_palette(colors: dict[str, str], n_taps: int) -> list[str]:
+    names = []
+    for j, rgba in enumerate(_tap_colors(n_taps)):
+        colors[f"tap{j}"] = _hex(rgba)
+        names.append(f"tap{j}")
+    return names
+
+
+# ------------------------------------------------------------------ the sliding panel
+
+
+def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
+             ) -> tuple[list[Cells], list[Label], list[list[Any]], tuple[float, float], list]:
+    """The sliding panel at offset ``(ox, oy)``: still cells, still labels, per frame
+    ``[cells, labels, segments]``, (height, width) and the roles drawn."""
+    win = sc.win
+    if sc.layered:
+        raise ConvmatError("TikZ draws the sliding pictures of one channel in 1-D or 2-D; "
+                           "this picture has channels or is 3-D (save it as .pdf, .gif or "
+                           ".png)")
+    n = win.ndim
+    grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
+    pads = win.padding if n == 2 else ((0, 0), win.padding[0])
+    out = win.output_shape if n == 2 else (1, win.output_shape[0])
+    lo = np.array([-b for b, _ in pads])
+    hi = np.array([g + a for g, (_, a) in zip(grid, pads)])
+    extent = hi - lo
+    if n == 2:
+        out0 = np.array([(extent[0] - out[0]) / 2.0, extent[1] + 1.6])
+        span = (max(extent[0], out[0]), extent[1] + 1.6 + out[1])
+    else:
+        out0 = np.array([extent[0] + 1.4, (extent[1] - out[1]) / 2.0])
+        span = (extent[0] + 1.4 + out[0], max(extent[1], out[1]))
+    rr, cc = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
+    nd = np.stack([rr.ravel(), cc.ravel()], -1) if n == 2 else cc.ravel()[:, None]
+    kinds = _cell_kinds(win, nd)
+    spacing = win.input_stride if n == 2 else (1, win.input_stride[0])
+    x = sc.x
+    xg = None if x is None else np.asarray(x).reshape(win.input_shape if n == 2 else (1, -1))
+    src = win.source_of(nd) if win.padding_mode != "zeros" else None
+    texts: dict[tuple[int, int], str] = {}  # what each grid cell shows, by (x, y)
+    cells = []
+    for role, mask in kinds.items():
+        xy, labels = [], []
+        for k in np.flatnonzero(mask):
+            r_, c_ = int(rr.ravel()[k]), int(cc.ravel()[k])
+            key = (c_ - int(lo[1]), r_ - int(lo[0]))
+            text = ""
+            if role == "input" and xg is not None:
+                text = _fmt(xg[r_ // spacing[0], c_ // spacing[1]])
+            elif src is not None and src[k] >= 0:
+                text = _copy_label(win, int(src[k]), x)
+            elif xg is not None:
+                text = "0"
+            texts[key] = text
+            xy.append((key[0] + ox, key[1] + oy))
+            labels.append(text)
+        cells.append(Cells(role, tuple(xy), tuple(labels) if any(labels) else None))
+    # output grid, pending
+    orr, occ = np.meshgrid(np.arange(out[0]), np.arange(out[1]), indexing="ij")
+    out_xy = [(float(c + out0[1] + ox), float(r + out0[0] + oy))
+              for r, c in zip(orr.ravel(), occ.ravel())]
+    cells.append(Cells("pending", tuple(out_xy)))
+    ys = None if y is None else [_fmt(v) for v in np.asarray(y).ravel()]
+    w = sc.weight
+    wflat = None if w is None else np.asarray(w).ravel()
+    frames = []
+    for t in range(len(win)):
+        pos = win.positions[t]
+        corners = (np.stack([pos[:, 0] - lo[1], np.zeros(len(pos)) - lo[0]], -1) if n == 1
+                   else np.stack([pos[:, 1] - lo[1], pos[:, 0] - lo[0]], -1))
+        keys = [tuple(map(int, c)) for c in corners]
+        kxy = tuple((k[0] + ox, k[1] + oy) for k in keys)
+        under = tuple(texts.get(k, "") for k in keys)
+        f_cells = [Cells("kernel", kxy, under if any(under) else None)]
+        if taps is not None:
+            f_cells.append(Cells("swatch", tuple((a + 0.07, b + 0.07) for a, b in kxy),
+                                 fills=tuple((taps[j], 1.0) for j in win.taps), size=0.26))
+        f_labels = []
+        if wflat is not None:
+            f_labels = [Label(a + 0.97, b + 0.97, "×" + _fmt(wflat[j]), "south east", 0.62,
+                              "weight", "kernel_ink") for (a, b), j in zip(kxy, win.taps)]
+        if t:
+            f_cells.append(Cells("done", tuple(out_xy[:t]),
+                                 tuple(ys[:t]) if ys is not None else None))
+        f_cells.append(Cells("current", (out_xy[t],), (ys[t],) if ys is not None else None,
+                             inks=("white",)))
+        centre = corners.mean(axis=0) + 0.5
+        target = np.array(out_xy[t]) + 0.5
+        if n == 2:
+            start = (extent[1] + ox, float(np.clip(centre[1], 0.5, extent[0] - 0.5)) + oy)
+            end = (out0[1] + ox, float(target[1]))
+        else:
+            start = (float(np.clip(centre[0], 0.5, extent[1] - 0.5)) + ox, extent[0] + oy)
+            end = (float(target[0]), out0[0] + oy)
+        seg = Segment(float(start[0]), float(start[1]), float(end[0]), float(end[1]),
+                      "kernel", 1.4)
+        frames.append([f_cells, f_labels, [seg]])
+    return cells, [], frames, (float(span[0]), float(span[1])), [*kinds, "kernel", "done"]
+
+
+def sliding_picture(sc: Any, y: Any, title: str, names: dict[str, str] | None = None
+                    ) -> Picture:
+    """The sliding-kernel animation (A1) as a record."""
+    names = {**NAMES, **(names or {})}
+    styles = _styles(names)
+    colors = _colors(styles)
+    colors["kernel_ink"] = "6B3300"
+    cells, labels, frames, (h, w), roles = _sliding(sc, y, 0.0, 0.0, None)
+    return Picture("sliding", w, h, colors, styles, tuple(cells), tuple(labels),
+                   frames=tuple(Frame(tuple(c), tuple(lb), tuple(s)) for c, lb, s in frames),
+                   title=title, legend=tuple(roles))
+
+
+# ------------------------------------------------------------------ the matrix picture
+
+
+def _rules(x0: float, y0: float, m: int, n: int, row_levels, col_levels) -> list[Segment]:
+    """Rules after every block, the coarsest thicker when there are finer levels (as the
+    matplotlib drawing's ``_block_rules``)."""
+    segs = []
+    for levels, along in ((row_levels, "rows"), (col_levels, "cols")):
+        total = m if along == "rows" else n
+        for rank, size in enumerate(levels):
+            cuts = np.arange(size, total, size)
+            width = 1.6 if rank == 0 and len(levels) > 1 else 0.6
+            if rank > 0:
+                cuts = cuts[cuts % levels[0] != 0]
+            for c in cuts.tolist():
+                segs.append(Segment(x0, y0 + c, x0 + n, y0 + c, "grid", width) if along ==
+                            "rows" else Segment(x0 + c, y0, x0 + c, y0 + m, "grid", width))
+    return segs
+
+
+def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
+                   names: dict[str, str] | None = None) -> Picture:
+    """The matrix-equivalence animation (A2) as a record: the sliding panel and ``y = A x``
+    with row ``t`` of ``A``, the entries of ``x`` it reads and ``y[t]`` in frame ``t``."""
+    import scipy.sparse as sp
+
+    names = {**NAMES, **(names or {})}
+    styles = _styles(names)
+    colors = _colors(styles)
+    colors["kernel_ink"] = "6B3300"
+    win, x = sc.win, sc.x
+    m, n = a.shape
+    taps = _tap_palette(colors, win.taps.size)
+    coo = sp.coo_array(a)
+    entry_tap = entry_taps(win, coo.row, coo.col)
+    # the sliding panel's size first (its cells are placed once the arrangement is known)
+    _, _, _, (ph, pw), _ = _sliding(sc, y, 0.0, 0.0, taps)
+    mat_w, mat_h = n + 2.6, m + 4.6
+    stacked = mat_w > 2.2 * pw
+    if stacked:
+        sx, sy = max((mat_w - pw) / 2, 0.0), 0.0
+        mx, my = 0.0, ph + 1.0
+        width, height = max(mat_w, pw), ph + 1.0 + mat_h
+    else:
+        sx, sy = 0.0, max((mat_h - ph) / 2, 0.0)
+        mx, my = pw + 1.5, 0.0
+        width, height = pw + 1.5 + mat_w, max(ph, mat_h)
+    cells, labels, frames, _, roles = _sliding(sc, y, sx, sy, taps)
+    x0, y0, x_row, y_col = mx + 2.6, my + 2.4, my + 1.0, mx + 1.2
+    inks = ["white" if _ink(c) == "#ffffff" else "text" for c in _tap_colors(len(taps))]
+    cells.append(Cells("entry", tuple((float(c + x0), float(r + y0)) for r, c in
+                                      zip(coo.row, coo.col)),
+                       tuple(_fmt(v) for v in coo.data),
+                       tuple((taps[j], 1.0) for j in entry_tap),
+                       tuple(inks[j] for j in entry_tap)))
+    xs = None if x is None else [_fmt(v) for v in np.asarray(x).ravel()]
+    cells.append(Cells("input", tuple((x0 + c, x_row) for c in range(n)),
+                       tuple(xs) if xs is not None else None))
+    cells.append(Cells("pending", tuple((y_col, y0 + r) for r in range(m))))
+    segments = _rules(x0, y0, m, n, _levels(win.output_shape, sc.c_out),
+                      _levels(win.input_shape, sc.c_in))
+    rects = [Rect(x0, y0, n, m, None, "grid", 0.8)]
+    name = "A^{\\top}" if win.transposed else "A"
+    labels += [Label(x0 + n / 2, x_row - 0.15, names["x"], "south", 1.1),
+               Label(mx + 0.5, y0 + m / 2, "y", "center", 1.2, math=True),
+               Label(x0 + n / 2, y0 + m + 0.3, f"${name}$: {m} × {n}   "
+                     f"$(y = {name}\\,x)$", "north", 1.1)]
+    ys = None if y is None else [_fmt(v) for v in np.asarray(y).ravel()]
+    csr = sp.csr_array(a)
+    out_frames = []
+    for t, (f_cells, f_labels, f_segs) in enumerate(frames):
+        cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]].tolist()
+        f_cells = list(f_cells)
+        f_cells.append(Cells("x-lit", tuple((x0 + c, x_row) for c in cols),
+                             tuple(xs[c] for c in cols) if xs is not None else None))
+        f_cells.append(Cells("lit", tuple((x0 + c, y0 + t) for c in cols)))
+        if t:
+            f_cells.append(Cells("done", tuple((y_col, y0 + r) for r in range(t)),
+                                 tuple(ys[:t]) if ys is not None else None))
+        f_cells.append(Cells("current", ((y_col, y0 + t),),
+                             (ys[t],) if ys is not None else None, inks=("white",)))
+        out_frames.append(Frame(tuple(f_cells), tuple(f_labels), tuple(f_segs),
+                                (Rect(x0, y0 + t, n, 1, None, "kernel", 1.2),)))
+    return Picture("matrix", width, height, colors, styles, tuple(cells), tuple(labels),
+                   tuple(segments), tuple(rects), tuple(out_frames), title,
+                   (*roles[:-2], "kernel", "done"))
+
+
+# ------------------------------------------------------------------ plot_matrix
+
+
+def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int],
+                        symbolic: bool, row_levels: Any, col_levels: Any, bands: Any,
+                        highlight_row: int | None, title: str) -> Picture:
+    """A matrix (:func:`convmat.figures.plot_matrix`) as a record: its stored entries
+    coloured by value (by symbol when symbolic), block rules, phase bands, one row
+    outlined."""
+    import matplotlib
+
+    m, n = shape
+    colors = _palette()
+    colors["white"] = "FFFFFF"
+    styles = {"entry": CellStyle(None, "white", "solid", 0.3),
+              "lit": CellStyle(None, "kernel", "solid", 1.6)}
+    if symbolic:
+        import sympy
+
+        distinct = sorted(set(values), key=sympy.default_sort_key)
+        index = {v: k for k, v in enumerate(distinct)}
+        rgba = _tap_colors(len(distinct))
+        keys = [index[v] for v in values]
+        texts = [sympy.latex(v) for v in values]
+    else:
+        values = np.asarray(values)
+        distinct = np.unique(values) if values.size else np.array([])
+        lo_v, hi_v = (float(distinct.min()), float(distinct.max())) if distinct.size else (0, 0)
+        norm = ((distinct - lo_v) / (hi_v - lo_v) * 0.92 if hi_v > lo_v
+                else np.full(distinct.size, 0.45))
+        rgba = matplotlib.colormaps[TAP_CMAP](norm) if distinct.size else []
+        keys = np.searchsorted(distinct, values).tolist() if values.size else []
+        texts = [_fmt(v) for v in values]
+    names = []
+    for k, c in enumerate(rgba):
+        colors[f"value{k}"] = _hex(c)
+        names.append(f"value{k}")
+    inks = ["white" if _ink(c) == "#ffffff" else "text" for c in rgba]
+    top = 1.0 if bands else 0.0
+    cells = (Cells("entry", tuple((float(c), float(r) + top) for r, c in zip(rows, cols)),
+                   tuple(texts), tuple((names[k], 1.0) for k in keys),
+                   tuple(inks[k] for k in keys), math=symbolic),)
+    rects = []
+    labels = []
+    if bands:
+        start = 0
+        for r, w in enumerate(bands[0]):
+            colors[f"phase{r}"] = _hex(PHASE_COLORS[r % len(PHASE_COLORS)])
+            rects.append(Rect(start, top, w, m, f"phase{r}", None))
+            labels.append(Label(start + w / 2, top - 0.1, f"T_{{{r}}}", "south", 1.0,
+                                math=True))
+            start += w
+    rects.append(Rect(0, top, n, m, None, "grid", 0.8))
+    segments = _rules(0, top, m, n, row_levels, col_levels)
+    if bands:
+        start = 0
+        for w in bands[0][:-1]:
+            start += w
+            segments.append(Segment(start, top, start, top + m, "grid", 1.6))
+    if highlight_row is not None:
+        mask = np.asarray(rows) == highlight_row
+        rects.append(Rect(0, top + highlight_row, n, 1, None, "kernel", 1.2))
+        cells += (Cells("lit", tuple((float(c), top + highlight_row)
+                                     for c in np.asarray(cols)[mask])),)
+    return Picture("plot_matrix", float(n), m + top, colors, styles, cells, tuple(labels),
+                   tuple(segments), tuple(rects), (), title)
+
+
+# ------------------------------------------------------------------ superposition
+
+
+def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
+                          sums: np.ndarray, title: str, outputs: Any,
+                          names: dict[str, str] | None = None) -> Picture:
+    """The superposition animation as a record: input planes, the output canvas, and per
+    frame the stamp of input entry ``t`` and the running sum."""
+    names = {**NAMES, **(names or {})}
+    colors = _palette()
+    colors.update(white="FFFFFF", stamp_ink="8A5A00")
+    styles = {
+        "input": CellStyle("input", "input_edge", label=names["input"]),
+        "stamp": CellStyle("kernel", "kernel", "solid", 1.6, 0.25, label=names["stamp"]),
+        "sum": CellStyle("white", "grid", label=names["sum"]),
+        "cropped": CellStyle("padding", "padding_edge", "dashed", label=names["cropped"]),
+        "output-padding": CellStyle(None, "output", "dotted", 1.0,
+                                    label=names["output-padding"]),
+        "current": CellStyle(None, "kernel", "solid", 1.8),
+    }
+    c_in, c_out = w.shape[0], w.shape[1] * groups
+    per_out = c_out // groups
+    two = (lambda s: tuple(s)) if st.ndim == 2 else (lambda s: (1, s[0]))
+    ishape, oshape = two(st.input_shape), two(st.output_shape)
+    reach = st.reach if st.ndim == 2 else ((0, 0), st.reach[0])
+    lo = np.array([min(0, r0) for r0, _ in reach])
+    hi = np.array([max(o, r1 + 1) for o, (_, r1) in zip(oshape, reach)])
+    canvas = hi - lo
+    pgap, gap = 0.8, (1.6 if max(c_in, c_out) == 1 else 2.6)
+    left = 1.6 if c_in > 1 or c_out > 1 else 0.0
+    in_h = c_in * (ishape[0] + pgap) - pgap
+    out_h = c_out * (canvas[0] + pgap) - pgap
+    span_h = max(in_h, out_h)
+    top = 1.4
+    in0 = [((span_h - in_h) / 2 + c * (ishape[0] + pgap) + top, left) for c in range(c_in)]
+    out0 = [((span_h - out_h) / 2 + o * (canvas[0] + pgap) - lo[0] + top,
+             left + ishape[1] + gap - lo[1]) for o in range(c_out)]
+    rr, cc = np.indices(ishape).reshape(2, -1)
+    cells = [Cells("input", tuple((float(c + o[1]), float(r + o[0])) for o in in0
+                                  for r, c in zip(rr, cc)),
+                   tuple(_fmt(v) for c in range(c_in) for v in xa[c].ravel()))]
+    gr, gc = np.indices(tuple(canvas)).reshape(2, -1) + lo[:, None]
+    inside = (gr >= 0) & (gr < oshape[0]) & (gc >= 0) & (gc < oshape[1])
+    reached = ((gr >= reach[0][0]) & (gr <= reach[0][1]) & (gc >= reach[1][0])
+               & (gc <= reach[1][1]))
+    cropped = ~inside & reached
+    roles = ["input", "stamp", "sum"]
+    if cropped.any():
+        cells.append(Cells("cropped", tuple((float(c + o[1]), float(r + o[0])) for o in out0
+                                            for r, c in zip(gr[cropped], gc[cropped]))))
+        roles.append("cropped")
+    orr, occ = np.indices(oshape).reshape(2, -1)
+    out_xy = [(float(c + o[1]), float(r + o[0])) for o in out0 for r, c in zip(orr, occ)]
+    cells.append(Cells("sum", tuple(out_xy)))
+    extra = ~(((orr >= reach[0][0]) & (orr <= reach[0][1])) & ((occ >= reach[1][0])
+                                                               & (occ <= reach[1][1])))
+    if extra.any():
+        cells.append(Cells("output-padding", tuple((float(c + o[1]), float(r + o[0]))
+                                                   for o in out0
+                                                   for r, c in zip(orr[extra], occ[extra]))))
+        roles.append("output-padding")
+    labels = [Label(in0[0][1] + ishape[1] / 2, top - 0.2, names["input"] + " $x$", "south",
+                    1.15),
+              Label(out0[0][1] + lo[1], top - 0.2, names["sum"], "south west", 1.15)]
+    if c_in > 1 or c_out > 1:
+        labels += [Label(o[1] - 0.25, o[0] + ishape[0] / 2, f"in {k}", "east")
+                   for k, o in enumerate(in0)]
+        labels += [Label(o[1] + lo[1] - 0.25, o[0] + lo[0] + canvas[0] / 2, f"out {k}",
+                         "east") for k, o in enumerate(out0)]
+    per = math.prod(st.input_shape)
+    n_out = math.prod(st.output_shape)
+    written = np.zeros(sums.shape, dtype=bool)
+    for t in range(len(sums)):
+        pos = st.stamp(t % per)
+        keep = np.all((pos >= 0) & (pos < np.asarray(st.output_shape)), axis=1)
+        flat = np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)
+        for o in outputs(t // per, c_in // groups, per_out):
+            written[t, o * n_out + flat] = True
+    written = np.logical_or.accumulate(written, axis=0)
+    vmax = max(float(np.abs(sums).max()) if sums.size else 1.0, 1e-12)
+    frames = []
+    for t in range(len(sums)):
+        c, m_ = divmod(t, per)
+        pos = st.stamp(m_)
+        if st.ndim == 1:
+            pos = np.stack([np.zeros(len(pos), dtype=int), pos[:, 0]], -1)
+        outs = outputs(c, c_in // groups, per_out)
+        on = np.flatnonzero(written[t])
+        sum_cells = Cells("sum", tuple(out_xy[k] for k in on),
+                          tuple(_fmt(sums[t, k]) for k in on),
+                          tuple(("output", round(0.85 * min(abs(float(sums[t, k])) / vmax,
+                                                             1.0), 2)) for k in on),
+                          tuple("white" if abs(float(sums[t, k])) / vmax > 0.6 else "text"
+                                for k in on))
+        stamp_xy, stamp_texts = [], []
+        xm = xa[c].ravel()[m_]
+        for o in outs:
+            for (pr, pc), v in zip(pos, w[c, o % per_out].ravel()):
+                stamp_xy.append((float(pc + out0[o][1]), float(pr + out0[o][0])))
+                stamp_texts.append(Label(float(pc + out0[o][1] + 0.96),
+                                         float(pr + out0[o][0] + 0.04),
+                                         ("+" if xm * v >= 0 else "") + _fmt(xm * v),
+                                         "north east", 0.6, "weight", "stamp_ink"))
+        r, col = np.unravel_index(m_, ishape)
+        current = Cells("current", ((float(col + in0[c][1]), float(r + in0[c][0])),))
+        centre = pos.mean(axis=0)
+        target = out0[outs[0]]
+        link = Segment(in0[c][1] + ishape[1], float(r + in0[c][0] + 0.5),
+                       float(centre[1] + target[1] + 0.5), float(centre[0] + target[0] + 0.5),
+                       "kernel", 1.2)
+        frames.append(Frame((sum_cells, Cells("stamp", tuple(stamp_xy)), current),
+                            tuple(stamp_texts), (link,)))
+    width = left + ishape[1] + gap + canvas[1]
+    return Picture("superposition", float(width), float(span_h + top), colors, styles,
+                   tuple(cells), tuple(labels), frames=tuple(frames), title=title,
+                   legend=tuple(roles))

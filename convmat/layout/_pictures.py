@@ -1,0 +1,144 @@
+"""What a picture shows, independent of the format: cells on a grid, their roles, the text
+in them, rules, labels and, for an animation, what each frame adds.
+
+:mod:`convmat.figures` computes a :class:`Picture` from the same sliding windows, cell
+kinds, matrix and values its matplotlib drawing reads; a writer (the TikZ of
+:func:`convmat.latex.tikz`) spells it. Coordinates are in cells: ``x`` to the right, ``y``
+down, a cell ``(x, y)`` covering ``[x, x + 1] × [y, y + 1]``. Colours are named once in
+:attr:`Picture.colors` (hex ``RRGGBB``); a role (``"input"``, ``"padding"``, ``"kernel"``,
+...) is one :class:`CellStyle`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CellStyle", "Cells", "Frame", "Label", "Picture", "Rect", "Segment"]
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """How the cells of one role look: fill and edge colour names (of
+    :attr:`Picture.colors`, ``None``: none), edge ``line`` (``"solid"``, ``"dashed"``,
+    ``"dotted"``), edge ``width`` in points, fill ``opacity`` and ``hatch`` (diagonal
+    lines)."""
+
+    fill: str | None
+    edge: str | None
+    line: str = "solid"
+    width: float = 0.6
+    opacity: float = 1.0
+    hatch: bool = False
+    label: str | None = None  # the legend's name of the role (None: not in the legend)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Unit cells of one role at corners ``xy`` (``(x, y)`` each), with optional text
+    (``texts[k]``, ``""`` for none), per-cell fill ``(colour name, tint)`` overriding the
+    role's (``tint`` 1: the colour, 0: white) and text colour names ``inks``."""
+
+    role: str
+    xy: tuple[tuple[float, float], ...]
+    texts: tuple[str, ...] | None = None
+    fills: tuple[tuple[str, float], ...] | None = None
+    inks: tuple[str, ...] | None = None
+    math: bool = False  # texts are math (symbols), not plain text
+    size: float = 1.0  # side of each square, in cells (a tap swatch is smaller)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text at ``(x, y)``: ``anchor`` is the side of the text that sits there
+    (``"center"``, ``"north"``, ``"south"``, ``"east"``, ``"west"``, ``"north east"``,
+    ...); ``size`` relative to a cell's numbers (1) ; ``role``: ``"title"``, ``"name"``,
+    ``"value"``, ``"weight"``."""
+
+    x: float
+    y: float
+    text: str
+    anchor: str = "center"
+    size: float = 1.0
+    role: str = "name"
+    ink: str = "text"
+    math: bool = False
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A straight line from ``(x0, y0)`` to ``(x1, y1)`` in colour ``color``, ``width``
+    points wide (block rules, the link from the kernel to its output)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    color: str = "grid"
+    width: float = 0.6
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A rectangle ``width × height`` at corner ``(x, y)``: filled with ``fill`` (a colour
+    name, ``None``: not filled) and outlined in ``edge`` ``width`` points wide (``None``: no
+    outline). Background bands, outlines of a row."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str | None = None
+    edge: str | None = None
+    width: float = 0.6
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What one frame draws over the still picture."""
+
+    cells: tuple[Cells, ...] = ()
+    labels: tuple[Label, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    rects: tuple[Rect, ...] = ()
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture in cells: what every format draws (see the module's notes).
+
+    Attributes
+    ----------
+    kind : str
+        ``"sliding"``, ``"matrix"``, ``"superposition"`` or ``"plot_matrix"``.
+    width, height : float
+        The extent in cells (from 0, 0).
+    colors : dict
+        Colour name -> hex ``RRGGBB``.
+    styles : dict
+        Role -> :class:`CellStyle`, in legend order.
+    cells, labels, segments
+        The still picture.
+    rects : tuple of Rect
+        Bands and outlines (bands under the cells, outlines over them).
+    frames : tuple of Frame
+        One per animation frame (empty for a still picture).
+    title : str
+    """
+
+    kind: str
+    width: float
+    height: float
+    colors: dict[str, str]
+    styles: dict[str, CellStyle]
+    cells: tuple[Cells, ...] = ()
+    labels: tuple[Label, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    rects: tuple[Rect, ...] = ()
+    frames: tuple[Frame, ...] = ()
+    title: str = ""
+    legend: tuple[str, ...] = field(default=())
+
+    @property
+    def n_frames(self) -> int:
+        """Pages of the picture: the frames, or 1 for a still picture."""
+        return max(len(self.frames), 1)
