@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image
 
@@ -53,6 +55,20 @@ def test_plot_pdf(tmp_path):
     out = tmp_path / "f.pdf"
     assert main(["plot", "matrix", "--input", "5", "--kernel", "3", "-o", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("what", ["convolution", "matrix"])
+def test_animate_frames_as_pdf_pages_and_tikz(what, tmp_path):
+    """-o x.pdf: one page per frame; -o x.tex: one tikzpicture per frame."""
+    pdf, tex = tmp_path / "a.pdf", tmp_path / "a.tex"
+    for out in (pdf, tex):
+        assert main(["animate", what, "--input", "4x4", "--kernel", "3x3", "-o",
+                     str(out)]) == 0
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == 4
+    assert tex.read_text().count(r"\begin{tikzpicture}") == 4
+    out = tmp_path / "m.tex"
+    assert main(["plot", "matrix", "--input", "5", "--kernel", "3", "-o", str(out)]) == 0
+    assert r"\node[cm-entry" in out.read_text()
 
 
 @pytest.mark.parametrize("argv, message", [

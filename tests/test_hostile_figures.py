@@ -104,3 +104,44 @@ def test_save_refuses_a_path_that_is_not_a_file_name(path):
             figures.save(fig, path)
     finally:
         plt.close("all")
+
+
+#: what every picture function's valid call saves as TikZ (the rest name what is supported)
+TIKZ = {figures.animate_convolution, figures.animate_matrix, figures.animate_superposition,
+        figures.plot_matrix}
+
+
+@pytest.mark.parametrize("function", [f for f in CALLS if f not in (
+    figures.sliding_windows, figures.overlap_counts)], ids=lambda f: f.__name__)
+def test_every_picture_saves_as_pdf_and_as_tikz_or_says_what_is_supported(function,
+                                                                          tmp_path):
+    """Every picture function's result is saved in every format: a PDF (one page per frame
+    of an animation), and TikZ for the supported pictures; the others are a ConvmatError
+    naming the supported ones."""
+    try:
+        obj = function(**CALLS[function])
+        pdf = figures.save(obj, tmp_path / "a.pdf")
+        pages = len(__import__("re").findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+        assert pages == getattr(obj, "n_frames", 1)
+        if function in TIKZ:
+            tex = figures.save(obj, tmp_path / "a.tex").read_text()
+            assert tex.count(r"\begin{tikzpicture}") == getattr(obj, "n_frames", 1)
+        else:
+            with pytest.raises(convmat.ConvmatError, match="supported: animate_convolution"):
+                figures.save(obj, tmp_path / "a.tex")
+    finally:
+        plt.close("all")
+
+
+@settings(max_examples=15, deadline=None)
+@given(standalone=ANY, beamer=ANY, suffix=st.sampled_from([".tex", ".png", ".pdf", ".gif"]))
+def test_save_takes_only_flags_for_tikz(tmp_path_factory, standalone, beamer, suffix):
+    anim = figures.animate_matrix((3,), (2,), x=[1, 2, 3], weight=[1, 2])
+    folder = tmp_path_factory.mktemp("tikz")
+    try:
+        figures.save(anim, folder / f"a{suffix}", standalone=standalone, beamer=beamer)
+    except convmat.ConvmatError as exc:
+        assert len(str(exc)) < 2000
+        assert "standalone=" in str(exc) or "beamer=" in str(exc)
+    finally:
+        plt.close("all")

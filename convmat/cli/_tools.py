@@ -129,13 +129,15 @@ def _cmd_animate(args) -> int:
     kshape = parse_shape(args.kernel, "--kernel")
     kw = _picture_kw(args)
     weight, x = _picture_arrays(args, kshape, ishape)
-    if os.path.splitext(args.output)[1].lower() not in (".gif", ".mp4"):
-        raise _UsageError(f"-o {args.output}: an animation is written as .gif or .mp4")
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix not in (".gif", ".mp4", ".pdf", ".tex"):
+        raise _UsageError(f"-o {args.output}: an animation is written as .gif or .mp4, .pdf "
+                          f"(one page per frame) or .tex (TikZ)")
     if not 0 < args.fps <= 100:
         raise _UsageError(f"--fps {args.fps} must be in (0, 100]")
     make = figures.animate_convolution if args.what == "convolution" else figures.animate_matrix
     return _save_picture(make(ishape, kshape, x=x, weight=weight, **kw), args.output,
-                         fps=args.fps)
+                         **({"fps": args.fps} if suffix in (".gif", ".mp4") else {}))
 
 
 def _cmd_plot(args) -> int:
@@ -149,8 +151,9 @@ def _cmd_plot(args) -> int:
     given = args.weights is not None
     kw = _picture_kw(args)
     weight, _ = _picture_arrays(args, kshape, ishape)
-    if os.path.splitext(args.output)[1].lower() not in (".png", ".pdf", ".svg"):
-        raise _UsageError(f"-o {args.output}: a figure is written as .png, .pdf or .svg")
+    if os.path.splitext(args.output)[1].lower() not in (".png", ".pdf", ".svg", ".tex"):
+        raise _UsageError(f"-o {args.output}: a figure is written as .png, .pdf, .svg or "
+                          f".tex (TikZ of 'plot matrix')")
     if args.highlight_row is not None and args.what != "matrix":
         raise _UsageError("--highlight-row applies to 'plot matrix' only")
     if args.what == "connectivity":

@@ -144,7 +144,7 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
         pos = win.positions[t]
         corners = (np.stack([pos[:, 0] - lo[1], np.zeros(len(pos)) - lo[0]], -1) if n == 1
                    else np.stack([pos[:, 1] - lo[1], pos[:, 0] - lo[0]], -1))
-        keys = [tuple(map(int, c)) for c in corners]
+        keys = [(int(c[0]), int(c[1])) for c in corners]
         kxy = tuple((k[0] + ox, k[1] + oy) for k in keys)
         under = tuple(texts.get(k, "") for k in keys)
         f_cells = [Cells("kernel", kxy, under if any(under) else None)]
@@ -190,7 +190,8 @@ def sliding_picture(sc: Any, y: Any, title: str, names: dict[str, str] | None = 
 # ------------------------------------------------------------------ the matrix picture
 
 
-def _rules(x0: float, y0: float, m: int, n: int, row_levels, col_levels) -> list[Segment]:
+def _rules(x0: float, y0: float, m: int, n: int, row_levels: Any, col_levels: Any
+           ) -> list[Segment]:
     """Rules after every block, the coarsest thicker when there are finer levels (as the
     matplotlib drawing's ``_block_rules``)."""
     segs = []
@@ -291,30 +292,31 @@ def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int
     colors["white"] = "FFFFFF"
     styles = {"entry": CellStyle(None, "white", "solid", 0.3),
               "lit": CellStyle(None, "kernel", "solid", 1.6)}
+    rgba: Any
     if symbolic:
         import sympy
 
-        distinct = sorted(set(values), key=sympy.default_sort_key)
-        index = {v: k for k, v in enumerate(distinct)}
-        rgba = _tap_colors(len(distinct))
+        symbols = sorted(set(values), key=sympy.default_sort_key)
+        index = {v: k for k, v in enumerate(symbols)}
+        rgba = _tap_colors(len(symbols))
         keys = [index[v] for v in values]
         texts = [sympy.latex(v) for v in values]
     else:
-        values = np.asarray(values)
-        distinct = np.unique(values) if values.size else np.array([])
+        numbers = np.asarray(values)
+        distinct = np.unique(numbers)
         lo_v, hi_v = (float(distinct.min()), float(distinct.max())) if distinct.size else (0, 0)
         norm = ((distinct - lo_v) / (hi_v - lo_v) * 0.92 if hi_v > lo_v
                 else np.full(distinct.size, 0.45))
         rgba = matplotlib.colormaps[TAP_CMAP](norm) if distinct.size else []
-        keys = np.searchsorted(distinct, values).tolist() if values.size else []
-        texts = [_fmt(v) for v in values]
+        keys = np.searchsorted(distinct, numbers).tolist()
+        texts = [_fmt(v) for v in numbers]
     names = []
     for k, c in enumerate(rgba):
         colors[f"value{k}"] = _hex(c)
         names.append(f"value{k}")
     inks = ["white" if _ink(c) == "#ffffff" else "text" for c in rgba]
     top = 1.0 if bands else 0.0
-    cells = (Cells("entry", tuple((float(c), float(r) + top) for r, c in zip(rows, cols)),
+    cells: tuple[Cells, ...] = (Cells("entry", tuple((float(c), float(r) + top) for r, c in zip(rows, cols)),
                    tuple(texts), tuple((names[k], 1.0) for k in keys),
                    tuple(inks[k] for k in keys), math=symbolic),)
     rects = []

@@ -343,8 +343,7 @@ def tikz(picture: Any, *, standalone: bool = True, beamer: bool = False) -> str:
     Notes
     -----
     One unit is one cell (``x`` to the right, ``y`` down); a cell is
-    ``
-ode[cm-<role>] at (x + 1/2, y + 1/2) {value};`` with one style per role (input,
+    ``\node[cm-<role>] at (x + 1/2, y + 1/2) {value};`` with one style per role (input,
     padding, kernel, output, ...) and every colour named once (``\definecolor``). The cell
     size is at most 0.6 cm and shrinks to fit a page (17 × 23 cm) or a beamer frame.
 

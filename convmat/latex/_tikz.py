@@ -81,6 +81,23 @@ class _Writer:
         self.cell = cell_cm
         cell_pt = cell_cm * _PT
         self.fs = max(min(0.42 * cell_pt, 12.0), 3.0)  # a number in a cell (pt)
+        groups = [*pic.cells, *(c for f in pic.frames for c in f.cells)]
+        self.roles = {c.role for c in groups} | set(pic.legend)
+        used = {"text", "grid", "white"}
+        for role in self.roles:
+            st = pic.styles.get(role)
+            if st is not None:
+                used |= {st.fill, st.edge}
+        used |= {"kernel_light"} if "kernel" in pic.legend else set()
+        for c in groups:
+            used |= {name for name, _ in c.fills or ()} | set(c.inks or ())
+        for lab in [*pic.labels, *(lab for f in pic.frames for lab in f.labels)]:
+            used.add(lab.ink)
+        for seg in [*pic.segments, *(s for f in pic.frames for s in f.segments)]:
+            used.add(seg.color)
+        for r in [*pic.rects, *(r for f in pic.frames for r in f.rects)]:
+            used |= {r.fill, r.edge}
+        self.used = used
 
     def font(self, size: float) -> str:
         fs = max(self.fs * size, 3.0)
@@ -100,6 +117,8 @@ class _Writer:
                  rf"outer sep=0pt, text=cmText, font={self.font(1)}}},",
                  rf"  cm-label/.style={{inner sep=1pt, text=cmText, font={self.font(1.1)}}},"]
         for role, st in self.pic.styles.items():
+            if role not in self.roles:
+                continue
             opts = ["cm-cell"]
             opts.append(f"fill={color_name(st.fill)}" if st.fill else "")
             opts.append(f"draw={color_name(st.edge)}" if st.edge else "")
@@ -114,7 +133,7 @@ class _Writer:
 
     def colors(self) -> list[str]:
         return [rf"\definecolor{{{color_name(k)}}}{{HTML}}{{{v}}}"
-                for k, v in self.pic.colors.items()]
+                for k, v in self.pic.colors.items() if k in self.used]
 
     def cells(self, group: Cells) -> list[str]:
         opts = f"cm-{group.role}"
