@@ -83,7 +83,7 @@ class _Writer:
         self.fs = max(min(0.42 * cell_pt, 12.0), 3.0)  # a number in a cell (pt)
         groups = [*pic.cells, *(c for f in pic.frames for c in f.cells)]
         self.roles = {c.role for c in groups} | set(pic.legend)
-        used = {"text", "grid", "white"}
+        used: set[str | None] = {"text", "grid", "white"}
         for role in self.roles:
             st = pic.styles.get(role)
             if st is not None:
