@@ -15,7 +15,9 @@ decisions, made here once and without any format's syntax:
 
 A writer turns these objects into its own strings; :class:`ByType` is the one dispatch by
 result type that renderers use instead of ``isinstance`` chains (``layout._reading``, with
-the matrix readers); ``layout._tables`` holds the cells of a network summary.
+the matrix readers); ``layout._tables`` holds the cells of a network summary;
+``layout._labels`` the words pictures write, in every built-in language (:func:`labels`,
+:data:`LANGUAGES`).
 
 Nothing here imports sympy: a sympy matrix is recognised only once sympy is loaded.
 
@@ -46,12 +48,14 @@ from .._validate import as_flag, as_int, check_choice
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import ConvGeometry, vector_shapes
 from ..striding import KongLucey
+from ._labels import LABEL_KEYS, LANGUAGES, fill, labels
 from ._reading import ByType, Entries
 from ._reading import stored as _stored
 from ._tables import summary_cells
 
 __all__ = [
     "MAX_CELLS", "Axis", "ByType", "Entries", "Highlights", "KongLuceyLayout", "MatrixLayout",
+    "LANGUAGES", "LABEL_KEYS", "labels", "fill",
     "block_levels", "block_sizes", "check_limit", "elide", "grid_axes", "highlights",
     "kong_lucey_layout", "levels_of", "matrix_layout", "matrix_origin", "padded_sources",
     "rules_at", "segments", "summary_cells",
