@@ -58,6 +58,7 @@ _EN: dict[str, str] = {
     "output_sum": "output (sum)",
     "cropped": "cropped by padding",
     "overlap_counts": "overlap counts",
+    "distinct": "distinct",
     # titles
     "convolution": "convolution",
     "transposed": "transposed",
@@ -106,6 +107,7 @@ _ES: dict[str, str] = {
     "output_sum": "salida (suma)",
     "cropped": "recortado por el relleno",
     "overlap_counts": "número de solapamientos",
+    "distinct": "distintos",
     "convolution": "convolución",
     "transposed": "traspuesta",
     "transposed_convolution": "convolución traspuesta",
