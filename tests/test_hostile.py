@@ -444,6 +444,8 @@ CALLS = {
     layout.kong_lucey_layout: dict(kl=KL, blocks="auto", max_rows=4, max_cols=4,
                                    highlight_row=None, overlay=False),
     layout.padded_sources: dict(kl=KL),
+    layout.labels: dict(lang="es", labels={"kernel": "filtro"}, call="plot_matrix"),
+    layout.fill: dict(text="stamp {xw}", xw="$w$"),
     layout.summary_cells: dict(s=convmat.summary("conv 2 3", (6,)), times="x", le="<="),
     latex.summary_latex: dict(s=convmat.summary("conv 2 3", (6,)), standalone=False),
     latex.tikz: dict(picture=layout.Picture(

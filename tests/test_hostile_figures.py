@@ -23,24 +23,28 @@ W = np.arange(1.0, 5.0).reshape(2, 2)
 X = np.arange(9.0).reshape(3, 3)
 GEOMETRY = dict(input_shape=(3, 3), kernel_shape=(2, 2), stride=1, padding=0, dilation=1)
 
+#: the words of a Spanish picture with one override (hostile values replace them too)
+WORDS = dict(lang="es", labels={"kernel": "filtro"})
+
 CALLS = {
     figures.sliding_windows: dict(GEOMETRY, transposed=False, output_padding=0),
     figures.animate_convolution: dict(GEOMETRY, transposed=False, output_padding=0, x=X,
-                                      weight=W, groups=1, figsize=None, fontsize=None),
+                                      weight=W, groups=1, figsize=None, fontsize=None,
+                                      **WORDS),
     figures.animate_matrix: dict(GEOMETRY, transposed=False, output_padding=0, x=X, weight=W,
-                                 groups=1, figsize=None, fontsize=None),
+                                 groups=1, figsize=None, fontsize=None, **WORDS),
     figures.plot_connectivity: dict(GEOMETRY, transposed=False, output_padding=0, ax=None,
                                     weight=W, x=X, groups=1, highlight=None,
-                                    side_by_side=False, figsize=None, fontsize=None),
+                                    side_by_side=False, figsize=None, fontsize=None, **WORDS),
     figures.plot_matrix: dict(A=convmat.conv_matrix(W, (3, 3)), geometry=None, ax=None,
-                              highlight_row=None, figsize=None, fontsize=None),
+                              highlight_row=None, figsize=None, fontsize=None, **WORDS),
     figures.plot_kong_lucey: dict(kl=convmat.kong_lucey(np.ones(3), (7,), stride=2),
-                                  figsize=None, fontsize=None),
+                                  figsize=None, fontsize=None, **WORDS),
     figures.animate_superposition: dict(GEOMETRY, output_padding=0, x=X, weight=W, groups=1,
-                                        figsize=None, fontsize=None),
+                                        figsize=None, fontsize=None, **WORDS),
     figures.overlap_counts: dict(GEOMETRY, output_padding=0),
     figures.plot_overlap: dict(GEOMETRY, output_padding=0, ax=None, figsize=None,
-                               fontsize=None),
+                               fontsize=None, **WORDS),
 }
 
 

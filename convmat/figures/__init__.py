@@ -31,7 +31,7 @@ the cividis colour map. matplotlib is imported only when a picture is drawn
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,18 +49,18 @@ from ._drawing import (
     _check_fontsize,
     _DPI,
     COLORS,  # noqa: F401  (the palette, figures.COLORS)
-    _channel_ticks,
     _check_ax,
     _check_dpi,
     _check_figsize,
     _describe,
-    _draw_matrix,
+    _words,
     _entries,
     _layout,
     _mpl,
 )
 from ._connectivity import plot_connectivity
 from ._kong_lucey import plot_kong_lucey
+from ._matrix import channel_ticks, draw_matrix, geometry_taps, tap_names
 from ._planes import scene
 from ._scenes import matrix_picture, matrix_plot_picture, sliding_picture
 from ._superposition import animate_superposition, overlap_counts, plot_overlap
@@ -102,6 +102,8 @@ def animate_convolution(
     padding_mode: str = "zeros",
     figsize: tuple[float, float] | None = None,
     fontsize: float | None = None,
+    lang: str = "en",
+    labels: Mapping[str, str] | None = None,
 ) -> FuncAnimation:
     r"""Animate a convolution: the kernel sliding over the input, the output filling up.
 
@@ -136,6 +138,12 @@ def animate_convolution(
         Figure size in inches (default: fitted to the grid).
     fontsize : float, optional
         Size of the title.
+    lang : str
+        The language of the words the picture writes: ``"en"`` or ``"es"``
+        (:data:`convmat.layout.LANGUAGES`).
+    labels : dict, optional
+        Single words overridden, by key of :data:`convmat.layout.LABEL_KEYS` (e.g.
+        ``{"kernel": "filter"}``).
 
     Returns
     -------
@@ -162,11 +170,13 @@ def animate_convolution(
     with error_context("animate_convolution", input_shape=input_shape,
                        kernel_shape=kernel_shape):
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "animate_convolution")
         sc = scene("animate_convolution", input_shape, kernel_shape, stride, padding,
                    dilation, transposed, output_padding, x, weight, groups, padding_mode)
-        title = _describe(sc, stride, padding, dilation, output_padding)
+        sc.words = words
+        title = _describe(sc, stride, padding, dilation, output_padding, words)
         anim = _convolution_animation(sc, title, figsize, fontsize)
-        anim.picture_layout = partial(sliding_picture, sc, anim.values, title)
+        anim.picture_layout = partial(sliding_picture, sc, anim.values, title, words)
         return anim
 
 
@@ -185,6 +195,8 @@ def animate_matrix(
     padding_mode: str = "zeros",
     figsize: tuple[float, float] | None = None,
     fontsize: float | None = None,
+    lang: str = "en",
+    labels: Mapping[str, str] | None = None,
 ) -> FuncAnimation:
     r"""Animate the matrix equivalence: the sliding kernel next to ``y = A x``.
 
@@ -198,7 +210,7 @@ def animate_matrix(
     ----------
     input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding
         As in :func:`animate_convolution`.
-    x, weight, groups, padding_mode, figsize, fontsize
+    x, weight, groups, padding_mode, figsize, fontsize, lang, labels
         As in :func:`animate_convolution`. With a padding mode other than zeros the matrix
         is ``conv_matrix(..., padding_mode=...)``: where a window reads one input entry
         twice (once directly, once through a padded copy) the two taps add up in one
@@ -227,14 +239,16 @@ def animate_matrix(
     """
     with error_context("animate_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "animate_matrix")
         sc = scene("animate_matrix", input_shape, kernel_shape, stride, padding, dilation,
                    transposed, output_padding, x, weight, groups, padding_mode)
+        sc.words = words
         a = sc.matrix()
         y = a @ sc.x.ravel() if sc.x is not None else None
-        title = _describe(sc, stride, padding, dilation, output_padding)
+        title = _describe(sc, stride, padding, dilation, output_padding, words)
         anim = _matrix_animation(sc, a, y, title, figsize, fontsize)
         anim.matrix = a
-        anim.picture_layout = partial(matrix_picture, sc, a, y, title, _entry_taps)
+        anim.picture_layout = partial(matrix_picture, sc, a, y, title, _entry_taps, words)
         return anim
 
 
@@ -243,7 +257,8 @@ def animate_matrix(
 
 def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
                 highlight_row: int | None = None, figsize: tuple[float, float] | None = None,
-                fontsize: float | None = None) -> Figure | SubFigure:
+                fontsize: float | None = None, lang: str = "en",
+                labels: Mapping[str, str] | None = None) -> Figure | SubFigure:
     r"""Draw a matrix: stored entries as coloured cells, block rules from its geometry.
 
     Parameters
@@ -268,6 +283,8 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
         Figure size in inches (default: fitted to the matrix); without ``ax`` only.
     fontsize : float, optional
         Size of the title.
+    lang, labels
+        As in :func:`animate_convolution`.
 
     Returns
     -------
@@ -290,6 +307,7 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
     with error_context("plot_matrix", shape=getattr(A, "shape", None)):
         ax = _check_ax(ax, "plot_matrix")
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "plot_matrix")
         from ..striding import KongLucey
 
         permuted = isinstance(A, KongLucey)
@@ -300,6 +318,8 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
             geometry = A.geometry  # a symbolic ConvMatrix knows its geometry
         rows, cols, values, shape, symbolic = _entries(A)
         row_levels, col_levels, bands = _layout(tuple(shape), geometry, permuted)
+        if figsize is not None:
+            figsize = _check_figsize(figsize)
         if highlight_row is not None:
             from ..geometry import as_int
 
@@ -308,20 +328,36 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
                 raise ConvmatError(f"highlight_row={highlight_row} is not a row of the "
                                    f"{shape[0]}-row matrix")
         _mpl()
-        fig = _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels,
-                           bands, ax, highlight_row)
+        taps = _taps(geometry, rows, cols, tuple(shape), permuted) if not symbolic else None
+        fig = draw_matrix(rows, cols, values, shape, symbolic, (row_levels, col_levels),
+                          bands, ax, highlight_row, words=words, taps=taps,
+                          figsize=figsize if ax is None else None)
         if ax is None:
             fig.picture_layout = partial(
                 matrix_plot_picture, rows, cols, values, tuple(shape), symbolic, row_levels,
-                col_levels, bands, highlight_row, fig.axes[0].get_title())
+                col_levels, bands, highlight_row, fig.axes[0].get_title(), taps)
         drawn = fig.axes[0] if ax is None else ax
-        if figsize is not None and ax is None:
-            fig.set_size_inches(*_check_figsize(figsize))
+        if isinstance(geometry, ConvGeometry):
+            channel_ticks(drawn, geometry, tuple(shape), words)
         if fontsize is not None:
             drawn.title.set_fontsize(fontsize)
-        if isinstance(geometry, ConvGeometry):
-            _channel_ticks(fig.axes[0] if ax is None else ax, geometry, tuple(shape))
         return fig
+
+
+def _taps(geometry: Any, rows: Any, cols: Any, shape: tuple[int, ...],
+          permuted: bool) -> tuple[list[str], Any] | None:
+    """``(tap names, tap of each entry)`` of a matrix whose geometry is known, else None."""
+    from ..striding import KongLucey
+
+    if isinstance(geometry, KongLucey):
+        order = geometry.column_order if permuted else None
+        g = geometry.geometry
+    elif isinstance(geometry, ConvGeometry):
+        order, g = None, geometry
+    else:
+        return None
+    taps = geometry_taps(g, rows, cols, shape, order)
+    return None if taps is None else (tap_names(g.kernel_shape), taps)
 
 
 # ----------------------------------------------------------------------------------- save

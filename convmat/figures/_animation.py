@@ -33,6 +33,7 @@ from ._drawing import (
 from ._planes import Planes, Scene, plane_layout
 from ._windows import SlidingWindows
 from ..errors import ConvmatError
+from ..layout import fill
 
 
 class _Sliding:
@@ -283,7 +284,7 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
     extra = 0.25 * title.count("\n")
     width = max(width, 5.6) if extra else width
     roles = [*_cell_kinds(sc.win, _all_positions(sc.win)), "kernel", "output"]
-    width = max(width, _min_width(title, roles, fontsize or 12))
+    width = max(width, _min_width(title, roles, fontsize or 12, sc.words))
     height = extent[0] * cell + 1.25 + extra
     if figsize is not None:
         width, height = _check_figsize(figsize)
@@ -292,7 +293,7 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
     panel = _panel(fig, ax, sc, y)
     fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
-    _legend(fig, [*panel.roles, "kernel", "output"])
+    _legend(fig, [*panel.roles, "kernel", "output"], sc.words)
     anim = _animation(fig, panel.update, sc.n_frames,
                       {"kernel": panel.kernel, "output": panel.output}, panel.animated,
                       panel.frame_artists)
@@ -382,7 +383,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     style = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, lab / 2, "$x$ (input, flattened)", **style)
+    ax_m.text(x0 + n / 2, lab / 2, fill(sc.words["input_flattened"], x="$x$"), **style)
     ax_m.text(0.6, y0 + m / 2, "$y$", **style)
     name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
     ax_m.text(x0 + n / 2, y0 + m + 0.1 + lab / 2, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
@@ -425,7 +426,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     covered: list = []
     fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
-    _legend(fig, [*panel.roles, "kernel", "output"])
+    _legend(fig, [*panel.roles, "kernel", "output"], sc.words)
 
     def update(t: int) -> None:
         panel.update(t)

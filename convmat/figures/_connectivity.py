@@ -5,7 +5,7 @@ on the same nodes, and which input channel feeds which output channel (groups)."
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,9 @@ from ._drawing import (
     _mpl,
     _new_figure,
     _tap_colors,
+    _words,
 )
+from ._matrix import tap_legend, tap_names
 from ._windows import SlidingWindows, _windows
 from .._validate import as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
@@ -58,6 +60,8 @@ def plot_connectivity(
     padding_mode: str = "zeros",
     figsize: tuple[float, float] | None = None,
     fontsize: float | None = None,
+    lang: str = "en",
+    labels: Mapping[str, str] | None = None,
 ) -> Figure | SubFigure:
     r"""The filter's connectivity: a bipartite graph from input to output positions.
 
@@ -96,6 +100,8 @@ def plot_connectivity(
     figsize : (float, float), optional
     fontsize : float, optional
         Size of the title.
+    lang, labels
+        As in :func:`convmat.figures.animate_convolution`.
 
     Returns
     -------
@@ -124,6 +130,7 @@ def plot_connectivity(
                        kernel_shape=kernel_shape):
         ax = _check_ax(ax, "plot_connectivity")
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "plot_connectivity")
         ishape = as_shape(input_shape, "input_shape")
         kshape = as_shape(kernel_shape, "kernel_shape")
         _check_drawable(len(ishape), "plot_connectivity")
@@ -158,18 +165,18 @@ def plot_connectivity(
         _mpl()
         c_in, c_out, groups = pairs[:3] if pairs is not None else (1, 1, 1)
         described = SimpleNamespace(win=win, c_in=c_in, c_out=c_out, groups=groups)
-        title = _describe(described, stride, padding, dilation, output_padding) if not \
-            transposed else ("transposed convolution: the same connections, reversed — "
-                             "input " + "×".join(map(str, ishape)) + " → output "
-                             + "×".join(map(str, win.grid_shape)))
+        w = words
+        title = _describe(described, stride, padding, dilation, output_padding, w) if not \
+            transposed else (f"{w['transposed_convolution']}: {w['same_connections']} — "
+                             f"{w['input']} " + "×".join(map(str, ishape))
+                             + f" → {w['output']} " + "×".join(map(str, win.grid_shape)))
         if transposed and pairs is not None:
-            title += f"\nchannels {c_in}→{c_out}, groups {groups}"
+            title += f"\n{w['channels']} {c_in}→{c_out}, {w['groups']} {groups}"
         if side_by_side:
-            title = ("convolution (left) and its transpose (right) on the same nodes: "
-                     + "×".join(map(str, win.grid_shape)) + " ↔ "
+            title = (f"{w['side_by_side']}: " + "×".join(map(str, win.grid_shape)) + " ↔ "
                      + "×".join(map(str, tuple(np.atleast_1d(win.output_shape)))))
         return _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title,
-                       figsize, fontsize)
+                       figsize, fontsize, words)
 
 
 def _channel_pairs(weight, ishape, kshape, groups, transposed, output_padding, kw):
@@ -222,11 +229,11 @@ def _highlight(highlight, ndim, n_out, side_by_side):
 
 
 def _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title, figsize,
-            fontsize):
+            fontsize, words):
     n = win.ndim
     panels = 2 if side_by_side else 1
     if ax is not None:
-        _graph(win, keep, transposed, ax, highlight, fontsize, by_row=not transposed)
+        _graph(win, keep, transposed, ax, highlight, fontsize, words, by_row=not transposed)
         return ax.figure
     lo, hi = _bounds(win)
     span_x = float(hi[-1] - lo[-1]) + 3.4 + (0.6 * float(hi[0] - lo[0]) if n == 2 else 0)
@@ -239,23 +246,25 @@ def _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title, fi
     if figsize is not None:
         width, fig_h = _check_figsize(figsize)
     fig = _new_figure(width, fig_h)
-    graph_w = (width - extra - 0.3) / panels
+    graph_w = max(width - extra - 0.3, 0.1) / panels  # a tiny figsize: tiny axes
+    graph_h = max(1 - (1.05 + 0.25 * title.count("\n")) / fig_h, 0.05)
     axes = []
     for k in range(panels):
         axes.append(fig.add_axes(((0.15 + k * graph_w) / width, 0.55 / fig_h,
-                                  graph_w / width, 1 - (1.05 + 0.25 * title.count("\n"))
-                                  / fig_h)))
+                                  graph_w / width, graph_h)))
     flags = (False, True) if side_by_side else (transposed,)
     for a, flag in zip(axes, flags):
-        _graph(win, keep, flag, a, highlight, fontsize, label_panel=side_by_side,
+        _graph(win, keep, flag, a, highlight, fontsize, words, label_panel=side_by_side,
                by_row=side_by_side or not flag)
     if pairs is not None:
-        cax = fig.add_axes(((width - extra - 0.1) / width, 0.55 / fig_h, (extra - 0.1) / width,
-                            1 - 1.3 / fig_h))
-        _channel_graph(cax, *pairs, fontsize)
+        cax = fig.add_axes((max(width - extra - 0.1, 0.0) / width, 0.55 / fig_h,
+                            (extra - 0.1) / width, max(1 - 1.3 / fig_h, 0.05)))
+        _channel_graph(cax, *pairs, fontsize, words)
     fig.text(0.5, 1 - 0.1 / fig_h, title, ha="center", va="top", fontsize=fontsize or 11.5,
              color=COLORS["text"], wrap=True)
-    _tap_key(fig, win, _tap_colors(win.taps.size))
+    colors = _tap_colors(win.taps.size)
+    tap_legend(fig, [(colors[j], f"$w_{{{name}}}$") for j, name in
+                     enumerate(tap_names(win.kernel_shape))], words)
     return fig
 
 
@@ -266,7 +275,8 @@ def _bounds(win: SlidingWindows) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by_row=True):
+def _graph(win, keep, transposed, ax, highlight, fontsize, words, label_panel=False,
+           by_row=True):
     """The spatial graph into ``ax``: nodes, every edge, and the highlighted fan (the
     edges of forward output ``highlight`` when ``by_row``, else of forward input
     ``highlight``: an output of the transposed convolution)."""
@@ -342,8 +352,8 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by
     if 0 < len(shown) <= _MAX_LABELS:
         for e in shown:
             (a, b) = segs[e]
-            ax.text(*(a + 0.82 * (b - a)), f"×{count[inverse[e]]}", fontsize=9 if n == 1
-                    else 8, ha="center", va="center", color="#6b3300", fontweight="bold",
+            ax.text(*(a + 0.82 * (b - a)), f"×{count[inverse[e]]}", fontsize=10 if n == 1
+                    else 9, ha="center", va="center", color="#6b3300", fontweight="bold",
                     zorder=5.5, gid="multiplicity",
                     bbox=dict(boxstyle="round,pad=0.1", facecolor="white",
                               edgecolor="#6b3300", linewidth=0.6))
@@ -353,7 +363,7 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by
         for (a, b), j, k in zip(segs[fan], taps[fan], nth[fan]):
             at = a + ((0.3 if by_row else 0.7) + (0.22 if by_row else -0.22) * min(k, 2)) \
                 * (b - a)  # near the fan's open end, repeated edges' labels apart
-            ax.text(*at, f"$w_{{{names[j]}}}$", fontsize=8 if n == 1 else 7,
+            ax.text(*at, f"$w_{{{names[j]}}}$", fontsize=9 if n == 1 else 8,
                     ha="center", va="center", color=COLORS["text"], zorder=5,
                     bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none",
                               alpha=0.8))
@@ -380,16 +390,17 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, label_panel=False, by
     label = dict(fontsize=12, color=COLORS["text"], ha="right", va="center")
     # the forward input's plane is the transposed convolution's output, and vice versa
     ax.text(x_lo - 0.6, screen(lo[None].astype(float), 0)[0, 1],
-            "output" if transposed else "input", **label)
-    ax.text(x_lo - 0.6, screen(centres[:1], 1)[0, 1], "input" if transposed else "output",
+            words["output" if transposed else "input"], **label)
+    ax.text(x_lo - 0.6, screen(centres[:1], 1)[0, 1], words["input" if transposed else "output"],
             **label)
     if label_panel:
-        ax.set_title("transposed: $A^{\\top}$" if transposed else "convolution: $A$",
+        ax.set_title(f"{words['transposed']}: $A^{{\\top}}$" if transposed else
+                     f"{words['convolution']}: $A$",
                      fontsize=fontsize or 11.5, color=COLORS["text"])
 
 
 def _channel_graph(ax: Any, c_in: int, c_out: int, groups: int, pairs: list[tuple[int, int]],
-                   fontsize: float | None) -> None:
+                   fontsize: float | None, words: Mapping[str, str]) -> None:
     """Input channels below, output channels above, an edge per non-empty channel block,
     coloured by group."""
     from matplotlib.collections import LineCollection
@@ -414,26 +425,10 @@ def _channel_graph(ax: Any, c_in: int, c_out: int, groups: int, pairs: list[tupl
         ax.text(xo, 1.14, str(o), ha="center", va="bottom", fontsize=9, color=COLORS["text"])
     ax.set_xlim(-0.15, 1.15)
     ax.set_ylim(-0.45, 1.6)
-    kind = " (depthwise)" if groups == c_in and groups > 1 else ""
-    ax.set_title(f"channels: {c_in} → {c_out}\ngroups {groups}{kind}",
+    kind = f" ({words['depthwise']})" if groups == c_in and groups > 1 else ""
+    ax.set_title(f"{words['channels']}: {c_in} → {c_out}\n{words['groups']} {groups}{kind}",
                  fontsize=fontsize or 10.5, color=COLORS["text"])
-    ax.text(0.5, -0.38, "input channels", ha="center", va="top", fontsize=9,
+    ax.text(0.5, -0.38, words["input_channels"], ha="center", va="top", fontsize=9,
             color=COLORS["text"])
-    ax.text(0.5, 1.36, "output channels", ha="center", va="bottom", fontsize=9,
+    ax.text(0.5, 1.36, words["output_channels"], ha="center", va="bottom", fontsize=9,
             color=COLORS["text"])
-
-
-def _tap_key(fig: Any, win: SlidingWindows, colors: Any) -> None:
-    """A small legend: the kernel's taps in their colours."""
-    from matplotlib.patches import Patch
-
-    names = [",".join(map(str, np.unravel_index(j, win.kernel_shape)))
-             for j in range(win.taps.size)]
-    handles = [Patch(facecolor=colors[j], edgecolor="none", label=f"$w_{{{names[j]}}}$")
-               for j in range(win.taps.size)]
-    if len(handles) > 9:
-        handles = handles[:4] + [Patch(facecolor="none", edgecolor="none", label="…")] + \
-            handles[-4:]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-               fontsize=10.5, bbox_to_anchor=(0.5, 0.0), handlelength=1.0,
-               columnspacing=0.8, title=None)

@@ -13,6 +13,8 @@ import numpy as np
 from ._windows import SlidingWindows
 from ..errors import ConvmatError, brief
 from ..geometry import ConvGeometry, transposed_geometry
+from ..layout import fill
+from ..layout import labels as _labels
 
 COLORS = {
     "input": "#cfe7f5", "input_edge": "#0072B2",
@@ -22,17 +24,23 @@ COLORS = {
     "output": "#009E73", "output_light": "#b6e3d4",
     "pending": "#ffffff", "grid": "#505050", "text": "#1a1a1a", "muted": "#8c8c8c",
 }
-#: background bands of the Kong & Lucey phases (light Okabe & Ito tints)
+# The colour rule (docs/figures.md, "Colours"): input blue, padding grey, kernel orange,
+# output green, in every picture and in the LaTeX highlights; kernel taps and Kong & Lucey
+# phases take hues of their own, never grey and never the input/kernel/output hues.
 
+#: background bands of the Kong & Lucey phases (light tints: pink, lavender, yellow, rose,
+#: violet, khaki, orchid, salmon; none blue, orange, green or grey)
+PHASE_COLORS = ("#f3d3e4", "#ddd0f0", "#f7f0a8", "#f4c7c3", "#c9c3ea", "#e8e4b6",
+                "#efc4ea", "#f9d6c8")
 
-PHASE_COLORS = ("#cfe7f5", "#fbe3b3", "#c9eadf", "#f3d3e4", "#fbf4b0", "#d9d9d9",
-                "#f7cfb8", "#bcd7ea", "#e6d5c3", "#d8ecc4", "#e2d4ee", "#f5e6a8")
-
-
-TAP_CMAP = "cividis"
-#: kernel taps, up to nine (Paul Tol's colour-blind-safe "muted" scheme; more taps: cividis)
-TAP_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
-              "#882255", "#AA4499")
+#: kernel taps, up to nine: saturated hues away from the input/kernel/output/padding
+#: colours (indigo, wine, rose, purple, olive, magenta, brick, violet, crimson); more taps:
+#: hues generated in the same free ranges (:func:`_tap_colors`)
+TAP_COLORS = ("#332288", "#882255", "#CC6677", "#AA4499", "#8C8C1A", "#E7298A",
+              "#A6361C", "#7B68EE", "#B2182B")
+#: hue ranges (degrees) left to the kernel (orange) and to the output and input (green,
+#: teal, cyan, blue): generated tap colours take the reds, yellows and purples between
+RESERVED_HUES = ((25.0, 50.0), (75.0, 245.0))
 #: groups of channels
 GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00",
                 "#000000", "#F0E442")
@@ -179,8 +187,14 @@ def _tap_colors(n_taps: int) -> np.ndarray:
 
     if n_taps <= len(TAP_COLORS):  # distinct hues, one per tap
         return np.array([matplotlib.colors.to_rgba(c) for c in TAP_COLORS[:n_taps]])
-    cmap = matplotlib.colormaps[TAP_CMAP]
-    return cmap(np.linspace(0.0, 0.92, n_taps))
+    # more taps: evenly spaced free hues, alternately dark and light, always saturated
+    free = np.array([h for h in np.arange(0.0, 360.0, 1.0)
+                     if not any(lo <= h <= hi for lo, hi in RESERVED_HUES)])
+    hues = free[np.linspace(0, free.size, n_taps, endpoint=False).astype(int)] / 360.0
+    value = np.where(np.arange(n_taps) % 2 == 0, 0.55, 0.85)
+    hsv = np.stack([hues, np.full(n_taps, 0.75), value], -1)
+    rgb = matplotlib.colors.hsv_to_rgb(hsv)
+    return np.concatenate([rgb, np.ones((n_taps, 1))], -1)
 
 
 def _ink(rgba) -> str:
@@ -215,15 +229,24 @@ def _bare(ax) -> None:
     ax.set_axis_off()
 
 
-#: the kinds of grid cell: legend label, face, edge, line style, hatch
+#: the kinds of grid cell: legend label (a key of the label catalogue), face, edge, line
+#: style, hatch
 CELL_STYLES = {
     "padding": ("padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
-    "copy": ("padding (copies)", COLORS["padding"], COLORS["input_edge"], "--", None),
-    "implicit": ("implicit padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
-    "output-padding": ("output padding", "#f4f4f4", COLORS["output"], ":", "//"),
-    "inserted": ("inserted zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
+    "copy": ("padding_copies", COLORS["padding"], COLORS["input_edge"], "--", None),
+    "implicit": ("implicit_padding", COLORS["padding"], COLORS["padding_edge"], "--", None),
+    "output-padding": ("output_padding", "#f4f4f4", COLORS["output"], ":", "//"),
+    "inserted": ("inserted_zero", COLORS["inserted"], COLORS["padding_edge"], ":", None),
     "input": ("input", COLORS["input"], COLORS["input_edge"], "-", None),
 }
+
+#: the words of a picture when none are given (English)
+ENGLISH = _labels("en")
+
+
+def _words(lang, labels, call: str):
+    """The label catalogue of a picture call (``lang=``, ``labels=`` checked)."""
+    return _labels(lang, labels, call)
 
 
 def _cell_kinds(win: SlidingWindows, pos) -> dict:
@@ -272,29 +295,33 @@ def _grid_cells(ax, kinds, squares, linewidth=1.0) -> None:
         ax.add_collection(coll)
 
 
-def _min_width(title: str, roles, fontsize: float = 12) -> float:
+def _role_label(role: str, words) -> str:
+    """The legend text of a role (a kind of cell, ``"kernel"`` or ``"output"``)."""
+    return words[CELL_STYLES[role][0] if role in CELL_STYLES else role]
+
+
+def _min_width(title: str, roles, fontsize: float = 12, words=ENGLISH) -> float:
     """Inches the title's longest line and the legend of ``roles`` need (about 0.55 em a
     character)."""
     line = max(len(part) for part in title.split("\n"))
-    labels = {"kernel": "kernel", "output": "output"}
-    legend = sum(len(labels.get(r) or CELL_STYLES[r][0]) + 5 for r in roles)
+    legend = sum(len(_role_label(r, words)) + 5 for r in roles)
     return max(line * 0.55 * fontsize, legend * 0.55 * 11) / 72 + 0.4
 
 
-def _legend(fig, roles, y: float = 0.005) -> None:
+def _legend(fig, roles, words=ENGLISH, y: float = 0.005) -> None:
     from matplotlib.patches import Patch
 
-    names = {name: (label, face, edge) for name, (label, face, edge, _, _) in
+    names = {name: (words[label], face, edge) for name, (label, face, edge, _, _) in
              CELL_STYLES.items()}
-    names["kernel"] = ("kernel", COLORS["kernel_light"], COLORS["kernel"])
-    names["output"] = ("output", COLORS["output_light"], COLORS["output"])
+    names["kernel"] = (words["kernel"], COLORS["kernel_light"], COLORS["kernel"])
+    names["output"] = (words["output"], COLORS["output_light"], COLORS["output"])
     handles = [Patch(facecolor=names[r][1], edgecolor=names[r][2], label=names[r][0],
                      linewidth=1.5, hatch=CELL_STYLES.get(r, (None,) * 5)[4]) for r in roles]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                fontsize=11, bbox_to_anchor=(0.5, y), handlelength=1.2, columnspacing=1.2)
 
 
-def _describe(sc, stride, padding, dilation, output_padding) -> str:
+def _describe(sc, stride, padding, dilation, output_padding, words=ENGLISH) -> str:
     """The title of a sliding picture: the geometry as given, channels and groups, and for
     a transposed convolution what is drawn (the stretched input and its implicit padding
     ``d(k-1) - p``)."""
@@ -307,20 +334,23 @@ def _describe(sc, stride, padding, dilation, output_padding) -> str:
         values = tuple(value)
         return str(values[0]) if len(set(values)) == 1 else dims(values)
 
+    w = words
     if win.transposed:
-        parts = [f"transposed: input {dims(win.input_shape)}",
-                 f"kernel {dims(win.kernel_shape)}"]
+        parts = [f"{w['transposed']}: {w['input']} {dims(win.input_shape)}",
+                 f"{w['kernel']} {dims(win.kernel_shape)}"]
         s = win.input_stride
     else:
-        parts = [f"input {dims(win.input_shape)}", f"kernel {dims(win.kernel_shape)}"]
+        parts = [f"{w['input']} {dims(win.input_shape)}",
+                 f"{w['kernel']} {dims(win.kernel_shape)}"]
         s = win.stride
     c_in, c_out = getattr(sc, "c_in", 1), getattr(sc, "c_out", 1)
     if c_in > 1 or c_out > 1:
-        parts.append(f"channels {c_in}→{c_out}")
+        parts.append(f"{w['channels']} {c_in}→{c_out}")
     if getattr(sc, "groups", 1) > 1:
-        parts.append(f"groups {sc.groups}" + (" (depthwise)" if sc.groups == c_in else ""))
+        parts.append(f"{w['groups']} {sc.groups}"
+                     + (f" ({w['depthwise']})" if sc.groups == c_in else ""))
     if any(v != 1 for v in s):
-        parts.append(f"stride {per(s)}")
+        parts.append(f"{w['stride']} {per(s)}")
     if win.transposed:
         geom = transposed_geometry(win.input_shape, win.kernel_shape, stride=stride,
                                    padding=padding, output_padding=output_padding,
@@ -330,25 +360,25 @@ def _describe(sc, stride, padding, dilation, output_padding) -> str:
         pads = win.padding
     if any(b or a for b, a in pads):
         if all(b == a for b, a in pads):
-            parts.append(f"padding {per(b for b, _ in pads)}")
+            parts.append(f"{w['padding']} {per(b for b, _ in pads)}")
         else:
-            parts.append("padding " + ", ".join(f"{b}:{a}" for b, a in pads))
+            parts.append(f"{w['padding']} " + ", ".join(f"{b}:{a}" for b, a in pads))
         if getattr(win, "padding_mode", "zeros") != "zeros":
             parts[-1] += f" ({win.padding_mode})"
     elif win.transposed:
-        parts.append("padding 0")
+        parts.append(f"{w['padding']} 0")
     if any(v != 1 for v in win.dilation):
-        parts.append(f"dilation {per(win.dilation)}")
+        parts.append(f"{w['dilation']} {per(win.dilation)}")
     if win.transposed and np.any(np.asarray(output_padding) != 0):
-        parts.append(f"output padding {per(np.broadcast_to(output_padding, (win.ndim,)))}")
-    text = ", ".join(parts) + f" → output {dims(win.output_shape)}"
+        parts.append(f"{w['output_padding']} "
+                     f"{per(np.broadcast_to(output_padding, (win.ndim,)))}")
+    text = ", ".join(parts) + f" → {w['output']} {dims(win.output_shape)}"
     if len(text) > 62:  # two lines rather than a clipped title
         cut = text.rfind(", ", 0, len(text) // 2 + 12)
         text = text[:cut + 1] + "\n" + text[cut + 2:]
     if win.transposed:
         implicit = [b for b, _ in win.padding]
-        text += (f"\ndrawn: stride 1 over the stretched input, implicit padding "
-                 f"d(k−1)−p = {per(implicit)}")
+        text += "\n" + fill(w["drawn_stretched"], value=f"d(k−1)−p = {per(implicit)}")
     return text
 
 
@@ -468,118 +498,3 @@ def _layout(shape, geometry, permuted=False):
         f"geometry describes a {g.shape[0]} x {g.shape[1]} matrix (transposed: "
         f"{g.shape[1]} x {g.shape[0]}; padding: {pshape[0]} x {pshape[1]}), not one of "
         f"shape {shape}")
-
-
-def _channel_ticks(ax, g: ConvGeometry, shape) -> None:
-    """Name the channel blocks (``out o`` down the side, ``in c`` along the top)."""
-    size_in, size_out = math.prod(g.input_shape), math.prod(g.output_shape)
-    if shape == g.shape:
-        rows, cols = ("out", g.out_channels, size_out), ("in", g.in_channels, size_in)
-    elif shape == g.shape[::-1]:
-        rows, cols = ("in", g.in_channels, size_in), ("out", g.out_channels, size_out)
-    else:
-        return
-    if rows[1] > 1:
-        ax.set_yticks([(k + 0.5) * rows[2] for k in range(rows[1])],
-                      [f"{rows[0]} {k}" for k in range(rows[1])], fontsize=10)
-    if cols[1] > 1:
-        ax.xaxis.tick_top()
-        ax.set_xticks([(k + 0.5) * cols[2] for k in range(cols[1])],
-                      [f"{cols[0]} {k}" for k in range(cols[1])], fontsize=10)
-        ax.set_title(ax.get_title(), fontsize=11, color=COLORS["text"], pad=22)
-    ax.tick_params(length=0)
-
-
-def _draw_matrix(rows, cols, values, shape, symbolic, row_levels, col_levels, bands, ax,
-                 highlight_row, title=None):
-    import matplotlib
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Rectangle
-
-    m, n = shape
-    own = ax is None
-    if own:
-        scale = float(np.clip(8.0 / max(n, 1), 0.02, 0.45))
-        scale = min(scale, 7.0 / max(m, 1)) if m * scale > 7.0 else scale
-        width = max(n * scale + 1.4, 4.0)
-        height = m * scale + (1.2 if bands else 0.9)
-        fig = _new_figure(width, height)
-        ax = fig.add_axes((0.6 / width, 0.15 / height, 1 - 0.9 / width,
-                           1 - (0.95 if bands else 0.6) / height))
-    else:
-        fig = ax.figure
-    ax.set_xlim(0, n)
-    ax.set_ylim(m, 0)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_color(COLORS["grid"])
-    cmap = matplotlib.colormaps[TAP_CMAP]
-    if symbolic:
-        import sympy
-
-        distinct = sorted(set(values), key=sympy.default_sort_key)
-        index = {v: k for k, v in enumerate(distinct)}
-        colors = _tap_colors(len(distinct))[[index[v] for v in values]] if values else []
-    else:
-        values = np.asarray(values)
-        if values.size:
-            lo_v, hi_v = float(values.min()), float(values.max())
-            norm = (values - lo_v) / (hi_v - lo_v) * 0.92 if hi_v > lo_v else \
-                np.full(values.size, 0.45)
-            colors = cmap(norm)
-        else:
-            colors = []
-    if bands:
-        cell_pt = _fontsize(fig, ax, n, m, share=1.0, lo=0.0, hi=1e9)
-        widths, _ = bands
-        start = 0
-        for r, w in enumerate(widths):
-            ax.add_patch(Rectangle((start, 0), w, m, facecolor=PHASE_COLORS[r % len(PHASE_COLORS)],
-                                   edgecolor="none", zorder=0))
-            ax.text(start + w / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
-                    fontsize=11 if w * cell_pt > 22 else 8, color=COLORS["text"],
-                    clip_on=False)
-            if start:
-                ax.axvline(start, color=COLORS["grid"], linewidth=2.2, zorder=3)
-            start += w
-    nnz = len(rows)
-    if nnz > _MAX_CELLS_DRAWN:
-        ax.scatter(np.asarray(cols) + 0.5, np.asarray(rows) + 0.5, s=0.5, marker="s",
-                   c=colors, linewidths=0, zorder=2)
-    elif nnz:
-        ax.add_collection(PolyCollection(_squares(cols, rows), facecolors=colors,
-                                         edgecolors="white" if nnz < 5000 else "none",
-                                         linewidths=0.5, zorder=2))
-    _block_rules(ax, 0, 0, m, n, row_levels, col_levels)
-    fs = _fontsize(fig, ax, n, m, share=0.34, lo=0, hi=11)
-    if fs >= 5.5 and nnz <= 1500:
-        texts = [_symbol_text(v) if symbolic else _fmt(v) for v in values]
-        size = min([_fit(fs, text, 0.34) for text in texts] or [fs])
-        for r, c, text, col in zip(rows, cols, texts, colors):
-            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size,
-                    color=_ink(col), zorder=4)
-    if highlight_row is not None:
-        ax.add_patch(Rectangle((0, highlight_row), n, 1, fill=False,
-                               edgecolor=COLORS["kernel"], linewidth=2.0, zorder=5))
-        mask = np.asarray(rows) == highlight_row
-        hc = np.asarray(cols)[mask]
-        hl = PolyCollection(_squares(hc, np.full(hc.size, highlight_row)),
-                            facecolors="none", edgecolors=COLORS["kernel"],
-                            linewidths=2.4, zorder=6)
-        hl.set_gid("highlight")
-        ax.add_collection(hl)
-    if title is None:
-        title = f"A: {m} × {n}, {nnz:,} stored entries"
-    ax.set_title(title, fontsize=11, color=COLORS["text"], pad=22 if bands else 6)
-    return fig
-
-
-def _symbol_text(value) -> str:
-    import sympy
-
-    latex = sympy.latex(value)
-    if len(latex) <= 24 and "\\frac" not in latex:
-        return f"${latex}$"
-    return str(value)

@@ -13,8 +13,8 @@ from ._drawing import (
     COLORS,
     PHASE_COLORS,
     _bare,
-    _draw_matrix,
     _entries,
+    _words,
     _fit,
     _fontsize,
     _levels,
@@ -22,7 +22,9 @@ from ._drawing import (
     _new_figure,
     _squares,
 )
+from ._matrix import MIN_DIGIT_PT, draw_matrix, geometry_taps, tap_legend, tap_names
 from ..errors import ConvmatError, error_context
+from ..layout import fill
 
 __all__ = ["plot_kong_lucey"]
 
@@ -45,7 +47,7 @@ def blocks_caption(n_phases: int) -> str:
     return "[\\," + " \\mid ".join(names) + "\\,]"
 
 
-def plot_kong_lucey(kl, *, figsize=None, fontsize=None):
+def plot_kong_lucey(kl, *, figsize=None, fontsize=None, lang="en", labels=None):
     r"""Kong & Lucey's Figure 1: the input and its phases beside ``A`` and ``[T_0 | T_1 | ...]``.
 
     Parameters
@@ -55,6 +57,8 @@ def plot_kong_lucey(kl, *, figsize=None, fontsize=None):
     figsize : (float, float), optional
     fontsize : float, optional
         Size of the title and caption.
+    lang, labels
+        As in :func:`animate_convolution`.
 
     Returns
     -------
@@ -89,8 +93,10 @@ def plot_kong_lucey(kl, *, figsize=None, fontsize=None):
         if math.prod(kl.padded_shape) > 4096:
             raise ConvmatError(f"the padded input {kl.padded_shape} has more than 4,096 "
                                f"entries to draw; draw a smaller geometry")
+        fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "plot_kong_lucey")
         _mpl()
-        return _figure(kl, figsize, _check_fontsize(fontsize))
+        return _figure(kl, figsize, fontsize, words)
 
 
 def _phase_layout(kl):
@@ -112,7 +118,7 @@ def _grid_2d(shape):
     return tuple(shape) if len(shape) == 2 else (1, int(math.prod(shape)))
 
 
-def _figure(kl, figsize, fontsize):
+def _figure(kl, figsize, fontsize, words):
     from matplotlib.collections import PolyCollection
 
     strided = kl.strided_matrix()
@@ -125,37 +131,46 @@ def _figure(kl, figsize, fontsize):
     gap = 1.0
     band_w = grid[1] + 2.5 + sum(s[1] for s in shapes) + gap * (len(shapes) - 1)
     band_h = max(grid[0], max(s[0] for s in shapes)) + 1.2
-    content_w = 9.4
+    # both matrices side by side at the same scale, as wide as a slide allows for digits
+    # of MIN_DIGIT_PT (cells of twice that)
+    content_w = float(np.clip(2 * n * 2 * MIN_DIGIT_PT / 72 + 0.6, 9.4, 12.4))
     cell_top = min(0.42, content_w / band_w, 2.6 / band_h)
-    cell = min(0.42, (content_w - 0.6) / (2 * n), 3.4 / m)  # both matrices, same scale
+    cell = min(0.42, (content_w - 0.6) / (2 * n), 3.4 / m)
     top_h, mat_h = band_h * cell_top, m * cell
     cell_pt = cell * 72
     size = max(0.9, 9.0 / cell_pt)  # the vectors' cells: at least 9 points tall
     label = 17.0 / cell_pt  # room for the T_r labels, in cells
     strip = (size + label + 0.5) * cell + 0.45  # the vector above each matrix
-    height = 0.75 + top_h + 0.35 + strip + mat_h + 0.75
+    height = 0.75 + top_h + 0.35 + strip + mat_h + 1.25  # the tap legend below
     width = content_w + 0.3
     if figsize is not None:
         width, height = _check_figsize(figsize)
     fig = _new_figure(width, height)
     fs = fontsize or 12
-    y_mat = 0.6 / height
+    y_mat = 1.05 / height
     ax_in = fig.add_axes((0.15 / width, (height - 0.7 - top_h) / height,
                           (width - 0.3) / width, top_h / height))
     mat_w = n * cell
     left = (width - 2 * mat_w - 0.6) / 2
     ax_a = fig.add_axes((left / width, y_mat, mat_w / width, mat_h / height))
     ax_t = fig.add_axes(((left + mat_w + 0.6) / width, y_mat, mat_w / width, mat_h / height))
-    _draw_input(fig, ax_in, kl, grid, shapes, members, phase_of, band_w, band_h)
+    _draw_input(fig, ax_in, kl, grid, shapes, members, phase_of, band_w, band_h, words)
     rows_levels = _levels(kl.output_shape, kl.out_channels)
-    r, c, v, shape, sym = _entries(strided)
-    _draw_matrix(r, c, v, shape, sym, rows_levels, _levels(kl.padded_shape, kl.in_channels),
-                 None, ax_a, None, title="")
-    r, c, v, shape, sym = _entries(kl.permuted)
-    _draw_matrix(r, c, v, shape, sym, rows_levels, (), (widths, kl.phases), ax_t, None,
-                 title="")
+    names = tap_names(kl.geometry.kernel_shape)
+    keys = None
+    for ax, matrix, levels, bands, order in (
+            (ax_a, strided, (rows_levels, _levels(kl.padded_shape, kl.in_channels)), None,
+             None),
+            (ax_t, kl.permuted, (rows_levels, ()), (widths, kl.phases), kl.column_order)):
+        r, c, v, shape, sym = _entries(matrix)
+        taps = None if sym else geometry_taps(kl.geometry, r, c, shape, order)
+        draw_matrix(r, c, v, shape, sym, levels, bands, ax, None, title="", words=words,
+                    taps=None if taps is None else (names, taps), legend=False, fit=False)
+        keys = keys or getattr(ax, "convmat_keys", None)
+    if keys:
+        tap_legend(fig, keys, words)
     # the vectors above the matrices: x in its order, Πᵀ x grouped by phase
-    for ax, order, name in ((ax_a, np.arange(n), "$x$ (padded)"),
+    for ax, order, name in ((ax_a, np.arange(n), fill(words["padded_input_x"], x="$x$")),
                             (ax_t, kl.column_order, "$\\Pi^{\\top} x$")):
         y0 = -size - 0.3 - label
         xs = np.arange(n) + 0.05
@@ -168,20 +183,21 @@ def _figure(kl, figsize, fontsize):
             edgecolors=COLORS["grid"], linewidths=0.3, clip_on=False))
         ax.text(n / 2, y0 - 0.3, name, ha="center", va="bottom", fontsize=min(fs, 11),
                 color=COLORS["text"])
-    ax_a.set_xlabel("strided $A$", fontsize=min(fs, 11), color=COLORS["text"])
-    ax_t.set_xlabel("$A\\,\\Pi = " + blocks_caption(len(kl.blocks)) + "$, unit stride",
-                    fontsize=min(fs, 11), color=COLORS["text"])
+    ax_a.set_xlabel(fill(words["strided_matrix"], A="$A$"), fontsize=min(fs, 11),
+                    color=COLORS["text"])
+    ax_t.set_xlabel("$A\\,\\Pi = " + blocks_caption(len(kl.blocks)) + "$, "
+                    + words["unit_stride"], fontsize=min(fs, 11), color=COLORS["text"])
     dims = "×".join(map(str, kl.stride))
     fig.text(0.5, 1 - 0.12 / height,
-             f"Kong & Lucey: stride {dims}, kernel "
-             + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + ", padded input "
-             + "×".join(map(str, kl.padded_shape)) + f" → {len(kl.blocks)} phases, "
+             f"{words['kong_lucey']}: {words['stride']} {dims}, {words['kernel']} "
+             + "×".join(map(str, kl.weight.shape[-kl.ndim:])) + f", {words['padded_input']} "
+             + "×".join(map(str, kl.padded_shape)) + f" → {len(kl.blocks)} {words['phases']}, "
              "$y = A\\,x = " + blocks_caption(len(kl.blocks)) + "\\,\\Pi^{\\top} x$",
              ha="center", va="top", fontsize=fs, color=COLORS["text"])
     return fig
 
 
-def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h):
+def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h, words):
     """The padded input (channel 0) coloured by phase and numbered, an arrow, and every
     phase input ``x_r`` with the numbers of the entries it takes."""
     from matplotlib.collections import PolyCollection
@@ -201,8 +217,8 @@ def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h):
         for k, r_, c_ in zip(flat, rr, cc):
             ax.text(c_ + 0.5, r_ + top + 0.5, str(k), ha="center", va="center", fontsize=size,
                     color=COLORS["text"])
-    ax.text(grid[1] / 2, top - 0.15, "padded input $x$" + (" (channel 0)" if
-                                                           kl.in_channels > 1 else ""),
+    ax.text(grid[1] / 2, top - 0.15, fill(words["padded_input_x"], x="$x$")
+            + (f" ({words['channel']} 0)" if kl.in_channels > 1 else ""),
             ha="center", va="bottom", fontsize=min(11, 2.2 * fs), color=COLORS["text"])
     x0 = grid[1] + 0.4
     ax.annotate("", xy=(x0 + 1.4, top + grid[0] / 2), xytext=(x0, top + grid[0] / 2),

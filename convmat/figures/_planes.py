@@ -6,7 +6,8 @@ output channel's group, the output planes filling up; one frame per row of the f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from ._drawing import (
     _grid_cells,
     _fill_outputs,
     COLORS,
+    ENGLISH,
     MAX_VALUE_FRAMES,
     _bare,
     _check_drawable,
@@ -50,6 +52,8 @@ class Scene:
     weight: np.ndarray | None
     x: np.ndarray | None
     kwargs: dict
+    #: the label catalogue the picture writes (``lang=``, ``labels=``)
+    words: Mapping[str, str] = field(default_factory=lambda: ENGLISH)
 
     @property
     def layered(self) -> bool:
@@ -302,8 +306,9 @@ class Planes:
         n = self.sc.win.ndim
         for c in range(channels):
             for z in range(origins.shape[1]):
-                parts = [f"{which} {c}"] if channels > 1 else (
-                    [] if n == 3 else ["input" if which == "in" else "output"])
+                words = self.sc.words
+                parts = [f"{words[which]} {c}"] if channels > 1 else (
+                    [] if n == 3 else [words["input" if which == "in" else "output"]])
                 if n == 3:
                     parts.append(f"z={z + z0}")
                 name = ", ".join(parts)
@@ -314,7 +319,7 @@ class Planes:
                     continue
                 if n == 3 and c == 0 and z == 0:  # the block's name once, at its left
                     self.ax.text(x0 - 0.25, y0 + origins_h(self, which) / 2,
-                                 "input" if which == "in" else "output", rotation=90,
+                                 words["input" if which == "in" else "output"], rotation=90,
                                  ha="right", va="center", fontsize=min(fs * 1.05, 11),
                                  color=COLORS["text"])
                 room = (plane_w + GAP * 0.8) * fs / 0.42 / (0.6 * max(len(name), 1))

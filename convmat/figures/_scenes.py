@@ -6,6 +6,7 @@ values as the matplotlib drawing. The TikZ writer (:func:`convmat.latex.tikz`) s
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,8 @@ import numpy as np
 from ._drawing import (
     CELL_STYLES,
     COLORS,
+    ENGLISH,
     PHASE_COLORS,
-    TAP_CMAP,
     _cell_kinds,
     _copy_label,
     _fmt,
@@ -22,13 +23,12 @@ from ._drawing import (
     _levels,
     _tap_colors,
 )
+from ._matrix import _colors as _entry_colors
+from ._matrix import tap_names
 from ..errors import ConvmatError
-from ..layout import Cells, CellStyle, Frame, Label, Picture, Rect, Segment
+from ..layout import Cells, CellStyle, Frame, Label, Picture, Rect, Segment, fill
 
-#: the English names the records use (h1's catalogue replaces them per language)
-NAMES = {"input": "input", "kernel": "kernel", "output": "output",
-         "x": "x (input, flattened)", "y": "y", "stamp": "stamp", "sum": "output (sum)",
-         "cropped": "cropped by padding", "output-padding": "output padding"}
+Words = Mapping[str, str]
 
 _LINES = {"-": "solid", "--": "dashed", ":": "dotted"}
 
@@ -43,7 +43,7 @@ def _palette() -> dict[str, str]:
     return {name: _hex(value) for name, value in COLORS.items()}
 
 
-def _styles(names: dict[str, str]) -> dict[str, CellStyle]:
+def _styles(words: Words) -> dict[str, CellStyle]:
     """The roles of every sliding picture (the cell kinds of ``CELL_STYLES``, the kernel,
     the output cells)."""
     styles = {}
@@ -51,11 +51,11 @@ def _styles(names: dict[str, str]) -> dict[str, CellStyle]:
         fill = next((k for k, v in COLORS.items() if v == face), None)
         styles[role] = CellStyle(fill or f"face-{role}", next(
             k for k, v in COLORS.items() if v == edge), _LINES[line], 0.6, 1.0, bool(hatch),
-            names.get(role, label))
+            words[label])
     styles["kernel"] = CellStyle("kernel", "kernel", "solid", 1.6, 0.45, False,
-                                 names["kernel"])
+                                 words["kernel"])
     styles["pending"] = CellStyle("pending", "grid", "solid", 0.5)
-    styles["done"] = CellStyle("output_light", "grid", "solid", 0.5, label=names["output"])
+    styles["done"] = CellStyle("output_light", "grid", "solid", 0.5, label=words["output"])
     styles["current"] = CellStyle("output", "grid", "solid", 1.4)
     styles["entry"] = CellStyle(None, "white", "solid", 0.3)
     styles["lit"] = CellStyle(None, "kernel", "solid", 1.6)
@@ -174,11 +174,9 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
     return cells, [], frames, (float(span[0]), float(span[1])), [*kinds, "kernel", "done"]
 
 
-def sliding_picture(sc: Any, y: Any, title: str, names: dict[str, str] | None = None
-                    ) -> Picture:
+def sliding_picture(sc: Any, y: Any, title: str, words: Words = ENGLISH) -> Picture:
     """The sliding-kernel animation (A1) as a record."""
-    names = {**NAMES, **(names or {})}
-    styles = _styles(names)
+    styles = _styles(words)
     colors = _colors(styles)
     colors["kernel_ink"] = "6B3300"
     cells, labels, frames, (h, w), roles = _sliding(sc, y, 0.0, 0.0, None)
@@ -209,13 +207,12 @@ def _rules(x0: float, y0: float, m: int, n: int, row_levels: Any, col_levels: An
 
 
 def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
-                   names: dict[str, str] | None = None) -> Picture:
+                   words: Words = ENGLISH) -> Picture:
     """The matrix-equivalence animation (A2) as a record: the sliding panel and ``y = A x``
     with row ``t`` of ``A``, the entries of ``x`` it reads and ``y[t]`` in frame ``t``."""
     import scipy.sparse as sp
 
-    names = {**NAMES, **(names or {})}
-    styles = _styles(names)
+    styles = _styles(words)
     colors = _colors(styles)
     colors["kernel_ink"] = "6B3300"
     win, x = sc.win, sc.x
@@ -251,7 +248,8 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
                       _levels(win.input_shape, sc.c_in))
     rects = [Rect(x0, y0, n, m, None, "grid", 0.8)]
     name = "A^{\\top}" if win.transposed else "A"
-    labels += [Label(x0 + n / 2, x_row - 0.15, names["x"], "south", 1.1),
+    labels += [Label(x0 + n / 2, x_row - 0.15, fill(words["input_flattened"], x="$x$"),
+                     "south", 1.1),
                Label(mx + 0.5, y0 + m / 2, "y", "center", 1.2, math=True),
                Label(x0 + n / 2, y0 + m + 0.3, f"${name}$: {m} × {n}   "
                      f"$(y = {name}\\,x)$", "north", 1.1)]
@@ -271,9 +269,11 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
                              (ys[t],) if ys is not None else None, inks=("white",)))
         out_frames.append(Frame(tuple(f_cells), tuple(f_labels), tuple(f_segs),
                                 (Rect(x0, y0 + t, n, 1, None, "kernel", 1.2),)))
+    keys = tuple((taps[j], f"$w_{{{name}}}$") for j, name in
+                 enumerate(tap_names(win.kernel_shape)))
     return Picture("matrix", width, height, colors, styles, tuple(cells), tuple(labels),
                    tuple(segments), tuple(rects), tuple(out_frames), title,
-                   (*roles[:-2], "kernel", "done"))
+                   (*roles[:-2], "kernel", "done"), keys)
 
 
 # ------------------------------------------------------------------ plot_matrix
@@ -281,44 +281,40 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
 
 def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int],
                         symbolic: bool, row_levels: Any, col_levels: Any, bands: Any,
-                        highlight_row: int | None, title: str) -> Picture:
-    """A matrix (:func:`convmat.figures.plot_matrix`) as a record: its stored entries
-    coloured by value (by symbol when symbolic), block rules, phase bands, one row
-    outlined."""
-    import matplotlib
-
+                        highlight_row: int | None, title: str, taps: Any = None) -> Picture:
+    """A matrix (:func:`convmat.figures.plot_matrix`) as a record: its stored entries in the
+    colours of the matplotlib picture (by kernel tap where the geometry is known, else by
+    symbol or value) with their key, block rules, phase bands, one row outlined."""
     m, n = shape
     colors = _palette()
     colors["white"] = "FFFFFF"
     styles = {"entry": CellStyle(None, "white", "solid", 0.3),
               "lit": CellStyle(None, "kernel", "solid", 1.6)}
-    rgba: Any
+    faces, legend_keys = _entry_colors(values, symbolic, taps)
+    hexes = [_hex(c) for c in faces]
+    rgba: list[Any] = []  # the distinct colours, in order of first use
+    named: dict[str, int] = {}
+    keys = []
+    for h, c in zip(hexes, faces):
+        if h not in named:
+            named[h] = len(rgba)
+            rgba.append(c)
+        keys.append(named[h])
     if symbolic:
         import sympy
 
-        symbols = sorted(set(values), key=sympy.default_sort_key)
-        index = {v: k for k, v in enumerate(symbols)}
-        rgba = _tap_colors(len(symbols))
-        keys = [index[v] for v in values]
         texts = [sympy.latex(v) for v in values]
     else:
-        numbers = np.asarray(values)
-        distinct = np.unique(numbers)
-        lo_v, hi_v = (float(distinct.min()), float(distinct.max())) if distinct.size else (0, 0)
-        norm = ((distinct - lo_v) / (hi_v - lo_v) * 0.92 if hi_v > lo_v
-                else np.full(distinct.size, 0.45))
-        rgba = matplotlib.colormaps[TAP_CMAP](norm) if distinct.size else []
-        keys = np.searchsorted(distinct, numbers).tolist()
-        texts = [_fmt(v) for v in numbers]
+        texts = [_fmt(v) for v in np.asarray(values)]
     names = []
     for k, c in enumerate(rgba):
         colors[f"value{k}"] = _hex(c)
         names.append(f"value{k}")
     inks = ["white" if _ink(c) == "#ffffff" else "text" for c in rgba]
     top = 1.0 if bands else 0.0
-    cells: tuple[Cells, ...] = (Cells("entry", tuple((float(c), float(r) + top) for r, c in zip(rows, cols)),
-                   tuple(texts), tuple((names[k], 1.0) for k in keys),
-                   tuple(inks[k] for k in keys), math=symbolic),)
+    cells: tuple[Cells, ...] = (Cells(
+        "entry", tuple((float(c), float(r) + top) for r, c in zip(rows, cols)), tuple(texts),
+        tuple((names[k], 1.0) for k in keys), tuple(inks[k] for k in keys), math=symbolic),)
     rects = []
     labels = []
     if bands:
@@ -341,8 +337,13 @@ def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int
         rects.append(Rect(0, top + highlight_row, n, 1, None, "kernel", 1.2))
         cells += (Cells("lit", tuple((float(c), top + highlight_row)
                                      for c in np.asarray(cols)[mask])),)
+    key_list = []
+    for c, text in legend_keys:
+        at = named.get(_hex(c))
+        if at is not None:
+            key_list.append((names[at], text))
     return Picture("plot_matrix", float(n), m + top, colors, styles, cells, tuple(labels),
-                   tuple(segments), tuple(rects), (), title)
+                   tuple(segments), tuple(rects), (), title, keys=tuple(key_list))
 
 
 # ------------------------------------------------------------------ superposition
@@ -350,19 +351,20 @@ def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int
 
 def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
                           sums: np.ndarray, title: str, outputs: Any,
-                          names: dict[str, str] | None = None) -> Picture:
+                          words: Words = ENGLISH) -> Picture:
     """The superposition animation as a record: input planes, the output canvas, and per
     frame the stamp of input entry ``t`` and the running sum."""
-    names = {**NAMES, **(names or {})}
     colors = _palette()
     colors.update(white="FFFFFF", stamp_ink="8A5A00")
+    xw = "$x_m\\,w$"
     styles = {
-        "input": CellStyle("input", "input_edge", label=names["input"]),
-        "stamp": CellStyle("kernel", "kernel", "solid", 1.6, 0.25, label=names["stamp"]),
-        "sum": CellStyle("white", "grid", label=names["sum"]),
-        "cropped": CellStyle("padding", "padding_edge", "dashed", label=names["cropped"]),
+        "input": CellStyle("input", "input_edge", label=words["input"]),
+        "stamp": CellStyle("kernel", "kernel", "solid", 1.6, 0.25,
+                           label=fill(words["stamp"], xw=xw)),
+        "sum": CellStyle("white", "grid", label=words["output_sum"]),
+        "cropped": CellStyle("padding", "padding_edge", "dashed", label=words["cropped"]),
         "output-padding": CellStyle(None, "output", "dotted", 1.0,
-                                    label=names["output-padding"]),
+                                    label=words["output_padding"]),
         "current": CellStyle(None, "kernel", "solid", 1.8),
     }
     c_in, c_out = w.shape[0], w.shape[1] * groups
@@ -406,14 +408,15 @@ def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
                                                    for o in out0
                                                    for r, c in zip(orr[extra], occ[extra]))))
         roles.append("output-padding")
-    labels = [Label(in0[0][1] + ishape[1] / 2, top - 0.2, names["input"] + " $x$", "south",
-                    1.15),
-              Label(out0[0][1] + lo[1], top - 0.2, names["sum"], "south west", 1.15)]
+    labels = [Label(in0[0][1] + ishape[1] / 2, top - 0.2, fill(words["input_x"], x="$x$"),
+                    "south", 1.15),
+              Label(out0[0][1] + lo[1], top - 0.2, fill(words["running_sum"], xw=xw),
+                    "south west", 1.15)]
     if c_in > 1 or c_out > 1:
-        labels += [Label(o[1] - 0.25, o[0] + ishape[0] / 2, f"in {k}", "east")
+        labels += [Label(o[1] - 0.25, o[0] + ishape[0] / 2, f"{words['in']} {k}", "east")
                    for k, o in enumerate(in0)]
-        labels += [Label(o[1] + lo[1] - 0.25, o[0] + lo[0] + canvas[0] / 2, f"out {k}",
-                         "east") for k, o in enumerate(out0)]
+        labels += [Label(o[1] + lo[1] - 0.25, o[0] + lo[0] + canvas[0] / 2,
+                         f"{words['out']} {k}", "east") for k, o in enumerate(out0)]
     per = math.prod(st.input_shape)
     n_out = math.prod(st.output_shape)
     written = np.zeros(sums.shape, dtype=bool)

@@ -18,7 +18,7 @@ transposed-convolution up-sampling).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from ._scenes import superposition_picture
 from ._drawing import (
     _check_fontsize,
     _check_figsize,
+    ENGLISH,
+    _words,
     COLORS,
     MAX_PICTURE_CELLS,
     _bare,
@@ -45,6 +47,7 @@ from .._memory import check_budget
 from .._validate import as_array, as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import Padding, transposed_geometry
+from ..layout import fill
 
 if TYPE_CHECKING:
     from matplotlib.animation import FuncAnimation
@@ -241,7 +244,8 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
                           output_padding: int | Sequence[int] = 0, x: Any = None,
                           weight: Any = None, groups: int = 1,
                           figsize: tuple[float, float] | None = None,
-                          fontsize: float | None = None) -> FuncAnimation:
+                          fontsize: float | None = None, lang: str = "en",
+                          labels: Mapping[str, str] | None = None) -> FuncAnimation:
     r"""Animate a transposed convolution as a scatter: each input entry stamps ``x[m] · w``.
 
     Parameters
@@ -262,6 +266,8 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
     figsize : (float, float), optional
     fontsize : float, optional
         Size of the titles (the numbers in the cells are fitted to them).
+    lang, labels
+        As in :func:`convmat.figures.animate_convolution`.
 
     Returns
     -------
@@ -290,42 +296,45 @@ def animate_superposition(input_shape: Sequence[int], kernel_shape: Sequence[int
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "animate_superposition", (1, 2))
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "animate_superposition")
         _check_cells(st, 1, 1, "animate_superposition")  # before any array is made
         xa, w, c_in, c_out = _values(st, x, weight, groups)
         _check_cells(st, c_in, c_out, "animate_superposition")
         sums = running_sums(st, xa, w, groups)
         _mpl()
-        anim = _draw_superposition(st, xa, w, groups, sums, figsize, fontsize)
+        anim = _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words)
         shape = (c_out, *st.output_shape) if c_out > 1 or c_in > 1 else st.output_shape
         anim.sums = sums.reshape((len(sums), *shape))
         per = math.prod(st.input_shape)
         anim.stamps = [st.stamp(m % per) for m in range(anim.n_frames)]
         anim.picture_layout = partial(superposition_picture, st, xa, w, groups, sums,
-                                      _title(st, c_in, c_out, groups), _outputs)
+                                      _title(st, c_in, c_out, groups, words), _outputs, words)
         return anim
 
 
-def _title(st: _Stamps, c_in: int = 1, c_out: int = 1, groups: int = 1) -> str:
+def _title(st: _Stamps, c_in: int = 1, c_out: int = 1, groups: int = 1,
+           words: Mapping[str, str] = ENGLISH) -> str:
     def dims(shape):
         return "×".join(map(str, shape))
 
-    parts = [f"transposed convolution by superposition: input {dims(st.input_shape)}",
-             f"kernel {dims(st.kernel_shape)}"]
+    w = words
+    parts = [f"{w['superposition']}: {w['input']} {dims(st.input_shape)}",
+             f"{w['kernel']} {dims(st.kernel_shape)}"]
     if c_in > 1 or c_out > 1:
-        parts.append(f"channels {c_in}→{c_out}" + (f", groups {groups}" if groups > 1
-                                                   else ""))
+        parts.append(f"{w['channels']} {c_in}→{c_out}"
+                     + (f", {w['groups']} {groups}" if groups > 1 else ""))
     if any(s != 1 for s in st.stride):
-        parts.append(f"stride {dims(st.stride)}")
+        parts.append(f"{w['stride']} {dims(st.stride)}")
     if any(b or a for b, a in st.padding):
-        parts.append("padding " + ", ".join(f"{b}:{a}" if b != a else str(b)
-                                            for b, a in st.padding))
+        parts.append(f"{w['padding']} " + ", ".join(f"{b}:{a}" if b != a else str(b)
+                                                    for b, a in st.padding))
     if any(d != 1 for d in st.dilation):
-        parts.append(f"dilation {dims(st.dilation)}")
+        parts.append(f"{w['dilation']} {dims(st.dilation)}")
     return ", ".join(parts[:2]) + "\n" + ", ".join(parts[2:] + [
-        f"output {dims(st.output_shape)}"])
+        f"{w['output']} {dims(st.output_shape)}"])
 
 
-def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize):
+def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words):
     from matplotlib.collections import PolyCollection
 
     from ._animation import _animation
@@ -401,7 +410,7 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize):
             for k, org in enumerate(origins):
                 top = org[0] + (lo[0] if name == "out" else 0)
                 left = org[1] + (lo[1] if name == "out" else 0)
-                ax.text(left - 0.25, top + rows / 2, f"{name} {k}", ha="right",
+                ax.text(left - 0.25, top + rows / 2, f"{words[name]} {k}", ha="right",
                         va="center", fontsize=min(11, fs * 1.1), color=COLORS["text"])
     n_out = math.prod(st.output_shape)
     per = math.prod(st.input_shape)
@@ -436,12 +445,12 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize):
                            color="#8a5a00", zorder=4.5) for _ in range(n_taps * per_out)]
     label = dict(fontsize=fs * 1.15, color=COLORS["text"], ha="center", va="bottom")
     head = min(in0[0][0], out0[0][0] + lo[0]) - 0.1
-    ax.text(in0[0][1] + ishape[1] / 2, head, "input $x$", **label)
+    ax.text(in0[0][1] + ishape[1] / 2, head, fill(words["input_x"], x="$x$"), **label)
     label["ha"] = "left"
-    ax.text(out0[0][1] + lo[1], head, "output: running sum of the stamps $x_m\\,w$", **label)
-    fig.text(0.5, 1 - 0.1 / height, _title(st, c_in, c_out, groups), ha="center", va="top",
-             fontsize=fontsize or 12, color=COLORS["text"])
-    _superposition_legend(fig, cropped.any(), extra.any())
+    ax.text(out0[0][1] + lo[1], head, fill(words["running_sum"], xw="$x_m\\,w$"), **label)
+    fig.text(0.5, 1 - 0.1 / height, _title(st, c_in, c_out, groups, words), ha="center",
+             va="top", fontsize=fontsize or 12, color=COLORS["text"])
+    _superposition_legend(fig, cropped.any(), extra.any(), words)
 
     def update(t: int) -> None:
         c, m = divmod(t, per)
@@ -484,20 +493,22 @@ def _outputs(c: int, per_in: int, per_out: int) -> range:
     return range(g * per_out, (g + 1) * per_out)
 
 
-def _superposition_legend(fig: Any, cropped: bool, extra: bool) -> None:
+def _superposition_legend(fig: Any, cropped: bool, extra: bool,
+                          words: Mapping[str, str] = ENGLISH) -> None:
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=COLORS["input"], edgecolor=COLORS["input_edge"], label="input"),
+    handles = [Patch(facecolor=COLORS["input"], edgecolor=COLORS["input_edge"],
+                     label=words["input"]),
                Patch(facecolor=_rgba(COLORS["kernel"], 0.25), edgecolor=COLORS["kernel"],
-                     label="stamp $x_m\\,w$"),
+                     label=fill(words["stamp"], xw="$x_m\\,w$")),
                Patch(facecolor=COLORS["output_light"], edgecolor=COLORS["grid"],
-                     label="output (sum)")]
+                     label=words["output_sum"])]
     if cropped:
         handles.append(Patch(facecolor=COLORS["padding"], edgecolor=COLORS["padding_edge"],
-                             linestyle="--", label="cropped by padding"))
+                             linestyle="--", label=words["cropped"]))
     if extra:
         handles.append(Patch(facecolor="none", edgecolor=COLORS["output"], linestyle=":",
-                             label="output padding"))
+                             label=words["output_padding"]))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                fontsize=10.5, bbox_to_anchor=(0.5, 0.005), handlelength=1.2,
                columnspacing=1.0)
@@ -507,7 +518,8 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
                  stride: int | Sequence[int] = 1, padding: Padding = 0,
                  dilation: int | Sequence[int] = 1, output_padding: int | Sequence[int] = 0,
                  ax: Axes | None = None, figsize: tuple[float, float] | None = None,
-                 fontsize: float | None = None) -> Figure | SubFigure:
+                 fontsize: float | None = None, lang: str = "en",
+                 labels: Mapping[str, str] | None = None) -> Figure | SubFigure:
     r"""Heat map of :func:`overlap_counts`: how many stamps add up at each output position.
 
     Parameters
@@ -517,6 +529,8 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
     ax : matplotlib.axes.Axes, optional
     figsize : (float, float), optional
     fontsize : float, optional
+    lang, labels
+        As in :func:`convmat.figures.animate_convolution`.
 
     Returns
     -------
@@ -534,6 +548,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
     with error_context("plot_overlap", input_shape=input_shape, kernel_shape=kernel_shape):
         ax = _check_ax(ax, "plot_overlap")
         fontsize = _check_fontsize(fontsize)
+        words = _words(lang, labels, "plot_overlap")
         st = _Stamps(input_shape, kernel_shape, stride, padding, dilation, output_padding)
         _check_drawable(st.ndim, "plot_overlap", (1, 2))
         counts = overlap_counts(input_shape, kernel_shape, stride=stride, padding=padding,
@@ -567,8 +582,9 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
         for r, c, v, face in zip(rr, cc, grid.ravel(), faces):
             ax.text(c + 0.5, r + 0.5, str(int(v)), ha="center", va="center", fontsize=num,
                     color=_ink(face))
-        ax.set_title(f"overlap counts: stride {'×'.join(map(str, st.stride))}, kernel "
+        ax.set_title(f"{words['overlap_counts']}: {words['stride']} "
+                     f"{'×'.join(map(str, st.stride))}, {words['kernel']} "
                      f"{'×'.join(map(str, st.kernel_shape))} "
-                     f"({len(np.unique(counts))} distinct)", fontsize=fs,
+                     f"({len(np.unique(counts))} {words['distinct']})", fontsize=fs,
                      color=COLORS["text"])
         return fig

@@ -88,7 +88,6 @@ class _Writer:
             st = pic.styles.get(role)
             if st is not None:
                 used |= {st.fill, st.edge}
-        used |= {"kernel_light"} if "kernel" in pic.legend else set()
         for c in groups:
             used |= {name for name, _ in c.fills or ()} | set(c.inks or ())
         for lab in [*pic.labels, *(lab for f in pic.frames for lab in f.labels)]:
@@ -97,6 +96,7 @@ class _Writer:
             used.add(seg.color)
         for r in [*pic.rects, *(r for f in pic.frames for r in f.rects)]:
             used |= {r.fill, r.edge}
+        used |= {name for name, _ in pic.keys}
         self.used = used
 
     def font(self, size: float) -> str:
@@ -211,15 +211,23 @@ class _Writer:
             st = self.pic.styles.get(role)
             if st is None or not st.label:
                 continue
-            fill = "kernel_light" if role == "kernel" else st.fill or "white"
+            face = _fill((st.fill or "white", st.opacity))  # a see-through role: its tint
             edge = st.edge or "grid"
-            items.append(rf"\fcolorbox{{{color_name(edge)}}}{{{color_name(fill)}}}"
-                         rf"{{\rule{{0pt}}{{0.6em}}\rule{{0.6em}}{{0pt}}}}~{text(st.label)}")
-        if not items:
-            return []
-        joined = r"\quad ".join(items)
-        return [rf"\node[cm-label, anchor=north, font={self.font(1.1)}] at "
-                rf"{_at(self.pic.width / 2, self.pic.height + 0.4)} {{{joined}}};"]
+            items.append(rf"\mbox{{\fcolorbox{{{color_name(edge)}}}{{{face}}}"
+                         rf"{{\rule{{0pt}}{{0.6em}}\rule{{0.6em}}{{0pt}}}}~{text(st.label)}}}")
+        keys = [rf"\mbox{{\fcolorbox{{cmWhite}}{{{color_name(name)}}}"
+                rf"{{\rule{{0pt}}{{0.6em}}\rule{{0.6em}}{{0pt}}}}~{text(label)}}}"
+                for name, label in self.pic.keys]
+        out = []
+        at = _at(self.pic.width / 2, self.pic.height + 0.4)
+        for name, line, sep in (("cm-legend", items, r"\quad "), ("cm-keys", keys,
+                                                                   r"\enspace ")):
+            if line:
+                out.append(rf"\node[cm-label, anchor=north, text width="
+                           rf"{_num(max(self.pic.width * self.cell, 9.0))}cm, align=center, "
+                           rf"font={self.font(1.1)}] ({name}) at {at} {{{sep.join(line)}}};")
+                at = f"({name}.south)"
+        return out
 
     def title(self) -> list[str]:
         if not self.pic.title:

@@ -15,7 +15,9 @@ decisions, made here once and without any format's syntax:
 
 A writer turns these objects into its own strings; :class:`ByType` is the one dispatch by
 result type that renderers use instead of ``isinstance`` chains (``layout._reading``, with
-the matrix readers); ``layout._tables`` holds the cells of a network summary.
+the matrix readers); ``layout._tables`` holds the cells of a network summary;
+``layout._labels`` the words pictures write, in every built-in language (:func:`labels`,
+:data:`LANGUAGES`).
 
 Nothing here imports sympy: a sympy matrix is recognised only once sympy is loaded.
 
@@ -46,6 +48,7 @@ from .._validate import as_flag, as_int, check_choice
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import ConvGeometry, vector_shapes
 from ..striding import KongLucey
+from ._labels import LABEL_KEYS, LANGUAGES, fill, labels
 from ._reading import ByType, Entries
 from ._reading import stored as _stored
 from ._pictures import CellStyle, Cells, Frame, Label, Picture, Rect, Segment
@@ -53,7 +56,8 @@ from ._tables import summary_cells
 
 __all__ = [
     "MAX_CELLS", "Axis", "ByType", "CellStyle", "Cells", "Entries", "Frame", "Highlights",
-    "KongLuceyLayout", "Label", "MatrixLayout", "Picture", "Rect", "Segment",
+    "KongLuceyLayout", "LABEL_KEYS", "LANGUAGES", "Label", "MatrixLayout", "Picture", "Rect",
+    "Segment", "fill", "labels",
     "block_levels", "block_sizes", "check_limit", "elide", "grid_axes", "highlights",
     "kong_lucey_layout", "levels_of", "matrix_layout", "matrix_origin", "padded_sources",
     "rules_at", "segments", "summary_cells",

@@ -123,6 +123,11 @@ class Picture:
     frames : tuple of Frame
         One per animation frame (empty for a still picture).
     title : str
+    legend : tuple of str
+        The roles named in the legend, in order.
+    keys : tuple of (str, str)
+        The key of per-cell colours (kernel taps, symbols, values): colour name and text
+        (``$...$`` parts are math).
     """
 
     kind: str
@@ -137,6 +142,8 @@ class Picture:
     frames: tuple[Frame, ...] = ()
     title: str = ""
     legend: tuple[str, ...] = field(default=())
+    #: the key of the cell colours: (colour name, text) per tap, symbol or value
+    keys: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def n_frames(self) -> int:
