@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def pdf_words(pdf: Path, page: int | None = None) -> list[str]:
     span = [] if page is None else ["-f", str(page), "-l", str(page)]
     out = subprocess.run(["pdftotext", *span, str(pdf), "-"], capture_output=True,
                          text=True, check=True).stdout
-    return out.split()
+    return unicodedata.normalize("NFC", out).split()
 
 
 def compile_tex(tex: Path) -> Path:
@@ -296,3 +297,21 @@ def test_pictures_without_tikz_name_what_is_supported(tmp_path):
 def test_tikz_refuses_what_is_not_a_picture():
     with pytest.raises(ConvmatError, match="not a convmat.layout.Picture"):
         convmat.latex.tikz("picture")
+
+
+@requires_pdflatex
+@pytest.mark.latex
+def test_spanish_pictures_give_spanish_tikz(tmp_path):
+    """lang="es": the TikZ holds the catalogue's Spanish words (and no English ones), and
+    pdflatex typesets their accents."""
+    anim = figures.animate_matrix((5, 5), (3, 3), x=X, weight=W, lang="es",
+                                  labels={"output": "resultado"})
+    try:
+        tex = figures.save(anim, tmp_path / "es.tex").read_text(encoding="utf-8")
+        for word in ("entrada", "núcleo", "resultado", "(entrada, aplanada)"):
+            assert word in tex
+        words = pdf_words(compile_tex(tmp_path / "es.tex"))
+        assert "núcleo" in words and "entrada" in words and "resultado" in words
+        assert not {"input", "kernel", "output", "flattened)"} & set(words)
+    finally:
+        plt.close("all")
