@@ -33,6 +33,7 @@ from ._drawing import (
 from ._planes import Planes, Scene, plane_layout
 from ._windows import SlidingWindows
 from ..errors import ConvmatError
+from ..layout import sliding_placement
 from ..layout import fill
 
 
@@ -47,19 +48,13 @@ class _Sliding:
 
         self.win, self.ax = win, ax
         n = win.ndim
-        grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
-        pads = win.padding if n == 2 else ((0, 0), win.padding[0])
-        out = win.output_shape if n == 2 else (1, win.output_shape[0])
-        self.lo = np.array([-b for b, _ in pads])  # first drawn grid position per dim
-        hi = np.array([g + a for g, (_, a) in zip(grid, pads)])
-        extent = hi - self.lo
-        # output placement: right of the grid (2-D) or below it (1-D)
-        if n == 2:
-            self.out0 = np.array([(extent[0] - out[0]) / 2.0, extent[1] + 1.6])
-            span = (max(extent[0], out[0]), extent[1] + 1.6 + out[1])
-        else:
-            self.out0 = np.array([extent[0] + 1.4, (extent[1] - out[1]) / 2.0])
-            span = (extent[0] + 1.4 + out[0], max(extent[1], out[1]))
+        place = sliding_placement(win.grid_shape, win.padding, win.output_shape)
+        out = place.output_shape
+        self.lo = np.array(place.lo)  # first drawn grid position per dim
+        extent = np.array(place.extent)
+        hi = self.lo + extent
+        self.out0 = np.array(place.out0)  # right of the grid (2-D) or below it (1-D)
+        span = place.span
         self.span = span
         ax.set_xlim(-0.15, span[1] + 0.15)
         ax.set_ylim(span[0] + 0.15, -0.15)  # row 0 at the top
@@ -234,14 +229,8 @@ def _panel_span(sc: Scene) -> tuple[float, float]:
     if sc.layered:
         return plane_layout(sc)[-1]
     win = sc.win
-    n = win.ndim
-    grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
-    pads = win.padding if n == 2 else ((0, 0), win.padding[0])
-    out = win.output_shape if n == 2 else (1, win.output_shape[0])
-    extent = [g + b + a for g, (b, a) in zip(grid, pads)]
-    if n == 2:
-        return max(extent[0], out[0]) + 0.3, extent[1] + 1.6 + out[1] + 0.3
-    return extent[0] + 1.4 + out[0] + 0.3, max(extent[1], out[1]) + 0.3
+    span = sliding_placement(win.grid_shape, win.padding, win.output_shape).span
+    return span[0] + 0.3, span[1] + 0.3
 
 
 def _all_positions(win: SlidingWindows) -> np.ndarray:

@@ -26,7 +26,8 @@ from ._drawing import (
 from ._matrix import _colors as _entry_colors
 from ._matrix import tap_names
 from ..errors import ConvmatError
-from ..layout import Cells, CellStyle, Frame, Label, Picture, Rect, Segment, fill
+from ..layout import (Cells, CellStyle, Frame, Label, Picture, Rect, Segment, fill,
+                      sliding_placement)
 
 Words = Mapping[str, str]
 
@@ -94,18 +95,10 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
                            "this picture has channels or is 3-D (save it as .pdf, .gif or "
                            ".png)")
     n = win.ndim
-    grid = win.grid_shape if n == 2 else (1, win.grid_shape[0])
-    pads = win.padding if n == 2 else ((0, 0), win.padding[0])
-    out = win.output_shape if n == 2 else (1, win.output_shape[0])
-    lo = np.array([-b for b, _ in pads])
-    hi = np.array([g + a for g, (_, a) in zip(grid, pads)])
-    extent = hi - lo
-    if n == 2:
-        out0 = np.array([(extent[0] - out[0]) / 2.0, extent[1] + 1.6])
-        span = (max(extent[0], out[0]), extent[1] + 1.6 + out[1])
-    else:
-        out0 = np.array([extent[0] + 1.4, (extent[1] - out[1]) / 2.0])
-        span = (extent[0] + 1.4 + out[0], max(extent[1], out[1]))
+    place = sliding_placement(win.grid_shape, win.padding, win.output_shape)
+    out, span = place.output_shape, place.span
+    lo, extent, out0 = np.array(place.lo), np.array(place.extent), np.array(place.out0)
+    hi = lo + extent
     rr, cc = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
     nd = np.stack([rr.ravel(), cc.ravel()], -1) if n == 2 else cc.ravel()[:, None]
     kinds = _cell_kinds(win, nd)

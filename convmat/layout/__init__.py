@@ -51,13 +51,14 @@ from ..striding import KongLucey
 from ._labels import LABEL_KEYS, LANGUAGES, fill, labels
 from ._reading import ByType, Entries
 from ._reading import stored as _stored
-from ._pictures import CellStyle, Cells, Frame, Label, Picture, Rect, Segment
+from ._pictures import (CellStyle, Cells, Frame, Label, Picture, Rect, Segment, SlidingPlacement,
+                        sliding_placement)
 from ._tables import summary_cells
 
 __all__ = [
     "MAX_CELLS", "Axis", "ByType", "CellStyle", "Cells", "Entries", "Frame", "Highlights",
     "KongLuceyLayout", "LABEL_KEYS", "LANGUAGES", "Label", "MatrixLayout", "Picture", "Rect",
-    "Segment", "fill", "labels",
+    "Segment", "SlidingPlacement", "fill", "labels", "sliding_placement",
     "block_levels", "block_sizes", "check_limit", "elide", "grid_axes", "highlights",
     "kong_lucey_layout", "levels_of", "matrix_layout", "matrix_origin", "padded_sources",
     "rules_at", "segments", "summary_cells",

@@ -11,9 +11,57 @@ down, a cell ``(x, y)`` covering ``[x, x + 1] × [y, y + 1]``. Colours are named
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CellStyle", "Cells", "Frame", "Label", "Picture", "Rect", "Segment"]
+__all__ = ["CellStyle", "Cells", "Frame", "Label", "Picture", "Rect", "Segment",
+           "SlidingPlacement", "sliding_placement"]
+
+
+@dataclass(frozen=True)
+class SlidingPlacement:
+    """Where a sliding picture's grids go, in cells (``(row, column)`` pairs, rows down).
+
+    ``lo``: the first drawn grid position (the padding before is negative); ``extent``: the
+    drawn grid's size with its padding; ``out0``: where output cell ``(0, 0)`` sits (right
+    of the grid in 2-D, below it in 1-D); ``span``: the panel's (height, width). A 1-D
+    geometry is one row.
+    """
+
+    lo: tuple[int, int]
+    extent: tuple[int, int]
+    out0: tuple[float, float]
+    span: tuple[float, float]
+    output_shape: tuple[int, int]
+
+
+def sliding_placement(grid_shape: Sequence[int], padding: Sequence[tuple[int, int]],
+                      output_shape: Sequence[int]) -> SlidingPlacement:
+    """The placement of a 1-D or 2-D sliding picture (the matplotlib drawing and the TikZ
+    read the same one): the grid with its padding at the left, the output grid 1.6 cells
+    to its right (2-D) or 1.4 cells below it (1-D), centred across.
+
+    Examples
+    --------
+    >>> p = sliding_placement((5, 5), ((1, 1), (1, 1)), (3, 3))
+    >>> p.lo, p.extent, p.out0, p.span
+    ((-1, -1), (7, 7), (2.0, 8.6), (7, 11.6))
+    """
+    two = len(grid_shape) == 2
+    grid = tuple(grid_shape) if two else (1, grid_shape[0])
+    pads = tuple(padding) if two else ((0, 0), padding[0])
+    out = tuple(output_shape) if two else (1, output_shape[0])
+    lo = (-pads[0][0], -pads[1][0])
+    extent = (grid[0] + sum(pads[0]), grid[1] + sum(pads[1]))
+    out0: tuple[float, float]
+    span: tuple[float, float]
+    if two:
+        out0 = ((extent[0] - out[0]) / 2.0, extent[1] + 1.6)
+        span = (max(extent[0], out[0]), extent[1] + 1.6 + out[1])
+    else:
+        out0 = (extent[0] + 1.4, (extent[1] - out[1]) / 2.0)
+        span = (extent[0] + 1.4 + out[0], max(extent[1], out[1]))
+    return SlidingPlacement(lo, extent, out0, span, (out[0], out[1]))
 
 
 @dataclass(frozen=True)
