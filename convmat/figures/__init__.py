@@ -335,7 +335,7 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
         if ax is None:
             fig.picture_layout = partial(
                 matrix_plot_picture, rows, cols, values, tuple(shape), symbolic, row_levels,
-                col_levels, bands, highlight_row, fig.axes[0].get_title(), taps)
+                col_levels, bands, highlight_row, fig.axes[0].get_title(), taps, words)
         drawn = fig.axes[0] if ax is None else ax
         if isinstance(geometry, ConvGeometry):
             channel_ticks(drawn, geometry, tuple(shape), words)

@@ -266,7 +266,7 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
                  enumerate(tap_names(win.kernel_shape)))
     return Picture("matrix", width, height, colors, styles, tuple(cells), tuple(labels),
                    tuple(segments), tuple(rects), tuple(out_frames), title,
-                   (*roles[:-2], "kernel", "done"), keys)
+                   (*roles[:-2], "kernel", "done"), keys, words["taps"])
 
 
 # ------------------------------------------------------------------ plot_matrix
@@ -274,7 +274,8 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
 
 def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int],
                         symbolic: bool, row_levels: Any, col_levels: Any, bands: Any,
-                        highlight_row: int | None, title: str, taps: Any = None) -> Picture:
+                        highlight_row: int | None, title: str, taps: Any = None,
+                        words: Words = ENGLISH) -> Picture:
     """A matrix (:func:`convmat.figures.plot_matrix`) as a record: its stored entries in the
     colours of the matplotlib picture (by kernel tap where the geometry is known, else by
     symbol or value) with their key, block rules, phase bands, one row outlined."""
@@ -336,7 +337,8 @@ def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int
         if at is not None:
             key_list.append((names[at], text))
     return Picture("plot_matrix", float(n), m + top, colors, styles, cells, tuple(labels),
-                   tuple(segments), tuple(rects), (), title, keys=tuple(key_list))
+                   tuple(segments), tuple(rects), (), title, keys=tuple(key_list),
+                   keys_title=words["taps"] if taps is not None else "")
 
 
 # ------------------------------------------------------------------ superposition

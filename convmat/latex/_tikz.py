@@ -218,6 +218,8 @@ class _Writer:
         keys = [rf"\mbox{{\fcolorbox{{cmWhite}}{{{color_name(name)}}}"
                 rf"{{\rule{{0pt}}{{0.6em}}\rule{{0.6em}}{{0pt}}}}~{text(label)}}}"
                 for name, label in self.pic.keys]
+        if keys and self.pic.keys_title:
+            keys.insert(0, text(self.pic.keys_title) + ":")
         out = []
         at = _at(self.pic.width / 2, self.pic.height + 0.4)
         for name, line, sep in (("cm-legend", items, r"\quad "), ("cm-keys", keys,

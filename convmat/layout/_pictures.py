@@ -192,6 +192,8 @@ class Picture:
     legend: tuple[str, ...] = field(default=())
     #: the key of the cell colours: (colour name, text) per tap, symbol or value
     keys: tuple[tuple[str, str], ...] = field(default=())
+    #: the name of that key (``"kernel taps"``)
+    keys_title: str = ""
 
     @property
     def n_frames(self) -> int:
