@@ -154,7 +154,7 @@ class _Sliding:
             wflat = np.asarray(weight).ravel()
             small = max(fs * 0.7, MIN_DIGIT_PT)
             fs_w = max(min(_fit(small, "×" + _fmt(v), small / fs * 0.42, 0.9) for v in wflat),
-                       MIN_DIGIT_PT)  # legible: "×0" must not read "x0"
+                       min(MIN_DIGIT_PT, 0.72 * fs))  # legible, below the centred digits
             for j in win.taps:
                 label = "×" + _fmt(wflat[j])
                 self.weight_texts.append(ax.text(
