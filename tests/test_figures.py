@@ -160,7 +160,8 @@ def test_matrix_animation_highlights_row_t(kwargs):
     weight = np.array([[2, 0], [5, -1]]) if len(kwargs["kernel_shape"]) == 2 else None
     if weight is not None and kwargs["kernel_shape"] != (2, 2):
         weight = None
-    anim = figures.animate_matrix(**kwargs, weight=weight)
+    # a figure tall enough for every row of A (on a slide, a tall A shows a window of rows)
+    anim = figures.animate_matrix(**kwargs, weight=weight, figsize=(10, 12))
     geo = dict(kwargs)
     transposed = geo.pop("transposed", False)
     w = weight if weight is not None else _kernel(geo["kernel_shape"])

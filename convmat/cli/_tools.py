@@ -25,6 +25,7 @@ from ._args import (
     writing,
 )
 from ..errors import brief
+from ..layout import LANGUAGES
 
 __all__ = ["COMMANDS"]
 
@@ -46,6 +47,8 @@ def _add_picture_options(p: argparse.ArgumentParser, *, values: bool) -> None:
                    help="groups (default 1; --groups equal to --in-channels: depthwise)")
     p.add_argument("--mode", default="zeros", choices=geometry.PADDING_MODES,
                    help="padding mode (default zeros); padded cells show the entry they copy")
+    p.add_argument("--lang", default="en", choices=LANGUAGES,
+                   help="language of the words in the picture (default en; es: Spanish)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="file to write; the format is taken from the suffix")
 
@@ -136,8 +139,9 @@ def _cmd_animate(args) -> int:
     if not 0 < args.fps <= 100:
         raise _UsageError(f"--fps {args.fps} must be in (0, 100]")
     make = figures.animate_convolution if args.what == "convolution" else figures.animate_matrix
-    return _save_picture(make(ishape, kshape, x=x, weight=weight, **kw), args.output,
-                         **({"fps": args.fps} if suffix in (".gif", ".mp4") else {}))
+    return _save_picture(make(ishape, kshape, x=x, weight=weight, lang=args.lang, **kw),
+                         args.output, **({"fps": args.fps} if suffix in (".gif", ".mp4")
+                                         else {}))
 
 
 def _cmd_plot(args) -> int:
@@ -160,8 +164,8 @@ def _cmd_plot(args) -> int:
         if given:
             raise _UsageError("--weights does not apply to 'plot connectivity' (edges are "
                               "coloured by tap)")
-        return _save_picture(figures.plot_connectivity(ishape, kshape, weight=weight, **kw),
-                             args.output)
+        return _save_picture(figures.plot_connectivity(ishape, kshape, weight=weight,
+                                                       lang=args.lang, **kw), args.output)
     if weight is None:
         weight = np.arange(1, math.prod(kshape) + 1).reshape(kshape)
     if args.what == "kong-lucey":
@@ -169,8 +173,8 @@ def _cmd_plot(args) -> int:
             raise _UsageError("--transposed does not apply to 'plot kong-lucey'")
         from ..striding import kong_lucey
 
-        return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw)),
-                             args.output)
+        return _save_picture(figures.plot_kong_lucey(kong_lucey(weight, ishape, **kw),
+                                                     lang=args.lang), args.output)
     if args.transposed:
         kw.pop("transposed")
         matrix = sparse.conv_transpose_matrix(weight, ishape, **kw)
@@ -179,7 +183,8 @@ def _cmd_plot(args) -> int:
         matrix = sparse.conv_matrix(weight, ishape, **kw)
         geom = geometry.convolution_geometry(ishape, weight.shape, **kw)
     return _save_picture(figures.plot_matrix(matrix, geometry=geom,
-                                             highlight_row=args.highlight_row), args.output)
+                                             highlight_row=args.highlight_row,
+                                             lang=args.lang), args.output)
 
 
 def _add_spectrum(sub) -> None:

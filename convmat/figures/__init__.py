@@ -211,7 +211,11 @@ def animate_matrix(
     input_shape, kernel_shape, stride, padding, dilation, transposed, output_padding
         As in :func:`animate_convolution`.
     x, weight, groups, padding_mode, figsize, fontsize, lang, labels
-        As in :func:`animate_convolution`. With a padding mode other than zeros the matrix
+        As in :func:`animate_convolution`. The cells of ``A`` and its digits (at least
+        8 pt) follow the matrix up to a 16:9 slide, or ``figsize``; a matrix too tall for
+        that shows a window of consecutive rows that follows row ``t`` (``⋮`` where rows
+        are cut; ``rows_shown`` says how many), one too wide shows no digits. A legend
+        names the tap colours. With a padding mode other than zeros the matrix
         is ``conv_matrix(..., padding_mode=...)``: where a window reads one input entry
         twice (once directly, once through a padded copy) the two taps add up in one
         entry; the highlighted entries of ``x`` are the sources the window reads.
@@ -222,7 +226,8 @@ def animate_matrix(
         One frame per row of the matrix, with ``show_frame(t)``, ``artists`` (``"row"``: the
         highlighted cells of ``A``; ``"x"``: the highlighted entries of ``x``; ``"y"``: the
         computed entries of ``y``, the current one last; ``"x-cells"``, ``"y-cells"``: all
-        the vectors' cells), ``n_frames``, ``matrix`` (the matrix drawn) and ``figure``.
+        the vectors' cells; ``"cells"``: the drawn cells of ``A``), ``n_frames``, ``matrix``
+        (the matrix drawn), ``rows_shown`` and ``figure``.
 
     Notes
     -----
@@ -264,10 +269,15 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
     Parameters
     ----------
     A : scipy sparse array, numpy array, sympy matrix or Kong & Lucey result
-        Numeric entries are coloured by value (cividis), symbolic ones by symbol (the kernel
-        taps, in sorted order); structural zeros stay white. In small matrices the values or
-        symbols are printed. A :func:`convmat.kong_lucey` result draws ``A Π = [T_0 | T_1 |
-        ...]`` with its phase bands.
+        Entries are coloured by kernel tap when the geometry is known (as in
+        :func:`animate_matrix`), symbolic ones by symbol, others by value (one hue per value
+        up to nine, else a pink-to-purple scale); a legend names the colours; structural
+        zeros stay white. The values or symbols are printed at 8 pt or more: past what fits
+        a 16:9 slide (or ``figsize``) at that size the rows and columns are elided between
+        whole blocks (``⋯``, ``⋮``; the axes' ``convmat_axes`` holds the written rows and
+        columns), and a matrix more than four times larger is drawn whole without digits.
+        A :func:`convmat.kong_lucey` result draws ``A Π = [T_0 | T_1 | ...]`` with its phase
+        bands.
     geometry : ConvGeometry or Kong & Lucey result, optional
         Where the block rules go: rows follow ``(C_out, *output_shape)`` and columns
         ``(C_in, *input_shape)`` for the convolution's matrix (swapped for its transpose;
@@ -293,7 +303,9 @@ def plot_matrix(A: Any, *, geometry: Any = None, ax: Axes | None = None,
     Notes
     -----
     Only stored entries are read and drawn, O(nnz); a sparse matrix is never densified.
-    Beyond 250,000 stored entries a pixel-per-entry view (like ``spy``) is drawn.
+    Beyond 250,000 drawn entries a pixel-per-entry view (like ``spy``) is drawn. The tap of
+    entry ``(t, p)`` is the kernel index ``j`` with ``A[t, p] = w[j]`` (from the engine's
+    index of the geometry).
 
     Examples
     --------

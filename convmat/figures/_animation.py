@@ -32,9 +32,12 @@ from ._drawing import (
 )
 from ._planes import Planes, Scene, plane_layout
 from ._windows import SlidingWindows
+from ._matrix import DIGIT_SHARE, MIN_CELL_PT, MIN_DIGIT_PT, SLIDE, tap_legend, tap_names
 from ..errors import ConvmatError
-from ..layout import sliding_placement
-from ..layout import fill
+from ..layout import Axis, fill, sliding_placement
+
+#: inches below the role legend for the tap legend of the matrix animation
+TAP_ROW = 0.55
 
 
 class _Sliding:
@@ -138,12 +141,14 @@ class _Sliding:
             self.swatches = PolyCollection(_squares(np.zeros(n_taps), np.zeros(n_taps)),
                                            facecolors=tap_colors[win.taps],
                                            edgecolors="white", linewidths=0.6, zorder=3.5)
+            self.swatches.set_gid("tap-swatches")
             ax.add_collection(self.swatches)
         self.weight_texts = []
         if weight is not None:
             wflat = np.asarray(weight).ravel()
-            small = max(fs * 0.7, 7)
-            fs_w = min(_fit(small, "×" + _fmt(v), small / fs * 0.42, 0.9) for v in wflat)
+            small = max(fs * 0.7, MIN_DIGIT_PT)
+            fs_w = max(min(_fit(small, "×" + _fmt(v), small / fs * 0.42, 0.9) for v in wflat),
+                       min(MIN_DIGIT_PT, 0.72 * fs))  # legible, below the centred digits
             for j in win.taps:
                 label = "×" + _fmt(wflat[j])
                 self.weight_texts.append(ax.text(
@@ -177,10 +182,10 @@ class _Sliding:
     def update(self, t: int) -> None:
         corners = self.cells(t)
         self.kernel.set_verts(_squares(corners[:, 0], corners[:, 1], 0.04))
-        if self.swatches is not None:
-            size = 0.26
-            sq = _squares(corners[:, 0] + 0.07, corners[:, 1] + 0.07)
-            sq = corners[:, None, :] + 0.07 + (sq - corners[:, None, :] - 0.07) * size
+        if self.swatches is not None:  # a bar along the cell's top edge, above the digits
+            sq = _squares(corners[:, 0], corners[:, 1])
+            sq[:, :, 0] = corners[:, None, 0] + 0.1 + (sq[:, :, 0] - corners[:, None, 0]) * 0.8
+            sq[:, :, 1] = corners[:, None, 1] + 0.08 + (sq[:, :, 1] - corners[:, None, 1]) * 0.14
             self.swatches.set_verts(sq)
         for text, (cx, cy) in zip(self.weight_texts, corners):
             text.set_position((cx + 0.95, cy + 0.97))
@@ -291,92 +296,122 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
 
 
 def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
+    """A2: the sliding panel next to ``y = A x``. The cells of ``A`` are at least
+    :data:`MIN_CELL_PT` where the slide allows it; a matrix too tall for that shows a window
+    of consecutive rows that follows the current row (``⋮`` where rows are cut), so its
+    digits stay at least :data:`MIN_DIGIT_PT` (a matrix too wide shows no digits)."""
     import scipy.sparse as sp
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.patches import Rectangle
 
-    win, x = sc.win, sc.x
+    win, x, words = sc.win, sc.x, sc.words
     m, n = a.shape
-    coo = sp.coo_array(a)
+    csr = sp.csr_array(a)
+    csr.sort_indices()
+    coo = csr.tocoo()
     # the tap of every stored entry, from the windows (the engine's geometry)
-    n_taps = win.taps.size
-    colors = _tap_colors(n_taps)
+    colors = _tap_colors(win.taps.size)
     taps = _entry_taps(win, coo.row, coo.col)
     panel_h, panel_w = _panel_span(sc)
-    # matrix panel: y column left of A, x as a row above it
-    mat_w, mat_h = n + 2.7, m + 4.4
-    content_w = 9.0  # inches for both panels
     extra = 0.25 * title.count("\n")
-    if mat_w > 2.2 * panel_w:
-        # a wide matrix: the sliding picture above it, the matrix across the full width
-        sm = min(content_w / mat_w, 0.42)
-        sp_ = min(content_w / panel_w, (3.6 if sc.layered else 2.7) / panel_h, 0.42)
+    least = MIN_CELL_PT / 72 * 1.02  # inches of a legible cell (and a little slack)
+    wide = n + 2.7 > 2.2 * panel_w
+    page = _check_figsize(figsize) if figsize else SLIDE  # the room A's rows must fit in
+    content_w = float(np.clip((n + 2.8) * least / (1.0 if wide else 0.72), 9.0,
+                              max(page[0] - 0.4, 9.0)))
+    foot = 1.3 + TAP_ROW  # the legends
+    shown = m  # rows of A drawn at once
+    for _ in range(2):  # the second pass with the window of rows, if one is needed
+        mat_w, mat_h = n + 2.8, shown + 5.0  # as the matrix axes below: labels, x, A
+        if wide:
+            # the sliding panel at most 1.9 in tall (2.7 with planes): the rest for A
+            sp_ = min(content_w / panel_w, (2.7 if sc.layered else 1.9) / panel_h, 0.42)
+            room = page[1] - panel_h * sp_ - 0.25 - foot - extra
+            sm = min(content_w / mat_w, 0.42, room / mat_h)
+        else:
+            share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
+            room = page[1] - foot - extra
+            sm = min(content_w * share / mat_w, room / mat_h)
+        if sm >= least or shown < m or content_w * (1 if wide else 0.72) / mat_w < least:
+            break  # legible, or already a window, or too wide for digits anyway
+        shown = max(int(room / least - 5.0), 4)
+        if shown >= m:
+            shown = m
+            break
+    if wide:
         hm, hp = mat_h * sm, panel_h * sp_
-        width, height = content_w + 0.4, hm + hp + 0.25 + 1.3 + extra
+        width, height = content_w + 0.4, hm + hp + 0.25 + foot + extra
         fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
-        bottom = 0.6 / height
+        bottom = (0.6 + TAP_ROW) / height
         ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
         ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
                              hp / height))
     else:
-        share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
         wm, wp = content_w * share, content_w * (1 - share)
-        sm = min(wm / mat_w, 5.2 / mat_h)
         sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
         content_h = max(mat_h * sm, panel_h * sp_, 2.4)
-        width, height = content_w + 0.6, content_h + 1.35 + extra
+        width, height = content_w + 0.6, content_h + 0.05 + foot + extra
         fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
-        bottom, top = 0.62 / height, 1 - (0.55 + extra) / height
-        ax_s = fig.add_axes((0.2 / width, bottom, wp / width, top - bottom))
-        ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width, top - bottom))
+        bottom, top = (0.62 + TAP_ROW) / height, 1 - (0.55 + extra) / height
+        ax_s = fig.add_axes((0.2 / width, bottom, wp / width, max(top - bottom, 0.05)))
+        ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width,
+                             max(top - bottom, 0.05)))
     panel = _panel(fig, ax_s, sc, y, tap_colors=colors)
+    moving = shown < m  # the rows of A drawn change from frame to frame
     # matrix axes: columns 0..n-1 at x = x0 + c; rows at y = y0 + r; above A the label
     # of x (`lab` cells tall: about 18 points however small the cells) and the x row
     box = ax_m.get_position()
     box_pt = (box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72)
     lab = 1.2
     for _ in range(3):  # the label's height in cells depends on the cell size
-        cell_pt = min(box_pt[0] / (2.8 + n), box_pt[1] / (2 * lab + 2.6 + m))
+        cell_pt = min(box_pt[0] / (2.8 + n), box_pt[1] / (2 * lab + 2.6 + shown))
         lab = max(1.2, 18.0 / max(cell_pt, 1e-9))
     x_row = lab + 0.2  # top of the x row
     x0, y0 = 2.6, lab + 1.6  # room for the labels and the vectors
     ax_m.set_xlim(-0.1, x0 + n + 0.1)
-    ax_m.set_ylim(y0 + m + lab + 0.4, -0.1)
+    ax_m.set_ylim(y0 + shown + lab + 0.4, -0.1)
     _bare(ax_m)
-    fs = _fontsize(fig, ax_m, x0 + n + 0.2, y0 + m + lab + 0.5)
-    cells = PolyCollection(_squares(coo.col + x0, coo.row + y0), facecolors=colors[taps],
-                           edgecolors="none", zorder=2)
+    fs = float(np.clip(DIGIT_SHARE * cell_pt, 0.0, 13.0))
+    ax_m.add_patch(Rectangle((x0, y0), n, shown, fill=False, edgecolor=COLORS["grid"],
+                             linewidth=1.0, zorder=3))
+    out_levels = _levels(win.output_shape, sc.c_out)
+    in_levels = _levels(win.input_shape, sc.c_in)
+    _block_rules(ax_m, x0, y0, shown, n, (), in_levels)  # column rules: always the same
+    row_rules = LineCollection([], colors=COLORS["grid"], zorder=3)
+    row_rules.set_gid("row-rules")
+    ax_m.add_collection(row_rules)
+    cells = PolyCollection([], edgecolors="none", zorder=2)
+    cells.set_gid("cells")
     ax_m.add_collection(cells)
-    frame = Rectangle((x0, y0), n, m, fill=False, edgecolor=COLORS["grid"], linewidth=1.0,
-                      zorder=3)
-    ax_m.add_patch(frame)
-    out_levels, in_levels = _levels(win.output_shape, sc.c_out), _levels(win.input_shape,
-                                                                         sc.c_in)
-    _block_rules(ax_m, x0, y0, m, n, out_levels, in_levels)
-    if fs >= 5.5 and m * n <= 900:
-        values = coo.data
-        fs_a = min([_fit(fs * 0.9, _fmt(v), 0.38) for v in values] or [fs])
-        for r, c, v, tap in zip(coo.row, coo.col, values, taps):
-            label = _fmt(v)
-            ax_m.text(c + x0 + 0.5, r + y0 + 0.5, label, ha="center", va="center",
-                      fontsize=fs_a, color=_ink(colors[tap]), zorder=4)
+    labels = [_fmt(v) for v in coo.data]
+    fs_a = min([_fit(fs, label, DIGIT_SHARE) for label in labels] or [fs])
+    per_row = int(np.diff(csr.indptr).max()) if m else 0
+    digits = []
+    if fs_a >= MIN_DIGIT_PT and shown * n <= 900:
+        digits = [ax_m.text(0, 0, "", ha="center", va="center", fontsize=fs_a, zorder=4,
+                            gid="digit") for _ in range(min(shown * per_row, coo.nnz))]
+    # beside the first and last drawn row of y: more rows above / below the window
+    marks = [ax_m.text(0.6, y0 + 0.5, "⋮", ha="center", va="center", fontsize=13,
+                       color=COLORS["text"], visible=False, gid="ellipsis"),
+             ax_m.text(0.6, y0 + shown - 0.5, "⋮", ha="center", va="center", fontsize=13,
+                       color=COLORS["text"], visible=False, gid="ellipsis")]
     # x as a row above A, y as a column left of it
     xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + x_row),
                         facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
     xv.set_gid("x-cells")
     ax_m.add_collection(xv)
-    yv = PolyCollection(_squares(np.zeros(m) + 1.4, np.arange(m) + y0),
+    yv = PolyCollection(_squares(np.zeros(shown) + 1.4, np.arange(shown) + y0),
                         facecolors=COLORS["pending"], edgecolors=COLORS["grid"],
                         linewidths=0.8, zorder=2)
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     style = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, lab / 2, fill(sc.words["input_flattened"], x="$x$"), **style)
-    ax_m.text(0.6, y0 + m / 2, "$y$", **style)
+    ax_m.text(x0 + n / 2, lab / 2, fill(words["input_flattened"], x="$x$"), **style)
+    ax_m.text(0.6, y0 + shown / 2, "$y$", **style)
     name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
-    ax_m.text(x0 + n / 2, y0 + m + 0.1 + lab / 2, f"${name}$: {m} × {n}   ($y = {name}\\,x$)",
-              **style)
+    ax_m.text(x0 + n / 2, y0 + shown + 0.1 + lab / 2,
+              f"${name}$: {m} × {n}   ($y = {name}\\,x$)", **style)
     # the highlighted entries of x and the computed entries of y: overlays on the vectors
     x_lit = PolyCollection(_squares([x0], [x_row]), facecolors=COLORS["kernel"],
                            edgecolors=COLORS["input_edge"], linewidths=0.8, zorder=2.5)
@@ -387,21 +422,19 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     y_done.set_gid("y")
     ax_m.add_collection(y_done)
     x_texts = []
-    if fs >= 5.5 and n <= 40 and x is not None:
-        fs_xv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(x).ravel())
+    if fs >= MIN_DIGIT_PT and n <= 40 and x is not None:
+        fs_xv = min(_fit(fs, _fmt(v), DIGIT_SHARE) for v in np.asarray(x).ravel())
         for c, v in enumerate(np.asarray(x).ravel()):
-            label = _fmt(v)
-            x_texts.append(ax_m.text(c + x0 + 0.5, x_row + 0.5, label, ha="center",
-                                     va="center", fontsize=fs_xv, color=COLORS["text"],
-                                     zorder=4))
+            x_texts.append(ax_m.text(c + x0 + 0.5, x_row + 0.5, _fmt(v), ha="center",
+                                     va="center", fontsize=max(fs_xv, MIN_DIGIT_PT),
+                                     color=COLORS["text"], zorder=4))
     y_texts = []
-    if fs >= 5.5 and y is not None and m <= MAX_VALUE_FRAMES:
-        fs_yv = min(_fit(fs * 0.9, _fmt(v), 0.38) for v in np.asarray(y).ravel())
-        for r, v in enumerate(np.asarray(y).ravel()):
-            label = _fmt(v)
-            y_texts.append(ax_m.text(1.9, r + y0 + 0.5, label, ha="center", va="center",
-                                     fontsize=fs_yv, color=COLORS["text"], zorder=4,
-                                     visible=False))
+    if fs >= MIN_DIGIT_PT and y is not None and m <= MAX_VALUE_FRAMES:
+        y_labels = [_fmt(v) for v in np.asarray(y).ravel()]
+        fs_yv = max(min(_fit(fs, label, DIGIT_SHARE) for label in y_labels), MIN_DIGIT_PT)
+        y_texts = [ax_m.text(1.9, r + y0 + 0.5, "", ha="center", va="center", fontsize=fs_yv,
+                             color=COLORS["text"], zorder=4, visible=False)
+                   for r in range(shown)]
     row_box = Rectangle((x0, y0), n, 1, fill=False, edgecolor=COLORS["kernel"],
                         linewidth=1.6, zorder=5)
     ax_m.add_patch(row_box)
@@ -409,40 +442,75 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
                                edgecolors=COLORS["kernel"], linewidths=2.4, zorder=6)
     row_cells.set_gid("matrix-row")
     ax_m.add_collection(row_cells)
-    csr = sp.csr_array(a)
     y_faces = np.tile(_rgba(COLORS["output_light"]), (m, 1))
-    y_verts = _squares(np.zeros(m) + 1.4, np.arange(m) + y0)
     covered: list = []
     fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
     _legend(fig, [*panel.roles, "kernel", "output"], sc.words)
+    tap_legend(fig, [(colors[j], f"$w_{{{name}}}$") for j, name in
+                     enumerate(tap_names(win.kernel_shape))], words,
+               y=0.32 / height, fontsize=10)
+    first = [-1]  # the first row of A drawn
+
+    def show_rows(s: int) -> None:
+        """Draw rows ``s .. s + shown - 1`` of ``A`` (cells, digits, row rules)."""
+        if first[0] == s:
+            return
+        first[0] = s
+        lo, hi = csr.indptr[s], csr.indptr[s + shown]
+        rows, cols = coo.row[lo:hi] - s, coo.col[lo:hi]
+        cells.set_verts(_squares(cols + x0, rows + y0))
+        cells.set_facecolors(colors[taps[lo:hi]])
+        for k, text in enumerate(digits):
+            on = k < hi - lo
+            text.set_visible(on)
+            if on:
+                text.set_position((cols[k] + x0 + 0.5, rows[k] + y0 + 0.5))
+                text.set_text(labels[lo + k])
+                text.set_color(_ink(colors[taps[lo + k]]))
+        axis = Axis.of(range(s, s + shown), out_levels)
+        row_rules.set_segments([((x0, y0 + k + 1), (x0 + n, y0 + k + 1))
+                                for k in axis.rules])
+        row_rules.set_linewidths([2.2 if w > 1 else 1.0 for w in axis.rules.values()])
+        marks[0].set_visible(s > 0)
+        marks[1].set_visible(s + shown < m)
 
     def update(t: int) -> None:
         panel.update(t)
+        s = min(max(t - shown // 2, 0), m - shown)
+        show_rows(s)
         cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
-        row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t + y0)))
-        row_box.set_y(t + y0)
+        row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t - s + y0)))
+        row_box.set_y(t - s + y0)
         x_lit.set_verts(_squares(cols + x0, np.full(cols.size, x_row)))
         covered[:] = [x_texts[c] for c in cols] if x_texts else []
-        yf = y_faces[:t + 1].copy()
-        yf[t] = _rgba(COLORS["output"])
-        y_done.set_verts(y_verts[:t + 1])
+        done = np.arange(s, t + 1)
+        yf = y_faces[done].copy()
+        yf[-1] = _rgba(COLORS["output"])
+        y_done.set_verts(_squares(np.zeros(done.size) + 1.4, done - s + y0))
         y_done.set_facecolors(yf)
         for k, text in enumerate(y_texts):
-            text.set_visible(k <= t)
-            text.set_color("#ffffff" if k == t else COLORS["text"])
+            text.set_visible(s + k <= t)
+            if s + k <= t:
+                text.set_text(_fmt(np.asarray(y).ravel()[s + k]))
+                text.set_color("#ffffff" if s + k == t else COLORS["text"])
 
-    animated = [*panel.animated, row_box, row_cells, x_lit, y_done, *y_texts]
+    static = [] if moving else [cells, row_rules, *digits, *marks]
+    animated = [a_ for a_ in [*panel.animated, row_box, row_cells, x_lit, y_done, *y_texts,
+                              cells, row_rules, *digits, *marks] if a_ not in static]
 
     def frame_artists() -> list:
+        changing = [cells, row_rules, *digits, *marks] if moving else []
         return panel.frame_artists() + [row_box, row_cells, x_lit, y_done] + covered + [
-            text for text in y_texts if text.get_visible()]
+            text for text in y_texts + changing if text.get_visible()]
 
+    show_rows(0)
     anim = _animation(fig, update, sc.n_frames,
                       {"kernel": panel.kernel, "output": panel.output, "row": row_cells,
-                       "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv}, animated,
-                      frame_artists)
+                       "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv,
+                       "cells": cells}, animated, frame_artists)
     anim.window, anim.values = sc.window, y
+    anim.rows_shown = shown
     return anim
 
 

@@ -28,9 +28,9 @@ COLORS = {
 # output green, in every picture and in the LaTeX highlights; kernel taps and Kong & Lucey
 # phases take hues of their own, never grey and never the input/kernel/output hues.
 
-#: background bands of the Kong & Lucey phases (light tints: pink, lavender, yellow, rose,
-#: violet, khaki, orchid, salmon; none blue, orange, green or grey)
-PHASE_COLORS = ("#f3d3e4", "#ddd0f0", "#f7f0a8", "#f4c7c3", "#c9c3ea", "#e8e4b6",
+#: background bands of the Kong & Lucey phases (light tints: pink, lavender, lime, rose,
+#: violet, lilac, orchid, salmon; none blue, orange, green or grey)
+PHASE_COLORS = ("#f3d3e4", "#ddd0f0", "#eef2a6", "#f4c7c3", "#c9c3ea", "#e9d6f5",
                 "#efc4ea", "#f9d6c8")
 
 #: kernel taps, up to nine: saturated hues away from the input/kernel/output/padding
@@ -40,7 +40,7 @@ TAP_COLORS = ("#332288", "#882255", "#CC6677", "#AA4499", "#8C8C1A", "#E7298A",
               "#A6361C", "#7B68EE", "#B2182B")
 #: hue ranges (degrees) left to the kernel (orange) and to the output and input (green,
 #: teal, cyan, blue): generated tap colours take the reds, yellows and purples between
-RESERVED_HUES = ((25.0, 50.0), (75.0, 245.0))
+RESERVED_HUES = ((25.0, 57.0), (75.0, 245.0))
 #: groups of channels
 GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00",
                 "#000000", "#F0E442")

@@ -30,8 +30,10 @@ from ..layout import Axis, elide
 
 #: smallest font size (points) of a digit in a matrix cell
 MIN_DIGIT_PT = 8.0
+#: font size of a digit as a share of its cell
+DIGIT_SHARE = 0.55
 #: smallest cell (points) of a matrix whose digits are printed (a digit of MIN_DIGIT_PT)
-MIN_CELL_PT = 16.0
+MIN_CELL_PT = 15.0
 #: the default largest figure: a 16:9 slide (inches)
 SLIDE = (12.8, 7.2)
 #: a matrix larger than this many times the legible rows or columns is drawn whole, as a
@@ -317,11 +319,11 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         cells.set_gid("cells")
         ax.add_collection(cells)
     _rules(ax, row_axis, col_axis, mm, nn)
-    fs = float(np.clip(0.5 * cell_pt, 0.0, 13.0))
+    fs = float(np.clip(DIGIT_SHARE * cell_pt, 0.0, 13.0))
     if digits and len(dr) <= 3000 and fs >= MIN_DIGIT_PT:
         kept = np.nonzero(keep)[0]
         texts = [_symbol_text(values[k]) if symbolic else _fmt(values[k]) for k in kept]
-        size = max(min([_fit(fs, text, 0.5) for text in texts] or [fs]), MIN_DIGIT_PT)
+        size = max(min([_fit(fs, text, DIGIT_SHARE) for text in texts] or [fs]), MIN_DIGIT_PT)
         for r, c, text, col in zip(dr, dc, texts, colors):
             ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size,
                     color=_ink(col), zorder=4, gid="digit")

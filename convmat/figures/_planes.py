@@ -290,13 +290,18 @@ class Planes:
         ax.add_collection(self.kernel)
         self.tap_colors = tap_colors
         n_taps = win.taps.size * (sc.c_in // sc.groups)
+        # with tap colours: a bar along the top edge of each kernel cell, clear of the digits
+        self.swatches = PolyCollection([], edgecolors="white", linewidths=0.4, zorder=3.5)
+        self.swatches.set_gid("tap-swatches")
+        ax.add_collection(self.swatches)
         self.weight_texts = []
-        if sc.weight is not None:
-            fs_w = 0.62 * fs
-            self.weight_texts = [ax.text(0, 0, "", ha="right", va="top", fontsize=fs_w,
-                                         color="#7a4a00", zorder=4.5)
+        if sc.weight is not None:  # "×w" at the bottom right, 8 pt where the cell has room
+            fs_w = max(0.62 * fs, min(8.0, 0.72 * fs))  # (below the centred digits)
+            self.weight_texts = [ax.text(0, 0, "", ha="right", va="bottom", fontsize=fs_w,
+                                         color="#6b3300", fontweight="bold", zorder=4.5)
                                  for _ in range(n_taps)]
-        self.animated = [self.output, self.kernel, *self.out_texts, *self.weight_texts]
+        self.animated = [self.output, self.kernel, self.swatches, *self.out_texts,
+                         *self.weight_texts]
         self.covered: list = []
 
     def _names(self, which: str, channels: int, origins: np.ndarray, plane_w: float, z0: int,
@@ -355,12 +360,17 @@ class Planes:
         self.kernel.set_verts(list(verts))
         if self.tap_colors is not None:
             taps = np.tile(self.sc.win.taps, len(chans))
-            self.kernel.set_facecolor(self.tap_colors[taps])
+            bars = verts.copy()
+            corner = verts.min(axis=1)[:, None, :]
+            bars[:, :, 0] = corner[:, :, 0] + 0.1 + (verts[:, :, 0] - corner[:, :, 0]) * 0.8
+            bars[:, :, 1] = corner[:, :, 1] + 0.06 + (verts[:, :, 1] - corner[:, :, 1]) * 0.15
+            self.swatches.set_verts(list(bars))
+            self.swatches.set_facecolor(self.tap_colors[taps])
         if self.weight_texts:
             values = np.concatenate([self.sc.tap_weight(o, c)[self.sc.win.taps]
                                      for c in chans])
             for text, v, (x0, y0) in zip(self.weight_texts, values, verts[:, 0]):
-                text.set_position((x0 + 0.94, y0 + 0.08))
-                text.set_text(_fmt(v))
+                text.set_position((x0 + 0.94, y0 + 0.94))
+                text.set_text("×" + _fmt(v))
         _fill_outputs(self.output, self.out_faces, self.out_verts, self.out_texts, t,
                       (0.8, 2.2))

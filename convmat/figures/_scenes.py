@@ -61,7 +61,7 @@ def _styles(words: Words) -> dict[str, CellStyle]:
     styles["entry"] = CellStyle(None, "white", "solid", 0.3)
     styles["lit"] = CellStyle(None, "kernel", "solid", 1.6)
     styles["x-lit"] = CellStyle("kernel", "input_edge", "solid", 0.5)
-    styles["swatch"] = CellStyle(None, "white", "solid", 0.3)
+    styles["swatch"] = CellStyle(None, None, "solid", 0.0)
     return styles
 
 
@@ -142,11 +142,12 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
         under = tuple(texts.get(k, "") for k in keys)
         f_cells = [Cells("kernel", kxy, under if any(under) else None)]
         if taps is not None:
-            f_cells.append(Cells("swatch", tuple((a + 0.07, b + 0.07) for a, b in kxy),
-                                 fills=tuple((taps[j], 1.0) for j in win.taps), size=0.26))
+            f_cells.append(Cells("swatch", tuple((a + 0.1, b + 0.08) for a, b in kxy),
+                                 fills=tuple((taps[j], 1.0) for j in win.taps), size=0.8,
+                                 height=0.14))  # a bar along the top edge, as matplotlib
         f_labels = []
         if wflat is not None:
-            f_labels = [Label(a + 0.97, b + 0.97, "×" + _fmt(wflat[j]), "south east", 0.62,
+            f_labels = [Label(a + 0.97, b + 0.97, "×" + _fmt(wflat[j]), "south east", 0.8,
                               "weight", "kernel_ink") for (a, b), j in zip(kxy, win.taps)]
         if t:
             f_cells.append(Cells("done", tuple(out_xy[:t]),
@@ -215,7 +216,7 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
     entry_tap = entry_taps(win, coo.row, coo.col)
     # the sliding panel's size first (its cells are placed once the arrangement is known)
     _, _, _, (ph, pw), _ = _sliding(sc, y, 0.0, 0.0, taps)
-    mat_w, mat_h = n + 2.6, m + 4.6
+    mat_w, mat_h = n + 2.6, m + 4.0
     stacked = mat_w > 2.2 * pw
     if stacked:
         sx, sy = max((mat_w - pw) / 2, 0.0), 0.0

@@ -440,6 +440,7 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words):
     # the stamp's values x_m w_j, small in each stamp cell's corner
     fs_s = 0.62 * min(_fit(fs, "+" + _fmt(v * u)) for v in (xa.min(), xa.max())
                       for u in (w.min(), w.max()))
+    fs_s = max(fs_s, min(8.0, 0.7 * fs))  # legible (8 pt) where the cell has room
     n_taps = math.prod(st.kernel_shape)
     stamp_texts = [ax.text(0, 0, "", ha="right", va="bottom", fontsize=fs_s,
                            color="#8a5a00", zorder=4.5) for _ in range(n_taps * per_out)]

@@ -345,7 +345,7 @@ def tikz(picture: Any, *, standalone: bool = True, beamer: bool = False) -> str:
     One unit is one cell (``x`` to the right, ``y`` down); a cell is
     ``\node[cm-<role>] at (x + 1/2, y + 1/2) {value};`` with one style per role (input,
     padding, kernel, output, ...) and every colour named once (``\definecolor``). The cell
-    size is at most 0.6 cm and shrinks to fit a page (17 × 23 cm) or a beamer frame.
+    size is at most 0.75 cm and shrinks to fit 25 × 18 cm (a page) or a beamer frame.
 
     Examples
     --------

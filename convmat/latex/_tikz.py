@@ -18,8 +18,8 @@ __all__ = ["tikz_picture"]
 #: points per centimetre
 _PT = 72.27 / 2.54
 #: the largest cell (cm), and the box a picture is fitted into: a page, a beamer frame (cm)
-CELL_CM = 0.6
-PAGE_BOX = (17.0, 23.0)
+CELL_CM = 0.75
+PAGE_BOX = (25.0, 18.0)
 BEAMER_BOX = (11.0, 7.4)
 #: most cells (still and per frame together) written as nodes
 MAX_NODES = 60_000
@@ -141,9 +141,11 @@ class _Writer:
         scale = self.fitted([t for t in texts if t], math=group.math) if group.texts else 1.0
         if scale < 1:
             opts += f", font={self.font(scale)}"
-        if group.size != 1:
-            opts += f", minimum size={_num(self.cell * group.size)}cm"
-        half = group.size / 2
+        height = group.size if group.height is None else group.height
+        if group.size != 1 or height != 1:
+            opts += (f", minimum width={_num(self.cell * group.size)}cm, "
+                     f"minimum height={_num(self.cell * height)}cm")
+        half, half_h = group.size / 2, height / 2
         out = []
         for k, (x, y) in enumerate(group.xy):
             extra = ""
@@ -152,7 +154,7 @@ class _Writer:
             if group.inks is not None and group.inks[k] != "text":
                 extra += f", text={color_name(group.inks[k])}"
             body = text(texts[k], group.math) if texts[k] else ""
-            out.append(rf"\node[{opts}{extra}] at {_at(x + half, y + half)} {{{body}}};")
+            out.append(rf"\node[{opts}{extra}] at {_at(x + half, y + half_h)} {{{body}}};")
         return out
 
     def label(self, lab: Label) -> str:

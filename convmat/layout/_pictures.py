@@ -92,7 +92,8 @@ class Cells:
     fills: tuple[tuple[str, float], ...] | None = None
     inks: tuple[str, ...] | None = None
     math: bool = False  # texts are math (symbols), not plain text
-    size: float = 1.0  # side of each square, in cells (a tap swatch is smaller)
+    size: float = 1.0  # width of each cell, in cells (a tap bar is narrower)
+    height: float | None = None  # its height (None: square)
 
 
 @dataclass(frozen=True)
