@@ -141,7 +141,7 @@ def _figure(kl, figsize, fontsize, words):
     size = max(0.9, 9.0 / cell_pt)  # the vectors' cells: at least 9 points tall
     label = 17.0 / cell_pt  # room for the T_r labels, in cells
     strip = (size + label + 0.5) * cell + 0.45  # the vector above each matrix
-    height = 0.75 + top_h + 0.35 + strip + mat_h + 1.25  # the tap legend below
+    height = 0.75 + top_h + strip + mat_h + 1.25  # the tap legend below
     width = content_w + 0.3
     if figsize is not None:
         width, height = _check_figsize(figsize)
