@@ -175,15 +175,16 @@ def _axis_levels(shape: tuple[int, ...], part: Any, n: int) -> tuple[int, ...] |
     return tuple(size for size in sizes if size < stop - start)
 
 
-def _sliced_levels(matrix: _Geometric, key: Any) -> tuple[tuple[int, ...], ...] | None:
+def _sliced_levels(matrix: _Geometric, key: Any
+                   ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """The block sizes a slice ``matrix[key]`` keeps (see :meth:`_Geometric.__getitem__`)."""
     rows, cols = (key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None)))
     x, y = vector_shapes(matrix.geometry, matrix.transposed)  # type: ignore[arg-type]
     n_rows, n_cols = matrix.shape
-    levels = (_axis_levels(y, rows, n_rows), _axis_levels(x, cols, n_cols))
-    if levels[0] is None or levels[1] is None or not any(levels):
+    row_levels, col_levels = _axis_levels(y, rows, n_rows), _axis_levels(x, cols, n_cols)
+    if row_levels is None or col_levels is None or not (row_levels or col_levels):
         return None
-    return levels  # type: ignore[return-value]
+    return row_levels, col_levels
 
 
 def _labelled(text: str | None, matrix: _Geometric) -> str | None:

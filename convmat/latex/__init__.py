@@ -50,7 +50,7 @@ from ..layout import ByType, block_sizes, elide
 from ..striding import KongLucey
 from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
 from ._beamer import check_title, kong_lucey_frames, matrix_frame
-from ._pages import beamer_document, beamer_frame, document
+from ._pages import beamer_document, beamer_frame, document  # noqa: F401 (always exposed)
 from ._tables import summary_latex
 from ._writer import Style, check_limit, check_part_free, style, write_kong_lucey, write_matrix
 

@@ -10,6 +10,7 @@ the whole sum would not be legible on one slide.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,7 @@ def kong_lucey_frames(kl: Any, part: object, style: Style, x: object, y: object,
             terms = sum(1 for b in kl.blocks if (b.nnz if isinstance(b.nnz, int) else b.nnz()))
             if terms > 1:  # one frame per phase, each as legible as it can be
                 for t in range(terms):
-                    one, _ = legible(lambda st, t=t: write(st, "sum", t), style, True,
+                    one, _ = legible(functools.partial(write, p="sum", term=t), style, True,
                                      x_column)
                     frames.append(beamer_frame(one, title, PART_TITLES["sum"] +
                                                f" (phase {t + 1} of {terms})"))

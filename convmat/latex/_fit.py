@@ -110,7 +110,6 @@ def cell_width(cell: str) -> float:
 
 def _array_size(spec: str | None, body: str) -> tuple[float, float, int, int]:
     lines = [line.strip() for line in body.strip().split("\n")]
-    rules = sum(line.count(r"\hline") for line in lines)
     rows = [line.rstrip("\\").strip() for line in lines if not line.startswith(r"\hline")]
     cells = [row.split(" & ") for row in rows]
     n_cols = max(len(row) for row in cells)
