@@ -17,7 +17,7 @@ from typing import Any
 from .._choices import KONG_LUCEY_PARTS
 from .._validate import check_choice
 from ..errors import ConvmatError, brief
-from ._fit import FONT, LEGIBLE, frame_scale, natural_size
+from ._fit import FONT, FRAME_HEIGHT, FRAME_WIDTH, LEGIBLE, frame_scale, natural_size
 from ._pages import beamer_frame
 from ._strings import escape_text
 from ._writer import Style, write_kong_lucey
@@ -47,22 +47,21 @@ def check_title(title: object) -> str | None:
     return escape_text(title)
 
 
-def legible(write: Write, style: Style, titled: bool, x_column: bool) -> tuple[str, Style]:
+def legible(write: Write, style: Style, titles: int, x_column: bool) -> tuple[str, Style]:
     """The display ``write`` gives, elided until the frame's scale keeps its digits at
-    :data:`~convmat.latex._fit.LEGIBLE` pt or more (fewer columns when the width limits it,
+    :data:`~convmat.latex._fit.LEGIBLE` pt or more in a frame with ``titles`` title lines
+    (fewer columns when the width limits it,
     fewer rows when the height does; fewer columns too when ``x`` is a column as tall as
     the matrix is wide), and the style it was written with."""
     body = write(style)
     for _ in range(40):
         size = natural_size(body)
-        scale = frame_scale(size, titled)
+        scale = frame_scale(size, titles)
         if scale * FONT >= _TARGET:
             break
         factor = scale * FONT / _TARGET
         changes: dict[str, Any] = {}
-        from ._fit import FRAME_HEIGHT, FRAME_WIDTH
-
-        if FRAME_WIDTH / size.width <= FRAME_HEIGHT[titled] / size.height:
+        if FRAME_WIDTH / size.width <= FRAME_HEIGHT[titles] / size.height:
             changes["max_cols"] = max(2, min(size.cols - 1, int(size.cols * factor)))
         else:
             limit = max(2, min(size.rows - 1, int(size.rows * factor)))
@@ -80,7 +79,7 @@ def legible(write: Write, style: Style, titled: bool, x_column: bool) -> tuple[s
 
 def matrix_frame(write: Write, style: Style, title: str | None, x_column: bool) -> str:
     """One frame of one display."""
-    body, _ = legible(write, style, title is not None, x_column)
+    body, _ = legible(write, style, int(title is not None), x_column)
     return beamer_frame(body, title)
 
 
@@ -96,14 +95,14 @@ def kong_lucey_frames(kl: Any, part: object, style: Style, x: object, y: object,
             return finish(write_kong_lucey(kl, p, st, x, y, term=term), st)
 
         x_column = p == "permuted" or not style.grid  # x is a column as tall as A is wide
-        body, fitted = legible(write, style, True, x_column)
+        body, fitted = legible(write, style, 1 + (title is not None), x_column)
         if p == "sum" and (fitted.max_cols != style.max_cols or
                            fitted.max_rows != style.max_rows):
             terms = sum(1 for b in kl.blocks if (b.nnz if isinstance(b.nnz, int) else b.nnz()))
             if terms > 1:  # one frame per phase, each as legible as it can be
                 for t in range(terms):
-                    one, _ = legible(functools.partial(write, p="sum", term=t), style, True,
-                                     x_column)
+                    one, _ = legible(functools.partial(write, p="sum", term=t), style,
+                                     1 + (title is not None), x_column)
                     frames.append(beamer_frame(one, title, PART_TITLES["sum"] +
                                                f" (phase {t + 1} of {terms})"))
                 continue

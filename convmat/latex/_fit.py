@@ -26,11 +26,12 @@ __all__ = ["COLSEP", "FONT", "FRAME_HEIGHT", "FRAME_WIDTH", "HEIGHT_SHARE", "LEG
 FONT = 11.0
 #: smallest font size (pt) a frame may scale its digits to; past it, the writer elides
 LEGIBLE = 8.0
-#: the frame's text width and the share of its text height a formula may take under a title
-#: and without one (beamer's default 128 mm x 96 mm slide: 307 pt by 269 pt of text)
+#: the frame's text width and the share of its text height a formula may take under no
+#: title, a title, and a title with a subtitle (beamer's default 128 mm x 96 mm slide: 307 pt
+#: by 269 pt of text)
 FRAME_WIDTH = 307.0
-HEIGHT_SHARE = {True: 0.75, False: 0.88}
-FRAME_HEIGHT = {t: share * 269.0 for t, share in HEIGHT_SHARE.items()}
+HEIGHT_SHARE = {0: 0.9, 1: 0.8, 2: 0.7}
+FRAME_HEIGHT = {lines: share * 269.0 for lines, share in HEIGHT_SHARE.items()}
 #: most a frame scales a small formula up
 MAX_SCALE = 2.0
 #: half the space between two columns of an array in a frame (``\arraycolsep``, pt): tighter
@@ -152,8 +153,8 @@ def natural_size(body: str) -> Size:
     return Size(width, height, rows, cols)
 
 
-def frame_scale(size: Size, title: bool) -> float:
+def frame_scale(size: Size, titles: int) -> float:
     """The scale a frame sets a formula of ``size`` at: to the frame's width or the height
-    left under the title (:data:`FRAME_HEIGHT`), whichever comes first, at most
-    :data:`MAX_SCALE`."""
-    return min(FRAME_WIDTH / size.width, FRAME_HEIGHT[title] / size.height, MAX_SCALE)
+    left under its ``titles`` (0, 1 or 2 lines: :data:`FRAME_HEIGHT`), whichever comes
+    first, at most :data:`MAX_SCALE`."""
+    return min(FRAME_WIDTH / size.width, FRAME_HEIGHT[titles] / size.height, MAX_SCALE)

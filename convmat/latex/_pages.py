@@ -108,7 +108,7 @@ def beamer_frame(body: str, title: str | None = None, subtitle: str | None = Non
             r"\ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight"
             r"\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi",
             r"\usebox0", r"\end{frame}"])
-    share = HEIGHT_SHARE[title is not None or subtitle is not None]
+    share = HEIGHT_SHARE[(title is not None) + (subtitle is not None)]
     return "\n".join([
         head,
         r"\centering",
