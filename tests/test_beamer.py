@@ -269,3 +269,27 @@ def test_slices_of_whole_blocks_keep_their_rules():
         assert cut.block_levels is None and "|" not in cut._repr_latex_()
     (spec, _), = _envs(A.T[:10]._repr_latex_())  # A.T: rows the 5x5 input, columns 3x3
     assert spec == "ccc|ccc|ccc"
+
+
+def test_the_command_line_reaches_every_beamer_option(capsys):
+    from convmat.cli import main
+
+    args = ["--input", "5x5", "--kernel", "3x3", "--weights", "1,2,3;4,5,6;7,8,9",
+            "--format", "latex", "--x", "x", "--y", "y", "--grid"]
+    assert main(["matrix", *args, "--overlay", "cols", "--title", "Scatter"]) == 0
+    out = capsys.readouterr().out
+    A = convmat.conv_matrix(WORKED, (5, 5))
+    assert out.rstrip("\n") == to_latex(A, x="x", y="y", grid=True, overlay="cols",
+                                        title="Scatter", max_rows=40, max_cols=40)
+    assert main(["matrix", *args, "--beamer"]) == 0
+    assert capsys.readouterr().out.startswith("\\begin{frame}\n")
+    assert main(["matrix", *args, "--title", "T"]) == 2  # a title without a frame
+    assert "--title names a beamer frame" in capsys.readouterr().err
+    kl = ["kong-lucey", "--input", "7x7", "--kernel", "3x3", "--stride", "2", "--format",
+          "latex"]
+    assert main([*kl, "--beamer", "--title", "KL"]) == 0
+    assert capsys.readouterr().out.count("\\begin{frame}{KL}") >= 3
+    assert main([*kl, "--overlay", "cols"]) == 2
+    assert "--overlay cols" in capsys.readouterr().err
+    assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--title", "T"]) == 2
+    assert "--title applies to --format latex only" in capsys.readouterr().err
