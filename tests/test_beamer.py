@@ -181,6 +181,10 @@ def test_beamer_options_are_checked():
         to_latex(A, beamer="yes")
     with pytest.raises(ConvmatError, match="overlay='cols'"):
         to_latex(convmat.kong_lucey(WORKED, (7, 7), stride=2), overlay="cols")
+    for bad in (dict(grid=10**5000), dict(spacing=10**5000),  # found by the hostile test
+                dict(overlay="rows", highlight_row=10**5000)):
+        with pytest.raises(ConvmatError, match="<int of ~5001 digits>"):
+            to_latex(A, beamer=True, **bad)
     frame = to_latex(A, beamer=True, title="50% & {more}")
     assert frame.startswith(r"\begin{frame}{50\% \& \{more\}}") and r"\alert" not in frame
 

@@ -51,8 +51,8 @@ def _check_spacing(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)) or not 0.5 <= float(value) <= 4:
-        raise ConvmatError(f"spacing={value!r} must be a number from 0.5 to 4 (the row height "
+            value, (int, float, np.integer, np.floating)) or not 0.5 <= value <= 4:
+        raise ConvmatError(f"spacing={brief(value)} must be a number from 0.5 to 4 (the row height "
                            f"as a multiple of LaTeX's; 1 is LaTeX's own)")
     return float(value)
 
@@ -95,7 +95,7 @@ def style(environment: object, blocks: object, zero: object, precision: object,
     if overlay is not None:
         overlay = check_choice(overlay, "overlay", OVERLAYS)
         if highlight_row is not None:
-            raise ConvmatError(f"highlight_row={highlight_row!r} and overlay={overlay!r} "
+            raise ConvmatError(f"highlight_row={brief(highlight_row)} and overlay={overlay!r} "
                                f"contradict each other: the overlay highlights every row in turn")
     if highlight is None:
         highlight = "boxed" if overlay is None else "color"
@@ -103,7 +103,7 @@ def style(environment: object, blocks: object, zero: object, precision: object,
     if highlight_row is not None:
         highlight_row = as_int(highlight_row, "highlight_row")
     if not isinstance(grid, (bool, np.bool_)):
-        raise ConvmatError(f"grid={grid!r} must be True or False")
+        raise ConvmatError(f"grid={brief(grid)} must be True or False")
     return Style(environment, blocks, zero_text, Formatter(_check_precision(precision)),
                  check_limit(max_rows, "max_rows"), check_limit(max_cols, "max_cols"),
                  highlight_row, highlight, None if base is None else as_int(base, "base"),
