@@ -32,8 +32,9 @@ ENVIRONMENTS: tuple[str, ...] = ("bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vm
 ZERO_STYLES: tuple[str, ...] = ("0", "cdot", "blank")
 #: how a highlighted entry prints: a frame, bold or colour
 HIGHLIGHTS: tuple[str, ...] = ("boxed", "bold", "color")
-#: beamer overlays of ``to_latex(..., overlay=...)``: one slide per written row
-OVERLAYS: tuple[str, ...] = ("rows",)
+#: beamer overlays of ``to_latex(..., overlay=...)``: one slide per written row, or per
+#: written column (the scatter view of the transposed convolution)
+OVERLAYS: tuple[str, ...] = ("rows", "cols")
 #: the displays of a Kong & Lucey result (``to_latex(kl, part=...)``)
 KONG_LUCEY_PARTS: tuple[str, ...] = ("all", "strided", "permuted", "sum")
 #: what ``convmat matrix --format`` writes

@@ -38,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -92,6 +93,9 @@ class _Geometric(_SciPyArray):
 
     geometry: ConvGeometry | None = None
     transposed: bool = False
+    #: block sizes ``(row_levels, col_levels)`` of a slice of whole blocks (coarsest first;
+    #: its display draws them), ``None`` for every other matrix
+    block_levels: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     @classmethod
     def of(cls: type[_G], matrix: Any, geometry: ConvGeometry | None,
@@ -128,6 +132,19 @@ class _Geometric(_SciPyArray):
     def tocsc(self, copy: bool = False) -> Any:
         return self._kept(super().tocsc(copy=copy), self.transposed)
 
+    def __getitem__(self, key: Any) -> Any:
+        """SciPy's slicing; a slice of whole blocks (rows and columns ``start:stop``, each
+        starting where a channel's block starts and ending where an image row ends) keeps
+        those blocks for the display (:attr:`block_levels`), any other one has none."""
+        out = super().__getitem__(key)
+        if self.geometry is None or not isinstance(out, _Geometric) or out.ndim != 2:
+            return out
+        levels = _sliced_levels(self, key)
+        if levels is not None:
+            out = type(out).of(out, None)
+            out.block_levels = levels
+        return out
+
     def __repr__(self) -> str:
         """SciPy's repr, and the convolution the matrix belongs to."""
         text = super().__repr__()
@@ -141,6 +158,33 @@ class _Geometric(_SciPyArray):
         from .display import latex_repr
 
         return _labelled(latex_repr(self), self)
+
+
+def _axis_levels(shape: tuple[int, ...], part: Any, n: int) -> tuple[int, ...] | None:
+    """Block sizes along one axis of a slice ``part`` (a ``slice`` of step 1) of an axis of
+    ``n`` entries that flatten ``shape``: ``None`` when it cuts a block (starts off a
+    channel's block, or ends inside an image row) or is no such slice."""
+    if not isinstance(part, slice) or part.step not in (None, 1):
+        return None
+    start, stop, _ = part.indices(n)
+    sizes = sorted({math.prod(shape[a + 1:]) for a in range(len(shape) - 1)} - {1},
+                   reverse=True)
+    if stop <= start or any(start % size for size in sizes) or (
+            sizes and stop != n and stop % sizes[-1]):
+        return None
+    return tuple(size for size in sizes if size < stop - start)
+
+
+def _sliced_levels(matrix: _Geometric, key: Any
+                   ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The block sizes a slice ``matrix[key]`` keeps (see :meth:`_Geometric.__getitem__`)."""
+    rows, cols = (key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None)))
+    x, y = vector_shapes(matrix.geometry, matrix.transposed)  # type: ignore[arg-type]
+    n_rows, n_cols = matrix.shape
+    row_levels, col_levels = _axis_levels(y, rows, n_rows), _axis_levels(x, cols, n_cols)
+    if row_levels is None or col_levels is None or not (row_levels or col_levels):
+        return None
+    return row_levels, col_levels
 
 
 def _labelled(text: str | None, matrix: _Geometric) -> str | None:

@@ -1,8 +1,9 @@
 r"""Rich display in Jupyter (and anything that reads IPython's ``_repr_latex_``).
 
 Every matrix convmat returns shows itself typeset by :func:`convmat.to_latex` in a notebook,
-with the block rules of its geometry and large matrices elided to :data:`ROWS` x
-:data:`COLS`: symbolic matrices (:class:`convmat.symbolic.ConvMatrix`), the numeric matrices
+with the block rules of its geometry, structural zeros as ``\cdot`` (:data:`ZERO`; a stored
+zero, a kernel weight that is 0, prints ``0``) and large matrices elided to :data:`ROWS` x
+:data:`COLS` (the ellipsis between blocks): symbolic matrices (:class:`convmat.symbolic.ConvMatrix`), the numeric matrices
 of :func:`convmat.conv_matrix` and :func:`convmat.conv_transpose_matrix`
 (:class:`convmat.arrays.ConvArray`), Kong & Lucey results (numeric and symbolic) and
 :func:`convmat.symbolic.product` (``y = A x``). Their ``_repr_latex_`` methods call
@@ -16,11 +17,11 @@ Examples
 --------
 >>> import convmat
 >>> from convmat.display import latex_repr, show
->>> print(latex_repr(convmat.conv_matrix([1, 2], (3,))))
+>>> print(latex_repr(convmat.conv_matrix([1, 0, 2], (4,))))   # a stored 0, the rest dots
 $$
 \begin{bmatrix}
-1 & 2 & 0 \\
-0 & 1 & 2
+1 & 0 & 2 & \cdot \\
+\cdot & 1 & 0 & 2
 \end{bmatrix}
 $$
 >>> shown = show(convmat.padding_matrix((2,), 1), zero="cdot")
@@ -43,12 +44,20 @@ from .errors import ConvmatError, brief, error_context
 from .latex import to_latex
 from .layout import ByType
 
-__all__ = ["COLS", "OPERAND", "ROWS", "Shown", "describe", "latex_repr", "pretty_repr", "show",
-           "summary"]
+__all__ = ["COLS", "OPERAND", "ROWS", "TEXT_COLS", "TEXT_ROWS", "ZERO", "Shown", "describe",
+           "latex_repr", "pretty_repr", "show", "summary"]
 
-#: rows and columns a notebook display writes by default (the middle is elided)
-ROWS = 20
-COLS = 20
+#: rows and columns a notebook display writes by default (the middle is elided, between
+#: blocks): the worked example, a 3x3 kernel on a 5x5 input (9 x 25), shows whole
+ROWS = 32
+COLS = 32
+#: how a notebook display writes an entry that is not stored (a structural zero), so that a
+#: kernel weight that is zero (stored, written ``0``) stands apart from the band's outside
+ZERO = "cdot"
+#: largest matrix whose plain text (``repr``, ``str``, IPython's ``text/plain``) is sympy's,
+#: every entry; a larger one is one line (:func:`describe`)
+TEXT_ROWS = 20
+TEXT_COLS = 20
 
 
 #: the matrix a result is about, by type (a product ``y = A x``: its ``A``; anything else:
@@ -60,7 +69,7 @@ OPERAND.register("convmat.symbolic:MatrixProduct", lambda product: product.matri
 
 def _latex(obj: object, options: dict) -> str:
     """``to_latex`` of ``obj`` (``y = A x`` for a product) with the display's limits."""
-    return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, **options})
+    return to_latex(obj, **{"max_rows": ROWS, "max_cols": COLS, "zero": ZERO, **options})
 
 
 def latex_repr(obj: object, **options: Any) -> str | None:
@@ -82,8 +91,8 @@ def latex_repr(obj: object, **options: Any) -> str | None:
     \end{bmatrix}
     =
     \begin{bmatrix}
-    w_{0} & w_{1} & 0 \\
-    0 & w_{0} & w_{1}
+    w_{0} & w_{1} & \cdot \\
+    \cdot & w_{0} & w_{1}
     \end{bmatrix}
     \begin{bmatrix}
     x_{0} \\
@@ -100,7 +109,7 @@ def latex_repr(obj: object, **options: Any) -> str | None:
 
 def pretty_repr(obj: object, printer: Any, cycle: bool = False) -> None:  # IPython's printer
     r"""IPython's ``text/plain`` display (``_repr_pretty_``): sympy's own text for a matrix
-    of at most :data:`ROWS` x :data:`COLS`, a one-line summary for a larger one (sympy would
+    of at most :data:`TEXT_ROWS` x :data:`TEXT_COLS`, a one-line summary for a larger one (sympy would
     print every entry: seconds and megabytes for a 1024-column matrix).
 
     Examples
@@ -115,7 +124,7 @@ def pretty_repr(obj: object, printer: Any, cycle: bool = False) -> None:  # IPyt
 
 def _large(obj: object) -> bool:
     rows, cols = OPERAND(obj).shape
-    return rows > ROWS or cols > COLS
+    return rows > TEXT_ROWS or cols > TEXT_COLS
 
 
 def describe(obj: object) -> str:
@@ -178,7 +187,8 @@ def show(matrix: object, **options: Any) -> Shown:
     **options
         Options of :func:`convmat.to_latex` (``x="x"``, ``y="y"``, ``highlight_row``,
         ``geometry``, ``zero``, ...). ``max_rows`` and ``max_cols`` default to :data:`ROWS`
-        and :data:`COLS`.
+        and :data:`COLS`, ``zero`` to :data:`ZERO` (structural zeros as ``\cdot``, a
+        kernel weight that is zero as ``0``).
 
     Returns
     -------

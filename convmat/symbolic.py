@@ -174,9 +174,9 @@ def _plain(obj: object, matrix: sympy.MatrixBase, full: Callable[[], str]) -> st
     """The plain text of ``obj`` (a matrix or ``y = A x``): ``full()`` (sympy's, every
     entry) up to the notebook display's size, else one line (``convmat.display.describe``):
     sympy's text of a 900 x 1024 matrix took seconds and megabytes."""
-    from .display import COLS, ROWS, describe
+    from .display import TEXT_COLS, TEXT_ROWS, describe
 
-    return describe(obj) if matrix.rows > ROWS or matrix.cols > COLS else full()
+    return describe(obj) if matrix.rows > TEXT_ROWS or matrix.cols > TEXT_COLS else full()
 
 
 def kernel(shape: Sequence[int], name: str = "w", *, base: int = 0) -> sympy.Array:

@@ -130,7 +130,8 @@ def overlay_cases() -> dict[str, tuple[str, int]]:
         "overlay-boxed": (to_latex(A, x="x", y="y", overlay="rows", highlight="boxed"), 4),
         "overlay-elided-grid": (to_latex(big, x="x", y="y", overlay="rows", max_rows=6,
                                          max_cols=14, grid=True), 5),
-        "overlay-kong-lucey": (to_latex(kl, x="x", y="y", overlay="rows"), 4),
+        # one frame per display (strided, permuted, sum), four slides each
+        "overlay-kong-lucey": (to_latex(kl, x="x", y="y", overlay="rows"), 12),
         "overlay-kong-lucey-permuted-bold": (to_latex(kl, part="permuted", overlay="rows",
                                                       highlight="bold"), 4),
         "overlay-transposed-channels": (to_latex(

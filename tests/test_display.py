@@ -173,7 +173,7 @@ def test_large_displays_are_elided_fast_and_small():
     text = A._repr_latex_()
     elapsed = time.perf_counter() - start
     assert elapsed < 0.2 and len(text.encode()) < 50_000
-    assert text.count(r"\\") < 25 and r"\ddots" in text
+    assert text.count(r"\\") <= 32 and r"\ddots" in text  # 32 rows written, the middle elided
 
 
 def test_show_takes_every_to_latex_option_and_checks_them_at_once():

@@ -52,9 +52,12 @@ def _rule_oracle(shape, shown) -> dict[int, int]:
     out = {}
     for k in range(len(shown) - 1):
         a, b = shown[k], shown[k + 1]
-        if a is None or b is None or b != a + 1 or b not in starts:
+        if a is None and b is None or None not in (a, b) and b != a + 1:
             continue
-        axis = starts[b]
+        start = a + 1 if b is None else b  # the block boundary the rule would mark
+        if start not in starts:
+            continue
+        axis = starts[start]
         if math.prod(shape[axis + 1:]) == 1:
             continue
         out[k] = 2 if len(levels) > 1 and axis == coarsest else 1
@@ -71,13 +74,65 @@ def test_block_rules_sit_at_the_geometry_block_boundaries(case, max_rows, max_co
     lay = layout.matrix_layout(A, max_rows=max_rows, max_cols=max_cols)
     out_shape = (c_out, *geom.output_shape) if c_out > 1 else geom.output_shape
     in_shape = (c_in, *geom.input_shape) if c_in > 1 else geom.input_shape
-    assert lay.rows.shown == tuple(layout.elide(math.prod(out_shape), max_rows))
+    finest_rows = out_shape[-1] if len(out_shape) > 1 else 1
+    finest_cols = in_shape[-1] if len(in_shape) > 1 else 1
+    _check_block_elision(lay.rows.shown, math.prod(out_shape), max_rows, finest_rows)
+    _check_block_elision(lay.cols.shown, math.prod(in_shape), max_cols, finest_cols)
     assert dict(lay.rows.rules) == _rule_oracle(out_shape, lay.rows.shown)
     assert dict(lay.cols.rules) == _rule_oracle(in_shape, lay.cols.shown)
-    for axis in (lay.rows, lay.cols):  # no rule touches the ellipsis: blocks never merge
-        for k in axis.rules:
-            assert None not in (axis.shown[k], axis.shown[k + 1])
+    for axis, block in ((lay.rows, finest_rows), (lay.cols, finest_cols)):
+        if None in axis.shown and block > 1:  # a rule on each side of the ellipsis where a
+            k = axis.shown.index(None)        # written block ends or starts there
+            if axis.shown[k - 1] % block == block - 1:
+                assert k - 1 in axis.rules
+            if k + 1 < len(axis.shown) and axis.shown[k + 1] % block == 0:
+                assert k in axis.rules
     assert lay.x_shape == tuple(in_shape) and lay.y_shape == tuple(out_shape)
+
+
+def _check_block_elision(shown, n, limit, block):
+    """``shown`` elides ``n`` indices to ``limit`` without merging blocks of ``block``: the
+    two sides of the ellipsis lie in different blocks, every written run of one block is
+    the whole block or ends at the ellipsis, whole blocks when two fit."""
+    shown = list(shown)
+    if limit is None or n <= limit:
+        assert shown == list(range(n))
+        return
+    assert len(shown) <= limit and shown.count(None) == 1
+    k = shown.index(None)
+    head, tail = shown[:k], shown[k + 1:]
+    assert head == list(range(len(head))) and tail == list(range(n - len(tail), n))
+    assert head and len(head) - len(tail) >= 0
+    if block <= 1 or n <= block or not tail:
+        assert len(shown) == limit
+        return
+    assert head[-1] // block != tail[0] // block  # the ellipsis sits between blocks
+    groups = {}
+    for c in head + tail:
+        groups.setdefault(c // block, []).append(c)
+    for b, cols in groups.items():
+        whole = min(block, n - b * block)
+        assert len(cols) == whole or cols[-1] == head[-1] or cols[0] == tail[0]
+    if (limit - 1) // block >= 2:  # whole blocks fit: every written block is whole
+        assert len(head) % block == 0 and tail[0] % block == 0
+        assert len(head) >= len(tail)
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.one_of(st.none(), st.integers(2, 60)))
+def test_elide_puts_the_ellipsis_between_blocks(block, blocks, limit):
+    n = block * blocks
+    _check_block_elision(layout.elide(n, limit, (block,)), n, limit, block)
+    coarse = (block * 2, block) if block > 1 else ()  # the finest level decides
+    assert layout.elide(n, limit, coarse) == layout.elide(n, limit, (block,) if block > 1
+                                                          else ())
+
+
+def test_the_worked_matrix_elided_keeps_its_blocks_apart():
+    """The issue's case: 9 x 25 to 20 columns wrote blocks 1 and 3 side by side."""
+    A = convmat.conv_matrix(np.arange(1, 10).reshape(3, 3), (5, 5))
+    lay = layout.matrix_layout(A, max_cols=20)
+    assert lay.cols.shown == (*range(10), None, *range(20, 25))
+    assert dict(lay.cols.rules) == {4: 1, 9: 1, 10: 1}
 
 
 @given(st.integers(1, 200), st.one_of(st.none(), st.integers(2, 50)))
@@ -214,5 +269,5 @@ def test_every_result_type_has_its_writer():
     for matrix in (np.eye(2), sp.eye_array(2), sympy.eye(2)):
         assert latex.WRITERS.handler(matrix) is latex._write_matrix
     assert display.OPERAND(product) is product.matrix and display.OPERAND(np.eye(2)) is not None
-    assert latex.to_latex(product) == display.latex_repr(product).strip("$\n") == \
-        latex.to_latex(product.matrix, x="x", y="y")
+    assert latex.to_latex(product, zero="cdot") == display.latex_repr(product).strip("$\n") == \
+        latex.to_latex(product.matrix, x="x", y="y", zero="cdot")

@@ -232,7 +232,7 @@ def test_overlay_of_an_elided_matrix_steps_through_the_written_rows():
     assert slides == {1, 2, 3, 4}  # 4 written rows, the ellipsis is not a slide
     with pytest.raises(ConvmatError, match="contradict"):
         to_latex(A, overlay="rows", highlight_row=1)
-    with pytest.raises(ConvmatError, match="overlay='cols'"):
-        to_latex(A, overlay="cols")
+    with pytest.raises(ConvmatError, match="overlay='diagonal'"):
+        to_latex(A, overlay="diagonal")
     standalone = to_latex(A, overlay="rows", standalone=True)
     assert standalone.startswith(r"\documentclass{beamer}")

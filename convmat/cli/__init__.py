@@ -118,7 +118,12 @@ def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) 
     latex.add_argument("--grid", action="store_true",
                        help="draw the vectors as the images they flatten")
     latex.add_argument("--overlay", choices=OVERLAYS,
-                       help="a beamer frame: slide t highlights row t, its inputs and y_t")
+                       help="a beamer frame: slide t highlights row t, its inputs and y_t "
+                            "(rows), or column t, x_t and the outputs it feeds (cols)")
+    latex.add_argument("--beamer", action="store_true",
+                       help="beamer frame(s) filled to the slide, elided to stay legible at "
+                            "8 pt (implied by --overlay; Kong & Lucey: one per display)")
+    latex.add_argument("--title", metavar="TEXT", help="title of the beamer frame(s)")
 
 
 def _add_matrix_output(p: argparse.ArgumentParser) -> None:
@@ -167,7 +172,8 @@ def _cmd_matrix(args) -> int:
 
 
 _LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row",
-               "highlight", "x", "y", "base", "spacing", "grid", "overlay", "part")
+               "highlight", "x", "y", "base", "spacing", "grid", "overlay", "beamer", "title",
+               "part")
 
 
 def _latex_only(args) -> list[str]:
@@ -199,6 +205,8 @@ def _check_matrix_output(args) -> None:
 
 
 def _check_latex_values(args) -> None:
+    if args.title is not None and args.overlay is None and not args.beamer:
+        raise _UsageError("--title names a beamer frame: add --beamer or --overlay")
     if args.overlay is not None and args.highlight_row is not None:
         raise _UsageError("--overlay and --highlight-row contradict each other (the overlay "
                           "highlights every row in turn)")
@@ -212,7 +220,8 @@ def _latex_options(args, max_rows, max_cols) -> dict:
         max_rows=max_rows, max_cols=max_cols, highlight_row=args.highlight_row,
         highlight=args.highlight, x=_vector_option(args.x, "--x"),
         y=_vector_option(args.y, "--y"), base=args.base, spacing=args.spacing,
-        grid=args.grid, overlay=args.overlay, standalone=args.standalone)
+        grid=args.grid, overlay=args.overlay, beamer=args.beamer, title=args.title,
+        standalone=args.standalone)
     if args.no_blocks:
         options["blocks"] = None
     return options
@@ -303,6 +312,10 @@ def _cmd_kong_lucey(args) -> int:
         raise _UsageError(f"{', '.join(given)} {verb} to --format latex only")
     _check_names(args)
     _check_latex_values(args)
+    if args.overlay == "cols":
+        raise _UsageError("--overlay cols steps through the columns of one matrix; a Kong & "
+                          "Lucey display has several (use --overlay rows, or convmat matrix "
+                          "--stride ... --overlay cols for the strided matrix)")
     for name in ("max_rows", "max_cols"):
         value = getattr(args, name)
         if value is not None and value < 2:

@@ -349,7 +349,7 @@ _OPTION_OF = {"input_shape": "--input", "kernel_shape": "--kernel", "stride": "-
               "max_rows": "--max-rows", "max_cols": "--max-cols", "precision": "--precision",
               "spacing": "--spacing", "environment": "--env", "zero": "--zero",
               "base": "--base", "x": "--x", "y": "--y", "overlay": "--overlay",
-              "part": "--part", "name": "--name"}
+              "part": "--part", "name": "--name", "title": "--title", "beamer": "--beamer"}
 _PYTHON_NAME = re.compile(r"(?<![\w.-])(" + "|".join(sorted(_OPTION_OF, key=len, reverse=True))
                           + r")=(\([^()]*(?:\([^()]*\)[^()]*)*\)|'[^']*'|[^\s,;:)\]]+)")
 

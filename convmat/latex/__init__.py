@@ -49,7 +49,8 @@ from ..geometry import ConvGeometry
 from ..layout import ByType, block_sizes, elide
 from ..striding import KongLucey
 from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
-from ._pages import beamer_document, beamer_frame, document
+from ._beamer import check_title, kong_lucey_frames, matrix_frame
+from ._pages import beamer_document, beamer_frame, document  # noqa: F401 (always exposed)
 from ._tables import summary_latex
 from ._tikz import tikz_picture
 from ._writer import Style, check_limit, check_part_free, style, write_kong_lucey, write_matrix
@@ -141,7 +142,9 @@ def to_latex(
     base: int | None = None,
     spacing: float | None = None,
     grid: bool = False,
-    overlay: Literal["rows"] | None = None,
+    overlay: Literal["rows", "cols"] | None = None,
+    beamer: bool = False,
+    title: str | None = None,
     standalone: bool = False,
     **unknown: object,
 ) -> str:
@@ -300,22 +303,42 @@ def to_latex(
             raise ConvmatError(f"transposed={brief(transposed)} must be True, False or None")
         written = style(environment, blocks, zero, precision, max_rows, max_cols,
                         highlight_row, highlight, base, spacing, overlay, grid)
+        if not isinstance(beamer, (bool, np.bool_)):
+            raise ConvmatError(f"beamer={brief(beamer)} must be True or False")
+        title = check_title(title)
+        if written.overlay is not None or beamer:
+            if isinstance(matrix, KongLucey):
+                check_part_free("geometry", geometry)
+                check_part_free("transposed", transposed)
+                frames = kong_lucey_frames(matrix, part, written, x, y, title, _finish)
+            else:
+                frames = matrix_frame(
+                    lambda st: _finish(WRITERS(matrix, st, part=part, geometry=geometry,
+                                               transposed=transposed, x=x, y=y), st),
+                    written, title, x is not None and not grid)
+            return beamer_document(frames) if standalone else frames
+        if title is not None:
+            raise ConvmatError(f"title={brief(title)} names a beamer frame: pass beamer=True "
+                               f"or overlay=")
         body = WRITERS(matrix, written, part=part, geometry=geometry, transposed=transposed,
                        x=x, y=y)
-        spacing = written.spacing
-        if spacing is None:  # loosen the rows only where a rule or a frame could touch them
-            spacing = SPACING if _RULED.search(body) else 1
-        if spacing != 1:
-            body = f"\\def\\arraystretch{{{spacing:g}}}\n{body}"
-        if written.overlay is not None:
-            frame = beamer_frame(body)
-            return beamer_document(frame) if standalone else frame
+        body = _finish(body, written)
         return document(body) if standalone else body
+
+
+def _finish(body: str, written: Style) -> str:
+    """``body`` with its row height (``\\arraystretch``) in front when not LaTeX's own."""
+    spacing = written.spacing
+    if spacing is None:  # loosen the rows only where a rule or a frame could touch them
+        spacing = SPACING if _RULED.search(body) else 1
+    if spacing != 1:
+        body = f"\\def\\arraystretch{{{spacing:g}}}\n{body}"
+    return body
 
 
 _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
             "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "spacing",
-            "grid", "overlay", "standalone")
+            "grid", "overlay", "beamer", "title", "standalone")
 
 
 def tikz(picture: Any, *, standalone: bool = True, beamer: bool = False) -> str:

@@ -3,6 +3,8 @@ frames and decks (the overlays of :func:`convmat.to_latex`)."""
 
 from __future__ import annotations
 
+from ._fit import COLSEP, HEIGHT_SHARE, MAX_SCALE
+
 __all__ = ["BORDER", "beamer_document", "beamer_frame", "document"]
 
 
@@ -72,18 +74,56 @@ def document(body: str) -> str:
     ])
 
 
-def beamer_frame(body: str, title: str | None = None) -> str:
-    r"""A beamer frame showing the formula ``body``, shrunk to the frame when it is larger."""
+def beamer_frame(body: str, title: str | None = None, subtitle: str | None = None, *,
+                 fill: bool = True) -> str:
+    r"""A beamer frame showing the formula ``body`` (``title`` and ``subtitle``: LaTeX text,
+    escaped by the caller).
+
+    With ``fill`` (the default) the formula is scaled to fill the frame: to its width or to
+    the height left under the title (:data:`~convmat.latex._fit.HEIGHT_SHARE` of the text
+    height), whichever is reached first, and at most twice up; columns are set closer than
+    LaTeX's default (``\arraycolsep`` 2.5 pt), and the scale is written to the log
+    (``convmat frame scale: 0.83pt`` means 83 %). Without ``fill`` the formula keeps its
+    size unless it is larger than the frame.
+
+    Examples
+    --------
+    >>> print(beamer_frame("a = b", "A title", fill=False))
+    \begin{frame}{A title}
+    \centering
+    \sbox0{$\displaystyle
+    a = b
+    $}%
+    \ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi
+    \ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi
+    \usebox0
+    \end{frame}
+    """
+    head = r"\begin{frame}" + ("" if title is None else f"{{{title}}}") + (
+        "" if subtitle is None else f"{{{subtitle}}}")
+    if not fill:
+        return "\n".join([
+            head, r"\centering", r"\sbox0{$\displaystyle", body, r"$}%",
+            r"\ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi",
+            r"\ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight"
+            r"\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi",
+            r"\usebox0", r"\end{frame}"])
+    share = HEIGHT_SHARE[(title is not None) + (subtitle is not None)]
     return "\n".join([
-        r"\begin{frame}" + ("" if title is None else f"{{{title}}}"),
+        head,
         r"\centering",
+        rf"\arraycolsep={COLSEP:g}pt",
+        r"\ifdefined\convmatwidth\else\newdimen\convmatwidth\newdimen\convmatheight\fi",
         r"\sbox0{$\displaystyle",
         body,
         r"$}%",
-        r"\ifdim\wd0>\linewidth\sbox0{\resizebox{\linewidth}{!}{\usebox0}}\fi",
-        r"\ifdim\dimexpr\ht0+\dp0\relax>0.85\textheight"
-        r"\sbox0{\resizebox*{!}{0.85\textheight}{\usebox0}}\fi",
-        r"\usebox0",
+        # the width that fills the height left; the frame's width if that is less; at most 2x
+        rf"\convmatheight={share:g}\textheight",
+        r"\convmatwidth=\dimexpr\wd0*\convmatheight/\dimexpr\ht0+\dp0\relax\relax",
+        r"\ifdim\convmatwidth>\linewidth\convmatwidth=\linewidth\fi",
+        rf"\ifdim\convmatwidth>{MAX_SCALE:g}\wd0\convmatwidth={MAX_SCALE:g}\wd0\fi",
+        r"\typeout{convmat frame scale: \the\dimexpr1pt*\convmatwidth/\wd0\relax}%",
+        r"\resizebox{\convmatwidth}{!}{\usebox0}",
         r"\end{frame}",
     ])
 

@@ -51,8 +51,8 @@ def _check_spacing(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)) or not 0.5 <= float(value) <= 4:
-        raise ConvmatError(f"spacing={value!r} must be a number from 0.5 to 4 (the row height "
+            value, (int, float, np.integer, np.floating)) or not 0.5 <= value <= 4:
+        raise ConvmatError(f"spacing={brief(value)} must be a number from 0.5 to 4 (the row height "
                            f"as a multiple of LaTeX's; 1 is LaTeX's own)")
     return float(value)
 
@@ -83,7 +83,7 @@ class Style:
     def layout_options(self) -> dict:
         """The options :mod:`convmat.layout` decides from."""
         return dict(blocks=self.blocks, max_rows=self.max_rows, max_cols=self.max_cols,
-                    highlight_row=self.highlight_row, overlay=self.overlay is not None)
+                    highlight_row=self.highlight_row, overlay=self.overlay or False)
 
 
 def style(environment: object, blocks: object, zero: object, precision: object,
@@ -95,7 +95,7 @@ def style(environment: object, blocks: object, zero: object, precision: object,
     if overlay is not None:
         overlay = check_choice(overlay, "overlay", OVERLAYS)
         if highlight_row is not None:
-            raise ConvmatError(f"highlight_row={highlight_row!r} and overlay={overlay!r} "
+            raise ConvmatError(f"highlight_row={brief(highlight_row)} and overlay={overlay!r} "
                                f"contradict each other: the overlay highlights every row in turn")
     if highlight is None:
         highlight = "boxed" if overlay is None else "color"
@@ -103,7 +103,7 @@ def style(environment: object, blocks: object, zero: object, precision: object,
     if highlight_row is not None:
         highlight_row = as_int(highlight_row, "highlight_row")
     if not isinstance(grid, (bool, np.bool_)):
-        raise ConvmatError(f"grid={grid!r} must be True or False")
+        raise ConvmatError(f"grid={brief(grid)} must be True or False")
     return Style(environment, blocks, zero_text, Formatter(_check_precision(precision)),
                  check_limit(max_rows, "max_rows"), check_limit(max_cols, "max_cols"),
                  highlight_row, highlight, None if base is None else as_int(base, "base"),
@@ -130,9 +130,11 @@ def _mark(where: dict, how: str) -> Mark | None:
 
 def _marks(marked: Highlights, how: str) -> tuple[Mark | None, Mark | None, Mark | None]:
     """How the matrix cells, the x entries and the y entries are written highlighted."""
-    rows = marked.rows
+    rows, cols = marked.rows, marked.cols
     cells = None if not rows else (
         lambda r, c, text: _marked(text, rows[r], how) if r in rows else text)
+    if cols:
+        cells = lambda r, c, text: _marked(text, cols[c], how) if c in cols else text  # noqa: E731
     return cells, _mark(dict(marked.x), how), _mark(dict(marked.y), how)
 
 
@@ -230,8 +232,10 @@ def _padded_input(kl: Any, name: str, base: int) -> Callable[[int], str]:
 
 
 def write_kong_lucey(kl: Any, part: object, style: Style, x: object, y: object,
-                     equals: str = "=") -> str:
-    """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`)."""
+                     equals: str = "=", term: int | None = None) -> str:
+    """The displays of a Kong & Lucey result, each on the one writer (:func:`_write`);
+    with ``term`` (``part="sum"`` only) the sum's term number ``term`` alone (the phases
+    without entries left out), ``y = T_r x_r + \\cdots``: a beamer frame per phase."""
     part = check_choice(part, "part", KONG_LUCEY_PARTS)
     x = "x" if x is None else x
     y = "y" if y is None else y
@@ -259,8 +263,12 @@ def write_kong_lucey(kl: Any, part: object, style: Style, x: object, y: object,
         return _write(permuted, style, lambda k: padded(permuted.x_entry(k)), y_entry, equals)
     # part == "sum": y = T_0 x_0 + T_1 x_1 + ..., blocks without entries left out
     terms, left = layout.sum()
-    written = [_write(term, style, lambda k, t=term: padded(t.x_entry(k))) for term in terms]
     lhs = _vector(left, y_entry, style, _marks(left.highlights, style.highlight)[2])
+    if term is not None:
+        one = _write(terms[term], style, lambda k, t=terms[term]: padded(t.x_entry(k)))
+        return (lhs + f"\n{equals}\n" + ("\\cdots\n+\n" if term else "") + one +
+                ("\n+\n\\cdots" if term < len(terms) - 1 else ""))
+    written = [_write(t, style, lambda k, t=t: padded(t.x_entry(k))) for t in terms]
     return lhs + f"\n{equals}\n" + ("\n+\n".join(written) or "0")
 
 

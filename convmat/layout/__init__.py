@@ -28,10 +28,10 @@ Examples
 >>> lay = matrix_layout(A, max_cols=8)
 >>> lay.rows.shown, lay.rows.rules   # rows: one rule after each image row (size 2)
 ((0, 1, 2, 3), {1: 1})
->>> lay.cols.shown                   # 18 columns elided to 8: head, ellipsis, tail
-(0, 1, 2, 3, None, 15, 16, 17)
->>> lay.cols.rules                   # within the head: after an image row (3)
-{2: 1}
+>>> lay.cols.shown                   # 18 columns elided to 8: whole image rows (3)
+(0, 1, 2, None, 15, 16, 17)
+>>> lay.cols.rules                   # on both sides of the ellipsis: blocks stay apart
+{2: 1, 3: 1}
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .._choices import OVERLAYS
 from .._padmap import index_map
 from .._validate import as_flag, as_int, check_choice
 from ..errors import ConvmatError, brief, error_context
@@ -70,19 +71,33 @@ MAX_CELLS = 1_000_000
 
 # -- elision and rules -----------------------------------------------------------------------
 
-def elide(n: int, limit: int | None) -> list[int | None]:
+def elide(n: int, limit: int | None, levels: Sequence[int] = ()) -> list[int | None]:
     """Indices written along an axis of length ``n``: all, or head, ``None`` (the ellipsis)
-    and tail, ``limit`` items in all.
+    and tail, at most ``limit`` items in all.
+
+    With block sizes ``levels`` (:func:`levels_of`, coarsest first) the ellipsis sits
+    between blocks of the finest level, never inside one: when at least two whole blocks fit,
+    the head and the tail are whole blocks (the head one more when their number is odd), so
+    no block is written cut and the blocks on either side of the ellipsis are different ones;
+    when fewer fit, the head is the start of the first block and the tail the end of the last
+    one, each cut at the ellipsis.
 
     Examples
     --------
     >>> elide(10, 5)
     [0, 1, None, 8, 9]
+    >>> elide(25, 20, (5,))   # 5 blocks of 5: two at the head, one at the tail
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, None, 20, 21, 22, 23, 24]
     """
     if limit is None or n <= limit:
         return list(range(n))
     tail = (limit - 1) // 2
     head = limit - 1 - tail
+    block = min(levels) if levels else 1
+    whole = (limit - 1) // block if block > 1 else 0
+    if whole >= 2:
+        head = (whole + 1) // 2 * block
+        tail = n - -(-(n - whole // 2 * block) // block) * block
     return [*range(head), None, *range(n - tail, n)]
 
 
@@ -99,32 +114,38 @@ def levels_of(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted((s for s in sizes if s > 1), reverse=True))
 
 
+def _weight(b: int, levels: tuple[int, ...]) -> int:
+    """Weight of the rule in front of index ``b``: 2 where a block of the coarsest of several
+    levels starts, 1 where a block of any level starts, 0 elsewhere."""
+    if b % levels[0] == 0:
+        return 2 if len(levels) > 1 else 1
+    return 1 if any(b % size == 0 for size in levels[1:]) else 0
+
+
 def rules_at(shown: Sequence[int | None], levels: tuple[int, ...]) -> dict[int, int]:
     """Rule after position ``k`` of ``shown`` where a block ends between it and the next:
-    ``{k: 2}`` (double) at the coarsest of several levels, ``{k: 1}`` otherwise. No rule
-    touches an ellipsis.
+    ``{k: 2}`` (double) at the coarsest of several levels, ``{k: 1}`` otherwise. Around an
+    ellipsis, a rule goes on the side where a written block ends or starts, so the elided
+    blocks stand apart from the written ones and two written blocks never run together.
 
     Examples
     --------
     >>> rules_at([0, 1, 2, 3, 4, None, 8], (4, 2))
-    {1: 1, 3: 2}
+    {1: 1, 3: 2, 5: 2}
     """
     out: dict[int, int] = {}
     if not levels:
         return out
-    coarsest, finer = levels[0], levels[1:]
-    weight = 2 if finer else 1  # a block of the coarsest level ends: double if there are finer
+    levels = tuple(levels)
     for k in range(len(shown) - 1):
         a, b = shown[k], shown[k + 1]
-        if a is None or b is None or b != a + 1:
+        if a is None and b is None:
             continue
-        if b % coarsest == 0:
+        if a is not None and b is not None and b != a + 1:
+            continue
+        weight = _weight(a + 1 if b is None else b, levels)  # type: ignore[operator]
+        if weight and 0 < (a + 1 if b is None else b):  # type: ignore[operator]
             out[k] = weight
-            continue
-        for size in finer:
-            if b % size == 0:
-                out[k] = 1
-                break
     return out
 
 
@@ -283,23 +304,47 @@ class Highlights:
         Column (entry of the input vector written beside it) -> slides.
     y : dict
         Row (entry of the output vector) -> slides.
+    cols : dict
+        Matrix column -> slides on which its stored entries are highlighted (the column
+        overlay: which outputs one input feeds).
     """
 
     rows: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
     x: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
     y: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
+    cols: Mapping[int, tuple[int, ...] | None] = field(default_factory=dict)
+
+
+def _steps(pairs: Iterable[tuple[int, int]]) -> dict[int, tuple[int, ...]]:
+    """``{key: slides}`` from ``(key, slide)`` pairs."""
+    out: dict[int, list[int]] = {}
+    for key, t in pairs:
+        out.setdefault(key, []).append(t)
+    return {key: tuple(ts) for key, ts in out.items()}
 
 
 def highlights(entries: Entries, rows: Axis, *, row: int | None = None,
-               overlay: bool = False, max_rows: int | None = None) -> Highlights:
+               overlay: bool | str = False, max_rows: int | None = None,
+               cols: Axis | None = None) -> Highlights:
     """The one highlighted ``row`` (its window in ``x``, its entry of ``y``), or with
-    ``overlay`` every written row in turn: written row number ``t`` on slide ``t``.
+    ``overlay`` (``True`` or ``"rows"``) every written row in turn: written row number ``t``
+    on slide ``t``; with ``overlay="cols"`` every written column of ``cols`` in turn: slide
+    ``t`` highlights the stored entries of written column ``t``, ``x`` at that column and
+    the entries of ``y`` it feeds (the scatter view of the transposed convolution).
 
     Raises
     ------
     ConvmatError
         ``row`` is not a row of the matrix, or it is elided.
     """
+    if overlay == "cols":
+        if cols is None:
+            raise ConvmatError("overlay='cols' needs the written columns")
+        step = {c: (t,) for t, c in enumerate(cols.indices, start=1)}
+        written = set(rows.indices)
+        y_steps = _steps((r, t) for c, (t,) in step.items()
+                         for r in entries.col_rows(c) if r in written)
+        return Highlights(x=step, y=y_steps, cols=step)
     if overlay:
         step = {r: (t,) for t, r in enumerate(rows.indices, start=1)}
         x_steps: dict[int, list[int]] = {}
@@ -337,7 +382,15 @@ def _options(max_rows: object, max_cols: object, highlight_row: object,
                 max_cols=check_limit(max_cols, "max_cols"),
                 highlight_row=None if highlight_row is None else as_int(highlight_row,
                                                                        "highlight_row"),
-                overlay=as_flag(overlay, "overlay"))
+                overlay=_overlay(overlay))
+
+
+def _overlay(value: object) -> bool | str:
+    """``overlay``: ``False``/``None`` (none), ``True`` (``"rows"``), or a name of
+    :data:`convmat._choices.OVERLAYS`."""
+    if value is None or isinstance(value, str):
+        return False if value is None else check_choice(value, "overlay", OVERLAYS)
+    return "rows" if as_flag(value, "overlay") else False
 
 
 @dataclass(frozen=True)
@@ -383,17 +436,19 @@ def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
 
 
 def _layout(entries: Entries, rows: Axis, cols: Axis, *, highlight_row: int | None,
-            overlay: bool, max_rows: int | None, max_cols: int | None = None,
+            overlay: bool | str, max_rows: int | None, max_cols: int | None = None,
             **vectors: Any) -> MatrixLayout:
     _check_cells(entries, rows.shown, cols.shown)
-    marked = highlights(entries, rows, row=highlight_row, overlay=overlay, max_rows=max_rows)
+    marked = highlights(entries, rows, row=highlight_row, overlay=overlay, max_rows=max_rows,
+                        cols=cols)
     return MatrixLayout(entries, rows, cols, marked, **vectors)
 
 
 def matrix_layout(matrix: object, *, blocks: object = "auto",
                   geometry: ConvGeometry | None = None, transposed: bool | None = None,
                   max_rows: int | None = None, max_cols: int | None = None,
-                  highlight_row: int | None = None, overlay: bool = False) -> MatrixLayout:
+                  highlight_row: int | None = None, overlay: bool | str = False
+                  ) -> MatrixLayout:
     """The layout of a SciPy sparse, numpy or sympy matrix: rows and columns elided to
     ``max_rows`` x ``max_cols``, rules at the blocks (``"auto"``: from the geometry the
     matrix carries or ``geometry=``), the highlighted row or the overlay's slides.
@@ -403,8 +458,9 @@ def matrix_layout(matrix: object, *, blocks: object = "auto",
     matrix : scipy sparse array/matrix, numpy array or sympy matrix
     blocks, geometry, transposed, max_rows, max_cols, highlight_row
         As :func:`convmat.to_latex`.
-    overlay : bool
-        Highlight every written row in turn (written row ``t`` on slide ``t``).
+    overlay : bool or {"rows", "cols"}
+        Highlight every written row (``True``, ``"rows"``) or column (``"cols"``) in turn,
+        written row or column ``t`` on slide ``t``.
 
     Returns
     -------
@@ -424,9 +480,13 @@ def matrix_layout(matrix: object, *, blocks: object = "auto",
         n_rows, n_cols = entries.shape
         origin = matrix_origin(matrix, (n_rows, n_cols), geometry, transposed)
         row_levels, col_levels = block_levels(blocks, origin)
+        kept = getattr(matrix, "block_levels", None)  # a ConvArray's slice of whole blocks
+        if origin is None and isinstance(blocks, str) and isinstance(kept, tuple):
+            row_levels, col_levels = kept
         x_shape, y_shape = (None, None) if origin is None else vector_shapes(*origin)
-        return _layout(entries, Axis.of(elide(n_rows, options["max_rows"]), row_levels),
-                       Axis.of(elide(n_cols, options["max_cols"]), col_levels),
+        return _layout(entries,
+                       Axis.of(elide(n_rows, options["max_rows"], row_levels), row_levels),
+                       Axis.of(elide(n_cols, options["max_cols"], col_levels), col_levels),
                        x_shape=x_shape, y_shape=y_shape, **options)
 
 
@@ -455,7 +515,7 @@ class KongLuceyLayout:
     max_rows: int | None = None
     max_cols: int | None = None
     highlight_row: int | None = None
-    overlay: bool = False
+    overlay: bool | str = False
 
     @property
     def cuts(self) -> tuple[int, ...]:
@@ -469,7 +529,8 @@ class KongLuceyLayout:
         return block_levels(self.blocks, (self.kl.geometry, False))
 
     def _rows(self) -> Axis:
-        return Axis.of(elide(self.kl.geometry.shape[0], self.max_rows), self._levels()[0])
+        levels = self._levels()[0]
+        return Axis.of(elide(self.kl.geometry.shape[0], self.max_rows, levels), levels)
 
     def _marks(self) -> dict:
         return dict(highlight_row=self.highlight_row, overlay=self.overlay,
@@ -486,7 +547,8 @@ class KongLuceyLayout:
         strided = getattr(kl, "matrix", None)  # a symbolic result holds it
         entries = Entries(kl.strided_matrix() if strided is None else strided)
         x_shape, y_shape = self.vector_shapes
-        cols = Axis.of(elide(kl.geometry.shape[1], self.max_cols), self._levels()[1])
+        levels = self._levels()[1]
+        cols = Axis.of(elide(kl.geometry.shape[1], self.max_cols, levels), levels)
         return _layout(entries, self._rows(), cols, x_shape=x_shape, y_shape=y_shape,
                        **self._marks())
 
@@ -536,6 +598,10 @@ def kong_lucey_layout(kl: KongLucey, **options: object) -> KongLuceyLayout:
             raise ConvmatError(f"unknown option(s) {sorted(unknown)}")
         checked = _options(options.get("max_rows"), options.get("max_cols"),
                            options.get("highlight_row"), options.get("overlay", False))
+        if checked["overlay"] == "cols":
+            raise ConvmatError("overlay='cols' steps through the columns of one matrix; a Kong "
+                               "& Lucey result has several (write kl.strided_matrix() or "
+                               "kl.permuted with overlay='cols', or use overlay='rows')")
         block_levels(options.get("blocks", "auto"), None)
         return KongLuceyLayout(kl, blocks=options.get("blocks", "auto"), **checked)
 

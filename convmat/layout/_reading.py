@@ -106,6 +106,10 @@ class _Sparse:
         lo, hi = self.data.indptr[row], self.data.indptr[row + 1]
         return set(self.data.indices[lo:hi].tolist())
 
+    def col_rows(self, col: int) -> set[int]:
+        column = self.data[:, [col]].tocoo()
+        return set(column.row.tolist())
+
 
 class _Sympy:
     """A sympy matrix (dense or sparse), read through ``extract`` and ``todok``."""
@@ -120,6 +124,9 @@ class _Sympy:
 
     def row_columns(self, row: int) -> set[int]:
         return {c for _, c in self.data[row, :].todok()}
+
+    def col_rows(self, col: int) -> set[int]:
+        return {r for r, _ in self.data[:, col].todok()}
 
 
 class _Dense:
@@ -147,6 +154,9 @@ class _Dense:
 
     def row_columns(self, row: int) -> set[int]:
         return set(np.flatnonzero(self.data[row] != 0).tolist())
+
+    def col_rows(self, col: int) -> set[int]:
+        return set(np.flatnonzero(self.data[:, col] != 0).tolist())
 
 
 def _sympy_array(matrix: Any) -> _Sympy | _Dense:
@@ -179,6 +189,10 @@ class Entries:
     def row_columns(self, row: int) -> set[int]:
         """Columns of the stored entries of one row."""
         return self._reader.row_columns(row)
+
+    def col_rows(self, col: int) -> set[int]:
+        """Rows of the stored entries of one column."""
+        return self._reader.col_rows(col)
 
 
 def stored(matrix: Any) -> int:

@@ -1,0 +1,110 @@
+r"""Beamer frames of :func:`convmat.to_latex` (``beamer=True`` or ``overlay=``): one display
+per frame, scaled to fill the slide, elided where the digits would fall below
+:data:`~convmat.latex._fit.LEGIBLE` pt.
+
+A matrix is one frame. A Kong & Lucey result is one frame per display (the strided matrix,
+the columns grouped by phase, the sum over the phases), and the sum one frame per phase when
+the whole sum would not be legible on one slide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from .._choices import KONG_LUCEY_PARTS
+from .._validate import check_choice
+from ..errors import ConvmatError, brief
+from ._fit import FONT, FRAME_HEIGHT, FRAME_WIDTH, LEGIBLE, frame_scale, natural_size
+from ._pages import beamer_frame
+from ._strings import escape_text
+from ._writer import Style, write_kong_lucey
+
+__all__ = ["PART_TITLES", "check_title", "kong_lucey_frames", "legible", "matrix_frame"]
+
+#: the subtitle of each Kong & Lucey display's frame
+PART_TITLES = {
+    "strided": r"strided: $y = A\,x$ on the padded input",
+    "permuted": r"columns grouped by phase: $y = [\,T_0 \mid T_1 \mid \cdots\,]\,x$",
+    "sum": r"sum over the phases: $y = \sum_r T_r\,x_r$",
+}
+
+#: a little above the legible size, so an estimate slightly off still keeps the digits legible
+_TARGET = LEGIBLE * 1.05
+
+#: ``write(style)`` -> the LaTeX of one display (``\arraystretch`` included)
+Write = Callable[[Style], str]
+
+
+def check_title(title: object) -> str | None:
+    """``title``: ``None`` or text, escaped for LaTeX (a frame title is free text)."""
+    if title is None:
+        return None
+    if not isinstance(title, str):
+        raise ConvmatError(f"title={brief(title)} must be text (a str) or None")
+    return escape_text(title)
+
+
+def legible(write: Write, style: Style, titles: int, x_column: bool) -> tuple[str, Style]:
+    """The display ``write`` gives, elided until the frame's scale keeps its digits at
+    :data:`~convmat.latex._fit.LEGIBLE` pt or more in a frame with ``titles`` title lines
+    (fewer columns when the width limits it,
+    fewer rows when the height does; fewer columns too when ``x`` is a column as tall as
+    the matrix is wide), and the style it was written with."""
+    body = write(style)
+    for _ in range(40):
+        size = natural_size(body)
+        scale = frame_scale(size, titles)
+        if scale * FONT >= _TARGET:
+            break
+        factor = scale * FONT / _TARGET
+        changes: dict[str, Any] = {}
+        if FRAME_WIDTH / size.width <= FRAME_HEIGHT[titles] / size.height:
+            changes["max_cols"] = max(2, min(size.cols - 1, int(size.cols * factor)))
+        else:
+            limit = max(2, min(size.rows - 1, int(size.rows * factor)))
+            changes["max_rows"] = limit
+            if x_column:
+                changes["max_cols"] = limit
+        changes = {k: v if getattr(style, k) is None else min(v, getattr(style, k))
+                   for k, v in changes.items()}
+        if all(getattr(style, k) == v for k, v in changes.items()):
+            break  # elided as far as it goes
+        style = dataclasses.replace(style, **changes)
+        body = write(style)
+    return body, style
+
+
+def matrix_frame(write: Write, style: Style, title: str | None, x_column: bool) -> str:
+    """One frame of one display."""
+    body, _ = legible(write, style, int(title is not None), x_column)
+    return beamer_frame(body, title)
+
+
+def kong_lucey_frames(kl: Any, part: object, style: Style, x: object, y: object,
+                      title: str | None, finish: Callable[[str, Style], str]) -> str:
+    """The frames of a Kong & Lucey result: one per display ``part`` names (``"all"``: the
+    three), the sum one per phase when it does not fit legibly on one slide."""
+    part = check_choice("all" if part is None else part, "part", KONG_LUCEY_PARTS)
+    parts = KONG_LUCEY_PARTS[1:] if part == "all" else (part,)
+    frames = []
+    for p in parts:
+        def write(st: Style, p: str = p, term: int | None = None) -> str:
+            return finish(write_kong_lucey(kl, p, st, x, y, term=term), st)
+
+        x_column = p == "permuted" or not style.grid  # x is a column as tall as A is wide
+        body, fitted = legible(write, style, 1 + (title is not None), x_column)
+        if p == "sum" and (fitted.max_cols != style.max_cols or
+                           fitted.max_rows != style.max_rows):
+            terms = sum(1 for b in kl.blocks if (b.nnz if isinstance(b.nnz, int) else b.nnz()))
+            if terms > 1:  # one frame per phase, each as legible as it can be
+                for t in range(terms):
+                    one, _ = legible(functools.partial(write, p="sum", term=t), style,
+                                     1 + (title is not None), x_column)
+                    frames.append(beamer_frame(one, title, PART_TITLES["sum"] +
+                                               f" (phase {t + 1} of {terms})"))
+                continue
+        frames.append(beamer_frame(body, title, PART_TITLES[p]))
+    return "\n".join(frames)
