@@ -37,13 +37,14 @@ import scipy.sparse.linalg as spla
 
 from numpy.typing import ArrayLike
 
+from .._memory import check_budget
 from .._validate import as_flag, as_int, as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..spectral import spectral_norm
 from ._descriptions import description_stages
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._factors import LazyConv, Rows
-from ._kinds import LinearKind, Stage
+from ._kinds import Stage
 from ._nonlinear import nonlinear_constant
 
 __all__ = ["LayerLipschitz", "LipschitzBound", "MODES", "Norm",
@@ -155,17 +156,14 @@ def _collatz_wielandt(normal: Callable[[np.ndarray], np.ndarray], v: np.ndarray
 
 
 def operator_norm(op: spla.LinearOperator, *, nonnegative: bool = False) -> Norm:
-    r"""The spectral norm of a linear operator: a dense SVD when a side is at most
-    :data:`DENSE_SIDE`, else Lanczos (ARPACK) on the normal operator of the smaller side
-    converged to a relative residual of ``1e-10`` and refined by its Rayleigh quotient;
-    ``nonnegative``: certified above by Collatz–Wielandt."""
+    r"""The spectral norm of a linear operator: from its Gram matrix (:math:`A^\mathsf{T} A`
+    or :math:`A A^\mathsf{T}`, the smaller, built column by column) when a side is at most
+    :data:`DENSE_SIDE`, else Lanczos (ARPACK) on the normal operator converged to a
+    relative residual of ``1e-10`` and refined by its Rayleigh quotient; ``nonnegative``:
+    certified above by Collatz–Wielandt."""
     m, n = op.shape
     if m == 0 or n == 0:
         return Norm(0.0, 0.0, "empty")
-    if min(m, n) <= DENSE_SIDE:
-        dense = op.matmat(np.eye(n)) if n <= m else op.rmatmat(np.eye(m)).T
-        value = float(np.linalg.norm(np.asarray(dense), 2))
-        return Norm(value, value, "dense SVD")
     if n <= m:
         apply, back, size = op.matvec, op.rmatvec, n
     else:
@@ -174,10 +172,20 @@ def operator_norm(op: spla.LinearOperator, *, nonnegative: bool = False) -> Norm
     def normal(v):
         return back(apply(v))
 
-    gram = spla.LinearOperator((size, size), matvec=normal, dtype=np.float64)
+    if size <= DENSE_SIDE:
+        check_budget(8 * (size * size + 4 * max(m, n)), "the Gram matrix of the norm")
+        gram = np.empty((size, size))
+        for i in range(size):
+            unit = np.zeros(size)
+            unit[i] = 1.0
+            gram[:, i] = normal(unit)
+        value = math.sqrt(max(float(np.linalg.eigvalsh((gram + gram.T) / 2)[-1]), 0.0))
+        return Norm(value, value, "dense SVD")
+    check_budget(8 * (45 * size + 4 * max(m, n)), "the Lanczos vectors of the norm")
+    gram_op = spla.LinearOperator((size, size), matvec=normal, dtype=np.float64)
     v0 = np.random.default_rng(0).standard_normal(size)
     try:
-        theta, vectors = spla.eigsh(gram, k=1, which="LA", v0=v0, tol=1e-12,
+        theta, vectors = spla.eigsh(gram_op, k=1, which="LA", v0=v0, tol=1e-12,
                                     maxiter=50 * size)
     except spla.ArpackNoConvergence as exc:  # pragma: no cover - ARPACK's own limit
         raise ConvmatError(f"Lanczos did not converge on the {m}x{n} operator") from exc
@@ -254,6 +262,17 @@ def _exact_norm(weight: Any, spatial: Any, **kw: Any) -> Norm:
 _NORMS = {"exact": _exact_norm, "bound": _bound_norm}
 
 
+def _factor(stage: Stage, shape: tuple, out: tuple) -> Any:
+    """A linear layer's factor of the chain: a convolution matrix-free, any other built
+    (its stored entries checked against the memory limit first)."""
+    kind: Any = stage.kind  # a LinearKind
+    if kind.name != "conv":
+        stored, _ = kind.stored(stage, shape, out)
+        check_budget(16 * stored + 8 * math.prod(out), f"{stage.label}: its matrix",
+                     nnz=stored)
+    return kind.matrix(stage, shape, out)[0]
+
+
 def _linear_norm(stage: Stage, shape: tuple, out: tuple, mode: str) -> Norm | None:
     """A linear layer's norm: the kind's own (a convolution's, certified), else its
     factor's (``None``: no weights to read)."""
@@ -263,10 +282,9 @@ def _linear_norm(stage: Stage, shape: tuple, out: tuple, mode: str) -> Norm | No
         return found
     if found is not None:
         return Norm(float(found), float(found), "closed form")
-    try:
-        factor, _ = stage.kind.matrix(stage, shape, out)  # type: ignore[attr-defined]
-    except (ConvmatError, TypeError, AttributeError):
-        return None  # a described layer has no weights
+    if stage.weight is None and stage.parameters:
+        return None  # a described layer: its weights are not known
+    factor = _factor(stage, shape, out)
     if factor is None:
         return Norm(1.0, 1.0, "a reshape")
     return operator_norm(chain_operator([factor], math.prod(shape)),
@@ -353,11 +371,7 @@ def segment_norms(stages: Sequence[Stage], shapes: Sequence[tuple],
                                    time.perf_counter() - start))
             continue
         try:
-            factors = []
-            for i in members:
-                kind = stages[i].kind
-                assert isinstance(kind, LinearKind)
-                factors.append(kind.matrix(stages[i], shapes[i], shapes[i + 1])[0])
+            factors = [_factor(stages[i], shapes[i], shapes[i + 1]) for i in members]
             norm = operator_norm(chain_operator(factors, math.prod(shapes[members[0]])),
                                  nonnegative=_nonnegative(factors))
         except ConvmatError as exc:
