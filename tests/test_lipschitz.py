@@ -392,3 +392,23 @@ def test_segments_of_weightless_layers_and_reshapes():
     assert [len(s.layers) for s in bound.segments] == [2, 2]
     pairs = list(itertools.pairwise(r.segment for r in bound.rows))
     assert (0, 0) in pairs and (1, 1) in pairs
+
+
+def test_cli_summary_spectral_and_lipschitz(capsys):
+    from convmat.cli import main
+
+    assert main(["summary", "--model", "lenet5", "--input", "32x32"]) == 0
+    assert "Lipschitz" not in capsys.readouterr().out  # the default: no norms
+    assert main(["summary", "--layers", "conv 4 3x3 pad 1; relu; avgpool 2", "--input",
+                 "8x8", "--spectral", "--seed", "1", "--lipschitz", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "spectral norm" in captured.out and "segment-wise product" in captured.out
+    assert "lipschitz [" in captured.err
+    expected = lipschitz_bound("conv 4 3x3 pad 1; relu; avgpool 2", (8, 8), seed=1)
+    assert f"{expected.layerwise:.4g}" in captured.out
+    # the seeded weights: PyTorch's initial distribution, seeded by NumPy
+    conv = expected.rows[0].value
+    assert 0 < conv < 3 * 3
+    assert main(["summary", "--layers", "avgpool 2", "--input", "8x8", "--spectral",
+                 "bound", "--format", "markdown", "--lipschitz"]) == 0
+    assert "| segment |" in capsys.readouterr().out.replace("segment norm", "")

@@ -31,16 +31,16 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from .._validate import as_flag, as_int, as_shape
+from .._validate import as_flag
 from ..errors import ConvmatError, error_context
 from ..receptive import receptive_field
 from . import _registry
 from ._chain import compose, linearise
-from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
+from ._descriptions import LAYER_GRAMMAR, parse_layers
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._kinds import FieldStep, LinearKind, guard
 from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
-                         lipschitz_bound, lipschitz_record)
+                         lipschitz_bound, lipschitz_record, network_chain)
 
 __all__ = ["LAYER_GRAMMAR", "LayerLipschitz", "LipschitzBound", "MODELS", "SegmentNorm",
            "from_torch", "lipschitz_bound", "parse_layers", "register", "summary",
@@ -288,7 +288,7 @@ class Summary:
 
 def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
             spectral: bool | str = False, at: ArrayLike | None = None,
-            progress: bool = False) -> Summary:
+            progress: bool = False, seed: int | None = None) -> Summary:
     r"""A network layer by layer: output shape, parameters, matrix, stored entries, density,
     receptive field (and spectral norm).
 
@@ -318,6 +318,9 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
         cell is :math:`\|J(x)\|_2`, the norm of the network's Jacobian at ``x``.
     progress : bool
         With ``spectral``: a progress bar on standard error.
+    seed : int, optional
+        A description's convolutions, linear and batch-normalisation layers get seeded
+        random weights, as :func:`lipschitz_bound` gives them (a description has none).
 
     Returns
     -------
@@ -360,20 +363,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
         x = as_point(at)
         if x is not None and mode is False:
             raise ConvmatError("at=x gives the Jacobian's norm: pass spectral=True too")
-        if in_channels is not None:
-            in_channels = as_int(in_channels, "in_channels")
-            if in_channels < 1:
-                raise ConvmatError(f"in_channels={in_channels} must be positive")
-        torch_model = not isinstance(model, (str, Sequence))
-        if torch_model:
-            stages = _torch_stages(model, count=True)
-            shapes = _shapes(stages, _input_shape(stages, input_shape, x,
-                                                  in_channels=in_channels))
-        else:
-            if x is not None:
-                raise ConvmatError("at=x needs a PyTorch model (a description has no weights)")
-            shape = as_shape(input_shape, "input_shape")
-            stages, shapes = description_stages(model, (in_channels or 1, *shape))
+        stages, shapes = network_chain(model, input_shape, in_channels, x, count=True,
+                                       seed=seed)
         bound = None
         if mode is not False:
             bound = lipschitz_record(stages, shapes, mode, x, as_flag(progress, "progress"))

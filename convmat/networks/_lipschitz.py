@@ -38,6 +38,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike
 
 from .._memory import check_budget
+from .._spectral_layer import limited_threads
 from .._validate import as_flag, as_int, as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..spectral import spectral_norm
@@ -49,7 +50,7 @@ from ._nonlinear import nonlinear_constant
 
 __all__ = ["LayerLipschitz", "LipschitzBound", "MODES", "Norm",
            "Progress", "SegmentNorm", "chain_operator", "as_point", "check_mode", "layer_norms",
-           "lipschitz_bound", "lipschitz_record", "network_chain", "operator_norm",
+           "lipschitz_bound", "lipschitz_record", "network_chain", "seeded_weights", "operator_norm",
            "segment_norms"]
 
 #: the relative width at which a certified norm is called exact
@@ -506,20 +507,61 @@ def _local(stages: Sequence[Stage], shapes: Sequence[tuple], x: np.ndarray) -> f
     return operator_norm(chain_operator(factors, x.size)).value
 
 
+def _conv_weight(stage: Stage, shape: tuple, out: tuple) -> tuple[tuple, int]:
+    cfg = stage.cfg
+    c_in, c_out = shape[0], out[0]
+    if stage.kind.name == "conv_transpose":
+        return (c_in, c_out // cfg["groups"], *cfg["kernel_size"]), c_out // cfg["groups"]
+    fan_in = c_in // cfg["groups"] * math.prod(cfg["kernel_size"])
+    return (c_out, c_in // cfg["groups"], *cfg["kernel_size"]), fan_in
+
+
+#: a described layer's weight shape and fan-in, by kind (what ``seed=`` fills)
+_WEIGHTS: dict[str, Callable[[Stage, tuple, tuple], tuple[tuple, int]]] = {
+    "conv": _conv_weight, "conv_transpose": _conv_weight,
+    "linear": lambda stage, shape, out: ((out[-1], math.prod(shape)), math.prod(shape)),
+}
+
+
+def seeded_weights(stages: Sequence[Stage], shapes: Sequence[tuple], seed: Any) -> None:
+    """Give a description's convolutions and linear layers weights drawn as PyTorch
+    initialises them, :math:`U(-1/\\sqrt{\\text{fan in}}, 1/\\sqrt{\\text{fan in}})`
+    (from NumPy's generator seeded with ``seed``), its batch normalisations the initial
+    scale :math:`1/\\sqrt{1 + 10^{-5}}`; biases zero."""
+    rng = np.random.default_rng(as_int(seed, "seed"))
+    for stage, shape, out in zip(stages, shapes, shapes[1:]):
+        if stage.weight is not None or not stage.parameters:
+            continue
+        if stage.kind.name == "batchnorm":
+            stage.weight = np.full(shape[0], 1 / math.sqrt(1 + 1e-5))
+            stage.bias = np.zeros(shape[0])
+        elif stage.kind.name in _WEIGHTS:
+            wshape, fan_in = _WEIGHTS[stage.kind.name](stage, shape, out)
+            bound = 1 / math.sqrt(max(fan_in, 1))
+            stage.weight = rng.uniform(-bound, bound, wshape)
+
+
 def network_chain(model: Any, input_shape: Any, in_channels: int | None, at: Any = None,
-                  count: bool = False) -> tuple[list[Stage], list[tuple]]:
-    """The stages and shapes of a PyTorch model or a description (``at``: the point)."""
+                  count: bool = False, seed: Any = None) -> tuple[list[Stage], list[tuple]]:
+    """The stages and shapes of a PyTorch model or a description (``at``: the point;
+    ``seed``: random weights for a description)."""
     if in_channels is not None:
         in_channels = as_int(in_channels, "in_channels")
         if in_channels < 1:
             raise ConvmatError(f"in_channels={in_channels} must be positive")
     if not isinstance(model, (str, Sequence)):
+        if seed is not None:
+            raise ConvmatError(f"seed={brief(seed)} gives a description weights; a PyTorch "
+                               f"model has its own")
         stages = _torch_stages(model, count=count)
         return stages, _shapes(stages, _input_shape(stages, input_shape, at, in_channels))
     if at is not None:
-        raise ConvmatError("at=x needs a PyTorch model (a description has no weights)")
+        raise ConvmatError("at=x needs a PyTorch model")
     shape = as_shape(input_shape, "input_shape")
-    return description_stages(model, (in_channels or 1, *shape))
+    stages, shapes = description_stages(model, (in_channels or 1, *shape))
+    if seed is not None:
+        seeded_weights(stages, shapes, seed)
+    return stages, shapes
 
 
 def lipschitz_record(stages: Sequence[Stage], shapes: Sequence[tuple], mode: str,
@@ -527,12 +569,13 @@ def lipschitz_record(stages: Sequence[Stage], shapes: Sequence[tuple], mode: str
     """:func:`lipschitz_bound` of a chain already read."""
     runs = sum(1 for i, st in enumerate(stages) if st.linear and (i == 0 or not stages[i - 1].linear))
     bar = Progress(len(stages) + runs + (x is not None), progress, what="lipschitz ")
-    rows = layer_norms(stages, shapes, mode, bar)
-    segments = segment_norms(stages, shapes, rows, bar)
-    record = LipschitzBound(tuple(shapes[0]), rows, segments)
-    if x is not None:
-        bar.step("‖J(x)‖ at x")
-        record.local = _local(stages, shapes, x)
+    with limited_threads():  # the thread setting of convmat's spectral functions
+        rows = layer_norms(stages, shapes, mode, bar)
+        segments = segment_norms(stages, shapes, rows, bar)
+        record = LipschitzBound(tuple(shapes[0]), rows, segments)
+        if x is not None:
+            bar.step("‖J(x)‖ at x")
+            record.local = _local(stages, shapes, x)
     bar.close()
     return record
 
@@ -563,7 +606,8 @@ def check_mode(mode: Any, name: str, off: bool = False) -> Any:
 
 def lipschitz_bound(model: Any, input_shape: int | Sequence[int], *,
                     in_channels: int | None = None, at: ArrayLike | None = None,
-                    mode: str = "exact", progress: bool = False) -> LipschitzBound:
+                    mode: str = "exact", progress: bool = False,
+                    seed: int | None = None) -> LipschitzBound:
     r"""An upper bound of a network's Lipschitz constant (Euclidean norms): the product of
     its layers' constants, and the tighter product over its linear segments.
 
@@ -588,6 +632,10 @@ def lipschitz_bound(model: Any, input_shape: int | Sequence[int], *,
         segments are then still computed exactly).
     progress : bool
         Write a progress bar to standard error.
+    seed : int, optional
+        A description's convolutions and linear layers get random weights drawn as
+        PyTorch initialises them (uniform in :math:`\pm 1/\sqrt{\text{fan in}}`, NumPy's
+        generator seeded with ``seed``), its batch normalisations PyTorch's initial scale.
 
     Returns
     -------
@@ -632,5 +680,5 @@ def lipschitz_bound(model: Any, input_shape: int | Sequence[int], *,
         mode = check_mode(mode, "mode")
         progress = as_flag(progress, "progress")
         x = as_point(at)
-        stages, shapes = network_chain(model, input_shape, in_channels, x)
+        stages, shapes = network_chain(model, input_shape, in_channels, x, seed=seed)
         return lipschitz_record(stages, shapes, mode, x, progress)
