@@ -412,3 +412,17 @@ def test_cli_summary_spectral_and_lipschitz(capsys):
     assert main(["summary", "--layers", "avgpool 2", "--input", "8x8", "--spectral",
                  "bound", "--format", "markdown", "--lipschitz"]) == 0
     assert "| segment |" in capsys.readouterr().out.replace("segment norm", "")
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+def test_local_norm_of_a_dead_relu_network_is_zero():
+    """Every unit dead at x: the Jacobian is zero (a 1,152 x 1,024 map, past the Gram
+    matrix's side), and so is its norm, as autograd says."""
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(1),
+                        nn.Conv2d(2, 2, 3, padding=1)).double()
+    with torch.no_grad():
+        net[0].bias.fill_(-1e6)
+    x = np.random.default_rng(0).standard_normal((1, 24, 24))
+    bound = lipschitz_bound(net, (24, 24), at=x)
+    jac = torch.autograd.functional.jacobian(net, torch.tensor(x[None]))
+    assert float(jac.abs().max()) == 0 and bound.local == 0.0
