@@ -426,3 +426,19 @@ def test_local_norm_of_a_dead_relu_network_is_zero():
     bound = lipschitz_bound(net, (24, 24), at=x)
     jac = torch.autograd.functional.jacobian(net, torch.tensor(x[None]))
     assert float(jac.abs().max()) == 0 and bound.local == 0.0
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+def test_batchnorm_alike_channels_needs_no_merge_but_unlike_ones_do():
+    """A batch normalisation scaling every channel alike is a scalar: the segment's norm
+    is the product, exactly, without a computation; one whose largest scale is 1 but not
+    all alike is merged (and the merged norm is the dense oracle's)."""
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)).double().eval()
+    (seg,) = lipschitz_bound(net, (2, 6, 6)).segments
+    assert seg.how == "one layer" and seg.value == seg.product
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([1.0, 0.2, -0.5]))
+        net[1].running_var.fill_(1 - net[1].eps)  # scales exactly 1, 0.2, -0.5
+    (seg,) = lipschitz_bound(net, (2, 6, 6)).segments
+    assert seg.how != "one layer"
+    assert seg.value == pytest.approx(_dense_norm(net, (2, 6, 6)), rel=1e-9)

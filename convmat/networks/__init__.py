@@ -326,8 +326,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
     -------
     Summary
         ``str(s)`` / ``s.text()``, ``s.markdown()``, ``s.latex()``; ``s.rows``; with
-        ``spectral``, ``s.bound`` (the record of :func:`lipschitz_bound`: products,
-        segments, ``local``).
+        ``spectral``, ``s.bound`` (the record of :func:`lipschitz_bound`: the layer-wise
+        product, ``local``; its segments are not merged, :func:`lipschitz_bound` does).
 
     Notes
     -----
@@ -367,7 +367,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
                                        seed=seed)
         bound = None
         if mode is not False:
-            bound = lipschitz_record(stages, shapes, mode, x, as_flag(progress, "progress"))
+            bound = lipschitz_record(stages, shapes, mode, x, as_flag(progress, "progress"),
+                                     merge=False)  # the layers only: no segments
         rows, stack, field_open = [], [], True
         spatial = shapes[0][1:]
         for index, (stage, shape, out) in enumerate(zip(stages, shapes, shapes[1:])):

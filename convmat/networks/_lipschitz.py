@@ -357,9 +357,22 @@ def _product(values: Sequence[float | None]) -> float | None:
     return None if any(v is None for v in values) else math.prod(values)  # type: ignore
 
 
+def _scalar(stage: Stage, row: LayerLipschitz) -> bool:
+    """The layer is its norm times an isometry (a reshape, a batch normalisation that
+    scales every channel alike): in a product it contributes its norm exactly."""
+    w = stage.weight
+    if stage.kind.name == "batchnorm":
+        return (w is not None and np.size(w) > 0
+                and bool(np.all(np.abs(w) == np.abs(np.ravel(w)[0]))))
+    # a reshape or a permutation (flatten, pixel shuffle, identity): norm 1 in closed form
+    return row.how in ("a reshape", "closed form") and row.value == 1.0
+
+
 def segment_norms(stages: Sequence[Stage], shapes: Sequence[tuple],
-                  rows: Sequence[LayerLipschitz], progress: Progress) -> list[SegmentNorm]:
-    """The exact norm of every segment (a run of linear layers) as one operator."""
+                  rows: Sequence[LayerLipschitz], progress: Progress,
+                  merge: bool = True) -> list[SegmentNorm]:
+    """The exact norm of every segment (a run of linear layers) as one operator
+    (``merge=False``: the product of its layers' norms, not computed)."""
     out: list[SegmentNorm] = []
     count = 1 + max((r.segment for r in rows if r.segment is not None), default=-1)
     for index in range(count):
@@ -367,9 +380,12 @@ def segment_norms(stages: Sequence[Stage], shapes: Sequence[tuple],
         names = tuple(rows[i].name for i in members)
         product = _product([rows[i].value for i in members])
         upper = _product([rows[i].upper for i in members])
+        if not merge:
+            out.append(SegmentNorm(names, product, upper, product, "not merged", 0.0))
+            continue
         progress.step(f"segment {names[0]}..{names[-1]}")
         start = time.perf_counter()
-        weighty = [i for i in members if rows[i].value != 1.0 or rows[i].how != "a reshape"]
+        weighty = [i for i in members if not _scalar(stages[i], rows[i])]
         if product is None or len(weighty) <= 1:  # one map: its norm is the layer's
             out.append(SegmentNorm(names, product, upper, product,
                                    "no weights" if product is None else "one layer",
@@ -569,13 +585,16 @@ def network_chain(model: Any, input_shape: Any, in_channels: int | None, at: Any
 
 
 def lipschitz_record(stages: Sequence[Stage], shapes: Sequence[tuple], mode: str,
-                     x: np.ndarray | None, progress: bool) -> LipschitzBound:
-    """:func:`lipschitz_bound` of a chain already read."""
-    runs = sum(1 for i, st in enumerate(stages) if st.linear and (i == 0 or not stages[i - 1].linear))
+                     x: np.ndarray | None, progress: bool,
+                     merge: bool = True) -> LipschitzBound:
+    """:func:`lipschitz_bound` of a chain already read (``merge=False``: the segments are
+    not computed, as :func:`convmat.summary` shows only the layers)."""
+    runs = sum(1 for i, st in enumerate(stages)
+               if st.linear and (i == 0 or not stages[i - 1].linear)) if merge else 0
     bar = Progress(len(stages) + runs + (x is not None), progress, what="lipschitz ")
     with limited_threads():  # the thread setting of convmat's spectral functions
         rows = layer_norms(stages, shapes, mode, bar)
-        segments = segment_norms(stages, shapes, rows, bar)
+        segments = segment_norms(stages, shapes, rows, bar, merge)
         record = LipschitzBound(tuple(shapes[0]), rows, segments)
         if x is not None:
             bar.step("‖J(x)‖ at x")
