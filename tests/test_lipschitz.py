@@ -442,3 +442,18 @@ def test_batchnorm_alike_channels_needs_no_merge_but_unlike_ones_do():
     (seg,) = lipschitz_bound(net, (2, 6, 6)).segments
     assert seg.how != "one layer"
     assert seg.value == pytest.approx(_dense_norm(net, (2, 6, 6)), rel=1e-9)
+
+
+def test_seed_draws_weights_as_pytorch_initialises_them():
+    """seed=N: uniform in ±1/sqrt(fan_in) from NumPy's generator, layer by layer in order
+    (drawn again here), and the norms are those of the matrices built from them."""
+    bound = lipschitz_bound("conv 4 3x3 pad 1; bn; linear 5", (6, 6), in_channels=2, seed=7)
+    rng = np.random.default_rng(7)
+    w = rng.uniform(-1 / math.sqrt(18), 1 / math.sqrt(18), (4, 2, 3, 3))
+    fc = rng.uniform(-1 / 12, 1 / 12, (5, 144))
+    conv = np.linalg.norm(convmat.conv_matrix(w, (6, 6), padding=1).toarray(), 2)
+    assert bound.rows[0].value == pytest.approx(conv, rel=1e-10)
+    assert bound.rows[1].value == pytest.approx(1 / math.sqrt(1 + 1e-5), rel=1e-15)
+    assert bound.rows[2].value == pytest.approx(np.linalg.norm(fc, 2), rel=1e-10)
+    with pytest.raises(ConvmatError, match="seed='x'"):
+        lipschitz_bound("conv 4 3x3", (6, 6), seed="x")

@@ -42,15 +42,17 @@ from .._spectral_layer import limited_threads
 from .._validate import as_flag, as_int, as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..spectral import spectral_norm
+from ._conv_kinds import Conv, ConvTranspose
+from ._dense_kinds import BatchNorm, Linear
 from ._descriptions import description_stages
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._factors import LazyConv, Rows
 from ._kinds import Stage
 from ._nonlinear import nonlinear_constant
 
-__all__ = ["LayerLipschitz", "LipschitzBound", "MODES", "Norm",
-           "Progress", "SegmentNorm", "chain_operator", "as_point", "check_mode", "layer_norms",
-           "lipschitz_bound", "lipschitz_record", "network_chain", "seeded_weights", "operator_norm",
+__all__ = ["LayerLipschitz", "LipschitzBound", "MODES", "Norm", "Progress", "SegmentNorm",
+           "as_point", "chain_operator", "check_mode", "layer_norms", "lipschitz_bound",
+           "lipschitz_record", "network_chain", "operator_norm", "seeded_weights",
            "segment_norms"]
 
 #: the relative width at which a certified norm is called exact
@@ -181,7 +183,7 @@ def operator_norm(op: spla.LinearOperator, *, nonnegative: bool = False) -> Norm
             unit[i] = 1.0
             gram[:, i] = normal(unit)
         value = math.sqrt(max(float(np.linalg.eigvalsh((gram + gram.T) / 2)[-1]), 0.0))
-        return Norm(value, value, "dense SVD")
+        return Norm(value, value, "dense (Gram matrix)")
     check_budget(8 * (45 * size + 4 * max(m, n)), "the Lanczos vectors of the norm")
     gram_op = spla.LinearOperator((size, size), matvec=normal, dtype=np.float64)
     rng = np.random.default_rng(0)
@@ -271,7 +273,7 @@ def _factor(stage: Stage, shape: tuple, out: tuple) -> Any:
     """A linear layer's factor of the chain: a convolution matrix-free, any other built
     (its stored entries checked against the memory limit first)."""
     kind: Any = stage.kind  # a LinearKind
-    if kind.name != "conv":
+    if not isinstance(kind, Conv):  # a convolution stays matrix-free
         stored, _ = kind.stored(stage, shape, out)
         check_budget(16 * stored + 8 * math.prod(out), f"{stage.label}: its matrix",
                      nnz=stored)
@@ -361,7 +363,7 @@ def _scalar(stage: Stage, row: LayerLipschitz) -> bool:
     """The layer is its norm times an isometry (a reshape, a batch normalisation that
     scales every channel alike): in a product it contributes its norm exactly."""
     w = stage.weight
-    if stage.kind.name == "batchnorm":
+    if isinstance(stage.kind, BatchNorm):
         return (w is not None and np.size(w) > 0
                 and bool(np.all(np.abs(w) == np.abs(np.ravel(w)[0]))))
     # a reshape or a permutation (flatten, pixel shuffle, identity): norm 1 in closed form
@@ -417,7 +419,8 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"
           "$": r"\$", "~": r"\~{}", "^": r"\^{}", "{": r"\{", "}": r"\}"}
 _LATEX_MATH = {"√": r"$\surd$", "σ": r"$\sigma$", "Φ": r"$\Phi$", "φ": r"$\phi$",
                "±": r"$\pm$", "λ": r"$\lambda$", "²": r"$^2$", "·": r"$\cdot$",
-               "≤": r"$\le$", "|": r"$|$", "‖": r"$\|$", "₂": r"$_2$", "β": r"$\beta$", "…": "..."}
+               "≤": r"$\le$", "|": r"$|$", "‖": r"$\|$", "₂": r"$_2$", "β": r"$\beta$",
+               "…": "..."}
 
 
 def _latex(text: str) -> str:
@@ -527,19 +530,36 @@ def _local(stages: Sequence[Stage], shapes: Sequence[tuple], x: np.ndarray) -> f
     return operator_norm(chain_operator(factors, x.size)).value
 
 
-def _conv_weight(stage: Stage, shape: tuple, out: tuple) -> tuple[tuple, int]:
-    cfg = stage.cfg
-    c_in, c_out = shape[0], out[0]
-    if stage.kind.name == "conv_transpose":
-        return (c_in, c_out // cfg["groups"], *cfg["kernel_size"]), c_out // cfg["groups"]
-    fan_in = c_in // cfg["groups"] * math.prod(cfg["kernel_size"])
-    return (c_out, c_in // cfg["groups"], *cfg["kernel_size"]), fan_in
+def _uniform(rng: np.random.Generator, shape: tuple, fan_in: int) -> np.ndarray:
+    bound = 1 / math.sqrt(max(fan_in, 1))
+    return rng.uniform(-bound, bound, shape)
 
 
-#: a described layer's weight shape and fan-in, by kind (what ``seed=`` fills)
-_WEIGHTS: dict[str, Callable[[Stage, tuple, tuple], tuple[tuple, int]]] = {
-    "conv": _conv_weight, "conv_transpose": _conv_weight,
-    "linear": lambda stage, shape, out: ((out[-1], math.prod(shape)), math.prod(shape)),
+def _conv_weight(stage: Stage, shape: tuple, out: tuple, rng: np.random.Generator) -> None:
+    g, k = stage.cfg["groups"], stage.cfg["kernel_size"]
+    stage.weight = _uniform(rng, (out[0], shape[0] // g, *k), shape[0] // g * math.prod(k))
+
+
+def _transposed_weight(stage: Stage, shape: tuple, out: tuple,
+                       rng: np.random.Generator) -> None:
+    g, k = stage.cfg["groups"], stage.cfg["kernel_size"]
+    stage.weight = _uniform(rng, (shape[0], out[0] // g, *k), out[0] // g * math.prod(k))
+
+
+def _linear_weight(stage: Stage, shape: tuple, out: tuple, rng: np.random.Generator) -> None:
+    stage.weight = _uniform(rng, (out[-1], math.prod(shape)), math.prod(shape))
+
+
+def _batchnorm_weight(stage: Stage, shape: tuple, out: tuple,
+                      rng: np.random.Generator) -> None:
+    stage.weight = np.full(shape[0], 1 / math.sqrt(1 + 1e-5))
+    stage.bias = np.zeros(shape[0])
+
+
+#: how ``seed=`` fills a described layer's weights, by kind
+_WEIGHTS: dict[type, Callable[[Stage, tuple, tuple, np.random.Generator], None]] = {
+    Conv: _conv_weight, ConvTranspose: _transposed_weight, Linear: _linear_weight,
+    BatchNorm: _batchnorm_weight,
 }
 
 
@@ -550,15 +570,9 @@ def seeded_weights(stages: Sequence[Stage], shapes: Sequence[tuple], seed: Any) 
     scale :math:`1/\\sqrt{1 + 10^{-5}}`; biases zero."""
     rng = np.random.default_rng(as_int(seed, "seed"))
     for stage, shape, out in zip(stages, shapes, shapes[1:]):
-        if stage.weight is not None or not stage.parameters:
-            continue
-        if stage.kind.name == "batchnorm":
-            stage.weight = np.full(shape[0], 1 / math.sqrt(1 + 1e-5))
-            stage.bias = np.zeros(shape[0])
-        elif stage.kind.name in _WEIGHTS:
-            wshape, fan_in = _WEIGHTS[stage.kind.name](stage, shape, out)
-            bound = 1 / math.sqrt(max(fan_in, 1))
-            stage.weight = rng.uniform(-bound, bound, wshape)
+        fill = _WEIGHTS.get(type(stage.kind))
+        if fill is not None and stage.weight is None and stage.parameters:
+            fill(stage, shape, out, rng)
 
 
 def network_chain(model: Any, input_shape: Any, in_channels: int | None, at: Any = None,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._kinds import Stage
-from ._pool_kinds import _adaptive_windows
+from ._pool_kinds import AdaptiveMaxPool, MaxPool, _adaptive_windows
 
 __all__ = ["ACTIVATION_LIPSCHITZ", "nonlinear_constant"]
 
@@ -125,38 +125,40 @@ def _overlaps(windows: Sequence[np.ndarray], sizes: Sequence[int]) -> int:
     return total
 
 
-def _max_pool(stage: Stage, shape: tuple) -> tuple[float, str]:
-    kind: Any = stage.kind  # MaxPool or AdaptiveMaxPool
-    n = stage.cfg["ndim"]
-    spatial = shape[-n:]
-    if "output_size" in stage.cfg:  # adaptive
-        out = kind.out_shape(stage, shape)[-n:]
-        windows = []
-        for i, o in zip(spatial, out):
-            start, end = _adaptive_windows(i, o)
-            reads = np.concatenate([np.arange(a, b) for a, b in zip(start, end)])
-            windows.append(reads)
-    else:
-        cfg = stage.cfg
-        pairs, out = kind.pairs(stage, spatial)
-        windows = []
-        for o, k, s, d, (b, _) in zip(out, cfg["kernel_size"], cfg["stride"],
-                                      cfg["dilation"], pairs):
-            reads = (np.arange(o)[:, None] * s - b + np.arange(k)[None, :] * d).ravel()
-            windows.append(reads)
-    count = _overlaps(windows, spatial)
+def _root(count: int) -> tuple[float, str]:
     return math.sqrt(count), (f"√{count}: an input lies in up to {count} windows"
                               if count > 1 else "windows do not overlap")
 
 
+def _max_pool(stage: Stage, shape: tuple) -> tuple[float, str]:
+    kind: Any = stage.kind  # MaxPool
+    cfg, n = stage.cfg, stage.cfg["ndim"]
+    pairs, out = kind.pairs(stage, shape[-n:])
+    windows = [(np.arange(o)[:, None] * s - b + np.arange(k)[None, :] * d).ravel()
+               for o, k, s, d, (b, _) in zip(out, cfg["kernel_size"], cfg["stride"],
+                                             cfg["dilation"], pairs)]
+    return _root(_overlaps(windows, shape[-n:]))
+
+
+def _adaptive_max_pool(stage: Stage, shape: tuple) -> tuple[float, str]:
+    n = stage.cfg["ndim"]
+    windows = []
+    for i, o in zip(shape[-n:], stage.kind.out_shape(stage, shape)[-n:]):
+        start, end = _adaptive_windows(i, o)
+        windows.append(np.concatenate([np.arange(a, b) for a, b in zip(start, end)]))
+    return _root(_overlaps(windows, shape[-n:]))
+
+
 #: the non-linear layer kinds with a Lipschitz constant other than the activations'
-_POOLING = {"maxpool": _max_pool, "adaptive_maxpool": _max_pool}
+_POOLING: dict[type, Callable[[Stage, tuple], tuple[float, str]]] = {
+    MaxPool: _max_pool, AdaptiveMaxPool: _adaptive_max_pool}
 
 
 def nonlinear_constant(stage: Stage, shape: tuple) -> tuple[float | None, str]:
     """A non-linear layer's Lipschitz constant in the Euclidean norm and why."""
-    if stage.kind.name in _POOLING:
-        return _POOLING[stage.kind.name](stage, shape)
+    pooling = _POOLING.get(type(stage.kind))
+    if pooling is not None:
+        return pooling(stage, shape)
     rule = ACTIVATION_LIPSCHITZ.get(stage.type)
     if rule is None:
         return None, "no Lipschitz constant known"
