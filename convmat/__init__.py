@@ -19,7 +19,7 @@ from . import arithmetic, geometry, options, pooling, receptive, transposed, vie
 from .arithmetic import explain_shape, transpose_parameters
 from .errors import ConvmatError
 from .geometry import conv_output_shape, conv_transpose_output_shape
-from .networks import from_torch, summary, to_torch_sparse
+from .networks import from_torch, lipschitz_bound, summary, to_torch_sparse
 from .operator import conv_operator
 from .padding import padding_matrix
 from .pooling import avg_pool_matrix, max_pool_matrix
@@ -47,6 +47,7 @@ __all__ = [
     "kernel_matrix",
     "kong_lucey",
     "latex",
+    "lipschitz_bound",
     "max_pool_matrix",
     "options",
     "padding_matrix",

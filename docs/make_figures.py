@@ -73,10 +73,23 @@ def jobs() -> dict:
     }
 
 
-def main() -> None:
+#: pictures that take minutes (every bound on VGG-16's 13 layers), made with the rest or by
+#: name: ``python docs/make_figures.py bounds-vgg16.png``
+SLOW = {"bounds-vgg16.png": lambda: bounds_vgg16()}  # defined below
+
+
+def main(names: list[str] | None = None) -> None:
     IMG.mkdir(exist_ok=True)
-    todo = {name: make() for name, make in jobs().items()}
-    sparsity = network_sparsity()
+    if names:
+        unknown = set(names) - set(jobs()) - set(SLOW) - {"network-sparsity.png"}
+        if unknown:
+            raise SystemExit(f"unknown pictures: {sorted(unknown)}")
+
+    def wanted(name: str) -> bool:
+        return not names or name in names
+
+    todo = {name: make() for name, make in {**jobs(), **SLOW}.items() if wanted(name)}
+    sparsity = network_sparsity() if wanted("network-sparsity.png") else None
     if sparsity is not None:  # needs PyTorch
         todo["network-sparsity.png"] = sparsity
     for name, picture in todo.items():
@@ -121,5 +134,103 @@ def network_sparsity():
     return fig
 
 
+#: (C_in, C_out, input size) of VGG-16's convolutions on a 32x32 input (Simonyan &
+#: Zisserman, configuration D: 3x3, padding 1, the map halved after each block)
+VGG16_CIFAR = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 256, 8),
+               (256, 256, 8), (256, 256, 8), (256, 512, 4), (512, 512, 4), (512, 512, 4),
+               (512, 512, 2), (512, 512, 2), (512, 512, 2)]
+
+#: the methods drawn, their labels and colours: guaranteed bounds in warm colours,
+#: estimates (not bounds for these zero-padded layers) in cool ones
+BOUND_STYLE = {
+    "Araujo et al.": ("Araujo et al. (2021)", "#d62728", "v"),
+    "Singla & Feizi": ("Singla & Feizi (2021)", "#ff7f0e", "^"),
+    "Gram iteration 2024, padded grid": ("Gram iteration, padded grid (2024)", "#8c564b", "s"),
+    "circular layer, padded grid": ("circulant on the padded grid", "#e6ab02", "D"),
+    "Sedghi et al. (FFT, input grid)": ("Sedghi et al. (FFT, input grid)", "#1f77b4", "o"),
+    "Gram iteration 2023": ("Gram iteration (2023), input grid", "#17becf", "P"),
+    "torch spectral_norm (reshaped kernel)": ("torch spectral_norm (reshaped kernel)",
+                                              "#9467bd", "X"),
+    "power iteration, 10 steps": ("power iteration, 10 steps", "#2ca02c", "<"),
+    "power iteration, 100 steps": ("power iteration, 100 steps", "#006d2c", ">"),
+}
+
+
+def vgg16_ratios() -> tuple[dict, dict]:
+    """value / exact and "guaranteed?" of every drawn method of convmat.spectral_bounds on
+    VGG-16's 13 convolutions at 32x32 (the weights of benchmarks/bench_bounds_vgg.py:
+    seed 16, He et al.'s scale)."""
+    rng = np.random.default_rng(16)
+    ratios: dict[str, list[float]] = {m: [] for m in BOUND_STYLE}
+    guaranteed: dict[str, list[bool]] = {m: [] for m in BOUND_STYLE}
+    for c_in, c_out, n in VGG16_CIFAR:
+        w = rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2 / (c_in * 9))
+        table = convmat.spectral_bounds(w, (n, n), padding=1)
+        for row in table.rows:
+            key = next((m for m in BOUND_STYLE if row.method.startswith(m)), None)
+            if key is not None:
+                ratio = table.ratio(row)
+                ratios[key].append(np.nan if ratio is None else ratio)
+                guaranteed[key].append(row.upper_bound)
+        print(f"  bounds-vgg16: {c_in}->{c_out} at {n}x{n} done", flush=True)
+    return ratios, guaranteed
+
+
+def bounds_vgg16(ratios: dict | None = None, guaranteed: dict | None = None):
+    """docs/spectral.md: value / exact spectral norm of every method across VGG-16's
+    convolutions at CIFAR size, log scale (:func:`vgg16_ratios`)."""
+    import matplotlib.pyplot as plt
+
+    if ratios is None or guaranteed is None:
+        ratios, guaranteed = vgg16_ratios()
+    fig, (top, zoom) = plt.subplots(2, 1, figsize=(14, 11.5), layout="constrained",
+                                    sharex=True, height_ratios=[1.2, 1])
+    layers = np.arange(1, len(VGG16_CIFAR) + 1)
+    for ax, (low, high), ticks in (
+            (top, (0.3, 30), [0.5, 1, 2, 5, 10, 20]),
+            (zoom, (0.93, 1.62), [0.95, 1, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6])):
+        ax.axhspan(low, 1.0, color="#ededed", zorder=0)
+        ax.axhline(1.0, color="black", linewidth=1.6, zorder=1)
+        for k, (method, (label, colour, marker)) in enumerate(BOUND_STYLE.items()):
+            values = np.array(ratios[method])
+            if values.size == 0 or (ax is zoom and not np.all((values > low) &
+                                                              (values < high))):
+                continue  # the zoom shows the methods that stay inside it
+            bound = all(guaranteed[method])
+            dodge = (k - (len(BOUND_STYLE) - 1) / 2) * (0.05 if ax is top else 0.08)
+            ax.plot(layers + dodge, values, color=colour, marker=marker, markersize=8,
+                    linewidth=2.4 if bound else 1.6, linestyle="-" if bound else "--",
+                    markerfacecolor=colour if bound else "white", markeredgewidth=1.6,
+                    label=label,
+                    zorder=3 if bound else 2, clip_on=True)
+        ax.set_yscale("log")
+        ax.set_ylim(low, high)
+        ax.set_yticks(ticks)
+        ax.set_yticklabels([f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.tick_params(axis="y", labelsize=12)
+        ax.grid(True, axis="y", color="#d9d9d9", zorder=0)
+        ax.set_xlim(0.5, len(VGG16_CIFAR) + 0.5)
+        ax.set_ylabel("value / exact (log scale)", fontsize=13)
+    top.text(13.45, 0.33, "grey: below the exact value, not an upper bound", fontsize=12,
+             color="#444444", va="bottom", ha="right")
+    top.set_title("How loose each spectral-norm bound is on VGG-16's 13 convolutions\n"
+                  "(32×32 input, seeded random weights; 1 = convmat's exact value)",
+                  fontsize=15)
+    zoom.set_title("zoom on the methods within 7 % below and 60 % above the exact value",
+                   fontsize=13)
+    zoom.set_xticks(layers)
+    zoom.set_xticklabels([f"conv{i}\n{c}→{o}\n{n}×{n}" for i, (c, o, n)
+                          in enumerate(VGG16_CIFAR, 1)], fontsize=11)
+    zoom.set_xlabel("layer: channels in→out, map size (3×3 kernels, zero padding 1)",
+                    fontsize=13)
+    handles, labels = top.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=11.5,
+               frameon=False, title="solid line, filled marker: a guaranteed upper bound for "
+               "these zero-padded layers; dashed line, hollow marker: not a bound",
+               title_fontsize=12)
+    return fig
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -678,17 +678,21 @@ def test_summary_latex_compiles(tmp_path):
 
 
 def test_summary_spectral_column():
-    """Linear layers get their spectral norm (checked against LAPACK on the dense matrix);
-    a described convolution has no weights, so no value; non-linear layers none."""
-    table = summary("conv 2 3; relu; avgpool 2; flatten", (6,))
-    assert not table.spectral and "spectral" not in table.text()  # no weights, no column
+    """Off by default; with spectral=True every linear layer gets its spectral norm
+    (checked against LAPACK on the dense matrix), pooling included; a described
+    convolution has no weights, so no value; non-linear layers their Lipschitz constant."""
+    assert not summary("conv 2 3; relu; avgpool 2; flatten", (6,)).spectral
+    table = summary("conv 2 3; relu; avgpool 2; flatten", (6,), spectral=True)
+    assert table.spectral and "spectral norm" in table.text()
     assert table.rows[0].spectral_norm is None  # a description has no weights
-    assert table.rows[1].spectral_norm is None  # ReLU is not linear
-    assert table.rows[2].spectral_norm is None  # pooling: left out (no weight to read)
+    assert table.rows[1].spectral_norm is None and table.rows[1].lipschitz == 1  # ReLU
+    pool = convmat.avg_pool_matrix((4,), 2, channels=2).toarray()
+    assert table.rows[2].spectral_norm == pytest.approx(np.linalg.norm(pool, 2), rel=1e-12)
     assert table.rows[3].spectral_norm == pytest.approx(1.0)
     if torch is not None:
         model = _randomise(nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3)))
-        table = summary(model, (6,))
+        assert not summary(model, (6,)).spectral and "spectral" not in str(summary(model, (6,)))
+        table = summary(model, (6,), spectral=True)
         assert table.spectral and "spectral norm" in table.text()
         rows = table.rows
         w = model[2].weight.detach().numpy()

@@ -327,6 +327,18 @@ def _add_summary(sub) -> None:
     p.add_argument("--format", default="text", choices=("text", "markdown", "latex"))
     p.add_argument("--standalone", action="store_true",
                    help="with --format latex: a complete document that compiles with pdflatex")
+    p.add_argument("--spectral", nargs="?", const="exact", choices=("exact", "bound"),
+                   help="add every layer's spectral norm and Lipschitz constant, their "
+                        "product in the total row (bound: convolutions by their best "
+                        "guaranteed upper bound)")
+    p.add_argument("--lipschitz", action="store_true",
+                   help="print convmat.lipschitz_bound's table after the summary: the "
+                        "layer-wise and segment-wise products")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random weights for the described layers (a description has none), "
+                        "drawn as PyTorch initialises them")
+    p.add_argument("--progress", action="store_true",
+                   help="a progress bar on standard error while the norms are computed")
 
 
 def _cmd_summary(args) -> int:
@@ -335,11 +347,21 @@ def _cmd_summary(args) -> int:
     if args.standalone and args.format != "latex":
         raise _UsageError("--standalone applies to --format latex only")
     spec = MODELS[args.model] if args.model else args.layers
-    table = summary(spec, parse_shape(args.input, "--input"), in_channels=args.in_channels)
+    table = summary(spec, parse_shape(args.input, "--input"), in_channels=args.in_channels,
+                    spectral=args.spectral or False, seed=args.seed, progress=args.progress)
     if args.format == "latex":
         print(table.latex(standalone=args.standalone))
     else:
         print(table.markdown() if args.format == "markdown" else table.text())
+    if args.lipschitz:
+        from ..networks import lipschitz_bound
+
+        bound = table.bound or lipschitz_bound(  # with --spectral: the same record
+            spec, parse_shape(args.input, "--input"), in_channels=args.in_channels,
+            seed=args.seed, progress=args.progress)
+        print()
+        print({"latex": bound.latex, "markdown": bound.markdown}.get(args.format,
+                                                                      bound.text)())
     return 0
 
 

@@ -13,7 +13,7 @@ __all__ = ["summary_cells"]
 def _columns(s: Any) -> list[str]:
     cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
             "receptive field"]
-    return cols + ["spectral norm"] if s.spectral else cols
+    return cols + ["spectral norm", "Lipschitz"] if s.spectral else cols
 
 
 def summary_cells(s: Any, times: str = "x", le: str = "≤") -> tuple[list[str], list[list[str]],
@@ -41,14 +41,23 @@ def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
                  f"{bound}{_percent(r.density)}",
                  "" if r.receptive_field is None else join(r.receptive_field)]
         if s.spectral:
-            cells.append("" if r.spectral_norm is None else f"{r.spectral_norm:.4g}")
+            cells += [_norm(r.spectral_norm), _norm(getattr(r, "lipschitz", None))]
         out.append(cells)
     return out
 
 
 def _footer(s: Any) -> list[str]:
     cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
-    return cells + [""] if s.spectral else cells
+    if not s.spectral:
+        return cells
+    bound = getattr(s, "bound", None)  # the Jacobian's norm at x; the column's product
+    local = None if bound is None else bound.local
+    return cells + ["" if local is None else f"at x: {local:.4g}",
+                    _norm(None if bound is None else bound.layerwise)]
+
+
+def _norm(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
 
 
 def _percent(value: float) -> str:

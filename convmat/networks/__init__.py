@@ -31,17 +31,19 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from .._validate import as_int, as_shape
+from .._validate import as_flag
 from ..errors import ConvmatError, error_context
 from ..receptive import receptive_field
-from ..spectral import spectral_norm
 from . import _registry
 from ._chain import compose, linearise
-from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
+from ._descriptions import LAYER_GRAMMAR, parse_layers
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._kinds import FieldStep, LinearKind, guard
+from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
+                         lipschitz_bound, lipschitz_record, network_chain)
 
-__all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
+__all__ = ["LAYER_GRAMMAR", "LayerLipschitz", "LipschitzBound", "MODELS", "SegmentNorm",
+           "from_torch", "lipschitz_bound", "parse_layers", "register", "summary",
            "to_torch_sparse"]
 
 MODELS = {
@@ -236,6 +238,7 @@ class LayerSummary:
     linear: bool
     receptive_field: tuple[int, ...] | None
     spectral_norm: float | None = None
+    lipschitz: float | None = None  # the layer's Lipschitz constant (spectral=...)
 
     @property
     def density(self) -> float:
@@ -251,6 +254,8 @@ class Summary:
     input_shape: tuple
     rows: list[LayerSummary] = field(default_factory=list)
     spectral: bool = False
+    #: with ``spectral``: the products (:func:`lipschitz_bound`'s record) and ``local``
+    bound: LipschitzBound | None = None
 
     @property
     def total_parameters(self) -> int:
@@ -281,7 +286,9 @@ class Summary:
         return self.markdown()
 
 
-def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> Summary:
+def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
+            spectral: bool | str = False, at: ArrayLike | None = None,
+            progress: bool = False, seed: int | None = None) -> Summary:
     r"""A network layer by layer: output shape, parameters, matrix, stored entries, density,
     receptive field (and spectral norm).
 
@@ -298,11 +305,29 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
         Spatial shape of one sample (or the full shape ``(C, *spatial)`` of a model).
     in_channels : int, optional
         Channels of the input (descriptions: default 1; models: from the first layer).
+    spectral : {False, True, "exact", "bound"}
+        ``False`` (default): no norms, the table in milliseconds. ``True`` or ``"exact"``:
+        two more columns, every linear layer's spectral norm (convolutions by
+        :func:`convmat.spectral_norm`, certified; pooling, upsampling, padding, batch
+        normalisation, ``Linear`` and reshapes too) and every layer's Lipschitz constant
+        (non-linear layers: :func:`lipschitz_bound` lists them), their product in the
+        total row. ``"bound"``: a convolution's column holds the smallest guaranteed
+        upper bound of :func:`convmat.spectral_bounds` instead (often faster).
+    at : array_like, optional
+        A point ``x`` (with ``spectral``, a PyTorch model): the total row's spectral-norm
+        cell is :math:`\|J(x)\|_2`, the norm of the network's Jacobian at ``x``.
+    progress : bool
+        With ``spectral``: a progress bar on standard error.
+    seed : int, optional
+        A description's convolutions, linear and batch-normalisation layers get seeded
+        random weights, as :func:`lipschitz_bound` gives them (a description has none).
 
     Returns
     -------
     Summary
-        ``str(s)`` / ``s.text()``, ``s.markdown()``, ``s.latex()``; ``s.rows``.
+        ``str(s)`` / ``s.text()``, ``s.markdown()``, ``s.latex()``; ``s.rows``; with
+        ``spectral``, ``s.bound`` (the record of :func:`lipschitz_bound`: the layer-wise
+        product, ``local``; its segments are not merged, :func:`lipschitz_bound` does).
 
     Notes
     -----
@@ -313,8 +338,10 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
     Jacobian at each point; its entries are an upper bound (``≤``). The receptive field
     is that of the stack up to the layer (:func:`convmat.receptive_field`), blank once a
     layer mixes all positions (Linear, Flatten) or has no integer window (upsampling,
-    transposed convolution). The spectral norm column appears when
-    ``convmat.spectral.spectral_norm`` is available.
+    transposed convolution). With ``spectral``, the Lipschitz column's product (total
+    row) bounds the network's Lipschitz constant, :math:`\operatorname{Lip}(f) \le
+    \prod_l \operatorname{Lip}(f_l)`; :func:`lipschitz_bound` also gives the tighter
+    product over the linear segments.
 
     Examples
     --------
@@ -332,32 +359,23 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
     total                       50,692
     """
     with error_context("summary", input_shape=input_shape):
-        if in_channels is not None:
-            in_channels = as_int(in_channels, "in_channels")
-            if in_channels < 1:
-                raise ConvmatError(f"in_channels={in_channels} must be positive")
-        torch_model = not isinstance(model, (str, Sequence))
-        if torch_model:
-            stages = _torch_stages(model, count=True)
-            shapes = _shapes(stages, _input_shape(stages, input_shape, in_channels=in_channels))
-        else:
-            shape = as_shape(input_shape, "input_shape")
-            stages, shapes = description_stages(model, (in_channels or 1, *shape))
+        mode = check_mode(spectral, "spectral", off=True)
+        x = as_point(at)
+        if x is not None and mode is False:
+            raise ConvmatError("at=x gives the Jacobian's norm: pass spectral=True too")
+        stages, shapes = network_chain(model, input_shape, in_channels, x, count=True,
+                                       seed=seed)
+        bound = None
+        if mode is not False:
+            bound = lipschitz_record(stages, shapes, mode, x, as_flag(progress, "progress"),
+                                     merge=False)  # the layers only: no segments
         rows, stack, field_open = [], [], True
         spatial = shapes[0][1:]
-        for stage, shape, out in zip(stages, shapes, shapes[1:]):
+        for index, (stage, shape, out) in enumerate(zip(stages, shapes, shapes[1:])):
             kind = stage.kind
             try:
                 stored, exact = kind.stored(stage, shape, out)
                 step = kind.field_step(stage, shape) if field_open else FieldStep.ENDS
-                value = None
-                if stage.linear:
-                    try:
-                        # the kinds ask for the plain (uncertified) norm: a float
-                        value = kind.spectral(stage, shape,
-                                              cast(Callable[..., float], spectral_norm))
-                    except ConvmatError:
-                        value = None
             except ConvmatError as exc:
                 raise ConvmatError(f"{stage.label}: {exc.message}") from None
             if step is FieldStep.ENDS:
@@ -368,9 +386,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
             if field_open and spatial:
                 rf = receptive_field(stack).size if stack else (1,) * len(spatial)
             params = stage.parameters if stage.parameters is not None else 0
+            lip = None if bound is None else bound.rows[index].value
             rows.append(LayerSummary(stage.name, stage.type, tuple(out), params,
                                      (math.prod(out), math.prod(shape)), stored, exact,
-                                     stage.linear, rf, None if value is None else float(value)))
-        # the column is shown when a layer with weights has a value (a description has none)
-        return Summary(tuple(shapes[0]), rows,
-                       spectral=any(r.spectral_norm is not None and r.parameters for r in rows))
+                                     stage.linear, rf, lip if stage.linear else None, lip))
+        return Summary(tuple(shapes[0]), rows, spectral=bound is not None, bound=bound)
