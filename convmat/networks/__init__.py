@@ -38,7 +38,9 @@ from ..spectral import spectral_norm
 from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
-from ._from_torch import _input_shape, _shapes, _torch_stages
+from ._from_torch import NotAChain, _input_shape, _shapes, _torch_stages
+from ._graph_matrix import graph_matrix
+from ._graph_read import read_graph
 from ._kinds import FieldStep, LinearKind, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
@@ -119,7 +121,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     ((50, 25), (50,))
     """
     with error_context("from_torch", module=type(module).__name__, input_shape=input_shape):
-        stages = _torch_stages(module)
+        try:
+            stages = _torch_stages(module)
+        except NotAChain:
+            return _graph_from_torch(module, input_shape, at)
         if at is None:
             for stage in stages:
                 if not stage.linear:
@@ -139,6 +144,24 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
                     raise ConvmatError(f"{stage.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)
         return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
+
+
+def _graph_from_torch(module: Any, input_shape: Any, at: Any) -> tuple[sp.csr_array, np.ndarray]:
+    """:func:`from_torch` of a model that is not a chain: read as a graph."""
+    from ._from_torch import _torch_stage
+    from ._registry import kind_of_module
+
+    first = []  # the leaf modules in order: what they fix of the input's shape
+    for name, m in module.named_modules():
+        if not any(True for _ in m.children()) and kind_of_module(m) is not None:
+            try:
+                first.append(_torch_stage(name, m))
+            except ConvmatError:
+                break
+    shape = _input_shape(first, input_shape, at)
+    point = None if at is None else np.asarray(at, dtype=np.float64)
+    graph, values = read_graph(module, shape, point)
+    return graph_matrix(graph, values, point)
 
 
 def register(module_type: type, converter: Callable[..., Any]) -> None:
