@@ -6,6 +6,8 @@ DenseNet dense block, SqueezeNet's fire module, a squeeze-and-excitation block."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -460,3 +462,56 @@ def test_refusals_name_the_node_and_the_line():
             return x + y
 
     _refused(TwoInputs(), r"layer 0 \(TwoInputs\) takes 2 inputs; one is needed")
+
+
+# ---------------------------------------------------------------- the representation
+
+def test_graph_of_a_model_names_its_nodes_in_order():
+    from convmat.networks._graph import Graph, Node
+    from convmat.networks._graph_read import read_graph
+
+    block = _randomise(BasicBlock(2, 4, stride=2))
+    graph, values = read_graph(block, (2, 6, 6), None)
+    assert graph.input.shape == (2, 6, 6) and graph.output.shape == (4, 3, 3)
+    names = [n.name for n in graph.nodes]
+    assert names[:4] == ["x", "downsample.0", "downsample.1", "conv1"]
+    add = graph.node("add")
+    assert add.op == "add" and add.inputs == ("bn2", "downsample.1")
+    assert add.line.startswith("test_graphs.py:") and add.line.endswith("out += identity")
+    assert graph.node("conv1").stage.type == "Conv2d" and not graph.is_chain
+    assert [n.name for n in graph.consumers("x")] == ["downsample.0", "conv1"]
+    assert all(values[n.name].size == n.size for n in graph.nodes)
+    with pytest.raises(ConvmatError, match="not an earlier node"):
+        Graph([Node("x", "input", (), (1,)), Node("y", "add", ("x", "z"), (1,))])
+    with pytest.raises(ConvmatError, match="op='pow' is not one of"):
+        Graph([Node("x", "input", (), (1,)), Node("y", "pow", ("x",), (1,))])
+    with pytest.raises(ConvmatError, match="no node 'q'"):
+        graph.node("q")
+
+
+def test_graphs_in_float32_shared_modules_sizes_and_converters():
+    import scipy.sparse as sp
+
+    class Half(nn.Module):  # a user's layer: x / 2, by a converter
+        def forward(self, x):
+            return x / 2
+
+    convmat.networks.register(Half, lambda m, shape, at: (
+        sp.eye_array(math.prod(shape)) / 2, None, shape))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act, self.halve = nn.Conv2d(2, 2, 3, padding=1), nn.Tanh(), Half()
+
+        def forward(self, x):
+            y = self.act(self.conv(x))            # the same modules used twice
+            y = self.act(self.conv(y)) + self.halve(x)
+            n, c, h, w = x.shape
+            return y.reshape(n, c * h, w)[:, : x.size(1) * h]
+
+    model = _randomise(Model(), seed=3)
+    x = _x((2, 4, 5))
+    a64, b64 = _check_jacobian(model, x)
+    a32, b32 = convmat.from_torch(model.float(), (2, 4, 5), at=x)  # read in float64
+    assert abs(a32 - a64).max() < 1e-6 and a32.dtype == np.float64
