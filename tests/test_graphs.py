@@ -515,3 +515,20 @@ def test_graphs_in_float32_shared_modules_sizes_and_converters():
     a64, b64 = _check_jacobian(model, x)
     a32, b32 = convmat.from_torch(model.float(), (2, 4, 5), at=x)  # read in float64
     assert abs(a32 - a64).max() < 1e-6 and a32.dtype == np.float64
+
+
+def test_dropout_and_in_place_operations():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.act(x * 2.0)                 # in place on a value read once: fine
+            return F.dropout((y * 3.0).add_(1.0), 0.3, training=self.training) + x
+
+    _check_jacobian(Model().double().eval(), _x((2, 3, 3)))
+    _refused(Model().double().train(), r"node dropout .*training mode")
+    _refused(Fn(lambda m, x: x.relu_() + x), r"node relu_ .*overwrites its input x in place")
+    _refused(Fn(lambda m, x: F.relu(x, inplace=True) * x, ),
+             r"node relu .*overwrites its input x in place")
