@@ -37,7 +37,9 @@ from ..receptive import receptive_field
 from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR, parse_layers
-from ._from_torch import _input_shape, _shapes, _torch_stages
+from ._from_torch import NotAChain, _input_shape, _shapes, _torch_stages
+from ._graph_matrix import graph_matrix
+from ._graph_read import read_graph
 from ._kinds import FieldStep, LinearKind, guard
 from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
                          lipschitz_bound, lipschitz_record, network_chain)
@@ -77,7 +79,22 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
         ``ConstantPadNd``, ``ReflectionPadNd``, ``ReplicationPadNd``, ``CircularPadNd``),
         ``Upsample`` (nearest, nearest-exact, linear, bilinear, trilinear); with ``at``
         also ``MaxPoolNd``, ``AdaptiveMaxPoolNd`` and the element-wise activations
-        (``ReLU``, ``LeakyReLU``, ``Hardtanh``, ``Tanh``, ``GELU``, ...).
+        (``ReLU``, ``LeakyReLU``, ``Hardtanh``, ``Tanh``, ``GELU``, ...), ``LayerNorm``,
+        ``GroupNorm``, ``InstanceNormNd`` (eval), ``Softmax``, ``LogSoftmax``.
+
+        A model that is not a chain is read as a graph (traced with ``torch.fx``): sums and
+        differences of two tensors (residual connections), ``torch.cat`` /
+        ``torch.stack``, with ``at`` products of two tensors (the product rule); the
+        functions ``F.conv*d``, ``F.conv_transpose*d`` and ``F.linear`` with constant
+        weights (buffers, parameters, ``self.conv.weight``), every activation, ``F.avg_pool*``,
+        ``F.max_pool*``, ``F.adaptive_*``, ``F.pad``, ``F.interpolate``, ``F.layer_norm``,
+        ``F.group_norm``, ``F.instance_norm``, ``F.batch_norm`` (eval), ``F.softmax``,
+        ``F.log_softmax``, ``F.prelu``; ``torch.flatten``, ``view``, ``reshape``,
+        ``flatten``, ``permute``, ``transpose``, ``squeeze``, ``unsqueeze``, slicing,
+        ``torch.split`` / ``chunk`` that keep the batch axis; ``x.mean`` / ``x.sum`` over
+        axes of one sample; ``*``, ``/``, ``+``, ``-`` by a number or a constant tensor.
+        Several outputs, data-dependent control flow and other functions are refused
+        (:class:`~convmat.ConvmatError` naming the node and the line of ``forward``).
     input_shape : sequence of int
         The spatial shape of one sample; its channels come from the first layer that fixes
         them. The full shape ``(C, *spatial)`` (or ``(features,)`` before a ``Linear``) is
@@ -112,6 +129,16 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     Every layer's matrix stores O(its outputs × its window) entries and the product is
     refused, before it is formed, when its bound exceeds the memory limit.
 
+    A graph's node :math:`v` with inputs :math:`u` has
+    :math:`A_v = \sum_u F_{v,u} A_u` and :math:`b_v = \sum_u F_{v,u} b_u + c_v`, its
+    factors :math:`F_{v,u}` the node's Jacobian with respect to each input (the identity
+    for a sum, a selection of rows for a concatenation, :math:`\operatorname{diag}(b)` and
+    :math:`\operatorname{diag}(a)` for a product :math:`a b` at a point); runs of
+    one-input nodes are multiplied as chains. A graph whose output is at most a quarter of
+    its input (a classifier) is multiplied from the output back instead, every node's
+    adjoint :math:`G_u = \sum_v G_v F_{v,u}` with as many rows as outputs (reverse-mode
+    differentiation). At ``x`` every node's input is the value PyTorch computes there.
+
     Examples
     --------
     >>> import torch  # doctest: +SKIP
@@ -121,7 +148,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     ((50, 25), (50,))
     """
     with error_context("from_torch", module=type(module).__name__, input_shape=input_shape):
-        stages = _torch_stages(module)
+        try:
+            stages = _torch_stages(module)
+        except NotAChain:
+            return _graph_from_torch(module, input_shape, at)
         if at is None:
             for stage in stages:
                 if not stage.linear:
@@ -141,6 +171,24 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
                     raise ConvmatError(f"{stage.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)
         return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
+
+
+def _graph_from_torch(module: Any, input_shape: Any, at: Any) -> tuple[sp.csr_array, np.ndarray]:
+    """:func:`from_torch` of a model that is not a chain: read as a graph."""
+    from ._from_torch import _torch_stage
+    from ._registry import kind_of_module
+
+    first = []  # the leaf modules in order: what they fix of the input's shape
+    for name, m in module.named_modules():
+        if not any(True for _ in m.children()) and kind_of_module(m) is not None:
+            try:
+                first.append(_torch_stage(name, m))
+            except ConvmatError:
+                break
+    shape = _input_shape(first, input_shape, at)
+    point = None if at is None else np.asarray(at, dtype=np.float64)
+    graph, values = read_graph(module, shape, point)
+    return graph_matrix(graph, values, point)
 
 
 def register(module_type: type, converter: Callable[..., Any]) -> None:
