@@ -333,3 +333,10 @@ def test_the_cli_draws_in_spanish(tmp_path, monkeypatch):
         assert words <= SPANISH and words
     assert main(["plot", "matrix", "--input", "4x4", "--kernel", "3x3", "--lang", "fr",
                  "-o", str(tmp_path / "b.png")]) == 2
+
+
+def test_figsize_as_a_numpy_array_is_a_size_not_an_ambiguous_truth_value():
+    figsize = np.array([6.0, 5.0])
+    for make in (lambda: figures.animate_superposition((3, 3), (2, 2), figsize=figsize),
+                 lambda: figures.animate_matrix((3, 3), (2, 2), figsize=figsize)):
+        assert tuple(make()._fig.get_size_inches()) == (6.0, 5.0)

@@ -66,3 +66,9 @@ def test_fill_leaves_unknown_braces():
     assert layout.fill("{x} and {y} {", x="$x$") == "$x$ and {y} {"
     with pytest.raises(convmat.ConvmatError):
         layout.fill(None)
+
+
+def test_a_call_that_is_not_a_string_is_named_not_a_crash():
+    # a 5,000-digit integer cannot even be turned into a string by Python
+    with pytest.raises(convmat.ConvmatError, match="call="):
+        layout.labels("xx", call=10**5000)

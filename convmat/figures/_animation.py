@@ -316,7 +316,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     extra = 0.25 * title.count("\n")
     least = MIN_CELL_PT / 72 * 1.02  # inches of a legible cell (and a little slack)
     wide = n + 2.7 > 2.2 * panel_w
-    page = _check_figsize(figsize) if figsize else SLIDE  # the room A's rows must fit in
+    page = _check_figsize(figsize) if figsize is not None else SLIDE  # the room A's rows must fit in
     content_w = float(np.clip((n + 2.8) * least / (1.0 if wide else 0.72), 9.0,
                               max(page[0] - 0.4, 9.0)))
     foot = 1.3 + TAP_ROW  # the legends
@@ -341,7 +341,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     if wide:
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + foot + extra
-        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
+        fig = _new_figure(*(_check_figsize(figsize) if figsize is not None else (width, height)))
         bottom = (0.6 + TAP_ROW) / height
         ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
         ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
@@ -351,7 +351,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         sp_ = min(wp / panel_w, 5.2 / panel_h, 0.6)
         content_h = max(mat_h * sm, panel_h * sp_, 2.4)
         width, height = content_w + 0.6, content_h + 0.05 + foot + extra
-        fig = _new_figure(*(_check_figsize(figsize) if figsize else (width, height)))
+        fig = _new_figure(*(_check_figsize(figsize) if figsize is not None else (width, height)))
         bottom, top = (0.62 + TAP_ROW) / height, 1 - (0.55 + extra) / height
         ax_s = fig.add_axes((0.2 / width, bottom, wp / width, max(top - bottom, 0.05)))
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width,

@@ -354,7 +354,7 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words):
     span_h = max(in_h, out_h)
     cell = float(np.clip(7.6 / span_w, 0.3, 0.7))
     cell = min(cell, (4.6 if span_h < 12 else 6.5) / span_h)
-    width, height = _check_figsize(figsize) if figsize else (
+    width, height = _check_figsize(figsize) if figsize is not None else (
         max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
     fig = _new_figure(width, height)
     ax = fig.add_axes((0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
@@ -564,7 +564,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
         h, wd = grid.shape
         if ax is None:
             cell = float(np.clip(6.0 / wd, 0.25, 0.6))
-            width, height = _check_figsize(figsize) if figsize else (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
+            width, height = _check_figsize(figsize) if figsize is not None else (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
             fig = _new_figure(width, height)
             ax = fig.add_axes((0.3 / width, 0.15 / height, 1 - 0.6 / width,
                                1 - 0.75 / height))

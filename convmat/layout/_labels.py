@@ -161,6 +161,9 @@ def labels(lang: str = "en", labels: Mapping[str, str] | None = None,
     >>> fill(words["input_flattened"], x="$x$")
     '$x$ (entrada, aplanada)'
     """
+    if not isinstance(call, str):
+        raise ConvmatError(f"call={brief(call)} of labels must be a string (the name of the "
+                           f"picture function asking)")
     if not isinstance(lang, str) or lang not in _CATALOGUES:
         raise ConvmatError(f"lang={brief(lang)} is not a built-in language of {call}; "
                            f"choose one of {', '.join(LANGUAGES)}")
