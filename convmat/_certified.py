@@ -72,7 +72,7 @@ import numpy as np
 from . import options
 from ._memory import check_budget
 from ._extremes import group_start
-from ._spectral_layer import Layer, fast_products, padding_norm
+from ._spectral_layer import Layer, Progress, fast_products, padding_norm
 
 __all__ = ["NormInterval", "certified_norm", "circulant_eigenvalues", "circulant_interval",
            "majorant_eigenvalues", "TOL"]
@@ -317,7 +317,8 @@ def _bounds(apply: Callable[[np.ndarray], np.ndarray], basis: np.ndarray, theta:
 
 
 def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps: int = 300,
-                   use_torch: bool | None = None) -> NormInterval | None:
+                   use_torch: bool | None = None, progress: bool = False
+                   ) -> NormInterval | None:
     """The spectral norm of ``layer`` with a certified interval (module docstring)."""
     lowers, uppers, values, steps_all, converged_all = [], [], [], 0, True
     p2 = padding_norm(layer.geom) ** 2
@@ -353,7 +354,11 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps:
         if start is None or not np.any(start):
             start = warm_start(layer, index, peak, not output_side, rng)
 
-        def done(theta, estimates, step, g=g):
+        bar = Progress(progress, "Lanczos" + (f" (group {index + 1}/{layer.groups})"
+                                              if layer.groups > 1 else ""), steps, "steps")
+
+        def done(theta, estimates, step, g=g, bar=bar):
+            bar.step(step - bar.done)
             k = min(MAX_K, theta.size)
             resid = np.sqrt(np.cumsum(estimates[:k] ** 2))
             upper = _certificate(theta[:k], resid, g, p2)
@@ -361,6 +366,8 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps:
             return converged or (upper is not None and upper - theta[0] <= 0.25 * tol * theta[0])
 
         basis, theta, s = _lanczos(apply, size, layer.w.dtype, start, steps, done)
+        bar.step(basis.shape[0] - bar.done)
+        bar.close()
         steps_all += basis.shape[0]
         th, resid, lam_low, lam_up = _bounds(apply, basis, theta, s, g, p2)
         # the periodic circulant left the interval open: the anti-periodic ones, each of
