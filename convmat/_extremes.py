@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ._memory import check_budget
+from . import options
+from ._memory import check_budget, format_bytes
 from ._spectral_layer import Layer, Progress, fast_products
 from ._validate import as_flag, check_choice
 from .errors import ConvmatError, brief
@@ -26,7 +27,8 @@ from .sparse import conv_matrix
 
 __all__ = ["dense_seconds", "DENSE_FLOPS", "lanczos_extreme", "dense_extreme", "WHICH",
            "check_time", "time_error", "extreme", "MAX_SECONDS", "group_start", "check_options",
-           "as_start", "top_eigen", "ritz", "LANCZOS_TOL"]
+           "as_start", "top_eigen", "ritz", "LANCZOS_TOL", "factor_bytes",
+           "smallest_advice"]
 
 #: floating-point operations per second assumed for LAPACK's SVD (one core, half of it
 #: matrix-vector work in the bidiagonalisation): a deliberately modest figure, so that the
@@ -94,9 +96,22 @@ def dense_extreme(layer: Layer, k: int, which: str, vectors: bool, progress: boo
     return _merge(layer, parts, k, which, vectors)
 
 
-def _factor_bytes(a: Any, size: int) -> int:
-    """A generous estimate of the sparse LU of the normal matrix (fill included)."""
-    return int(16 * 40 * (a.nnz + size) * max(1.0, a.nnz / max(size, 1)))
+def factor_bytes(nnz: int, size: int) -> int:
+    """A generous estimate of the sparse LU of the normal matrix of a layer with ``nnz``
+    stored entries on a side of ``size`` (fill included), before anything is built."""
+    return int(16 * 40 * (nnz + size) * max(1.0, nnz / max(size, 1)))
+
+
+def smallest_advice(layer: Layer) -> str:
+    """What computes the smallest singular values when shift-invert does not fit."""
+    dense = 2 * layer.rows * layer.cols * layer.w.dtype.itemsize
+    fits = dense <= int(cast(int, options.get("memory_limit")))
+    return (f"method='dense' gives every singular value, the smallest included, from the "
+            f"dense {layer.rows:,} x {layer.cols:,} matrix{' per group' if layer.groups > 1 else ''}"
+            f" (about {format_bytes(dense)}{'' if fits else ', over the limit too'} and "
+            f"{dense_seconds(layer):,.0f} s); a circular layer with output size input/stride "
+            f"has all of them by method='fft'; a smaller input_shape shows the same layer's "
+            f"behaviour at less cost. ")
 
 
 def check_options(which: Any, return_vectors: Any, max_seconds: Any
@@ -153,6 +168,10 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = N
     """ARPACK on every group's normal operator: the ``k`` extreme singular values (and
     vectors) of the whole matrix, ``k`` below each group's smaller side."""
     geom_g = layer.group_geometry()
+    if which == "smallest":  # before building anything: the factorisation's estimate
+        check_budget(factor_bytes(geom_g.nnz_upper_bound(), min(layer.rows, layer.cols)),
+                     "the sparse factorisation behind the smallest singular values "
+                     "(shift-invert Lanczos)", advice=smallest_advice(layer))
     bar = Progress(progress, f"Lanczos (ARPACK, {which})", None, "products")
     parts: list[tuple[np.ndarray, Any, Any]] = []
     for index in range(layer.groups):
@@ -184,8 +203,6 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = N
                                       ncv=min(size, max(2 * want + 1, 24)))
             else:  # shift-invert just below 0 on the sparse normal matrix
                 a = conv_matrix(w, layer.geom.input_shape, **layer.kwargs())
-                check_budget(_factor_bytes(a, size), "the factorisation behind the smallest "
-                             "singular values")
                 m = (a @ a.conj().T if output_side else a.conj().T @ a).tocsc()
                 shift = -1e-9 * max(float(abs(m).sum(axis=1).max()), 1e-300)
                 mu, vecs = spla.eigsh(m, k=want, sigma=shift, which="LM", tol=tol, v0=start)

@@ -104,3 +104,25 @@ def test_bad_progress():
         singular_values([1.0, 2.0], (5,), progress="yes")
     with pytest.raises(ConvmatError, match="progress=2"):
         convmat.spectral_norm([1.0, 2.0], (5,), progress=2)
+
+
+def test_smallest_values_over_the_memory_guard_are_refused_with_alternatives():
+    # shift-invert factorises the normal matrix: for a large layer that is refused before
+    # anything is built, and the message names what works instead
+    import time
+
+    w = np.random.default_rng(0).standard_normal((64, 64, 3, 3))
+    start = time.perf_counter()
+    with pytest.raises(ConvmatError, match=r"factorisation behind the smallest .* would need "
+                                           r"about [\d.]+ TiB") as e:
+        singular_values(w, (32, 32), padding=1, k=1, which="smallest")
+    assert time.perf_counter() - start < 5
+    message = str(e.value)
+    assert "method='dense'" in message and "65,536 x 65,536" in message
+    assert "method='fft'" in message and "memory_limit" in message
+    # a small layer under a tight limit: refused the same way, never a crash
+    small = np.random.default_rng(1).standard_normal((4, 4, 3, 3))
+    with convmat.options.override(memory_limit="1M"):
+        with pytest.raises(ConvmatError, match="smallest"):
+            singular_values(small, (12, 12), padding=1, k=2, which="smallest",
+                            method="sparse")
