@@ -317,9 +317,11 @@ def _bounds(apply: Callable[[np.ndarray], np.ndarray], basis: np.ndarray, theta:
 
 
 def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps: int = 300,
-                   use_torch: bool | None = None, progress: bool = False
-                   ) -> NormInterval | None:
-    """The spectral norm of ``layer`` with a certified interval (module docstring)."""
+                   use_torch: bool | None = None, progress: bool = False,
+                   sharpen: bool = True) -> NormInterval | None:
+    """The spectral norm of ``layer`` with a certified interval (module docstring);
+    ``sharpen=False`` leaves out the anti-periodic circulants (the value is the same, the
+    interval may be wider)."""
     lowers, uppers, values, steps_all, converged_all = [], [], [], 0, True
     p2 = padding_norm(layer.geom) ** 2
     geom_g = layer.group_geometry()
@@ -372,7 +374,7 @@ def certified_norm(layer: Layer, *, tol: float = TOL, v0: Any = None, max_steps:
         th, resid, lam_low, lam_up = _bounds(apply, basis, theta, s, g, p2)
         # the periodic circulant left the interval open: the anti-periodic ones, each of
         # which contains the layer too, may leave the gap it lacked (until one closes it)
-        for twist in twists(layer.geom.ndim):
+        for twist in twists(layer.geom.ndim) if sharpen else []:
             if lam_up - lam_low <= tol * lam_up:
                 break
             g = np.minimum(g, circulant_eigenvalues(layer, index, MAX_K + 2, twist)[0])

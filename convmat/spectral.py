@@ -729,7 +729,7 @@ def spectral_norm(
             return NormInterval(value, value, value, True, how) if certified else value
         if layer.count <= 1:
             _sparse(layer, 1)  # raises: Lanczos needs k below the smaller side
-        interval = certified_norm(layer, v0=v0, progress=progress)
+        interval = certified_norm(layer, v0=v0, progress=progress, sharpen=certified)
         if certified and asked == "auto" and (interval is None or not interval.exact) and \
                 dense_seconds(layer) < 1 and _fits(_dense_bytes(layer, layer.group_geometry())):
             value = float(_dense(layer, 1, progress)[0])  # a second closes what was left open
