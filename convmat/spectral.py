@@ -695,10 +695,13 @@ def spectral_norm(
     -----
     ``method="auto"``: the FFT for block-circulant layers and the dense SVD for small ones
     (closed intervals), else Lanczos with PyTorch's convolutions (``conv_operator`` without
-    torch): its Rayleigh-Ritz value below, the padded-grid circulant (which contains the
-    layer) above, closed by the Ritz residuals when the circulant's spectrum leaves a gap
-    (:mod:`convmat._certified`); without it the interval stays open (``exact=False``), the
-    value converged to a relative residual of ``1e-10``.
+    torch): its Rayleigh-Ritz value below; above, the periodic and anti-periodic circulants
+    on the padded grid (each contains the layer, so :math:`\lambda_j(A^\mathsf{T} A) \le
+    \|P\|^2 \min_\tau g_j(\tau)` for every ``j``), closed by the Ritz residuals when that
+    spectrum leaves a gap below the ``K`` largest Ritz values (:mod:`convmat._certified`);
+    without one the interval stays open (``exact=False``), the value converged to a
+    relative residual of ``1e-10``. The anti-periodic circulants are computed only with
+    ``certified=True``.
 
     Examples
     --------
