@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ._memory import check_budget
-from ._spectral_layer import Layer, fast_products
+from . import options
+from ._memory import check_budget, format_bytes
+from ._spectral_layer import Layer, Progress, fast_products
 from ._validate import as_flag, check_choice
 from .errors import ConvmatError, brief
 from .sparse import conv_matrix
 
 __all__ = ["dense_seconds", "DENSE_FLOPS", "lanczos_extreme", "dense_extreme", "WHICH",
            "check_time", "time_error", "extreme", "MAX_SECONDS", "group_start", "check_options",
-           "as_start"]
+           "as_start", "top_eigen", "ritz", "LANCZOS_TOL", "factor_bytes",
+           "smallest_advice"]
 
 #: floating-point operations per second assumed for LAPACK's SVD (one core, half of it
 #: matrix-vector work in the bidiagonalisation): a deliberately modest figure, so that the
@@ -37,6 +39,8 @@ WHICH = ("largest", "smallest")
 NULL = 1e-8
 #: a dense SVD estimated to take longer is refused unless asked for (``max_seconds``)
 MAX_SECONDS = 60.0
+#: relative residual at which ARPACK stops (``convmat.spectral.TOL``)
+LANCZOS_TOL = 1e-10
 
 
 def dense_seconds(layer: Layer, vectors: bool = False) -> float:
@@ -73,10 +77,12 @@ def _merge(layer: Layer, parts: list[tuple[np.ndarray, Any, Any]], k: int, which
     return values[order].copy(), lefts[:, order], rights[:, order]
 
 
-def dense_extreme(layer: Layer, k: int, which: str, vectors: bool
+def dense_extreme(layer: Layer, k: int, which: str, vectors: bool, progress: bool = False
                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The dense SVD of every group's block: the ``k`` extreme values (and vectors)."""
     parts: list[tuple[np.ndarray, Any, Any]] = []
+    bar = Progress(progress, f"dense SVD (about {dense_seconds(layer, vectors):,.0f} s "
+                   f"estimated)", layer.groups, "groups")
     for index in range(layer.groups):
         dense = conv_matrix(layer.group_weight(index), layer.geom.input_shape,
                             **layer.kwargs()).toarray()
@@ -85,12 +91,27 @@ def dense_extreme(layer: Layer, k: int, which: str, vectors: bool
             parts.append((s, u, vh.conj().T))
         else:
             parts.append((np.linalg.svd(dense, compute_uv=False), None, None))
+        bar.step()
+    bar.close()
     return _merge(layer, parts, k, which, vectors)
 
 
-def _factor_bytes(a: Any, size: int) -> int:
-    """A generous estimate of the sparse LU of the normal matrix (fill included)."""
-    return int(16 * 40 * (a.nnz + size) * max(1.0, a.nnz / max(size, 1)))
+def factor_bytes(nnz: int, size: int) -> int:
+    """A generous estimate of the sparse LU of the normal matrix of a layer with ``nnz``
+    stored entries on a side of ``size`` (fill included), before anything is built."""
+    return int(16 * 40 * (nnz + size) * max(1.0, nnz / max(size, 1)))
+
+
+def smallest_advice(layer: Layer) -> str:
+    """What computes the smallest singular values when shift-invert does not fit."""
+    dense = 2 * layer.rows * layer.cols * layer.w.dtype.itemsize
+    fits = dense <= int(cast(int, options.get("memory_limit")))
+    return (f"method='dense' gives every singular value, the smallest included, from the "
+            f"dense {layer.rows:,} x {layer.cols:,} matrix{' per group' if layer.groups > 1 else ''}"
+            f" (about {format_bytes(dense)}{'' if fits else ', over the limit too'} and "
+            f"{dense_seconds(layer):,.0f} s); a circular layer with output size input/stride "
+            f"has all of them by method='fft'; a smaller input_shape shows the same layer's "
+            f"behaviour at less cost. ")
 
 
 def check_options(which: Any, return_vectors: Any, max_seconds: Any
@@ -142,11 +163,16 @@ def group_start(v0: Any, layer: Layer, index: int, output_side: bool,
 
 
 def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = None,
-                    tol: float = 1e-10
+                    tol: float = 1e-10, progress: bool = False
                     ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ARPACK on every group's normal operator: the ``k`` extreme singular values (and
     vectors) of the whole matrix, ``k`` below each group's smaller side."""
     geom_g = layer.group_geometry()
+    if which == "smallest":  # before building anything: the factorisation's estimate
+        check_budget(factor_bytes(geom_g.nnz_upper_bound(), min(layer.rows, layer.cols)),
+                     "the sparse factorisation behind the smallest singular values "
+                     "(shift-invert Lanczos)", advice=smallest_advice(layer))
+    bar = Progress(progress, f"Lanczos (ARPACK, {which})", None, "products")
     parts: list[tuple[np.ndarray, Any, Any]] = []
     for index in range(layer.groups):
         w = layer.group_weight(index)
@@ -160,8 +186,11 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = N
             parts.append((zeros, np.zeros((layer.rows, zeros.size)),
                           np.zeros((layer.cols, zeros.size))))
             continue
-        normal = spla.LinearOperator((size, size), matvec=lambda v, o=outer, i=inner: o(i(v)),
-                                     dtype=layer.w.dtype)
+        def product(v, o=outer, i=inner):
+            bar.step()
+            return o(i(v))
+
+        normal = spla.LinearOperator((size, size), matvec=product, dtype=layer.w.dtype)
         start = group_start(v0, layer, index, output_side, matvec, rmatvec)
         if start is None:
             start = np.random.default_rng(20251).standard_normal(size).astype(layer.w.dtype)
@@ -174,8 +203,6 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = N
                                       ncv=min(size, max(2 * want + 1, 24)))
             else:  # shift-invert just below 0 on the sparse normal matrix
                 a = conv_matrix(w, layer.geom.input_shape, **layer.kwargs())
-                check_budget(_factor_bytes(a, size), "the factorisation behind the smallest "
-                             "singular values")
                 m = (a @ a.conj().T if output_side else a.conj().T @ a).tocsc()
                 shift = -1e-9 * max(float(abs(m).sum(axis=1).max()), 1e-300)
                 mu, vecs = spla.eigsh(m, k=want, sigma=shift, which="LM", tol=tol, v0=start)
@@ -205,6 +232,7 @@ def lanczos_extreme(layer: Layer, k: int, which: str, vectors: bool, v0: Any = N
             parts.append((sigma, vecs, images))
         else:
             parts.append((sigma, images, vecs))
+    bar.close()
     return _merge(layer, parts, k, which, vectors)
 
 
@@ -214,7 +242,7 @@ def time_error(layer: Layer, seconds: float, max_seconds: float, advice: str) ->
         f"the dense SVD of the {layer.rows:,} x {layer.cols:,} matrix{per_group} would take "
         f"about {seconds:,.0f} s (estimated at {DENSE_FLOPS / 1e9:.0f} GFLOP/s before "
         f"starting), over max_seconds={max_seconds:g}. {advice}Or pass max_seconds=None to "
-        f"run it anyway.")
+        f"run it anyway (progress=True draws a progress bar on stderr).")
 
 
 def check_time(layer: Layer, vectors: bool, max_seconds: float | None, advice: str) -> None:
@@ -227,8 +255,8 @@ def check_time(layer: Layer, vectors: bool, max_seconds: float | None, advice: s
 
 
 def extreme(layer: Layer, k: int | None, method: str, which: str, vectors: bool, v0: Any,
-            max_seconds: float | None, all_values: Callable[[], np.ndarray], advice: str
-            ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+            max_seconds: float | None, all_values: Callable[[], np.ndarray], advice: str,
+            progress: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``singular_values`` for the smallest values, vectors or a warm start: the FFT's
     values (``all_values()``) when no vectors are asked, else Lanczos or the dense SVD."""
     count = k if k is not None else layer.count
@@ -243,6 +271,37 @@ def extreme(layer: Layer, k: int | None, method: str, which: str, vectors: bool,
             raise ConvmatError(
                 f"method='sparse' finds k < {layer.side:,} singular values per group; give "
                 f"k, or use method='dense'")
-        return lanczos_extreme(layer, k, which, vectors, v0)
+        return lanczos_extreme(layer, k, which, vectors, v0, progress=progress)
     check_time(layer, vectors, max_seconds, advice)
-    return dense_extreme(layer, count, which, vectors)
+    return dense_extreme(layer, count, which, vectors, progress)
+
+
+def top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, room: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``want`` largest eigenpairs of a Hermitian positive semi-definite operator of
+    rank at most ``room``: ARPACK, or, when its Krylov space would span that whole range
+    (where ARPACK breaks down), the dense eigensolver on the operator applied to the
+    identity (this happens only for ``k`` within about 20 of the smaller side)."""
+    size = normal.shape[0]
+    ncv = min(size, max(2 * want + 1, 20))
+    if want >= size - 1 or ncv >= room:
+        matrix = normal.matmat(np.eye(size, dtype=normal.dtype))
+        mu, vectors = np.linalg.eigh((matrix + matrix.conj().T) / 2)
+        return mu[-want:], vectors[:, -want:]
+    try:
+        return spla.eigsh(normal, k=want, which="LA", tol=LANCZOS_TOL, v0=v0, ncv=ncv)
+    except spla.ArpackError as exc:
+        if "error -9:" not in str(exc):
+            raise
+        # "starting vector is zero": the operator maps it to 0, so every value left is 0
+        return np.zeros(want), np.zeros((size, want), dtype=normal.dtype)
+    except spla.ArpackNoConvergence as exc:
+        raise ConvmatError(
+            f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
+            f"every singular value of a small layer") from None
+
+
+def ritz(apply: Callable[[np.ndarray], np.ndarray], basis: np.ndarray) -> np.ndarray:
+    """Singular values of ``A Q`` for the orthonormal ``Q = basis`` (Rayleigh-Ritz)."""
+    images = np.stack([apply(basis[:, i]) for i in range(basis.shape[1])], axis=1)
+    return np.linalg.svd(images, compute_uv=False)

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,7 +37,7 @@ from .errors import ConvmatError, brief
 from .operator import conv_operator
 
 __all__ = ["Layer", "read_layer", "fast_products", "padding_norm", "padding_matrices",
-           "limited_threads", "THREADS", "torch_or_none"]
+           "limited_threads", "THREADS", "torch_or_none", "Progress"]
 
 #: the geometry keywords a PyTorch layer carries, with the public functions' defaults
 GEOMETRY_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1,
@@ -309,3 +310,47 @@ def limited_threads(limit: int | None = None) -> Iterator[None]:
             torch.set_num_threads(limit)
             stack.callback(torch.set_num_threads, torch_before)
         yield
+
+
+class Progress:
+    r"""A one-line progress bar on ``sys.stderr`` (``enabled=False``: does nothing).
+
+    ``step(n)`` advances by ``n`` units of ``total`` (``None``: a count without a bar) and
+    redraws at most every :data:`REDRAW` seconds; ``close()`` draws the last state and ends
+    the line. The line reads ``label [#####.....] done/total unit, elapsed s``.
+    """
+
+    REDRAW = 0.2
+    WIDTH = 24
+
+    def __init__(self, enabled: bool, label: str, total: int | None, unit: str = "steps"):
+        self.enabled = bool(enabled)
+        self.label, self.total, self.unit = label, total, unit
+        self.done = 0
+        self.start = self.last = time.perf_counter()
+        if self.enabled:
+            self._draw()
+
+    def _draw(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        if self.total:
+            filled = min(self.WIDTH, self.WIDTH * self.done // max(self.total, 1))
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total}"
+        else:
+            bar = f"{self.done}"
+        sys.stderr.write(f"\r{self.label} {bar} {self.unit}, {elapsed:.1f} s")
+        sys.stderr.flush()
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if self.enabled and now - self.last >= self.REDRAW:
+            self.last = now
+            self._draw()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._draw()
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.enabled = False

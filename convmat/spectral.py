@@ -51,8 +51,9 @@ from . import geometry, options
 from ._memory import check_budget, estimate_bytes, format_bytes
 from ._padmap import index_map
 from ._certified import NormInterval, certified_norm, circulant_interval
-from ._extremes import MAX_SECONDS, check_options, check_time, dense_seconds, extreme
-from ._spectral_layer import Layer, limited_threads
+from ._extremes import (MAX_SECONDS, check_options, check_time, dense_seconds, extreme, ritz,
+                        top_eigen)
+from ._spectral_layer import Layer, Progress, limited_threads
 from ._validate import as_flag, as_int
 from .errors import ConvmatError, brief, error_context, shape_of
 from .operator import conv_operator
@@ -298,17 +299,21 @@ def _dense_bytes(layer: Layer, geom_g: geometry.ConvGeometry) -> int:
                + 8 * itemsize * max(layer.rows, layer.cols) * min(layer.side, 64))
 
 
-def _dense(layer: Layer, k: int | None) -> np.ndarray:
+def _dense(layer: Layer, k: int | None, progress: bool = False) -> np.ndarray:
     geom_g = layer.group_geometry()
     check_budget(_dense_bytes(layer, geom_g),
                  f"the dense SVD of a {layer.rows:,} x {layer.cols:,} matrix",
                  advice=_advice(layer, k, "dense"))
+    bar = Progress(progress, f"dense SVD (about {dense_seconds(layer):,.0f} s estimated)",
+                   layer.groups, "groups")
     values = []
     for index in range(layer.groups):
         dense = conv_matrix(layer.group_weight(index), layer.geom.input_shape,
                             **layer.kwargs()).toarray()
         values.append(np.linalg.svd(dense, compute_uv=False))
         del dense
+        bar.step()
+    bar.close()
     return _top(np.concatenate(values), k)
 
 
@@ -356,7 +361,8 @@ def _max_sparse_k(layer: Layer, geom_g: geometry.ConvGeometry) -> int:
     return best
 
 
-def _lanczos(layer: Layer, index: int, geom_g: geometry.ConvGeometry, k: int) -> np.ndarray:
+def _lanczos(layer: Layer, index: int, geom_g: geometry.ConvGeometry, k: int,
+             bar: Progress | None = None) -> np.ndarray:
     """The ``k`` largest singular values of group ``index``'s block (``k < side``).
 
     Lanczos finds one vector of each eigenspace it meets, so a multiple singular value (a
@@ -383,9 +389,12 @@ def _lanczos(layer: Layer, index: int, geom_g: geometry.ConvGeometry, k: int) ->
         def project(v, found=found):
             return v - found @ (found.conj().T @ v) if found.shape[1] else v
 
-        normal = spla.LinearOperator(
-            (size, size), matvec=lambda v, project=project: project(outer(inner(project(v)))),
-            dtype=dtype)
+        def product(v, project=project):
+            if bar is not None:
+                bar.step()
+            return project(outer(inner(project(v))))
+
+        normal = spla.LinearOperator((size, size), matvec=product, dtype=dtype)
         room = size - found.shape[1]
         if room <= 1:  # the complement is one vector (or none): check it directly
             if room == 1:
@@ -394,52 +403,22 @@ def _lanczos(layer: Layer, index: int, geom_g: geometry.ConvGeometry, k: int) ->
                 mu = np.linalg.norm(inner(new[:, 0])) ** 2
                 if mu > values[k - 1] ** 2 * (1 + 10 * TOL):
                     basis = np.hstack([basis, new])
-                    values = _ritz(inner, basis)
+                    values = ritz(inner, basis)
             break
         want = min(want, room - 1)
         v0 = project(rng.standard_normal(size).astype(dtype))
-        mu, vectors = _top_eigen(normal, want, v0, k, room)
+        mu, vectors = top_eigen(normal, want, v0, k, room)
         if found.shape[1] and mu.max() <= values[k - 1] ** 2 * (1 + 10 * TOL):
             break  # nothing above the k-th value outside the subspace found
         basis, _ = np.linalg.qr(np.hstack([found, vectors]))
-        values = _ritz(inner, basis)
+        values = ritz(inner, basis)
         if k == 1:
             break  # the largest value is found even if a copy of it is not
         want = 1 if found.shape[1] == 0 else k
     return values[:k]
 
 
-def _top_eigen(normal: spla.LinearOperator, want: int, v0: np.ndarray, k: int, room: int):
-    """The ``want`` largest eigenpairs of a Hermitian positive semi-definite operator of
-    rank at most ``room``: ARPACK, or, when its Krylov space would span that whole range
-    (where ARPACK breaks down), the dense eigensolver on the operator applied to the
-    identity (this happens only for ``k`` within about 20 of the smaller side)."""
-    size = normal.shape[0]
-    ncv = min(size, max(2 * want + 1, 20))
-    if want >= size - 1 or ncv >= room:
-        matrix = normal.matmat(np.eye(size, dtype=normal.dtype))
-        mu, vectors = np.linalg.eigh((matrix + matrix.conj().T) / 2)
-        return mu[-want:], vectors[:, -want:]
-    try:
-        return spla.eigsh(normal, k=want, which="LA", tol=TOL, v0=v0, ncv=ncv)
-    except spla.ArpackError as exc:
-        if "error -9:" not in str(exc):
-            raise
-        # "starting vector is zero": the operator maps it to 0, so every value left is 0
-        return np.zeros(want), np.zeros((size, want), dtype=normal.dtype)
-    except spla.ArpackNoConvergence as exc:
-        raise ConvmatError(
-            f"Lanczos (ARPACK) did not converge for k={k} ({exc}); method='dense' computes "
-            f"every singular value of a small layer") from None
-
-
-def _ritz(apply, basis: np.ndarray) -> np.ndarray:
-    """Singular values of ``A Q`` for the orthonormal ``Q = basis`` (Rayleigh-Ritz)."""
-    images = np.stack([apply(basis[:, i]) for i in range(basis.shape[1])], axis=1)
-    return np.linalg.svd(images, compute_uv=False)
-
-
-def _sparse(layer: Layer, k: int) -> np.ndarray:
+def _sparse(layer: Layer, k: int, progress: bool = False) -> np.ndarray:
     if k >= layer.count:
         raise ConvmatError(
             f"k={k} must be smaller than the matrix's smaller side {layer.count:,} for "
@@ -450,11 +429,13 @@ def _sparse(layer: Layer, k: int) -> np.ndarray:
     if k_g == layer.side:
         # groups > 1 and k reaches past one group's singular values: each group's full
         # spectrum is a candidate, which only the dense SVD of the (small) blocks gives
-        return _dense(layer, k)
+        return _dense(layer, k, progress)
     check_budget(_sparse_bytes(layer, geom_g, k_g),
                  f"Lanczos for the largest {k_g:,} singular values",
                  advice=_advice(layer, k, "sparse"))
-    values = [_lanczos(layer, index, geom_g, k_g) for index in range(layer.groups)]
+    bar = Progress(progress, "Lanczos (ARPACK)", None, "products")
+    values = [_lanczos(layer, index, geom_g, k_g, bar) for index in range(layer.groups)]
+    bar.close()
     return _top(np.concatenate(values), k)
 
 
@@ -571,6 +552,7 @@ def singular_values(
     return_vectors: bool = False,
     v0: ArrayLike | None = None,
     max_seconds: float | None = MAX_SECONDS,
+    progress: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Singular values of a convolution layer's matrix, largest first (or smallest first).
 
@@ -597,6 +579,9 @@ def singular_values(
     max_seconds : float or None
         A dense SVD estimated (before it starts) to take longer is refused, with the
         estimate and what would work instead; ``None`` runs it anyway.
+    progress : bool
+        Draw a progress bar on ``sys.stderr`` while the long paths run (the dense SVD, group
+        by group, with its time estimate; Lanczos, product by product).
 
     Returns
     -------
@@ -648,6 +633,7 @@ def singular_values(
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         k = _check_k(k, layer.count)
         which, return_vectors, max_seconds = check_options(which, return_vectors, max_seconds)
+        progress = as_flag(progress, "progress")
         auto = method == "auto"
         if auto:
             method = _choose(layer, k)
@@ -656,18 +642,18 @@ def singular_values(
             method = "sparse"  # the dense SVD would run for minutes: Lanczos serves k
         if return_vectors or which == "smallest" or v0 is not None:
             return extreme(layer, k, method, which, bool(return_vectors), v0, max_seconds,
-                           lambda: _fft(layer, None), _advice(layer, k, "dense"))
+                           lambda: _fft(layer, None), _advice(layer, k, "dense"), progress)
         if method == "fft":
             return _fft(layer, k)
         if method == "dense":
             check_time(layer, False, max_seconds, _advice(layer, k, "dense"))
-            return _dense(layer, k)
+            return _dense(layer, k, progress)
         if k is None:
             raise ConvmatError(
                 f"method='sparse' finds the largest k singular values: give k "
                 f"(1 <= k < {layer.count:,}); all of them need method='dense'"
                 f"{_fft_hint(layer)}")
-        return _sparse(layer, k)
+        return _sparse(layer, k, progress)
 
 
 def spectral_norm(
@@ -682,6 +668,7 @@ def spectral_norm(
     method: Method = "auto",
     certified: bool = False,
     v0: ArrayLike | None = None,
+    progress: bool = False,
 ) -> float | NormInterval:
     r"""The largest singular value of a convolution layer's matrix (its Lipschitz constant
     in the Euclidean norm), exactly.
@@ -696,6 +683,8 @@ def spectral_norm(
     v0 : array, optional
         A warm start for Lanczos (a vector of the input or output side, e.g. the previous
         training step's singular vector).
+    progress : bool
+        Draw a progress bar of the Lanczos steps (or the dense SVD) on ``sys.stderr``.
 
     Returns
     -------
@@ -706,10 +695,13 @@ def spectral_norm(
     -----
     ``method="auto"``: the FFT for block-circulant layers and the dense SVD for small ones
     (closed intervals), else Lanczos with PyTorch's convolutions (``conv_operator`` without
-    torch): its Rayleigh-Ritz value below, the padded-grid circulant (which contains the
-    layer) above, closed by the Ritz residuals when the circulant's spectrum leaves a gap
-    (:mod:`convmat._certified`); without it the interval stays open (``exact=False``), the
-    value converged to a relative residual of ``1e-10``.
+    torch): its Rayleigh-Ritz value below; above, the periodic and anti-periodic circulants
+    on the padded grid (each contains the layer, so :math:`\lambda_j(A^\mathsf{T} A) \le
+    \|P\|^2 \min_\tau g_j(\tau)` for every ``j``), closed by the Ritz residuals when that
+    spectrum leaves a gap below the ``K`` largest Ritz values (:mod:`convmat._certified`);
+    without one the interval stays open (``exact=False``), the value converged to a
+    relative residual of ``1e-10``. The anti-periodic circulants are computed only with
+    ``certified=True``.
 
     Examples
     --------
@@ -728,23 +720,24 @@ def spectral_norm(
                        weight_shape=shape_of(weight)), limited_threads():
         method = asked = _check_method(method)
         certified = as_flag(certified, "certified")
+        progress = as_flag(progress, "progress")
         layer = Layer.from_call(weight, input_shape, stride=stride, padding=padding,
                                 dilation=dilation, groups=groups, padding_mode=padding_mode)
         if method == "auto":
             method = _choose(layer, 1)
         if method in ("fft", "dense"):
-            value = float((_fft if method == "fft" else _dense)(layer, 1)[0])
+            value = float(_fft(layer, 1)[0] if method == "fft" else _dense(layer, 1, progress)[0])
             how = ("FFT: the layer is block-circulant, its singular values are those of the "
                    "frequency matrices" if method == "fft" else "dense SVD")
             return NormInterval(value, value, value, True, how) if certified else value
         if layer.count <= 1:
             _sparse(layer, 1)  # raises: Lanczos needs k below the smaller side
-        interval = certified_norm(layer, v0=v0)
+        interval = certified_norm(layer, v0=v0, progress=progress, sharpen=certified)
         if certified and asked == "auto" and (interval is None or not interval.exact) and \
                 dense_seconds(layer) < 1 and _fits(_dense_bytes(layer, layer.group_geometry())):
-            value = float(_dense(layer, 1)[0])  # a second closes what the bounds left open
+            value = float(_dense(layer, 1, progress)[0])  # a second closes what was left open
             return NormInterval(value, value, value, True, "dense SVD")
         if interval is not None and interval.converged:
             return interval if certified else interval.value
-        value = float(_sparse(layer, 1)[0])  # ARPACK: restarted, within the memory guard
+        value = float(_sparse(layer, 1, progress)[0])  # ARPACK: restarted, within the guard
         return circulant_interval(layer, value, "ARPACK") if certified else value

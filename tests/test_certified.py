@@ -60,10 +60,91 @@ def test_an_open_interval_is_not_called_exact():
     assert not box.exact and box.width > 1e-10
     assert box.value == pytest.approx(exact, rel=1e-10)
     assert box.lower <= exact <= box.upper
-    # the open side is the circulant on the padded grid (Sedghi et al.'s formula there)
+    # the open side is the best of the periodic and anti-periodic circulants on the padded
+    # grid: at most the periodic one (Sedghi et al.'s formula there)
     table = convmat.spectral_bounds(w, (12, 12), padding=1, exact=False)
     padded = next(r for r in table.rows if r.method == "circular layer, padded grid")
-    assert box.upper == pytest.approx(padded.value, rel=1e-12)
+    assert box.upper <= padded.value * (1 + 1e-12)
+    twisted = [np.linalg.norm(twisted_circulant(w, (14, 14), (1, 1), t), 2)
+               for t in [(False, False), (False, True), (True, False), (True, True)]]
+    assert box.upper == pytest.approx(min(twisted), rel=1e-12)
+
+
+def twisted_circulant(w, grid, dilation, twist):
+    """The dense stride-1 circulant of ``w`` on ``grid``, anti-periodic along the ``twist``
+    axes (a tap that wraps around changes sign): rows ``(C_out, *grid)``, columns ``(C_in,
+    *grid)``, written from the definition."""
+    co, ci, *kernel = w.shape
+    cells = int(np.prod(grid))
+    C = np.zeros((co * cells, ci * cells), dtype=w.dtype)
+    for t in np.ndindex(*grid):
+        for j in np.ndindex(*kernel):
+            u = [ti + ji * d for ti, ji, d in zip(t, j, dilation)]
+            sign = np.prod([(-1.0) ** (ui // m) if tw else 1.0
+                            for ui, m, tw in zip(u, grid, twist)])
+            col = np.ravel_multi_index([ui % m for ui, m in zip(u, grid)], grid)
+            row = np.ravel_multi_index(t, grid)
+            for o in range(co):
+                C[o * cells + row, col + cells * np.arange(ci)] += sign * w[(o, slice(None),
+                                                                              *j)]
+    return C
+
+
+@pytest.mark.parametrize("twist", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("geo", [
+    dict(shape=(5, 6), kernel=(2, 3), stride=(1, 2), dilation=(2, 1), padding=((1, 2), (0, 1))),
+    dict(shape=(4, 3), kernel=(3, 2), stride=(2, 1), dilation=(1, 3), padding=((2, 0), (3, 2))),
+])
+@pytest.mark.parametrize("complex_weight", [False, True])
+def test_every_twisted_circulant_contains_the_layer(twist, geo, complex_weight):
+    # A = R C P: the layer's rows are rows of the (anti-)periodic circulant on the padded
+    # grid applied to the zero-padded input, whatever the twist; and circulant_eigenvalues
+    # gives the top of C^T C's spectrum
+    from convmat._certified import circulant_eigenvalues
+    from convmat._spectral_layer import Layer
+
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((3, 2, *geo["kernel"]))
+    if complex_weight:
+        w = w + 1j * rng.standard_normal(w.shape)
+    kw = dict(stride=geo["stride"], padding=geo["padding"], dilation=geo["dilation"])
+    A = conv_matrix(w, geo["shape"], **kw).toarray()
+    grid = tuple(n + b + a for n, (b, a) in zip(geo["shape"], geo["padding"]))
+    C = twisted_circulant(w, grid, geo["dilation"], twist)
+    out = [(m - d * (k - 1) - 1) // s + 1 for m, d, k, s in zip(
+        grid, geo["dilation"], geo["kernel"], geo["stride"])]
+    rows = [o * int(np.prod(grid)) + np.ravel_multi_index(
+        [ti * s for ti, s in zip(t, geo["stride"])], grid)
+        for o in range(3) for t in np.ndindex(*out)]
+    cols = [c * int(np.prod(grid)) + np.ravel_multi_index(
+        [xi + b for xi, (b, _) in zip(x, geo["padding"])], grid)
+        for c in range(2) for x in np.ndindex(*geo["shape"])]
+    assert np.array_equal(C[np.ix_(rows, cols)], A)
+    layer = Layer.from_call(w, geo["shape"], groups=1, padding_mode="zeros", **kw)
+    got, _ = circulant_eigenvalues(layer, 0, 6, twist)
+    want = np.linalg.eigvalsh(C.conj().T @ C)[::-1][:6]
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12 * want[0])
+
+
+def test_an_anti_periodic_circulant_closes_what_the_periodic_one_leaves_open():
+    # the periodic circulant's top eigenvalues form a plateau above the layer's: no K <= 8
+    # has lambda_K(A^T A) above its (K+1)-th eigenvalue, so it alone proves nothing beyond
+    # its own norm; the anti-periodic ones leave the gap, and the interval closes
+    from convmat._certified import circulant_eigenvalues
+    from convmat._spectral_layer import Layer
+
+    w = np.random.default_rng(2).standard_normal((4, 4, 3, 3)) / 6
+    A = conv_matrix(w, (12, 12), padding=1).toarray()
+    lam = np.linalg.eigvalsh(A.T @ A)[::-1]
+    layer = Layer.from_call(w, (12, 12), stride=1, padding=1, dilation=1, groups=1,
+                            padding_mode="zeros")
+    periodic, _ = circulant_eigenvalues(layer, 0, 10)
+    assert not any(lam[k - 1] > periodic[k] for k in range(1, 9))
+    box = spectral_norm(w, (12, 12), padding=1, method="sparse", certified=True)
+    assert box.exact and box.width <= 1e-10
+    exact = np.sqrt(lam[0])
+    assert box.lower <= exact * (1 + 1e-13) and exact <= box.upper * (1 + 1e-13)
+    assert "anti-periodic" in box.method
 
 
 @pytest.mark.parametrize("kw, how", [

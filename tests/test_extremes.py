@@ -68,3 +68,61 @@ def test_a_dense_svd_that_would_run_for_minutes_is_refused_with_the_estimate():
 def test_bad_which():
     with pytest.raises(ConvmatError, match="which='middle' is not one of"):
         singular_values([1.0, 2.0], (5,), which="middle")
+
+
+def test_progress_bars_on_stderr(capsys):
+    w = np.random.default_rng(3).standard_normal((2, 3, 3, 3))
+    want = np.linalg.svd(conv_matrix(w, (6, 6), padding=1, groups=1).toarray(),
+                         compute_uv=False)
+    # the dense SVD, group by group, with its time estimate
+    got = singular_values(w, (6, 6), padding=1, method="dense", progress=True)
+    assert np.allclose(got, want, rtol=0, atol=1e-12 * want[0])
+    err = capsys.readouterr().err
+    assert "dense SVD (about" in err and "s estimated)" in err and "1/1 groups" in err
+    assert err.endswith("\n")
+    # Lanczos (ARPACK), product by product; and the certified norm's Lanczos steps
+    singular_values(w, (6, 6), padding=1, method="sparse", k=2, progress=True)
+    err = capsys.readouterr().err
+    assert "Lanczos (ARPACK)" in err and "products" in err
+    big = np.random.default_rng(3).standard_normal((4, 4, 3, 3))
+    box = convmat.spectral_norm(big, (12, 12), padding=1, method="sparse", certified=True,
+                                progress=True)
+    err = capsys.readouterr().err
+    assert f"{box.steps}/" in err and "steps" in err and "[" in err
+    # vectors and the smallest values too
+    singular_values(w, (6, 6), padding=1, k=1, which="smallest", method="sparse",
+                    progress=True)
+    assert "Lanczos (ARPACK, smallest)" in capsys.readouterr().err
+    # off by default: nothing on stderr
+    singular_values(w, (6, 6), padding=1, method="dense")
+    convmat.spectral_norm(big, (12, 12), padding=1, method="sparse")
+    assert capsys.readouterr().err == ""
+
+
+def test_bad_progress():
+    with pytest.raises(ConvmatError, match="progress='yes'"):
+        singular_values([1.0, 2.0], (5,), progress="yes")
+    with pytest.raises(ConvmatError, match="progress=2"):
+        convmat.spectral_norm([1.0, 2.0], (5,), progress=2)
+
+
+def test_smallest_values_over_the_memory_guard_are_refused_with_alternatives():
+    # shift-invert factorises the normal matrix: for a large layer that is refused before
+    # anything is built, and the message names what works instead
+    import time
+
+    w = np.random.default_rng(0).standard_normal((64, 64, 3, 3))
+    start = time.perf_counter()
+    with pytest.raises(ConvmatError, match=r"factorisation behind the smallest .* would need "
+                                           r"about [\d.]+ TiB") as e:
+        singular_values(w, (32, 32), padding=1, k=1, which="smallest")
+    assert time.perf_counter() - start < 5
+    message = str(e.value)
+    assert "method='dense'" in message and "65,536 x 65,536" in message
+    assert "method='fft'" in message and "memory_limit" in message
+    # a small layer under a tight limit: refused the same way, never a crash
+    small = np.random.default_rng(1).standard_normal((4, 4, 3, 3))
+    with convmat.options.override(memory_limit="1M"):
+        with pytest.raises(ConvmatError, match="smallest"):
+            singular_values(small, (12, 12), padding=1, k=2, which="smallest",
+                            method="sparse")
