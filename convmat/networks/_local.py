@@ -1,0 +1,213 @@
+r"""A sparse matrix whose rows are local, times a convolution's matrix, without the
+convolution's matrix: each row is a small dense patch of the convolution's output, and
+the row of the product is that patch through the transposed convolution.
+
+Row :math:`r` of :math:`L` holds entries only at output positions inside a box
+:math:`[\ell_r, \ell_r + E)` (per axis, over all output channels). With :math:`W` the
+layer's (cross-correlation) weight, stride :math:`s`, dilation :math:`d`,
+
+.. math::
+
+    (L A)_{r,\,(c,\,u)} = \sum_{o,\,q,\,t\;:\;q s + t d = u} L_{r,\,(o,\,q)}\, W_{o,\,c,\,t},
+
+the transposed convolution of the patch :math:`L_{r,\,(\cdot,\,\ell_r + \cdot)}`: a box of
+:math:`F = (E - 1) s + (k - 1) d + 1` padded input positions from :math:`\ell_r s`, mapped to
+input columns by the padding map (zero padding drops a position; the other modes read an
+input twice, summed). All rows of a chunk go through one batched transposed convolution
+(PyTorch's when PyTorch is already imported, else a matrix product per kernel tap), so a
+chain of convolutions multiplied from its output end costs
+:math:`\text{rows} \times C_\text{out} E \times C_\text{in} k` multiply-adds per layer: dense
+work on the entries that exist, instead of a sparse product's per-entry bookkeeping.
+
+Its stored entries are bounded from the geometry before anything is allocated: rows
+:math:`\times\ C_\text{in} \prod F`, capped by the columns.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._memory import check_budget, index_dtype_for
+from ..geometry import ConvGeometry
+from ..operator import ConvOperator
+
+__all__ = ["conv_rows", "stored_bound", "use_torch"]
+
+#: bytes of a chunk's dense patches (input and output of the transposed convolution)
+PATCH_BYTES = 1 << 25
+#: the patches may hold at most this many times the entries of the rows they come from
+#: (beyond, the rows are not local enough: a sparse product is cheaper)
+DENSITY = 8
+
+#: ``None``: PyTorch's transposed convolution when PyTorch is already imported (it always
+#: is under :func:`convmat.from_torch`); ``False``: the NumPy path always (tests compare
+#: the two)
+use_torch: bool | None = None
+
+
+def _boxes(left: sp.csr_array, out_shape: tuple) -> tuple[np.ndarray, ...]:
+    """(rows with entries, per-axis first position, per-axis extent, entries' channel and
+    per-axis position) of ``left``'s columns in the output grid ``out_shape``."""
+    indptr = left.indptr.astype(np.int64)
+    counts = np.diff(indptr)
+    rows = np.flatnonzero(counts)
+    channel, pos = np.divmod(left.indices.astype(np.int64), math.prod(out_shape))
+    q = np.stack(np.unravel_index(pos, out_shape))  # (ndim, nnz)
+    starts = indptr[rows]
+    lo = np.minimum.reduceat(q, starts, axis=1) if rows.size else q[:, :0]
+    hi = np.maximum.reduceat(q, starts, axis=1) if rows.size else q[:, :0]
+    extent = (hi - lo + 1).max(axis=1) if rows.size else np.ones(len(out_shape), np.int64)
+    return rows, lo, extent, channel, q
+
+
+def stored_bound(n_rows: int, extent: Sequence[int], geom: ConvGeometry, channels: int) -> int:
+    """Upper bound of the product's stored entries from the geometry: per row,
+    ``channels x prod(F)`` with ``F = (E - 1) s + (k - 1) d + 1``, capped by the columns
+    (the input channels a row reads: all of them, or one group's)."""
+    box = math.prod((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
+                    zip(extent, geom.stride, geom.kernel_shape, geom.dilation))
+    per_row = min(channels * box, channels * math.prod(geom.input_shape))
+    return n_rows * per_row
+
+
+def _transposed(patch: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Batched transposed convolution of ``patch`` (rows, C_out, *E) without padding:
+    (rows, C_in, *F)."""
+    n = geom.ndim
+    torch_ok = use_torch if use_torch is not None else "torch" in sys.modules
+    if torch_ok and n <= 3:
+        import torch
+        fn = (torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
+              torch.nn.functional.conv_transpose3d)[n - 1]
+        return fn(torch.from_numpy(patch), torch.from_numpy(np.ascontiguousarray(w)),
+                  stride=tuple(geom.stride), dilation=tuple(geom.dilation),
+                  groups=geom.groups).numpy()
+    rows, e = patch.shape[0], patch.shape[2:]
+    f = tuple((ei - 1) * s + (k - 1) * d + 1 for ei, s, k, d in
+              zip(e, geom.stride, geom.kernel_shape, geom.dilation))
+    g = geom.groups
+    c_out_g, c_in_g = geom.out_channels // g, geom.in_channels // g
+    out = np.zeros((rows, g, c_in_g) + f)
+    # (rows, g, prod(E), C_out/g): a matrix product per tap over the output channels
+    p = np.moveaxis(patch.reshape((rows, g, c_out_g, -1)), 2, -1)
+    wg = w.reshape((g, c_out_g, c_in_g) + tuple(geom.kernel_shape))
+    for tap in np.ndindex(*geom.kernel_shape):
+        window = tuple(slice(t * d, t * d + (ei - 1) * s + 1, s) for t, d, ei, s in
+                       zip(tap, geom.dilation, e, geom.stride))
+        wt = wg[(slice(None), slice(None), slice(None)) + tap]
+        contrib = (p @ wt).reshape((rows, g) + e + (c_in_g,))  # (rows, g, E..., C_in/g)
+        out[(slice(None), slice(None), slice(None)) + window] += np.moveaxis(contrib, -1, 2)
+    return out.reshape((rows, geom.in_channels) + f)
+
+
+def _transposed_rows(patch: np.ndarray, w_rows: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Transposed convolution of one-channel patches (rows, *E), each with its own
+    output channel's weight ``w_rows`` (rows, C_in / groups, *k): (rows, C_in / groups, *F).
+    """
+    n, e = geom.ndim, patch.shape[1:]
+    f = tuple((ei - 1) * s + (k - 1) * d + 1 for ei, s, k, d in
+              zip(e, geom.stride, geom.kernel_shape, geom.dilation))
+    out = np.zeros(w_rows.shape[:2] + f)
+    p = patch[:, None]
+    for tap in np.ndindex(*geom.kernel_shape):
+        window = tuple(slice(t * d, t * d + (ei - 1) * s + 1, s) for t, d, ei, s in
+                       zip(tap, geom.dilation, e, geom.stride))
+        wt = w_rows[(slice(None), slice(None)) + tap].reshape(w_rows.shape[:2] + (1,) * n)
+        out[(slice(None), slice(None)) + window] += p * wt
+    return out
+
+
+def conv_rows(left: sp.csr_array, op: ConvOperator, what: str) -> sp.csr_array | None:
+    """``left @ A`` for the convolution ``A`` of the matrix-free operator ``op``
+    (:func:`convmat.conv_operator`), as canonical CSR, row patch by row patch; ``None``
+    when ``left``'s rows are not local (their patches would hold over :data:`DENSITY`
+    times their entries)."""
+    g = op.geom
+    out_shape, in_shape = tuple(g.output_shape), tuple(g.input_shape)
+    rows, lo, extents, channel, q = _boxes(left, out_shape)
+    extent = tuple(int(e) for e in extents)
+    starts = left.indptr[rows].astype(np.int64)
+    row_channel = np.minimum.reduceat(channel, starts) if rows.size else channel[:0]
+    # every row in one output channel (a selection of the layer's rows, a row scaled):
+    # its patch has one channel, through that channel's weight alone
+    single = bool(np.array_equal(row_channel, np.maximum.reduceat(channel, starts))) \
+        if rows.size else True
+    patch_size = (1 if single else g.out_channels) * math.prod(extent)
+    if rows.size * patch_size > DENSITY * max(left.nnz, 1):
+        return None
+    c_in = g.in_channels // g.groups if single else g.in_channels
+    nnz = stored_bound(rows.size, extent, g, c_in)
+    index = index_dtype_for(max(nnz, math.prod(op.shape)))
+    isize = np.dtype(index).itemsize
+    check_budget(nnz * (8 + isize) + (left.shape[0] + 1) * isize, what, nnz=nnz)
+    f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
+              zip(extent, g.stride, g.kernel_shape, g.dilation))
+    # per axis, the input index of every padded position a box can reach (-1: outside)
+    maps = []
+    for m, s, fi, o in zip(op._maps, g.stride, f, out_shape):
+        reach = (o - 1) * s + fi
+        maps.append(np.concatenate([m, np.full(max(0, reach - m.size), -1, np.int64)]))
+    in_size = math.prod(in_shape)
+    strides = [math.prod(in_shape[a + 1:]) for a in range(len(in_shape))]
+    per_row = c_in * math.prod(f)
+    c_out_g = g.out_channels // g.groups
+    chunk = max(1, PATCH_BYTES // (8 * (patch_size + per_row)))
+    counts = np.zeros(left.shape[0], dtype=np.int64)
+    data_parts, index_parts = [], []
+    entry_row = np.repeat(np.arange(rows.size), np.diff(left.indptr)[rows])
+    indptr = left.indptr.astype(np.int64)
+    for first in range(0, rows.size, chunk):
+        sel = slice(first, min(first + chunk, rows.size))
+        r = rows[sel]
+        lo_c = lo[:, sel]
+        a, b = int(indptr[r[0]]), int(indptr[r[-1] + 1])
+        local = entry_row[a:b] - first
+        patch = np.zeros((r.size, 1 if single else g.out_channels) + extent)
+        offsets = tuple(q[axis, a:b] - lo_c[axis, local] for axis in range(len(extent)))
+        where = (local, 0 if single else channel[a:b]) + offsets
+        if left.has_canonical_format:  # every entry in its own place
+            patch[where] = left.data[a:b]
+        else:
+            np.add.at(patch, where, left.data[a:b])
+        column = np.arange(c_in, dtype=np.int64).reshape((1, -1) + (1,) * len(f)) * in_size
+        if single:  # (rows, C_in / groups, *F), from the row's group's first channel
+            values = _transposed_rows(patch[:, 0], op._w[row_channel[sel]], g)
+            first_channel = row_channel[sel] // c_out_g * c_in
+            column = column + (first_channel * in_size).reshape((-1,) + (1,) * (len(f) + 1))
+        else:
+            values = _transposed(patch, op._w, g)  # (rows, C_in, *F)
+        valid = np.ones((r.size, 1) + (1,) * len(f), dtype=bool)
+        for axis, (m, s, fi) in enumerate(zip(maps, g.stride, f)):
+            at = m[lo_c[axis][:, None] * s + np.arange(fi)]  # (rows, F_axis)
+            shape = [r.size, 1] + [1] * len(f)
+            shape[2 + axis] = fi
+            valid = valid & (at >= 0).reshape(shape)
+            column = column + (at * strides[axis]).reshape(shape)
+        keep = valid & (values != 0)
+        column = np.broadcast_to(column, values.shape)
+        if g.padding_mode == "zeros":  # distinct, ascending columns in every row
+            counts[r] = keep.reshape(r.size, -1).sum(axis=1)
+            data_parts.append(values[keep])
+            index_parts.append(column[keep].astype(index))
+        else:  # an input read twice in a row: its entries summed
+            row_of = np.broadcast_to(np.arange(r.size).reshape((-1,) + (1,) * (len(f) + 1)),
+                                     values.shape)
+            block = sp.csr_array((values[keep], (row_of[keep], column[keep])),
+                                 shape=(r.size, g.in_channels * in_size))
+            block.sum_duplicates()
+            block.eliminate_zeros()
+            counts[r] = np.diff(block.indptr)
+            data_parts.append(block.data)
+            index_parts.append(block.indices.astype(index))
+    out_indptr = np.zeros(left.shape[0] + 1, dtype=index)
+    np.cumsum(counts, out=out_indptr[1:])
+    data = np.concatenate(data_parts) if data_parts else np.zeros(0)
+    indices = np.concatenate(index_parts) if index_parts else np.zeros(0, dtype=index)
+    out = sp.csr_array((data, indices, out_indptr), shape=(left.shape[0], op.shape[1]))
+    out.has_canonical_format = True
+    return out
