@@ -151,11 +151,12 @@ def _counts(a) -> tuple[np.ndarray, np.ndarray]:
     return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
 
 
-def compose(pairs: list, n_in: int, n_out: int):
+def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     """``A = A_L ... A_1`` and the bias carried through.
 
-    When the output is much narrower than every other point of the chain, or the chain
-    holds a convolution and its input is not much narrower than its output, the products
+    When the output is much narrower than every other point of the chain, or the chain is
+    large (:data:`LOCAL_ENTRIES`), holds a convolution and its input is not much narrower
+    than its output, the products
     are taken from the output end (as reverse-mode differentiation does), a block of rows
     at a time (:func:`_from_output`): a convolution then multiplies rows that are local
     (:func:`convmat.networks._local.conv_rows`), and rows a max pooling discards are never
@@ -163,7 +164,8 @@ def compose(pairs: list, n_in: int, n_out: int):
     the chain is associated
     greedily: the adjacent pair whose product needs the fewest multiplications (counted
     exactly from the factors' column and row counts) is multiplied first. A segment's bias
-    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
+    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias returned
+    is not computed, zeros).
     """
     mats, biases = [], []
     for a, b in pairs:
@@ -182,7 +184,7 @@ def compose(pairs: list, n_in: int, n_out: int):
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
     if len(mats) > 1 and (narrow_out or _local_chain(mats, n_in, n_out)):
-        return _from_output(mats, biases)
+        return _from_output(mats, biases if bias else None)
     narrow_in = 4 * n_in <= min(inner + [n_out], default=n_out)
     counts = [] if narrow_in else [_counts(a) for a in mats]
     while len(mats) > 1:
@@ -209,10 +211,16 @@ def compose(pairs: list, n_in: int, n_out: int):
 ROW_BLOCK = 8192
 
 
+#: a chain is multiplied from the output end, rows local, when its dense matrix would have
+#: at least this many entries (below, the greedy association is faster: small products)
+LOCAL_ENTRIES = 1 << 24
+
+
 def _local_chain(mats: list, n_in: int, n_out: int) -> bool:
-    """A chain of convolutions, selections and diagonals whose input is not much narrower
-    than its output: multiplied from the output end, rows local."""
-    return 16 * n_in > n_out and any(isinstance(a, LazyConv) for a in mats)
+    """A large chain holding a convolution whose input is not much narrower than its
+    output: multiplied from the output end, rows local."""
+    return (n_in * n_out >= LOCAL_ENTRIES and 16 * n_in > n_out
+            and any(isinstance(a, LazyConv) for a in mats))
 
 
 def _first_rows(a, rows: slice):
@@ -225,14 +233,16 @@ def _first_rows(a, rows: slice):
     return a[rows]
 
 
-def _from_output(mats: list, biases: list):
+def _from_output(mats: list, biases: list | None):
     """``A_L ... A_1`` from the output end, :data:`ROW_BLOCK` rows at a time, and the bias
     carried through from the input end. The blocks' stored entries are counted as they
     come: the guard refuses once they (and their concatenation) would pass the limit, or
     once the blocks so far, extrapolated to all rows, would."""
-    b = biases[0]
-    for a, bias in zip(mats[1:], biases[1:]):
-        b = apply(a, b) + bias
+    b = np.zeros(mats[-1].shape[0])
+    if biases is not None:
+        b = biases[0]
+        for a, more in zip(mats[1:], biases[1:]):
+            b = apply(a, b) + more
     n_rows, n_cols = mats[-1].shape[0], mats[0].shape[1]
     what = "the network's matrix"
     blocks, stored = [], 0
@@ -304,6 +314,6 @@ def linearise(stages, shapes, x: np.ndarray):
             raise ConvmatError(f"{stage.label}: {exc.message}") from None
         pairs.append((factor, np.zeros(after.size) if bias is None else bias))
         value = after
-    a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
+    a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]), bias=False)
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
         return a, value - a @ x.reshape(-1)

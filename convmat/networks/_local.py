@@ -13,11 +13,13 @@ layer's (cross-correlation) weight, stride :math:`s`, dilation :math:`d`,
 the transposed convolution of the patch :math:`L_{r,\,(\cdot,\,\ell_r + \cdot)}`: a box of
 :math:`F = (E - 1) s + (k - 1) d + 1` padded input positions from :math:`\ell_r s`, mapped to
 input columns by the padding map (zero padding drops a position; the other modes read an
-input twice, summed). All rows of a chunk go through one batched transposed convolution
-(PyTorch's when PyTorch is already imported, else a matrix product per kernel tap), so a
-chain of convolutions multiplied from its output end costs
-:math:`\text{rows} \times C_\text{out} E \times C_\text{in} k` multiply-adds per layer: dense
-work on the entries that exist, instead of a sparse product's per-entry bookkeeping.
+input twice, summed). All rows of a block go through one matrix product with the dense
+matrix of the transposed convolution on one box (:math:`C_\text{out} \prod E` by
+:math:`C_\text{in} \prod F`, made once per product from the weight by a matrix product
+per kernel tap), so a chain of convolutions multiplied from its output end is dense BLAS
+work on the entries that exist, instead of a sparse product's per-entry bookkeeping. A
+row in one output channel alone (a selection of the layer's rows) is that channel's
+weight, placed.
 
 Its stored entries are bounded from the geometry before anything is allocated: rows
 :math:`\times\ C_\text{in} \prod F`, capped by the columns.
@@ -26,7 +28,6 @@ Its stored entries are bounded from the geometry before anything is allocated: r
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,18 +37,20 @@ from .._memory import check_budget, index_dtype_for
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 
-__all__ = ["conv_rows", "stored_bound", "use_torch"]
+__all__ = ["conv_rows", "stored_bound"]
 
 #: bytes of a chunk's dense patches (input and output of the transposed convolution)
 PATCH_BYTES = 1 << 25
 #: the patches may hold at most this many times the entries of the rows they come from
 #: (beyond, the rows are not local enough: a sparse product is cheaper)
 DENSITY = 8
+#: a dense multiply-add (BLAS) costs about this fraction of a sparse product's: the patches
+#: are used when their work is at most this many times the sparse product's
+SPEED = 16
 
-#: ``None``: PyTorch's transposed convolution when PyTorch is already imported (it always
-#: is under :func:`convmat.from_torch`); ``False``: the NumPy path always (tests compare
-#: the two)
-use_torch: bool | None = None
+#: entries of the largest transposed convolution held as one dense box matrix (beyond,
+#: a matrix product per kernel tap on the patches)
+BOX_ENTRIES = 1 << 22
 
 
 def _boxes(left: sp.csr_array, out_shape: tuple) -> tuple[np.ndarray, ...]:
@@ -78,15 +81,6 @@ def stored_bound(n_rows: int, extent: Sequence[int], geom: ConvGeometry, channel
 def _transposed(patch: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched transposed convolution of ``patch`` (rows, C_out, *E) without padding:
     (rows, C_in, *F)."""
-    n = geom.ndim
-    torch_ok = use_torch if use_torch is not None else "torch" in sys.modules
-    if torch_ok and n <= 3:
-        import torch
-        fn = (torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
-              torch.nn.functional.conv_transpose3d)[n - 1]
-        return fn(torch.from_numpy(patch), torch.from_numpy(np.ascontiguousarray(w)),
-                  stride=tuple(geom.stride), dilation=tuple(geom.dilation),
-                  groups=geom.groups).numpy()
     rows, e = patch.shape[0], patch.shape[2:]
     f = tuple((ei - 1) * s + (k - 1) * d + 1 for ei, s, k, d in
               zip(e, geom.stride, geom.kernel_shape, geom.dilation))
@@ -103,6 +97,28 @@ def _transposed(patch: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndar
         contrib = (p @ wt).reshape((rows, g) + e + (c_in_g,))  # (rows, g, E..., C_in/g)
         out[(slice(None), slice(None), slice(None)) + window] += np.moveaxis(contrib, -1, 2)
     return out.reshape((rows, geom.in_channels) + f)
+
+
+def _box_matrix(w: np.ndarray, geom: ConvGeometry, extent: tuple) -> np.ndarray:
+    """The transposed convolution of one box of ``extent`` output positions, dense:
+    ``M[(o, e), (c, e s + t d)] = W[o, c, t]``, shape ``(C_out prod(E), C_in prod(F))``."""
+    n, k = geom.ndim, tuple(geom.kernel_shape)
+    f = tuple((e - 1) * s + (kk - 1) * d + 1 for e, s, kk, d in
+              zip(extent, geom.stride, k, geom.dilation))
+    pe, pk, pf = math.prod(extent), math.prod(k), math.prod(f)
+    c_out, c_in_g = geom.out_channels, geom.in_channels // geom.groups
+    e_at = np.indices(extent).reshape(n, -1).T  # (PE, n)
+    t_at = np.indices(k).reshape(n, -1).T  # (PK, n)
+    at = (e_at[:, None] * np.asarray(geom.stride) + t_at[None] * np.asarray(geom.dilation))
+    f_flat = np.ravel_multi_index(tuple(np.moveaxis(at, -1, 0)), f)  # (PE, PK)
+    first = np.arange(c_out) // (c_out // geom.groups) * c_in_g  # (C_out,)
+    channel = first[:, None] + np.arange(c_in_g)  # (C_out, C_in/g)
+    row = (np.arange(c_out)[:, None] * pe + np.arange(pe))[:, :, None, None]
+    col = channel[:, None, :, None] * pf + f_flat[None, :, None, :]
+    out = np.zeros((c_out * pe, geom.in_channels * pf))
+    out[np.broadcast_to(row, col.shape), col] = np.broadcast_to(
+        w.reshape(c_out, 1, c_in_g, pk), col.shape)
+    return out
 
 
 def _transposed_rows(patch: np.ndarray, w_rows: np.ndarray, geom: ConvGeometry) -> np.ndarray:
@@ -138,15 +154,18 @@ def conv_rows(left: sp.csr_array, op: ConvOperator, what: str) -> sp.csr_array |
     single = bool(np.array_equal(row_channel, np.maximum.reduceat(channel, starts))) \
         if rows.size else True
     patch_size = (1 if single else g.out_channels) * math.prod(extent)
-    if rows.size * patch_size > DENSITY * max(left.nnz, 1):
-        return None
     c_in = g.in_channels // g.groups if single else g.in_channels
+    f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
+              zip(extent, g.stride, g.kernel_shape, g.dilation))
+    sparse_work = left.nnz * (g.in_channels // g.groups) * math.prod(g.kernel_shape)
+    dense_work = rows.size * patch_size * (math.prod(g.kernel_shape) * g.in_channels // g.groups
+                                           if single else c_in * math.prod(f))
+    if rows.size * patch_size > DENSITY * max(left.nnz, 1) or dense_work > SPEED * sparse_work:
+        return None
     nnz = stored_bound(rows.size, extent, g, c_in)
     index = index_dtype_for(max(nnz, math.prod(op.shape)))
     isize = np.dtype(index).itemsize
     check_budget(nnz * (8 + isize) + (left.shape[0] + 1) * isize, what, nnz=nnz)
-    f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
-              zip(extent, g.stride, g.kernel_shape, g.dilation))
     # per axis, the input index of every padded position a box can reach (-1: outside)
     maps = []
     for m, s, fi, o in zip(op._maps, g.stride, f, out_shape):
@@ -156,6 +175,9 @@ def conv_rows(left: sp.csr_array, op: ConvOperator, what: str) -> sp.csr_array |
     strides = [math.prod(in_shape[a + 1:]) for a in range(len(in_shape))]
     per_row = c_in * math.prod(f)
     c_out_g = g.out_channels // g.groups
+    box = None
+    if not single and patch_size * per_row <= BOX_ENTRIES:  # the box's transposed conv
+        box = _box_matrix(op._w, g, extent)
     chunk = max(1, PATCH_BYTES // (8 * (patch_size + per_row)))
     counts = np.zeros(left.shape[0], dtype=np.int64)
     data_parts, index_parts = [], []
@@ -180,7 +202,8 @@ def conv_rows(left: sp.csr_array, op: ConvOperator, what: str) -> sp.csr_array |
             first_channel = row_channel[sel] // c_out_g * c_in
             column = column + (first_channel * in_size).reshape((-1,) + (1,) * (len(f) + 1))
         else:
-            values = _transposed(patch, op._w, g)  # (rows, C_in, *F)
+            values = (patch.reshape(r.size, -1) @ box).reshape((r.size, c_in) + f) \
+                if box is not None else _transposed(patch, op._w, g)  # (rows, C_in, *F)
         valid = np.ones((r.size, 1) + (1,) * len(f), dtype=bool)
         for axis, (m, s, fi) in enumerate(zip(maps, g.stride, f)):
             at = m[lo_c[axis][:, None] * s + np.arange(fi)]  # (rows, F_axis)
