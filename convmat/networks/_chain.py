@@ -24,7 +24,7 @@ from .. import _engine, options
 from .._memory import check_budget, index_dtype_for
 from ..errors import ConvmatError
 from ._factors import LazyConv, Rows, apply
-from ._local import conv_rows
+from ._local import Patches, conv_rows
 
 __all__ = ["Rows", "compose", "linearise"]
 
@@ -233,6 +233,24 @@ def _first_rows(a, rows: slice):
     return a[rows]
 
 
+def _local_step(part, a, what: str):
+    """``part @ a`` for a block of rows from the output end: held as dense
+    :class:`~convmat.networks._local.Patches` from a large layer's rows on, through
+    diagonals and zero-padded convolutions, as long as they stay small; otherwise
+    :func:`_product`."""
+    if isinstance(part, Patches):
+        following = part.times(a)
+        if following is not None:
+            return following
+        part = part.tocsr()
+    elif isinstance(part, Rows) and isinstance(a, LazyConv) and not a.built \
+            and _engine.shared(a.operator.geom) is None:  # no cached rows to take
+        patches = Patches.from_rows(part.columns, part.values, a.operator)
+        if patches is not None:
+            return patches
+    return _product(part, a, what)
+
+
 def _from_output(mats: list, biases: list | None):
     """``A_L ... A_1`` from the output end, :data:`ROW_BLOCK` rows at a time, and the bias
     carried through from the input end. The blocks' stored entries are counted as they
@@ -250,7 +268,9 @@ def _from_output(mats: list, biases: list | None):
         rows = slice(first, min(first + ROW_BLOCK, n_rows))
         part = _first_rows(mats[-1], rows)
         for a in reversed(mats[:-1]):
-            part = _product(part, a, what)
+            part = _local_step(part, a, what)
+        if isinstance(part, Patches):
+            part = part.tocsr()
         part = _dense_csr(part) if isinstance(part, np.ndarray) else sp.csr_array(_built(part))
         blocks.append(part)
         stored += part.nnz

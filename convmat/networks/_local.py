@@ -37,7 +37,7 @@ from .._memory import check_budget, index_dtype_for
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 
-__all__ = ["conv_rows", "stored_bound"]
+__all__ = ["Patches", "conv_rows", "stored_bound"]
 
 #: bytes of a chunk's dense patches (input and output of the transposed convolution)
 PATCH_BYTES = 1 << 25
@@ -234,3 +234,109 @@ def conv_rows(left: sp.csr_array, op: ConvOperator, what: str) -> sp.csr_array |
     out = sp.csr_array((data, indices, out_indptr), shape=(left.shape[0], op.shape[1]))
     out.has_canonical_format = True
     return out
+
+
+#: bytes of the dense patches of one block of rows held by :class:`Patches` (beyond, the
+#: rows go on as CSR)
+PATCHES_BYTES = 1 << 28
+
+
+def _clipped(lo: np.ndarray, extent: tuple, grid: tuple) -> tuple[tuple, np.ndarray]:
+    """Per axis, the grid positions of every row's box (clipped into the grid, for
+    gathers) broadcast as ``(rows, 1, ..., E_axis, ...)``, and the mask of the positions
+    inside the grid, broadcast alike."""
+    n = len(grid)
+    inside = np.ones((lo.shape[1], 1) + (1,) * n, dtype=bool)
+    at = []
+    for axis, (e, size) in enumerate(zip(extent, grid)):
+        pos = lo[axis][:, None] + np.arange(e)
+        shape = [lo.shape[1], 1] + [1] * n
+        shape[2 + axis] = e
+        inside = inside & ((pos >= 0) & (pos < size)).reshape(shape)
+        at.append(np.clip(pos, 0, size - 1).reshape(shape))
+    return tuple(at), inside
+
+
+class Patches:
+    """Rows held as dense boxes: row ``r`` is ``values[r]`` (``C`` channels, a box of
+    ``extent`` positions from ``lo[:, r]`` in the grid ``grid``; positions outside the grid
+    hold zeros). Multiplied by a diagonal by a gather, by a zero-padded convolution by one
+    product with its box matrix; converted to CSR at the end of a chain."""
+
+    def __init__(self, values: np.ndarray, lo: np.ndarray, grid: tuple):
+        self.values, self.lo, self.grid = values, lo, tuple(int(v) for v in grid)
+        self.extent = tuple(values.shape[2:])
+        self.shape = (values.shape[0], values.shape[1] * math.prod(self.grid))
+
+    @staticmethod
+    def eligible(op: ConvOperator) -> bool:
+        g = op.geom
+        return g.padding_mode == "zeros" and g.groups == 1
+
+    @classmethod
+    def from_rows(cls, columns: np.ndarray, scale: np.ndarray,
+                  op: ConvOperator) -> Patches | None:
+        """Rows ``columns`` of the layer's matrix, scaled: each the weight of its output
+        channel, placed (dilated) at its window; ``None`` when not :meth:`eligible` or too
+        large."""
+        g = op.geom
+        f = tuple((k - 1) * d + 1 for k, d in zip(g.kernel_shape, g.dilation))
+        if not cls.eligible(op) or \
+                8 * columns.size * g.in_channels * math.prod(f) > PATCHES_BYTES:
+            return None
+        channel, pos = np.divmod(columns, math.prod(g.output_shape))
+        q = np.stack(np.unravel_index(pos, tuple(g.output_shape)))
+        lo = q * np.asarray(g.stride)[:, None] - np.asarray([b for b, _ in g.padding])[:, None]
+        values = np.zeros((columns.size, g.in_channels) + f)
+        taps = (slice(None), slice(None)) + tuple(slice(None, None, d) for d in g.dilation)
+        values[taps] = op._w[channel] * scale.reshape((-1,) + (1,) * (g.ndim + 1))
+        at, inside = _clipped(lo, f, tuple(g.input_shape))
+        values *= inside
+        return cls(values, lo, tuple(g.input_shape))
+
+    def times(self, a: object) -> Patches | None:
+        """``self @ a`` for a diagonal :class:`~convmat.networks._factors.Rows` or an
+        :meth:`eligible` convolution reading this grid; ``None`` otherwise."""
+        from ._factors import LazyConv, Rows
+        channels = self.values.shape[1]
+        if isinstance(a, Rows) and a.diagonal and a.shape[0] == self.shape[1]:
+            d = a.values.reshape((channels,) + self.grid)
+            at, _ = _clipped(self.lo, self.extent, self.grid)
+            c = np.arange(channels).reshape((1, -1) + (1,) * len(self.grid))
+            return Patches(self.values * d[(c,) + at], self.lo, self.grid)
+        if not isinstance(a, LazyConv) or not self.eligible(a.operator):
+            return None
+        g = a.operator.geom
+        if g.out_channels != channels or tuple(g.output_shape) != self.grid:
+            return None
+        f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
+                  zip(self.extent, g.stride, g.kernel_shape, g.dilation))
+        m = self.values.shape[0]
+        if 8 * m * g.in_channels * math.prod(f) > PATCHES_BYTES or \
+                channels * math.prod(self.extent) * g.in_channels * math.prod(f) > BOX_ENTRIES:
+            return None
+        box = _box_matrix(a.operator._w, g, self.extent)
+        values = (self.values.reshape(m, -1) @ box).reshape((m, g.in_channels) + f)
+        lo = self.lo * np.asarray(g.stride)[:, None] - \
+            np.asarray([b for b, _ in g.padding])[:, None]
+        _, inside = _clipped(lo, f, tuple(g.input_shape))
+        values *= inside
+        return Patches(values, lo, tuple(g.input_shape))
+
+    def tocsr(self) -> sp.csr_array:
+        """The rows as canonical CSR (zeros and positions outside the grid dropped)."""
+        m, channels = self.values.shape[:2]
+        n = len(self.grid)
+        at, inside = _clipped(self.lo, self.extent, self.grid)
+        size = math.prod(self.grid)
+        column = np.arange(channels, dtype=np.int64).reshape((1, -1) + (1,) * n) * size
+        for axis, pos in enumerate(at):
+            column = column + pos * math.prod(self.grid[axis + 1:])
+        keep = inside & (self.values != 0)
+        index = index_dtype_for(max(self.shape[1], int(np.count_nonzero(keep))))
+        indptr = np.zeros(m + 1, dtype=index)
+        np.cumsum(keep.reshape(m, -1).sum(axis=1), out=indptr[1:])
+        out = sp.csr_array((self.values[keep], np.broadcast_to(column, keep.shape)[keep]
+                            .astype(index), indptr), shape=self.shape)
+        out.has_canonical_format = True
+        return out
