@@ -208,7 +208,7 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
 
 
 #: output rows multiplied through the chain at a time (bounds the partial products)
-ROW_BLOCK = 8192
+ROW_BLOCK = 4096
 
 
 #: a chain is multiplied from the output end, rows local, when its dense matrix would have
