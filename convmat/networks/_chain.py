@@ -94,7 +94,10 @@ def _product_nnz(left, right) -> int:
     bound = int(np.minimum(per_row, right.shape[1]).sum())
     if 24 * bound <= int(cast(int, options.get("memory_limit"))):
         return bound
-    from scipy.sparse import _sparsetools  # the symbolic pass alone
+    try:
+        from scipy.sparse import _sparsetools  # the symbolic pass alone (SciPy's own)
+    except ImportError:  # a SciPy without it: the bound stands
+        return bound
     index = np.int64
     return int(_sparsetools.csr_matmat_maxnnz(
         left.shape[0], right.shape[1], left.indptr.astype(index), left.indices.astype(index),
