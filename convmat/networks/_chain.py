@@ -15,14 +15,16 @@ is the Jacobian that PyTorch's autograd computes, ties and NaNs included.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _engine
+from .. import _engine, options
 from .._memory import check_budget, index_dtype_for
 from ..errors import ConvmatError
 from ._factors import LazyConv, Rows, apply
+from ._local import Patches, conv_rows
 
 __all__ = ["Rows", "compose", "linearise"]
 
@@ -39,6 +41,8 @@ def _gather_rows(rows: Rows, right):
         return rows.values[:, None] * right[rows.columns]
     if isinstance(right, LazyConv):  # only the rows needed are built, when it can
         picked = right.take_rows(rows.columns, rows.values)
+        if picked is None:  # a large layer: its rows through their weights
+            picked = conv_rows(rows.tocsr(), right.operator, "the network's matrix")
         if picked is not None:
             return picked
     right = sp.csr_array(_built(right))
@@ -79,8 +83,30 @@ def _rename_columns(left, rows: Rows):
     return out
 
 
+def _product_nnz(left, right) -> int:
+    """Stored entries of the sparse product ``left @ right``, bounded before it is formed:
+    the multiplications (capped by the columns, row by row) when they fit the memory limit,
+    else counted exactly by the product's symbolic pass (SciPy's own first pass: O(columns)
+    memory)."""
+    left, right = sp.csr_array(left), sp.csr_array(right)
+    work = np.concatenate(([0], np.cumsum(np.diff(right.indptr)[left.indices])))
+    per_row = work[left.indptr[1:]] - work[left.indptr[:-1]]
+    bound = int(np.minimum(per_row, right.shape[1]).sum())
+    if 24 * bound <= int(cast(int, options.get("memory_limit"))):
+        return bound
+    try:
+        from scipy.sparse import _sparsetools  # the symbolic pass alone (SciPy's own)
+    except ImportError:  # a SciPy without it: the bound stands
+        return bound
+    index = np.int64
+    return int(_sparsetools.csr_matmat_maxnnz(
+        left.shape[0], right.shape[1], left.indptr.astype(index), left.indices.astype(index),
+        right.indptr.astype(index), right.indices.astype(index)))
+
+
 def _product(left, right, what: str):
-    """``left @ right`` with the memory guard (the multiplications bound the result).
+    """``left @ right`` with the memory guard (the stored entries of the result bounded from
+    the geometry or the product's symbolic pass, never by the multiplications).
 
     A factor held as a numpy array (a product that came out at least half full, where the
     array takes no more memory than CSR) is multiplied as sparse-by-dense.
@@ -100,11 +126,13 @@ def _product(left, right, what: str):
         if isinstance(left, LazyConv):
             return np.asarray(left.operator.matmat(right))
         return np.asarray(left @ right)
+    if isinstance(right, LazyConv) and not isinstance(left, LazyConv):
+        local = conv_rows(sp.csr_array(left), right.operator, what)  # rows local: patches
+        if local is not None:
+            return local
     left, right = _built(left), _built(right)
-    cols = np.bincount(left.indices, minlength=left.shape[1])
-    rows = np.diff(right.indptr)
-    bound = min(int(cols @ rows), left.shape[0] * right.shape[1])
-    check_budget(bound * 24 + (left.shape[0] + 1) * 16, what, nnz=bound,
+    nnz = _product_nnz(left, right)
+    check_budget(nnz * 24 + (left.shape[0] + 1) * 16, what, nnz=nnz,
                  advice="The Jacobian-vector products of the layers (or a smaller input) "
                         "avoid forming the product. ")
     out = sp.csr_array(left @ right)
@@ -126,15 +154,21 @@ def _counts(a) -> tuple[np.ndarray, np.ndarray]:
     return np.bincount(a.indices, minlength=a.shape[1]), np.diff(a.indptr)
 
 
-def compose(pairs: list, n_in: int, n_out: int):
+def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     """``A = A_L ... A_1`` and the bias carried through.
 
-    When the output (input) is much narrower than every other point of the chain, the
-    products are taken from that end, so that every partial product is that narrow (as
-    reverse- and forward-mode differentiation do). Otherwise the chain is associated
+    When the output is much narrower than every other point of the chain, or the chain is
+    large (:data:`LOCAL_ENTRIES`), holds a convolution and its input is not much narrower
+    than its output, the products
+    are taken from the output end (as reverse-mode differentiation does), a block of rows
+    at a time (:func:`_from_output`): a convolution then multiplies rows that are local
+    (:func:`convmat.networks._local.conv_rows`), and rows a max pooling discards are never
+    formed. When the input is much narrower, from the input end (forward mode). Otherwise
+    the chain is associated
     greedily: the adjacent pair whose product needs the fewest multiplications (counted
     exactly from the factors' column and row counts) is multiplied first. A segment's bias
-    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined.
+    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias returned
+    is not computed, zeros).
     """
     mats, biases = [], []
     for a, b in pairs:
@@ -152,12 +186,12 @@ def compose(pairs: list, n_in: int, n_out: int):
         return sp.eye_array(n_in, format="csr"), np.zeros(n_in)
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
-    narrow_in = not narrow_out and 4 * n_in <= min(inner + [n_out], default=n_out)
-    counts = [] if narrow_out or narrow_in else [_counts(a) for a in mats]
+    if len(mats) > 1 and (narrow_out or _local_chain(mats, n_in, n_out)):
+        return _from_output(mats, biases if bias else None)
+    narrow_in = 4 * n_in <= min(inner + [n_out], default=n_out)
+    counts = [] if narrow_in else [_counts(a) for a in mats]
     while len(mats) > 1:
-        if narrow_out:
-            i = len(mats) - 2
-        elif narrow_in:
+        if narrow_in:
             i = 0
         else:
             costs = [int(counts[i + 1][0] @ counts[i][1]) for i in range(len(mats) - 1)]
@@ -174,6 +208,98 @@ def compose(pairs: list, n_in: int, n_out: int):
     if not a.has_sorted_indices:  # two transposes (counting sorts): O(nnz), no row sorts
         a = sp.csr_array(a.tocsc().tocsr())
     return a, biases[0]
+
+
+#: output rows multiplied through the chain at a time (bounds the partial products)
+ROW_BLOCK = 4096
+
+
+#: a chain is multiplied from the output end, rows local, when its dense matrix would have
+#: at least this many entries (below, the greedy association is faster: small products)
+LOCAL_ENTRIES = 1 << 24
+
+
+def _local_chain(mats: list, n_in: int, n_out: int) -> bool:
+    """A large chain holding a convolution whose input is not much narrower than its
+    output: multiplied from the output end, rows local."""
+    return (n_in * n_out >= LOCAL_ENTRIES and 16 * n_in > n_out
+            and any(isinstance(a, LazyConv) for a in mats))
+
+
+def _first_rows(a, rows: slice):
+    """Rows ``rows`` of the factor ``a`` (a selection, a convolution's rows, a slice)."""
+    if isinstance(a, Rows):
+        return Rows(a.columns[rows], a.values[rows], a.shape[1])
+    if isinstance(a, LazyConv):
+        picked = np.arange(rows.start, rows.stop)
+        return _gather_rows(Rows(picked, np.ones(picked.size), a.shape[0]), a)
+    return a[rows]
+
+
+def _local_step(part, a, what: str):
+    """``part @ a`` for a block of rows from the output end: held as dense
+    :class:`~convmat.networks._local.Patches` from a large layer's rows on, through
+    diagonals and zero-padded convolutions, as long as they stay small; otherwise
+    :func:`_product`."""
+    if isinstance(part, Patches):
+        following = part.times(a)
+        if following is not None:
+            return following
+        part = part.tocsr()
+    elif isinstance(part, Rows) and isinstance(a, LazyConv) and not a.built \
+            and _engine.shared(a.operator.geom) is None:  # no cached rows to take
+        patches = Patches.from_rows(part.columns, part.values, a.operator)
+        if patches is not None:
+            return patches
+    return _product(part, a, what)
+
+
+def _from_output(mats: list, biases: list | None):
+    """``A_L ... A_1`` from the output end, :data:`ROW_BLOCK` rows at a time, and the bias
+    carried through from the input end. The blocks' stored entries are counted as they
+    come: the guard refuses once they (and their concatenation) would pass the limit, or
+    once the blocks so far, extrapolated to all rows, would."""
+    b = np.zeros(mats[-1].shape[0])
+    if biases is not None:
+        b = biases[0]
+        for a, more in zip(mats[1:], biases[1:]):
+            b = apply(a, b) + more
+    n_rows, n_cols = mats[-1].shape[0], mats[0].shape[1]
+    what = "the network's matrix"
+    blocks, stored = [], 0
+    for first in range(0, n_rows, ROW_BLOCK):
+        rows = slice(first, min(first + ROW_BLOCK, n_rows))
+        part = _first_rows(mats[-1], rows)
+        for a in reversed(mats[:-1]):
+            part = _local_step(part, a, what)
+        if isinstance(part, Patches):
+            part = part.tocsr()
+        part = _dense_csr(part) if isinstance(part, np.ndarray) else sp.csr_array(_built(part))
+        blocks.append(part)
+        stored += part.nnz
+        projected = stored * n_rows // rows.stop  # the blocks so far, to all rows
+        check_budget(2 * 12 * projected + 16 * n_rows, what, nnz=projected,
+                     advice="The Jacobian-vector products of the layers (or a smaller input) "
+                            "avoid forming the product. ")
+    return _stack_rows(blocks, n_rows, n_cols), b
+
+
+def _stack_rows(blocks: list, n_rows: int, n_cols: int) -> sp.csr_array:
+    """Blocks of rows, each CSR, stacked into one canonical CSR (the package's index
+    width)."""
+    nnz = sum(p.nnz for p in blocks)
+    index = index_dtype_for(max(nnz, n_cols))
+    indptr = np.zeros(n_rows + 1, dtype=index)
+    np.cumsum(np.concatenate([np.diff(p.indptr) for p in blocks]), out=indptr[1:])
+    indices = np.concatenate([p.indices.astype(index, copy=False) for p in blocks])
+    data = np.concatenate([p.data for p in blocks])
+    out = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols))
+    if not all(p.has_canonical_format for p in blocks):
+        out.sum_duplicates()
+    if not out.has_sorted_indices:
+        out.sort_indices()
+    out.has_canonical_format = True
+    return out
 
 
 def _dense_csr(a: np.ndarray) -> sp.csr_array:
@@ -211,6 +337,6 @@ def linearise(stages, shapes, x: np.ndarray):
             raise ConvmatError(f"{stage.label}: {exc.message}") from None
         pairs.append((factor, np.zeros(after.size) if bias is None else bias))
         value = after
-    a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]))
+    a, _ = compose(pairs, math.prod(shapes[0]), math.prod(shapes[-1]), bias=False)
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
         return a, value - a @ x.reshape(-1)
