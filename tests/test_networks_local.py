@@ -234,3 +234,20 @@ def test_rows_through_a_large_layer_without_its_matrix():
     x = rng.standard_normal(lazy.shape[1])
     want = rows.values * lazy.operator.matvec(x)[picked]
     assert np.allclose(out @ x, want, rtol=0, atol=1e-11 * np.abs(want).max())
+
+
+def test_renaming_columns_leaves_the_left_factor_intact():
+    # left @ rows must not prune left's own index arrays (a factor may be used again)
+    from convmat.networks._chain import _rename_columns
+    from convmat.networks._factors import Rows
+
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((6, 5)) * (rng.random((6, 5)) < 0.6)
+    left = sp.csr_array(dense)
+    before = (left.indptr.copy(), left.indices.copy(), left.data.copy())
+    for rows in (Rows.diag(np.array([1.0, 0.0, 2.0, 0.0, 3.0])),
+                 Rows(np.array([0, 0, 1, 2, 2]), np.array([1.0, 2.0, 0.0, 1.0, -1.0]), 3)):
+        out = _rename_columns(left, rows)
+        np.testing.assert_array_equal(out.toarray(), dense @ rows.tocsr().toarray())
+        for a, b in zip(before, (left.indptr, left.indices, left.data)):
+            np.testing.assert_array_equal(a, b)

@@ -69,11 +69,17 @@ def _rename_columns(left, rows: Rows):
     left = sp.csr_array(_built(left))
     data = left.data * rows.values[left.indices]
     if rows.diagonal:  # columns stay where they are
-        out = sp.csr_array((data, left.indices, left.indptr), shape=left.shape)
+        keep = data != 0
+        if keep.all():  # left's index arrays shared, never pruned in place
+            out = sp.csr_array((data, left.indices, left.indptr), shape=left.shape)
+        else:
+            indptr = np.concatenate(([0], np.cumsum(keep)))[left.indptr]
+            out = sp.csr_array((data[keep], left.indices[keep], indptr), shape=left.shape)
         out.has_canonical_format = left.has_canonical_format
-        out.eliminate_zeros()
         return out
-    out = sp.csr_array((data, rows.columns[left.indices], left.indptr),
+    # a new indptr: sum_duplicates and eliminate_zeros prune it in place, and ``left``
+    # (whose indptr this would otherwise be) may be used again
+    out = sp.csr_array((data, rows.columns[left.indices], left.indptr.copy()),
                        shape=(left.shape[0], rows.shape[1]))
     if np.all(np.diff(rows.columns) > 0):  # order kept, nothing merged (a diagonal)
         out.has_canonical_format = left.has_canonical_format

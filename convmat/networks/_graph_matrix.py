@@ -91,11 +91,9 @@ def _reverse(graph: Graph, values: dict, at: np.ndarray | None) -> tuple[Any, np
             continue  # the output does not read it
         factors, bias = _factors(graph, node, values, at)
         b = b + g @ bias
-        for k, (name, f) in enumerate(zip(node.inputs, factors)):
-            # a product may reuse (and prune in place) its left factor's index arrays: each
-            # use but the last gets its own copy
-            left = g.copy() if sp.issparse(g) and k < len(factors) - 1 else g
-            part = left if f is None else _product(left, f, f"{node.label}: the adjoint")
+        for name, f in zip(node.inputs, factors):
+            # (products never prune their left factor in place, so g serves every input)
+            part = g if f is None else _product(g, f, f"{node.label}: the adjoint")
             adjoints[name] = part if name not in adjoints else _add(adjoints[name], part)
     a = adjoints.get(graph.input.name, sp.csr_array((n_out, graph.input.size)))
     a = _dense_csr(a) if isinstance(a, np.ndarray) else sp.csr_array(a)
