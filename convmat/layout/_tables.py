@@ -11,7 +11,7 @@ __all__ = ["summary_cells"]
 
 
 def _columns(s: Any) -> list[str]:
-    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
+    cols = ["layer", "type", *(["inputs"] if getattr(s, "graph", False) else []), "output", "params", "matrix", "stored", "density",
             "receptive field"]
     return cols + ["spectral norm"] if s.spectral else cols
 
@@ -36,7 +36,8 @@ def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
     out = []
     for r in s.rows:
         bound = "" if r.exact else le
-        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
+        inputs = [", ".join(r.inputs)] if getattr(s, "graph", False) else []
+        cells = [r.name, r.type, *inputs, join(r.output_shape), f"{r.parameters:,}",
                  join(r.matrix_shape), f"{bound}{r.stored:,}",
                  f"{bound}{_percent(r.density)}",
                  "" if r.receptive_field is None else join(r.receptive_field)]
@@ -47,7 +48,8 @@ def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
 
 
 def _footer(s: Any) -> list[str]:
-    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
+    cells = ["total", "", *([""] if getattr(s, "graph", False) else []), "",
+             f"{s.total_parameters:,}", "", "", "", ""]
     return cells + [""] if s.spectral else cells
 
 

@@ -37,12 +37,18 @@ from ..receptive import receptive_field
 from ..spectral import spectral_norm
 from . import _registry
 from ._chain import compose, linearise
-from ._descriptions import LAYER_GRAMMAR, description_stages, parse_layers
+from ._descriptions import LAYER_GRAMMAR as _CHAIN_GRAMMAR
+from ._descriptions import description_stages, parse_layers
+from ._graph_descriptions import BLOCK_GRAMMAR, description_graph, is_graph_description
+from ._graph_summary import GraphNode, graph_rows
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._kinds import FieldStep, LinearKind, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
            "to_torch_sparse"]
+
+#: the text grammar of :func:`summary`'s descriptions: layers, then the blocks of a graph
+LAYER_GRAMMAR = f"{_CHAIN_GRAMMAR}\n{BLOCK_GRAMMAR}"
 
 MODELS = {
     # LeCun et al., "Gradient-based learning applied to document recognition": 32x32, no
@@ -236,6 +242,7 @@ class LayerSummary:
     linear: bool
     receptive_field: tuple[int, ...] | None
     spectral_norm: float | None = None
+    inputs: tuple[str, ...] = ()  # a graph's node: the nodes it reads ("input": the input)
 
     @property
     def density(self) -> float:
@@ -251,6 +258,7 @@ class Summary:
     input_shape: tuple
     rows: list[LayerSummary] = field(default_factory=list)
     spectral: bool = False
+    graph: bool = False  # a graph: the rows name their inputs
 
     @property
     def total_parameters(self) -> int:
@@ -342,6 +350,10 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
             shapes = _shapes(stages, _input_shape(stages, input_shape, in_channels=in_channels))
         else:
             shape = as_shape(input_shape, "input_shape")
+            if is_graph_description(model):
+                return _graph_summary((in_channels or 1, *shape),
+                                      description_graph(cast(str, model),
+                                                        (in_channels or 1, *shape)))
             stages, shapes = description_stages(model, (in_channels or 1, *shape))
         rows, stack, field_open = [], [], True
         spatial = shapes[0][1:]
@@ -374,3 +386,11 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
         # the column is shown when a layer with weights has a value (a description has none)
         return Summary(tuple(shapes[0]), rows,
                        spectral=any(r.spectral_norm is not None and r.parameters for r in rows))
+
+
+def _graph_summary(input_shape: tuple, nodes: list[GraphNode]) -> Summary:
+    """The summary of a graph: one row per node (:mod:`convmat.networks._graph_summary`)."""
+    rows = [LayerSummary(**row) for row in graph_rows(
+        nodes, len(input_shape) - 1, cast(Callable[..., float], spectral_norm))]
+    return Summary(tuple(input_shape), rows, graph=True,
+                   spectral=any(r.spectral_norm is not None and r.parameters for r in rows))
