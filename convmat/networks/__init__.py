@@ -40,7 +40,8 @@ from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR as _CHAIN_GRAMMAR
 from ._descriptions import description_stages, parse_layers
 from ._graph_descriptions import BLOCK_GRAMMAR, description_graph, is_graph_description
-from ._graph_summary import GraphNode, graph_rows
+from ._graph import Graph
+from ._graph_summary import graph_rows
 from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._kinds import FieldStep, LinearKind, guard
 
@@ -351,8 +352,7 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
         else:
             shape = as_shape(input_shape, "input_shape")
             if is_graph_description(model):
-                return _graph_summary((in_channels or 1, *shape),
-                                      description_graph(cast(str, model),
+                return _graph_summary(description_graph(cast(str, model),
                                                         (in_channels or 1, *shape)))
             stages, shapes = description_stages(model, (in_channels or 1, *shape))
         rows, stack, field_open = [], [], True
@@ -388,9 +388,9 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
                        spectral=any(r.spectral_norm is not None and r.parameters for r in rows))
 
 
-def _graph_summary(input_shape: tuple, nodes: list[GraphNode]) -> Summary:
+def _graph_summary(graph: Graph) -> Summary:
     """The summary of a graph: one row per node (:mod:`convmat.networks._graph_summary`)."""
-    rows = [LayerSummary(**row) for row in graph_rows(
-        nodes, len(input_shape) - 1, cast(Callable[..., float], spectral_norm))]
-    return Summary(tuple(input_shape), rows, graph=True,
+    rows = [LayerSummary(**row)
+            for row in graph_rows(graph, cast(Callable[..., float], spectral_norm))]
+    return Summary(tuple(graph.input.shape), rows, graph=True,
                    spectral=any(r.spectral_norm is not None and r.parameters for r in rows))

@@ -1,6 +1,7 @@
 """Graph descriptions: the text grammar's blocks (:data:`BLOCK_GRAMMAR`), a residual block
 and a concatenation written inline, read into the nodes of a graph
-(:class:`~convmat.networks._graph_summary.GraphNode`) without PyTorch."""
+(:class:`~convmat.networks._graph.Graph`, as a traced PyTorch model gives) without
+PyTorch."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import ConvmatError, brief
 from ._descriptions import _description_stage, _parse_one
-from ._graph_summary import INPUT, GraphNode
+from ._graph import Graph, Node
 
 __all__ = ["BLOCK_GRAMMAR", "description_graph", "is_graph_description"]
 
@@ -29,6 +30,7 @@ basic block on 3x32x32):
 
 #: block words -> the merge that ends the block
 _BLOCKS = {"residual": "add", "cat": "cat", "concat": "cat"}
+_INPUT = "input"  # the name of the input node
 _HEAD = re.compile(r"\s*(?:([^\s:();|]+)\s*:\s*)?([A-Za-z_]+)\s*\($")
 
 
@@ -92,10 +94,11 @@ def _items(spec: str, start: int, end: int) -> list:
                                f"is not a block; the blocks are residual(...), cat(...) and "
                                f"concat(...)")
         close = a + opening + _closing(spec[a + opening:b])
-        if spec[close + 1:b].strip():
-            raise ConvmatError(f"spec: {brief(spec[close + 1:b].strip())} "
-                               f"{_where(spec, close + 1)} follows a block; separate layers "
-                               f"with ';'")
+        rest = spec[close + 1:b]
+        if rest.strip():
+            after = close + 1 + len(rest) - len(rest.lstrip())
+            raise ConvmatError(f"spec: {brief(rest.strip())} {_where(spec, after)} follows "
+                               f"a block; separate layers with ';'")
         branches = [_items(spec, i, j) for i, j in _split(spec, a + opening + 1, close, "|")]
         merge = _BLOCKS[word]
         if merge == "add" and (len(branches) > 2 or not branches[0]):
@@ -121,14 +124,15 @@ def _closing(text: str) -> int:
 
 
 def is_graph_description(model: object) -> bool:
-    """Whether ``model`` is a text description with blocks."""
-    return isinstance(model, str) and "(" in model
+    """Whether ``model`` is a text description with blocks (or stray block syntax, which
+    the graph reader reports by its position)."""
+    return isinstance(model, str) and any(ch in model for ch in "()|")
 
 
 class _Builder:
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        self.nodes: list[GraphNode] = []
+        self.nodes: list[Node] = []
 
     def sequence(self, items: list, source: str, shape: tuple) -> tuple[str, tuple]:
         for item in items:
@@ -143,8 +147,8 @@ class _Builder:
             except ConvmatError as exc:
                 raise ConvmatError(f"spec: layer {brief(text.strip())} "
                                    f"{_where(self.spec, position)}: {exc.message}") from None
-            self.nodes.append(GraphNode(stage.name, (source,), (shape,), out, stage=stage,
-                                        parameters=stage.parameters or 0))
+            self.nodes.append(Node(stage.name, "layer", (source,), out, stage=stage,
+                                   target=stage.type, line=f"position {position}"))
             source, shape = stage.name, out
         return source, shape
 
@@ -167,12 +171,13 @@ class _Builder:
                                    f"with the same spatial shape")
             out = (sum(s[0] for s in shapes), *shapes[0][1:])
         name = block.name or str(len(self.nodes))
-        self.nodes.append(GraphNode(name, tuple(n for n, _ in ends), shapes, out,
-                                    merge=block.merge))
+        self.nodes.append(Node(name, block.merge, tuple(n for n, _ in ends), out,
+                               target=block.merge, line=f"position {block.position}",
+                               cfg={"dim": 0} if block.merge == "cat" else {}))
         return name, out
 
 
-def description_graph(spec: str, shape: tuple) -> list[GraphNode]:
+def description_graph(spec: str, shape: tuple) -> Graph:
     """The nodes of a text description with blocks, in topological order (each layer read
     on its input's shape); errors name the position in ``spec``."""
     _check_brackets(spec)
@@ -180,10 +185,10 @@ def description_graph(spec: str, shape: tuple) -> list[GraphNode]:
     if not items:
         raise ConvmatError(f"spec={brief(spec)} has no layers")
     builder = _Builder(spec)
-    builder.sequence(items, INPUT, shape)
+    builder.sequence(items, _INPUT, shape)
     names = [n.name for n in builder.nodes]
-    twice = sorted({n for n in names if names.count(n) > 1} | ({INPUT} & set(names)))
+    twice = sorted({n for n in names if names.count(n) > 1} | ({_INPUT} & set(names)))
     if twice:
         raise ConvmatError(f"spec: the names {twice} are given to more than one node (or "
                            f"to the input); name each node once")
-    return builder.nodes
+    return Graph([Node(_INPUT, "input", (), shape), *builder.nodes])

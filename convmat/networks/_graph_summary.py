@@ -1,84 +1,93 @@
-r"""The summary of a network that is a graph: one row per node in topological order.
+r"""The summary of a network that is a graph (:class:`~convmat.networks._graph.Graph`): one
+row per node in topological order.
 
-A node is a layer (a :class:`~convmat.networks._kinds.Stage`, read by its kind as in a
-chain) or a merge of several tensors (:data:`MERGES`: a sum ``x + f(x)``, a difference,
-a concatenation along channels). Each row describes the node's own matrix, from its
-inputs stacked one after the other to its output:
+A node is a layer (``op == "layer"``: a :class:`~convmat.networks._kinds.Stage`, read by
+its kind as in a chain) or an operation on tensors (:data:`OPERATIONS`). Each row
+describes the node's own matrix, from its inputs stacked one after the other to its
+output (:math:`k` inputs, an output of :math:`n` entries):
 
-======  ====================================================  ==============  ===========
-merge   matrix of :math:`k` inputs of sizes :math:`n_i`        stored          norm
-======  ====================================================  ==============  ===========
-add     :math:`[\,I\; I\; \cdots\; I\,]`, :math:`n \times kn`  :math:`kn`      :math:`\sqrt{k}`
-sub     :math:`[\,I\; -I\,]`, :math:`n \times 2n`              :math:`2n`      :math:`\sqrt{2}`
-cat     a permutation, :math:`\sum n_i \times \sum n_i`        :math:`\sum n_i` 1
-======  ====================================================  ==============  ===========
+=========  =================================================  ================  ============
+op         the node's matrix                                   stored            norm
+=========  =================================================  ================  ============
+add, sub   :math:`[\,I\; \pm I\; \cdots\,]`, :math:`n \times kn`  :math:`kn`        :math:`\sqrt{k}`
+mul        at a point: :math:`[\operatorname{diag} b\;\; \operatorname{diag} a]`   :math:`\le 2n`
+cat,       a permutation of the stacked inputs                 :math:`n`         1
+stack
+affine     :math:`\operatorname{diag}(c)`                       :math:`n`
+gather     a selection: one 1 per output                       :math:`n`         1
+reduce     sums (means) over axes: one entry per input         its inputs
+=========  =================================================  ================  ============
 
-(a concatenation along channels of ``(C_i, *spatial)`` inputs is the identity in C order).
+(a concatenation along channels of ``(C_i, *spatial)`` inputs is the identity in C order;
+a broadcast input of a sum repeats its columns, which keeps :math:`n` entries per input).
 
 The receptive field of a node is that of the network up to it: every path from the input
 to the node is a stack of windows (:func:`convmat.receptive_field`), and the node's output
 depends on the union of their windows. When every path has the same jump, the field is the
 span of that union per dim (what the rows of the node's Jacobian show); otherwise the
 largest span over the paths. A path through a layer that mixes every position (Linear,
-Flatten) or has no integer window (upsampling, transposed convolution) ends the field of
-every node after it.
+Flatten) or has no integer window (upsampling, transposed convolution), or an operation
+that changes the spatial shape other than by a window (a reshape, a reduction, a
+concatenation along a spatial axis) ends the field of every node after it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConvmatError
-from ..receptive import Layer, receptive_field
-from ._kinds import FieldStep, Stage
+from ..receptive import receptive_field
+from ._graph import Graph, Node
+from ._kinds import FieldStep
 
-__all__ = ["MERGES", "GraphNode", "Merge", "graph_rows"]
-
-#: the name of the network's input among a node's inputs
-INPUT = "input"
+__all__ = ["OPERATIONS", "Operation", "graph_rows"]
 
 
 @dataclass(frozen=True)
-class Merge:
-    """A node that combines several tensors: its type name, the entries its matrix stores
-    and its spectral norm, from the input shapes and the output shape."""
+class Operation:
+    """What the summary says of a node that is not a layer: its type name, the entries its
+    matrix stores (and whether that is exact), its spectral norm (``None``: not given) and
+    whether it keeps the receptive field (else ends it), from the node and its inputs."""
 
     type: str
-    stored: Callable[[Sequence[tuple], tuple], int]
-    norm: Callable[[Sequence[tuple]], float]
+    stored: Callable[[Node, list[Node]], int]
+    exact: bool = True
+    linear: bool = True
+    norm: Callable[[Node, list[Node]], float | None] = lambda node, ins: None
+    keeps_field: Callable[[Node, list[Node]], bool] = \
+        lambda node, ins: all(i.shape[1:] == node.shape[1:] for i in ins)
 
 
-MERGES: dict[str, Merge] = {
-    "add": Merge("Add", lambda ins, out: sum(math.prod(s) for s in ins),
-                 lambda ins: math.sqrt(len(ins))),
-    "sub": Merge("Sub", lambda ins, out: sum(math.prod(s) for s in ins),
-                 lambda ins: math.sqrt(len(ins))),
-    "cat": Merge("Cat", lambda ins, out: math.prod(out), lambda ins: 1.0),
+def _per_input(node: Node, ins: list[Node]) -> int:
+    return len(ins) * node.size
+
+
+def _sum_norm(node: Node, ins: list[Node]) -> float | None:
+    # [I ±I ...] of equal shapes; a broadcast input's norm is not that
+    return math.sqrt(len(ins)) if all(i.shape == node.shape for i in ins) else None
+
+
+def _along_channels(node: Node, ins: list[Node]) -> bool:
+    return node.cfg.get("dim", 0) == 0 and all(i.shape[1:] == node.shape[1:] for i in ins)
+
+
+#: the summary of each operation of a graph (:data:`convmat.networks._graph.OPS`) but
+#: ``input`` and ``layer``
+OPERATIONS: dict[str, Operation] = {
+    "add": Operation("add", _per_input, norm=_sum_norm),
+    "sub": Operation("sub", _per_input, norm=_sum_norm),
+    "mul": Operation("mul", _per_input, exact=False, linear=False),
+    "cat": Operation("cat", lambda node, ins: node.size, norm=lambda node, ins: 1.0,
+                     keeps_field=_along_channels),
+    "stack": Operation("stack", lambda node, ins: node.size, norm=lambda node, ins: 1.0,
+                       keeps_field=lambda node, ins: False),
+    "affine": Operation("affine", lambda node, ins: node.size, exact=False),
+    "gather": Operation("gather", lambda node, ins: node.size, norm=lambda node, ins: 1.0),
+    "reduce": Operation("reduce", lambda node, ins: sum(i.size for i in ins)),
 }
-
-
-@dataclass
-class GraphNode:
-    """One node of a graph for its summary: a layer (``stage``) or a merge (``merge``, a
-    key of :data:`MERGES`), its inputs by name (:data:`INPUT`: the network's input), their
-    shapes and its output shape."""
-
-    name: str
-    inputs: tuple[str, ...]
-    in_shapes: tuple[tuple, ...]
-    out_shape: tuple
-    stage: Stage | None = None
-    merge: str | None = None
-    parameters: int = 0
-    type: str = field(default="")
-
-    def __post_init__(self) -> None:
-        if not self.type:
-            self.type = self.stage.type if self.stage is not None else \
-                MERGES[cast(str, self.merge)].type
 
 
 def _extend(paths: Any, step: Any) -> Any:
@@ -108,27 +117,25 @@ def _union(paths: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(max(size[a] for size, _, _ in keys) for a in range(ndim))
 
 
-def graph_rows(nodes: Sequence[GraphNode], spatial_ndim: int,
-               spectral_norm: Callable[..., float]) -> list[dict]:
-    """The fields of one :class:`~convmat.networks.LayerSummary` per node (a dict each),
-    in the given (topological) order."""
-    start = (1,) * spatial_ndim
-    paths: dict[str, Any] = {INPUT: {(start, start, (0,) * spatial_ndim): ()}}
+def graph_rows(graph: Graph, spectral_norm: Callable[..., float]) -> list[dict]:
+    """The fields of one :class:`~convmat.networks.LayerSummary` per node but the input (a
+    dict each), in the graph's (topological) order."""
+    ndim = len(graph.input.shape) - 1
+    one = (1,) * ndim
+    nodes = {graph.input.name: graph.input}
+    paths: dict[str, Any] = {graph.input.name: {(one, one, (0,) * ndim): ()}}
     rows = []
-    for node in nodes:
-        label = f"layer {node.name} ({node.type})"
+    for node in graph.nodes[1:]:
+        ins = [nodes[i] for i in node.inputs]
+        incoming = [paths[i] for i in node.inputs]
+        joined: Any = None if any(p is None for p in incoming) else \
+            {k: v for p in incoming for k, v in p.items()}
+        norm: float | None = None
         try:
-            missing = [i for i in node.inputs if i not in paths]
-            if missing:
-                raise ConvmatError(f"reads {missing}, which come later or do not exist")
-            incoming = [paths[i] for i in node.inputs]
-            joined: Any = None if any(p is None for p in incoming) else \
-                {k: v for p in incoming for k, v in p.items()}
-            shape, out = node.in_shapes[0], node.out_shape
-            norm: float | None = None
             if node.stage is not None:
-                stage = node.stage
-                stored, exact = stage.kind.stored(stage, shape, out)
+                stage, shape = node.stage, ins[0].shape
+                kind_type = stage.type
+                stored, exact = stage.kind.stored(stage, shape, node.shape)
                 paths[node.name] = _extend(joined, stage.kind.field_step(stage, shape)
                                            if joined is not None else FieldStep.ENDS)
                 if stage.linear:
@@ -136,20 +143,22 @@ def graph_rows(nodes: Sequence[GraphNode], spatial_ndim: int,
                         norm = stage.kind.spectral(stage, shape, spectral_norm)
                     except ConvmatError:
                         norm = None
-                linear = stage.linear
+                linear, parameters = stage.linear, stage.parameters or 0
             else:
-                merge = MERGES[cast(str, node.merge)]
-                stored, exact, linear = merge.stored(node.in_shapes, out), True, True
-                norm = merge.norm(node.in_shapes)
-                paths[node.name] = joined
+                op = OPERATIONS[node.op]
+                kind_type = node.target or op.type
+                stored, exact, linear, parameters = op.stored(node, ins), op.exact, \
+                    op.linear, 0
+                norm = op.norm(node, ins)
+                paths[node.name] = joined if op.keeps_field(node, ins) else None
         except ConvmatError as exc:
-            raise ConvmatError(f"{label}: {exc.message}") from None
-        columns = sum(math.prod(s) for s in node.in_shapes)
+            raise ConvmatError(f"{node.label}: {exc.message}") from None
+        nodes[node.name] = node
         rows.append({
-            "name": node.name, "type": node.type, "output_shape": tuple(out),
-            "parameters": node.parameters, "matrix_shape": (math.prod(out), columns),
+            "name": node.name, "type": kind_type, "output_shape": tuple(node.shape),
+            "parameters": parameters, "matrix_shape": (node.size, sum(i.size for i in ins)),
             "stored": int(stored), "exact": exact, "linear": linear,
-            "receptive_field": _union(paths[node.name], spatial_ndim),
+            "receptive_field": _union(paths[node.name], ndim),
             "spectral_norm": None if norm is None else float(norm),
             "inputs": tuple(node.inputs)})
     return rows
