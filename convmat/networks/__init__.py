@@ -302,7 +302,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
         avgpool 2; ..."``) or a list of such strings or of dicts (``{"type": "conv",
         "out_channels": 6, "kernel_size": 5, "padding": 2, "name": "conv1"}``, keys as the
         PyTorch constructors'). Descriptions need no PyTorch; their ``linear`` layers act
-        on the flattened input.
+        on the flattened input. A string with blocks, ``residual(BODY)``,
+        ``residual(BODY | SHORTCUT)`` and ``cat(B1 | B2 | ...)``, describes a graph.
     input_shape : sequence of int
         Spatial shape of one sample (or the full shape ``(C, *spatial)`` of a model).
     in_channels : int, optional
@@ -322,7 +323,16 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
     Jacobian at each point; its entries are an upper bound (``≤``). The receptive field
     is that of the stack up to the layer (:func:`convmat.receptive_field`), blank once a
     layer mixes all positions (Linear, Flatten) or has no integer window (upsampling,
-    transposed convolution). The spectral norm column appears when
+    transposed convolution).
+
+    A graph (a model with residual sums or concatenations, or a description with blocks)
+    has one row per node in topological order and a column ``inputs`` naming the nodes it
+    reads (``input``: the network's input). A sum of :math:`k` inputs of :math:`n` entries
+    is the node's matrix :math:`[I \; I \cdots I]` (:math:`n \times kn`, :math:`kn`
+    stored); a concatenation is the identity on its stacked inputs. A node's receptive field
+    is the span of the union of the windows of every path from the input to it.
+
+    The spectral norm column appears when
     ``convmat.spectral.spectral_norm`` is available.
 
     Examples
