@@ -371,7 +371,10 @@ def test_a_torch_graphs_summary_matches_its_description():
     s = summary(model, (2, 12, 12))
     t = summary(_text(items), (12, 12), in_channels=2)
     assert s.graph
-    assert [(r.type.lower(), r.output_shape, r.stored, r.receptive_field, len(r.inputs))
-            for r in s.rows] == [(r.type.lower(), r.output_shape, r.stored,
-                                  r.receptive_field, len(r.inputs)) for r in t.rows]
+    def key(r):
+        return (r.type.lower().removeprefix("torch."), r.output_shape, r.stored,
+                r.receptive_field, len(r.inputs), r.parameters)
+
+    assert [key(r) for r in s.rows] == [key(r) for r in t.rows]
+    assert s.rows[-1].inputs == (s.rows[-3].name, s.rows[-2].name)  # cat(conv, tanh)
     assert math.isclose(s.total_parameters, sum(p.numel() for p in model.parameters()))

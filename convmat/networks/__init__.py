@@ -39,10 +39,12 @@ from . import _registry
 from ._chain import compose, linearise
 from ._descriptions import LAYER_GRAMMAR as _CHAIN_GRAMMAR
 from ._descriptions import description_stages, parse_layers
-from ._graph_descriptions import BLOCK_GRAMMAR, description_graph, is_graph_description
+from ._from_torch import NotAChain, _input_shape, _shapes, _torch_stages
 from ._graph import Graph
+from ._graph_descriptions import BLOCK_GRAMMAR, description_graph, is_graph_description
+from ._graph_matrix import graph_matrix
+from ._graph_read import read_graph
 from ._graph_summary import graph_rows
-from ._from_torch import _input_shape, _shapes, _torch_stages
 from ._kinds import FieldStep, LinearKind, guard
 
 __all__ = ["LAYER_GRAMMAR", "MODELS", "from_torch", "parse_layers", "register", "summary",
@@ -126,7 +128,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     ((50, 25), (50,))
     """
     with error_context("from_torch", module=type(module).__name__, input_shape=input_shape):
-        stages = _torch_stages(module)
+        try:
+            stages = _torch_stages(module)
+        except NotAChain:
+            return _graph_from_torch(module, input_shape, at)
         if at is None:
             for stage in stages:
                 if not stage.linear:
@@ -146,6 +151,32 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
                     raise ConvmatError(f"{stage.label}: {exc.message}") from None
             return compose(pairs, n_in, n_out)
         return linearise(stages, shapes, np.asarray(at, dtype=np.float64))
+
+
+def _graph_from_torch(module: Any, input_shape: Any, at: Any) -> tuple[sp.csr_array, np.ndarray]:
+    """:func:`from_torch` of a model that is not a chain: read as a graph."""
+    point = None if at is None else np.asarray(at, dtype=np.float64)
+    graph, values = _read_torch_graph(module, input_shape, at)
+    return graph_matrix(graph, values, point)
+
+
+def _read_torch_graph(module: Any, input_shape: Any, at: Any,
+                      in_channels: int | None = None) -> tuple[Graph, dict]:
+    """(graph, values) of a model that is not a chain, on the input shape its first
+    layers fix (:func:`convmat.networks._graph_read.read_graph`)."""
+    from ._from_torch import _torch_stage
+    from ._registry import kind_of_module
+
+    first = []  # the leaf modules in order: what they fix of the input's shape
+    for name, m in module.named_modules():
+        if not any(True for _ in m.children()) and kind_of_module(m) is not None:
+            try:
+                first.append(_torch_stage(name, m))
+            except ConvmatError:
+                break
+    shape = _input_shape(first, input_shape, at, in_channels=in_channels)
+    point = None if at is None else np.asarray(at, dtype=np.float64)
+    return read_graph(module, shape, point)
 
 
 def register(module_type: type, converter: Callable[..., Any]) -> None:
@@ -357,7 +388,11 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
                 raise ConvmatError(f"in_channels={in_channels} must be positive")
         torch_model = not isinstance(model, (str, Sequence))
         if torch_model:
-            stages = _torch_stages(model, count=True)
+            try:
+                stages = _torch_stages(model, count=True)
+            except NotAChain:
+                graph, _ = _read_torch_graph(model, input_shape, None, in_channels)
+                return _graph_summary(graph)
             shapes = _shapes(stages, _input_shape(stages, input_shape, in_channels=in_channels))
         else:
             shape = as_shape(input_shape, "input_shape")

@@ -17,6 +17,11 @@ from ._registry import converted, kind_of_module
 # ------------------------------------------------------------------------- from PyTorch
 
 
+class NotAChain(ConvmatError):
+    """A module's forward is not a chain of layers: :func:`convmat.from_torch` reads it as
+    a graph (:mod:`convmat.networks._graph_read`)."""
+
+
 def _import_torch():
     try:
         import torch
@@ -40,8 +45,10 @@ def _leaves(module, prefix: str = ""):
     if isinstance(module, nn.Sequential) and converted(module) is None:
         for name, child in module.named_children():
             yield from _leaves(child, f"{prefix}{name}.")
-    elif any(True for _ in module.children()) and converted(module) is None:
-        yield from _traced(module, prefix)
+    elif converted(module) is None and (any(True for _ in module.children()) or (
+            kind_of_module(module) is None and
+            not type(module).__module__.startswith("torch.nn"))):
+        yield from _traced(module, prefix)  # a custom module: its forward
     else:
         yield prefix[:-1] if prefix else "0", module
 
@@ -86,9 +93,8 @@ def _traced(module, prefix: str):
     try:
         graph = torch.fx.symbolic_trace(module).graph
     except Exception as exc:  # noqa: BLE001 - any tracing failure means "not a chain"
-        raise ConvmatError(f"layer {here} ({kind}) is not a supported module type and its "
-                           f"forward could not be traced ({type(exc).__name__}: {exc})") \
-            from None
+        raise NotAChain(f"layer {here} ({kind}) is not a supported module type and its "
+                        f"forward could not be traced ({type(exc).__name__}: {exc})") from None
     nodes = list(graph.nodes)
     inputs = [n for n in nodes if n.op == "placeholder"]
     if len(inputs) != 1:
@@ -97,9 +103,8 @@ def _traced(module, prefix: str):
 
     def fail(node, why):
         target = getattr(node.target, "__name__", node.target)
-        return ConvmatError(f"layer {prefix}{node.name} ({kind}.forward: {node.op} "
-                            f"{target}) {why}; from_torch follows chains of layers (write the "
-                            f"model as an nn.Sequential)")
+        return NotAChain(f"layer {prefix}{node.name} ({kind}.forward: {node.op} "
+                         f"{target}) {why}; summary follows chains of layers")
 
     for node in nodes:
         if node.op in ("placeholder", "get_attr") and node is not inputs[0]:
@@ -141,8 +146,7 @@ def _torch_stage(name: str, m, count: bool = False) -> Stage:
             "is not a supported module type; from_torch follows nn.Sequential containers of "
             "convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
             "Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
-            "activations (a custom module can be rewritten as an nn.Sequential, or its "
-            "type given a converter with convmat.networks.register)")
+            "activations (give its type a converter with convmat.networks.register)")
     match = re.fullmatch(r"\D+?(\d)d", t)
     stage = Stage(name, t, kind, module=m, parameters=_count(m) if count else None)
     kind.read_module(stage, m, int(match.group(1)) if match else None)

@@ -71,7 +71,9 @@ def _sum_norm(node: Node, ins: list[Node]) -> float | None:
 
 
 def _along_channels(node: Node, ins: list[Node]) -> bool:
-    return node.cfg.get("dim", 0) == 0 and all(i.shape[1:] == node.shape[1:] for i in ins)
+    dim = node.cfg.get("dim", 0)
+    return isinstance(dim, int) and dim % len(node.shape) == 0 and \
+        all(i.shape[1:] == node.shape[1:] for i in ins)
 
 
 #: the summary of each operation of a graph (:data:`convmat.networks._graph.OPS`) but
@@ -117,6 +119,14 @@ def _union(paths: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(max(size[a] for size, _, _ in keys) for a in range(ndim))
 
 
+def _parameters(stage: Any) -> int:
+    """The stage's parameters: counted when read, else those of its PyTorch module."""
+    if stage.parameters is not None:
+        return int(stage.parameters)
+    module = stage.module
+    return 0 if module is None else int(sum(p.numel() for p in module.parameters()))
+
+
 def graph_rows(graph: Graph, spectral_norm: Callable[..., float]) -> list[dict]:
     """The fields of one :class:`~convmat.networks.LayerSummary` per node but the input (a
     dict each), in the graph's (topological) order."""
@@ -143,7 +153,7 @@ def graph_rows(graph: Graph, spectral_norm: Callable[..., float]) -> list[dict]:
                         norm = stage.kind.spectral(stage, shape, spectral_norm)
                     except ConvmatError:
                         norm = None
-                linear, parameters = stage.linear, stage.parameters or 0
+                linear, parameters = stage.linear, _parameters(stage)
             else:
                 op = OPERATIONS[node.op]
                 kind_type = node.target or op.type

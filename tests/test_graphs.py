@@ -1,0 +1,275 @@
+"""Graphs in from_torch: residual sums, concatenations, products, functional forms and
+normalisations, checked against PyTorch (the model's output, and
+torch.autograd.functional.jacobian at a point) on reference models written here with their
+published structures: ResNet-18, a two-level U-Net, MobileNetV2's inverted residual, a
+DenseNet dense block, SqueezeNet's fire module, a squeeze-and-excitation block."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convmat
+from convmat import ConvmatError
+
+from .conftest import torch
+from .test_networks import _randomise
+
+pytestmark = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+if torch is not None:
+    import torch.nn as nn
+    import torch.nn.functional as F
+else:  # the classes below are defined only with PyTorch
+    nn = None  # type: ignore[assignment]
+
+
+def _output(model, x):
+    with torch.no_grad():
+        return model(torch.tensor(x[None])).numpy().ravel()
+
+
+def _check_affine(model, x):
+    """A @ x + b equals the model's output (float64)."""
+    a, b = convmat.from_torch(model, x.shape)
+    y = _output(model, x)
+    assert a.shape == (y.size, x.size)
+    np.testing.assert_allclose(a @ x.ravel() + b, y, rtol=0, atol=1e-12 * max(1, abs(y).max()))
+    return a, b
+
+
+def _check_jacobian(model, x, input_shape=None):
+    """At x: A equals torch.autograd.functional.jacobian to 1e-12 relative; A x + b = f(x)."""
+    a, b = convmat.from_torch(model, input_shape or x.shape, at=x)
+    jac = torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1),
+                                             torch.tensor(x[None])).reshape(-1, x.size).numpy()
+    scale = max(1.0, np.abs(jac).max())
+    np.testing.assert_allclose(a.toarray(), jac, rtol=0, atol=1e-12 * scale)
+    y = _output(model, x)
+    np.testing.assert_allclose(a @ x.ravel() + b, y, rtol=0, atol=1e-12 * max(1, abs(y).max()))
+    return a, b
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+# ------------------------------------------------------------------ reference models
+
+if torch is not None:
+    class BasicBlock(nn.Module):
+        """ResNet's basic block (He et al., "Deep residual learning for image
+        recognition"): two 3x3 conv-BN, ReLU, the shortcut a 1x1 stride-2 conv-BN when the
+        shape changes."""
+
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += identity
+            return F.relu(out)
+
+    class ResNet18(nn.Module):
+        """ResNet-18: stem (7x7/2 conv, BN, ReLU, 3x3/2 max pool), four stages of two
+        basic blocks, global average pool, fc. ``width`` scales the channels (64 in the
+        paper) to keep the tests fast."""
+
+        def __init__(self, width=64, classes=10, relu=True):
+            super().__init__()
+            w = [width, 2 * width, 4 * width, 8 * width]
+            self.relu = relu
+            self.conv1 = nn.Conv2d(3, w[0], 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(w[0])
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            layers, cin = [], w[0]
+            for i, c in enumerate(w):
+                stride = 1 if i == 0 else 2
+                layers.append(nn.Sequential(BasicBlock(cin, c, stride), BasicBlock(c, c)))
+                cin = c
+            self.layer1, self.layer2, self.layer3, self.layer4 = layers
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(w[3], classes)
+
+        def forward(self, x):
+            x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    class UNet2(nn.Module):
+        """A two-level U-Net (Ronneberger et al.): double 3x3 convs, max-pool down,
+        ConvTranspose2d up, the skip concatenated on the channels."""
+
+        @staticmethod
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+        def __init__(self, c=2):
+            super().__init__()
+            self.enc1, self.enc2 = self.block(1, c), self.block(c, 2 * c)
+            self.bottom = self.block(2 * c, 4 * c)
+            self.up2, self.dec2 = nn.ConvTranspose2d(4 * c, 2 * c, 2, 2), self.block(4 * c, 2 * c)
+            self.up1, self.dec1 = nn.ConvTranspose2d(2 * c, c, 2, 2), self.block(2 * c, c)
+            self.head = nn.Conv2d(c, 1, 1)
+
+        def forward(self, x):
+            e1 = self.enc1(x)
+            e2 = self.enc2(F.max_pool2d(e1, 2))
+            b = self.bottom(F.max_pool2d(e2, 2))
+            d2 = self.dec2(torch.cat([self.up2(b), e2], dim=1))
+            d1 = self.dec1(torch.cat([self.up1(d2), e1], dim=1))
+            return self.head(d1)
+
+    class InvertedResidual(nn.Module):
+        """MobileNetV2's inverted residual (Sandler et al.): 1x1 expand, 3x3 depthwise,
+        1x1 linear projection, BN and ReLU6, the residual added at stride 1."""
+
+        def __init__(self, c=4, expand=6):
+            super().__init__()
+            h = c * expand
+            self.conv = nn.Sequential(
+                nn.Conv2d(c, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU6(),
+                nn.Conv2d(h, h, 3, 1, 1, groups=h, bias=False), nn.BatchNorm2d(h), nn.ReLU6(),
+                nn.Conv2d(h, c, 1, bias=False), nn.BatchNorm2d(c))
+
+        def forward(self, x):
+            return x + self.conv(x)
+
+    class DenseBlock(nn.Module):
+        """A DenseNet dense block (Huang et al.): each layer BN-ReLU-1x1 conv (bottleneck)
+        -BN-ReLU-3x3 conv, its ``growth`` new channels concatenated to all before."""
+
+        def __init__(self, c=3, growth=2, layers=3):
+            super().__init__()
+            self.layers = nn.ModuleList(
+                nn.Sequential(nn.BatchNorm2d(c + i * growth), nn.ReLU(),
+                              nn.Conv2d(c + i * growth, 4 * growth, 1, bias=False),
+                              nn.BatchNorm2d(4 * growth), nn.ReLU(),
+                              nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False))
+                for i in range(layers))
+
+        def forward(self, x):
+            features = [x]
+            for layer in self.layers:
+                features.append(layer(torch.cat(features, 1)))
+            return torch.cat(features, 1)
+
+    class Fire(nn.Module):
+        """SqueezeNet's fire module (Iandola et al.): 1x1 squeeze, then 1x1 and 3x3
+        expands concatenated."""
+
+        def __init__(self, cin=4, squeeze=2, e1=3, e3=3):
+            super().__init__()
+            self.squeeze = nn.Conv2d(cin, squeeze, 1)
+            self.expand1x1 = nn.Conv2d(squeeze, e1, 1)
+            self.expand3x3 = nn.Conv2d(squeeze, e3, 3, padding=1)
+
+        def forward(self, x):
+            x = F.relu(self.squeeze(x))
+            return torch.cat([F.relu(self.expand1x1(x)), F.relu(self.expand3x3(x))], 1)
+
+    class SqueezeExcitation(nn.Module):
+        """A squeeze-and-excitation block (Hu et al.): global average pool, fc-ReLU-fc-
+        sigmoid (as 1x1 convs), the channels scaled by the gate."""
+
+        def __init__(self, c=4, r=2):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Conv2d(c, c // r, 1), nn.Conv2d(c // r, c, 1)
+
+        def forward(self, x):
+            s = x.mean((2, 3), keepdim=True)
+            s = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+            return x * s
+
+
+# ---------------------------------------------------------------- the reference models
+
+def test_resnet18():
+    model = _randomise(ResNet18(width=4))
+    x = _x((3, 32, 32))
+    a, _ = _check_jacobian(model, x)
+    assert a.shape == (10, 3 * 32 * 32)
+
+
+def test_resnet_basic_blocks_linear_parts():
+    # without the ReLUs the residual blocks are affine: A x + b is the output, and the
+    # downsample shortcut (1x1 stride-2 conv, BN) is a band added to the main path
+    class Linearised(BasicBlock):
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.bn2(self.conv2(self.bn1(self.conv1(x)))) + identity
+
+    block = _randomise(Linearised(2, 4, stride=2))
+    _check_affine(block, _x((2, 8, 8)))
+    block = _randomise(Linearised(3, 3))
+    a, _ = _check_affine(block, _x((3, 6, 6), 1))
+    main = convmat.from_torch(nn.Sequential(block.conv1, block.bn1, block.conv2, block.bn2),
+                              (3, 6, 6))[0]
+    assert abs(a - main - np.eye(108)).max() < 1e-12  # the identity plus the band
+
+
+def test_unet():
+    model = _randomise(UNet2())
+    x = _x((1, 8, 8))
+    a, _ = _check_jacobian(model, x)
+    assert a.shape == (64, 64)
+
+
+def test_unet_linear_parts():
+    class LinearUNet(UNet2):  # no ReLUs, average pooling: an affine map
+        @staticmethod
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1),
+                                 nn.Conv2d(cout, cout, 3, padding=1))
+
+        def forward(self, x):
+            e1 = self.enc1(x)
+            e2 = self.enc2(F.avg_pool2d(e1, 2))
+            b = self.bottom(F.avg_pool2d(e2, 2))
+            d2 = self.dec2(torch.cat([self.up2(b), e2], dim=1))
+            d1 = self.dec1(torch.cat([self.up1(d2), e1], dim=1))
+            return self.head(d1)
+
+    _check_affine(_randomise(LinearUNet()), _x((1, 8, 8)))
+
+
+def test_mobilenet_v2_inverted_residual():
+    model = _randomise(InvertedResidual())
+    _check_jacobian(model, _x((4, 6, 6)))
+    linear = _randomise(InvertedResidual())
+    linear.conv[2] = linear.conv[5] = nn.Identity()  # without ReLU6: affine
+    _check_affine(linear, _x((4, 6, 6), 1))
+
+
+def test_densenet_dense_block():
+    model = _randomise(DenseBlock())
+    a, _ = _check_jacobian(model, _x((3, 5, 5)))
+    assert a.shape == (9 * 25, 3 * 25)
+    # the input's channels are copied to the output unchanged: identity rows on top
+    assert abs(a[:75] - np.eye(75)).max() == 0
+    linear = _randomise(DenseBlock())
+    for layer in linear.layers:
+        layer[1] = layer[4] = nn.Identity()
+    _check_affine(linear, _x((3, 5, 5), 1))
+
+
+def test_squeezenet_fire_module():
+    _check_jacobian(_randomise(Fire()), _x((4, 5, 5)))
+
+
+def test_squeeze_and_excitation():
+    _check_jacobian(_randomise(SqueezeExcitation()), _x((4, 4, 4)))
+    with pytest.raises(ConvmatError, match=r"node relu \(ReLU, at test_graphs\.py:\d+: "
+                                           r"s = torch\.sigmoid.*pass at=x"):
+        convmat.from_torch(_randomise(SqueezeExcitation()), (4, 4, 4))
