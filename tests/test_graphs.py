@@ -273,3 +273,146 @@ def test_squeeze_and_excitation():
     with pytest.raises(ConvmatError, match=r"node relu \(ReLU, at test_graphs\.py:\d+: "
                                            r"s = torch\.sigmoid.*pass at=x"):
         convmat.from_torch(_randomise(SqueezeExcitation()), (4, 4, 4))
+
+
+# -------------------------------------------------------------------- functional forms
+
+if torch is not None:
+    class Fn(nn.Module):
+        """A model whose forward is ``f(self, x)``; ``modules`` and ``tensors`` become its
+        submodules and buffers."""
+
+        def __init__(self, f, modules=None, **tensors):
+            super().__init__()
+            self.f = f
+            self.sub = nn.ModuleDict(modules or {})
+            for name, value in tensors.items():
+                self.register_buffer(name, value)
+
+        def forward(self, x):
+            return self.f(self, x)
+
+
+def _t(*shape, seed=1):
+    return torch.tensor(_x(shape, seed))
+
+
+def test_functional_convolutions_with_constant_weights():
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    cases = [
+        (Fn(lambda m, x: F.conv2d(x, m.sub.c.weight, m.sub.c.bias, stride=2, padding=1),
+            {"c": conv}), (2, 7, 7)),  # a submodule's own parameters
+        (Fn(lambda m, x: F.conv1d(x, m.w, None, 1, 2, 2), w=_t(3, 2, 3)), (2, 9)),
+        (Fn(lambda m, x: F.conv2d(x, m.w, groups=2), w=_t(4, 1, 2, 2)), (2, 5, 5)),
+        (Fn(lambda m, x: F.conv3d(x, m.w, padding=1), w=_t(1, 2, 2, 2, 2)), (2, 3, 3, 3)),
+        (Fn(lambda m, x: F.conv_transpose2d(x, m.w, m.b, stride=2, output_padding=1),
+            w=_t(2, 3, 3, 3), b=_t(3)), (2, 4, 4)),
+        (Fn(lambda m, x: F.conv_transpose1d(x, m.w, padding=1), w=_t(2, 1, 3)), (2, 6)),
+        (Fn(lambda m, x: F.linear(x, m.w, m.b), w=_t(3, 5), b=_t(3)), (2, 5)),
+    ]
+    for model, shape in cases:
+        _check_affine(_randomise(model), _x(shape))
+
+
+def test_functional_activations_at_a_point():
+    functions = [F.relu, F.relu6, torch.sigmoid, torch.tanh, F.gelu, F.silu, F.elu, F.selu,
+                 F.celu, F.mish, F.softplus, F.softsign, F.hardswish, F.hardsigmoid,
+                 F.logsigmoid, F.tanhshrink, lambda x: F.leaky_relu(x, 0.2),
+                 lambda x: F.hardtanh(x, -0.5, 0.5), lambda x: F.threshold(x, 0.1, -1.0),
+                 lambda x: F.softshrink(x, 0.3), lambda x: F.hardshrink(x, 0.3),
+                 lambda x: x.relu(), lambda x: x.sigmoid(), lambda x: x.tanh()]
+    for f in functions:
+        _check_jacobian(Fn(lambda m, x, f=f: f(x)).double(), _x((2, 3, 3)))
+    prelu = Fn(lambda m, x: F.prelu(x, m.w), w=torch.tensor([0.1, -0.3], dtype=torch.float64))
+    _check_jacobian(prelu, _x((2, 3, 3)))
+
+
+def test_functional_pooling_padding_and_interpolation():
+    linear = [
+        lambda x: F.avg_pool2d(x, 2, 1, 1, count_include_pad=False),
+        lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
+        lambda x: F.avg_pool1d(x.flatten(2), 3),
+        lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
+        lambda x: F.pad(x, (1, 1, 2, 0), mode="reflect"),
+        lambda x: F.pad(x, (2, 1, 1, 0), mode="replicate"),
+        lambda x: F.pad(x, (1, 1, 1, 1), mode="circular"),
+        lambda x: F.interpolate(x, scale_factor=2),
+        lambda x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=True),
+    ]
+    for f in linear:
+        _check_affine(Fn(lambda m, x, f=f: f(x)).double(), _x((2, 5, 4)))
+    for f in [lambda x: F.max_pool2d(x, 2, padding=1), lambda x: F.max_pool2d(x, 3, 1, 1, 2),
+              lambda x: F.adaptive_max_pool2d(x, 2)]:
+        _check_jacobian(Fn(lambda m, x, f=f: f(x)).double(), _x((2, 5, 4)))
+
+
+def test_rearrangements_keep_the_batch_axis():
+    cases = [
+        lambda x: torch.flatten(x, 1), lambda x: x.view(x.size(0), -1),
+        lambda x: x.reshape(1, 4, 10), lambda x: x.flatten(2), lambda x: x.permute(0, 2, 3, 1),
+        lambda x: x.transpose(2, 3), lambda x: x.unsqueeze(2).squeeze(2),
+        lambda x: x[:, :2], lambda x: x[:, 1:, ::2, 1:-1], lambda x: x[..., 0],
+        lambda x: torch.split(x, 3, dim=1)[1], lambda x: x.chunk(2, dim=2)[0] * 2.0,
+        lambda x: torch.split(x, [1, 3], dim=1)[1].split(2, dim=3)[0],
+        lambda x: x.mean((2, 3), keepdim=True), lambda x: x.sum(1), lambda x: x.mean(-1),
+        lambda x: x.transpose(1, 3).contiguous().view(1, -1),
+    ]
+    for f in cases:
+        _check_affine(Fn(lambda m, x, f=f: f(x)).double(), _x((4, 2, 5)))
+
+
+def test_affine_maps_by_constants():
+    cases = [
+        Fn(lambda m, x: x * 2.0 - 1.0), Fn(lambda m, x: 1.0 - x / 4), Fn(lambda m, x: -x + 3),
+        Fn(lambda m, x: (x - m.mean) / m.std, mean=_t(2, 1, 1), std=_t(2, 1, 1).abs() + 1),
+        Fn(lambda m, x: m.scale * x + m.shift, scale=_t(3, 4), shift=_t(2, 3, 4)),
+        Fn(lambda m, x: 2 * x * m.g, g=nn.Parameter(_t(1, 1, 4)).detach()),
+    ]
+    for model in cases:
+        _check_affine(model, _x((2, 3, 4)))
+
+
+def test_sums_concatenations_and_products():
+    conv = {"a": nn.Conv2d(2, 2, 3, padding=1), "b": nn.Conv2d(2, 3, 1)}
+    linear = [
+        lambda m, x: m.sub.a(x) - x, lambda m, x: x + x, lambda m, x: x + m.sub.a(x)[:, :1],
+        lambda m, x: torch.cat([x, m.sub.b(x)], dim=1),
+        lambda m, x: torch.cat([x, m.sub.a(x)], dim=2),  # a spatial axis: rows interleaved
+        lambda m, x: torch.cat((m.sub.a(x), x, x), -1),
+        lambda m, x: torch.stack([x, m.sub.a(x)], dim=1),
+        lambda m, x: torch.stack([x, m.sub.a(x)], dim=-1),
+        lambda m, x: torch.cat([x, m.c], dim=1),  # a constant block: the bias
+        lambda m, x: torch.add(x, m.sub.a(x), alpha=0.5),
+    ]
+    for f in linear:
+        model = _randomise(Fn(f, conv, c=_t(1, 1, 4, 3)))
+        _check_affine(model, _x((2, 4, 3)))
+    products = [lambda m, x: x * torch.sigmoid(x), lambda m, x: m.sub.a(x) * x,
+                lambda m, x: x * x.mean((2, 3), keepdim=True), lambda m, x: x * x]
+    for f in products:
+        _check_jacobian(_randomise(Fn(f, conv)), _x((2, 4, 3)))
+
+
+def test_normalisations_and_softmax_at_a_point():
+    models = [nn.LayerNorm((4, 3)), nn.LayerNorm(3, elementwise_affine=False),
+              nn.GroupNorm(2, 4), nn.GroupNorm(1, 4, affine=False), nn.InstanceNorm2d(4),
+              nn.InstanceNorm2d(4, affine=True), nn.InstanceNorm2d(4, track_running_stats=True),
+              nn.Softmax(dim=1), nn.Softmax(dim=-1), nn.LogSoftmax(dim=2), nn.PReLU(4)]
+    for layer in models:
+        model = _randomise(nn.Sequential(nn.Conv2d(4, 4, 1), layer))
+        _check_jacobian(model, _x((4, 4, 3)))
+        _check_jacobian(_randomise(Fn(lambda m, x: m.sub.n(x) + x, {"n": layer})),
+                        _x((4, 4, 3), 2))
+    functional = [
+        Fn(lambda m, x: F.layer_norm(x, (3,), m.w, m.b), w=_t(3), b=_t(3)),
+        Fn(lambda m, x: F.group_norm(x, 2, m.w, m.b, eps=1e-3), w=_t(4), b=_t(4)),
+        Fn(lambda m, x: F.instance_norm(x)), Fn(lambda m, x: F.softmax(x, dim=1)),
+        Fn(lambda m, x: torch.log_softmax(x, 3)), Fn(lambda m, x: x.softmax(2)),
+        Fn(lambda m, x: F.batch_norm(x, m.mean, m.var, m.w, None), mean=_t(4),
+           var=_t(4).abs() + 0.5, w=_t(4)),
+    ]
+    for model in functional:
+        _check_jacobian(model, _x((4, 4, 3)))
+    with pytest.raises(ConvmatError, match=r"node sub\.n \(LayerNorm.*not linear.*pass at=x"):
+        convmat.from_torch(Fn(lambda m, x: m.sub.n(x) + x, {"n": nn.LayerNorm(3)}),
+                           (4, 4, 3))

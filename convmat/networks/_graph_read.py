@@ -28,11 +28,12 @@ from ._registry import converted, kind_of_module
 
 __all__ = ["read_graph"]
 
-_ADD = {operator.add, operator.iadd, "add", "add_", "__add__", "__radd__"}
-_SUB = {operator.sub, operator.isub, "sub", "sub_", "__sub__", "__rsub__"}
-_MUL = {operator.mul, operator.imul, "mul", "mul_", "__mul__", "__rmul__"}
-_DIV = {operator.truediv, operator.itruediv, "div", "div_", "__truediv__"}
-_NEG = {operator.neg, "neg"}
+#: the arithmetic of tensors, by the name of the function or method (``operator.add``,
+#: ``torch.add``, ``x.add``, ``x.add_``, ``operator.iadd`` are all "add")
+_ARITHMETIC = {"add": "add", "iadd": "add", "sub": "sub", "isub": "sub", "subtract": "sub",
+               "mul": "mul", "imul": "mul", "multiply": "mul", "truediv": "div",
+               "itruediv": "div", "div": "div", "divide": "div", "neg": "neg",
+               "negative": "neg"}
 _GATHER_METHODS = {"view", "reshape", "flatten", "permute", "transpose", "squeeze",
                    "unsqueeze", "contiguous", "clone", "movedim", "view_as", "reshape_as",
                    "expand", "expand_as"}
@@ -123,11 +124,14 @@ class _Reader:
         self.nodes: list[Node] = []
         self.dependent: set[Any] = set()
         self.tuples: set[Any] = set()
+        self.names: dict[Any, str] = {}  # fx node -> graph node name
+        self.used: set[str] = set()
 
     # ---------------------------------------------------------------------- helpers
     def fail(self, fx_node: Any, why: str) -> ConvmatError:
         target = getattr(fx_node.target, "__name__", fx_node.target)
-        node = Node(fx_node.name, "input", (), (), target=f"{fx_node.op} {target}",
+        name = str(fx_node.target) if fx_node.op == "call_module" else fx_node.name
+        node = Node(name, "input", (), (), target=f"{fx_node.op} {target}",
                     line=_line(fx_node))
         return ConvmatError(f"{node.label} {why}")
 
@@ -165,7 +169,12 @@ class _Reader:
         return out
 
     def add(self, fx_node: Any, op: str, inputs: list, **kw: Any) -> None:
-        self.nodes.append(Node(fx_node.name, op, tuple(n.name for n in inputs),
+        name = fx_node.name
+        if fx_node.op == "call_module" and str(fx_node.target) not in self.used:
+            name = str(fx_node.target)  # a module by its path in the model
+        self.names[fx_node] = name
+        self.used.add(name)
+        self.nodes.append(Node(name, op, tuple(self.names[n] for n in inputs),
                                self.shape(fx_node), line=_line(fx_node), **kw))
 
     # ---------------------------------------------------------------------- reading
@@ -177,6 +186,8 @@ class _Reader:
                     raise self.fail(fx_node, "is a second input; from_torch reads models "
                                              "of one input")
                 self.dependent.add(fx_node)
+                self.names[fx_node] = fx_node.name
+                self.used.add(fx_node.name)
                 self.nodes.append(Node(fx_node.name, "input", (), self.shape(fx_node),
                                        target="input"))
                 continue
@@ -186,9 +197,9 @@ class _Reader:
                         or result in self.tuples:
                     raise self.fail(fx_node, "returns several outputs (or none); from_torch "
                                              "reads models of one output tensor")
-                if result.name != self.nodes[-1].name:  # the output last
-                    last = next(n for n in self.nodes if n.name == result.name)
-                    self.nodes.append(Node(f"{result.name}_out", "gather", (result.name,),
+                if self.names[result] != self.nodes[-1].name:  # the output last
+                    last = next(n for n in self.nodes if n.name == self.names[result])
+                    self.nodes.append(Node(f"{last.name}_out", "gather", (last.name,),
                                            last.shape, target="output",
                                            cfg=dict(rows=[Rows.diag(np.ones(last.size))])))
                 return Graph(self.nodes)
@@ -219,12 +230,13 @@ class _Reader:
             self.layer(fx_node, module, str(target))
             return
         deps = self.tensor_inputs(fx_node)
-        if target in _ADD | _SUB and len(deps) == 2:
-            return self.sum(fx_node, -1.0 if target in _SUB else 1.0)
-        if target in _MUL and len(deps) == 2:
+        arithmetic = _ARITHMETIC.get(str(name).strip("_")) if isinstance(name, str) else None
+        if arithmetic in ("add", "sub") and len(deps) == 2:
+            return self.sum(fx_node, -1.0 if arithmetic == "sub" else 1.0)
+        if arithmetic == "mul" and len(deps) == 2:
             return self.product(fx_node)
-        if target in _ADD | _SUB | _MUL | _DIV | _NEG and len(deps) == 1 and \
-                (target not in _DIV or fx_node.args[0] is deps[0]):
+        if arithmetic is not None and len(deps) == 1 and \
+                (arithmetic != "div" or fx_node.args[0] is deps[0]):
             return self.affine(fx_node, deps[0])
         if name in ("cat", "concat", "concatenate", "stack") or target in _GATHER_METHODS \
                 or target is operator.getitem or name in ("flatten", "squeeze", "unsqueeze",
@@ -394,9 +406,8 @@ def read_graph(module: Any, shape: tuple, at: np.ndarray | None) -> tuple[Graph,
     x = np.zeros(shape) if at is None else np.asarray(at, dtype=np.float64).reshape(shape)
     reader = _Reader(module, x)
     graph = reader.read()
-    values = {n.name: reader.env[n].detach().reshape(-1).numpy()
-              for n in reader.env if n.name in {g.name for g in graph.nodes}
-              and isinstance(reader.env[n], reader.torch.Tensor)}
+    values = {name: reader.env[n].detach().reshape(-1).numpy()
+              for n, name in reader.names.items()}
     last = graph.output
     if last.name not in values:
         values[last.name] = values[last.inputs[0]]
