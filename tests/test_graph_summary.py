@@ -378,3 +378,72 @@ def test_a_torch_graphs_summary_matches_its_description():
     assert [key(r) for r in s.rows] == [key(r) for r in t.rows]
     assert s.rows[-1].inputs == (s.rows[-3].name, s.rows[-2].name)  # cat(conv, tanh)
     assert math.isclose(s.total_parameters, sum(p.numel() for p in model.parameters()))
+
+
+@requires_torch
+def test_every_operation_of_a_torch_graph_against_its_jacobian():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x):
+            d = self.conv(x) - x
+            g = torch.sigmoid(x.mean((2, 3), keepdim=True))
+            a = (d * g) * 2.0 - 1.0
+            c = torch.cat([a, x], dim=3)
+            return torch.stack([c, c], dim=1).flatten(1)
+
+    torch.manual_seed(0)
+    s = summary(Mixed().double(), (2, 6, 6))
+    rows = {r.name: r for r in s.rows}
+    rng = np.random.default_rng(0)
+
+    def nnz(f, *shapes):
+        xs = tuple(torch.from_numpy(rng.standard_normal((1, *shape))) for shape in shapes)
+        jac = torch.autograd.functional.jacobian(lambda *t: f(*t).reshape(-1), xs)
+        return sum(int((b != 0).sum()) for b in jac)
+
+    n = 2 * 6 * 6
+    sub, mean, mul, cat = rows["sub"], rows["mean"], rows["mul"], rows["cat"]
+    assert sub.inputs == ("conv", "x") and sub.exact and sub.receptive_field == (3, 3)
+    assert sub.stored == nnz(lambda a, b: a - b, (2, 6, 6), (2, 6, 6)) == 2 * n
+    assert math.isclose(sub.spectral_norm, math.sqrt(2))
+    assert mean.stored == nnz(lambda t: t.mean((2, 3), keepdim=True), (2, 6, 6)) == n
+    assert mean.receptive_field is None  # every position mixed: the field ends
+    assert mul.inputs == ("sub", "sigmoid") and not mul.exact and not mul.linear
+    assert nnz(lambda a, b: a * b, (2, 6, 6), (2, 1, 1)) <= mul.stored == 2 * n
+    affine = [r for r in s.rows if r.type == "affine"]
+    assert len(affine) == 2 and all(r.matrix_shape == (n, n) for r in affine)
+    assert affine[0].stored == nnz(lambda t: t * 2.0, (2, 6, 6))
+    assert cat.stored == nnz(lambda a, b: torch.cat([a, b], dim=3), (2, 6, 6), (2, 6, 6))
+    assert cat.output_shape == (2, 6, 12) and cat.receptive_field is None  # the gate's mean
+    assert s.rows[-1].output_shape == (2 * 2 * 6 * 12,)
+    assert s.total_parameters == 38
+
+
+@requires_torch
+@pytest.mark.parametrize("dim, field", [(1, (3, 3)), (-3, (3, 3)), (3, None)])
+def test_a_concatenation_keeps_the_field_along_channels_only(dim, field):
+    class Cat(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return torch.cat([self.conv(x), x], dim=dim)
+
+    s = summary(Cat(), (1, 8, 8))
+    assert s.rows[-1].receptive_field == field
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list("()|;: ") + ["conv 2 3", "pad 1", "relu", "residual",
+                                                  "cat", "avgpool 2", "x", "a:", "3x3", "-1",
+                                                  "é"]), max_size=20).map("".join))
+def test_any_text_is_a_table_or_a_convmat_error(spec):
+    try:
+        s = summary(spec, (9,))
+    except ConvmatError:
+        return
+    assert s.text() and s.markdown() and s.latex()

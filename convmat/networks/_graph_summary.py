@@ -59,6 +59,9 @@ class Operation:
     norm: Callable[[Node, list[Node]], float | None] = lambda node, ins: None
     keeps_field: Callable[[Node, list[Node]], bool] = \
         lambda node, ins: all(i.shape[1:] == node.shape[1:] for i in ins)
+    #: the row's type is what the node calls (``torch.cat``, ``view``, ``mean``), else
+    #: :attr:`type` (an affine map by constants: its ``*`` or ``-`` is not a tensor's)
+    by_target: bool = True
 
 
 def _per_input(node: Node, ins: list[Node]) -> int:
@@ -86,7 +89,7 @@ OPERATIONS: dict[str, Operation] = {
                      keeps_field=_along_channels),
     "stack": Operation("stack", lambda node, ins: node.size, norm=lambda node, ins: 1.0,
                        keeps_field=lambda node, ins: False),
-    "affine": Operation("affine", lambda node, ins: node.size, exact=False),
+    "affine": Operation("affine", lambda node, ins: node.size, exact=False, by_target=False),
     "gather": Operation("gather", lambda node, ins: node.size, norm=lambda node, ins: 1.0),
     "reduce": Operation("reduce", lambda node, ins: sum(i.size for i in ins)),
 }
@@ -156,7 +159,7 @@ def graph_rows(graph: Graph, spectral_norm: Callable[..., float]) -> list[dict]:
                 linear, parameters = stage.linear, _parameters(stage)
             else:
                 op = OPERATIONS[node.op]
-                kind_type = node.target or op.type
+                kind_type = node.target if op.by_target and node.target else op.type
                 stored, exact, linear, parameters = op.stored(node, ins), op.exact, \
                     op.linear, 0
                 norm = op.norm(node, ins)
