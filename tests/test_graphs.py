@@ -416,3 +416,45 @@ def test_normalisations_and_softmax_at_a_point():
     with pytest.raises(ConvmatError, match=r"node sub\.n \(LayerNorm.*not linear.*pass at=x"):
         convmat.from_torch(Fn(lambda m, x: m.sub.n(x) + x, {"n": nn.LayerNorm(3)}),
                            (4, 4, 3))
+
+
+# ------------------------------------------------------------------------- refusals
+
+def _refused(model, match, shape=(2, 4, 4), at=True):
+    with pytest.raises(ConvmatError, match=match) as info:
+        convmat.from_torch(model, shape, at=_x(shape) if at else None)
+    assert "nn.Sequential" not in str(info.value)  # no advice that cannot be followed
+
+
+def test_refusals_name_the_node_and_the_line():
+    line = r"at test_graphs\.py:\d+: "
+    _refused(Fn(lambda m, x: (x, 2 * x)), r"returns several outputs")
+    _refused(Fn(lambda m, x: {"out": x}), r"returns several outputs")
+    bn = nn.BatchNorm2d(2)  # training mode
+    _refused(Fn(lambda m, x: m.sub.bn(x) + x, {"bn": bn}),
+             rf"node sub\.bn \(call_module sub\.bn, {line}.*\) \(BatchNorm2d\) is in training "
+             rf"mode")
+    _refused(Fn(lambda m, x: x if x.sum() > 0 else -x),
+             rf"could not be traced with torch\.fx {line}.*x if x\.sum\(\) > 0")
+    _refused(Fn(lambda m, x: torch.clamp(x, 0, 1) + x),
+             rf"node clamp \(call_function clamp, {line}.*is not a function from_torch reads")
+    _refused(Fn(lambda m, x: x / (x + 2)), rf"node truediv \(call_function truediv, {line}")
+    _refused(Fn(lambda m, x: x.view(-1)), r"node view .* does not keep the batch axis")
+    _refused(Fn(lambda m, x: x.permute(1, 0, 2, 3)), r"node permute .* moves the batch axis")
+    _refused(Fn(lambda m, x: x.transpose(0, 1)), r"node transpose .* moves the batch axis")
+    _refused(Fn(lambda m, x: x[0:1] + x), r"node getitem .* indexes the batch axis")
+    _refused(Fn(lambda m, x: x.mean() + x), r"node mean .* reduces over the batch axis")
+    _refused(Fn(lambda m, x: x.sum(0) + x), r"node sum .* reduces over the batch axis")
+    _refused(Fn(lambda m, x: F.max_pool2d(x, 2, return_indices=True)[0]),
+             r"node max_pool2d_with_indices .* returns several tensors")
+    _refused(Fn(lambda m, x: m.sub.lstm(x.flatten(2))[0], {"lstm": nn.LSTM(16, 3)}),
+             r"node sub\.lstm .*LSTM, a module type from_torch does not read.*register")
+    _refused(Fn(lambda m, x: x * m.sub.c(x), {"c": nn.Conv2d(2, 2, 1)}),
+             rf"node mul \(mul, {line}.*multiplies two tensors that depend on the input.*"
+             rf"pass at=x", at=False)
+
+    class TwoInputs(nn.Module):
+        def forward(self, x, y):
+            return x + y
+
+    _refused(TwoInputs(), r"layer 0 \(TwoInputs\) takes 2 inputs; one is needed")

@@ -84,7 +84,22 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
         ``ConstantPadNd``, ``ReflectionPadNd``, ``ReplicationPadNd``, ``CircularPadNd``),
         ``Upsample`` (nearest, nearest-exact, linear, bilinear, trilinear); with ``at``
         also ``MaxPoolNd``, ``AdaptiveMaxPoolNd`` and the element-wise activations
-        (``ReLU``, ``LeakyReLU``, ``Hardtanh``, ``Tanh``, ``GELU``, ...).
+        (``ReLU``, ``LeakyReLU``, ``Hardtanh``, ``Tanh``, ``GELU``, ...), ``LayerNorm``,
+        ``GroupNorm``, ``InstanceNormNd`` (eval), ``Softmax``, ``LogSoftmax``.
+
+        A model that is not a chain is read as a graph (traced with ``torch.fx``): sums and
+        differences of two tensors (residual connections), ``torch.cat`` /
+        ``torch.stack``, with ``at`` products of two tensors (the product rule); the
+        functions ``F.conv*d``, ``F.conv_transpose*d`` and ``F.linear`` with constant
+        weights (buffers, parameters, ``self.conv.weight``), every activation, ``F.avg_pool*``,
+        ``F.max_pool*``, ``F.adaptive_*``, ``F.pad``, ``F.interpolate``, ``F.layer_norm``,
+        ``F.group_norm``, ``F.instance_norm``, ``F.batch_norm`` (eval), ``F.softmax``,
+        ``F.log_softmax``, ``F.prelu``; ``torch.flatten``, ``view``, ``reshape``,
+        ``flatten``, ``permute``, ``transpose``, ``squeeze``, ``unsqueeze``, slicing,
+        ``torch.split`` / ``chunk`` that keep the batch axis; ``x.mean`` / ``x.sum`` over
+        axes of one sample; ``*``, ``/``, ``+``, ``-`` by a number or a constant tensor.
+        Several outputs, data-dependent control flow and other functions are refused
+        (:class:`~convmat.ConvmatError` naming the node and the line of ``forward``).
     input_shape : sequence of int
         The spatial shape of one sample; its channels come from the first layer that fixes
         them. The full shape ``(C, *spatial)`` (or ``(features,)`` before a ``Linear``) is
@@ -118,6 +133,14 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     selection keeps are the only ones built) or by renaming columns, not by products.
     Every layer's matrix stores O(its outputs × its window) entries and the product is
     refused, before it is formed, when its bound exceeds the memory limit.
+
+    A graph's node :math:`v` with inputs :math:`u` has
+    :math:`A_v = \sum_u F_{v,u} A_u` and :math:`b_v = \sum_u F_{v,u} b_u + c_v`, its
+    factors :math:`F_{v,u}` the node's Jacobian with respect to each input (the identity
+    for a sum, a selection of rows for a concatenation, :math:`\operatorname{diag}(b)` and
+    :math:`\operatorname{diag}(a)` for a product :math:`a b` at a point); runs of
+    one-input nodes are multiplied as chains. At ``x`` every node's input is the value
+    PyTorch computes there.
 
     Examples
     --------

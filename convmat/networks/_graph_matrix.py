@@ -79,9 +79,6 @@ def graph_matrix(graph: Graph, values: dict,
     for node in graph.nodes[1:]:
         kind = node_kind(node)
         in_shapes = [graph.node(i).shape for i in node.inputs]
-        if at is None and not kind.linear:
-            raise ConvmatError(f"{node.label} is not linear: its matrix depends on the "
-                               f"input; pass at=x for the network's Jacobian at x")
         points = None if at is None else [values[i] for i in node.inputs]
         factors, bias = kind.factors(node, in_shapes, points)
         if bias is None:

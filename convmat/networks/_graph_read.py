@@ -206,7 +206,9 @@ class _Reader:
             if not self.tensor_inputs(fx_node):
                 continue  # a constant (a parameter, a buffer, a size): its value is known
             value = self.env[fx_node]
-            if isinstance(value, (tuple, list)) and all(isinstance(v, torch.Tensor)
+            if fx_node.op == "call_module" and not isinstance(value, torch.Tensor):
+                self.layer(fx_node, self.gm.get_submodule(fx_node.target), "")
+            if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor)
                                                         for v in value):
                 if fx_node.target not in _TUPLES and getattr(fx_node.target, "__name__",
                                                              None) not in _TUPLES:
@@ -214,8 +216,11 @@ class _Reader:
                 self.dependent.add(fx_node)
                 self.tuples.add(fx_node)
                 continue
-            if not isinstance(value, torch.Tensor):
+            if isinstance(value, (int, float, bool, torch.Size)) or (
+                    isinstance(value, tuple) and all(isinstance(v, int) for v in value)):
                 continue  # a size or a shape read from the input: a constant here
+            if not isinstance(value, torch.Tensor):
+                raise self.fail(fx_node, f"makes a {type(value).__name__}, not a tensor")
             self.dependent.add(fx_node)
             if value.dim() == 0 or value.shape[0] != 1:
                 raise self.fail(fx_node, f"makes a tensor of shape {tuple(value.shape)} from "
