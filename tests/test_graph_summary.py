@@ -129,6 +129,8 @@ def test_the_command_line_prints_the_graph_table(capsys):
     ("residual(relu; conv 1 3 bogus 1)", ["'conv 1 3 bogus 1'", "position 15",
                                           "'bogus' is not understood"]),
     ("a: relu; a: residual(relu)", ["names ['a']"]),
+    ("conv 2 3 pad 1, residual(relu)", ["is not a block", "separated by ';', not ','"]),
+    ("residual(conv 1 3 pad 1, relu)", ["'1,'", "separated by ';', not ','"]),
     ("input: relu; residual(relu)", ["names ['input']"]),
 ])
 def test_parse_errors_name_the_position_and_the_token(spec, words):

@@ -17,10 +17,10 @@ __all__ = ["BLOCK_GRAMMAR", "description_graph", "is_graph_description"]
 BLOCK_GRAMMAR = """\
 Blocks (a graph instead of a chain), nested freely:
 
-  [name:] residual(BODY)              x + BODY(x)       (a ResNet basic block)
-  [name:] residual(BODY | SHORTCUT)   BODY(x) + SHORTCUT(x)   (a downsampling block)
-  [name:] cat(B1 | B2 | ...)          the branches' outputs stacked along channels
-                                      (concat is the same; an empty branch is x itself)
+  [name:] residual(BODY)             x + BODY(x)             (a ResNet basic block)
+  [name:] residual(BODY | SHORTCUT)  BODY(x) + SHORTCUT(x)   (a downsampling block)
+  [name:] cat(B1 | B2 | ...)         the branches' outputs stacked along channels; an
+                                     empty branch is x itself (concat: the same)
 
 BODY, SHORTCUT and Bi are layers separated by ';' as above. Example (a ResNet stem and
 basic block on 3x32x32):
@@ -90,9 +90,10 @@ def _items(spec: str, start: int, end: int) -> list:
         head = _HEAD.match(text[:opening + 1])
         word = head.group(2).lower() if head else ""
         if word not in _BLOCKS:
-            raise ConvmatError(f"spec: {brief(text[:opening + 1].strip())} {_where(spec, position)} "
-                               f"is not a block; the blocks are residual(...), cat(...) and "
-                               f"concat(...)")
+            hint = "; layers are separated by ';', not ','" if "," in text[:opening] else ""
+            raise ConvmatError(f"spec: {brief(text[:opening + 1].strip())} "
+                               f"{_where(spec, position)} is not a block; the blocks are "
+                               f"residual(...), cat(...) and concat(...){hint}")
         close = a + opening + _closing(spec[a + opening:b])
         rest = spec[close + 1:b]
         if rest.strip():
@@ -145,8 +146,10 @@ class _Builder:
                 stage = _description_stage(_parse_one(text, number), number, shape)
                 out = stage.kind.out_shape(stage, shape)
             except ConvmatError as exc:
+                hint = "; layers are separated by ';', not ','" if "," in text else ""
                 raise ConvmatError(f"spec: layer {brief(text.strip())} "
-                                   f"{_where(self.spec, position)}: {exc.message}") from None
+                                   f"{_where(self.spec, position)}: {exc.message}{hint}") \
+                    from None
             self.nodes.append(Node(stage.name, "layer", (source,), out, stage=stage,
                                    target=stage.type, line=f"position {position}"))
             source, shape = stage.name, out
