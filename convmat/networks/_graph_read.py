@@ -67,8 +67,8 @@ def _trace_failure(exc: BaseException, kind: str) -> ConvmatError:
         if not frame.filename.startswith(torch_dir) and "convmat" not in frame.filename:
             where = f" at {Path(frame.filename).name}:{frame.lineno}: {(frame.line or '').strip()}"
     return ConvmatError(f"the forward of {kind} could not be traced with torch.fx{where} "
-                        f"({type(exc).__name__}: {exc}); from_torch reads models without "
-                        f"data-dependent control flow")
+                        f"({type(exc).__name__}: {exc}); from_torch reads the models torch.fx can "
+                        f"trace (no data-dependent control flow)")
 
 
 def _index_rows(out: Any, sizes: list[int], value: np.ndarray) -> tuple[list[Rows], Any]:
