@@ -11,7 +11,7 @@ __all__ = ["summary_cells"]
 
 
 def _columns(s: Any) -> list[str]:
-    cols = ["layer", "type", *(["inputs"] if getattr(s, "graph", False) else []), "output", "params", "matrix", "stored", "density",
+    cols = ["layer", "type", "output", "params", "matrix", "stored", "density",
             "receptive field"]
     return cols + ["spectral norm"] if s.spectral else cols
 
@@ -26,7 +26,13 @@ def summary_cells(s: Any, times: str = "x", le: str = "≤") -> tuple[list[str],
                            f"convmat.summary")
     if not isinstance(times, str) or not isinstance(le, str):
         raise ConvmatError(f"times={brief(times)} and le={brief(le)} must be strings")
-    return _columns(s), _cells(s, times, le), _footer(s)
+    header, rows, footer = _columns(s), _cells(s, times, le), _footer(s)
+    if getattr(s, "graph", False):  # a graph's rows name their inputs, third
+        header.insert(2, "inputs")
+        for row, r in zip(rows, s.rows):
+            row.insert(2, ", ".join(r.inputs))
+        footer.insert(2, "")
+    return header, rows, footer
 
 
 def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
@@ -36,8 +42,7 @@ def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
     out = []
     for r in s.rows:
         bound = "" if r.exact else le
-        inputs = [", ".join(r.inputs)] if getattr(s, "graph", False) else []
-        cells = [r.name, r.type, *inputs, join(r.output_shape), f"{r.parameters:,}",
+        cells = [r.name, r.type, join(r.output_shape), f"{r.parameters:,}",
                  join(r.matrix_shape), f"{bound}{r.stored:,}",
                  f"{bound}{_percent(r.density)}",
                  "" if r.receptive_field is None else join(r.receptive_field)]
@@ -48,8 +53,7 @@ def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:
 
 
 def _footer(s: Any) -> list[str]:
-    cells = ["total", "", *([""] if getattr(s, "graph", False) else []), "",
-             f"{s.total_parameters:,}", "", "", "", ""]
+    cells = ["total", "", "", f"{s.total_parameters:,}", "", "", "", ""]
     return cells + [""] if s.spectral else cells
 
 

@@ -405,23 +405,19 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None) -> 
     total                       50,692
     """
     with error_context("summary", input_shape=input_shape):
+        graph = _graph_of(model, input_shape, in_channels)
+        if graph is not None:  # residual sums, concatenations: one row per node
+            return _graph_summary(graph)
         if in_channels is not None:
             in_channels = as_int(in_channels, "in_channels")
             if in_channels < 1:
                 raise ConvmatError(f"in_channels={in_channels} must be positive")
         torch_model = not isinstance(model, (str, Sequence))
         if torch_model:
-            try:
-                stages = _torch_stages(model, count=True)
-            except NotAChain:
-                graph, _ = _read_torch_graph(model, input_shape, None, in_channels)
-                return _graph_summary(graph)
+            stages = _torch_stages(model, count=True)
             shapes = _shapes(stages, _input_shape(stages, input_shape, in_channels=in_channels))
         else:
             shape = as_shape(input_shape, "input_shape")
-            if is_graph_description(model):
-                return _graph_summary(description_graph(cast(str, model),
-                                                        (in_channels or 1, *shape)))
             stages, shapes = description_stages(model, (in_channels or 1, *shape))
         rows, stack, field_open = [], [], True
         spatial = shapes[0][1:]
@@ -462,3 +458,22 @@ def _graph_summary(graph: Graph) -> Summary:
             for row in graph_rows(graph, cast(Callable[..., float], spectral_norm))]
     return Summary(tuple(graph.input.shape), rows, graph=True,
                    spectral=any(r.spectral_norm is not None and r.parameters for r in rows))
+
+
+def _graph_of(model: Any, input_shape: Any, in_channels: Any) -> Graph | None:
+    """The graph of a model that is not a chain (a PyTorch model, or a description with
+    blocks), else ``None``."""
+    if in_channels is not None:
+        in_channels = as_int(in_channels, "in_channels")
+        if in_channels < 1:
+            raise ConvmatError(f"in_channels={in_channels} must be positive")
+    if is_graph_description(model):
+        shape = as_shape(input_shape, "input_shape")
+        return description_graph(cast(str, model), (in_channels or 1, *shape))
+    if isinstance(model, (str, Sequence)):
+        return None
+    try:
+        _torch_stages(model)
+    except NotAChain:
+        return _read_torch_graph(model, input_shape, None, in_channels)[0]
+    return None
