@@ -449,3 +449,14 @@ def test_any_text_is_a_table_or_a_convmat_error(spec):
     except ConvmatError:
         return
     assert s.text() and s.markdown() and s.latex()
+
+
+@pytest.mark.parametrize("input_shape, in_channels, words", [
+    ((0, 8), None, "input_shape"), ("8x8", None, "input_shape"), ((8, 8), 0, "in_channels=0"),
+    ((8, 8), 2.5, "in_channels"), ((10**30, 10**30), None, "out of range"), ((2,), None, "layer"),
+])
+def test_a_graph_description_with_bad_shapes_is_a_convmat_error(input_shape, in_channels,
+                                                                 words):
+    with pytest.raises(ConvmatError, match=words):
+        summary("conv 2 3x3 pad 1; residual(conv 2 3x3 pad 1); avgpool 2", input_shape,
+                in_channels=in_channels)
