@@ -515,3 +515,41 @@ def test_graphs_in_float32_shared_modules_sizes_and_converters():
     a64, b64 = _check_jacobian(model, x)
     a32, b32 = convmat.from_torch(model.float(), (2, 4, 5), at=x)  # read in float64
     assert abs(a32 - a64).max() < 1e-6 and a32.dtype == np.float64
+
+
+def test_dropout_and_in_place_operations():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.act(x * 2.0)                 # in place on a value read once: fine
+            return F.dropout((y * 3.0).add_(1.0), 0.3, training=self.training) + x
+
+    _check_jacobian(Model().double().eval(), _x((2, 3, 3)))
+    _refused(Model().double().train(), r"node dropout .*training mode")
+    _refused(Fn(lambda m, x: x.relu_() + x), r"node relu_ .*overwrites its input x in place")
+    _refused(Fn(lambda m, x: F.relu(x, inplace=True) * x, ),
+             r"node relu .*overwrites its input x in place")
+
+
+def test_from_the_output_back_equals_from_the_input_forward():
+    # a narrow output is multiplied from the output back (reverse mode); both orders
+    # give the same matrix and bias, at a point and without one
+    from convmat.networks._graph_matrix import graph_matrix
+    from convmat.networks._graph_read import read_graph
+
+    cases = [(SqueezeExcitation(), (4, 4, 4), True), (DenseBlock(), (3, 4, 4), True),
+             (UNet2(), (1, 4, 4), True), (ResNet18(width=2), (3, 16, 16), True),
+             (Fn(lambda m, x: torch.cat([x.mean((2, 3)), m.sub.c(x).sum(2)[:, 0]], 1) - 1.0,
+                 {"c": nn.Conv2d(2, 2, 3)}), (2, 5, 5), False)]
+    for model, shape, at in cases:
+        model = _randomise(model)
+        x = _x(shape) if at else None
+        graph, values = read_graph(model, shape, x)
+        a1, b1 = graph_matrix(graph, values, x, reverse=True)
+        a2, b2 = graph_matrix(graph, values, x, reverse=False)
+        assert abs(a1 - a2).max() < 1e-12 and np.abs(b1 - b2).max() < 1e-12
+        if not at:
+            _check_affine(model, _x(shape))

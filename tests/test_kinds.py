@@ -312,17 +312,17 @@ def test_a_registered_module_in_a_jacobian_matches_autograd():
 
 @requires_torch
 def test_a_registered_container_is_a_leaf():
-    """Without a converter the wrapper is traced and refused; with one it is one layer,
+    """Without a converter the wrapper is traced and read as a graph; with one it is one layer,
     its output PyTorch's, its summary row the converter's matrix."""
     torch.manual_seed(4)
     model = nn.Sequential(ScaledConv(), nn.ReLU()).double()
     x = np.random.default_rng(5).standard_normal((2, 4, 6))
-    with pytest.raises(ConvmatError, match="layer 0"):
-        convmat.from_torch(model, (4, 6), at=x)
-    convmat.networks.register(ScaledConv, _scaled_conv)
-    j, b = convmat.from_torch(model, (2, 4, 6), at=x)
     xt = torch.from_numpy(x[None])
     jac = torch.autograd.functional.jacobian(lambda t: model(t).reshape(-1), xt)
+    j, b = convmat.from_torch(model, (2, 4, 6), at=x)  # read as a graph
+    np.testing.assert_allclose(j.toarray(), jac.reshape(j.shape).numpy(), atol=1e-12)
+    convmat.networks.register(ScaledConv, _scaled_conv)
+    j, b = convmat.from_torch(model, (2, 4, 6), at=x)
     np.testing.assert_allclose(j.toarray(), jac.reshape(j.shape).numpy(), atol=1e-12)
     rows = convmat.summary(model, (2, 4, 6)).rows
     assert rows[0].type == "ScaledConv" and rows[0].output_shape == (3, 4, 6)

@@ -139,8 +139,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     factors :math:`F_{v,u}` the node's Jacobian with respect to each input (the identity
     for a sum, a selection of rows for a concatenation, :math:`\operatorname{diag}(b)` and
     :math:`\operatorname{diag}(a)` for a product :math:`a b` at a point); runs of
-    one-input nodes are multiplied as chains. At ``x`` every node's input is the value
-    PyTorch computes there.
+    one-input nodes are multiplied as chains. A graph whose output is at most a quarter of
+    its input (a classifier) is multiplied from the output back instead, every node's
+    adjoint :math:`G_u = \sum_v G_v F_{v,u}` with as many rows as outputs (reverse-mode
+    differentiation). At ``x`` every node's input is the value PyTorch computes there.
 
     Examples
     --------

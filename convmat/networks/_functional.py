@@ -160,6 +160,18 @@ def _norm(name: str, args: tuple, kwargs: dict, shape: tuple) -> Any:
                          running_var=a["running_var"])
 
 
+def _dropout(args: tuple, kwargs: dict, shape: tuple) -> Any:
+    """F.dropout(x, p, training): the identity when not training (or p == 0)."""
+    import torch.nn as nn
+
+    a = _bind(("p", "training", "inplace"), args, kwargs, dict(p=0.5, training=True,
+                                                               inplace=False))
+    if a["training"] and a["p"] > 0:
+        raise ConvmatError("is in training mode (random; training=True is its default): "
+                           "pass training=self.training and call model.eval() first")
+    return nn.Identity()
+
+
 def _prelu(args: tuple, kwargs: dict) -> Any:
     import torch.nn as nn
 
@@ -189,8 +201,11 @@ def _table() -> dict[Any, Callable[..., Any]]:
         table[getattr(F, fname)] = same(cls_name)
         if hasattr(torch, fname):
             table[getattr(torch, fname)] = same(cls_name)
-    for fname in ("relu", "sigmoid", "tanh"):  # x.relu(), x.sigmoid(), x.tanh()
-        table[fname] = same(_SAME_ARGUMENTS[fname])
+    for fname in ("relu", "sigmoid", "tanh"):  # x.relu(), x.sigmoid(), x.tanh(), x.relu_()
+        table[fname] = table[f"{fname}_"] = same(_SAME_ARGUMENTS[fname])
+        table[getattr(torch, f"{fname}_")] = same(_SAME_ARGUMENTS[fname])
+    for fname in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"):
+        table[getattr(F, fname)] = _dropout
     for fname, cls_name in _SOFTMAX.items():
         def softmax(args, kwargs, shape, cls_name=cls_name):
             dim = kwargs.get("dim", args[0] if args else None)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from .._memory import check_budget
 from ..errors import ConvmatError
-from ._chain import _product, compose
+from ._chain import _dense_csr, _product, compose
 from ._factors import Rows, apply
 from ._graph import Graph
 from ._graph_kinds import node_kind
@@ -62,14 +62,69 @@ def _combine(factors: list, formed: list, bias: np.ndarray | None, n_out: int,
     return sp.csr_array(out), b
 
 
-def graph_matrix(graph: Graph, values: dict,
-                 at: np.ndarray | None) -> tuple[sp.csr_array, np.ndarray]:
+def _factors(graph: Graph, node: Any, values: dict, at: np.ndarray | None) -> tuple:
+    """(the node's factors, its bias) (at the point, from the values PyTorch computed)."""
+    in_shapes = [graph.node(i).shape for i in node.inputs]
+    points = None if at is None else [values[i] for i in node.inputs]
+    factors, bias = node_kind(node).factors(node, in_shapes, points)
+    return factors, (np.zeros(node.size) if bias is None else bias)
+
+
+def _add(a: Any, b: Any) -> Any:
+    """``a + b`` of two partial products (sparse or dense)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (a if isinstance(a, np.ndarray) else a.toarray()) + \
+            (b if isinstance(b, np.ndarray) else b.toarray())
+    return sp.csr_array(a + b)
+
+
+def _reverse(graph: Graph, values: dict, at: np.ndarray | None) -> tuple[Any, np.ndarray]:
+    """``(A, b)`` from the output back (reverse mode): every node's adjoint
+    :math:`G_u = \\sum_v G_v F_{v,u}` (``n_out`` rows), :math:`A = G_{input}`,
+    :math:`b = \\sum_v G_v c_v`."""
+    n_out = graph.output.size
+    adjoints: dict[str, Any] = {graph.output.name: sp.eye_array(n_out, format="csr")}
+    b = np.zeros(n_out)
+    for node in reversed(graph.nodes[1:]):
+        g = adjoints.pop(node.name, None)
+        if g is None:
+            continue  # the output does not read it
+        factors, bias = _factors(graph, node, values, at)
+        b = b + g @ bias
+        for k, (name, f) in enumerate(zip(node.inputs, factors)):
+            # a product may reuse (and prune in place) its left factor's index arrays: each
+            # use but the last gets its own copy
+            left = g.copy() if sp.issparse(g) and k < len(factors) - 1 else g
+            part = left if f is None else _product(left, f, f"{node.label}: the adjoint")
+            adjoints[name] = part if name not in adjoints else _add(adjoints[name], part)
+    a = adjoints.get(graph.input.name, sp.csr_array((n_out, graph.input.size)))
+    a = _dense_csr(a) if isinstance(a, np.ndarray) else sp.csr_array(a)
+    if not a.has_sorted_indices:
+        a = sp.csr_array(a.tocsc().tocsr())
+    return a, b
+
+
+def graph_matrix(graph: Graph, values: dict, at: np.ndarray | None,
+                 reverse: bool | None = None) -> tuple[sp.csr_array, np.ndarray]:
     """``(A, b)`` of the graph (``at=None``: every node linear), or at the point ``at``
-    (``values``: every node's value there, flat) its Jacobian and ``f(at) - A at``."""
+    (``values``: every node's value there, flat) its Jacobian and ``f(at) - A at``.
+
+    From the output back (``reverse``) when the output is at most a quarter of the input
+    (a classifier: every partial product has ``n_out`` rows, as reverse-mode
+    differentiation), else from the input forward.
+    """
     for node in graph.nodes:  # the layers' matrices estimated before anything is built
         if node.stage is not None:
             guard([node.stage], [graph.node(node.inputs[0]).shape, node.shape])
     n_in = graph.input.size
+    if reverse is None:
+        reverse = 4 * graph.output.size <= n_in
+    if reverse:
+        a, b = _reverse(graph, values, at)
+        if at is not None:
+            with np.errstate(invalid="ignore"):
+                b = values[graph.output.name] - a @ np.asarray(at, dtype=np.float64).ravel()
+        return a, np.asarray(b, dtype=np.float64)
     reads: dict[str, int] = {}
     for node in graph.nodes:
         for name in node.inputs:
@@ -77,12 +132,7 @@ def graph_matrix(graph: Graph, values: dict,
     maps = {graph.input.name: _Pending(None, [], n_in)}
     sizes = {n.name: n.size for n in graph.nodes}
     for node in graph.nodes[1:]:
-        kind = node_kind(node)
-        in_shapes = [graph.node(i).shape for i in node.inputs]
-        points = None if at is None else [values[i] for i in node.inputs]
-        factors, bias = kind.factors(node, in_shapes, points)
-        if bias is None:
-            bias = np.zeros(node.size)
+        factors, bias = _factors(graph, node, values, at)
         if len(node.inputs) == 1:
             before = maps[node.inputs[0]]
             if reads[node.inputs[0]] == 1 and before.done is None:

@@ -48,10 +48,11 @@ def _line(fx_node: Any) -> str:
     trace = getattr(fx_node, "stack_trace", None) or ""
     torch_dir = str(Path(torch.__file__).parent)
     found = ""
-    for path, number, code in re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.*)',
-                                         trace):
+    for path, number, code in re.findall(
+            r'File "([^"]+)", line (\d+), in \S+(?:\n[ \t]+(?![ \t]*File ")(.*))?', trace):
         if not path.startswith(torch_dir):
-            found = f"{Path(path).name}:{number}: {code.strip()}"
+            found = f"{Path(path).name}:{number}" + (f": {code.strip()}" if code.strip()
+                                                       else "")
     return found
 
 
@@ -228,13 +229,23 @@ class _Reader:
             self.read_node(fx_node)
         raise ConvmatError("the traced model has no output")  # fx always makes one
 
+    def in_place(self, fx_node: Any, module: Any = None) -> bool:
+        """Whether the node overwrites its input (``x.relu_()``, ``inplace=True``)."""
+        name = getattr(fx_node.target, "__name__", fx_node.target)
+        return (isinstance(name, str) and name.endswith("_") and not name.startswith("__")) \
+            or fx_node.kwargs.get("inplace") is True or getattr(module, "inplace", False) is True
+
     def read_node(self, fx_node: Any) -> None:
         target, name = fx_node.target, getattr(fx_node.target, "__name__", fx_node.target)
+        module = self.gm.get_submodule(target) if fx_node.op == "call_module" else None
+        deps = self.tensor_inputs(fx_node)
+        if deps and self.in_place(fx_node, module) and len(deps[0].users) > 1:
+            raise self.fail(fx_node, f"overwrites its input {deps[0].name} in place, which "
+                                     f"other nodes read too (PyTorch's trace does not follow "
+                                     f"that); compute it out of place")
         if fx_node.op == "call_module":
-            module = self.gm.get_submodule(target)
             self.layer(fx_node, module, str(target))
             return
-        deps = self.tensor_inputs(fx_node)
         arithmetic = _ARITHMETIC.get(str(name).strip("_")) if isinstance(name, str) else None
         if arithmetic in ("add", "sub") and len(deps) == 2:
             return self.sum(fx_node, -1.0 if arithmetic == "sub" else 1.0)
