@@ -118,7 +118,8 @@ def test_the_command_line_prints_the_graph_table(capsys):
 @pytest.mark.parametrize("spec, words", [
     ("conv 4 3 pad 1; residual(conv 4 3 pad 1", ["'(' at position 24", "never closed"]),
     ("relu)", ["')' at position 4", "closes no"]),
-    ("relu | tanh", ["'|' at position 5", "outside a block"]),
+    ("relu | tanh", ["'|' is not understood"]),  # a chain (a name may hold '|')
+    ("relu | tanh; cat(relu | )", ["'|' at position 5", "outside a block"]),
     ("conv 4 3; block(relu)", ["'block('", "position 10", "not a block"]),
     ("residual(relu) tanh", ["'tanh'", "position 15", "separate layers"]),
     ("residual(relu | relu | relu)", ["position 0", "3 branch(es)"]),

@@ -22,7 +22,8 @@ Blocks (a graph instead of a chain), nested freely:
   [name:] cat(B1 | B2 | ...)         the branches' outputs stacked along channels; an
                                      empty branch is x itself (concat: the same)
 
-BODY, SHORTCUT and Bi are layers separated by ';' as above. Example (a ResNet stem and
+BODY, SHORTCUT and Bi are layers separated by ';' as above (names in a graph hold none of
+';', '|', '(' and ')'). Example (a ResNet stem and
 basic block on 3x32x32):
   "conv 16 3x3 pad 1; bn; relu; residual(conv 16 3x3 pad 1; bn; relu; conv 16 3x3 pad 1;
    bn); relu"
@@ -125,9 +126,10 @@ def _closing(text: str) -> int:
 
 
 def is_graph_description(model: object) -> bool:
-    """Whether ``model`` is a text description with blocks (or stray block syntax, which
-    the graph reader reports by its position)."""
-    return isinstance(model, str) and any(ch in model for ch in "()|")
+    """Whether ``model`` is a text description with blocks (or stray brackets, which the
+    graph reader reports by their position). A ``|`` alone is not: a chain's layer names
+    may hold it."""
+    return isinstance(model, str) and any(ch in model for ch in "()")
 
 
 class _Builder:
