@@ -226,7 +226,7 @@ def summary_text(s: Summary) -> str:
     header, rows, footer = summary_cells(s)
     table = [header, *rows, footer]
     widths = [max(len(row[c]) for row in table) for c in range(len(header))]
-    left = {0, 1}
+    left = {c for c, name in enumerate(header) if name in ("layer", "type", "inputs")}
 
     def line(row):
         return "  ".join(v.ljust(w) if c in left else v.rjust(w)
@@ -239,7 +239,7 @@ def summary_text(s: Summary) -> str:
 def summary_markdown(s: Summary) -> str:
     """A network summary as a Markdown (GitHub) table."""
     header, cells, footer = summary_cells(s, times="×")
-    align = ["---", "---"] + ["--:"] * (len(header) - 2)
+    align = ["---" if name in ("layer", "type", "inputs") else "--:" for name in header]
     rows = [[markdown_cell(c) for c in row] for row in [header, *cells]]
     footer = [f"**{markdown_cell(v)}**" if v else "" for v in footer]
     return "\n".join("| " + " | ".join(r) + " |" for r in [rows[0], align, *rows[1:], footer])

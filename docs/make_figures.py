@@ -67,6 +67,8 @@ def jobs() -> dict:
             geometry=convolution_geometry((4, 4), (2, 2, 3, 3), padding=1)),
         # 6. 3-D
         "conv-3d.gif": lambda: f.animate_convolution((4, 4, 4), (3, 3, 3)),
+        # networks: a residual block's matrix, the identity plus a band
+        "residual-block.png": residual_block,
         # 7. Kong & Lucey's Figure 1
         "kong-lucey.png": lambda: f.plot_kong_lucey(
             convmat.kong_lucey(np.arange(1, 10).reshape(3, 3), (7, 7), stride=2)),
@@ -107,6 +109,27 @@ def overlap_pair():
     left.set_title("stride 2, kernel 3: uneven (checkerboard)", fontsize=12)
     right.set_title("stride 2, kernel 4, padding 1: even inside", fontsize=12)
     fig.tight_layout()
+    return fig
+
+
+def residual_block():
+    """docs/networks.md: ``x + conv(conv(x))`` on a 5x5 image, its body, shortcut and sum
+    (the weights of that page)."""
+    import matplotlib.pyplot as plt
+    import scipy.sparse as sp
+
+    w1 = np.array([[0.05, 0.1, 0.05], [0.1, 0.2, 0.1], [0.05, 0.1, 0.05]])
+    w2 = np.array([[0.0, -0.1, 0.0], [-0.1, 0.3, -0.1], [0.0, -0.1, 0.0]])
+    body = sp.csr_array(convmat.conv_matrix(w2, (5, 5), padding=1)
+                        @ convmat.conv_matrix(w1, (5, 5), padding=1))
+    identity = sp.eye_array(25, format="csr")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.4))
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.84, wspace=0.08)
+    for ax, m, title in zip(axes, (body, identity, sp.csr_array(identity + body)),
+                            ("body: conv, conv  ($A_2 A_1$)", "shortcut: $I$",
+                             "block: $I + A_2 A_1$")):
+        figures.plot_matrix(m, ax=ax)
+        ax.set_title(f"{title}\n{m.shape[0]} x {m.shape[1]}, {m.nnz} stored", fontsize=12)
     return fig
 
 

@@ -43,8 +43,9 @@ def summary_latex(s: Any, *, standalone: bool = False) -> str:
     if not isinstance(standalone, (bool, np.bool_)):
         raise ConvmatError(f"standalone={brief(standalone)} must be True or False")
     header, rows, footer = summary_cells(s, times="x", le="≤")
-    spec = "ll" + "r" * (len(header) - 2)
-    cells = [[escape_text(c) if i < 2 else _numbers(c) for i, c in enumerate(row)]
+    text = [name in ("layer", "type", "inputs") for name in header]  # the rest: numbers
+    spec = "".join("l" if t else "r" for t in text)
+    cells = [[escape_text(c) if t else _numbers(c) for t, c in zip(text, row)]
              for row in rows]
     lines = [rf"\begin{{tabular}}{{{spec}}}", r"\hline",
              " & ".join(escape_text(h) for h in header) + r" \\", r"\hline",

@@ -26,7 +26,13 @@ def summary_cells(s: Any, times: str = "x", le: str = "≤") -> tuple[list[str],
                            f"convmat.summary")
     if not isinstance(times, str) or not isinstance(le, str):
         raise ConvmatError(f"times={brief(times)} and le={brief(le)} must be strings")
-    return _columns(s), _cells(s, times, le), _footer(s)
+    header, rows, footer = _columns(s), _cells(s, times, le), _footer(s)
+    if getattr(s, "graph", False):  # a graph's rows name their inputs, third
+        header.insert(2, "inputs")
+        for row, r in zip(rows, s.rows):
+            row.insert(2, ", ".join(r.inputs))
+        footer.insert(2, "")
+    return header, rows, footer
 
 
 def _cells(s: Any, times: str = "x", le: str = "≤") -> list[list[str]]:

@@ -31,15 +31,20 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from .._validate import as_flag
+from .._validate import as_flag, as_int, as_shape
 from ..errors import ConvmatError, error_context
 from ..receptive import receptive_field
+from ..spectral import spectral_norm
 from . import _registry
 from ._chain import compose, linearise
-from ._descriptions import LAYER_GRAMMAR, parse_layers
+from ._descriptions import LAYER_GRAMMAR as _CHAIN_GRAMMAR
+from ._descriptions import parse_layers
 from ._from_torch import NotAChain, _input_shape, _shapes, _torch_stages
+from ._graph import Graph
+from ._graph_descriptions import BLOCK_GRAMMAR, description_graph, is_graph_description
 from ._graph_matrix import graph_matrix
 from ._graph_read import read_graph
+from ._graph_summary import graph_rows
 from ._kinds import FieldStep, LinearKind, guard
 from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
                          lipschitz_bound, lipschitz_record, network_chain)
@@ -47,6 +52,9 @@ from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, 
 __all__ = ["LAYER_GRAMMAR", "LayerLipschitz", "LipschitzBound", "MODELS", "SegmentNorm",
            "from_torch", "lipschitz_bound", "parse_layers", "register", "summary",
            "to_torch_sparse"]
+
+#: the text grammar of :func:`summary`'s descriptions: layers, then the blocks of a graph
+LAYER_GRAMMAR = f"{_CHAIN_GRAMMAR}\n{BLOCK_GRAMMAR}"
 
 MODELS = {
     # LeCun et al., "Gradient-based learning applied to document recognition": 32x32, no
@@ -175,6 +183,15 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
 
 def _graph_from_torch(module: Any, input_shape: Any, at: Any) -> tuple[sp.csr_array, np.ndarray]:
     """:func:`from_torch` of a model that is not a chain: read as a graph."""
+    point = None if at is None else np.asarray(at, dtype=np.float64)
+    graph, values = _read_torch_graph(module, input_shape, at)
+    return graph_matrix(graph, values, point)
+
+
+def _read_torch_graph(module: Any, input_shape: Any, at: Any,
+                      in_channels: int | None = None) -> tuple[Graph, dict]:
+    """(graph, values) of a model that is not a chain, on the input shape its first
+    layers fix (:func:`convmat.networks._graph_read.read_graph`)."""
     from ._from_torch import _torch_stage
     from ._registry import kind_of_module
 
@@ -185,10 +202,9 @@ def _graph_from_torch(module: Any, input_shape: Any, at: Any) -> tuple[sp.csr_ar
                 first.append(_torch_stage(name, m))
             except ConvmatError:
                 break
-    shape = _input_shape(first, input_shape, at)
+    shape = _input_shape(first, input_shape, at, in_channels=in_channels)
     point = None if at is None else np.asarray(at, dtype=np.float64)
-    graph, values = read_graph(module, shape, point)
-    return graph_matrix(graph, values, point)
+    return read_graph(module, shape, point)
 
 
 def register(module_type: type, converter: Callable[..., Any]) -> None:
@@ -287,6 +303,7 @@ class LayerSummary:
     receptive_field: tuple[int, ...] | None
     spectral_norm: float | None = None
     lipschitz: float | None = None  # the layer's Lipschitz constant (spectral=...)
+    inputs: tuple[str, ...] = ()  # a graph's node: the nodes it reads ("input": the input)
 
     @property
     def density(self) -> float:
@@ -304,6 +321,7 @@ class Summary:
     spectral: bool = False
     #: with ``spectral``: the products (:func:`lipschitz_bound`'s record) and ``local``
     bound: LipschitzBound | None = None
+    graph: bool = False  # a graph: the rows name their inputs
 
     @property
     def total_parameters(self) -> int:
@@ -348,7 +366,8 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
         avgpool 2; ..."``) or a list of such strings or of dicts (``{"type": "conv",
         "out_channels": 6, "kernel_size": 5, "padding": 2, "name": "conv1"}``, keys as the
         PyTorch constructors'). Descriptions need no PyTorch; their ``linear`` layers act
-        on the flattened input.
+        on the flattened input. A string with blocks, ``residual(BODY)``,
+        ``residual(BODY | SHORTCUT)`` and ``cat(B1 | B2 | ...)``, describes a graph.
     input_shape : sequence of int
         Spatial shape of one sample (or the full shape ``(C, *spatial)`` of a model).
     in_channels : int, optional
@@ -391,6 +410,15 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
     \prod_l \operatorname{Lip}(f_l)`; :func:`lipschitz_bound` also gives the tighter
     product over the linear segments.
 
+    A graph (a model with residual sums or concatenations, or a description with blocks)
+    has one row per node in topological order and a column ``inputs`` naming the nodes it
+    reads (``input``: the network's input). A sum of :math:`k` inputs of :math:`n` entries
+    is the node's matrix :math:`[I \; I \cdots I]` (:math:`n \times kn`, :math:`kn`
+    stored); a concatenation is the identity on its stacked inputs. A node's receptive field
+    is the span of the union of the windows of every path from the input to it. With
+    ``spectral``, a graph's rows hold the linear nodes' spectral norms (the Lipschitz
+    column, ``at`` and the products are computed for chains; see :func:`lipschitz_bound`).
+
     Examples
     --------
     >>> s = summary("conv 6 5x5 pad 2; avgpool 2; conv 16 5x5; avgpool 2; linear 120",
@@ -411,6 +439,13 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
         x = as_point(at)
         if x is not None and mode is False:
             raise ConvmatError("at=x gives the Jacobian's norm: pass spectral=True too")
+        graph = _graph_of(model, input_shape, in_channels)
+        if graph is not None:  # residual sums, concatenations: one row per node
+            if x is not None:
+                raise ConvmatError("at=x (the Jacobian's norm) is computed for chains of "
+                                   "layers; for a graph take from_torch(model, input_shape, "
+                                   "at=x) and convmat.spectral_norm of that matrix")
+            return _graph_summary(graph, mode is not False)
         stages, shapes = network_chain(model, input_shape, in_channels, x, count=True,
                                        seed=seed)
         bound = None
@@ -439,3 +474,30 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
                                      (math.prod(out), math.prod(shape)), stored, exact,
                                      stage.linear, rf, lip if stage.linear else None, lip))
         return Summary(tuple(shapes[0]), rows, spectral=bound is not None, bound=bound)
+
+
+def _graph_summary(graph: Graph, spectral: bool) -> Summary:
+    """The summary of a graph: one row per node (:mod:`convmat.networks._graph_summary`);
+    the linear nodes' spectral norms with ``spectral``."""
+    norm = cast(Callable[..., float], spectral_norm) if spectral else None
+    rows = [LayerSummary(**row) for row in graph_rows(graph, norm)]
+    return Summary(tuple(graph.input.shape), rows, graph=True, spectral=spectral)
+
+
+def _graph_of(model: Any, input_shape: Any, in_channels: Any) -> Graph | None:
+    """The graph of a model that is not a chain (a PyTorch model, or a description with
+    blocks), else ``None``."""
+    if in_channels is not None:
+        in_channels = as_int(in_channels, "in_channels")
+        if in_channels < 1:
+            raise ConvmatError(f"in_channels={in_channels} must be positive")
+    if is_graph_description(model):
+        shape = as_shape(input_shape, "input_shape")
+        return description_graph(cast(str, model), (in_channels or 1, *shape))
+    if isinstance(model, (str, Sequence)):
+        return None
+    try:
+        _torch_stages(model)
+    except NotAChain:
+        return _read_torch_graph(model, input_shape, None, in_channels)[0]
+    return None
