@@ -28,7 +28,7 @@ Cases:
   3x64x64: 16,384 x 12,288, a graph read through ``torch.fx``; time and memory reported.
 
 Run: ``python benchmarks/bench_networks.py`` (``--quick``: LeNet-5 and VGG at 32x32 with
-convmat alone).
+convmat alone; case names, e.g. ``lenet vgg-32``, run those cases only).
 """
 
 from __future__ import annotations
@@ -187,12 +187,13 @@ def mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, only: list[str] | None = None) -> None:
     import torch
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; load "
           f"{os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f} "
           f"on {os.cpu_count()} cores\n")
     cases = ["lenet-conv", "lenet", "vgg-32"] + ([] if quick else ["vgg-64", "vgg-128", "resnet"])
+    cases = [c for c in cases if not only or c in only]
     for case in cases:
         name, shape = CASES[case]
         big = case in ("vgg-64", "vgg-128")
@@ -243,4 +244,4 @@ if __name__ == "__main__":
         c, m, ch, n = sys.argv[2:6]
         print(json.dumps(worker(c, m, None if ch == "None" else int(ch), int(n))))
     else:
-        main("--quick" in sys.argv)
+        main("--quick" in sys.argv, [a for a in sys.argv[1:] if a in CASES])
