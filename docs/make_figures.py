@@ -95,7 +95,7 @@ def main(names: list[str] | None = None) -> None:
     if sparsity is not None:  # needs PyTorch
         todo["network-sparsity.png"] = sparsity
     for name, picture in todo.items():
-        path = figures.save(picture, IMG / name, fps=1.5)
+        path = figures.save(picture, IMG / name, **({"fps": 1.5} if name.endswith(".gif") else {}))
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB")
 
 
@@ -123,9 +123,12 @@ def residual_block():
     body = sp.csr_array(convmat.conv_matrix(w2, (5, 5), padding=1)
                         @ convmat.conv_matrix(w1, (5, 5), padding=1))
     identity = sp.eye_array(25, format="csr")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.4))
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.84, wspace=0.08)
-    for ax, m, title in zip(axes, (body, identity, sp.csr_array(identity + body)),
+    block = sp.csr_array(identity + body)
+    for m in (body, block):  # the products' float noise (-6.9e-18) drawn as the 0 it is
+        m.data = np.round(m.data, 12) + 0.0
+    fig, axes = plt.subplots(1, 3, figsize=(18, 7.0))
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.22, top=0.86, wspace=0.08)
+    for ax, m, title in zip(axes, (body, identity, block),
                             ("body: conv, conv  ($A_2 A_1$)", "shortcut: $I$",
                              "block: $I + A_2 A_1$")):
         figures.plot_matrix(m, ax=ax)

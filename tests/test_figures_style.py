@@ -340,3 +340,21 @@ def test_figsize_as_a_numpy_array_is_a_size_not_an_ambiguous_truth_value():
     for make in (lambda: figures.animate_superposition((3, 3), (2, 2), figsize=figsize),
                  lambda: figures.animate_matrix((3, 3), (2, 2), figsize=figsize)):
         assert tuple(make()._fig.get_size_inches()) == (6.0, 5.0)
+
+
+def test_output_padding_as_a_numpy_array_is_checked_not_an_ambiguous_truth_value():
+    figures.plot_connectivity((5, 5), (3, 3), output_padding=np.array([0, 0]))
+    with pytest.raises(convmat.ConvmatError, match="output_padding"):
+        figures.plot_connectivity((5, 5), (3, 3), output_padding=np.array([0, 1]))
+
+
+def test_values_too_long_for_the_cells_are_left_to_the_key():
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure(figsize=(4, 4))
+    ax = fig.add_subplot()
+    a = convmat.conv_matrix(np.full((3, 3), 0.00512), (12, 12), padding=1).toarray()
+    figures.plot_matrix(a, ax=ax)  # a plain array: no taps, coloured by value
+    assert not [t for t in ax.texts if t.get_gid() == "digit"]  # 5 characters, 7-pt cells
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_title().get_text() == "values"

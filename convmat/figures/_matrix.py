@@ -190,10 +190,11 @@ def legend_lines(keys: Sequence, fontsize: float = 10.5) -> int:
 
 
 def tap_legend(fig: Any, keys: Sequence, words: Mapping[str, str] = ENGLISH, y: float = 0.0,
-               fontsize: float = 10.5) -> int:
+               fontsize: float = 10.5, title: str | None = None, ax: Any = None) -> int:
     """The key of the cell colours (taps, symbols or values) below the picture, on
     :func:`legend_lines` lines (as many as the figure's width needs when it is narrower);
-    returns the number of lines."""
+    ``title`` (default: the kernel taps' word); with ``ax`` (a picture drawn into a given
+    axes) below that axes, not at the figure's foot; returns the number of lines."""
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor="none" if color is None else color, edgecolor="none",
@@ -201,10 +202,12 @@ def tap_legend(fig: Any, keys: Sequence, words: Mapping[str, str] = ENGLISH, y: 
     width, _, count = legend_size(keys, fontsize)
     lines = max(legend_lines(keys, fontsize),
                 math.ceil(width / max(fig.get_figwidth() - 0.2, 0.5)))
-    legend = fig.legend(handles=handles, loc="lower center", ncol=math.ceil(count / lines),
-                        frameon=False, fontsize=fontsize, bbox_to_anchor=(0.5, y),
-                        handlelength=1.0, columnspacing=0.8, title=words["taps"],
-                        title_fontsize=fontsize)
+    where = (dict(loc="lower center", bbox_to_anchor=(0.5, y)) if ax is None else
+             dict(loc="upper center", bbox_to_anchor=(0.5, -0.01), bbox_transform=ax.transAxes))
+    legend = (fig if ax is None else ax).legend(
+        handles=handles, ncol=math.ceil(count / lines), frameon=False, fontsize=fontsize,
+        handlelength=1.0, columnspacing=0.8, title=words["taps"] if title is None else title,
+        title_fontsize=fontsize, **where)
     legend.set_gid("tap-legend")
     return lines
 
@@ -260,6 +263,7 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
     from matplotlib.patches import Rectangle
 
     m, n = shape
+    given = ax  # a picture drawn into the caller's axes keeps its key below them
     colors, keys = _colors(values, symbolic, taps)
     key_w, key_h, _ = legend_size(keys) if legend and keys else (0.0, 0.0, 0)
     lines = legend_lines(keys) if key_w else 1
@@ -324,6 +328,9 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         kept = np.nonzero(keep)[0]
         texts = [_symbol_text(values[k]) if symbolic else _fmt(values[k]) for k in kept]
         size = max(min([_fit(fs, text, DIGIT_SHARE) for text in texts] or [fs]), MIN_DIGIT_PT)
+        longest = max((len(re.sub(r"[${}\\]|_", "", text)) for text in texts), default=0)
+        if 0.6 * MIN_DIGIT_PT * longest > cell_pt:  # wider than a cell even at the least
+            texts = []  # legible size: left out (the colours and their key say the values)
         for r, c, text, col in zip(dr, dc, texts, colors):
             ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size,
                     color=_ink(col), zorder=4, gid="digit")
@@ -343,7 +350,8 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         title = f"A: {m} × {n}, {nnz:,} {words['stored_entries']}"
     ax.set_title(title, fontsize=11, color=COLORS["text"], pad=22 if bands else 6)
     if legend and keys:
-        tap_legend(fig, keys, words)
+        tap_legend(fig, keys, words, title=words["taps"] if taps is not None or symbolic
+                   else words["values"], ax=None if given is None else ax)
     return fig
 
 

@@ -263,7 +263,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
             pads.append(stretched_padding(k, di, b, a, output_padding_for(o, i, k, si, di, b, a)))
         slide, spacing = (1,) * n, s
     else:
-        if output_padding not in (0, None) and np.any(np.asarray(output_padding) != 0):
+        if output_padding is not None and np.any(np.asarray(output_padding, dtype=object) != 0):
             raise ConvmatError(f"output_padding={brief(output_padding)} applies to "
                                f"transposed=True only")
         geom = convolution_geometry(ishape, kshape, stride=stride, padding=padding,
