@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import operator
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,11 @@ def _trace_failure(exc: BaseException, kind: str) -> ConvmatError:
     import torch
 
     torch_dir = str(Path(torch.__file__).parent)
+    package_dir = str(Path(__file__).resolve().parent.parent) + os.sep  # convmat's frames
     where = ""
     for frame in traceback.extract_tb(exc.__traceback__):
-        if not frame.filename.startswith(torch_dir) and "convmat" not in frame.filename:
+        if not (frame.filename.startswith(torch_dir) or
+                str(Path(frame.filename).resolve()).startswith(package_dir)):
             where = f" at {Path(frame.filename).name}:{frame.lineno}: {(frame.line or '').strip()}"
     return ConvmatError(f"the forward of {kind} could not be traced with torch.fx{where} "
                         f"({type(exc).__name__}: {exc}); from_torch reads the models torch.fx can "
