@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from ._fit import COLSEP, HEIGHT_SHARE, MAX_SCALE
 
-__all__ = ["BORDER", "beamer_document", "beamer_frame", "document"]
+__all__ = ["BORDER", "beamer_document", "beamer_frame", "cropped_page", "document"]
 
 
 #: white space around a standalone formula, each side (pt)
 BORDER = 3
+
+
+def cropped_page(*lengths: tuple[str, str]) -> list[str]:
+    r"""The ``article`` preamble lines of a page cut to its content: no margins, the content
+    at :data:`BORDER` points from the corner (each document then sets ``\pdfpagewidth`` and
+    ``\pdfpageheight`` from its box), with further ``(length, value)`` settings."""
+    return [
+        r"\pagestyle{empty}",
+        *(rf"\setlength{{\{name}}}{{{value}}}" for name, value in (
+            ("parindent", "0pt"), ("oddsidemargin", "0pt"), ("topmargin", "0pt"),
+            ("headheight", "0pt"), ("headsep", "0pt"), ("topskip", "0pt"),
+            ("hoffset", rf"\dimexpr{BORDER}pt-1in\relax"),
+            ("voffset", rf"\dimexpr{BORDER}pt-1in\relax"), ("textheight", "200in"),
+            *lengths)),
+        r"\ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth"
+        r"\let\pdfpageheight\pageheight\fi",  # lualatex names them \pagewidth, \pageheight
+    ]
 
 
 def document(body: str) -> str:
@@ -52,14 +69,7 @@ def document(body: str) -> str:
         r"\documentclass{article}",
         r"\usepackage{amsmath}",
         *([r"\usepackage{color}"] if r"\textcolor" in body else []),
-        r"\pagestyle{empty}",
-        *(rf"\setlength{{\{name}}}{{{value}}}" for name, value in (
-            ("parindent", "0pt"), ("oddsidemargin", "0pt"), ("topmargin", "0pt"),
-            ("headheight", "0pt"), ("headsep", "0pt"), ("topskip", "0pt"),
-            ("hoffset", rf"\dimexpr{BORDER}pt-1in\relax"),
-            ("voffset", rf"\dimexpr{BORDER}pt-1in\relax"), ("textheight", "200in"))),
-        r"\ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth"
-        r"\let\pdfpageheight\pageheight\fi",  # lualatex names them \pagewidth, \pageheight
+        *cropped_page(),
         r"\newsavebox{\formula}",
         r"\begin{document}",
         r"\savebox{\formula}{$\displaystyle",

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from ..errors import ConvmatError, brief
 from ..layout import Cells, Frame, Label, Picture, Rect, Segment
-from ._pages import BORDER
+from ._pages import BORDER, cropped_page
 from ._strings import check_math, escape_text
 
 __all__ = ["tikz_picture"]
@@ -297,15 +297,7 @@ def tikz_picture(pic: Picture, *, standalone: bool = True, beamer: bool = False)
     return "\n".join([
         r"\documentclass{article}",
         r"\usepackage{tikz}",
-        r"\pagestyle{empty}",
-        *(rf"\setlength{{\{name}}}{{{value}}}" for name, value in (
-            ("parindent", "0pt"), ("oddsidemargin", "0pt"), ("topmargin", "0pt"),
-            ("headheight", "0pt"), ("headsep", "0pt"), ("topskip", "0pt"),
-            ("hoffset", rf"\dimexpr{BORDER}pt-1in\relax"),
-            ("voffset", rf"\dimexpr{BORDER}pt-1in\relax"), ("textheight", "200in"),
-            ("textwidth", "200in"))),
-        r"\ifdefined\pdfpagewidth\else\let\pdfpagewidth\pagewidth"
-        r"\let\pdfpageheight\pageheight\fi",
+        *cropped_page(("textwidth", "200in")),
         *head,
         r"\newsavebox{\cmpage}",
         r"% one page per picture, cut to its size",
