@@ -414,15 +414,7 @@ def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
         labels += [Label(o[1] + lo[1] - 0.25, o[0] + lo[0] + canvas[0] / 2,
                          f"{words['out']} {k}", "east") for k, o in enumerate(out0)]
     per = math.prod(st.input_shape)
-    n_out = math.prod(st.output_shape)
-    written = np.zeros(sums.shape, dtype=bool)
-    for t in range(len(sums)):
-        pos = st.stamp(t % per)
-        keep = np.all((pos >= 0) & (pos < np.asarray(st.output_shape)), axis=1)
-        flat = np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)
-        for o in outputs(t // per, c_in // groups, per_out):
-            written[t, o * n_out + flat] = True
-    written = np.logical_or.accumulate(written, axis=0)
+    written = st.reached(sums.shape, c_in // groups, per_out)
     vmax = max(float(np.abs(sums).max()) if sums.size else 1.0, 1e-12)
     frames = []
     for t in range(len(sums)):

@@ -93,6 +93,20 @@ class _Stamps:
         pos = pos[(pos >= 0) & (pos < o)]
         return np.bincount(pos, minlength=o).astype(np.int64)
 
+    def reached(self, shape: tuple[int, int], per_in: int, per_out: int) -> np.ndarray:
+        """``written[t]`` (of ``shape``: frames by output entries, channels slowest): the
+        outputs some stamp ``0..t`` has reached (a zero sum still shows as 0 there); frame
+        ``t`` stamps input entry ``t`` (channel ``t // per``) into its group's outputs."""
+        per, n_out = math.prod(self.input_shape), math.prod(self.output_shape)
+        written = np.zeros(shape, dtype=bool)
+        for t in range(shape[0]):
+            pos = self.stamp(t % per)
+            keep = np.all((pos >= 0) & (pos < np.asarray(self.output_shape)), axis=1)
+            flat = np.ravel_multi_index(tuple(pos[keep].T), self.output_shape)
+            for o in _outputs(t // per, per_in, per_out):
+                written[t, o * n_out + flat] = True
+        return np.logical_or.accumulate(written, axis=0)
+
     def stamp(self, m: int) -> np.ndarray:
         """(taps, N) output positions (uncropped) written by flat input entry ``m``."""
         start = np.array(np.unravel_index(m, self.input_shape)) * np.asarray(self.stride)
@@ -412,17 +426,8 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words):
                 left = org[1] + (lo[1] if name == "out" else 0)
                 ax.text(left - 0.25, top + rows / 2, f"{words[name]} {k}", ha="right",
                         va="center", fontsize=min(11, fs * 1.1), color=COLORS["text"])
-    n_out = math.prod(st.output_shape)
     per = math.prod(st.input_shape)
-    # written[t]: the outputs some stamp 0..t has reached (a zero sum shows as 0 there)
-    written = np.zeros(sums.shape, dtype=bool)
-    for t in range(len(sums)):
-        pos = st.stamp(t % per)
-        keep = np.all((pos >= 0) & (pos < np.asarray(st.output_shape)), axis=1)
-        flat = np.ravel_multi_index(tuple(pos[keep].T), st.output_shape)
-        for o in _outputs(t // per, per_in, per_out):
-            written[t, o * n_out + flat] = True
-    written = np.logical_or.accumulate(written, axis=0)
+    written = st.reached(sums.shape, per_in, per_out)
     vmax = float(np.abs(sums).max()) if sums.size else 1.0
     fs_out = min(_fit(fs, _fmt(sums[-1].max())), _fit(fs, _fmt(sums[-1].min())))
     texts = [ax.text(v[0, 0] + 0.5, v[0, 1] + 0.5, "", ha="center", va="center",
