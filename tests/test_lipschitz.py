@@ -16,24 +16,10 @@ import convmat
 from convmat import ConvmatError, lipschitz_bound, summary
 
 from .conftest import torch
+from .test_networks import _randomise
 
 if torch is not None:
     import torch.nn as nn
-
-
-def _randomise(module, seed: int = 0):
-    """Float64, eval mode, every parameter and buffer random (running variances > 0)."""
-    gen = torch.Generator().manual_seed(seed)
-    module = module.double().eval()
-    with torch.no_grad():
-        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-            if not tensor.is_floating_point():
-                continue
-            values = torch.randn(tensor.shape, generator=gen, dtype=torch.float64)
-            if name.endswith("weight") and tensor.ndim >= 2:
-                values /= math.sqrt(tensor[0].numel())
-            tensor.copy_(values.abs() + 0.5 if name.endswith("running_var") else values)
-    return module
 
 
 def _dense_norm(module, shape):
