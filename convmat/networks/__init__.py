@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-from .._validate import as_flag, as_int, as_shape
+from .._validate import as_flag, as_shape
 from ..errors import ConvmatError, error_context
 from ..receptive import receptive_field
 from ..spectral import spectral_norm
@@ -47,7 +47,8 @@ from ._graph_read import read_graph
 from ._graph_summary import graph_rows
 from ._kinds import FieldStep, LinearKind, guard
 from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
-                         lipschitz_bound, lipschitz_record, network_chain)
+                         checked_in_channels, lipschitz_bound, lipschitz_record,
+                         network_chain)
 
 __all__ = ["LAYER_GRAMMAR", "LayerLipschitz", "LipschitzBound", "MODELS", "SegmentNorm",
            "from_torch", "lipschitz_bound", "parse_layers", "register", "summary",
@@ -439,15 +440,23 @@ def summary(model: Any, input_shape: Any, *, in_channels: int | None = None,
         x = as_point(at)
         if x is not None and mode is False:
             raise ConvmatError("at=x gives the Jacobian's norm: pass spectral=True too")
-        graph = _graph_of(model, input_shape, in_channels)
-        if graph is not None:  # residual sums, concatenations: one row per node
+        in_channels = checked_in_channels(in_channels)
+        graph = None  # a model with residual sums or concatenations: one row per node
+        if is_graph_description(model):
+            graph = description_graph(cast(str, model),
+                                      (in_channels or 1, *as_shape(input_shape, "input_shape")))
+        else:
+            try:  # a chain, read once; a PyTorch graph is read by torch.fx instead
+                stages, shapes = network_chain(model, input_shape, in_channels, x, count=True,
+                                               seed=seed)
+            except NotAChain:
+                graph = _read_torch_graph(model, input_shape, None, in_channels)[0]
+        if graph is not None:
             if x is not None:
                 raise ConvmatError("at=x (the Jacobian's norm) is computed for chains of "
                                    "layers; for a graph take from_torch(model, input_shape, "
                                    "at=x) and convmat.spectral_norm of that matrix")
             return _graph_summary(graph, mode is not False)
-        stages, shapes = network_chain(model, input_shape, in_channels, x, count=True,
-                                       seed=seed)
         bound = None
         if mode is not False:
             bound = lipschitz_record(stages, shapes, mode, x, as_flag(progress, "progress"),
@@ -482,22 +491,3 @@ def _graph_summary(graph: Graph, spectral: bool) -> Summary:
     norm = cast(Callable[..., float], spectral_norm) if spectral else None
     rows = [LayerSummary(**row) for row in graph_rows(graph, norm)]
     return Summary(tuple(graph.input.shape), rows, graph=True, spectral=spectral)
-
-
-def _graph_of(model: Any, input_shape: Any, in_channels: Any) -> Graph | None:
-    """The graph of a model that is not a chain (a PyTorch model, or a description with
-    blocks), else ``None``."""
-    if in_channels is not None:
-        in_channels = as_int(in_channels, "in_channels")
-        if in_channels < 1:
-            raise ConvmatError(f"in_channels={in_channels} must be positive")
-    if is_graph_description(model):
-        shape = as_shape(input_shape, "input_shape")
-        return description_graph(cast(str, model), (in_channels or 1, *shape))
-    if isinstance(model, (str, Sequence)):
-        return None
-    try:
-        _torch_stages(model)
-    except NotAChain:
-        return _read_torch_graph(model, input_shape, None, in_channels)[0]
-    return None

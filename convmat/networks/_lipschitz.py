@@ -51,9 +51,9 @@ from ._kinds import Stage
 from ._nonlinear import nonlinear_constant
 
 __all__ = ["LayerLipschitz", "LipschitzBound", "MODES", "Norm", "Progress", "SegmentNorm",
-           "as_point", "chain_operator", "check_mode", "layer_norms", "lipschitz_bound",
-           "lipschitz_record", "network_chain", "operator_norm", "seeded_weights",
-           "segment_norms"]
+           "as_point", "chain_operator", "check_mode", "checked_in_channels", "layer_norms",
+           "lipschitz_bound", "lipschitz_record", "network_chain", "operator_norm",
+           "seeded_weights", "segment_norms"]
 
 #: the relative width at which a certified norm is called exact
 TOL = 1e-10
@@ -575,14 +575,21 @@ def seeded_weights(stages: Sequence[Stage], shapes: Sequence[tuple], seed: Any) 
             fill(stage, shape, out, rng)
 
 
+def checked_in_channels(in_channels: Any) -> int | None:
+    """``in_channels`` as a positive int (``None``: read from the model or 1)."""
+    if in_channels is None:
+        return None
+    value = as_int(in_channels, "in_channels")
+    if value < 1:
+        raise ConvmatError(f"in_channels={value} must be positive")
+    return value
+
+
 def network_chain(model: Any, input_shape: Any, in_channels: int | None, at: Any = None,
                   count: bool = False, seed: Any = None) -> tuple[list[Stage], list[tuple]]:
     """The stages and shapes of a PyTorch model or a description (``at``: the point;
     ``seed``: random weights for a description)."""
-    if in_channels is not None:
-        in_channels = as_int(in_channels, "in_channels")
-        if in_channels < 1:
-            raise ConvmatError(f"in_channels={in_channels} must be positive")
+    in_channels = checked_in_channels(in_channels)
     if not isinstance(model, (str, Sequence)):
         if seed is not None:
             raise ConvmatError(f"seed={brief(seed)} gives a description weights; a PyTorch "
