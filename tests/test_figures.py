@@ -611,3 +611,37 @@ def test_every_picture_takes_figsize_and_fontsize_and_has_a_figure(call):
         call(figsize="big")
     with pytest.raises(ConvmatError, match="fontsize="):
         call(fontsize=-1)
+
+
+@pytest.mark.parametrize("kw", [dict(input_shape=(7, 7), stride=2, padding=1),
+                                dict(input_shape=(6, 6), padding=1, transposed=True,
+                                     highlight=8),
+                                dict(input_shape=(5, 5), stride=2, padding=1,
+                                     side_by_side=True, highlight=4),
+                                dict(input_shape=(9,), kernel_shape=(3,), stride=2,
+                                     padding=1)])
+def test_plot_connectivity_tap_labels_apart_and_on_their_edges(kw):
+    """Every tap label of the highlighted fan sits on one of the fan's edges, and no two
+    labels' boxes overlap (a converging fan's labels used to pile up)."""
+    kw = {"kernel_shape": (3, 3), **kw}
+    fig = figures.plot_connectivity(kw.pop("input_shape"), kw.pop("kernel_shape"), **kw)
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        labels = [t for t in ax.texts if t.get_text().startswith("$w_{")]
+        fan = [c for c in ax.collections if c.get_gid() in ("fan", "edges")]
+        assert labels and fan
+        segs = np.concatenate([np.asarray(c.get_segments()) for c in fan])
+        for t in labels:
+            p = np.asarray(t.get_position(), dtype=float)
+            a, b = segs[:, 0], segs[:, 1]
+            u = np.clip(np.einsum("ij,ij->i", p - a, b - a)
+                        / np.einsum("ij,ij->i", b - a, b - a), 0, 1)
+            dist = np.linalg.norm(a + u[:, None] * (b - a) - p, axis=1)
+            assert dist.min() < 1e-9
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        for i in range(len(boxes)):
+            for j in range(i):
+                p, q = boxes[i], boxes[j]
+                w = min(p.x1, q.x1) - max(p.x0, q.x0)
+                h = min(p.y1, q.y1) - max(p.y0, q.y0)
+                assert w <= 0 or h <= 0, (labels[i].get_text(), labels[j].get_text())

@@ -28,7 +28,7 @@ from ._drawing import (
 )
 from ._matrix import tap_legend, tap_names
 from ._windows import SlidingWindows, _windows
-from .._validate import as_shape, as_weight
+from .._validate import as_flag, as_shape, as_weight
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import Padding, as_int, convolution_geometry, transposed_geometry
 
@@ -131,6 +131,8 @@ def plot_connectivity(
         ax = _check_ax(ax, "plot_connectivity")
         fontsize = _check_fontsize(fontsize)
         words = _words(lang, labels, "plot_connectivity")
+        transposed = as_flag(transposed, "transposed")
+        side_by_side = as_flag(side_by_side, "side_by_side")
         ishape = as_shape(input_shape, "input_shape")
         kshape = as_shape(kernel_shape, "kernel_shape")
         _check_drawable(len(ishape), "plot_connectivity")
@@ -357,16 +359,20 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, words, label_panel=Fa
                     zorder=5.5, gid="multiplicity",
                     bbox=dict(boxstyle="round,pad=0.1", facecolor="white",
                               edgecolor="#6b3300", linewidth=0.6))
+    tap_labels = []
     if fan.sum() <= _MAX_LABELS:  # the tap of each drawn edge, where it fits
         names = [",".join(map(str, np.unravel_index(j, win.kernel_shape)))
                  for j in range(win.taps.size)]
         for (a, b), j, k in zip(segs[fan], taps[fan], nth[fan]):
-            at = a + ((0.3 if by_row else 0.7) + (0.22 if by_row else -0.22) * min(k, 2)) \
-                * (b - a)  # near the fan's open end, repeated edges' labels apart
-            ax.text(*at, f"$w_{{{names[j]}}}$", fontsize=9 if n == 1 else 8,
-                    ha="center", va="center", color=COLORS["text"], zorder=5,
-                    bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none",
-                              alpha=0.8))
+            # near the fan's open end, repeated edges' labels apart
+            near = 0.3 if n == 1 else 0.14  # 2-D: by the node it reads, as fans converge
+            start = (near if by_row else 1 - near) + (0.22 if by_row else -0.22) * min(k, 2)
+            text = ax.text(*(a + start * (b - a)), f"$w_{{{names[j]}}}$",
+                           fontsize=9 if n == 1 else 8, ha="center", va="center",
+                           color=COLORS["text"], zorder=5, gid="tap-label",
+                           bbox=dict(boxstyle="round,pad=0.1", facecolor="white",
+                                     edgecolor="none", alpha=0.8))
+            tap_labels.append((text, a, b, start, 1.0 if by_row else -1.0))
     size = 90 if n == 1 else 40
     pad_nodes = ax.scatter(*screen(grid[~real], 0).T, s=size, facecolors=COLORS["padding"],
                            edgecolors=COLORS["padding_edge"], linestyles="--", zorder=2)
@@ -387,6 +393,7 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, words, label_panel=Fa
     (x_lo, y_lo), (x_hi, y_hi) = every.min(0), every.max(0)
     ax.set_xlim(x_lo - 2.6, x_hi + 0.8)
     ax.set_ylim(y_lo - 0.7, y_hi + 0.7)
+    _apart(ax, tap_labels)
     label = dict(fontsize=12, color=COLORS["text"], ha="right", va="center")
     # the forward input's plane is the transposed convolution's output, and vice versa
     ax.text(x_lo - 0.6, screen(lo[None].astype(float), 0)[0, 1],
@@ -397,6 +404,51 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, words, label_panel=Fa
         ax.set_title(f"{words['transposed']}: $A^{{\\top}}$" if transposed else
                      f"{words['convolution']}: $A$",
                      fontsize=fontsize or 11.5, color=COLORS["text"])
+
+
+def _apart(ax, labels) -> None:
+    """Slide each tap label along its edge until its box overlaps no label placed before
+    it (the fan's edges converge, so labels at one fraction of every edge collide); where
+    no position along the edge is free, the least-overlapping one. ``labels`` holds
+    ``(text, a, b, start, direction)``: the text sits at ``a + t (b - a)``, tried from
+    ``t = start`` outwards, first in ``direction``."""
+    if len(labels) < 2:
+        return
+    ax.apply_aspect()
+    fig = ax.get_figure(root=True)
+    get = getattr(fig.canvas, "get_renderer", None)
+    if get is not None:
+        renderer = get()
+    else:  # a figure without an Agg canvas: measure the text as Agg would draw it
+        from matplotlib.backends.backend_agg import RendererAgg
+
+        renderer = RendererAgg(*fig.bbox.size, fig.dpi)
+    placed: list[Any] = []
+    steps = np.arange(0.0, 0.61, 0.06)
+    steps = np.stack([steps, -steps], 1).ravel()[1:]  # 0, +s, -s, +2s, -2s, ...
+    for text, a, b, start, direction in labels:
+        best, best_hit = None, np.inf
+        for t in start + direction * steps:
+            if not 0.08 <= t <= 0.92:
+                continue
+            text.set_position(a + t * (b - a))
+            box = text.get_window_extent(renderer).padded(1.0)
+            hit = sum(_overlap(box, other) for other in placed)
+            if hit < best_hit:
+                best, best_hit = (t, box), hit
+            if hit == 0:
+                break
+        if best is None:
+            continue
+        text.set_position(a + best[0] * (b - a))
+        placed.append(best[1])
+
+
+def _overlap(p, q) -> float:
+    """Area shared by two display boxes."""
+    w = min(p.x1, q.x1) - max(p.x0, q.x0)
+    h = min(p.y1, q.y1) - max(p.y0, q.y0)
+    return max(w, 0.0) * max(h, 0.0)
 
 
 def _channel_graph(ax: Any, c_in: int, c_out: int, groups: int, pairs: list[tuple[int, int]],
