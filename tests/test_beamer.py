@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convmat
-from convmat import display, symbolic
+from convmat import display, layout, symbolic
 from convmat.errors import ConvmatError
 from convmat.latex import to_latex
 
@@ -297,3 +297,82 @@ def test_the_command_line_reaches_every_beamer_option(capsys):
     assert "--overlay cols" in capsys.readouterr().err
     assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--title", "T"]) == 2
     assert "--title applies to --format latex only" in capsys.readouterr().err
+
+
+# -- the words of the frames, in the chosen language -----------------------------------------
+
+def _typeset_words(deck: str) -> set[str]:
+    """The words a beamer document typesets: its body without math, LaTeX commands,
+    environment names, lengths and the log line each frame writes."""
+    body = deck.split(r"\begin{document}")[-1]
+    body = re.sub(r"\\typeout\{[^\n]*\}", " ", body)
+    body = re.sub(r"\$[^$]*\$", " ", body)  # math (the formulas, the subtitles' equations)
+    body = re.sub(r"\\(begin|end)\{\w+\}", " ", body)
+    body = re.sub(r"\\[A-Za-z]+", " ", body)
+    body = re.sub(r"[\d.]+pt\b", " ", body)
+    return set(re.findall(r"[^\W\d_]{2,}", body))
+
+
+def _catalogue_words(lang: str) -> set[str]:
+    return set().union(*(set(re.findall(r"[^\W\d_]{2,}", re.sub(r"\{\w+\}", " ", v)))
+                         for v in layout.labels(lang).values()))
+
+
+@pytest.mark.parametrize("kl", [
+    convmat.kong_lucey(WORKED, (7, 7), stride=2),
+    convmat.kong_lucey(np.ones((2, 1, 3)), (9,), stride=3, padding=1),
+    symbolic.kong_lucey((3, 3), (6, 6), stride=2, name="h"),
+])
+def test_a_spanish_deck_writes_only_words_of_the_spanish_catalogue(kl):
+    title = layout.labels("es")["kong_lucey"]
+    deck = to_latex(kl, beamer=True, title=title, standalone=True, lang="es")
+    words = _typeset_words(deck)
+    spanish, english = _catalogue_words("es"), _catalogue_words("en")
+    assert {"columnas", "agrupadas", "por", "fase", "suma", "sobre", "las", "fases"} <= words
+    assert words <= spanish, words - spanish
+    assert not words & (english - spanish)
+    assert _typeset_words(to_latex(kl, beamer=True, standalone=True)) <= english
+
+
+def test_english_subtitles_are_the_default_and_unchanged():
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    deck = to_latex(kl, beamer=True, title="KL")
+    assert deck == to_latex(kl, beamer=True, title="KL", lang="en", labels=None)
+    subtitles = re.findall(r"\\begin\{frame\}\{KL\}\{([^\n]*)\}\n", deck)
+    assert subtitles == [
+        r"strided: $y = A\,x$ on the padded input",
+        r"columns grouped by phase: $y = [\,T_0 \mid T_1 \mid \cdots\,]\,x$",
+        *(rf"sum over the phases: $y = \sum_r T_r\,x_r$ (phase {k} of 4)" for k in (1, 2, 3, 4))]
+
+
+def test_overrides_reach_the_frames_as_escaped_text_and_bad_words_are_named():
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    deck = to_latex(kl, beamer=True, part="permuted", lang="es",
+                    labels={"permuted_display": "A Π: {equation} & 50%"})
+    assert r"\begin{frame}{A Π: $y = [\,T_0 \mid T_1 \mid \cdots\,]\,x$ \& 50\%}" in deck
+    for bad, names in ((dict(lang="fr"), ["lang='fr'", "to_latex", "en, es"]),
+                       (dict(labels={"permuted": "x"}), ["'permuted'", "to_latex"]),
+                       (dict(labels={"sum_display": 3}), ["labels['sum_display']=3"])):
+        with pytest.raises(ConvmatError) as info:
+            to_latex(kl, beamer=True, **bad)
+        assert all(name in str(info.value) for name in names), str(info.value)
+    with pytest.raises(ConvmatError, match="lang='de'"):  # checked without a frame too
+        to_latex(convmat.conv_matrix(WORKED, (5, 5)), lang="de")
+
+
+def test_the_command_line_writes_spanish_frames(capsys):
+    from convmat.cli import main
+
+    args = ["kong-lucey", "--input", "7x7", "--kernel", "3x3", "--weights", "1,2,3;4,5,6;7,8,9",
+            "--stride", "2", "--format", "latex", "--beamer", "--title", "KL", "--lang", "es"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    assert out.rstrip("\n") == to_latex(kl, beamer=True, title="KL", lang="es", max_rows=40,
+                                        max_cols=40)
+    assert "columnas agrupadas por fase" in out
+    matrix = ["matrix", "--input", "5x5", "--kernel", "3x3", "--format", "latex", "--beamer",
+              "--lang", "es"]
+    assert main(matrix) == 0 and capsys.readouterr().out.startswith("\\begin{frame}\n")
+    assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--lang", "es"]) == 2
+    assert "--lang applies to --format latex only" in capsys.readouterr().err
