@@ -376,3 +376,85 @@ def test_the_command_line_writes_spanish_frames(capsys):
     assert main(matrix) == 0 and capsys.readouterr().out.startswith("\\begin{frame}\n")
     assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--lang", "es"]) == 2
     assert "--lang applies to --format latex only" in capsys.readouterr().err
+
+
+# -- a column vector in a frame is elided on its own, so the matrix keeps its columns --------
+
+def _frame_bodies(deck: str) -> list[str]:
+    return deck.split(r"\end{frame}")[:-1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 2).flatmap(lambda n: st.tuples(
+    st.tuples(*[st.integers(5, 12)] * n), st.tuples(*[st.integers(1, 3)] * n),
+    st.tuples(*[st.integers(2, 3)] * n))))
+def test_kong_lucey_frames_elide_x_on_its_own_and_keep_the_phases_apart(case):
+    """In every frame the ``x`` column is whole or no taller than the matrix (three entries
+    a phase at least) and names, in order, columns the display's definition puts there: the padded
+    input in C order (strided) or ``kl.column_order`` (permuted), the first and last of each
+    phase written, the ellipsis never joining two phases; the permuted matrix keeps at
+    least as many columns as ``x`` shows entries."""
+    size, kernel, stride = case
+    kernel = tuple(min(k, s) for k, s in zip(kernel, size))
+    kl = convmat.kong_lucey(np.ones(kernel), size, stride=stride)
+    padded = kl.padded_shape
+    strided, permuted = _frame_bodies(to_latex(kl, beamer=True, part="strided")), \
+        _frame_bodies(to_latex(kl, beamer=True, part="permuted"))
+    for frames, order in ((strided, np.arange(math.prod(padded))), (permuted, kl.column_order)):
+        (_, ys), (spec, cells), (_, xs) = _envs(frames[0])
+        cols = _indices(xs, "x", padded)
+        if None in cols:  # elided: no taller than the matrix (or three entries a phase)
+            assert len(cols) <= max(len(ys), 3 * len(kl.blocks) + 2, 5)
+        else:
+            assert len(cols) == len(order)
+        where = {int(c): k for k, c in enumerate(order)}  # padded entry -> matrix column
+        positions = [where[c] for c in cols if c is not None]
+        assert positions == sorted(positions) and positions[0] == 0
+        assert positions[-1] == len(order) - 1
+    # permuted: per phase, its first and last entries, an ellipsis only inside a phase
+    (_, _), (spec, cells), (_, xs) = _envs(permuted[0])
+    cuts = np.cumsum([0] + [b.shape[1] for b in kl.blocks])
+    where = {int(c): k for k, c in enumerate(kl.column_order)}
+    cols = [None if c is None else where[c] for c in _indices(xs, "x", padded)]
+    for r in range(len(kl.blocks)):
+        if cuts[r + 1] > cuts[r]:
+            assert cuts[r] in cols and cuts[r + 1] - 1 in cols
+    for k, c in enumerate(cols):
+        if c is None:
+            before, after = cols[k - 1], cols[k + 1]
+            assert np.searchsorted(cuts, before, "right") == np.searchsorted(cuts, after, "right")
+    assert None not in cols or len(cells[0]) >= len(cols)  # the matrix keeps its columns
+
+
+def test_the_worked_kong_lucey_frames_fill_the_slide_with_more_columns():
+    """The worked deck (docs/display.md): the strided matrix shows three whole image rows (21
+    of its 49 columns) and the permuted one at least 5 columns a phase (it showed 13 and 3
+    while the x column was as tall as the matrix was wide)."""
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    strided, permuted = _frame_bodies(to_latex(kl, beamer=True, title="KL"))[:2]
+    (_, _), (spec, cells), (_, xs) = _envs(strided)
+    assert len(cells[0]) - 1 >= 21 and len(xs) <= 9
+    (_, _), (spec, cells), (_, xs) = _envs(permuted)
+    per_phase = [len(part) for part in re.split(r"\|", spec)]
+    assert min(per_phase) >= 5, spec
+
+
+def test_an_overlay_alerts_the_x_ellipsis_on_the_slides_whose_window_it_hides():
+    """Slide ``t`` (row ``t - 1``) alerts the ``x`` ellipsis exactly when the row has a
+    stored entry in a column the elided ``x`` does not write (dense oracle: ``toarray``)."""
+    A = convmat.conv_matrix(WORKED, (5, 5))
+    frame = to_latex(A, overlay="rows", x="x", y="y")
+    (_, ys), (_, cells), (_, xs) = _envs(frame)
+    cols = _indices(xs, "x", (5, 5))
+    assert None in cols and len(cells[0]) == 25  # x elided, the matrix whole
+    (ellipsis,) = [cell for (cell,) in xs if r"\vdots" in cell]
+    spec = re.fullmatch(r"\\alert<([\d,-]+)>\{\\vdots\}", ellipsis).group(1)
+    slides = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        slides |= set(range(int(lo), int(hi or lo) + 1))
+    dense = A.toarray()
+    written = {c for c in cols if c is not None}
+    expected = {r + 1 for r in range(dense.shape[0])
+                if set(np.flatnonzero(dense[r])) - written}
+    assert slides == expected

@@ -2,6 +2,8 @@ r"""Beamer frames of :func:`convmat.to_latex` (``beamer=True`` or ``overlay=``):
 per frame, scaled to fill the slide, elided where the digits would fall below
 :data:`~convmat.latex._fit.LEGIBLE` pt.
 
+An input vector written as a column is elided on its own to about the matrix's height
+(:meth:`convmat.layout.MatrixLayout.x_axis`), so a tall ``x`` does not shrink the matrix.
 A matrix is one frame. A Kong & Lucey result is one frame per display (the strided matrix,
 the columns grouped by phase, the sum over the phases), and the sum one frame per phase when
 the whole sum would not be legible on one slide.
@@ -77,9 +79,10 @@ def subtitle(words: Mapping[str, str], part: str, phase: tuple[int, int] | None 
 def legible(write: Write, style: Style, titles: int, x_column: bool) -> tuple[str, Style]:
     """The display ``write`` gives, elided until the frame's scale keeps its digits at
     :data:`~convmat.latex._fit.LEGIBLE` pt or more in a frame with ``titles`` title lines
-    (fewer columns when the width limits it,
-    fewer rows when the height does; fewer columns too when ``x`` is a column as tall as
-    the matrix is wide), and the style it was written with."""
+    (fewer columns when the width limits it, fewer rows when the height does; when ``x``
+    is a column as tall as the matrix is wide, that column elided on its own to the rows
+    that fit, so the matrix keeps the columns the width allows), and the style it was
+    written with."""
     body = write(style)
     for _ in range(40):
         size = natural_size(body)
@@ -92,10 +95,11 @@ def legible(write: Write, style: Style, titles: int, x_column: bool) -> tuple[st
             changes["max_cols"] = max(2, min(size.cols - 1, int(size.cols * factor)))
         else:
             limit = max(2, min(size.rows - 1, int(size.rows * factor)))
-            changes["max_rows"] = limit
-            if x_column:
-                changes["max_cols"] = limit
-        changes = {k: v if getattr(style, k) is None else min(v, getattr(style, k))
+            if x_column and not style.x_fit:  # first the column, to the matrix's height
+                changes["x_fit"] = True
+            else:
+                changes["max_rows"] = limit
+        changes = {k: v if getattr(style, k) in (None, False) else min(v, getattr(style, k))
                    for k, v in changes.items()}
         if all(getattr(style, k) == v for k, v in changes.items()):
             break  # elided as far as it goes
