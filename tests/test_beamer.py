@@ -458,3 +458,6 @@ def test_an_overlay_alerts_the_x_ellipsis_on_the_slides_whose_window_it_hides():
     expected = {r + 1 for r in range(dense.shape[0])
                 if set(np.flatnonzero(dense[r])) - written}
     assert slides == expected
+    # a frame drawn around an ellipsis would crowd the rules: only colour marks it
+    boxed = to_latex(A, beamer=True, x="x", y="y", highlight_row=4)
+    assert r"\vdots" in boxed and r"\boxed{\vdots}" not in boxed

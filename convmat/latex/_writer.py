@@ -133,13 +133,14 @@ def _mark(where: dict, how: str) -> Mark | None:
     return lambda k, _, text: _marked(text, where[k], how) if k in where else text
 
 
-def _hidden(marked: Mapping[int, tuple[int, ...] | None], axis: Axis) -> dict:
-    """The highlights of a vector written along ``axis``, its ellipsis (key ``None``)
-    highlighted on every slide an entry it hides is."""
+def _hidden(marked: Mapping[int, tuple[int, ...] | None], axis: Axis,
+            ellipsis: bool = True) -> dict:
+    """The highlights of a vector written along ``axis``, with ``ellipsis`` its ellipsis (key
+    ``None``) highlighted on every slide an entry it hides is."""
     shown = set(axis.indices)
     out: dict = {k: steps for k, steps in marked.items() if k in shown}
     hidden = [steps for k, steps in marked.items() if k not in shown]
-    if hidden:
+    if hidden and ellipsis:
         out[None] = None if None in hidden else tuple(sorted({t for steps in hidden
                                                              for t in steps or ()}))
     return out
@@ -175,7 +176,9 @@ def _write(layout: MatrixLayout, style: Style, x_entry: Callable | None = None,
         else:
             x_axis = layout.x_axis(max(len(layout.rows.shown), 5) if style.x_fit else None)
             if x_axis is not layout.cols:  # elided on its own: its ellipsis stands for the
-                mark_x = _mark(_hidden(layout.highlights.x, x_axis), style.highlight)  # rest
+                # rest, coloured where an entry it hides is (a frame would crowd the rules)
+                mark_x = _mark(_hidden(layout.highlights.x, x_axis,
+                                       style.highlight == "color"), style.highlight)
             parts.append(write_vector(x_entry, list(x_axis.shown), spelled(x_axis, ROW_RULES),
                                       style.fmt, style.environment, mark_x))
     if y_entry is not None:
