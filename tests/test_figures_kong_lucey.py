@@ -141,3 +141,13 @@ def test_elided_kong_lucey_pictures_draw_exactly_the_written_entries(case):
     if min(p - k for p, k in zip(padded, kernel)) < 0 or math.prod(padded) > 4096:
         return
     _check(kl, w, tuple(stride), lang)
+
+
+def test_an_elided_spanish_picture_writes_only_spanish_words():
+    from .test_figures_style import ENGLISH_ONLY, SPANISH, _texts, _words
+
+    for kl in (convmat.kong_lucey(np.ones((3, 3)), (12, 12), stride=2),
+               convmat.kong_lucey(np.ones((2, 3)), (16, 6), stride=(3, 2))):  # narrow input
+        words = set().union(*map(_words, _texts(figures.plot_kong_lucey(kl, lang="es"))))
+        assert {"entrada", "rellenada", "paso"} <= words
+        assert words <= SPANISH and not words & ENGLISH_ONLY, words - SPANISH
