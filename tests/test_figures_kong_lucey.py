@@ -91,11 +91,13 @@ def _check(kl, w, stride, lang):
                 assert axis.shown[k - 1] // width != axis.shown[k + 1] // width
     _, cols_t = ax_t.convmat_axes
     assert ax_t.convmat_axes[0] == rows
-    for k, c in enumerate(cols_t.shown):
+    for k, c in enumerate(cols_t.shown):  # the columns an ellipsis hides: one phase's
         if c is None:
-            assert phase[cols_t.shown[k - 1]] == phase[cols_t.shown[k + 1]]
+            hidden = range(cols_t.shown[k - 1] + 1, cols_t.shown[k + 1]
+                           if k + 1 < len(cols_t.shown) else len(phase))
+            assert len({phase[h] for h in hidden}) == 1
     # every phase keeps its first column; the phases' colours above A Π and above A are
-    # the test's own grouping: same colour exactly when same phase (up to 8 phases)
+    # the test's own grouping: same colour exactly when same phase (however many)
     starts = [phase.index(p) for p in sorted(set(phase))]
     assert set(starts) <= set(cols_t.indices)
     for ax, cols_of in ((ax_t, lambda c: phase[c]),
@@ -104,12 +106,11 @@ def _check(kl, w, stride, lang):
         colours = [tuple(np.round(f, 3)) for f in strip.get_facecolors()]
         written = ax.convmat_axes[1].indices
         assert len(colours) == len(written)
-        if len(set(phase)) <= 8:
-            same_colour = {(a, b) for a in range(len(written)) for b in range(len(written))
-                           if colours[a] == colours[b]}
-            same_phase = {(a, b) for a in range(len(written)) for b in range(len(written))
-                          if cols_of(written[a]) == cols_of(written[b])}
-            assert same_colour == same_phase
+        same_colour = {(a, b) for a in range(len(written)) for b in range(len(written))
+                       if colours[a] == colours[b]}
+        same_phase = {(a, b) for a in range(len(written)) for b in range(len(written))
+                      if cols_of(written[a]) == cols_of(written[b])}
+        assert same_colour == same_phase
     return fig
 
 
@@ -151,3 +152,25 @@ def test_an_elided_spanish_picture_writes_only_spanish_words():
         words = set().union(*map(_words, _texts(figures.plot_kong_lucey(kl, lang="es"))))
         assert {"entrada", "rellenada", "paso"} <= words
         assert words <= SPANISH and not words & ENGLISH_ONLY, words - SPANISH
+
+
+def test_more_than_eight_phases_keep_distinct_tints():
+    """Stride 3x3 (9 phases) and 4x4 (16): every phase its own tint, in the input band, the
+    vectors and the bands behind A Π, each a pale tint (not grey) of a hue away from the
+    input blue, kernel orange and output green."""
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Rectangle
+
+    from .test_figures_style import RESERVED, _hsv, _hue_gap
+
+    for stride in (3, 4):
+        w = np.arange(1, 10).reshape(3, 3)
+        kl = convmat.kong_lucey(w, (4 * stride, 4 * stride), stride=stride)
+        fig = _check(kl, w, (stride, stride), "en")
+        bands = [to_hex(p.get_facecolor()) for p in fig.axes[2].patches
+                 if isinstance(p, Rectangle) and p.get_zorder() == 0]
+        assert len(bands) == stride ** 2 == len(set(bands))
+        for colour in bands:
+            h, s, v = _hsv(colour)
+            assert s >= 0.08 and v >= 0.8
+            assert all(_hue_gap(h, ref) >= 15 for ref in RESERVED.values()), colour

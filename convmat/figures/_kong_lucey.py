@@ -11,7 +11,6 @@ from ._drawing import (
     _check_fontsize,
     _check_figsize,
     COLORS,
-    PHASE_COLORS,
     _bare,
     _entries,
     _words,
@@ -21,6 +20,7 @@ from ._drawing import (
     _mpl,
     _new_figure,
     _squares,
+    phase_colors,
 )
 from ._matrix import (MIN_CELL_PT, MIN_DIGIT_PT, SLIDE, _axis, draw_matrix, geometry_taps, tap_legend,
                       tap_names)
@@ -30,8 +30,6 @@ from ..layout import Axis, elide, fill, segments
 __all__ = ["plot_kong_lucey"]
 
 
-def _phase_color(p: int) -> str:
-    return PHASE_COLORS[p % len(PHASE_COLORS)]
 
 
 def blocks_caption(n_phases: int) -> str:
@@ -134,7 +132,8 @@ _NUMBER_SHARE = 0.5
 
 def written_axes(kl, limits):
     """The written rows (shared by ``A`` and ``A Π``) and columns of ``A`` and of ``A Π``
-    within ``limits`` (rows, columns), by the layout's rule (:func:`convmat.layout.elide`):
+    within ``limits`` (rows, columns of each; ``A`` gives up what ``A Π`` takes beyond its
+    share), by the layout's rule (:func:`convmat.layout.elide`):
     everything that fits; else the rows and ``A``'s columns elided between whole blocks
     (image rows of the output and of the padded input, channels), ``A Π``'s columns each
     phase on its own (:func:`convmat.layout.segments`), so an ellipsis never joins two
@@ -143,11 +142,13 @@ def written_axes(kl, limits):
     row_levels = _levels(kl.output_shape, kl.out_channels)
     col_levels = _levels(kl.padded_shape, kl.in_channels)
     rows = _axis(elide(m, limits[0], row_levels), row_levels)
-    strided = _axis(elide(n, limits[1], col_levels), col_levels)
     if n <= limits[1]:
         permuted = Axis(tuple(range(n)))
     else:
         permuted = Axis(tuple(segments([b.shape[1] for b in kl.blocks], limits[1])[0]))
+    # many phases take more than their share (two columns each): A gives up the rest
+    strided = _axis(elide(n, max(5, 2 * limits[1] - len(permuted.shown)), col_levels),
+                    col_levels)
     return rows, strided, permuted
 
 
@@ -157,6 +158,7 @@ def _figure(kl, figsize, fontsize, words):
     strided = kl.strided_matrix()
     m, n = strided.shape
     phase_of, members = _phase_layout(kl)
+    tints = phase_colors(len(kl.blocks))
     widths = [b.shape[1] for b in kl.blocks]
     grid = _grid_2d(kl.padded_shape)
     shapes = [_grid_2d(s) if math.prod(s) else (0, 0) for s in kl.phase_shapes]
@@ -233,7 +235,7 @@ def _figure(kl, figsize, fontsize, words):
                           np.stack([xs + 0.9, np.full(count, y0 + size)], -1),
                           np.stack([xs, np.full(count, y0 + size)], -1)], 1)
         strip_cells = PolyCollection(
-            rects, facecolors=[_phase_color(phase_of[order[col]]) for col in axis.indices],
+            rects, facecolors=[tints[phase_of[order[col]]] for col in axis.indices],
             edgecolors=COLORS["grid"], linewidths=0.3, clip_on=False)
         strip_cells.set_gid("vector")
         ax.add_collection(strip_cells)
@@ -271,7 +273,8 @@ def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h, wo
     top = 1.0
     rr, cc = np.indices(grid).reshape(2, -1)
     flat = np.arange(rr.size)
-    colors = [_phase_color(phase_of[k]) for k in flat]
+    tints = phase_colors(len(kl.blocks))
+    colors = [tints[phase_of[k]] for k in flat]
     ax.add_collection(PolyCollection(_squares(cc, rr + top), facecolors=colors,
                                      edgecolors=COLORS["grid"], linewidths=0.6))
     size = min(_fit(fs, str(rr.size - 1), share=_NUMBER_SHARE), fs)
@@ -296,7 +299,7 @@ def _draw_input(fig, ax, kl, grid, shapes, members, phase_of, band_w, band_h, wo
             continue
         pr, pc = np.indices(shape).reshape(2, -1)
         ax.add_collection(PolyCollection(_squares(pc + x0, pr + top),
-                                         facecolors=_phase_color(p), edgecolors=COLORS["grid"],
+                                         facecolors=tints[p], edgecolors=COLORS["grid"],
                                          linewidths=0.6))
         if legible:
             for k, r_, c_ in zip(idx, pr, pc):

@@ -16,7 +16,6 @@ import numpy as np
 from ._drawing import (
     COLORS,
     ENGLISH,
-    PHASE_COLORS,
     _check_figsize,
     _fit,
     _fmt,
@@ -24,6 +23,7 @@ from ._drawing import (
     _new_figure,
     _squares,
     _tap_colors,
+    phase_colors,
 )
 from ..geometry import ConvGeometry
 from ..layout import Axis, elide
@@ -377,13 +377,18 @@ def _bands(ax: Any, bands: Any, col_axis: Axis, mm: int, cell_pt: float) -> None
     widths, _ = bands
     cuts = np.cumsum([0, *widths])
     shown = np.array([-1 if k is None else k for k in col_axis.shown])
+    for k in np.flatnonzero(shown < 0):  # an ellipsis hiding one phase's columns is its
+        lo = shown[k - 1] + 1 if k else 0  # (its band covers it)
+        hi = shown[k + 1] - 1 if k + 1 < len(shown) and shown[k + 1] >= 0 else cuts[-1] - 1
+        if np.searchsorted(cuts, lo, "right") == np.searchsorted(cuts, hi, "right"):
+            shown[k] = lo
     for r in range(len(widths)):
         at = np.nonzero((shown >= cuts[r]) & (shown < cuts[r + 1]))[0]
         if not len(at):
             continue
         start, stop = int(at[0]), int(at[-1]) + 1
         ax.add_patch(Rectangle((start, 0), stop - start, mm,
-                               facecolor=PHASE_COLORS[r % len(PHASE_COLORS)],
+                               facecolor=phase_colors(len(widths))[r],
                                edgecolor="none", zorder=0))
         ax.text((start + stop) / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
                 fontsize=11 if (stop - start) * cell_pt > 22 else MIN_DIGIT_PT,
