@@ -174,3 +174,24 @@ def test_more_than_eight_phases_keep_distinct_tints():
             h, s, v = _hsv(colour)
             assert s >= 0.08 and v >= 0.8
             assert all(_hue_gap(h, ref) >= 15 for ref in RESERVED.values()), colour
+
+
+def test_plot_matrix_of_a_kong_lucey_result_elides_each_phase_on_its_own():
+    """``plot_matrix(kl)`` (A Π with its phase bands), too wide for 8 pt digits: each
+    ellipsis hides columns of one phase (the test's grouping), every phase keeps its first
+    column, and the digits are the entries of the written columns of ``A[:, order]``."""
+    w = np.arange(1, 10).reshape(3, 3)
+    kl = convmat.kong_lucey(w, (12, 12), stride=2)
+    fig = figures.plot_matrix(kl)
+    rows, cols = fig.axes[0].convmat_axes
+    order, phase = _phases((12, 12), (2, 2))
+    assert None in cols.shown
+    for k, c in enumerate(cols.shown):
+        if c is None:
+            hidden = range(cols.shown[k - 1] + 1, cols.shown[k + 1]
+                           if k + 1 < len(cols.shown) else len(phase))
+            assert len({phase[h] for h in hidden}) == 1
+    assert {phase.index(p) for p in set(phase)} <= set(cols.indices)
+    drawn, sizes = _digits(fig.axes[0])
+    assert drawn == _expected(_strided(w, (12, 12), (2, 2))[:, order], rows, cols)
+    assert min(sizes) >= 8.0

@@ -26,7 +26,7 @@ from ._drawing import (
     phase_colors,
 )
 from ..geometry import ConvGeometry
-from ..layout import Axis, elide
+from ..layout import Axis, elide, segments
 
 #: smallest font size (points) of a digit in a matrix cell
 MIN_DIGIT_PT = 8.0
@@ -295,6 +295,8 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         limits = (max(limits[0], m), max(limits[1], n))
     row_axis, col_axis, digits = (*axes, True) if axes is not None else \
         matrix_axes(shape, levels, limits, highlight_row)
+    if axes is None and bands and None in col_axis.shown:  # Kong & Lucey's phases: each
+        col_axis = Axis(tuple(segments(list(bands[0]), limits[1])[0]))  # on its own
     mm, nn = len(row_axis.shown), len(col_axis.shown)
     if ax is None:
         if figsize is None:
