@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convmat
-from convmat import display, symbolic
+from convmat import display, layout, symbolic
 from convmat.errors import ConvmatError
 from convmat.latex import to_latex
 
@@ -297,3 +297,167 @@ def test_the_command_line_reaches_every_beamer_option(capsys):
     assert "--overlay cols" in capsys.readouterr().err
     assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--title", "T"]) == 2
     assert "--title applies to --format latex only" in capsys.readouterr().err
+
+
+# -- the words of the frames, in the chosen language -----------------------------------------
+
+def _typeset_words(deck: str) -> set[str]:
+    """The words a beamer document typesets: its body without math, LaTeX commands,
+    environment names, lengths and the log line each frame writes."""
+    body = deck.split(r"\begin{document}")[-1]
+    body = re.sub(r"\\typeout\{[^\n]*\}", " ", body)
+    body = re.sub(r"\$[^$]*\$", " ", body)  # math (the formulas, the subtitles' equations)
+    body = re.sub(r"\\(begin|end)\{\w+\}", " ", body)
+    body = re.sub(r"\\[A-Za-z]+", " ", body)
+    body = re.sub(r"[\d.]+pt\b", " ", body)
+    return set(re.findall(r"[^\W\d_]{2,}", body))
+
+
+def _catalogue_words(lang: str) -> set[str]:
+    return set().union(*(set(re.findall(r"[^\W\d_]{2,}", re.sub(r"\{\w+\}", " ", v)))
+                         for v in layout.labels(lang).values()))
+
+
+@pytest.mark.parametrize("kl", [
+    convmat.kong_lucey(WORKED, (7, 7), stride=2),
+    convmat.kong_lucey(np.ones((2, 1, 3)), (9,), stride=3, padding=1),
+    symbolic.kong_lucey((3, 3), (6, 6), stride=2, name="h"),
+])
+def test_a_spanish_deck_writes_only_words_of_the_spanish_catalogue(kl):
+    title = layout.labels("es")["kong_lucey"]
+    deck = to_latex(kl, beamer=True, title=title, standalone=True, lang="es")
+    words = _typeset_words(deck)
+    spanish, english = _catalogue_words("es"), _catalogue_words("en")
+    assert {"columnas", "agrupadas", "por", "fase", "suma", "sobre", "las", "fases"} <= words
+    assert words <= spanish, words - spanish
+    assert not words & (english - spanish)
+    assert _typeset_words(to_latex(kl, beamer=True, standalone=True)) <= english
+
+
+def test_english_subtitles_are_the_default_and_unchanged():
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    deck = to_latex(kl, beamer=True, title="KL")
+    assert deck == to_latex(kl, beamer=True, title="KL", lang="en", labels=None)
+    subtitles = re.findall(r"\\begin\{frame\}\{KL\}\{([^\n]*)\}\n", deck)
+    assert subtitles == [
+        r"strided: $y = A\,x$ on the padded input",
+        r"columns grouped by phase: $y = [\,T_0 \mid T_1 \mid \cdots\,]\,x$",
+        *(rf"sum over the phases: $y = \sum_r T_r\,x_r$ (phase {k} of 4)" for k in (1, 2, 3, 4))]
+
+
+def test_overrides_reach_the_frames_as_escaped_text_and_bad_words_are_named():
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    deck = to_latex(kl, beamer=True, part="permuted", lang="es",
+                    labels={"permuted_display": "A Π: {equation} & 50%"})
+    assert r"\begin{frame}{A Π: $y = [\,T_0 \mid T_1 \mid \cdots\,]\,x$ \& 50\%}" in deck
+    for bad, names in ((dict(lang="fr"), ["lang='fr'", "to_latex", "en, es"]),
+                       (dict(labels={"permuted": "x"}), ["'permuted'", "to_latex"]),
+                       (dict(labels={"sum_display": 3}), ["labels['sum_display']=3"])):
+        with pytest.raises(ConvmatError) as info:
+            to_latex(kl, beamer=True, **bad)
+        assert all(name in str(info.value) for name in names), str(info.value)
+    with pytest.raises(ConvmatError, match="lang='de'"):  # checked without a frame too
+        to_latex(convmat.conv_matrix(WORKED, (5, 5)), lang="de")
+
+
+def test_the_command_line_writes_spanish_frames(capsys):
+    from convmat.cli import main
+
+    args = ["kong-lucey", "--input", "7x7", "--kernel", "3x3", "--weights", "1,2,3;4,5,6;7,8,9",
+            "--stride", "2", "--format", "latex", "--beamer", "--title", "KL", "--lang", "es"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    assert out.rstrip("\n") == to_latex(kl, beamer=True, title="KL", lang="es", max_rows=40,
+                                        max_cols=40)
+    assert "columnas agrupadas por fase" in out
+    matrix = ["matrix", "--input", "5x5", "--kernel", "3x3", "--format", "latex", "--beamer",
+              "--lang", "es"]
+    assert main(matrix) == 0 and capsys.readouterr().out.startswith("\\begin{frame}\n")
+    assert main(["matrix", "--input", "5x5", "--kernel", "3x3", "--lang", "es"]) == 2
+    assert "--lang applies to --format latex only" in capsys.readouterr().err
+
+
+# -- a column vector in a frame is elided on its own, so the matrix keeps its columns --------
+
+def _frame_bodies(deck: str) -> list[str]:
+    return deck.split(r"\end{frame}")[:-1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 2).flatmap(lambda n: st.tuples(
+    st.tuples(*[st.integers(5, 12)] * n), st.tuples(*[st.integers(1, 3)] * n),
+    st.tuples(*[st.integers(2, 3)] * n))))
+def test_kong_lucey_frames_elide_x_on_its_own_and_keep_the_phases_apart(case):
+    """In every frame the ``x`` column is whole or no taller than the matrix (three entries
+    a phase at least) and names, in order, columns the display's definition puts there: the padded
+    input in C order (strided) or ``kl.column_order`` (permuted), the first and last of each
+    phase written, the ellipsis never joining two phases; the permuted matrix keeps at
+    least as many columns as ``x`` shows entries."""
+    size, kernel, stride = case
+    kernel = tuple(min(k, s) for k, s in zip(kernel, size))
+    kl = convmat.kong_lucey(np.ones(kernel), size, stride=stride)
+    padded = kl.padded_shape
+    strided, permuted = _frame_bodies(to_latex(kl, beamer=True, part="strided")), \
+        _frame_bodies(to_latex(kl, beamer=True, part="permuted"))
+    for frames, order in ((strided, np.arange(math.prod(padded))), (permuted, kl.column_order)):
+        (_, ys), (spec, cells), (_, xs) = _envs(frames[0])
+        cols = _indices(xs, "x", padded)
+        if None in cols:  # elided: no taller than the matrix (or three entries a phase)
+            assert len(cols) <= max(len(ys), 3 * len(kl.blocks) + 2, 5)
+        else:
+            assert len(cols) == len(order)
+        where = {int(c): k for k, c in enumerate(order)}  # padded entry -> matrix column
+        positions = [where[c] for c in cols if c is not None]
+        assert positions == sorted(positions) and positions[0] == 0
+        assert positions[-1] == len(order) - 1
+    # permuted: per phase, its first and last entries, an ellipsis only inside a phase
+    (_, _), (spec, cells), (_, xs) = _envs(permuted[0])
+    cuts = np.cumsum([0] + [b.shape[1] for b in kl.blocks])
+    where = {int(c): k for k, c in enumerate(kl.column_order)}
+    cols = [None if c is None else where[c] for c in _indices(xs, "x", padded)]
+    for r in range(len(kl.blocks)):
+        if cuts[r + 1] > cuts[r]:
+            assert cuts[r] in cols and cuts[r + 1] - 1 in cols
+    for k, c in enumerate(cols):
+        if c is None:
+            before, after = cols[k - 1], cols[k + 1]
+            assert np.searchsorted(cuts, before, "right") == np.searchsorted(cuts, after, "right")
+    assert None not in cols or len(cells[0]) >= len(cols)  # the matrix keeps its columns
+
+
+def test_the_worked_kong_lucey_frames_fill_the_slide_with_more_columns():
+    """The worked deck (docs/display.md): the strided matrix shows three whole image rows (21
+    of its 49 columns) and the permuted one at least 5 columns a phase (it showed 13 and 3
+    while the x column was as tall as the matrix was wide)."""
+    kl = convmat.kong_lucey(WORKED, (7, 7), stride=2)
+    strided, permuted = _frame_bodies(to_latex(kl, beamer=True, title="KL"))[:2]
+    (_, _), (spec, cells), (_, xs) = _envs(strided)
+    assert len(cells[0]) - 1 >= 21 and len(xs) <= 9
+    (_, _), (spec, cells), (_, xs) = _envs(permuted)
+    per_phase = [len(part) for part in re.split(r"\|", spec)]
+    assert min(per_phase) >= 5, spec
+
+
+def test_an_overlay_alerts_the_x_ellipsis_on_the_slides_whose_window_it_hides():
+    """Slide ``t`` (row ``t - 1``) alerts the ``x`` ellipsis exactly when the row has a
+    stored entry in a column the elided ``x`` does not write (dense oracle: ``toarray``)."""
+    A = convmat.conv_matrix(WORKED, (5, 5))
+    frame = to_latex(A, overlay="rows", x="x", y="y")
+    (_, ys), (_, cells), (_, xs) = _envs(frame)
+    cols = _indices(xs, "x", (5, 5))
+    assert None in cols and len(cells[0]) == 25  # x elided, the matrix whole
+    (ellipsis,) = [cell for (cell,) in xs if r"\vdots" in cell]
+    spec = re.fullmatch(r"\\alert<([\d,-]+)>\{\\vdots\}", ellipsis).group(1)
+    slides = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        slides |= set(range(int(lo), int(hi or lo) + 1))
+    dense = A.toarray()
+    written = {c for c in cols if c is not None}
+    expected = {r + 1 for r in range(dense.shape[0])
+                if set(np.flatnonzero(dense[r])) - written}
+    assert slides == expected
+    # a frame drawn around an ellipsis would crowd the rules: only colour marks it
+    boxed = to_latex(A, beamer=True, x="x", y="y", highlight_row=4)
+    assert r"\vdots" in boxed and r"\boxed{\vdots}" not in boxed

@@ -369,16 +369,17 @@ def _beamer_latex(matrix, beamer, title, overlay, max_rows, max_cols, grid):
                             max_rows=max_rows, max_cols=max_cols, grid=grid, x="x", y="y")
 
 
-def _beamer_kong_lucey(kl, part, title, overlay, max_cols):
-    """A Kong & Lucey result as beamer frames (one per display)."""
+def _beamer_kong_lucey(kl, part, title, overlay, max_cols, lang, labels):
+    """A Kong & Lucey result as beamer frames (one per display), subtitles in ``lang``."""
     return convmat.to_latex(kl, part=part, beamer=True, title=title, overlay=overlay,
-                            max_cols=max_cols)
+                            max_cols=max_cols, lang=lang, labels=labels)
 
 
 CALLS = {
     _beamer_latex: dict(matrix=convmat.conv_matrix(np.ones((3, 3)), (5, 5)), beamer=True,
                         title="T", overlay="cols", max_rows=8, max_cols=30, grid=True),
-    _beamer_kong_lucey: dict(kl=KL, part="all", title="T", overlay="rows", max_cols=8),
+    _beamer_kong_lucey: dict(kl=KL, part="all", title="T", overlay="rows", max_cols=8,
+                             lang="es", labels={"sum_display": "suma: {equation}"}),
     convmat.conv_transpose_matrix: dict(weight=W, input_shape=(4,), stride=2, padding=1,
                                         output_padding=1, dilation=1, groups=1, flip=False,
                                         format="csr"),

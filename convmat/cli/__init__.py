@@ -27,6 +27,7 @@ import scipy.io
 import scipy.sparse
 
 from .. import geometry, sparse
+from ..layout import LANGUAGES
 from .._choices import (
     CLI_MATRIX_FORMATS,
     ENVIRONMENTS,
@@ -124,6 +125,9 @@ def _add_latex_options(p: argparse.ArgumentParser, *, kong_lucey: bool = False) 
                        help="beamer frame(s) filled to the slide, elided to stay legible at "
                             "8 pt (implied by --overlay; Kong & Lucey: one per display)")
     latex.add_argument("--title", metavar="TEXT", help="title of the beamer frame(s)")
+    latex.add_argument("--lang", choices=LANGUAGES,
+                       help="language of the words written (default en; es: Spanish): the "
+                            "subtitles of the Kong & Lucey frames")
 
 
 def _add_matrix_output(p: argparse.ArgumentParser) -> None:
@@ -173,7 +177,7 @@ def _cmd_matrix(args) -> int:
 
 _LATEX_ONLY = ("standalone", "env", "block", "no_blocks", "zero", "precision", "highlight_row",
                "highlight", "x", "y", "base", "spacing", "grid", "overlay", "beamer", "title",
-               "part")
+               "part", "lang")
 
 
 def _latex_only(args) -> list[str]:
@@ -221,7 +225,7 @@ def _latex_options(args, max_rows, max_cols) -> dict:
         highlight=args.highlight, x=_vector_option(args.x, "--x"),
         y=_vector_option(args.y, "--y"), base=args.base, spacing=args.spacing,
         grid=args.grid, overlay=args.overlay, beamer=args.beamer, title=args.title,
-        standalone=args.standalone)
+        standalone=args.standalone, lang=args.lang or "en")
     if args.no_blocks:
         options["blocks"] = None
     return options

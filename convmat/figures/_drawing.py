@@ -197,6 +197,17 @@ def _tap_colors(n_taps: int) -> np.ndarray:
     return np.concatenate([rgb, np.ones((n_taps, 1))], -1)
 
 
+def phase_colors(n_phases: int) -> list[str]:
+    """Background tints of ``n_phases`` Kong & Lucey phases, all distinct: those of
+    :data:`PHASE_COLORS` up to eight; more: the tap hues (:func:`_tap_colors`, free of
+    the input/kernel/output hues) mixed with white."""
+    if n_phases <= len(PHASE_COLORS):
+        return list(PHASE_COLORS[:n_phases])
+    import matplotlib
+
+    return [matplotlib.colors.to_hex(c) for c in 0.35 * _tap_colors(n_phases)[:, :3] + 0.65]
+
+
 def _ink(rgba) -> str:
     """Black or white text, whichever reads on the fill ``rgba``."""
     r, g, b = np.asarray(rgba)[:3]

@@ -16,7 +16,6 @@ import numpy as np
 from ._drawing import (
     COLORS,
     ENGLISH,
-    PHASE_COLORS,
     _check_figsize,
     _fit,
     _fmt,
@@ -24,9 +23,10 @@ from ._drawing import (
     _new_figure,
     _squares,
     _tap_colors,
+    phase_colors,
 )
 from ..geometry import ConvGeometry
-from ..layout import Axis, elide
+from ..layout import Axis, elide, segments
 
 #: smallest font size (points) of a digit in a matrix cell
 MIN_DIGIT_PT = 8.0
@@ -228,24 +228,37 @@ def _rules(ax: Any, rows: Axis, cols: Axis, m: int, n: int) -> None:
         ax.add_collection(lines)
 
 
+def _gaps(shown: Sequence[int | None], size: int) -> np.ndarray:
+    """Per index along an axis, the written position of the ellipsis that stands for it
+    (-1: written, or no ellipsis); an axis may have several (Kong & Lucey's phases)."""
+    out = np.full(size, -1, dtype=np.int64)
+    for k, index in enumerate(shown):
+        if index is None:
+            lo = shown[k - 1] + 1 if k and shown[k - 1] is not None else 0  # type: ignore
+            hi = shown[k + 1] if k + 1 < len(shown) and shown[k + 1] is not None else size
+            out[lo:hi] = k
+    return out
+
+
 def _ellipses(ax: Any, rows: Axis, cols: Axis, r_at: np.ndarray, c_at: np.ndarray,
               rows_all: np.ndarray, cols_all: np.ndarray, fs: float) -> None:
-    """``⋯`` in an elided column at every written row with entries there, ``⋮`` in an
+    """``⋯`` in each elided column at every written row with entries there, ``⋮`` in each
     elided row likewise (``⋱`` where both are elided)."""
     style = dict(ha="center", va="center", color=COLORS["text"], fontsize=fs, zorder=4,
                  gid="ellipsis")
     if None in cols.shown:
-        k = cols.shown.index(None)
         hidden = (c_at[cols_all] < 0) & (r_at[rows_all] >= 0)
-        for r in np.unique(r_at[rows_all[hidden]]):
+        gap = _gaps(cols.shown, len(c_at))
+        for r, k in sorted(set(zip(r_at[rows_all[hidden]], gap[cols_all[hidden]]))):
             ax.text(k + 0.5, r + 0.5, "⋯", **style)
     if None in rows.shown:
-        k = rows.shown.index(None)
         hidden = (r_at[rows_all] < 0) & (c_at[cols_all] >= 0)
-        for c in np.unique(c_at[cols_all[hidden]]):
+        gap = _gaps(rows.shown, len(r_at))
+        for k, c in sorted(set(zip(gap[rows_all[hidden]], c_at[cols_all[hidden]]))):
             ax.text(c + 0.5, k + 0.5, "⋮", **style)
-        if None in cols.shown:
-            ax.text(cols.shown.index(None) + 0.5, k + 0.5, "⋱", **style)
+        for k in (k for k, index in enumerate(rows.shown) if index is None):
+            for j in (j for j, index in enumerate(cols.shown) if index is None):
+                ax.text(j + 0.5, k + 0.5, "⋱", **style)
 
 
 def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symbolic: bool,
@@ -253,10 +266,11 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
                 highlight_row: int | None, title: str | None = None,
                 words: Mapping[str, str] = ENGLISH, taps: Any = None,
                 figsize: tuple[float, float] | None = None, legend: bool = True,
-                fit: bool = True) -> Any:
+                fit: bool = True, axes: tuple[Axis, Axis] | None = None) -> Any:
     """Draw a matrix (stored entries ``rows, cols, values``) into ``ax`` or a new figure;
     ``levels`` are the (row, column) block sizes, ``taps`` ``(names, tap of each entry)``
-    when known; ``fit=False`` never elides (the digits are then left out when illegible).
+    when known; ``fit=False`` never elides (the digits are then left out when illegible);
+    ``axes`` the written (rows, columns) the caller decided (Kong & Lucey's phases).
     Returns the figure; the axes gets ``convmat_axes`` (the written rows and columns,
     :class:`convmat.layout.Axis`) and ``convmat_keys`` (the legend's colours and labels)."""
     from matplotlib.collections import PolyCollection
@@ -279,7 +293,10 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
                           box.height * ax.figure.get_figheight()))
     if not fit:
         limits = (max(limits[0], m), max(limits[1], n))
-    row_axis, col_axis, digits = matrix_axes(shape, levels, limits, highlight_row)
+    row_axis, col_axis, digits = (*axes, True) if axes is not None else \
+        matrix_axes(shape, levels, limits, highlight_row)
+    if axes is None and bands and None in col_axis.shown:  # Kong & Lucey's phases: each
+        col_axis = Axis(tuple(segments(list(bands[0]), limits[1])[0]))  # on its own
     mm, nn = len(row_axis.shown), len(col_axis.shown)
     if ax is None:
         if figsize is None:
@@ -362,13 +379,18 @@ def _bands(ax: Any, bands: Any, col_axis: Axis, mm: int, cell_pt: float) -> None
     widths, _ = bands
     cuts = np.cumsum([0, *widths])
     shown = np.array([-1 if k is None else k for k in col_axis.shown])
+    for k in np.flatnonzero(shown < 0):  # an ellipsis hiding one phase's columns is its
+        lo = shown[k - 1] + 1 if k else 0  # (its band covers it)
+        hi = shown[k + 1] - 1 if k + 1 < len(shown) and shown[k + 1] >= 0 else cuts[-1] - 1
+        if np.searchsorted(cuts, lo, "right") == np.searchsorted(cuts, hi, "right"):
+            shown[k] = lo
     for r in range(len(widths)):
         at = np.nonzero((shown >= cuts[r]) & (shown < cuts[r + 1]))[0]
         if not len(at):
             continue
         start, stop = int(at[0]), int(at[-1]) + 1
         ax.add_patch(Rectangle((start, 0), stop - start, mm,
-                               facecolor=PHASE_COLORS[r % len(PHASE_COLORS)],
+                               facecolor=phase_colors(len(widths))[r],
                                edgecolor="none", zorder=0))
         ax.text((start + stop) / 2, -0.25, f"$T_{{{r}}}$", ha="center", va="bottom",
                 fontsize=11 if (stop - start) * cell_pt > 22 else MIN_DIGIT_PT,

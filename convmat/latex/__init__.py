@@ -39,14 +39,14 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Union
 
 import numpy as np
 
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import ConvGeometry
-from ..layout import ByType, block_sizes, elide
+from ..layout import ByType, block_sizes, elide, labels as _labels
 from ..striding import KongLucey
 from ._macros import DELIMITERS, HIGHLIGHT_MACROS, ZERO_TEXT, subscript
 from ._beamer import check_title, kong_lucey_frames, matrix_frame
@@ -146,6 +146,8 @@ def to_latex(
     beamer: bool = False,
     title: str | None = None,
     standalone: bool = False,
+    lang: str = "en",
+    labels: Mapping[str, str] | None = None,
     **unknown: object,
 ) -> str:
     r"""LaTeX of a SciPy sparse, numpy or sympy matrix (amsmath).
@@ -230,6 +232,13 @@ def to_latex(
     standalone : bool
         Return a complete document (see :func:`document`, or :func:`beamer_document` with
         ``overlay``) instead of a math fragment.
+    lang : {"en", "es"}
+        Language of the words written (the subtitles of a Kong & Lucey result's frames:
+        "columns grouped by phase", "columnas agrupadas por fase", ...), from the label
+        catalogue :func:`convmat.layout.labels`.
+    labels : mapping of str to str, optional
+        Overrides of single words of the catalogue (e.g. ``{"permuted_display": "A Π:
+        {equation}"}``; ``{equation}`` is where the formula goes), written as text.
 
     Raises
     ------
@@ -306,11 +315,12 @@ def to_latex(
         if not isinstance(beamer, (bool, np.bool_)):
             raise ConvmatError(f"beamer={brief(beamer)} must be True or False")
         title = check_title(title)
+        words = _labels(lang, labels, "to_latex")
         if written.overlay is not None or beamer:
             if isinstance(matrix, KongLucey):
                 check_part_free("geometry", geometry)
                 check_part_free("transposed", transposed)
-                frames = kong_lucey_frames(matrix, part, written, x, y, title, _finish)
+                frames = kong_lucey_frames(matrix, part, written, x, y, title, _finish, words)
             else:
                 frames = matrix_frame(
                     lambda st: _finish(WRITERS(matrix, st, part=part, geometry=geometry,
@@ -338,7 +348,7 @@ def _finish(body: str, written: Style) -> str:
 
 _OPTIONS = ("part", "environment", "blocks", "geometry", "transposed", "zero", "precision",
             "max_rows", "max_cols", "highlight_row", "highlight", "x", "y", "base", "spacing",
-            "grid", "overlay", "beamer", "title", "standalone")
+            "grid", "overlay", "beamer", "title", "standalone", "lang", "labels")
 
 
 def tikz(picture: Any, *, standalone: bool = True, beamer: bool = False) -> str:

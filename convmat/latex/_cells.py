@@ -175,8 +175,8 @@ def write_vector(entry: Callable, shown: list[int | None], rules: dict[int, str]
     the highlighted ones."""
     cells = []
     for k in shown:
-        if k is None:
-            cells.append([r"\vdots"])
+        if k is None:  # ``mark`` may highlight the ellipsis (key None) for what it hides
+            cells.append([r"\vdots" if mark is None else mark(None, 0, r"\vdots")])  # type: ignore
         else:
             text = fmt(entry(k))
             cells.append([text if mark is None else mark(k, 0, text)])

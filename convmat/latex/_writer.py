@@ -6,7 +6,7 @@ matrix as ``[y =] A [x]`` (:func:`write_matrix`) and the parts of a Kong & Lucey
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from .._choices import ENVIRONMENTS, HIGHLIGHTS, KONG_LUCEY_PARTS, OVERLAYS, ZER
 from .._validate import as_int, check_choice
 from ..errors import ConvmatError, brief
 from ..layout import (
+    Axis,
     Highlights,
     MatrixLayout,
     check_limit,
@@ -73,6 +74,10 @@ class Style:
     spacing: float | None
     overlay: str | None
     grid: bool
+    #: an input vector written as a column is elided on its own to about the matrix's
+    #: written rows (:meth:`~convmat.layout.MatrixLayout.x_axis`), not with the matrix's
+    #: columns: set by beamer frames, where a tall column would shrink the whole display
+    x_fit: bool = False
 
     def grid_limits(self) -> tuple[int | None, int | None]:
         """Rows and columns of a vector drawn as a grid: about the square root of the
@@ -128,6 +133,19 @@ def _mark(where: dict, how: str) -> Mark | None:
     return lambda k, _, text: _marked(text, where[k], how) if k in where else text
 
 
+def _hidden(marked: Mapping[int, tuple[int, ...] | None], axis: Axis,
+            ellipsis: bool = True) -> dict:
+    """The highlights of a vector written along ``axis``, with ``ellipsis`` its ellipsis (key
+    ``None``) highlighted on every slide an entry it hides is."""
+    shown = set(axis.indices)
+    out: dict = {k: steps for k, steps in marked.items() if k in shown}
+    hidden = [steps for k, steps in marked.items() if k not in shown]
+    if hidden and ellipsis:
+        out[None] = None if None in hidden else tuple(sorted({t for steps in hidden
+                                                             for t in steps or ()}))
+    return out
+
+
 def _marks(marked: Highlights, how: str) -> tuple[Mark | None, Mark | None, Mark | None]:
     """How the matrix cells, the x entries and the y entries are written highlighted."""
     rows, cols = marked.rows, marked.cols
@@ -156,9 +174,13 @@ def _write(layout: MatrixLayout, style: Style, x_entry: Callable | None = None,
             parts.append(write_grid(x_entry, layout.x_shape, style.fmt, style.environment,
                                     mark_x, limits))
         else:
-            parts.append(write_vector(x_entry, list(layout.cols.shown),
-                                      spelled(layout.cols, ROW_RULES), style.fmt,
-                                      style.environment, mark_x))
+            x_axis = layout.x_axis(max(len(layout.rows.shown), 5) if style.x_fit else None)
+            if x_axis is not layout.cols:  # elided on its own: its ellipsis stands for the
+                # rest, coloured where an entry it hides is (a frame would crowd the rules)
+                mark_x = _mark(_hidden(layout.highlights.x, x_axis,
+                                       style.highlight == "color"), style.highlight)
+            parts.append(write_vector(x_entry, list(x_axis.shown), spelled(x_axis, ROW_RULES),
+                                      style.fmt, style.environment, mark_x))
     if y_entry is not None:
         parts[:0] = [_vector(layout, y_entry, style, mark_y), equals]
     return "\n".join(parts)

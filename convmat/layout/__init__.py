@@ -411,6 +411,11 @@ class MatrixLayout:
     x_index : sequence of int or None
         The input entry beside each column (Kong & Lucey's phase order); ``None``: column
         ``k`` is entry ``k``.
+    col_levels : tuple of int
+        The block sizes of the columns (where their rules go).
+    col_segments : tuple of int or None
+        The widths of consecutive column segments elided each on its own (Kong & Lucey's
+        phases), when the columns are segmented.
     """
 
     entries: Entries
@@ -420,10 +425,34 @@ class MatrixLayout:
     x_shape: tuple[int, ...] | None = None
     y_shape: tuple[int, ...] | None = None
     x_index: Sequence[int] | None = None
+    col_levels: tuple[int, ...] = ()
+    col_segments: tuple[int, ...] | None = None
 
     def x_entry(self, k: int) -> int:
         """The input entry written beside column ``k``."""
         return k if self.x_index is None else int(self.x_index[k])
+
+    def x_axis(self, limit: int | None = None) -> Axis:
+        """The entries of the input vector written as a column beside the matrix: those of the
+        written columns, or with ``limit`` at most ``limit`` of them (at least three per
+        segment), elided on their own by the columns' rule (:func:`elide` between blocks,
+        each segment on its own), so a column vector need not be as tall as the matrix is
+        wide (a beamer frame keeps it no taller than the matrix).
+
+        Examples
+        --------
+        >>> import convmat
+        >>> lay = matrix_layout(convmat.conv_matrix(np.ones((2, 2)), (3, 3)))
+        >>> lay.x_axis().shown == lay.cols.shown, lay.x_axis(4).shown
+        (True, (0, 1, None, 8))
+        """
+        n = self.entries.shape[1]
+        if limit is None or len(self.cols.shown) <= limit:
+            return self.cols
+        if self.col_segments:
+            shown, cuts = segments(self.col_segments, max(limit, 3 * len(self.col_segments)))
+            return Axis.of(shown, cuts=cuts)
+        return Axis.of(elide(n, limit, self.col_levels), self.col_levels)
 
 
 def _check_cells(entries: Entries, rows: Sequence, cols: Sequence) -> None:
@@ -487,7 +516,8 @@ def matrix_layout(matrix: object, *, blocks: object = "auto",
         return _layout(entries,
                        Axis.of(elide(n_rows, options["max_rows"], row_levels), row_levels),
                        Axis.of(elide(n_cols, options["max_cols"], col_levels), col_levels),
-                       x_shape=x_shape, y_shape=y_shape, **options)
+                       x_shape=x_shape, y_shape=y_shape, col_levels=tuple(col_levels),
+                       **options)
 
 
 # -- Kong & Lucey ----------------------------------------------------------------------------
@@ -550,14 +580,16 @@ class KongLuceyLayout:
         levels = self._levels()[1]
         cols = Axis.of(elide(kl.geometry.shape[1], self.max_cols, levels), levels)
         return _layout(entries, self._rows(), cols, x_shape=x_shape, y_shape=y_shape,
-                       **self._marks())
+                       col_levels=tuple(levels), **self._marks())
 
     def permuted(self) -> MatrixLayout:
         """:math:`y = [T_0 | T_1 | \\cdots] x`: each phase's columns elided on their own, a
         rule after each phase, ``x`` in phase order (as a column, never a grid)."""
-        cols, cuts = segments(np.diff(self.cuts).tolist(), self.max_cols)
+        widths = np.diff(self.cuts).tolist()
+        cols, cuts = segments(widths, self.max_cols)
         return _layout(Entries(self.kl.permuted), self._rows(), Axis.of(cols, cuts=cuts),
-                       y_shape=self.vector_shapes[1], x_index=self.order, **self._marks())
+                       y_shape=self.vector_shapes[1], x_index=self.order,
+                       col_segments=tuple(widths), **self._marks())
 
     def sum(self) -> tuple[tuple[MatrixLayout, ...], MatrixLayout]:
         r"""The terms :math:`T_r x_r` of the phases whose blocks hold entries (each with

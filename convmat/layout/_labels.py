@@ -1,6 +1,8 @@
-r"""The words pictures write, in every built-in language (format-neutral: plain text).
+r"""The words pictures and beamer frames write, in every built-in language (format-neutral:
+plain text).
 
-One catalogue per language, the same keys in each. A picture writer (matplotlib or TikZ)
+One catalogue per language, the same keys in each. A picture writer (matplotlib or TikZ, or
+:func:`convmat.to_latex` for its frames' subtitles)
 asks :func:`labels` once for the catalogue of the call's ``lang=`` with the user's
 ``labels=`` overrides, then writes ``catalogue[key]``. Some entries hold fields in braces
 (``{x}``, ``{A}``, ``{xw}``, ``{value}``) that the writer fills with :func:`fill`, in its
@@ -69,6 +71,11 @@ _EN: dict[str, str] = {
     "side_by_side": "convolution (left) and its transpose (right) on the same nodes",
     "drawn_stretched": "drawn: stride 1 over the stretched input, implicit padding {value}",
     "kong_lucey": "Kong & Lucey",
+    # the displays of a Kong & Lucey result (beamer frame subtitles; {equation}: the formula)
+    "strided_display": "strided: {equation} on the padded input",
+    "permuted_display": "columns grouped by phase: {equation}",
+    "sum_display": "sum over the phases: {equation}",
+    "phase_of": "phase {k} of {n}",
 }
 
 _ES: dict[str, str] = {
@@ -118,6 +125,10 @@ _ES: dict[str, str] = {
     "side_by_side": "convolución (izquierda) y su traspuesta (derecha) sobre los mismos nodos",
     "drawn_stretched": "dibujada: paso 1 sobre la entrada estirada, relleno implícito {value}",
     "kong_lucey": "Kong y Lucey",
+    "strided_display": "con paso: {equation} sobre la entrada rellenada",
+    "permuted_display": "columnas agrupadas por fase: {equation}",
+    "sum_display": "suma sobre las fases: {equation}",
+    "phase_of": "fase {k} de {n}",
 }
 
 _CATALOGUES: dict[str, dict[str, str]] = {"en": _EN, "es": _ES}
