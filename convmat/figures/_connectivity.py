@@ -406,7 +406,7 @@ def _graph(win, keep, transposed, ax, highlight, fontsize, words, label_panel=Fa
                      fontsize=fontsize or 11.5, color=COLORS["text"])
 
 
-def _apart(ax, labels) -> None:
+def _apart(ax: Any, labels: list[Any]) -> None:
     """Slide each tap label along its edge until its box overlaps no label placed before
     it (the fan's edges converge, so labels at one fraction of every edge collide); where
     no position along the edge is free, the least-overlapping one. ``labels`` holds
@@ -422,7 +422,8 @@ def _apart(ax, labels) -> None:
     else:  # a figure without an Agg canvas: measure the text as Agg would draw it
         from matplotlib.backends.backend_agg import RendererAgg
 
-        renderer = RendererAgg(*fig.bbox.size, fig.dpi)
+        width, height = fig.bbox.size
+        renderer = RendererAgg(int(width), int(height), fig.dpi)
     placed: list[Any] = []
     steps = np.arange(0.0, 0.61, 0.06)
     steps = np.stack([steps, -steps], 1).ravel()[1:]  # 0, +s, -s, +2s, -2s, ...
@@ -444,7 +445,7 @@ def _apart(ax, labels) -> None:
         placed.append(best[1])
 
 
-def _overlap(p, q) -> float:
+def _overlap(p: Any, q: Any) -> float:
     """Area shared by two display boxes."""
     w = min(p.x1, q.x1) - max(p.x0, q.x0)
     h = min(p.y1, q.y1) - max(p.y0, q.y0)
