@@ -151,7 +151,7 @@ def worker(case: str, method: str, chunk: int | None, runs: int) -> dict:
             small(xt)
     base = rss_now()
     best, result, spent, done = float("inf"), None, 0.0, 0
-    while done < runs or (spent < 1.0 and done < 50):  # small cases: about 1 s of runs
+    while done < runs or (spent < 1.0 and done < 500):  # small cases: about 1 s of runs
         result = None
         t = time.perf_counter()
         result = run()
@@ -204,7 +204,7 @@ def main(quick: bool, only: list[str] | None = None) -> None:
         rows, cols = ours["shape"]
         print(f"{name}: {rows:,} x {cols:,}, {ours['nnz']:,} stored entries "
               f"(CSR arrays {mib(ours['csr'])}; dense {mib(8 * rows * cols)})")
-        print(f"  {'convmat.from_torch(at=x)':<34} {ours['time']:9.3f} s  peak +{mib(ours['peak'])}"
+        print(f"  {'convmat.from_torch(at=x)':<34} {ours['time']:9.4f} s  peak +{mib(ours['peak'])}"
               f"  ({ours['peak'] / ours['csr']:.2f}x the CSR arrays)")
         if quick or 8 * rows * cols > DENSE_LIMIT:
             print(f"  PyTorch's ways not run (dense Jacobian {mib(8 * rows * cols)})\n")
@@ -226,7 +226,7 @@ def main(quick: bool, only: list[str] | None = None) -> None:
             if "failed" in r:
                 print(f"  {label:<34} failed: {r['failed']}")
                 continue
-            print(f"  {label:<34} {r['time']:9.3f} s  peak +{mib(r['peak'])}  "
+            print(f"  {label:<34} {r['time']:9.4f} s  peak +{mib(r['peak'])}  "
                   f"time {r['time'] / ours['time']:6.1f}x convmat's, memory "
                   f"{r['peak'] / max(ours['peak'], 1):6.1f}x")
         fast = {k: v for k, v in theirs.items() if "failed" not in v and "autograd" not in k}
