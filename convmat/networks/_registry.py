@@ -24,7 +24,8 @@ KIND_MODULES = tuple(
     for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name)
     if info.name.endswith(("_kinds", "_kind")) and info.name != "_kinds")
 
-__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "register", "words"]
+__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "kinds_of", "register",
+           "words"]
 
 _CONVERTED: dict[type, Converted] = {}
 #: per module class: (its users' kind, its kind), found once (every kind matches by the
@@ -48,7 +49,7 @@ def register(module_type: Any, converter: Any) -> None:
     _BY_CLASS.clear()
 
 
-def _kinds_of(module: Any) -> tuple[Kind | None, Kind | None]:
+def kinds_of(module: Any) -> tuple[Kind | None, Kind | None]:
     """(the users' kind, the kind) of ``module``'s class, looked up once per class."""
     cls = type(module)
     if _KNOWN[0] != len(KINDS):
@@ -65,12 +66,12 @@ def _kinds_of(module: Any) -> tuple[Kind | None, Kind | None]:
 
 def converted(module: Any) -> Kind | None:
     """The users' kind of ``module`` (the latest registration that matches), if any."""
-    return _kinds_of(module)[0]
+    return kinds_of(module)[0]
 
 
 def kind_of_module(module: Any) -> Kind | None:
     """The kind of a PyTorch leaf module: a user's converter first, then the built-ins."""
-    return _kinds_of(module)[1]
+    return kinds_of(module)[1]
 
 
 def _by_word() -> dict[str, Kind]:

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import options
+from .._memory import index_dtype_for
 from .._padmap import index_map
 from ._activation_kind import _slope_and_value
 from ._chain import _dense_csr
@@ -215,14 +216,14 @@ class _Reshape(_Rule):
 
 class _Activation(_Rule):
     def forward(self, stage, t, shape, out_shape):
-        if stage.type == "ReLU":  # _slope_and_value's ReLU on the tensor: slope 1 where
-            value = _torch().relu(t)  # the value is not 0 (NaN too), as ~(x <= 0)
-            return value, value.ne(0).to(t.dtype)
+        if stage.type == "ReLU":  # _slope_and_value's ReLU in two operations: slope 1
+            value = np.maximum(t.numpy(), 0.0)  # where the value is not 0 (NaN too)
+            return _tensor(value), _tensor((value != 0).astype(np.float64))
         slope, value = _slope_and_value(stage, t.numpy().reshape(-1), shape)
         return _tensor(value).reshape(1, *out_shape), _tensor(slope).reshape(1, *shape)
 
     def adjoint(self, stage, kept, g, shape, out_shape):
-        return g * kept
+        return g if kept is None else g * kept  # None: taken by the max pooling after it
 
 
 class _MaxPool(_Rule):
@@ -243,12 +244,23 @@ class _MaxPool(_Rule):
             pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[n - 1]
             y, where = pool(t, m.kernel_size, m.stride, m.padding, m.dilation,
                             ceil_mode=m.ceil_mode, return_indices=True)
-        return y, where.reshape(1, shape[0], -1)
+        return y, (where.reshape(1, shape[0], -1), None)
+
+    @staticmethod
+    def take_slope(kept: tuple, slope: Any) -> tuple:
+        """``kept`` with the slope of the activation before the pooling taken at the
+        windows' maxima: the rows are scaled there, before they are spread (the
+        selection times a diagonal is the diagonal's selected entries times the
+        selection), a quarter of the work for windows of 2 x 2."""
+        where, _ = kept
+        return where, slope.reshape(*where.shape[:2], -1).gather(2, where)
 
     def adjoint(self, stage, kept, g, shape, out_shape):
+        where, slope = kept
         rows, channels = g.shape[0], shape[0]
+        g = g.reshape(rows, channels, -1)
         out = g.new_zeros((rows, channels, math.prod(shape[1:])))
-        out.scatter_add_(2, kept.expand(rows, -1, -1), g.reshape(rows, channels, -1))
+        out.scatter_add_(2, where.expand(rows, -1, -1), g if slope is None else g * slope)
         return out.reshape(rows, *shape)
 
 
@@ -307,6 +319,9 @@ def narrow_jacobian(stages: list[Stage], shapes: list[tuple],
                 kept.append(keep)
         except (_Declined, RuntimeError):  # a layer PyTorch's functions refuse: the general
             return None                     # path (which reads it as convmat does)
+        for i in range(len(rules) - 1):  # an activation, then max pooling: one step back
+            if isinstance(rules[i], _Activation) and isinstance(rules[i + 1], _MaxPool):
+                kept[i + 1], kept[i] = _MaxPool.take_slope(kept[i + 1], kept[i]), None
         value = t.reshape(-1).numpy()
         g = torch.eye(n_out, dtype=torch.float64).reshape(n_out, *shapes[-1])
         for stage, rule, keep, shape, out in reversed(list(zip(stages, rules, kept, shapes,
@@ -314,4 +329,18 @@ def narrow_jacobian(stages: list[Stage], shapes: list[tuple],
             g = cast(_Rule, rule).adjoint(stage, keep, g, shape, out)
         dense = g.reshape(n_out, sizes[0]).numpy()
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
-        return _dense_csr(dense), value - dense @ x.reshape(-1)
+        return _as_csr(dense), value - dense @ x.reshape(-1)
+
+
+def _as_csr(dense: np.ndarray) -> sp.csr_array:
+    """The block's non-zeros as canonical CSR: when nothing is zero (a classifier's
+    Jacobian usually) its values as they are, without a copy; else
+    :func:`convmat.networks._chain._dense_csr`."""
+    if not dense.all():
+        return _dense_csr(dense)
+    rows, cols = dense.shape
+    index = index_dtype_for(max(dense.size, cols))
+    out = sp.csr_array((dense.reshape(-1), np.tile(np.arange(cols, dtype=index), rows),
+                        np.arange(0, dense.size + 1, cols, dtype=index)), shape=dense.shape)
+    out.has_canonical_format = True
+    return out
