@@ -307,27 +307,25 @@ def narrow_jacobian(stages: list[Stage], shapes: list[tuple],
     rules = [ADJOINTS.get(stage.kind.name) for stage in stages]
     if any(rule is None for rule in rules):
         return None
-    torch = _torch()
+    # (no tensor here requires a gradient: PyTorch records nothing, no_grad is not needed)
+    t = _tensor(np.array(x.reshape(1, *shapes[0]), dtype=np.float64))  # a copy of its own
+    kept = []
     step: Callable[..., Any]
-    with torch.no_grad():
-        t = torch.tensor(x.reshape(1, *shapes[0]), dtype=torch.float64)
-        kept = []
-        try:
-            for stage, rule, shape, out in zip(stages, rules, shapes, shapes[1:]):
-                step = cast(_Rule, rule).forward
-                t, keep = step(stage, t, shape, out)
-                kept.append(keep)
-        except (_Declined, RuntimeError):  # a layer PyTorch's functions refuse: the general
-            return None                     # path (which reads it as convmat does)
-        for i in range(len(rules) - 1):  # an activation, then max pooling: one step back
-            if isinstance(rules[i], _Activation) and isinstance(rules[i + 1], _MaxPool):
-                kept[i + 1], kept[i] = _MaxPool.take_slope(kept[i + 1], kept[i]), None
-        value = t.reshape(-1).numpy()
-        g = torch.eye(n_out, dtype=torch.float64).reshape(n_out, *shapes[-1])
-        for stage, rule, keep, shape, out in reversed(list(zip(stages, rules, kept, shapes,
-                                                               shapes[1:]))):
-            g = cast(_Rule, rule).adjoint(stage, keep, g, shape, out)
-        dense = g.reshape(n_out, sizes[0]).numpy()
+    try:
+        for stage, rule, shape, out in zip(stages, rules, shapes, shapes[1:]):
+            step = cast(_Rule, rule).forward
+            t, keep = step(stage, t, shape, out)
+            kept.append(keep)
+    except (_Declined, RuntimeError):  # a layer PyTorch's functions refuse: the general
+        return None                     # path (which reads it as convmat does)
+    for i in range(len(rules) - 1):  # an activation, then max pooling: one step back
+        if isinstance(rules[i], _Activation) and isinstance(rules[i + 1], _MaxPool):
+            kept[i + 1], kept[i] = _MaxPool.take_slope(kept[i + 1], kept[i]), None
+    value = t.reshape(-1).numpy()
+    g = _tensor(np.eye(n_out).reshape(n_out, *shapes[-1]))
+    for i in range(len(stages) - 1, -1, -1):
+        g = cast(_Rule, rules[i]).adjoint(stages[i], kept[i], g, shapes[i], shapes[i + 1])
+    dense = g.reshape(n_out, sizes[0]).numpy()
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
         return _as_csr(dense), value - dense @ x.reshape(-1)
 
