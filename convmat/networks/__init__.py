@@ -136,6 +136,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     network's Jacobian at ``x`` and :math:`b = f(x) - A x`. Those factors hold one entry per
     row: they are applied by gathering and scaling rows (a convolution's rows that a
     selection keeps are the only ones built) or by renaming columns, not by products.
+    A chain whose output is at most a quarter of every other layer's values (a classifier)
+    goes back from its output at ``x`` as one dense block of output rows through every
+    layer's adjoint, applied with PyTorch's kernels (the transposed convolution, the
+    slopes, the maxima PyTorch's pooling picks), in float64.
     Every layer's matrix stores O(its outputs × its window) entries and the product is
     refused, before it is formed, when its bound exceeds the memory limit.
 
