@@ -91,6 +91,9 @@ def test_changed_weights_give_the_new_jacobian():
     model[0].padding_mode = "reflect"  # the same module read with its new padding
     third, _ = _check(model, x)
     assert abs(third - second).max() > 1e-6
+    model[3].weight = nn.Parameter(torch.randn_like(model[3].weight))  # a new parameter
+    fourth, _ = _check(model, x)
+    assert abs(fourth - third).max() > 1e-3
 
 
 @requires_torch
