@@ -49,6 +49,7 @@ from ._kinds import FieldStep, LinearKind, guard
 from ._lipschitz import (LayerLipschitz, LipschitzBound, SegmentNorm, as_point, check_mode,
                          checked_in_channels, lipschitz_bound, lipschitz_record,
                          network_chain)
+from ._torch_reverse import narrow_jacobian
 
 __all__ = ["LAYER_GRAMMAR", "LayerLipschitz", "LipschitzBound", "MODELS", "SegmentNorm",
            "from_torch", "lipschitz_bound", "parse_layers", "register", "summary",
@@ -135,6 +136,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
     network's Jacobian at ``x`` and :math:`b = f(x) - A x`. Those factors hold one entry per
     row: they are applied by gathering and scaling rows (a convolution's rows that a
     selection keeps are the only ones built) or by renaming columns, not by products.
+    A chain whose output is at most a quarter of every other layer's values (a classifier)
+    goes back from its output at ``x`` as one dense block of output rows through every
+    layer's adjoint, applied with PyTorch's kernels (the transposed convolution, the
+    slopes, the maxima PyTorch's pooling picks), in float64.
     Every layer's matrix stores O(its outputs × its window) entries and the product is
     refused, before it is formed, when its bound exceeds the memory limit.
 
@@ -168,6 +173,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
                         f"{stage.label} is not linear: its matrix depends on the input; pass "
                         f"at=x for the network's Jacobian at x")
         shapes = _shapes(stages, _input_shape(stages, input_shape, at))
+        if at is not None:  # a classifier: its layers' adjoints, dense blocks of few rows
+            narrow = narrow_jacobian(stages, shapes, np.asarray(at, dtype=np.float64))
+            if narrow is not None:
+                return narrow
         guard(stages, shapes)  # every layer's matrix estimated before anything is built
         n_in, n_out = math.prod(shapes[0]), math.prod(shapes[-1])
         if at is None:

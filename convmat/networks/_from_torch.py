@@ -4,6 +4,7 @@ input shape and every layer's shape. PyTorch is imported only inside these funct
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ import numpy as np
 from .._validate import as_shape
 from ..errors import ConvmatError, brief
 from ._kinds import AS_GIVEN, Stage
-from ._registry import converted, kind_of_module
+from ._registry import kind_of_module, kinds_of
 
 # ------------------------------------------------------------------------- from PyTorch
 
@@ -42,12 +43,12 @@ def _leaves(module, prefix: str = ""):
     registered converter is a leaf."""
     import torch.nn as nn
 
-    if isinstance(module, nn.Sequential) and converted(module) is None:
+    users, kind = kinds_of(module)
+    if users is None and isinstance(module, nn.Sequential):
         for name, child in module.named_children():
             yield from _leaves(child, f"{prefix}{name}.")
-    elif converted(module) is None and (any(True for _ in module.children()) or (
-            kind_of_module(module) is None and
-            not type(module).__module__.startswith("torch.nn"))):
+    elif users is None and (next(module.children(), None) is not None or (
+            kind is None and not type(module).__module__.startswith("torch.nn"))):
         yield from _traced(module, prefix)  # a custom module: its forward
     else:
         yield prefix[:-1] if prefix else "0", module
@@ -147,10 +148,16 @@ def _torch_stage(name: str, m, count: bool = False) -> Stage:
             "convolutions, transposed convolutions, pooling, batch normalisation, Linear, "
             "Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
             "activations (give its type a converter with convmat.networks.register)")
-    match = re.fullmatch(r"\D+?(\d)d", t)
     stage = Stage(name, t, kind, module=m, parameters=_count(m) if count else None)
-    kind.read_module(stage, m, int(match.group(1)) if match else None)
+    kind.read_module(stage, m, _ndim(t))
     return stage
+
+
+@functools.lru_cache(maxsize=256)
+def _ndim(type_name: str) -> int | None:
+    """The ``N`` of a class name ending in ``Nd`` (``Conv2d``: 2), if any."""
+    match = re.fullmatch(r"\D+?(\d)d", type_name)
+    return int(match.group(1)) if match else None
 
 
 def _torch_stages(module, count: bool = False) -> list[Stage]:

@@ -24,9 +24,14 @@ KIND_MODULES = tuple(
     for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name)
     if info.name.endswith(("_kinds", "_kind")) and info.name != "_kinds")
 
-__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "register", "words"]
+__all__ = ["KINDS", "KIND_MODULES", "kind_of_module", "kind_of_word", "kinds_of", "register",
+           "words"]
 
 _CONVERTED: dict[type, Converted] = {}
+#: per module class: (its users' kind, its kind), found once (every kind matches by the
+#: module's class); emptied by :func:`register` and whenever a kind is added
+_BY_CLASS: dict[type, tuple[Kind | None, Kind | None]] = {}
+_KNOWN = [0]  # the number of kinds the cache was made with
 
 
 def register(module_type: Any, converter: Any) -> None:
@@ -41,25 +46,32 @@ def register(module_type: Any, converter: Any) -> None:
     _CONVERTED.pop(module_type, None)
     _CONVERTED[module_type] = kind  # the latest registration is looked at first
     KINDS[kind.name] = kind
+    _BY_CLASS.clear()
+
+
+def kinds_of(module: Any) -> tuple[Kind | None, Kind | None]:
+    """(the users' kind, the kind) of ``module``'s class, looked up once per class."""
+    cls = type(module)
+    if _KNOWN[0] != len(KINDS):
+        _BY_CLASS.clear()
+        _KNOWN[0] = len(KINDS)
+    found = _BY_CLASS.get(cls)
+    if found is None:
+        users = next((k for k in reversed(_CONVERTED.values()) if k.matches(module)), None)
+        found = users, users or next((k for k in KINDS.values() if not isinstance(
+            k, Converted) and k.matches(module)), None)
+        _BY_CLASS[cls] = found
+    return found
 
 
 def converted(module: Any) -> Kind | None:
     """The users' kind of ``module`` (the latest registration that matches), if any."""
-    for kind in reversed(_CONVERTED.values()):
-        if kind.matches(module):
-            return kind
-    return None
+    return kinds_of(module)[0]
 
 
 def kind_of_module(module: Any) -> Kind | None:
     """The kind of a PyTorch leaf module: a user's converter first, then the built-ins."""
-    found = converted(module)
-    if found is not None:
-        return found
-    for kind in KINDS.values():
-        if not isinstance(kind, Converted) and kind.matches(module):
-            return kind
-    return None
+    return kinds_of(module)[1]
 
 
 def _by_word() -> dict[str, Kind]:
