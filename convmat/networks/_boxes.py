@@ -38,6 +38,7 @@ gives up (``None``: the chain is left to sparse products).
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,8 +61,27 @@ BLOCK = 1 << 18
 MIN_BLOCK = 16
 #: entries of the scratch array of a convolution's products (several taps at once)
 SCRATCH = 1 << 16
+#: entries of the largest work array a thread keeps between products (beyond, fresh)
+SCRATCH_MOST = 1 << 19
 #: most groups of a convolution (one matrix product per group)
 GROUPS = 8
+
+
+_THREAD = threading.local()
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A float64 work array of ``size`` entries, this thread's own, kept from one product
+    to the next (its pages already mapped: a fresh array of megabytes costs more in page
+    faults than the work done in it). Its contents are the caller's until the next call
+    with the same name: a select box lives until the convolution after it has read it."""
+    if size > SCRATCH_MOST:
+        return np.empty(size)
+    held = getattr(_THREAD, name, None)
+    if held is None or held.size < size:
+        held = np.empty(size)
+        setattr(_THREAD, name, held)
+    return held[:size]
 
 
 class _Box:
@@ -217,11 +237,19 @@ def _select(box: _Box, rows: Rows, channels: int, grid: tuple) -> _Box | None:
                        step).reshape(shape)
         step *= extent[axis]
     index, inside, everywhere = box.indices()
-    scale = rows.values[index]
+    weights = rows.values.take(index)  # in place from here on: the block's peak memory
+    target = place.take(index)
+    del index
+    target += base
     if not everywhere:
-        scale = np.where(inside, scale, 0.0)
-    values = np.bincount((place[index] + base).ravel(), weights=(box.values * scale).ravel(),
-                         minlength=size)
+        np.copyto(weights, 0.0, where=~inside)
+    np.multiply(weights, box.values, out=weights)
+    if np.bincount(rows.columns).max(initial=0) <= 1:  # no two entries of a row meet
+        values = _scratch("select", size)
+        values.fill(0.0)
+        values[target.ravel()] = weights.ravel()
+    else:
+        values = np.bincount(target.ravel(), weights=weights.ravel(), minlength=size)
     lo = box.lo * np.asarray(strides)[:, None] + np.asarray(offsets)[:, None]
     return _Box(values.reshape((channels,) + extent + (n_rows,)), lo, grid)
 
@@ -243,7 +271,7 @@ def _conv(box: _Box, conv: LazyConv) -> _Box | None:
     w = conv.operator._w.reshape(g.out_channels, c_in_g, len(taps))
     per_tap = c_in_g * math.prod(extent) * n_rows
     chunk = max(1, min(len(taps), SCRATCH // per_tap))  # taps per product
-    scratch = np.empty(chunk * per_tap)
+    scratch = _scratch("taps", chunk * per_tap)
     for k in range(g.groups):
         # (taps, C_in/g, C_out/g): a product over the group's output channels per tap
         wk = w[k * c_out_g:(k + 1) * c_out_g].transpose(2, 1, 0)
