@@ -168,3 +168,36 @@ def test_linear_chain_matrix_and_bias_through_the_boxes(monkeypatch):
     assert np.abs(a @ x.ravel() + b - y).max() <= 1e-12 * np.abs(y).max()
     want = _jacobian(model, x)
     assert np.abs(a.toarray() - want).max() <= 1e-12 * np.abs(want).max()
+
+
+@requires_torch
+@pytest.mark.parametrize("layers", [
+    # boxes crossing every border of a padded layer's grid before a pool's selection
+    lambda nn: [nn.Conv2d(1, 2, 3, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(2, 2, 3, padding=1)],
+    # overlapping windows (two outputs may pick one input), padding, ceil_mode
+    lambda nn: [nn.Conv2d(2, 3, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1,
+                                                            ceil_mode=True),
+                nn.ReLU(), nn.Conv2d(3, 2, 2, padding=1), nn.MaxPool2d(2, ceil_mode=True)],
+    # a pool at both ends, dilation, a 1-D chain
+    lambda nn: [nn.MaxPool1d(2), nn.Conv1d(2, 3, 3, dilation=2, padding=3), nn.ReLU(),
+                nn.MaxPool1d(3, stride=2), nn.Conv1d(3, 2, 2, stride=2)],
+])
+def test_boxes_at_borders_and_overlapping_pools(layers, monkeypatch):
+    """Boxes over the zero padding of a layer's grid, overlapping pool windows (entries that
+    meet are summed), a selection ending the chain: equal to autograd exactly (integer
+    weights and inputs, ties), through the boxes."""
+    nn = torch.nn
+    model = nn.Sequential(*layers(nn)).double().eval()
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(-2, 3, p.shape, generator=gen, dtype=torch.float64))
+    shape = (2, 17) if isinstance(model[0], nn.MaxPool1d) else (model[0].in_channels, 11, 11)
+    x = np.random.default_rng(5).integers(-2, 3, shape).astype(float)
+    seen = _spy(monkeypatch)
+    a, _ = convmat.from_torch(model, shape, at=x)
+    assert seen and seen[0] is not None
+    want = _jacobian(model, x)
+    assert np.array_equal(a.toarray(), want) and a.nnz == np.count_nonzero(want)
+    _check_canonical(a)

@@ -244,7 +244,8 @@ def _select(box: _Box, rows: Rows, channels: int, grid: tuple) -> _Box | None:
     if not everywhere:
         np.copyto(weights, 0.0, where=~inside)
     np.multiply(weights, box.values, out=weights)
-    if np.bincount(rows.columns).max(initial=0) <= 1:  # no two entries of a row meet
+    if everywhere and np.bincount(rows.columns).max(initial=0) <= 1:
+        # no two entries of a row meet (positions outside the grid, clipped, could)
         values = _scratch("select", size)
         values.fill(0.0)
         values[target.ravel()] = weights.ravel()
