@@ -30,9 +30,10 @@ At the input end the boxes' non-zero entries inside the grid are the rows of the
 in canonical CSR (a box's positions in C order are its columns in ascending order). Rows a
 max pooling discards are never formed, nor is any convolution's sparse matrix or a sparse
 product's per-entry bookkeeping. A chain qualifies (:func:`boxes_qualify`) when its
-convolutions have zero padding and at most :data:`GROUPS` groups; a box that would exceed
-:data:`BOX_LIMIT` entries or, after a selection, :data:`DENSITY` times the entries it holds,
-gives up (``None``: the chain is left to sparse products).
+convolutions have zero padding and at most :data:`GROUPS` groups. Rows go through in
+blocks whose largest box holds about :data:`BLOCK` entries; a box that would exceed
+:data:`BOX_LIMIT` entries or, after a selection, :data:`DENSITY` times the entries of the
+box before it gives up (``None``: the chain is left to sparse products).
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ from ._factors import LazyConv, Rows
 
 __all__ = ["BLOCK", "BOX_LIMIT", "DENSITY", "GROUPS", "box_rows", "boxes_qualify"]
 
-#: entries of the largest box (all rows at once) held; beyond, the chain is left to sparse
+#: entries of the largest box of a block of rows; beyond, the chain is left to sparse
 #: products
 BOX_LIMIT = 1 << 23
-#: after a selection, the box may hold at most this many times the entries it received
-#: (a 2 x 2 pooling's box is 4 times its entries, and activations zero some of them)
+#: a selection's box may hold at most this many times the entries of the box before it
+#: (after a 2 x 2 pooling, 4 times; more where its windows overlap or pad)
 DENSITY = 16
 #: entries of a block's largest box (its rows: this over the largest box per row)
 BLOCK = 1 << 18
