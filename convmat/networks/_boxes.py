@@ -61,7 +61,7 @@ BLOCK = 1 << 18
 #: fewest rows of a block
 MIN_BLOCK = 16
 #: entries of the scratch array of a convolution's products (several taps at once)
-SCRATCH = 1 << 16
+SCRATCH = 1 << 17
 #: entries of the largest work array a thread keeps between products (beyond, fresh)
 SCRATCH_MOST = 1 << 19
 #: most groups of a convolution (one matrix product per group)
@@ -89,10 +89,12 @@ class _Box:
     """Rows as boxes: ``values`` of shape ``(C, *E, rows)``, ``lo`` the per-axis first
     position ``(ndim, rows)`` in the grid ``(C, *grid)``."""
 
-    __slots__ = ("grid", "lo", "values")
+    __slots__ = ("clean", "grid", "lo", "values")
 
-    def __init__(self, values: np.ndarray, lo: np.ndarray, grid: tuple):
+    def __init__(self, values: np.ndarray, lo: np.ndarray, grid: tuple, clean: bool = False):
         self.values, self.lo, self.grid = values, lo, tuple(int(g) for g in grid)
+        #: every position outside the grid holds zero (a selection's or diagonal's box)
+        self.clean = clean
 
     @property
     def extent(self) -> tuple:
@@ -176,10 +178,10 @@ def _start(rows: Rows, conv: LazyConv) -> _Box:
 def _diagonal(box: _Box, d: np.ndarray) -> _Box:
     """``box @ diag(d)``: the box times ``d`` at its positions."""
     index, inside, everywhere = box.indices()
-    scale = d[index]
-    if not everywhere:
-        scale = np.where(inside, scale, 0.0)
-    return _Box(box.values * scale, box.lo, box.grid)
+    values = box.values * d[index]
+    if not everywhere:  # zeros outside the grid, whatever the weights there
+        values = np.where(inside, values, 0.0)
+    return _Box(values, box.lo, box.grid, clean=True)
 
 
 def _strides(grid: tuple, target: tuple, q: tuple) -> tuple[list, list, list]:
@@ -253,15 +255,17 @@ def _select(box: _Box, rows: Rows, channels: int, grid: tuple) -> _Box | None:
     else:
         values = np.bincount(target.ravel(), weights=weights.ravel(), minlength=size)
     lo = box.lo * np.asarray(strides)[:, None] + np.asarray(offsets)[:, None]
-    return _Box(values.reshape((channels,) + extent + (n_rows,)), lo, grid)
+    return _Box(values.reshape((channels,) + extent + (n_rows,)), lo, grid, clean=True)
 
 
 def _conv(box: _Box, conv: LazyConv) -> _Box | None:
     """``box @ conv``: the boxes' transposed convolution (one product over the output
     channels for every tap, one strided addition per tap); ``None`` when too large."""
     g = _conv_geometry(conv)
-    _, inside, everywhere = box.positions()
-    values = box.values if everywhere else np.where(inside, box.values, 0.0)
+    values = box.values
+    if not box.clean:  # the zero padding of this layer's output: dropped
+        _, inside, everywhere = box.positions()
+        values = values if everywhere else np.where(inside, values, 0.0)
     extent, n_rows = box.extent, values.shape[-1]
     f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
               zip(extent, g.stride, g.kernel_shape, g.dilation))
