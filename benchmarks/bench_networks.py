@@ -11,7 +11,7 @@ PyTorch's ways, float64, PyTorch's default number of threads:
 
 "best PyTorch" is the faster of jacrev (best chunk size) and jacfwd; ratios are against
 it. Every method runs in its own fresh process (``--worker``), which reports its best
-time over its runs (at least :data:`WARM` when one takes under a second: PyTorch's
+time (printed to 0.1 ms) over its runs (at least :data:`WARM` when one takes under a second: PyTorch's
 first calls of ``jacrev`` are far slower than the next ones; about a second of runs for
 the small cases) and its peak resident memory above the process's state just before
 the first run (model, input, imports and a small warm-up done): ``ru_maxrss`` minus
@@ -43,6 +43,8 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this tree
 
 #: jacrev chunk sizes tried (None: all outputs at once), when the case's outputs allow;
 #: for a large case (over LARGE outputs x inputs) only LARGE_CHUNKS (all outputs at once
@@ -190,6 +192,11 @@ def spawn(case: str, method: str, chunk: int | None = None, runs: int = 3) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def seconds(t: float) -> str:
+    """A best time to 0.1 ms (below 10 s), else to the ms."""
+    return f"{t * 1e3:9.1f} ms" if t < 10 else f"{t:9.3f} s "
+
+
 def mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
@@ -211,7 +218,7 @@ def main(quick: bool, only: list[str] | None = None) -> None:
         rows, cols = ours["shape"]
         print(f"{name}: {rows:,} x {cols:,}, {ours['nnz']:,} stored entries "
               f"(CSR arrays {mib(ours['csr'])}; dense {mib(8 * rows * cols)})")
-        print(f"  {'convmat.from_torch(at=x)':<34} {ours['time']:9.4f} s  peak +{mib(ours['peak'])}"
+        print(f"  {'convmat.from_torch(at=x)':<34} {seconds(ours['time'])}  peak +{mib(ours['peak'])}"
               f"  ({ours['peak'] / ours['csr']:.2f}x the CSR arrays)")
         if quick or 8 * rows * cols > DENSE_LIMIT:
             print(f"  PyTorch's ways not run (dense Jacobian {mib(8 * rows * cols)})\n")
@@ -233,7 +240,7 @@ def main(quick: bool, only: list[str] | None = None) -> None:
             if "failed" in r:
                 print(f"  {label:<34} failed: {r['failed']}")
                 continue
-            print(f"  {label:<34} {r['time']:9.4f} s  peak +{mib(r['peak'])}  "
+            print(f"  {label:<34} {seconds(r['time'])}  peak +{mib(r['peak'])}  "
                   f"time {r['time'] / ours['time']:6.1f}x convmat's, memory "
                   f"{r['peak'] / max(ours['peak'], 1):6.1f}x")
         fast = {k: v for k, v in theirs.items() if "failed" not in v and "autograd" not in k}
@@ -241,7 +248,7 @@ def main(quick: bool, only: list[str] | None = None) -> None:
             label = min(fast, key=lambda k: fast[k]["time"])
             lean = min(v["peak"] for v in fast.values())
             print(f"  best PyTorch way: {label}; convmat is "
-                  f"{fast[label]['time'] / ours['time']:.1f}x faster, "
+                  f"{fast[label]['time'] / ours['time']:.2f}x faster, "
                   f"{fast[label]['peak'] / max(ours['peak'], 1):.1f}x less peak memory than it "
                   f"({lean / max(ours['peak'], 1):.1f}x less than the leanest)\n")
 

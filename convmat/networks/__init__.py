@@ -129,8 +129,10 @@ def from_torch(module: Any, input_shape: int | Sequence[int], *,  # module: a to
 
     multiplied as sparse products: from the output (input) end when that is much narrower
     than the rest of the chain, as reverse-mode (forward-mode) differentiation does, else
-    cheapest adjacent pair first (multiplications counted exactly from the factors). With
-    ``at=x`` a non-linear layer contributes its Jacobian at its own input :math:`x_l`: an
+    cheapest adjacent pair first (multiplications counted exactly from the factors); a
+    small chain of zero-padded convolutions, activations and max pooling from its output
+    end as dense boxes, every row a box of the grid it reads taken through the transposed
+    convolutions. With ``at=x`` a non-linear layer contributes its Jacobian at its own input :math:`x_l`: an
     activation :math:`\operatorname{diag}(\sigma'(x_l))`, max pooling the 0/1 selection of
     every window's maximum (the first in C order, as PyTorch picks it); then ``A`` is the
     network's Jacobian at ``x`` and :math:`b = f(x) - A x`. Those factors hold one entry per

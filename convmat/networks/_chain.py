@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from .. import _engine, options
 from .._memory import check_budget, index_dtype_for
 from ..errors import ConvmatError
+from ._boxes import box_rows, boxes_qualify
 from ._factors import LazyConv, Rows, apply
 from ._local import Patches, conv_rows
 
@@ -194,6 +195,12 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
     if len(mats) > 1 and (narrow_out or _local_chain(mats, n_in, n_out)):
         return _from_output(mats, biases if bias else None)
+    if len(mats) > 1 and boxes_qualify(mats):  # convolutions, pools, activations: boxes
+        boxed = box_rows(mats, "the network's matrix")
+        if boxed is not None:
+            a, first = boxed
+            return (a if first is None else _rename_columns(a, first)), \
+                _carried(mats, biases) if bias else np.zeros(a.shape[0])
     narrow_in = 4 * n_in <= min(inner + [n_out], default=n_out)
     counts = [] if narrow_in else [_counts(a) for a in mats]
     while len(mats) > 1:
@@ -260,16 +267,20 @@ def _local_step(part, a, what: str):
     return _product(part, a, what)
 
 
+def _carried(mats: list, biases: list) -> np.ndarray:
+    """The chain's bias, carried from the input end: ``b = A_2 b_1 + b_2``, and so on."""
+    b = biases[0]
+    for a, more in zip(mats[1:], biases[1:]):
+        b = apply(a, b) + more
+    return b
+
+
 def _from_output(mats: list, biases: list | None):
     """``A_L ... A_1`` from the output end, :data:`ROW_BLOCK` rows at a time, and the bias
     carried through from the input end. The blocks' stored entries are counted as they
     come: the guard refuses once they (and their concatenation) would pass the limit, or
     once the blocks so far, extrapolated to all rows, would."""
-    b = np.zeros(mats[-1].shape[0])
-    if biases is not None:
-        b = biases[0]
-        for a, more in zip(mats[1:], biases[1:]):
-            b = apply(a, b) + more
+    b = np.zeros(mats[-1].shape[0]) if biases is None else _carried(mats, biases)
     n_rows, n_cols = mats[-1].shape[0], mats[0].shape[1]
     what = "the network's matrix"
     blocks, stored = [], 0
