@@ -122,11 +122,19 @@ def check_options(which: Any, return_vectors: Any, max_seconds: Any
     if max_seconds is not None:
         if isinstance(max_seconds, (bool, np.bool_)) or not isinstance(
                 max_seconds, (int, float, np.integer, np.floating)) or \
-                not math.isfinite(max_seconds) or max_seconds <= 0:
+                not math.isfinite(_seconds(max_seconds)) or max_seconds <= 0:
             raise ConvmatError(f"max_seconds={brief(max_seconds)} must be a positive number "
                                f"of seconds, or None for no limit")
         max_seconds = float(max_seconds)
     return which, vectors, max_seconds
+
+
+def _seconds(value: Any) -> float:
+    """``value`` as a float; an integer too large for one is infinite (refused)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def as_start(v0: Any, dtype: Any) -> np.ndarray:

@@ -501,3 +501,14 @@ def test_every_public_function_is_driven():
                                                                      type(convmat))}
     assert public - driven <= {convmat.ConvmatError}, public - driven
     assert receptive.receptive_field in driven
+
+
+def test_huge_integers_refused_by_name():
+    """Integers Python cannot write or turn into a float are refused by name (found by
+    the random hostile calls): a label field and ``max_seconds``."""
+    from convmat.layout import fill
+
+    with pytest.raises(convmat.ConvmatError, match="xw="):
+        fill("stamp {xw}", xw=10**5000)
+    with pytest.raises(convmat.ConvmatError, match="max_seconds="):
+        convmat.singular_values(np.ones((3, 3)), (5, 5), max_seconds=10**400)

@@ -209,5 +209,15 @@ def fill(text: str, **fields: object) -> str:
     """
     if not isinstance(text, str):
         raise ConvmatError(f"text={brief(text)} is not a string (a label to fill)")
-    return _FIELD.sub(lambda m: str(fields[m.group(1)]) if m.group(1) in fields
-                      else m.group(0), text)
+    return _FIELD.sub(lambda m: _written(m.group(1), fields[m.group(1)]) if m.group(1)
+                      in fields else m.group(0), text)
+
+
+def _written(name: str, value: object) -> str:
+    """``str(value)`` of a field, or a ConvmatError naming it when Python cannot write it
+    (an integer past Python's limit on digits)."""
+    try:
+        return str(value)
+    except ValueError as err:
+        raise ConvmatError(f"{name}={brief(value)} cannot be written into a label: "
+                           f"{err}") from None
