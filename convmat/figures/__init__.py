@@ -254,6 +254,7 @@ def animate_matrix(
         anim = _matrix_animation(sc, a, y, title, figsize, fontsize)
         anim.matrix = a
         anim.picture_layout = partial(matrix_picture, sc, a, y, title, _entry_taps, words)
+        anim.picture_fits = True  # laid out for the TikZ page or beamer frame
         return anim
 
 
@@ -501,8 +502,10 @@ def _save_tex(obj: Any, path: Path, fps: Any, dpi: Any, standalone: Any, beamer:
     if not callable(make):
         raise ConvmatError(f"obj={type(obj).__name__} cannot be saved as TikZ (.tex); "
                            f"supported: {_TIKZ_PICTURES}; save it as .pdf or .png")
-    tex = tikz(make(), standalone=True if standalone is None else standalone,
-               beamer=False if beamer is None else beamer)
+    beamer = False if beamer is None else beamer
+    fits = getattr(obj, "picture_fits", False) and isinstance(beamer, bool)
+    tex = tikz(make(beamer=beamer) if fits else make(),
+               standalone=True if standalone is None else standalone, beamer=beamer)
     _parent(path)
     path.write_text(tex, encoding="utf-8")
     return path
