@@ -322,9 +322,11 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
     values = [_fmt(v) for v in coo.data]
     digits = plan.digits
 
-    def window(first: int, cols: tuple) -> tuple[list[Cells], list[Label], list[Segment]]:
+    def window(first: int, cols: tuple) -> tuple[list[Cells], list[Label], list[Segment],
+                                                 set]:
         """Rows ``first ..`` and columns ``cols`` of ``A``: its cells, x above, the rules,
-        ``⋯`` where entries are elided, ``⋮`` where rows are."""
+        ``⋯`` where entries are elided (and their (row, column) places), ``⋮`` where rows
+        are."""
         at = np.full(n, -1, dtype=np.int64)
         kept = [k for k, c in enumerate(cols) if c is not None]
         at[[cols[k] for k in kept]] = kept
@@ -353,11 +355,12 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
                 for k, wt in axis_r.rules.items()]
         segs += [Segment(x0 + k + 1, y0, x0 + k + 1, y0 + rows, "grid", 1.6 if wt > 1 else 0.6)
                  for k, wt in axis_c.rules.items()]
-        return w_cells, w_labels, segs
+        return w_cells, w_labels, segs, set(dots)
 
     segments: list[Segment] = []
+    dots: set = set()
     if not plan.moving:
-        w_cells, w_labels, segments = window(plan.first[0], plan.cols[0])
+        w_cells, w_labels, segments, dots = window(plan.first[0], plan.cols[0])
         cells += w_cells
         labels += w_labels
     cells.append(Cells("pending", tuple((y_col, y0 + r) for r in range(rows))))
@@ -375,7 +378,7 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
         f_cells, f_labels, f_segs = list(f_cells), list(f_labels), list(f_segs)
         f_rects = []
         if plan.moving:  # (its rules as outlines: drawn over the cells, as the still ones)
-            w_cells, w_labels, w_segs = window(first, cols)
+            w_cells, w_labels, w_segs, dots = window(first, cols)
             f_cells += w_cells
             f_labels += w_labels
             f_rects = [Rect(g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0, None, g.color, g.width)
@@ -385,8 +388,7 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
         seen = [c for c in read if c in at]
         lit = [at[c] for c in seen]
         if len(seen) < len(read):  # the ⋯ hiding some of them is outlined with them
-            lit += [round(lb.x - x0 - 0.5) for lb in (f_labels if plan.moving else labels)
-                    if lb.text == "⋯" and lb.y == y0 + t - first + 0.5]
+            lit += sorted(g for r, g in dots if r == t - first)
         f_cells.append(Cells("x-lit", tuple((x0 + at[c], x_row) for c in seen),
                              tuple(xs[c] for c in seen) if xs is not None else None))
         f_cells.append(Cells("lit", tuple((x0 + k, y0 + t - first) for k in lit)))

@@ -21,8 +21,9 @@ _PT = 72.27 / 2.54
 CELL_CM = 0.75
 PAGE_BOX = (25.0, 18.0)
 BEAMER_BOX = (11.0, 7.4)
-#: a number's font size as a share of its cell (as the matplotlib pictures' DIGIT_SHARE)
-DIGIT_SHARE = 0.55
+#: a number's font size as a share of its cell, and the size (pt) a number too wide for
+#: its cell is not shrunk below (as the matplotlib pictures' DIGIT_SHARE, MIN_DIGIT_PT)
+DIGIT_SHARE, MIN_DIGIT_PT = 0.55, 8.0
 #: the room (cells) below a beamer picture for its legend and key
 BEAMER_LEGEND = 2.4
 #: most cells (still and per frame together) written as nodes
@@ -148,8 +149,9 @@ class _Writer:
         opts = f"cm-{group.role}"
         texts = group.texts or ("",) * len(group.xy)
         height = group.size if group.height is None else group.height
-        scale = self.fitted([t for t in texts if t], min(group.size, height, 1.0), group.math,
-                            group.size) if group.texts else 1.0
+        size = min(group.size, height, 1.0)  # a smaller cell: a smaller font
+        scale = max(self.fitted([t for t in texts if t], size, group.math, group.size),
+                    min(size, MIN_DIGIT_PT / self.fs)) if group.texts else 1.0
         if scale < 1:
             opts += f", font={self.font(scale)}"
         if group.size != 1 or height != 1:
