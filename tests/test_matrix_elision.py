@@ -92,8 +92,7 @@ def frame_contents(still: list, frame: list, x_row: float) -> dict:
         entries={(round(x, 3), round(y, 3)): t for s, x, y, t, _ in both
                  if s.startswith("cm-entry")},
         lit=[(round(x, 3), round(y, 3)) for s, x, y, t, _ in frame if s == "cm-lit"],
-        current=[(round(y, 3), t) for s, x, y, t, _ in frame if s == "cm-current"
-                 and any(s2 == "cm-lit" and y2 == y for s2, _, y2, *_ in frame)],
+        current=[(round(y, 3), t) for s, x, y, t, _ in frame if s == "cm-current"],
         dots={(round(x, 3), round(y, 3)) for s, x, y, t, _ in both
               if s == "cm-label" and "cdots" in t})
 
@@ -121,7 +120,12 @@ def check_frames(tex: str, a: np.ndarray, x: np.ndarray, beamer: bool,
     for t, frame in enumerate(framed):
         f = frame_contents(still, frame, x_row)
         cols = {xx: where[int(v)] for xx, v in f["x"].items()}
-        (y_t, y_text), = f["current"]
+        # the current row: the outline of A's row; y[t] the current cell there nearest A
+        y_t = float(re.search(r"\\path\[draw=cmKernel[^\]]*\] \([-\d.]+,([-\d.]+)\) "
+                              r"rectangle", "\n".join(frame_lines[t])).group(1)) + 0.5
+        y_t = round(y_t, 3)
+        y_text = max((x, t_) for s, x, y, t_, _ in frame if s == "cm-current"
+                     and round(y, 3) == y_t)[1]
         assert int(y_text) == int(a[t] @ x.ravel())  # y[t] = A[t] x
         rows_y = sorted({yy for (_, yy) in f["entries"]} | {y_t})
         for (xx, yy), text in f["entries"].items():
@@ -267,7 +271,7 @@ def _mpl_frame(anim, t):
     art = anim.artists
     ax = art["cells"].axes
     x_row = min(v[:, 1].min() for v in (p.vertices for p in art["x-cells"].get_paths()))
-    y_t = art["row"].get_paths()[0].vertices[:, 1].min() if art["row"].get_paths() else None
+    y_t = art["y"].get_paths()[-1].vertices[:, 1].min()  # the current entry of y: the last
     texts = [tx for tx in ax.texts if tx.get_visible()]
     cols = {round(tx.get_position()[0] - 0.5, 3): int(tx.get_text()) for tx in texts
             if abs(tx.get_position()[1] - 0.5 - x_row) < 1e-6 and tx.get_text().isdigit()}

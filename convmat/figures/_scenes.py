@@ -149,7 +149,7 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
                                  height=0.14))  # a bar along the top edge, as matplotlib
         f_labels = []
         if wflat is not None:
-            f_labels = [Label(a + 0.97, b + 0.97, "×" + _fmt(wflat[j]), "south east", 0.8,
+            f_labels = [Label(a + 0.97, b + 1.0, "×" + _fmt(wflat[j]), "south east", 0.6,
                               "weight", "kernel_ink") for (a, b), j in zip(kxy, win.taps)]
         if t:
             f_cells.append(Cells("done", tuple(out_xy[:t]),
@@ -574,9 +574,9 @@ def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
             for (pr, pc), v in zip(pos, w[c, o % per_out].ravel()):
                 stamp_xy.append((float(pc + out0[o][1]), float(pr + out0[o][0])))
                 stamp_texts.append(Label(float(pc + out0[o][1] + 0.96),
-                                         float(pr + out0[o][0] + 0.04),
+                                         float(pr + out0[o][0] + 0.02),
                                          ("+" if xm * v >= 0 else "") + _fmt(xm * v),
-                                         "north east", 0.6, "weight", "stamp_ink"))
+                                         "north east", 0.55, "weight", "stamp_ink"))
         r, col = np.unravel_index(m_, ishape)
         current = Cells("current", ((float(col + in0[c][1]), float(r + in0[c][0])),))
         centre = pos.mean(axis=0)

@@ -178,7 +178,7 @@ class _Writer:
         opts = [f"anchor={anchor}", f"font={self.font(lab.size)}" + (r"\bfseries" if bold
                                                                       else "")]
         if bold:
-            opts.append("inner sep=0.6pt")
+            opts.append("inner sep=0.4pt")
         if lab.ink != "text":
             opts.append(f"text={color_name(lab.ink)}")
         return rf"\node[cm-label, {', '.join(opts)}] at {_at(lab.x, lab.y)} " \
