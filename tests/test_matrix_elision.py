@@ -83,12 +83,13 @@ def picture_scale(tex: str) -> float:
     return min(scales, default=1.0)
 
 
-def frame_contents(still: list, frame: list, x_row: float) -> dict:
+def frame_contents(still: list, frame: list, x_row: float, x0: float) -> dict:
     """What a frame shows of ``y = A x``, by the cells it draws: the x row (drawn position
     -> text), the entries ((x, y) -> text), the current row's lit cells and y, the ``⋯``."""
     both = still + frame
     return dict(
-        x={round(x, 3): t for s, x, y, t, _ in both if s == "cm-input" and y == x_row},
+        x={round(x, 3): t for s, x, y, t, _ in both if s == "cm-input" and y == x_row
+           and x > x0},
         entries={(round(x, 3), round(y, 3)): t for s, x, y, t, _ in both
                  if s.startswith("cm-entry")},
         lit=[(round(x, 3), round(y, 3)) for s, x, y, t, _ in frame if s == "cm-lit"],
@@ -116,26 +117,33 @@ def check_frames(tex: str, a: np.ndarray, x: np.ndarray, beamer: bool,
     sizes = []
     still = nodes(still_lines, fonts)
     framed = [nodes(lines, fonts) for lines in frame_lines]
-    x_row = next(y for frame in framed for s, x, y, *_ in frame if s == "cm-x-lit")
+    # A's outline: the x row's cells are right of its left edge (the panel's are not)
+    x0 = float(re.search(r"\\path\[draw=cmGrid, line width=0.8pt\] \(([-\d.]+),", tex)
+               .group(1))
+    x_row = next((y for frame in framed for s, x, y, *_ in frame if s == "cm-x-lit"), None)
+    if x_row is None:  # no row reads a written column: then A shows no entry either
+        assert not any(s.startswith("cm-entry") for f in [still, *framed] for s, *_ in f)
+        return []
     for t, frame in enumerate(framed):
-        f = frame_contents(still, frame, x_row)
+        f = frame_contents(still, frame, x_row, x0)
         cols = {xx: where[int(v)] for xx, v in f["x"].items()}
         # the current row: the outline of A's row; y[t] the current cell there nearest A
         y_t = float(re.search(r"\\path\[draw=cmKernel[^\]]*\] \([-\d.]+,([-\d.]+)\) "
                               r"rectangle", "\n".join(frame_lines[t])).group(1)) + 0.5
-        y_t = round(y_t, 3)
+        # (the outline and the nodes are rounded apart: snap to the nearest current cell)
+        y_t = min((y for y, _ in f["current"]), key=lambda y: abs(y - y_t))
         y_text = max((x, t_) for s, x, y, t_, _ in frame if s == "cm-current"
                      and round(y, 3) == y_t)[1]
         assert int(y_text) == int(a[t] @ x.ravel())  # y[t] = A[t] x
-        rows_y = sorted({yy for (_, yy) in f["entries"]} | {y_t})
-        for (xx, yy), text in f["entries"].items():
-            row = t + int(round(yy - y_t))
-            assert pattern[row, cols[xx]] and int(text) == a[row, cols[xx]], (t, row)
-        for yy in rows_y:  # nothing of A missing in a written row and column
-            row = t + int(round(yy - y_t))
-            for xx, c in cols.items():
+        # each entry at (column its x names, row its place names): the row t + its offset
+        placed = {(t + int(round(yy - y_t)), cols[xx]): text
+                  for (xx, yy), text in f["entries"].items()}
+        for (row, c), text in placed.items():
+            assert pattern[row, c] and int(text) == a[row, c], (t, row, c)
+        for row in {r for r, _ in placed} | {t}:  # nothing of A missing in a written row
+            for c in cols.values():
                 if pattern[row, c]:
-                    assert (xx, yy) in f["entries"], (t, row, c)
+                    assert (row, c) in placed, (t, row, c)
         # the current row: its written entries lit; the hidden ones behind a lit ⋯
         lit = set(f["lit"])
         seen = {c for xx, c in cols.items() if pattern[t, c]}
@@ -352,14 +360,15 @@ def test_block_elide_moves_the_ellipsis_to_keep_columns():
 
 def test_speed_of_the_worked_example(tmp_path):
     anim = figures.animate_matrix((5, 5), (3, 3), x=X, weight=W)
-    try:
-        start = time.perf_counter()
+    try:  # processor time: what the work costs, not what a loaded machine makes it wait
+        start = time.process_time()
         figures.save(anim, tmp_path / "x.tex", beamer=True)
-        tikz_s = time.perf_counter() - start
-        start = time.perf_counter()
+        tikz_s = time.process_time() - start
+        start = time.process_time()
         figures.save(anim, tmp_path / "x.pdf")
-        pdf_s = time.perf_counter() - start
+        pdf_s = time.process_time() - start
     finally:
         plt.close("all")
-    assert tikz_s < 0.5 * 2 and pdf_s < 2.0 * 2, (tikz_s, pdf_s)  # (x2: a shared machine)
+    # the bar: TikZ 0.5 s, PDF 2 s (about 1.3 s on a quiet machine); 1.5 x for a loaded one
+    assert tikz_s < 0.5 and pdf_s < 2.0 * 1.5, (tikz_s, pdf_s)
 

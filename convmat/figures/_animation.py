@@ -323,16 +323,22 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     col_limit = max(int(max(page[0] - 0.4, 2.0) / least - 2.8), 5)
     plan = matrix_window(csr.indptr, csr.indices, (m, n), in_levels, (m, col_limit))
     nn = plan.width  # columns drawn
-    wide = nn + 2.7 > 2.2 * panel_w
-    content_w = float(np.clip((nn + 2.8) * least / (1.0 if wide else 0.72), 9.0,
-                              max(page[0] - 0.4, 9.0)))
+    # A below the panel: when it is wide, or too narrow beside the panel for legible cells
+    wide = nn + 2.7 > 2.2 * panel_w or (page[0] - 0.4) * 0.72 / (nn + 2.8) < least
+    least_w = min(9.0, max(page[0] - 0.4, 1.0))  # (a figsize narrower than the default)
+    content_w = float(np.clip((nn + 2.8) * least / (1.0 if wide else 0.72), least_w,
+                              max(page[0] - 0.4, least_w)))
     foot = 1.3 + TAP_ROW  # the legends
+    # the sliding panel above a wide A: at most 1.9 in tall (2.7 with planes), less on a
+    # short page, so that A keeps room for a few legible rows
+    panel_max = 2.7 if sc.layered else 1.9
+    spare = page[1] - 0.25 - foot - extra - (min(m, 6) + 5.0) * least
+    panel_max = float(np.clip(spare, 0.6, panel_max))
     shown = m  # rows of A drawn at once
     for _ in range(2):  # the second pass with the window of rows, if one is needed
         mat_w, mat_h = nn + 2.8, shown + 5.0  # as the matrix axes below: labels, x, A
         if wide:
-            # the sliding panel at most 1.9 in tall (2.7 with planes): the rest for A
-            sp_ = min(content_w / panel_w, (2.7 if sc.layered else 1.9) / panel_h, 0.42)
+            sp_ = min(content_w / panel_w, panel_max / panel_h, 0.42)  # the rest for A
             room = page[1] - panel_h * sp_ - 0.25 - foot - extra
             sm = min(content_w / mat_w, 0.42, room / mat_h)
         else:
@@ -342,7 +348,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         if sm >= least or shown < m or not plan.digits or \
                 content_w * (1 if wide else 0.72) / mat_w < least:
             break  # legible, or already a window, or a pattern without digits anyway
-        shown = max(int(room / least - 5.0), 4)
+        shown = max(int(room / least - 5.0), 3)
         if shown >= m:
             shown = m
             break
