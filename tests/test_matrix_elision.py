@@ -372,3 +372,13 @@ def test_speed_of_the_worked_example(tmp_path):
     # the bar: TikZ 0.5 s, PDF 2 s (about 1.3 s on a quiet machine); 1.5 x for a loaded one
     assert tikz_s < 0.5 and pdf_s < 2.0 * 1.5, (tikz_s, pdf_s)
 
+
+
+def test_the_record_is_laid_out_for_the_writers_boxes():
+    """The record's room (figures) is the TikZ writer's box (latex), at its digit share."""
+    from convmat.figures import _scenes
+    from convmat.latex import _tikz
+
+    assert _scenes.TIKZ_BOXES == {False: _tikz.PAGE_BOX, True: _tikz.BEAMER_BOX}
+    assert (_scenes.TIKZ_SHARE, _scenes.TIKZ_LEGEND) == (_tikz.DIGIT_SHARE,
+                                                          _tikz.BEAMER_LEGEND)
