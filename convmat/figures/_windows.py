@@ -246,7 +246,7 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
         raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions but "
                            f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
-    if transposed and padding_mode != "zeros":
+    if transposed and not (isinstance(padding_mode, str) and padding_mode == "zeros"):
         check_mode(padding_mode, ((0, 0),) * n, ishape)  # the name first
         raise ConvmatError(f"padding_mode={padding_mode!r} with transposed=True: the "
                            f"pictures draw the transposed convolution as a sliding window "
