@@ -39,16 +39,24 @@ def test_matrix_animation_rows_of_the_full_matrix(g):
         convmat.conv_output_shape(g.input_shape, g.kernel, stride=g.stride,
                                   padding=g.padding, dilation=g.dilation)))
     art = anim.artists
-    x_cells = [p.vertices for p in art["x-cells"].get_paths()]
-    assert len(x_cells) == a.shape[1]
     n_in = int(np.prod(g.input_shape))
     for t in range(0, a.shape[0], max(1, a.shape[0] // 5)):
         anim.show_frame(t)
+        # the columns drawn in this frame (None: a ⋯ column between elided blocks)
+        shown = anim.matrix_window.cols[t]
+        kept = [c for c in shown if c is not None]
+        x_cells = [p.vertices for p in art["x-cells"].get_paths()]
+        assert len(x_cells) == len(kept) and kept == sorted(kept)
+        x0 = x_cells[0][0, 0] - shown.index(kept[0])
         cols = a.indices[a.indptr[t]:a.indptr[t + 1]].tolist()
-        drawn = _cell_index([p.vertices for p in art["row"].get_paths()], x_cells)
-        assert sorted(drawn) == sorted(cols)
-        lit = _cell_index([p.vertices for p in art["x"].get_paths()], x_cells)
-        assert sorted(lit) == sorted(cols)
+        visible = [c for c in cols if c in set(kept)]
+        drawn = [shown[int(round(v[0, 0] - x0))] for v in
+                 (p.vertices for p in art["row"].get_paths())]
+        assert sorted(c for c in drawn if c is not None) == sorted(visible)
+        assert (None in drawn) == (len(visible) < len(cols))  # a ⋯ marks what is hidden
+        lit = [kept[k] for k in _cell_index([p.vertices for p in art["x"].get_paths()],
+                                            x_cells)]
+        assert sorted(lit) == sorted(visible)
         # the footprint's channels and positions read exactly these columns
         o, chans, pos = anim.window(t)
         assert o == t // (a.shape[0] // g.c_out)

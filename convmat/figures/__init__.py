@@ -214,8 +214,16 @@ def animate_matrix(
         As in :func:`animate_convolution`. The cells of ``A`` and its digits (at least
         8 pt) follow the matrix up to a 16:9 slide, or ``figsize``; a matrix too tall for
         that shows a window of consecutive rows that follows row ``t`` (``⋮`` where rows
-        are cut; ``rows_shown`` says how many), one too wide shows no digits. A legend
-        names the tap colours. With a padding mode other than zeros the matrix
+        are cut; ``rows_shown`` says how many); one too wide elides columns with
+        :func:`plot_matrix`'s rule: a ``⋯`` column between whole blocks of the finest level
+        (one image row of the input), never inside one, the blocks row ``t`` reads kept
+        (the ellipsis moves, or a window of blocks between two ellipses); when not all of
+        them fit, the ``⋯`` of row ``t`` is outlined with its entries: it hides some
+        (``cols_shown`` says how many columns are drawn). A matrix more than four times
+        too wide is drawn whole, without digits. The TikZ (``save(anim, "x.tex")``) reads
+        the same plan, fitted to its page or beamer frame at 8-pt digits: on a beamer
+        frame the sliding picture sits above ``A`` (drawn smaller, without its numbers,
+        when ``A`` needs the height). A legend names the tap colours. With a padding mode other than zeros the matrix
         is ``conv_matrix(..., padding_mode=...)``: where a window reads one input entry
         twice (once directly, once through a padded copy) the two taps add up in one
         entry; the highlighted entries of ``x`` are the sources the window reads.
@@ -227,7 +235,9 @@ def animate_matrix(
         highlighted cells of ``A``; ``"x"``: the highlighted entries of ``x``; ``"y"``: the
         computed entries of ``y``, the current one last; ``"x-cells"``, ``"y-cells"``: all
         the vectors' cells; ``"cells"``: the drawn cells of ``A``), ``n_frames``, ``matrix``
-        (the matrix drawn), ``rows_shown`` and ``figure``.
+        (the matrix drawn), ``rows_shown``, ``cols_shown`` (columns drawn at once, the
+        ``⋯`` included), ``matrix_window`` (per frame the first row and the columns drawn,
+        ``None`` for a ``⋯``) and ``figure``.
 
     Notes
     -----
@@ -241,6 +251,17 @@ def animate_matrix(
     >>> anim = animate_matrix((4, 4), (3, 3))
     >>> anim.n_frames, anim.artists["row"].get_gid()
     (4, 'matrix-row')
+
+    A 64 x 64 matrix (8 x 8 input, padding 1) on a slide: 10 rows and 48 of the 64 columns
+    (six whole blocks of 8 around one ``⋯``), those of row 27 among them:
+
+    >>> anim = animate_matrix((8, 8), (3, 3), padding=1)
+    >>> anim.rows_shown, anim.cols_shown
+    (10, 49)
+    >>> cols = anim.matrix_window.cols[27]
+    >>> cols.index(None), set(anim.matrix.indices[anim.matrix.indptr[27]:
+    ...                                           anim.matrix.indptr[28]]) <= set(cols)
+    (40, True)
     """
     with error_context("animate_matrix", input_shape=input_shape, kernel_shape=kernel_shape):
         fontsize = _check_fontsize(fontsize)
@@ -254,6 +275,7 @@ def animate_matrix(
         anim = _matrix_animation(sc, a, y, title, figsize, fontsize)
         anim.matrix = a
         anim.picture_layout = partial(matrix_picture, sc, a, y, title, _entry_taps, words)
+        anim.picture_fits = True  # laid out for the TikZ page or beamer frame
         return anim
 
 
@@ -501,8 +523,10 @@ def _save_tex(obj: Any, path: Path, fps: Any, dpi: Any, standalone: Any, beamer:
     if not callable(make):
         raise ConvmatError(f"obj={type(obj).__name__} cannot be saved as TikZ (.tex); "
                            f"supported: {_TIKZ_PICTURES}; save it as .pdf or .png")
-    tex = tikz(make(), standalone=True if standalone is None else standalone,
-               beamer=False if beamer is None else beamer)
+    beamer = False if beamer is None else beamer
+    fits = getattr(obj, "picture_fits", False) and isinstance(beamer, bool)
+    tex = tikz(make(beamer=beamer) if fits else make(),
+               standalone=True if standalone is None else standalone, beamer=beamer)
     _parent(path)
     path.write_text(tex, encoding="utf-8")
     return path

@@ -18,7 +18,6 @@ from ._drawing import (
     COLORS,
     MAX_VALUE_FRAMES,
     _bare,
-    _block_rules,
     _fit,
     _fmt,
     _fontsize,
@@ -32,7 +31,8 @@ from ._drawing import (
 )
 from ._planes import Planes, Scene, plane_layout
 from ._windows import SlidingWindows
-from ._matrix import DIGIT_SHARE, MIN_CELL_PT, MIN_DIGIT_PT, SLIDE, tap_legend, tap_names
+from ._matrix import (DIGIT_SHARE, MIN_CELL_PT, MIN_DIGIT_PT, SLIDE, _axis, matrix_window,
+                      tap_legend, tap_names)
 from ..errors import ConvmatError
 from ..layout import Axis, fill, sliding_placement
 
@@ -297,9 +297,11 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
 
 def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     """A2: the sliding panel next to ``y = A x``. The cells of ``A`` are at least
-    :data:`MIN_CELL_PT` where the slide allows it; a matrix too tall for that shows a window
-    of consecutive rows that follows the current row (``⋮`` where rows are cut), so its
-    digits stay at least :data:`MIN_DIGIT_PT` (a matrix too wide shows no digits)."""
+    :data:`MIN_CELL_PT` where the slide allows it, so its digits stay at least
+    :data:`MIN_DIGIT_PT`: a matrix too tall shows a window of consecutive rows that follows
+    the current row (``⋮`` where rows are cut), one too wide elides whole blocks of columns
+    behind a ``⋯`` column, keeping those the current row reads (:func:`matrix_window`, the
+    rule of :func:`plot_matrix`; the TikZ record reads the same)."""
     import scipy.sparse as sp
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.patches import Rectangle
@@ -315,29 +317,42 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     panel_h, panel_w = _panel_span(sc)
     extra = 0.25 * title.count("\n")
     least = MIN_CELL_PT / 72 * 1.02  # inches of a legible cell (and a little slack)
-    wide = n + 2.7 > 2.2 * panel_w
-    page = _check_figsize(figsize) if figsize is not None else SLIDE  # the room A's rows must fit in
-    content_w = float(np.clip((n + 2.8) * least / (1.0 if wide else 0.72), 9.0,
-                              max(page[0] - 0.4, 9.0)))
+    page = _check_figsize(figsize) if figsize is not None else SLIDE  # the room A must fit in
+    out_levels = _levels(win.output_shape, sc.c_out)
+    in_levels = _levels(win.input_shape, sc.c_in)
+    col_limit = max(int(max(page[0] - 0.4, 2.0) / least - 2.8), 5)
+    plan = matrix_window(csr.indptr, csr.indices, (m, n), in_levels, (m, col_limit))
+    nn = plan.width  # columns drawn
+    # A below the panel: when it is wide, or too narrow beside the panel for legible cells
+    wide = nn + 2.7 > 2.2 * panel_w or (page[0] - 0.4) * 0.72 / (nn + 2.8) < least
+    least_w = min(9.0, max(page[0] - 0.4, 1.0))  # (a figsize narrower than the default)
+    content_w = float(np.clip((nn + 2.8) * least / (1.0 if wide else 0.72), least_w,
+                              max(page[0] - 0.4, least_w)))
     foot = 1.3 + TAP_ROW  # the legends
+    # the sliding panel above a wide A: at most 1.9 in tall (2.7 with planes), less on a
+    # short page, so that A keeps room for a few legible rows
+    panel_max = 2.7 if sc.layered else 1.9
+    spare = page[1] - 0.25 - foot - extra - (min(m, 6) + 5.0) * least
+    panel_max = float(np.clip(spare, 0.6, panel_max))
     shown = m  # rows of A drawn at once
     for _ in range(2):  # the second pass with the window of rows, if one is needed
-        mat_w, mat_h = n + 2.8, shown + 5.0  # as the matrix axes below: labels, x, A
+        mat_w, mat_h = nn + 2.8, shown + 5.0  # as the matrix axes below: labels, x, A
         if wide:
-            # the sliding panel at most 1.9 in tall (2.7 with planes): the rest for A
-            sp_ = min(content_w / panel_w, (2.7 if sc.layered else 1.9) / panel_h, 0.42)
+            sp_ = min(content_w / panel_w, panel_max / panel_h, 0.42)  # the rest for A
             room = page[1] - panel_h * sp_ - 0.25 - foot - extra
             sm = min(content_w / mat_w, 0.42, room / mat_h)
         else:
             share = float(np.clip(mat_w / (mat_w + 1.6 * panel_w), 0.45, 0.72))
             room = page[1] - foot - extra
             sm = min(content_w * share / mat_w, room / mat_h)
-        if sm >= least or shown < m or content_w * (1 if wide else 0.72) / mat_w < least:
-            break  # legible, or already a window, or too wide for digits anyway
-        shown = max(int(room / least - 5.0), 4)
+        if sm >= least or shown < m or not plan.digits or \
+                content_w * (1 if wide else 0.72) / mat_w < least:
+            break  # legible, or already a window, or a pattern without digits anyway
+        shown = max(int(room / least - 5.0), 3)
         if shown >= m:
             shown = m
             break
+    plan = matrix_window(csr.indptr, csr.indices, (m, n), in_levels, (shown, col_limit))
     if wide:
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + foot + extra
@@ -357,29 +372,27 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width,
                              max(top - bottom, 0.05)))
     panel = _panel(fig, ax_s, sc, y, tap_colors=colors)
-    moving = shown < m  # the rows of A drawn change from frame to frame
-    # matrix axes: columns 0..n-1 at x = x0 + c; rows at y = y0 + r; above A the label
+    moving = plan.moving  # what is drawn of A changes from frame to frame
+    # matrix axes: drawn column k at x = x0 + k; rows at y = y0 + r; above A the label
     # of x (`lab` cells tall: about 18 points however small the cells) and the x row
     box = ax_m.get_position()
     box_pt = (box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72)
     lab = 1.2
     for _ in range(3):  # the label's height in cells depends on the cell size
-        cell_pt = min(box_pt[0] / (2.8 + n), box_pt[1] / (2 * lab + 2.6 + shown))
+        cell_pt = min(box_pt[0] / (2.8 + nn), box_pt[1] / (2 * lab + 2.6 + shown))
         lab = max(1.2, 18.0 / max(cell_pt, 1e-9))
     x_row = lab + 0.2  # top of the x row
     x0, y0 = 2.6, lab + 1.6  # room for the labels and the vectors
-    ax_m.set_xlim(-0.1, x0 + n + 0.1)
+    ax_m.set_xlim(-0.1, x0 + nn + 0.1)
     ax_m.set_ylim(y0 + shown + lab + 0.4, -0.1)
     _bare(ax_m)
     fs = float(np.clip(DIGIT_SHARE * cell_pt, 0.0, 13.0))
-    ax_m.add_patch(Rectangle((x0, y0), n, shown, fill=False, edgecolor=COLORS["grid"],
-                             linewidth=1.0, zorder=3))
-    out_levels = _levels(win.output_shape, sc.c_out)
-    in_levels = _levels(win.input_shape, sc.c_in)
-    _block_rules(ax_m, x0, y0, shown, n, (), in_levels)  # column rules: always the same
-    row_rules = LineCollection([], colors=COLORS["grid"], zorder=3)
-    row_rules.set_gid("row-rules")
-    ax_m.add_collection(row_rules)
+    frame_box = Rectangle((x0, y0), nn, shown, fill=False, edgecolor=COLORS["grid"],
+                          linewidth=1.0, zorder=3)
+    ax_m.add_patch(frame_box)
+    rules = LineCollection([], colors=COLORS["grid"], zorder=3)
+    rules.set_gid("rules")
+    ax_m.add_collection(rules)
     cells = PolyCollection([], edgecolors="none", zorder=2)
     cells.set_gid("cells")
     ax_m.add_collection(cells)
@@ -387,7 +400,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     fs_a = min([_fit(fs, label, DIGIT_SHARE) for label in labels] or [fs])
     per_row = int(np.diff(csr.indptr).max()) if m else 0
     digits = []
-    if fs_a >= MIN_DIGIT_PT and shown * n <= 900:
+    if plan.digits and fs_a >= MIN_DIGIT_PT and shown * nn <= 900:
         digits = [ax_m.text(0, 0, "", ha="center", va="center", fontsize=fs_a, zorder=4,
                             gid="digit") for _ in range(min(shown * per_row, coo.nnz))]
     # beside the first and last drawn row of y: more rows above / below the window
@@ -395,9 +408,13 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
                        color=COLORS["text"], visible=False, gid="ellipsis"),
              ax_m.text(0.6, y0 + shown - 0.5, "⋮", ha="center", va="center", fontsize=13,
                        color=COLORS["text"], visible=False, gid="ellipsis")]
+    # ⋯ in an elided column: in the x row and in every drawn row with entries there
+    fs_dots = max(min(fs, 13.0), MIN_DIGIT_PT)
+    dots = [ax_m.text(0, 0, "⋯", ha="center", va="center", fontsize=fs_dots, zorder=4,
+                      color=COLORS["text"], visible=False, gid="ellipsis")
+            for _ in range(2 * (shown + 1) if any(None in c for c in plan.cols) else 0)]
     # x as a row above A, y as a column left of it
-    xv = PolyCollection(_squares(np.arange(n) + x0, np.zeros(n) + x_row),
-                        facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
+    xv = PolyCollection([], facecolors=COLORS["input"], edgecolors=COLORS["input_edge"],
                         linewidths=0.8, zorder=2)
     xv.set_gid("x-cells")
     ax_m.add_collection(xv)
@@ -407,10 +424,10 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     yv.set_gid("y-cells")
     ax_m.add_collection(yv)
     style = dict(fontsize=13, color=COLORS["text"], ha="center", va="center")
-    ax_m.text(x0 + n / 2, lab / 2, fill(words["input_flattened"], x="$x$"), **style)
+    ax_m.text(x0 + nn / 2, lab / 2, fill(words["input_flattened"], x="$x$"), **style)
     ax_m.text(0.6, y0 + shown / 2, "$y$", **style)
     name = "A^{\\top}" if win.transposed else "A"  # the transpose of the convolution's A
-    ax_m.text(x0 + n / 2, y0 + shown + 0.1 + lab / 2,
+    ax_m.text(x0 + nn / 2, y0 + shown + 0.1 + lab / 2,
               f"${name}$: {m} × {n}   ($y = {name}\\,x$)", **style)
     # the highlighted entries of x and the computed entries of y: overlays on the vectors
     x_lit = PolyCollection(_squares([x0], [x_row]), facecolors=COLORS["kernel"],
@@ -422,12 +439,11 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     y_done.set_gid("y")
     ax_m.add_collection(y_done)
     x_texts = []
-    if fs >= MIN_DIGIT_PT and n <= 40 and x is not None:
-        fs_xv = min(_fit(fs, _fmt(v), DIGIT_SHARE) for v in np.asarray(x).ravel())
-        for c, v in enumerate(np.asarray(x).ravel()):
-            x_texts.append(ax_m.text(c + x0 + 0.5, x_row + 0.5, _fmt(v), ha="center",
-                                     va="center", fontsize=max(fs_xv, MIN_DIGIT_PT),
-                                     color=COLORS["text"], zorder=4))
+    xs = [] if x is None else [_fmt(v) for v in np.asarray(x).ravel()]
+    if fs >= MIN_DIGIT_PT and nn <= 60 and xs:
+        fs_xv = max(min(_fit(fs, v, DIGIT_SHARE) for v in xs), MIN_DIGIT_PT)
+        x_texts = [ax_m.text(0, x_row + 0.5, "", ha="center", va="center", fontsize=fs_xv,
+                             color=COLORS["text"], zorder=4) for _ in range(nn)]
     y_texts = []
     if fs >= MIN_DIGIT_PT and y is not None and m <= MAX_VALUE_FRAMES:
         y_labels = [_fmt(v) for v in np.asarray(y).ravel()]
@@ -435,7 +451,7 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         y_texts = [ax_m.text(1.9, r + y0 + 0.5, "", ha="center", va="center", fontsize=fs_yv,
                              color=COLORS["text"], zorder=4, visible=False)
                    for r in range(shown)]
-    row_box = Rectangle((x0, y0), n, 1, fill=False, edgecolor=COLORS["kernel"],
+    row_box = Rectangle((x0, y0), nn, 1, fill=False, edgecolor=COLORS["kernel"],
                         linewidth=1.6, zorder=5)
     ax_m.add_patch(row_box)
     row_cells = PolyCollection(_squares([0], [0]), facecolors="none",
@@ -450,40 +466,71 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
     tap_legend(fig, [(colors[j], f"$w_{{{name}}}$") for j, name in
                      enumerate(tap_names(win.kernel_shape))], words,
                y=0.32 / height, fontsize=10)
-    first = [-1]  # the first row of A drawn
+    drawn: list = [None, None]  # the first row and the columns drawn
+    at = np.full(n, -1, dtype=np.int64)  # drawn position of each column (-1: elided)
+    hidden: list = []  # (drawn row, -1 for the x row; ⋯ column) of every ⋯ drawn
 
-    def show_rows(s: int) -> None:
-        """Draw rows ``s .. s + shown - 1`` of ``A`` (cells, digits, row rules)."""
-        if first[0] == s:
+    def show_window(s: int, cols: tuple) -> None:
+        """Draw rows ``s .. s + shown - 1`` and columns ``cols`` of ``A`` (cells, digits,
+        rules, ``⋯``) and the entries of ``x`` above them."""
+        if drawn == [s, cols]:
             return
-        first[0] = s
+        drawn[:] = [s, cols]
+        at[:] = -1
+        kept = [k for k, c in enumerate(cols) if c is not None]
+        at[[cols[k] for k in kept]] = kept
         lo, hi = csr.indptr[s], csr.indptr[s + shown]
-        rows, cols = coo.row[lo:hi] - s, coo.col[lo:hi]
-        cells.set_verts(_squares(cols + x0, rows + y0))
-        cells.set_facecolors(colors[taps[lo:hi]])
+        rows, pos = coo.row[lo:hi] - s, at[coo.col[lo:hi]]
+        on = np.flatnonzero(pos >= 0)
+        cells.set_verts(_squares(pos[on] + x0, rows[on] + y0))
+        cells.set_facecolors(colors[taps[lo:hi][on]])
         for k, text in enumerate(digits):
-            on = k < hi - lo
-            text.set_visible(on)
-            if on:
-                text.set_position((cols[k] + x0 + 0.5, rows[k] + y0 + 0.5))
-                text.set_text(labels[lo + k])
-                text.set_color(_ink(colors[taps[lo + k]]))
-        axis = Axis.of(range(s, s + shown), out_levels)
-        row_rules.set_segments([((x0, y0 + k + 1), (x0 + n, y0 + k + 1))
-                                for k in axis.rules])
-        row_rules.set_linewidths([2.2 if w > 1 else 1.0 for w in axis.rules.values()])
+            text.set_visible(k < on.size)
+            if k < on.size:
+                e = on[k]
+                text.set_position((pos[e] + x0 + 0.5, rows[e] + y0 + 0.5))
+                text.set_text(labels[lo + e])
+                text.set_color(_ink(colors[taps[lo + e]]))
+        axis_r = Axis.of(range(s, s + shown), out_levels)
+        axis_c = _axis(list(cols), in_levels)
+        segs = [((x0, y0 + k + 1), (x0 + nn, y0 + k + 1)) for k in axis_r.rules]
+        segs += [((x0 + k + 1, y0), (x0 + k + 1, y0 + shown)) for k in axis_c.rules]
+        rules.set_segments(segs)
+        rules.set_linewidths([2.2 if w > 1 else 1.0 for w in
+                              [*axis_r.rules.values(), *axis_c.rules.values()]])
         marks[0].set_visible(s > 0)
         marks[1].set_visible(s + shown < m)
+        gaps = [k for k, c in enumerate(cols) if c is None]
+        nexts = [n if k + 1 == len(cols) else cols[k + 1] for k in gaps]
+        cut = np.flatnonzero(pos < 0)  # entries behind a ⋯: the one before their column
+        behind = np.searchsorted(nexts, coo.col[lo:hi][cut], side="right")
+        hidden[:] = sorted({(int(r), gaps[g]) for r, g in zip(rows[cut], behind)}
+                           | {(-1, g) for g in gaps})
+        for k, text in enumerate(dots):
+            text.set_visible(k < len(hidden))
+            if k < len(hidden):
+                r, g = hidden[k]
+                text.set_position((g + x0 + 0.5, (x_row if r < 0 else r + y0) + 0.5))
+        xv.set_verts(_squares(np.array(kept) + x0, np.zeros(len(kept)) + x_row))
+        for k, text in enumerate(x_texts):
+            text.set_visible(k < len(kept))
+            if k < len(kept):
+                text.set_position((kept[k] + x0 + 0.5, x_row + 0.5))
+                text.set_text(xs[cols[kept[k]]])
 
     def update(t: int) -> None:
         panel.update(t)
-        s = min(max(t - shown // 2, 0), m - shown)
-        show_rows(s)
-        cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
-        row_cells.set_verts(_squares(cols + x0, np.full(cols.size, t - s + y0)))
+        s = plan.first[t]
+        show_window(s, plan.cols[t])
+        read = csr.indices[csr.indptr[t]:csr.indptr[t + 1]]
+        pos = at[read]
+        lit = pos[pos >= 0]
+        if (pos < 0).any():  # the ⋯ hiding some of the row's entries is lit with them
+            lit = np.concatenate([lit, [g for r, g in hidden if r == t - s]]).astype(int)
+        row_cells.set_verts(_squares(lit + x0, np.full(lit.size, t - s + y0)))
         row_box.set_y(t - s + y0)
-        x_lit.set_verts(_squares(cols + x0, np.full(cols.size, x_row)))
-        covered[:] = [x_texts[c] for c in cols] if x_texts else []
+        x_lit.set_verts(_squares(pos[pos >= 0] + x0, np.full(int((pos >= 0).sum()), x_row)))
+        covered[:] = [x_texts[c] for c in pos[pos >= 0]] if x_texts else []
         done = np.arange(s, t + 1)
         yf = y_faces[done].copy()
         yf[-1] = _rgba(COLORS["output"])
@@ -495,22 +542,26 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
                 text.set_text(_fmt(np.asarray(y).ravel()[s + k]))
                 text.set_color("#ffffff" if s + k == t else COLORS["text"])
 
-    static = [] if moving else [cells, row_rules, *digits, *marks]
+    window_artists = [cells, rules, xv, *digits, *marks, *dots, *x_texts]
+    static = [] if moving else window_artists
     animated = [a_ for a_ in [*panel.animated, row_box, row_cells, x_lit, y_done, *y_texts,
-                              cells, row_rules, *digits, *marks] if a_ not in static]
+                              *window_artists] if a_ not in static]
 
     def frame_artists() -> list:
-        changing = [cells, row_rules, *digits, *marks] if moving else []
-        return panel.frame_artists() + [row_box, row_cells, x_lit, y_done] + covered + [
-            text for text in y_texts + changing if text.get_visible()]
+        changing = [cells, rules, xv] if moving else []
+        texts = [*digits, *marks, *dots, *x_texts] if moving else []
+        return panel.frame_artists() + changing + [row_box, row_cells, x_lit, y_done] + \
+            covered + [text for text in y_texts + texts if text.get_visible()]
 
-    show_rows(0)
+    show_window(plan.first[0], plan.cols[0])
     anim = _animation(fig, update, sc.n_frames,
                       {"kernel": panel.kernel, "output": panel.output, "row": row_cells,
                        "x": x_lit, "y": y_done, "x-cells": xv, "y-cells": yv,
                        "cells": cells}, animated, frame_artists)
     anim.window, anim.values = sc.window, y
     anim.rows_shown = shown
+    anim.cols_shown = nn
+    anim.matrix_window = plan
     return anim
 
 

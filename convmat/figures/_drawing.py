@@ -419,29 +419,6 @@ def _levels(shape: Sequence[int], channels: int = 1) -> tuple[int, ...]:
     return tuple(sorted((s for s in sizes if s > 1), reverse=True))
 
 
-def _block_rules(ax, x0, y0, m, n, row_levels, col_levels) -> None:
-    """Rules after every block (the coarsest drawn thicker when there are finer levels)."""
-    from matplotlib.collections import LineCollection
-
-    for levels, along in ((row_levels, "rows"), (col_levels, "cols")):
-        total = m if along == "rows" else n
-        for rank, size in enumerate(levels):
-            cuts = np.arange(size, total, size)
-            if rank == 0 and len(levels) > 1:
-                width = 2.2
-            else:
-                width = 1.0
-                if rank > 0:  # finer level: skip cuts already drawn
-                    cuts = cuts[cuts % levels[0] != 0]
-            if along == "rows":
-                segs = [((x0, y0 + c), (x0 + n, y0 + c)) for c in cuts]
-            else:
-                segs = [((x0 + c, y0), (x0 + c, y0 + m)) for c in cuts]
-            if segs:
-                ax.add_collection(LineCollection(segs, colors=COLORS["grid"],
-                                                 linewidths=width, zorder=3))
-
-
 def _entries(matrix):
     """(rows, cols, values, shape, symbolic) of the stored entries of a matrix."""
     import scipy.sparse as sp

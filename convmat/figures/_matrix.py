@@ -9,6 +9,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,9 +85,138 @@ def _limits(box_in: tuple[float, float]) -> tuple[int, int]:
     return (max(int(box_in[1] * 72 / MIN_CELL_PT), 5), max(int(box_in[0] * 72 / MIN_CELL_PT), 5))
 
 
-def block_elide(n: int, limit: int | None, levels: tuple[int, ...]) -> list[int | None]:
+def block_elide(n: int, limit: int | None, levels: tuple[int, ...],
+                keep: Sequence[int] = ()) -> list[int | None]:
     """:func:`convmat.layout.elide` with the ellipsis between two blocks of the finest
-    level (whole blocks before and after it) when at least one block fits on each side."""
+    level (whole blocks before and after it) when at least one block fits on each side.
+
+    ``keep`` (the columns a highlighted row reads) stay written where the limit allows: the
+    ellipsis moves (more blocks before it, fewer after, or the reverse) until the blocks
+    holding them are written; when they sit in the middle, a window of whole blocks around
+    them between two ellipses. Blocks are never cut or merged (the finest level; single
+    indices when no two blocks fit); what cannot be written is behind an ellipsis.
+
+    Examples
+    --------
+    >>> block_elide(25, 16, (5,))
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, None, 20, 21, 22, 23, 24]
+    >>> block_elide(25, 17, (5,), keep=[6, 12, 18])[:6]
+    [None, 5, 6, 7, 8, 9]
+    """
+    shown = _head_tail(n, limit, levels)
+    if not len(keep) or limit is None or n <= limit or set(keep) <= set(shown):
+        return shown
+    b = levels[-1] if levels and not n % levels[-1] and (limit - 1) // levels[-1] >= 2 else 1
+    nb, wanted = n // b, sorted({int(k) // b for k in keep})
+    budget = (limit - 1) // b  # blocks written around one ellipsis
+    for head in sorted(range(budget + 1), key=lambda h: (abs(h - (budget + 1) // 2), -h)):
+        tail = budget - head
+        if all(k < head or k >= nb - tail for k in wanted):
+            return [*range(head * b), None, *range((nb - tail) * b, n)]
+    return _around(nb, b, limit, wanted, n)
+
+
+def _cost(chosen: Sequence[int], nb: int, b: int) -> int:
+    """Items written for the blocks ``chosen`` (sorted) of ``nb``: theirs and one ellipsis
+    for every run of blocks left out."""
+    edges = [-1, *chosen, nb]
+    return len(chosen) * b + sum(1 for p, q in zip(edges, edges[1:]) if q - p > 1)
+
+
+def _around(nb: int, b: int, limit: int, wanted: list[int], n: int) -> list[int | None]:
+    """The blocks ``wanted`` (those nearest their middle when not all fit) and then their
+    nearest neighbours while ``limit`` allows, an ellipsis for every run left out."""
+    middle = (wanted[0] + wanted[-1]) / 2
+    chosen: list[int] = []
+    for k in sorted(wanted, key=lambda k: (abs(k - middle), k)):
+        if _cost(sorted([*chosen, k]), nb, b) <= limit:
+            chosen = sorted([*chosen, k])
+    grown = True
+    while grown:
+        grown = False
+        near = sorted((k for k in range(nb) if k not in chosen),
+                      key=lambda k: (min(abs(k - c) for c in chosen), abs(k - middle), k))
+        for k in near:
+            if _cost(sorted([*chosen, k]), nb, b) <= limit:
+                chosen, grown = sorted([*chosen, k]), True
+                break
+    out: list[int | None] = []
+    for k, block in enumerate(chosen):
+        if block > (chosen[k - 1] + 1 if k else 0):
+            out.append(None)
+        out.extend(range(block * b, (block + 1) * b))
+    return out + ([None] if chosen[-1] < nb - 1 else [])
+
+
+@dataclass(frozen=True)
+class MatrixWindow:
+    """What an animation of ``y = A x`` writes of ``A`` in each frame (the matplotlib
+    drawing and the TikZ record read the same one).
+
+    Attributes
+    ----------
+    rows : int
+        Rows of ``A`` written at once (all, or a window of consecutive rows).
+    first : tuple of int
+        Per frame, the first row written: the window follows the frame's row.
+    cols : tuple of tuple
+        Per frame, the columns written (:func:`block_elide`, ``None``: the ``⋯`` column),
+        keeping the columns the frame's row reads.
+    digits : bool
+        Whether the entries' digits are written (``False``: a pattern, the matrix being
+        more than :data:`PATTERN_FACTOR` times too wide).
+    """
+
+    rows: int
+    first: tuple[int, ...]
+    cols: tuple[tuple[int | None, ...], ...]
+    digits: bool
+
+    @property
+    def width(self) -> int:
+        """Most columns written in a frame."""
+        return max((len(c) for c in self.cols), default=0)
+
+    @property
+    def moving(self) -> bool:
+        """Whether what is written of ``A`` changes from frame to frame."""
+        return len(set(self.first)) > 1 or len(set(self.cols)) > 1
+
+
+def matrix_window(indptr: Any, indices: Any, shape: Sequence[int],
+                  col_levels: tuple[int, ...], limits: tuple[int, int]) -> MatrixWindow:
+    """The rows and columns of ``A`` (CSR ``indptr``, ``indices``) written in frame ``t``
+    (row ``t`` highlighted) within ``limits`` (rows, columns) of legible cells: a window of
+    consecutive rows following row ``t``; the columns elided as :func:`plot_matrix`'s
+    (:func:`block_elide`, the ``⋯`` between whole blocks) keeping those row ``t`` reads;
+    a matrix more than :data:`PATTERN_FACTOR` times too wide is written whole, without
+    digits.
+
+    Examples
+    --------
+    >>> import convmat
+    >>> A = convmat.conv_matrix(np.ones((3, 3)), (8, 8), padding=1)      # 64 x 64
+    >>> win = matrix_window(A.indptr, A.indices, A.shape, (8,), (20, 40))
+    >>> win.rows, win.first[30], win.cols[30][:3], win.width
+    (20, 20, (None, 8, 9), 34)
+    """
+    m, n = shape
+    shown = min(m, max(int(limits[0]), 1))
+    first = tuple(min(max(t - shown // 2, 0), m - shown) for t in range(m))
+    limit = max(int(limits[1]), 1)
+    digits = n <= PATTERN_FACTOR * limit
+    cols: list[tuple[int | None, ...]] = []
+    for t in range(m):
+        if n <= limit or not digits:
+            cols.append(tuple(range(n)))
+        else:
+            cols.append(tuple(block_elide(n, limit, col_levels,
+                                          indices[indptr[t]:indptr[t + 1]])))
+    return MatrixWindow(shown, first, tuple(cols), digits)
+
+
+def _head_tail(n: int, limit: int | None, levels: tuple[int, ...]) -> list[int | None]:
+    """:func:`block_elide` without kept indices: whole blocks at the head and the tail."""
     shown = elide(n, limit)
     if limit is None or n <= limit or not levels or n % levels[-1]:
         return shown

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,10 @@ from ._drawing import (
     _tap_colors,
 )
 from ._matrix import _colors as _entry_colors
-from ._matrix import tap_names
+from ._matrix import (DIGIT_SHARE, MIN_DIGIT_PT, MatrixWindow, _axis, matrix_window,
+                      tap_names)
 from ..errors import ConvmatError
-from ..layout import (Cells, CellStyle, Frame, Label, Picture, Rect, Segment, fill,
+from ..layout import (Axis, Cells, CellStyle, Frame, Label, Picture, Rect, Segment, fill,
                       sliding_placement)
 
 Words = Mapping[str, str]
@@ -147,7 +149,7 @@ def _sliding(sc: Any, y: Any, ox: float, oy: float, taps: list[str] | None
                                  height=0.14))  # a bar along the top edge, as matplotlib
         f_labels = []
         if wflat is not None:
-            f_labels = [Label(a + 0.97, b + 0.97, "×" + _fmt(wflat[j]), "south east", 0.8,
+            f_labels = [Label(a + 0.97, b + 1.0, "×" + _fmt(wflat[j]), "south east", 0.6,
                               "weight", "kernel_ink") for (a, b), j in zip(kxy, win.taps)]
         if t:
             f_cells.append(Cells("done", tuple(out_xy[:t]),
@@ -185,7 +187,7 @@ def sliding_picture(sc: Any, y: Any, title: str, words: Words = ENGLISH) -> Pict
 def _rules(x0: float, y0: float, m: int, n: int, row_levels: Any, col_levels: Any
            ) -> list[Segment]:
     """Rules after every block, the coarsest thicker when there are finer levels (as the
-    matplotlib drawing's ``_block_rules``)."""
+    matplotlib drawing of :func:`convmat.figures.plot_matrix`)."""
     segs = []
     for levels, along in ((row_levels, "rows"), (col_levels, "cols")):
         total = m if along == "rows" else n
@@ -200,10 +202,87 @@ def _rules(x0: float, y0: float, m: int, n: int, row_levels: Any, col_levels: An
     return segs
 
 
+def _placed(items: Any, s: float, ox: float, oy: float) -> Any:
+    """Cells, labels, segments (or lists of them) of the sliding panel scaled by ``s`` about
+    the origin and moved to ``(ox, oy)``: a panel drawn smaller so the matrix gets the room."""
+    if isinstance(items, (list, tuple)):
+        return [_placed(item, s, ox, oy) for item in items]
+    if s == 1 and ox == oy == 0:
+        return items
+    if isinstance(items, Cells):
+        return replace(items, xy=tuple((ox + s * a, oy + s * b) for a, b in items.xy),
+                       size=items.size * s,
+                       height=None if items.height is None else items.height * s)
+    if isinstance(items, Label):
+        return replace(items, x=ox + s * items.x, y=oy + s * items.y, size=items.size * s)
+    return replace(items, x0=ox + s * items.x0, y0=oy + s * items.y0, x1=ox + s * items.x1,
+                   y1=oy + s * items.y1)
+
+
+#: the matrix's cells around ``A`` in the record: the y column and label at the left, the
+#: x label, the x row and a gap above, the caption below
+_LEFT, _ABOVE, _BELOW = 2.6, 2.4, 1.6
+#: fewest rows of ``A`` shown before the sliding panel is drawn smaller
+_ROWS = 6
+#: least height (cells) of a sliding panel drawn smaller
+_PANEL = 2.5
+#: a panel drawn smaller than this leaves out its numbers (x and y show them)
+_LEGIBLE = 0.7
+
+
+def _arrange(shape: tuple[int, int], panel: tuple[float, float], csr: Any,
+             levels: tuple[int, ...], room: tuple[float, float] | None
+             ) -> tuple[MatrixWindow, bool, float]:
+    """Where the record's parts go in ``room`` (width, height in cells of legible digits;
+    ``None``: anywhere): the matrix window (:func:`matrix_window`, as the matplotlib
+    drawing's), whether the panel sits above ``A`` (else at its left) and its scale. Beside
+    ``A`` when all fits, else above it, the columns of ``A`` elided to the width; the rows
+    scroll; when fewer than :data:`_ROWS` rows would show, the panel is drawn smaller."""
+    m, n = shape
+    ph, pw = panel
+    stacked = n + _LEFT > 2.2 * pw
+    if room is None:
+        return matrix_window(csr.indptr, csr.indices, shape, levels, (m, n)), stacked, 1.0
+    w, h = room
+    side_cols, side_rows = int(w - pw - 1.5 - _LEFT), int(h - _ABOVE - _BELOW)
+    if not stacked and n <= side_cols and ph <= h and side_rows >= min(m, _ROWS):
+        return matrix_window(csr.indptr, csr.indices, shape, levels,
+                             (side_rows, n)), False, 1.0
+    free = h - _ABOVE - _BELOW  # rows of A and the panel above them
+    scale = min(1.0, w / pw)
+    if free - scale * (ph + 1) < min(m, _ROWS):
+        least = min(max(0.25, _PANEL / ph), scale)  # the panel at least _PANEL cells tall
+        scale = float(np.clip((free - min(m, _ROWS)) / (ph + 1), least, scale))
+    rows = max(int(free - scale * (ph + 1)), 1)
+    return matrix_window(csr.indptr, csr.indices, shape, levels,
+                         (rows, max(int(w - _LEFT), 3))), True, scale
+
+
+#: the boxes (cm) :func:`convmat.latex.tikz` fits a picture in: a page, a beamer frame (as
+#: its writer's ``PAGE_BOX`` and ``BEAMER_BOX``)
+TIKZ_BOXES = {False: (25.0, 18.0), True: (11.0, 7.4)}
+#: the writer's font of a number as a share of its cell, and the room (cells) it keeps
+#: below a beamer picture for the legend
+TIKZ_SHARE, TIKZ_LEGEND = DIGIT_SHARE, 2.4
+
+
+def tikz_room(beamer: bool, title: str) -> tuple[float, float]:
+    """(width, height) in cells of :data:`MIN_DIGIT_PT` digits of the TikZ writer's box
+    (a page, or a beamer frame), less what its title and legend take."""
+    cell = MIN_DIGIT_PT / TIKZ_SHARE / (72.27 / 2.54)  # cm
+    w, h = TIKZ_BOXES[beamer]
+    return w / cell, h / cell - (TIKZ_LEGEND if beamer else 2.2 + 0.6 * title.count("\n"))
+
+
 def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
-                   words: Words = ENGLISH) -> Picture:
+                   words: Words = ENGLISH, beamer: bool | None = None) -> Picture:
     """The matrix-equivalence animation (A2) as a record: the sliding panel and ``y = A x``
-    with row ``t`` of ``A``, the entries of ``x`` it reads and ``y[t]`` in frame ``t``."""
+    with row ``t`` of ``A``, the entries of ``x`` it reads and ``y[t]`` in frame ``t``.
+
+    For a TikZ page or a ``beamer`` frame (:func:`tikz_room`; ``None``: whole) it elides
+    and scrolls ``A`` to digits of :data:`MIN_DIGIT_PT` with the matplotlib drawing's rule (:func:`matrix_window`): a window of rows following
+    row ``t``, columns elided between whole blocks behind ``⋯`` keeping those row ``t``
+    reads (a ``⋯`` in row ``t`` outlined when it hides some)."""
     import scipy.sparse as sp
 
     styles = _styles(words)
@@ -212,62 +291,121 @@ def matrix_picture(sc: Any, a: Any, y: Any, title: str, entry_taps: Any,
     win, x = sc.win, sc.x
     m, n = a.shape
     taps = _tap_palette(colors, win.taps.size)
-    coo = sp.coo_array(a)
+    csr = sp.csr_array(a)
+    csr.sort_indices()
+    coo = csr.tocoo()
     entry_tap = entry_taps(win, coo.row, coo.col)
-    # the sliding panel's size first (its cells are placed once the arrangement is known)
-    _, _, _, (ph, pw), _ = _sliding(sc, y, 0.0, 0.0, taps)
-    mat_w, mat_h = n + 2.6, m + 4.0
-    stacked = mat_w > 2.2 * pw
+    in_levels = _levels(win.input_shape, sc.c_in)
+    out_levels = _levels(win.output_shape, sc.c_out)
+    cells, labels, frames, (ph, pw), roles = _sliding(sc, y, 0.0, 0.0, taps)
+    room = None if beamer is None else tikz_room(beamer, title)
+    plan, stacked, s = _arrange((m, n), (ph, pw), csr, in_levels, room)
+    nn, rows = plan.width, plan.rows
+    mat_w, mat_h = nn + _LEFT, rows + _ABOVE + _BELOW
     if stacked:
-        sx, sy = max((mat_w - pw) / 2, 0.0), 0.0
-        mx, my = 0.0, ph + 1.0
-        width, height = max(mat_w, pw), ph + 1.0 + mat_h
+        sx, sy = max((mat_w - pw * s) / 2, 0.0), 0.0
+        mx, my = 0.0, (ph + 1.0) * s
+        width, height = max(mat_w, pw * s), my + mat_h
     else:
         sx, sy = 0.0, max((mat_h - ph) / 2, 0.0)
         mx, my = pw + 1.5, 0.0
         width, height = pw + 1.5 + mat_w, max(ph, mat_h)
-    cells, labels, frames, _, roles = _sliding(sc, y, sx, sy, taps)
-    x0, y0, x_row, y_col = mx + 2.6, my + 2.4, my + 1.0, mx + 1.2
+    if s < _LEGIBLE:  # a panel too small for its numbers locates the window: the numbers
+        cells = [replace(c, texts=None, inks=None) for c in cells]  # are those of x, y
+        frames = [[[replace(c, texts=None, inks=None) for c in f_cells], [], f_segs]
+                  for f_cells, _, f_segs in frames]
+    cells, labels, frames = (_placed(cells, s, sx, sy), _placed(labels, s, sx, sy),
+                             [_placed(f, s, sx, sy) for f in frames])
+    x0, y0, x_row, y_col = mx + _LEFT, my + _ABOVE, my + 1.0, mx + 1.2
     inks = ["white" if _ink(c) == "#ffffff" else "text" for c in _tap_colors(len(taps))]
-    cells.append(Cells("entry", tuple((float(c + x0), float(r + y0)) for r, c in
-                                      zip(coo.row, coo.col)),
-                       tuple(_fmt(v) for v in coo.data),
-                       tuple((taps[j], 1.0) for j in entry_tap),
-                       tuple(inks[j] for j in entry_tap)))
     xs = None if x is None else [_fmt(v) for v in np.asarray(x).ravel()]
-    cells.append(Cells("input", tuple((x0 + c, x_row) for c in range(n)),
-                       tuple(xs) if xs is not None else None))
-    cells.append(Cells("pending", tuple((y_col, y0 + r) for r in range(m))))
-    segments = _rules(x0, y0, m, n, _levels(win.output_shape, sc.c_out),
-                      _levels(win.input_shape, sc.c_in))
-    rects = [Rect(x0, y0, n, m, None, "grid", 0.8)]
+    values = [_fmt(v) for v in coo.data]
+    digits = plan.digits
+
+    def window(first: int, cols: tuple) -> tuple[list[Cells], list[Label], list[Segment],
+                                                 set]:
+        """Rows ``first ..`` and columns ``cols`` of ``A``: its cells, x above, the rules,
+        ``⋯`` where entries are elided (and their (row, column) places), ``⋮`` where rows
+        are."""
+        at = np.full(n, -1, dtype=np.int64)
+        kept = [k for k, c in enumerate(cols) if c is not None]
+        at[[cols[k] for k in kept]] = kept
+        lo, hi = csr.indptr[first], csr.indptr[first + rows]
+        r_, pos = coo.row[lo:hi] - first, at[coo.col[lo:hi]]
+        on = np.flatnonzero(pos >= 0)
+        w_cells = [Cells("entry", tuple((float(pos[e] + x0), float(r_[e] + y0)) for e in on),
+                         tuple(values[lo + e] for e in on) if digits else None,
+                         tuple((taps[entry_tap[lo + e]], 1.0) for e in on),
+                         tuple(inks[entry_tap[lo + e]] for e in on)),
+                   Cells("input", tuple((x0 + k, x_row) for k in kept),
+                         tuple(xs[cols[k]] for k in kept) if xs is not None else None)]
+        gaps = [k for k, c in enumerate(cols) if c is None]
+        nexts = [n if k + 1 == len(cols) else cols[k + 1] for k in gaps]
+        cut = np.flatnonzero(pos < 0)
+        behind = np.searchsorted(nexts, coo.col[lo:hi][cut], side="right")
+        dots = sorted({(int(r), gaps[g]) for r, g in zip(r_[cut], behind)})
+        w_labels = [Label(x0 + g + 0.5, y0 + r + 0.5, "⋯") for r, g in dots]
+        w_labels += [Label(x0 + g + 0.5, x_row + 0.5, "⋯") for g in gaps]
+        if first > 0:
+            w_labels.append(Label(mx + 0.5, y0 + 0.5, "⋮"))
+        if first + rows < m:
+            w_labels.append(Label(mx + 0.5, y0 + rows - 0.5, "⋮"))
+        axis_r, axis_c = Axis.of(range(first, first + rows), out_levels), _axis(list(cols), in_levels)
+        segs = [Segment(x0, y0 + k + 1, x0 + nn, y0 + k + 1, "grid", 1.6 if wt > 1 else 0.6)
+                for k, wt in axis_r.rules.items()]
+        segs += [Segment(x0 + k + 1, y0, x0 + k + 1, y0 + rows, "grid", 1.6 if wt > 1 else 0.6)
+                 for k, wt in axis_c.rules.items()]
+        return w_cells, w_labels, segs, set(dots)
+
+    segments: list[Segment] = []
+    dots: set = set()
+    if not plan.moving:
+        w_cells, w_labels, segments, dots = window(plan.first[0], plan.cols[0])
+        cells += w_cells
+        labels += w_labels
+    cells.append(Cells("pending", tuple((y_col, y0 + r) for r in range(rows))))
+    rects = [Rect(x0, y0, nn, rows, None, "grid", 0.8)]
     name = "A^{\\top}" if win.transposed else "A"
-    labels += [Label(x0 + n / 2, x_row - 0.15, fill(words["input_flattened"], x="$x$"),
+    labels += [Label(x0 + nn / 2, x_row - 0.15, fill(words["input_flattened"], x="$x$"),
                      "south", 1.1),
-               Label(mx + 0.5, y0 + m / 2, "y", "center", 1.2, math=True),
-               Label(x0 + n / 2, y0 + m + 0.3, f"${name}$: {m} × {n}   "
+               Label(mx + 0.5, y0 + rows / 2, "y", "center", 1.2, math=True),
+               Label(x0 + nn / 2, y0 + rows + 0.3, f"${name}$: {m} × {n}   "
                      f"$(y = {name}\\,x)$", "north", 1.1)]
     ys = None if y is None else [_fmt(v) for v in np.asarray(y).ravel()]
-    csr = sp.csr_array(a)
     out_frames = []
     for t, (f_cells, f_labels, f_segs) in enumerate(frames):
-        cols = csr.indices[csr.indptr[t]:csr.indptr[t + 1]].tolist()
-        f_cells = list(f_cells)
-        f_cells.append(Cells("x-lit", tuple((x0 + c, x_row) for c in cols),
-                             tuple(xs[c] for c in cols) if xs is not None else None))
-        f_cells.append(Cells("lit", tuple((x0 + c, y0 + t) for c in cols)))
-        if t:
-            f_cells.append(Cells("done", tuple((y_col, y0 + r) for r in range(t)),
-                                 tuple(ys[:t]) if ys is not None else None))
-        f_cells.append(Cells("current", ((y_col, y0 + t),),
+        first, cols = plan.first[t], plan.cols[t]
+        f_cells, f_labels, f_segs = list(f_cells), list(f_labels), list(f_segs)
+        f_rects = []
+        if plan.moving:  # (its rules as outlines: drawn over the cells, as the still ones)
+            w_cells, w_labels, w_segs, dots = window(first, cols)
+            f_cells += w_cells
+            f_labels += w_labels
+            f_rects = [Rect(g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0, None, g.color, g.width)
+                       for g in w_segs]
+        at = {c: k for k, c in enumerate(cols) if c is not None}
+        read = csr.indices[csr.indptr[t]:csr.indptr[t + 1]].tolist()
+        seen = [c for c in read if c in at]
+        lit = [at[c] for c in seen]
+        if len(seen) < len(read):  # the ⋯ hiding some of them is outlined with them
+            lit += sorted(g for r, g in dots if r == t - first)
+        f_cells.append(Cells("x-lit", tuple((x0 + at[c], x_row) for c in seen),
+                             tuple(xs[c] for c in seen) if xs is not None else None))
+        f_cells.append(Cells("lit", tuple((x0 + k, y0 + t - first) for k in lit)))
+        if t > first:
+            f_cells.append(Cells("done", tuple((y_col, y0 + r - first) for r in range(first, t)),
+                                 tuple(ys[first:t]) if ys is not None else None))
+        f_cells.append(Cells("current", ((y_col, y0 + t - first),),
                              (ys[t],) if ys is not None else None, inks=("white",)))
         out_frames.append(Frame(tuple(f_cells), tuple(f_labels), tuple(f_segs),
-                                (Rect(x0, y0 + t, n, 1, None, "kernel", 1.2),)))
+                                (*f_rects, Rect(x0, y0 + t - first, nn, 1, None, "kernel",
+                                                1.2))))
     keys = tuple((taps[j], f"$w_{{{name}}}$") for j, name in
                  enumerate(tap_names(win.kernel_shape)))
     return Picture("matrix", width, height, colors, styles, tuple(cells), tuple(labels),
                    tuple(segments), tuple(rects), tuple(out_frames), title,
                    (*roles[:-2], "kernel", "done"), keys, words["taps"])
+
 
 
 # ------------------------------------------------------------------ plot_matrix
@@ -436,9 +574,9 @@ def superposition_picture(st: Any, xa: np.ndarray, w: np.ndarray, groups: int,
             for (pr, pc), v in zip(pos, w[c, o % per_out].ravel()):
                 stamp_xy.append((float(pc + out0[o][1]), float(pr + out0[o][0])))
                 stamp_texts.append(Label(float(pc + out0[o][1] + 0.96),
-                                         float(pr + out0[o][0] + 0.04),
+                                         float(pr + out0[o][0] + 0.02),
                                          ("+" if xm * v >= 0 else "") + _fmt(xm * v),
-                                         "north east", 0.6, "weight", "stamp_ink"))
+                                         "north east", 0.55, "weight", "stamp_ink"))
         r, col = np.unravel_index(m_, ishape)
         current = Cells("current", ((float(col + in0[c][1]), float(r + in0[c][0])),))
         centre = pos.mean(axis=0)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._memory import check_budget
 from .._padmap import index_map
-from .._validate import as_shape
+from .._validate import as_flag, as_shape
 from ..errors import ConvmatError, brief, error_context
 from ..geometry import (check_mode, convolution_geometry, output_padding_for, stretched_padding,
                         stretched_size, transposed_geometry)
@@ -246,7 +246,8 @@ def _windows(input_shape, kernel_shape, stride, padding, dilation, transposed,
         raise ConvmatError(f"kernel_shape={brief(kshape)} has {len(kshape)} dimensions but "
                            f"input_shape={brief(ishape)} has {len(ishape)}")
     n = len(ishape)
-    if transposed and padding_mode != "zeros":
+    transposed = as_flag(transposed, "transposed")
+    if transposed and not (isinstance(padding_mode, str) and padding_mode == "zeros"):
         check_mode(padding_mode, ((0, 0),) * n, ishape)  # the name first
         raise ConvmatError(f"padding_mode={padding_mode!r} with transposed=True: the "
                            f"pictures draw the transposed convolution as a sliding window "

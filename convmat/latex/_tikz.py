@@ -21,11 +21,16 @@ _PT = 72.27 / 2.54
 CELL_CM = 0.75
 PAGE_BOX = (25.0, 18.0)
 BEAMER_BOX = (11.0, 7.4)
+#: a number's font size as a share of its cell, and the size (pt) a number too wide for
+#: its cell is not shrunk below (as the matplotlib pictures' DIGIT_SHARE, MIN_DIGIT_PT)
+DIGIT_SHARE, MIN_DIGIT_PT = 0.55, 8.0
+#: the room (cells) below a beamer picture for its legend and key
+BEAMER_LEGEND = 2.4
 #: most cells (still and per frame together) written as nodes
 MAX_NODES = 60_000
 
 #: text characters pdfLaTeX does not know without extra packages -> their LaTeX
-_UNICODE = {"×": r"$\times$", "→": r"$\to$", "−": r"$-$", "⋯": r"$\cdots$", "…": r"\dots{}",
+_UNICODE = {"×": r"$\times$", "→": r"$\to$", "−": r"$-$", "⋯": r"$\cdots$", "⋮": r"$\vdots$", "…": r"\dots{}",
             "≤": r"$\le$", "≥": r"$\ge$", "ᵀ": r"$^{\top}$", "·": r"$\cdot$", "Π": r"$\Pi$",
             "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "₃": r"$_3$", "₄": r"$_4$",
             "₅": r"$_5$", "₆": r"$_6$", "₇": r"$_7$", "₈": r"$_8$", "₉": r"$_9$",
@@ -80,7 +85,7 @@ class _Writer:
         self.pic = pic
         self.cell = cell_cm
         cell_pt = cell_cm * _PT
-        self.fs = max(min(0.42 * cell_pt, 12.0), 3.0)  # a number in a cell (pt)
+        self.fs = max(min(DIGIT_SHARE * cell_pt, 12.0), 3.0)  # a number in a cell (pt)
         groups = [*pic.cells, *(c for f in pic.frames for c in f.cells)]
         self.roles = {c.role for c in groups} | set(pic.legend)
         used: set[str | None] = {"text", "grid", "white"}
@@ -98,16 +103,19 @@ class _Writer:
             used |= {r.fill, r.edge}
         used |= {name for name, _ in pic.keys}
         self.used = used
+        #: the options of cells drawn smaller or in a smaller font -> their style's name
+        self.sized: dict[str, str] = {}
 
     def font(self, size: float) -> str:
         fs = max(self.fs * size, 3.0)
         return rf"\fontsize{{{fs:.1f}}}{{{fs * 1.2:.1f}}}\selectfont"
 
-    def fitted(self, texts: Iterable[str], size: float = 1.0, math: bool = False) -> float:
-        """The font scale that fits the longest text in a cell's width."""
+    def fitted(self, texts: Iterable[str], size: float = 1.0, math: bool = False,
+               width: float = 1.0) -> float:
+        """The font scale that fits the longest text in a cell ``width`` cells wide."""
         longest = max((len(re.sub(r"[${}\\_^]|\\[a-z]+", "", t)) for t in texts), default=1)
         longest += 1 if math else 0
-        room = 0.86 * self.cell * _PT / (0.55 * max(longest, 1) * self.fs)
+        room = 0.86 * self.cell * width * _PT / (0.55 * max(longest, 1) * self.fs)
         return min(size, room)
 
     def styles(self) -> list[str]:
@@ -128,6 +136,8 @@ class _Writer:
             if st.opacity < 1:
                 opts.append(f"fill opacity={_num(st.opacity)}, text opacity=1")
             lines.append(f"  cm-{role}/.style={{{', '.join(o for o in opts if o)}}},")
+        for sized, name in self.sized.items():  # cells drawn smaller: one style each
+            lines.append(f"  {name}/.style={{{sized}}},")
         lines[-1] = lines[-1].rstrip(",")
         return lines + ["}"]
 
@@ -138,13 +148,18 @@ class _Writer:
     def cells(self, group: Cells) -> list[str]:
         opts = f"cm-{group.role}"
         texts = group.texts or ("",) * len(group.xy)
-        scale = self.fitted([t for t in texts if t], math=group.math) if group.texts else 1.0
+        height = group.size if group.height is None else group.height
+        size = min(group.size, height, 1.0)  # a smaller cell: a smaller font
+        scale = max(self.fitted([t for t in texts if t], size, group.math, group.size),
+                    min(size, MIN_DIGIT_PT / self.fs)) if group.texts else 1.0
         if scale < 1:
             opts += f", font={self.font(scale)}"
-        height = group.size if group.height is None else group.height
         if group.size != 1 or height != 1:
             opts += (f", minimum width={_num(self.cell * group.size)}cm, "
                      f"minimum height={_num(self.cell * height)}cm")
+        if opts != f"cm-{group.role}":  # written once as a style of its own
+            name = self.sized.setdefault(opts, f"cm-{group.role}-{len(self.sized) + 1}")
+            opts = name
         half, half_h = group.size / 2, height / 2
         out = []
         for k, (x, y) in enumerate(group.xy):
@@ -163,7 +178,7 @@ class _Writer:
         opts = [f"anchor={anchor}", f"font={self.font(lab.size)}" + (r"\bfseries" if bold
                                                                       else "")]
         if bold:
-            opts.append("inner sep=0.6pt")
+            opts.append("inner sep=0.4pt")
         if lab.ink != "text":
             opts.append(f"text={color_name(lab.ink)}")
         return rf"\node[cm-label, {', '.join(opts)}] at {_at(lab.x, lab.y)} " \
@@ -221,11 +236,11 @@ class _Writer:
                 rf"{{\rule{{0pt}}{{0.6em}}\rule{{0.6em}}{{0pt}}}}~{text(label)}}}"
                 for name, label in self.pic.keys]
         if keys and self.pic.keys_title:
-            keys.insert(0, text(self.pic.keys_title) + ":")
+            keys.insert(0, rf"\mbox{{{text(self.pic.keys_title)}:}}")
         out = []
         at = _at(self.pic.width / 2, self.pic.height + 0.4)
-        for name, line, sep in (("cm-legend", items, r"\quad "), ("cm-keys", keys,
-                                                                   r"\enspace ")):
+        for name, line, sep in (("cm-legend", items, r"\quad "),  # (a line breaks there)
+                                ("cm-keys", keys, r"\hskip 0.5em plus 0.3em ")):
             if line:
                 out.append(rf"\node[cm-label, anchor=north, text width="
                            rf"{_num(max(self.pic.width * self.cell, 9.0))}cm, align=center, "
@@ -271,15 +286,17 @@ def tikz_picture(pic: Picture, *, standalone: bool = True, beamer: bool = False)
                            f"or draw a smaller geometry")
     extra_h = 2.2 + 0.6 * pic.title.count("\n")
     w = _Writer(pic, _cell(pic, BEAMER_BOX if beamer else PAGE_BOX,
-                           1.2 if beamer else extra_h))
+                           BEAMER_LEGEND if beamer else extra_h))
+    frames = pic.frames or (Frame(),)
+    still = [*w.title(), *w.still(), *w.legend()]
+    drawn = [w.frame(frame) for frame in frames]  # (the styles are known once drawn)
     head = [f"% convmat: {pic.kind} picture ({pic.n_frames} "
             f"{'frame' if pic.n_frames == 1 else 'frames'}); needs \\usepackage{{tikz}}",
             *w.colors(), *w.styles()]
-    frames = pic.frames or (Frame(),)
     if beamer:
-        body = [*w.still(), *w.legend()]
-        for t, frame in enumerate(pic.frames, 1):
-            body += [rf"\only<{t}>{{% frame {t}", *w.frame(frame), "}"]
+        body = still[len(w.title()):]
+        for t, lines in enumerate(drawn[:len(pic.frames)], 1):
+            body += [rf"\only<{t}>{{% frame {t}", *lines, "}"]
         title = " ".join(text(line) for line in pic.title.split("\n"))
         frame_tex = "\n".join([rf"\begin{{frame}}{{{title}}}" if title else
                                r"\begin{frame}", r"\centering", *head, w.picture(body),
@@ -289,9 +306,8 @@ def tikz_picture(pic: Picture, *, standalone: bool = True, beamer: bool = False)
         return "\n".join([r"\documentclass{beamer}", r"\usepackage{tikz}",
                           r"\setbeamertemplate{navigation symbols}{}", r"\begin{document}",
                           frame_tex, r"\end{document}", ""])
-    still = [*w.title(), *w.still(), *w.legend()]
-    pictures = [w.picture([*still, *([f"% frame {t}"] if pic.frames else []),
-                           *w.frame(frame)]) for t, frame in enumerate(frames, 1)]
+    pictures = [w.picture([*still, *([f"% frame {t}"] if pic.frames else []), *lines])
+                for t, lines in enumerate(drawn, 1)]
     if not standalone:
         return "\n".join([*head, *pictures, ""])
     return "\n".join([
