@@ -16,13 +16,13 @@ from ._drawing import (
     CELL_STYLES,
     COLORS,
     ENGLISH,
-    PHASE_COLORS,
     _cell_kinds,
     _copy_label,
     _fmt,
     _ink,
     _levels,
     _tap_colors,
+    phase_colors,
 )
 from ._matrix import _colors as _entry_colors
 from ._matrix import (DIGIT_SHARE, MIN_DIGIT_PT, MatrixWindow, _axis, matrix_window,
@@ -452,8 +452,9 @@ def matrix_plot_picture(rows: Any, cols: Any, values: Any, shape: tuple[int, int
     labels = []
     if bands:
         start = 0
+        tints = phase_colors(len(bands[0]))
         for r, w in enumerate(bands[0]):
-            colors[f"phase{r}"] = _hex(PHASE_COLORS[r % len(PHASE_COLORS)])
+            colors[f"phase{r}"] = _hex(tints[r])
             rects.append(Rect(start, top, w, m, f"phase{r}", None))
             labels.append(Label(start + w / 2, top - 0.1, f"T_{{{r}}}", "south", 1.0,
                                 math=True))
