@@ -149,3 +149,38 @@ def test_save_takes_only_flags_for_tikz(tmp_path_factory, standalone, beamer, su
         assert "standalone=" in str(exc) or "beamer=" in str(exc)
     finally:
         plt.close("all")
+
+
+@pytest.mark.parametrize("function", [figures.animate_convolution, figures.animate_matrix,
+                                      figures.sliding_windows, figures.plot_connectivity])
+def test_a_flag_given_an_array_is_refused_by_name(function):
+    """``transposed=np.array([1, 2])`` (found by the random hostile calls, in a run the
+    twelve examples per function had missed) is a ConvmatError naming it."""
+    kw = dict(CALLS[function], transposed=np.array([1, 2]))
+    with pytest.raises(convmat.ConvmatError, match="transposed="):
+        function(**kw)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("figsize", [(1, 2), np.array([1, 2]), (0.3, 0.3), (40, 0.5)])
+def test_animate_matrix_on_a_tiny_or_odd_page_draws(figsize):
+    """A page too small for the legends still gives a picture (A tiny), never a negative
+    axes size from matplotlib."""
+    anim = figures.animate_matrix((3, 3), (2, 2), x=X, weight=W, figsize=figsize)
+    assert tuple(anim.figure.get_size_inches()) == tuple(float(v) for v in figsize)
+    assert all(ax.get_position().width > 0 and ax.get_position().height > 0
+               for ax in anim.figure.axes)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("function", [f for f, kw in CALLS.items() if "figsize" in kw],
+                         ids=lambda f: f.__name__)
+def test_every_picture_on_a_one_inch_page_draws(function):
+    """``figsize=(1, 1)`` is smaller than any picture's margins: the axes shrink to almost
+    nothing instead of matplotlib raising about a negative size (found by a sweep of
+    every picture function over the hostile values)."""
+    out = function(**dict(CALLS[function], figsize=(1, 1)))
+    fig = getattr(out, "figure", out)
+    assert all(ax.get_position().width > 0 and ax.get_position().height > 0
+               for ax in fig.axes)
+    plt.close("all")

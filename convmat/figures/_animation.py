@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ._drawing import (
+    _add_axes,
     _check_figsize,
     _min_width,
     _cell_kinds,
@@ -283,7 +284,7 @@ def _convolution_animation(sc: Scene, title: str, figsize, fontsize):
     if figsize is not None:
         width, height = _check_figsize(figsize)
     fig = _new_figure(width, height)
-    ax = fig.add_axes((0.02, 0.6 / height, 0.96, 1 - (1.1 + extra) / height))
+    ax = _add_axes(fig, (0.02, 0.6 / height, 0.96, 1 - (1.1 + extra) / height))
     panel = _panel(fig, ax, sc, y)
     fig.text(0.5, 1 - 0.12 / height, title, ha="center", va="top", fontsize=fontsize or 12,
              color=COLORS["text"])
@@ -353,13 +354,14 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
             shown = m
             break
     plan = matrix_window(csr.indptr, csr.indices, (m, n), in_levels, (shown, col_limit))
+    sm = max(sm, 1e-3)  # a page too small for the legends: A tiny, never a negative size
     if wide:
         hm, hp = mat_h * sm, panel_h * sp_
         width, height = content_w + 0.4, hm + hp + 0.25 + foot + extra
         fig = _new_figure(*(_check_figsize(figsize) if figsize is not None else (width, height)))
         bottom = (0.6 + TAP_ROW) / height
-        ax_m = fig.add_axes((0.2 / width, bottom, content_w / width, hm / height))
-        ax_s = fig.add_axes((0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
+        ax_m = _add_axes(fig, (0.2 / width, bottom, content_w / width, hm / height))
+        ax_s = _add_axes(fig, (0.2 / width, bottom + (hm + 0.25) / height, content_w / width,
                              hp / height))
     else:
         wm, wp = content_w * share, content_w * (1 - share)
@@ -368,8 +370,8 @@ def _matrix_animation(sc: Scene, a, y, title, figsize=None, fontsize=None):
         width, height = content_w + 0.6, content_h + 0.05 + foot + extra
         fig = _new_figure(*(_check_figsize(figsize) if figsize is not None else (width, height)))
         bottom, top = (0.62 + TAP_ROW) / height, 1 - (0.55 + extra) / height
-        ax_s = fig.add_axes((0.2 / width, bottom, wp / width, max(top - bottom, 0.05)))
-        ax_m = fig.add_axes((0.4 / width + wp / width, bottom, wm / width,
+        ax_s = _add_axes(fig, (0.2 / width, bottom, wp / width, max(top - bottom, 0.05)))
+        ax_m = _add_axes(fig, (0.4 / width + wp / width, bottom, wm / width,
                              max(top - bottom, 0.05)))
     panel = _panel(fig, ax_s, sc, y, tap_colors=colors)
     moving = plan.moving  # what is drawn of A changes from frame to frame

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._drawing import (
+    _add_axes,
     _check_fontsize,
     _check_figsize,
     COLORS,
@@ -252,14 +253,14 @@ def _figure(win, keep, transposed, ax, highlight, side_by_side, pairs, title, fi
     graph_h = max(1 - (1.05 + 0.25 * title.count("\n")) / fig_h, 0.05)
     axes = []
     for k in range(panels):
-        axes.append(fig.add_axes(((0.15 + k * graph_w) / width, 0.55 / fig_h,
+        axes.append(_add_axes(fig, ((0.15 + k * graph_w) / width, 0.55 / fig_h,
                                   graph_w / width, graph_h)))
     flags = (False, True) if side_by_side else (transposed,)
     for a, flag in zip(axes, flags):
         _graph(win, keep, flag, a, highlight, fontsize, words, label_panel=side_by_side,
                by_row=side_by_side or not flag)
     if pairs is not None:
-        cax = fig.add_axes((max(width - extra - 0.1, 0.0) / width, 0.55 / fig_h,
+        cax = _add_axes(fig, (max(width - extra - 0.1, 0.0) / width, 0.55 / fig_h,
                             (extra - 0.1) / width, max(1 - 1.3 / fig_h, 0.05)))
         _channel_graph(cax, *pairs, fontsize, words)
     fig.text(0.5, 1 - 0.1 / fig_h, title, ha="center", va="top", fontsize=fontsize or 11.5,

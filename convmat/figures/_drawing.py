@@ -7,6 +7,7 @@ import math
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -233,6 +234,14 @@ def _new_figure(width: float, height: float):
     fig = Figure(figsize=(width, height), dpi=_DPI)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _add_axes(fig: Any, rect: tuple) -> Any:
+    """``fig.add_axes(rect)`` (fractions of the figure) with the width and height kept
+    positive: a page too small for a picture's fixed margins gives tiny axes rather than
+    matplotlib's error about a negative size."""
+    left, bottom, width, height = (float(v) for v in rect)
+    return fig.add_axes((left, bottom, max(width, 1e-3), max(height, 1e-3)))
 
 
 def _bare(ax) -> None:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ._drawing import (
+    _add_axes,
     _check_fontsize,
     _check_figsize,
     COLORS,
@@ -202,11 +203,11 @@ def _figure(kl, figsize, fontsize, words):
     fig = _new_figure(width, height)
     fs = fontsize or 12
     y_mat = 1.05 / height
-    ax_in = fig.add_axes((0.15 / width, (height - 0.7 - top_h) / height,
+    ax_in = _add_axes(fig, (0.15 / width, (height - 0.7 - top_h) / height,
                           (width - 0.3) / width, top_h / height))
     left = (width - (na + nt) * cell - 0.6) / 2
-    ax_a = fig.add_axes((left / width, y_mat, na * cell / width, mat_h / height))
-    ax_t = fig.add_axes(((left + na * cell + 0.6) / width, y_mat, nt * cell / width,
+    ax_a = _add_axes(fig, (left / width, y_mat, na * cell / width, mat_h / height))
+    ax_t = _add_axes(fig, ((left + na * cell + 0.6) / width, y_mat, nt * cell / width,
                          mat_h / height))
     _draw_input(fig, ax_in, kl, grid, shapes, members, phase_of, band_w, band_h, words)
     names = tap_names(kl.geometry.kernel_shape)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._drawing import (
+    _add_axes,
     COLORS,
     ENGLISH,
     _check_figsize,
@@ -436,7 +437,7 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         fig = _new_figure(*figsize)
         width, height = figsize
         bottom = foot / height
-        ax = fig.add_axes((0.6 / width, bottom, 1 - 0.9 / width,
+        ax = _add_axes(fig, (0.6 / width, bottom, 1 - 0.9 / width,
                            1 - bottom - (1.05 if bands else 0.75) / height))
     else:
         fig = ax.figure

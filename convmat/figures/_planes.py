@@ -31,7 +31,7 @@ from ._drawing import (
     _squares,
 )
 from ._windows import SlidingWindows, _windows
-from .._validate import as_array, as_shape, as_weight
+from .._validate import as_array, as_flag, as_shape, as_weight
 from ..errors import ConvmatError, brief
 from ..geometry import as_int, convolution_geometry, transposed_geometry
 
@@ -105,6 +105,7 @@ def scene(what: str, input_shape: Any, kernel_shape: Any, stride: Any, padding: 
           dilation: Any, transposed: bool, output_padding: Any, x: Any, weight: Any,
           groups: Any = 1, padding_mode: str = "zeros") -> Scene:
     """Validate a sliding picture's arguments (before anything large is allocated)."""
+    transposed = as_flag(transposed, "transposed")
     ishape = as_shape(input_shape, "input_shape")
     kshape = as_shape(kernel_shape, "kernel_shape")
     _check_drawable(len(ishape), what, (1, 2, 3))

@@ -26,6 +26,7 @@ import numpy as np
 
 from ._scenes import superposition_picture
 from ._drawing import (
+    _add_axes,
     _check_fontsize,
     _check_figsize,
     ENGLISH,
@@ -371,7 +372,7 @@ def _draw_superposition(st, xa, w, groups, sums, figsize, fontsize, words):
     width, height = _check_figsize(figsize) if figsize is not None else (
         max(span_w * cell + 0.6, 6.0), span_h * cell + 1.9)
     fig = _new_figure(width, height)
-    ax = fig.add_axes((0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
+    ax = _add_axes(fig, (0.02, 0.62 / height, 0.96, 1 - 1.35 / height))
     x_left = -1.4 if c_in > 1 or c_out > 1 else 0.0  # room for the channel names
     ax.set_xlim(x_left - 0.2, span_w + x_left + 0.2)
     ax.set_ylim(span_h + 0.2, -0.6)
@@ -571,7 +572,7 @@ def plot_overlap(input_shape: Sequence[int], kernel_shape: Sequence[int], *,
             cell = float(np.clip(6.0 / wd, 0.25, 0.6))
             width, height = _check_figsize(figsize) if figsize is not None else (max(wd * cell + 0.6, 4.0), h * cell + 0.9)
             fig = _new_figure(width, height)
-            ax = fig.add_axes((0.3 / width, 0.15 / height, 1 - 0.6 / width,
+            ax = _add_axes(fig, (0.3 / width, 0.15 / height, 1 - 0.6 / width,
                                1 - 0.75 / height))
         fig = ax.figure
         ax.set_xlim(-0.05, wd + 0.05)
