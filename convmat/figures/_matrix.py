@@ -397,11 +397,10 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
                 highlight_row: int | None, title: str | None = None,
                 words: Mapping[str, str] = ENGLISH, taps: Any = None,
                 figsize: tuple[float, float] | None = None, legend: bool = True,
-                fit: bool = True, axes: tuple[Axis, Axis] | None = None) -> Any:
+                axes: tuple[Axis, Axis] | None = None) -> Any:
     """Draw a matrix (stored entries ``rows, cols, values``) into ``ax`` or a new figure;
     ``levels`` are the (row, column) block sizes, ``taps`` ``(names, tap of each entry)``
-    when known; ``fit=False`` never elides (the digits are then left out when illegible);
-    ``axes`` the written (rows, columns) the caller decided (Kong & Lucey's phases).
+    when known; ``axes`` the written (rows, columns) the caller decided (Kong & Lucey's phases).
     Returns the figure; the axes gets ``convmat_axes`` (the written rows and columns,
     :class:`convmat.layout.Axis`) and ``convmat_keys`` (the legend's colours and labels)."""
     from matplotlib.collections import PolyCollection
@@ -422,8 +421,6 @@ def draw_matrix(rows: Any, cols: Any, values: Any, shape: Sequence[int], symboli
         box = ax.get_position()
         limits = _limits((box.width * ax.figure.get_figwidth(),
                           box.height * ax.figure.get_figheight()))
-    if not fit:
-        limits = (max(limits[0], m), max(limits[1], n))
     row_axis, col_axis, digits = (*axes, True) if axes is not None else \
         matrix_axes(shape, levels, limits, highlight_row)
     if axes is None and bands and None in col_axis.shown:  # Kong & Lucey's phases: each
