@@ -120,21 +120,17 @@ def check_options(which: Any, return_vectors: Any, max_seconds: Any
     which = check_choice(which, "which", WHICH)
     vectors = as_flag(return_vectors, "return_vectors")
     if max_seconds is not None:
-        if isinstance(max_seconds, (bool, np.bool_)) or not isinstance(
-                max_seconds, (int, float, np.integer, np.floating)) or \
-                not math.isfinite(_seconds(max_seconds)) or max_seconds <= 0:
+        number = isinstance(max_seconds, (int, float, np.integer, np.floating)) and \
+            not isinstance(max_seconds, (bool, np.bool_))
+        try:
+            seconds = float(max_seconds) if number else math.nan
+        except OverflowError:  # an integer too large for a float: refused as infinite
+            seconds = math.inf
+        if not (math.isfinite(seconds) and seconds > 0):
             raise ConvmatError(f"max_seconds={brief(max_seconds)} must be a positive number "
                                f"of seconds, or None for no limit")
-        max_seconds = float(max_seconds)
+        max_seconds = seconds
     return which, vectors, max_seconds
-
-
-def _seconds(value: Any) -> float:
-    """``value`` as a float; an integer too large for one is infinite (refused)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
 
 
 def as_start(v0: Any, dtype: Any) -> np.ndarray:
