@@ -319,16 +319,18 @@ def _stack_rows(blocks: list, n_rows: int, n_cols: int) -> sp.csr_array:
     return out
 
 
-def _dense_csr(a: np.ndarray) -> sp.csr_array:
+def _dense_csr(a: np.ndarray, copy: bool = True) -> sp.csr_array:
     """A dense array's non-zeros as CSR (canonical, the package's index width): columns by
     a broadcast index, all of them at once when nothing is zero (a whole network's
-    Jacobian usually)."""
+    Jacobian usually); then with ``copy=False`` the CSR's values are ``a``'s own memory
+    (for an array nothing else holds: a layer's weight must be copied)."""
     stored = a != 0
     index = index_dtype_for(max(a.size, a.shape[1]))
     columns = np.arange(a.shape[1], dtype=index)
     if stored.all():
         indptr = np.arange(a.shape[0] + 1, dtype=index) * a.shape[1]
-        data, columns = a.astype(np.float64).ravel(), np.tile(columns, a.shape[0])
+        data = a.astype(np.float64, copy=copy).ravel()
+        columns = np.tile(columns, a.shape[0])
     else:
         indptr = np.zeros(a.shape[0] + 1, dtype=index)
         np.cumsum(stored.sum(axis=1), out=indptr[1:])

@@ -34,7 +34,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import options
-from .._memory import index_dtype_for
 from .._padmap import index_map
 from ._activation_kind import _slope_and_value
 from ._chain import _dense_csr
@@ -327,18 +326,5 @@ def narrow_jacobian(stages: list[Stage], shapes: list[tuple],
         g = cast(_Rule, rules[i]).adjoint(stages[i], kept[i], g, shapes[i], shapes[i + 1])
     dense = g.reshape(n_out, sizes[0]).numpy()
     with np.errstate(invalid="ignore"):  # inf - inf at a non-finite point is NaN
-        return _as_csr(dense), value - dense @ x.reshape(-1)
-
-
-def _as_csr(dense: np.ndarray) -> sp.csr_array:
-    """The block's non-zeros as canonical CSR: when nothing is zero (a classifier's
-    Jacobian usually) its values as they are, without a copy; else
-    :func:`convmat.networks._chain._dense_csr`."""
-    if not dense.all():
-        return _dense_csr(dense)
-    rows, cols = dense.shape
-    index = index_dtype_for(max(dense.size, cols))
-    out = sp.csr_array((dense.reshape(-1), np.tile(np.arange(cols, dtype=index), rows),
-                        np.arange(0, dense.size + 1, cols, dtype=index)), shape=dense.shape)
-    out.has_canonical_format = True
-    return out
+        # the block is this call's own: its values become the CSR's without a copy
+        return _dense_csr(dense, copy=False), value - dense @ x.reshape(-1)
