@@ -11,11 +11,12 @@ PyTorch's ways, float64, PyTorch's default number of threads:
 
 "best PyTorch" is the faster of jacrev (best chunk size) and jacfwd; ratios are against
 it. Every method runs in its own fresh process (``--worker``), which reports its best
-time (printed to 0.1 ms) over its runs (at least :data:`WARM` when one takes under a second: PyTorch's
-first calls of ``jacrev`` are far slower than the next ones; about a second of runs for
-the small cases) and its peak resident memory above the process's state just before
-the first run (model, input, imports and a small warm-up done): ``ru_maxrss`` minus
-``VmRSS``. Every result is checked equal to convmat's (1e-12 relative) in that process.
+time (printed to 0.1 ms) over its runs (at least :data:`WARM` when one takes under a
+second: PyTorch's first calls of ``jacrev`` are far slower than the next ones; about a
+second of runs for the small cases) and its peak resident memory above the process's
+state just before the first run (model, input, imports and, for PyTorch, a small forward
+pass done; for convmat, before its warm-up run, so that the work arrays it keeps from
+one call to the next count): ``ru_maxrss`` minus ``VmRSS``. Every result is checked equal to convmat's (1e-12 relative) in that process.
 
 Cases:
 
@@ -136,6 +137,7 @@ def worker(case: str, method: str, chunk: int | None, runs: int) -> dict:
     def f(t):
         return model(t[None]).reshape(-1)
 
+    base = rss_now()  # convmat's work arrays, kept from its warm-up run on, are counted
     if method == "convmat":
         if case.startswith("lenet"):  # warm: the layers' geometries cached
             convmat.from_torch(model, shape, at=x)
@@ -155,7 +157,7 @@ def worker(case: str, method: str, chunk: int | None, runs: int) -> dict:
         small = model_of(case)
         with torch.no_grad():
             small(xt)
-    base = rss_now()
+        base = rss_now()
     best, result, spent, done, last = float("inf"), None, 0.0, 0, 0.0
     # small cases: about 1 s of runs, and at least WARM (jacrev's first ten calls or so,
     # with its functions set up, take a hundred times as long as the next ones)

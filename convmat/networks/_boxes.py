@@ -34,6 +34,12 @@ convolutions have zero padding and at most :data:`GROUPS` groups. Rows go throug
 blocks whose largest box holds about :data:`BLOCK` entries; a box that would exceed
 :data:`BOX_LIMIT` entries or, after a selection, :data:`DENSITY` times the entries of the
 box before it gives up (``None``: the chain is left to sparse products).
+
+Every array of a block (the boxes, the gathered weights and places, the entries gathered
+for the result) lives in a work array the thread keeps from one call to the next, at most
+:data:`SCRATCH_MOST` entries each: a fresh array of a megabyte costs more in page faults
+than the work done in it (LeNet-5's convolutional part kept about 600 page faults per
+call, a third of its time, before). The result's arrays alone are fresh.
 """
 
 from __future__ import annotations
@@ -71,18 +77,24 @@ GROUPS = 8
 _THREAD = threading.local()
 
 
-def _scratch(name: str, size: int) -> np.ndarray:
-    """A float64 work array of ``size`` entries, this thread's own, kept from one product
-    to the next (its pages already mapped: a fresh array of megabytes costs more in page
-    faults than the work done in it). Its contents are the caller's until the next call
-    with the same name: a select box lives until the convolution after it has read it."""
+def _scratch(name: str, size: int, dtype: type = np.float64) -> np.ndarray:
+    """A work array of ``size`` entries, this thread's own, kept from one product to the
+    next (its pages already mapped: a fresh array of megabytes costs more in page faults
+    than the work done in it; at most :data:`SCRATCH_MOST` entries are kept per name). Its
+    contents are the caller's until the next call with the same name: a box lives in
+    ``"box0"`` or ``"box1"``, alternately, until the step after it has read it."""
     if size > SCRATCH_MOST:
-        return np.empty(size)
+        return np.empty(size, dtype)
     held = getattr(_THREAD, name, None)
-    if held is None or held.size < size:
-        held = np.empty(size)
+    if held is None or held.size < size or held.dtype != dtype:
+        held = np.empty(max(size, 1024), dtype)
         setattr(_THREAD, name, held)
     return held[:size]
+
+
+def _work(name: str, shape: tuple, dtype: type = np.float64) -> np.ndarray:
+    """:func:`_scratch` of the given shape."""
+    return _scratch(name, math.prod(shape), dtype).reshape(shape)
 
 
 class _Box:
@@ -100,32 +112,31 @@ class _Box:
     def extent(self) -> tuple:
         return tuple(self.values.shape[1:-1])
 
-    def positions(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """(flat grid position of every box position, clipped into the grid; the mask of
-        those inside the grid; whether all are), both broadcast as ``(1, *E, rows)``."""
+    def positions(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(flat grid position of every box position, clipped into the grid, of shape
+        ``(1, *E, rows)`` in this thread's work array ``"flat"``; the mask of those inside
+        the grid, broadcastable to it, ``None`` when all are)."""
         n, rows = len(self.grid), self.lo.shape[1]
-        flat = np.zeros((1,) * (n + 1) + (rows,), dtype=np.int64)
-        inside = np.ones(flat.shape, dtype=bool)
-        everywhere = True
-        for axis, (e, size) in enumerate(zip(self.extent, self.grid)):
+        flat = _work("flat", (1,) + self.extent + (rows,), np.int64)
+        inside = None
+        step = 1
+        for axis in reversed(range(n)):
+            e, size = self.extent[axis], self.grid[axis]
             pos = np.arange(e, dtype=np.int64)[:, None] + self.lo[axis]  # (E_axis, rows)
             shape = [1] * (n + 2)
             shape[1 + axis], shape[-1] = e, rows
-            pos = pos.reshape(shape)
             within = (pos >= 0) & (pos < size)
             if not within.all():
-                everywhere = False
-                inside = inside & within
-                pos = np.clip(pos, 0, size - 1)
-            flat = flat * size + pos
-        return flat, inside, everywhere
-
-    def indices(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """:meth:`positions` with the channel: flat indices into ``(C, *grid)``."""
-        flat, inside, everywhere = self.positions()
-        channels = self.values.shape[0]
-        first = np.arange(channels, dtype=np.int64).reshape((channels,) + (1,) * (flat.ndim - 1))
-        return first * math.prod(self.grid) + flat, inside, everywhere
+                within = within.reshape(shape)
+                inside = within if inside is None else inside & within
+                np.clip(pos, 0, size - 1, out=pos)
+            term = (pos * step).reshape(shape)
+            if step == 1:
+                np.copyto(flat, term)
+            else:
+                flat += term
+            step *= size
+        return flat, inside
 
 
 def _conv_geometry(a: LazyConv) -> ConvGeometry:
@@ -153,19 +164,24 @@ def boxes_qualify(mats: list) -> bool:
         isinstance(mats[-1], LazyConv) or isinstance(mats[-2], LazyConv))
 
 
-def _start(rows: Rows, conv: LazyConv) -> _Box:
-    """``rows @ conv``: each row its output channel's weight, scaled, at its window."""
+def _start(rows: Rows, conv: LazyConv, out: str) -> _Box:
+    """``rows @ conv``: each row its output channel's weight, scaled, at its window (in
+    the work array ``out``)."""
     g = _conv_geometry(conv)
-    n = g.ndim
+    n, n_rows = g.ndim, rows.shape[0]
     channel, pos = np.divmod(rows.columns, math.prod(g.output_shape))
     q = np.stack(np.unravel_index(pos, tuple(g.output_shape))).reshape(n, -1)
     lo = q * np.asarray(g.stride)[:, None] - np.asarray([b for b, _ in g.padding])[:, None]
     w = np.moveaxis(conv.operator._w, 0, -1)  # (C_in / groups, *k, C_out)
-    picked = w[..., channel] * rows.values  # (C_in / groups, *k, rows)
     if g.groups == 1 and all(d == 1 for d in g.dilation):
+        picked = _work(out, w.shape[:-1] + (n_rows,))
+        np.take(w, channel, axis=-1, out=picked, mode="clip")
+        picked *= rows.values
         return _Box(picked, lo, g.input_shape)
+    picked = w[..., channel] * rows.values  # (C_in / groups, *k, rows)
     f = tuple((k - 1) * d + 1 for k, d in zip(g.kernel_shape, g.dilation))
-    values = np.zeros((g.in_channels,) + f + (rows.shape[0],))
+    values = _work(out, (g.in_channels,) + f + (n_rows,))
+    values.fill(0.0)
     taps = tuple(slice(None, None, d) for d in g.dilation)
     c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
     group = channel // c_out_g
@@ -175,12 +191,24 @@ def _start(rows: Rows, conv: LazyConv) -> _Box:
     return _Box(values, lo, g.input_shape)
 
 
-def _diagonal(box: _Box, d: np.ndarray) -> _Box:
-    """``box @ diag(d)``: the box times ``d`` at its positions."""
-    index, inside, everywhere = box.indices()
-    values = box.values * d[index]
-    if not everywhere:  # zeros outside the grid, whatever the weights there
-        values = np.where(inside, values, 0.0)
+def _gather(table: np.ndarray, box: _Box, flat: np.ndarray, name: str,
+            dtype: type = np.float64) -> np.ndarray:
+    """``table`` (one entry per point of the box's grid ``(C, *grid)``) at every position
+    of the box, given by ``flat`` (:meth:`_Box.positions`): shape ``(C, *E, rows)``, in the
+    work array ``name``."""
+    out = _work(name, box.values.shape, dtype)
+    np.take(table.reshape(box.values.shape[0], -1), flat[0], axis=1, out=out, mode="clip")
+    return out
+
+
+def _diagonal(box: _Box, d: np.ndarray, out: str) -> _Box:
+    """``box @ diag(d)``: the box times ``d`` at its positions (in the work array
+    ``out``)."""
+    flat, inside = box.positions()
+    values = _gather(d, box, flat, out)
+    values *= box.values
+    if inside is not None:  # zeros outside the grid, whatever the weights there
+        np.copyto(values, 0.0, where=~inside)
     return _Box(values, box.lo, box.grid, clean=True)
 
 
@@ -207,71 +235,94 @@ def _strides(grid: tuple, target: tuple, q: tuple) -> tuple[list, list, list]:
     return strides, offsets, extents
 
 
-def _select(box: _Box, rows: Rows, channels: int, grid: tuple) -> _Box | None:
-    """``box @ rows`` for a selection into the grid ``(channels, *grid)``: every entry
-    moved to its column, scaled; ``None`` when the new box would be too large.
+class _Selection:
+    """What a selection does to any box of a given extent, the same for every block of
+    rows: the new box's extent, and per point of the box's grid its entry's place in the
+    new box (but for the box's own offset)."""
+
+    __slots__ = ("_placed", "distinct", "extent", "offsets", "place", "strides")
+
+    def __init__(self, rows: Rows, source: tuple, extent: tuple, grid: tuple):
+        n = len(grid)
+        channel, pos = np.divmod(rows.columns.reshape(source), math.prod(grid))
+        q = np.unravel_index(pos, grid)
+        self.strides, self.offsets, ext = _strides(source[1:], grid, q)
+        self.extent = tuple((e - 1) * s + x for e, s, x in zip(extent, self.strides, ext))
+        place = channel
+        for axis in range(n):
+            p = np.arange(source[1 + axis], dtype=np.int64).reshape(
+                (1,) + tuple(source[1 + axis] if a == axis else 1 for a in range(n)))
+            place = place * self.extent[axis] + (q[axis] - p * self.strides[axis] -
+                                                 self.offsets[axis])
+        self.place = place
+        #: no two points select the same column: entries of a row never meet
+        self.distinct = np.bincount(rows.columns).max(initial=0) <= 1
+        self._placed: tuple = (0, place)
+
+    def placed(self, n_rows: int) -> np.ndarray:
+        """:attr:`place` in a box of ``n_rows`` rows (rows last): times ``n_rows``."""
+        if self._placed[0] != n_rows:
+            self._placed = (n_rows, self.place * n_rows)
+        return self._placed[1]
+
+
+def _select(box: _Box, rows: Rows, how: _Selection, channels: int, grid: tuple,
+            out: str) -> _Box | None:
+    """``box @ rows`` for a selection into the grid ``(channels, *grid)`` (``how``: its
+    :class:`_Selection` for this box's extent): every entry moved to its column, scaled
+    (in the work array ``out``); ``None`` when the new box would be too large.
 
     Per position ``p`` of the box's grid, the selected column's channel ``c'`` and position
     ``q = p s + off + delta`` (:func:`_strides`): the new box starts at ``lo s + off`` and
     spans ``(E - 1) s + ext`` positions, entry ``(e, r)`` lands at ``e s + delta``."""
     n, n_rows = len(grid), box.values.shape[-1]
-    source = tuple(box.values.shape[:1]) + box.grid
-    channel, pos = np.divmod(rows.columns.reshape(source), math.prod(grid))
-    q = np.unravel_index(pos, grid)
-    strides, offsets, ext = _strides(box.grid, grid, q)
-    extent = tuple((e - 1) * s + x for e, s, x in zip(box.extent, strides, ext))
+    extent = how.extent
     size = channels * math.prod(extent) * n_rows
     if size > BOX_LIMIT or size > DENSITY * box.values.size:
         return None
-    # per grid position, its entries' place in the new box, but for the box's own offset
-    place = channel
-    for axis in range(n):
-        p = np.arange(box.grid[axis], dtype=np.int64).reshape(
-            (1,) + tuple(box.grid[axis] if a == axis else 1 for a in range(n)))
-        place = place * extent[axis] + (q[axis] - p * strides[axis] - offsets[axis])
-    place = place.ravel() * n_rows
     # per box position: e s, and the row
     base = np.arange(n_rows, dtype=np.int64)
     step = n_rows
     for axis in reversed(range(n)):
         shape = [1] * (n + 2)
         shape[1 + axis] = box.extent[axis]
-        base = base + (np.arange(box.extent[axis], dtype=np.int64) * strides[axis] *
+        base = base + (np.arange(box.extent[axis], dtype=np.int64) * how.strides[axis] *
                        step).reshape(shape)
         step *= extent[axis]
-    index, inside, everywhere = box.indices()
-    weights = rows.values.take(index)  # in place from here on: the block's peak memory
-    target = place.take(index)
-    del index
+    flat, inside = box.positions()
+    target = _gather(how.placed(n_rows), box, flat, "target", np.int64)
     target += base
-    if not everywhere:
+    weights = _gather(rows.values, box, flat, "weights")
+    weights *= box.values
+    if inside is not None:  # a position outside the grid selects nothing
         np.copyto(weights, 0.0, where=~inside)
-    np.multiply(weights, box.values, out=weights)
-    if everywhere and np.bincount(rows.columns).max(initial=0) <= 1:
-        # no two entries of a row meet (positions outside the grid, clipped, could)
-        values = _scratch("select", size)
+    if inside is not None or not how.distinct:
+        values = np.bincount(target.ravel(), weights=weights.ravel(), minlength=size)
+    else:
+        values = _scratch(out, size)
         values.fill(0.0)
         values[target.ravel()] = weights.ravel()
-    else:
-        values = np.bincount(target.ravel(), weights=weights.ravel(), minlength=size)
-    lo = box.lo * np.asarray(strides)[:, None] + np.asarray(offsets)[:, None]
+    lo = box.lo * np.asarray(how.strides)[:, None] + np.asarray(how.offsets)[:, None]
     return _Box(values.reshape((channels,) + extent + (n_rows,)), lo, grid, clean=True)
 
 
-def _conv(box: _Box, conv: LazyConv) -> _Box | None:
+def _conv(box: _Box, conv: LazyConv, out: str) -> _Box | None:
     """``box @ conv``: the boxes' transposed convolution (one product over the output
-    channels for every tap, one strided addition per tap); ``None`` when too large."""
+    channels for every tap, one strided addition per tap; in the work array ``out``);
+    ``None`` when too large. The box's values outside its grid are zeroed in place."""
     g = _conv_geometry(conv)
     values = box.values
     if not box.clean:  # the zero padding of this layer's output: dropped
-        _, inside, everywhere = box.positions()
-        values = values if everywhere else np.where(inside, values, 0.0)
+        _, inside = box.positions()
+        if inside is not None:
+            np.copyto(values, 0.0, where=~inside)
     extent, n_rows = box.extent, values.shape[-1]
     f = tuple((e - 1) * s + (k - 1) * d + 1 for e, s, k, d in
               zip(extent, g.stride, g.kernel_shape, g.dilation))
     if g.in_channels * math.prod(f) * n_rows > BOX_LIMIT:
         return None
-    out = np.zeros((g.in_channels,) + f + (n_rows,))
+    result = _work(out, (g.in_channels,) + f + (n_rows,))
+    result.fill(0.0)
     taps = list(np.ndindex(*g.kernel_shape))
     c_in_g, c_out_g = g.in_channels // g.groups, g.out_channels // g.groups
     w = conv.operator._w.reshape(g.out_channels, c_in_g, len(taps))
@@ -290,48 +341,77 @@ def _conv(box: _Box, conv: LazyConv) -> _Box | None:
             for t, tap in enumerate(some):
                 window = tuple(slice(j * d, j * d + (e - 1) * s + 1, s) for j, d, e, s in
                                zip(tap, g.dilation, extent, g.stride))
-                out[(slice(k * c_in_g, (k + 1) * c_in_g),) + window] += part[t]
+                result[(slice(k * c_in_g, (k + 1) * c_in_g),) + window] += part[t]
     lo = box.lo * np.asarray(g.stride)[:, None] - \
         np.asarray([b for b, _ in g.padding])[:, None]
-    return _Box(out, lo, g.input_shape)
+    return _Box(result, lo, g.input_shape)
 
 
-def _entries(box: _Box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, columns, per-row counts) of the boxes' non-zero entries inside the grid,
-    row by row, columns ascending."""
-    index, inside, everywhere = box.indices()
-    values = np.moveaxis(box.values, -1, 0)  # (rows, C, *E)
-    keep = values != 0
-    if not everywhere:
-        keep &= np.moveaxis(inside, -1, 0)
-    n_rows = values.shape[0]
-    columns = np.broadcast_to(np.moveaxis(index, -1, 0), values.shape)[keep]
-    return values[keep], columns, keep.reshape(n_rows, -1).sum(axis=1)
+def _entries(box: _Box, data: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The boxes' non-zero entries inside the grid, row by row, columns ascending, written
+    to the start of ``data`` and ``columns`` (long enough for every entry of the box);
+    returns the per-row counts. A column is ``c prod(grid) + `` the flat grid position,
+    summed from one term per axis in the rows-first layout ``(rows, C, *E)``."""
+    values = box.values
+    channels, n_rows, n = values.shape[0], values.shape[-1], len(box.grid)
+    shape = (n_rows,) + values.shape[:-1]
+    rowwise = _work("rowwise", shape)
+    np.copyto(rowwise, np.moveaxis(values, -1, 0))
+    keep = rowwise != 0
+    terms = [np.arange(channels, dtype=np.int64).reshape((1, channels) + (1,) * n)]
+    step = 1
+    for axis in reversed(range(n)):
+        e, size = box.extent[axis], box.grid[axis]
+        pos = box.lo[axis][:, None] + np.arange(e, dtype=np.int64)  # (rows, E_axis)
+        per_axis = [n_rows, 1] + [1] * n
+        per_axis[2 + axis] = e
+        within = (pos >= 0) & (pos < size)
+        if not within.all():  # outside the grid: zero padding, dropped
+            keep &= within.reshape(per_axis)
+        terms.append((pos * step).reshape(per_axis))
+        step *= size
+    terms[0] = terms[0] * step
+    index = _work("index", shape, np.int64)
+    total = terms[0]  # the channel's term, then the axes' from the last: small until the end
+    for term in terms[1:-1]:
+        total = total + term
+    np.add(total, terms[-1], out=index)
+    counts = np.count_nonzero(keep.reshape(n_rows, -1), axis=1)
+    stored = int(counts.sum())
+    data[:stored] = rowwise[keep]
+    columns[:stored] = index[keep]
+    return counts
 
 
-def _block(factors: list, rows: Rows, step: int) -> tuple | None:
-    """:func:`_entries` of ``rows`` (a block of the output end's rows) through the chain
+def _block(factors: list, rows: Rows, step: int, plans: dict) -> tuple[_Box, int] | None:
+    """The last box of ``rows`` (a block of the output end's rows) through the chain
     ``factors`` (output end first) from ``factors[step]`` on, and the most entries a box
-    held per row; ``None`` when a box would be too large."""
-    box: _Box | None = _start(rows, factors[step - 1])
+    held per row; ``None`` when a box would be too large. ``plans`` keeps each
+    selection's :class:`_Selection` from block to block. The boxes live in two work
+    arrays, alternately."""
+    box: _Box | None = _start(rows, factors[step - 1], "box0")
     peak = 1
     for i in range(step, len(factors)):
         a = factors[i]
         if box is None:
             return None
         peak = max(peak, box.values.size // max(rows.shape[0], 1))
+        out = f"box{(i - step + 1) % 2}"
         if isinstance(a, LazyConv):
-            box = _conv(box, a)
+            box = _conv(box, a, out)
         elif i == len(factors) - 1:  # a selection or diagonal starts the chain: left over
             break
         elif a.diagonal:
-            box = _diagonal(box, a.values)
+            box = _diagonal(box, a.values, out)
         else:
             g = _conv_geometry(factors[i + 1])
-            box = _select(box, a, g.out_channels, tuple(g.output_shape))
+            if i not in plans:
+                plans[i] = _Selection(a, box.values.shape[:1] + box.grid, box.extent,
+                                      tuple(g.output_shape))
+            box = _select(box, a, plans[i], g.out_channels, tuple(g.output_shape), out)
     if box is None:
         return None
-    return _entries(box), max(peak, box.values.size // max(rows.shape[0], 1))
+    return box, max(peak, box.values.size // max(rows.shape[0], 1))
 
 
 def _even(n_rows: int, most: int) -> int:
@@ -348,7 +428,10 @@ def box_rows(mats: list, what: str) -> tuple[sp.csr_array, Rows | None] | None:
     from the output end as boxes, a block of rows at a time (each box at most about
     :data:`BLOCK` entries): ``(P, S)`` with the product ``P @ S`` (``S`` a selection or
     diagonal that starts the chain, ``None`` when a convolution does); ``None`` when a box
-    would be too large."""
+    would be too large.
+
+    The blocks' entries gather in two work arrays, as long as every row's whole final box
+    (grown if a block needs more); the result's arrays are their stored part, copied."""
     factors = list(reversed(mats))
     if isinstance(factors[0], LazyConv):
         n = factors[0].shape[0]
@@ -361,24 +444,51 @@ def box_rows(mats: list, what: str) -> tuple[sp.csr_array, Rows | None] | None:
     g = _conv_geometry(factors[step - 1])
     f = [(k - 1) * d + 1 for k, d in zip(g.kernel_shape, g.dilation)]
     block = _even(n_rows, BLOCK // (4 * g.in_channels * math.prod(f)))  # a guess at first
-    parts, first, stored = [], 0, 0
+    first, stored = 0, 0
+    plans: dict = {}
+    data = columns = np.empty(0)
+    counts = np.zeros(n_rows, dtype=np.int64)
     while first < n_rows:
         done = _block(factors, Rows(rows.columns[first:first + block],
-                                    rows.values[first:first + block], rows.shape[1]), step)
+                                    rows.values[first:first + block], rows.shape[1]), step,
+                      plans)
         if done is None:
             return None
-        (data, columns, counts), peak = done
-        parts.append((data, columns, counts))
-        first += block
-        stored += data.size
+        box, peak = done
+        per_row = box.values.size // box.values.shape[-1]
+        if data.size < stored + box.values.size:  # every row's whole box, at most
+            grown = max(stored + box.values.size, per_row * n_rows)
+            wide = index_dtype_for(max(grown, n_columns))  # int32 when it can be
+            data, columns = (_grow(name, array, stored, grown, dtype) for name, array, dtype
+                             in (("data", data, np.float64), ("columns", columns, wide)))
+        per_block = _entries(box, data[stored:], columns[stored:])
+        counts[first:first + per_block.size] = per_block
+        first += per_block.size
+        stored += int(per_block.sum())
         projected = stored * n_rows // min(first, n_rows)  # the blocks so far, to all rows
         check_budget(2 * 12 * projected + 16 * n_rows, what, nnz=projected)
         block = _even(n_rows - first, BLOCK // peak)
     index = index_dtype_for(max(stored, n_columns))
     indptr: np.ndarray = np.zeros(n_rows + 1, dtype=index)
-    np.cumsum(np.concatenate([c for _, _, c in parts]), out=indptr[1:])
-    data = np.concatenate([d for d, _, _ in parts])
-    columns = np.concatenate([c.astype(index, copy=False) for _, c, _ in parts])
-    out = sp.csr_array((data, columns, indptr), shape=(n_rows, n_columns))
+    np.cumsum(counts, out=indptr[1:])
+    out = sp.csr_array((_kept(data, stored, np.float64), _kept(columns, stored, index),
+                        indptr), shape=(n_rows, n_columns))
     out.has_canonical_format = True
     return out, last
+
+
+def _grow(name: str, array: np.ndarray, stored: int, size: int, dtype: type) -> np.ndarray:
+    """A work array ``name`` of ``size`` entries holding ``array``'s first ``stored``."""
+    grown = _scratch(name, size, dtype)
+    grown[:stored] = array[:stored]
+    return grown
+
+
+def _kept(array: np.ndarray, stored: int, dtype: type) -> np.ndarray:
+    """``array``'s first ``stored`` entries as an array of the result: the array itself,
+    shrunk in place (no copy), when it is a fresh one of ``dtype`` (too large for the
+    thread to keep; nothing else refers to it); else a copy."""
+    if array.base is None and array.dtype == dtype:
+        array.resize(stored, refcheck=False)
+        return array
+    return array[:stored].astype(dtype)
