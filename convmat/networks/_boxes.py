@@ -68,8 +68,9 @@ BLOCK = 1 << 18
 MIN_BLOCK = 16
 #: entries of the scratch array of a convolution's products (several taps at once)
 SCRATCH = 1 << 17
-#: entries of the largest work array a thread keeps between products (beyond, fresh)
-SCRATCH_MOST = 1 << 19
+#: entries of the largest work array a thread keeps from one call to the next (beyond,
+#: fresh): a block's largest box. Ten names at most: a thread keeps at most 20 MiB.
+SCRATCH_MOST = 1 << 18
 #: most groups of a convolution (one matrix product per group)
 GROUPS = 8
 
