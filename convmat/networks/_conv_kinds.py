@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import geometry
+from .._padmap import MODES
 from .._validate import as_int, as_per_dim
 from ..errors import ConvmatError, brief
 from ..receptive import Layer
@@ -18,20 +19,6 @@ __all__ = ["Conv", "ConvTranspose", "axis_reads"]
 
 #: output positions of a border enumerated at once (bounds the temporaries)
 _CHUNK = 1 << 16
-
-
-def _sources(q: np.ndarray, n: int, mode: str) -> np.ndarray:
-    """The input position padded position ``q`` copies (``mode`` other than zeros, no crop:
-    :func:`convmat._padmap.index_map` at the positions ``q`` alone)."""
-    if mode == "reflect":
-        q = np.abs(q)
-        return np.where(q < n, q, 2 * (n - 1) - q)
-    if mode == "replicate":
-        return np.clip(q, 0, n - 1)
-    if mode == "circular":
-        return q % n
-    q = np.where(q < 0, -q - 1, q)  # symmetric
-    return np.where(q < n, q, 2 * n - 1 - q)
 
 
 def axis_reads(i: int, k: int, s: int, d: int, b: int, mode: str, o: int) -> int:
@@ -47,10 +34,12 @@ def axis_reads(i: int, k: int, s: int, d: int, b: int, mode: str, o: int) -> int
     last = min(max((i - 1 + b - (k - 1) * d) // s + 1, first), o)  # past the last one
     total = (last - first) * k
     taps = np.arange(k, dtype=np.int64) * d - b
+    source = MODES[mode].index_map  # the input position a padded position copies
+    assert source is not None
     for lo, hi in ((0, first), (last, o)):
         for start in range(lo, hi, _CHUNK):
             t = np.arange(start, min(start + _CHUNK, hi), dtype=np.int64)
-            read = np.sort(_sources(t[:, None] * s + taps, i, mode), axis=1)
+            read = np.sort(source(t[:, None] * s + taps, i), axis=1)
             total += int(t.size + np.count_nonzero(read[:, 1:] != read[:, :-1]))
     return total
 
