@@ -4,15 +4,13 @@ input shape and every layer's shape. PyTorch is imported only inside these funct
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from .._validate import as_shape
 from ..errors import ConvmatError, brief
-from ._kinds import AS_GIVEN, Stage
+from ._kinds import AS_GIVEN, Stage, nd_name
 from ._registry import kind_of_module, kinds_of
 
 # ------------------------------------------------------------------------- from PyTorch
@@ -149,15 +147,9 @@ def _torch_stage(name: str, m, count: bool = False) -> Stage:
             "Flatten, padding, upsampling, pixel shuffles, dropout and element-wise "
             "activations (give its type a converter with convmat.networks.register)")
     stage = Stage(name, t, kind, module=m, parameters=_count(m) if count else None)
-    kind.read_module(stage, m, _ndim(t))
+    nd = nd_name(t)
+    kind.read_module(stage, m, nd[1] if nd else None)
     return stage
-
-
-@functools.lru_cache(maxsize=256)
-def _ndim(type_name: str) -> int | None:
-    """The ``N`` of a class name ending in ``Nd`` (``Conv2d``: 2), if any."""
-    match = re.fullmatch(r"\D+?(\d)d", type_name)
-    return int(match.group(1)) if match else None
 
 
 def _torch_stages(module, count: bool = False) -> list[Stage]:

@@ -20,6 +20,7 @@ import abc
 import enum
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -31,7 +32,7 @@ from ..errors import ConvmatError, brief
 from ._factors import apply
 
 __all__ = ["AS_GIVEN", "KINDS", "FieldStep", "Kind", "LinearKind", "NonLinearKind", "Stage",
-           "bias_vector", "channels_first", "guard", "registered", "spatial_split",
+           "bias_vector", "channels_first", "guard", "nd_name", "registered", "spatial_split",
            "tensor_values"]
 
 
@@ -195,6 +196,14 @@ def registered(cls: type[Kind]) -> type[Kind]:
 
 
 # ------------------------------------------------------------- helpers the kinds share
+
+
+@functools.lru_cache(maxsize=256)
+def nd_name(type_name: str) -> tuple[str, int] | None:
+    """A class name ending in ``Nd`` split into its stem and ``N`` (``ZeroPad2d``:
+    ``("ZeroPad", 2)``), ``None`` for any other name."""
+    match = re.fullmatch(r"(\D+?)(\d)d", type_name)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def spatial_split(shape: tuple, n: int) -> tuple[int, tuple]:

@@ -5,7 +5,6 @@ identity (``Identity``, dropout in eval mode), padding (``ZeroPadNd``, ``Constan
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,7 +14,7 @@ from .._validate import as_int
 from ..errors import ConvmatError, brief
 from ..padding import padding_matrix
 from ..receptive import Layer
-from ._kinds import FieldStep, LinearKind, registered, spatial_split
+from ._kinds import FieldStep, LinearKind, nd_name, registered, spatial_split
 
 __all__ = ["Flatten", "Identity", "Pad", "PixelShuffle", "PixelUnshuffle", "Unflatten"]
 
@@ -120,6 +119,12 @@ _PAD_TYPES = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate": "Repl
               "circular": "CircularPad"}
 
 
+def _stem(module) -> str | None:
+    """The name of a module's class before ``Nd`` (``ZeroPad2d``: ``ZeroPad``), if any."""
+    nd = nd_name(type(module).__name__)
+    return nd[0] if nd else None
+
+
 @registered
 class Pad(LinearKind):
     name = "pad"
@@ -128,15 +133,14 @@ class Pad(LinearKind):
     positional = ("padding",)
 
     def matches(self, module):
-        return re.fullmatch(r"(\D+?)\dd", type(module).__name__) is not None and \
-            type(module).__name__[:-2] in _PAD_MODES
+        return _stem(module) in _PAD_MODES
 
     def read_module(self, stage, m, ndim):
         pad = tuple(m.padding)
         stage.cfg = dict(ndim=ndim, pairs=tuple((pad[2 * (ndim - 1 - d)],
                                                  pad[2 * (ndim - 1 - d) + 1])
                                                 for d in range(ndim)),
-                         mode=_PAD_MODES[type(m).__name__[:-2]],
+                         mode=_PAD_MODES[_stem(m)],
                          value=float(getattr(m, "value", 0.0)))
 
     def read_description(self, stage, take, word, shape):
