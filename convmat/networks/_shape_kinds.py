@@ -119,7 +119,7 @@ _PAD_TYPES = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate": "Repl
               "circular": "CircularPad"}
 
 
-def _stem(module) -> str | None:
+def _stem(module: object) -> str | None:
     """The name of a module's class before ``Nd`` (``ZeroPad2d``: ``ZeroPad``), if any."""
     nd = nd_name(type(module).__name__)
     return nd[0] if nd else None
