@@ -14,9 +14,10 @@ it. Every method runs in its own fresh process (``--worker``), which reports its
 time (printed to 0.1 ms) over its runs (at least :data:`WARM` when one takes under a
 second: PyTorch's first calls of ``jacrev`` are far slower than the next ones; about a
 second of runs for the small cases) and its peak resident memory above the process's
-state just before the first run (model, input, imports and, for PyTorch, a small forward
-pass done; for convmat, before its warm-up run, so that the work arrays it keeps from
-one call to the next count): ``ru_maxrss`` minus ``VmRSS``. Every result is checked equal to convmat's (1e-12 relative) in that process.
+state just before the first run (model, input, imports and a small forward pass done;
+for convmat, before its warm-up run, so that the work arrays it keeps from one call to
+the next count): ``ru_maxrss`` minus ``VmRSS``. Every result is checked equal to
+convmat's (1e-12 relative) in that process.
 
 Cases:
 
@@ -137,6 +138,9 @@ def worker(case: str, method: str, chunk: int | None, runs: int) -> dict:
     def f(t):
         return model(t[None]).reshape(-1)
 
+    small = model_of(case)  # warm: PyTorch's first call sets up its kernels
+    with torch.no_grad():
+        small(xt)
     base = rss_now()  # convmat's work arrays, kept from its warm-up run on, are counted
     if method == "convmat":
         if case.startswith("lenet"):  # warm: the layers' geometries cached
@@ -153,11 +157,6 @@ def worker(case: str, method: str, chunk: int | None, runs: int) -> dict:
     else:
         def run():
             return torch.autograd.functional.jacobian(f, xt[0])
-    if method != "convmat":  # warm: PyTorch's first call sets up its kernels
-        small = model_of(case)
-        with torch.no_grad():
-            small(xt)
-        base = rss_now()
     best, result, spent, done, last = float("inf"), None, 0.0, 0, 0.0
     # small cases: about 1 s of runs, and at least WARM (jacrev's first ten calls or so,
     # with its functions set up, take a hundred times as long as the next ones)
