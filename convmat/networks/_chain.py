@@ -173,9 +173,12 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     formed. When the input is much narrower, from the input end (forward mode). Otherwise
     the chain is associated
     greedily: the adjacent pair whose product needs the fewest multiplications (counted
-    exactly from the factors' column and row counts) is multiplied first. A segment's bias
-    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias returned
-    is not computed, zeros).
+    exactly from the factors' column and row counts) is multiplied first. A chain whose
+    output is not narrow and whose input end is a partial product at least
+    :data:`FULL_START` full (a graph's node on the Jacobian before it) is applied to that
+    product's columns, a block at a time, dense (:func:`_forward_columns`). A segment's
+    bias is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias
+    returned is not computed, zeros).
     """
     mats, biases = [], []
     for a, b in pairs:
@@ -192,10 +195,10 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     if not mats:
         return sp.eye_array(n_in, format="csr"), np.zeros(n_in)
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
-    if len(mats) > 1 and _full_start(mats):  # a graph's node on a Jacobian that is filling
+    narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
+    if len(mats) > 1 and not narrow_out and _full_start(mats):  # a node on a filling Jacobian
         return _forward_columns(mats), _carried(mats, biases) if bias else \
             np.zeros(mats[-1].shape[0])
-    narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
     if len(mats) > 1 and (narrow_out or _local_chain(mats, n_in, n_out)):
         return _from_output(mats, biases if bias else None)
     if len(mats) > 1 and boxes_qualify(mats):  # convolutions, pools, activations: boxes
