@@ -553,3 +553,23 @@ def test_from_the_output_back_equals_from_the_input_forward():
         assert abs(a1 - a2).max() < 1e-12 and np.abs(b1 - b2).max() < 1e-12
         if not at:
             _check_affine(model, _x(shape))
+
+
+@pytest.mark.parametrize("setting", [dict(FULL_START=0.0, COLUMN_BLOCK=1),
+                                     dict(FULL_START=0.0), dict(FULL_START=2.0)])
+def test_nodes_on_a_filling_jacobian_dense_by_columns_or_sparse(setting, monkeypatch):
+    """A node's chain on the Jacobian before it applied to that Jacobian's columns, dense
+    (one column at a time: COLUMN_BLOCK 1, or in blocks), or always by sparse products
+    (FULL_START over 1): the same Jacobian as autograd, and the same bias, on residual
+    blocks and a U-Net; the dense way is taken when asked."""
+    from convmat.networks import _chain
+
+    for name, value in setting.items():
+        monkeypatch.setattr(_chain, name, value)
+    calls = []
+    real = _chain._forward_columns
+    monkeypatch.setattr(_chain, "_forward_columns", lambda mats: calls.append(1) or real(mats))
+    for model, shape in ((nn.Sequential(BasicBlock(2, 2), BasicBlock(2, 3, stride=2)),
+                          (2, 6, 6)), (UNet2(), (1, 4, 4))):
+        _check_jacobian(_randomise(model), _x(shape, 2))
+    assert bool(calls) == (setting["FULL_START"] < 1)

@@ -173,9 +173,12 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
     formed. When the input is much narrower, from the input end (forward mode). Otherwise
     the chain is associated
     greedily: the adjacent pair whose product needs the fewest multiplications (counted
-    exactly from the factors' column and row counts) is multiplied first. A segment's bias
-    is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias returned
-    is not computed, zeros).
+    exactly from the factors' column and row counts) is multiplied first. A chain whose
+    output is not narrow and whose input end is a partial product at least
+    :data:`FULL_START` full (a graph's node on the Jacobian before it) is applied to that
+    product's columns, a block at a time, dense (:func:`_forward_columns`). A segment's
+    bias is ``M_2 b_1 + b_2`` when segments 1 then 2 are joined (not bias: the bias
+    returned is not computed, zeros).
     """
     mats, biases = [], []
     for a, b in pairs:
@@ -193,6 +196,9 @@ def compose(pairs: list, n_in: int, n_out: int, bias: bool = True):
         return sp.eye_array(n_in, format="csr"), np.zeros(n_in)
     inner = [a.shape[1] for a in mats[1:]]  # widths between the layers
     narrow_out = 4 * n_out <= min(inner + [n_in], default=n_in)
+    if len(mats) > 1 and not narrow_out and _full_start(mats):  # a node on a filling Jacobian
+        return _forward_columns(mats), _carried(mats, biases) if bias else \
+            np.zeros(mats[-1].shape[0])
     if len(mats) > 1 and (narrow_out or _local_chain(mats, n_in, n_out)):
         return _from_output(mats, biases if bias else None)
     if len(mats) > 1 and boxes_qualify(mats):  # convolutions, pools, activations: boxes
@@ -265,6 +271,60 @@ def _local_step(part, a, what: str):
         if patches is not None:
             return patches
     return _product(part, a, what)
+
+
+#: a chain whose input end is a partial product at least this full (a graph's node on the
+#: Jacobian before it) is applied to it a block of its columns at a time, dense
+FULL_START = 1 / 16
+#: entries of a dense block of columns (its columns: this over the chain's widest point)
+COLUMN_BLOCK = 1 << 22
+
+
+def _full_start(mats: list) -> bool:
+    """Whether the chain starts (input end) with a partial product that is at least
+    :data:`FULL_START` full and holds a convolution after it."""
+    first = mats[0]
+    if isinstance(first, np.ndarray):
+        full = True
+    elif isinstance(first, (sp.csr_array, sp.csr_matrix)):
+        full = first.nnz >= FULL_START * first.shape[0] * first.shape[1]
+    else:
+        return False
+    return full and any(isinstance(a, LazyConv) for a in mats[1:])
+
+
+def _forward_columns(mats: list) -> sp.csr_array:
+    r"""``A_L ... A_2 A_1`` for a chain whose input end ``A_1`` is a mostly full partial
+    product: a block of ``A_1``'s columns at a time, dense, through every factor (a
+    convolution by its matrix-free operator: one dense product per tap chunk, not a sparse
+    product whose multiplications grow with the product of both fill ratios); every
+    block's non-zeros kept as rows of :math:`A^\mathsf{T}`, transposed once at the end."""
+    first = mats[0]
+    n_cols = first.shape[1]
+    widest = max(a.shape[0] for a in mats)
+    step = max(1, min(n_cols, COLUMN_BLOCK // widest))
+    what = "the network's matrix"
+    blocks, stored = [], 0
+    for start in range(0, n_cols, step):
+        cols = slice(start, min(start + step, n_cols))
+        check_budget(8 * 3 * widest * (cols.stop - cols.start), what)
+        part = first[:, cols]
+        part = part if isinstance(part, np.ndarray) else part.toarray()
+        for a in mats[1:]:
+            part = _product(a, part, what)
+        block = _dense_csr(np.ascontiguousarray(np.asarray(part).T), copy=False)
+        blocks.append(block)
+        stored += block.nnz
+        projected = stored * n_cols // cols.stop  # the blocks so far, to all columns
+        check_budget(2 * 12 * projected + 16 * (n_cols + mats[-1].shape[0]), what,
+                     nnz=projected)
+    transposed = _stack_rows(blocks, n_cols, mats[-1].shape[0])
+    out = sp.csr_array(transposed.T.tocsr())  # a counting transpose: rows sorted, distinct
+    index = index_dtype_for(max(out.nnz, out.shape[1]))  # the package's, not SciPy's
+    out.indices, out.indptr = out.indices.astype(index, copy=False), \
+        out.indptr.astype(index, copy=False)
+    out.has_canonical_format = True
+    return out
 
 
 def _carried(mats: list, biases: list) -> np.ndarray:
