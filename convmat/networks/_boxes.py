@@ -258,7 +258,7 @@ class _Selection:
         self.place = place
         #: no two points select the same column: entries of a row never meet
         self.distinct = np.bincount(rows.columns).max(initial=0) <= 1
-        self._placed: tuple = (0, place)
+        self._placed: tuple = (1, place)  # (rows, place times rows)
 
     def placed(self, n_rows: int) -> np.ndarray:
         """:attr:`place` in a box of ``n_rows`` rows (rows last): times ``n_rows``."""
@@ -432,7 +432,8 @@ def box_rows(mats: list, what: str) -> tuple[sp.csr_array, Rows | None] | None:
     would be too large.
 
     The blocks' entries gather in two work arrays, as long as every row's whole final box
-    (grown if a block needs more); the result's arrays are their stored part, copied."""
+    (grown if a block needs more); the result's arrays are their stored part (copied from
+    the thread's kept arrays, or a fresh one shrunk in place: :func:`_kept`)."""
     factors = list(reversed(mats))
     if isinstance(factors[0], LazyConv):
         n = factors[0].shape[0]
